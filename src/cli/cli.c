@@ -1,0 +1,313 @@
+#include "cli/cli.h"
+#include "cli/cli_priv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/db.h"
+#include "ui/ui.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/paths.h"
+#include "util/xalloc.h"
+
+static const struct cli_cmd commands[] = {
+	{ "host", "add NAME URI | list [--json] | rm NAME",
+	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
+	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
+	{ "show", "VM [--json]", "show a VM's configuration", cmd_show },
+	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
+	  "show the journal of operations", cmd_log },
+	{ "help", "[COMMAND]", "show help for a command", NULL },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: vmtty [OPTIONS]                 open the terminal UI\n"
+	    "       vmtty [OPTIONS] COMMAND [ARGS]  run one command\n"
+	    "\n"
+	    "Options:\n"
+	    "  --db PATH      inventory database (default $VMTTY_DB, else\n"
+	    "                 $XDG_DATA_HOME/vmtty/inventory.db)\n"
+	    "  --log FILE     write a debug log to FILE\n"
+	    "  --frames N     (TUI) draw N frames, then exit\n"
+	    "  --version      print the version and exit\n"
+	    "  -h, --help     print this help and exit\n"
+	    "\n"
+	    "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %-6s %-40s %s\n", commands[i].name, commands[i].args,
+		    commands[i].summary);
+	fprintf(fp,
+	    "\n"
+	    "A VM is named NAME when that is unique, else HOST/NAME.\n"
+	    "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
+	    "See vmtty(1) for details.\n");
+}
+
+static const struct cli_cmd *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void
+cli_command_help(const char *name)
+{
+	const struct cli_cmd *c = find_command(name);
+
+	if (c == NULL)
+		return;
+	printf("usage: vmtty %s %s\n  %s\n", c->name, c->args, c->summary);
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmtty: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAILED;
+}
+
+int
+cli_fail_err(void)
+{
+	return cli_fail("%s", err_get());
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	const struct cli_cmd *c = cmd != NULL ? find_command(cmd) : NULL;
+	va_list ap;
+
+	fputs("vmtty: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c != NULL)
+		fprintf(stderr, "usage: vmtty %s %s\n", c->name, c->args);
+	else
+		fputs("Try 'vmtty --help'.\n", stderr);
+	return CLI_USAGE;
+}
+
+struct db *
+cli_db(struct cli_ctx *ctx)
+{
+	char *path;
+
+	if (ctx->db != NULL)
+		return ctx->db;
+	path = paths_inventory(ctx->db_path);
+	ctx->db = db_open(path);
+	free(path);
+	if (ctx->db == NULL)
+		cli_fail_err();
+	return ctx->db;
+}
+
+void
+cli_json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+json_object *
+cli_json_str(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+void
+cli_format_time_iso(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char tmp[32];
+
+	gmtime_r(&t, &tm);
+	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", tmp, (int)(ms % 1000));
+}
+
+void
+cli_format_time_local(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const struct cli_opt *
+find_opt(const struct cli_opt *opts, const char *name, size_t len)
+{
+	for (; opts->name != NULL; opts++)
+		if (strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
+			return opts;
+	return NULL;
+}
+
+int
+cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+    char ***operands, int *noperands)
+{
+	char **ops = xcalloc((size_t)argc + 1, sizeof *ops);
+	bool dashdash = false;
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		const struct cli_opt *o;
+		size_t len;
+
+		if (dashdash || a[0] != '-' || a[1] == '\0') {
+			ops[n++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			free(ops);
+			cli_command_help(cmd);
+			return -1;
+		}
+		if (a[1] != '-') {
+			free(ops);
+			return cli_usage(cmd, "unknown option '%s'", a);
+		}
+		eq = strchr(a + 2, '=');
+		len = eq != NULL ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+		o = find_opt(opts, a + 2, len);
+		if (o == NULL) {
+			free(ops);
+			return cli_usage(cmd, "unknown option '%.*s'", (int)len + 2, a);
+		}
+		if (o->bval != NULL) {
+			if (eq != NULL) {
+				free(ops);
+				return cli_usage(cmd, "option '--%s' takes no value", o->name);
+			}
+			*o->bval = true;
+		} else if (eq != NULL) {
+			*o->sval = eq + 1;
+		} else if (i + 1 < argc) {
+			*o->sval = argv[++i];
+		} else {
+			free(ops);
+			return cli_usage(cmd, "option '--%s' needs a value", o->name);
+		}
+	}
+	*operands = ops;
+	*noperands = n;
+	return CLI_OK;
+}
+
+static int
+parse_frames(const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { 0 };
+	const char *logfile = NULL;
+	long frames = 0;
+	int i, rc;
+
+	/* Global options come before the command. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--version") == 0) {
+			printf("vmtty %s\n", VMTTY_VERSION);
+			return CLI_OK;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return CLI_OK;
+		} else if (strcmp(a, "--db") == 0 || strcmp(a, "--log") == 0 ||
+		    strcmp(a, "--frames") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage(NULL, "option '%s' needs a value", a);
+			if (a[2] == 'd')
+				ctx.db_path = argv[++i];
+			else if (a[2] == 'l')
+				logfile = argv[++i];
+			else if (parse_frames(argv[++i], &frames) != 0)
+				return cli_usage(NULL, "--frames takes a whole number from 1 "
+				    "to 1000000, not '%s'", argv[i]);
+		} else if (strncmp(a, "--db=", 5) == 0) {
+			ctx.db_path = a + 5;
+		} else if (strncmp(a, "--log=", 6) == 0) {
+			logfile = a + 6;
+		} else if (strncmp(a, "--frames=", 9) == 0) {
+			if (parse_frames(a + 9, &frames) != 0)
+				return cli_usage(NULL, "--frames takes a whole number from 1 "
+				    "to 1000000, not '%s'", a + 9);
+		} else {
+			return cli_usage(NULL, "unknown option '%s'", a);
+		}
+	}
+	if (ctx.db_path != NULL && ctx.db_path[0] == '\0')
+		return cli_usage(NULL, "--db needs a path");
+	if (logfile != NULL && log_open(logfile) != 0)
+		return cli_fail_err();
+
+	if (i == argc) {
+		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+			return cli_fail("the terminal UI needs a terminal on standard input "
+			    "and output; run a command instead (see 'vmtty --help')");
+		if (cli_db(&ctx) == NULL)
+			return CLI_FAILED;
+		rc = ui_main(ctx.db, frames) == 0 ? CLI_OK : cli_fail_err();
+	} else if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc) {
+			if (find_command(argv[i + 1]) == NULL)
+				return cli_usage(NULL, "unknown command '%s'", argv[i + 1]);
+			cli_command_help(argv[i + 1]);
+		} else {
+			usage(stdout);
+		}
+		rc = CLI_OK;
+	} else {
+		const struct cli_cmd *c = find_command(argv[i]);
+
+		if (c == NULL)
+			return cli_usage(NULL, "unknown command '%s'", argv[i]);
+		rc = c->run(&ctx, argc - i, argv + i);
+	}
+	db_close(ctx.db);
+	log_close();
+	return rc;
+}

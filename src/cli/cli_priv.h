@@ -1,0 +1,61 @@
+/* Private to src/cli: the context every subcommand gets, and helpers. */
+#ifndef VMTTY_CLI_PRIV_H
+#define VMTTY_CLI_PRIV_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+
+struct cli_ctx {
+	const char *db_path;	/* --db, or NULL for the default */
+	struct db *db;		/* opened on first use */
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *args;	/* usage after the name */
+	const char *summary;	/* one line for --help */
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+
+/* The inventory, opened on first use; NULL after printing the error. */
+struct db *cli_db(struct cli_ctx *ctx);
+/* Print "vmtty: MSG" to stderr; returns CLI_FAILED. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the last error (err_get) and return CLI_FAILED. */
+int cli_fail_err(void);
+/* Print a usage error for CMD and return CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print JSON followed by a newline, then drop the reference. */
+void cli_json_print(json_object *o);
+json_object *cli_json_str(const char *s);
+/* "2026-11-21T23:52:46.123Z" */
+void cli_format_time_iso(int64_t ms, char *buf, size_t len);
+/* Local "2026-11-21 23:52:46" */
+void cli_format_time_local(int64_t ms, char *buf, size_t len);
+/* One long option of a subcommand: a flag (BVAL) or a value (SVAL). */
+struct cli_opt {
+	const char *name;	/* without the leading "--" */
+	const char **sval;
+	bool *bval;
+};
+
+/*
+ * Parse ARGV (ARGV[0] is the subcommand) against OPTS, a table ended by a
+ * zero entry: "--name value", "--name=value", "--flag", "--" ends options.
+ * Operands, in order, go to *OPERANDS (pointers into ARGV, malloc'd array).
+ * Returns CLI_OK, CLI_USAGE after printing a usage error, or -1 when --help
+ * was given and printed.
+ */
+int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
+    char ***operands, int *noperands);
+void cli_command_help(const char *name);
+
+int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_log(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,223 @@
+/* vmtty list | show */
+#include "cli/cli.h"
+#include "cli/cli_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/host.h"
+#include "model/vm.h"
+
+/* Write the JSON array by hand: for 10,000 VMs this is several times
+ * faster than building a json-c tree, and json-c still escapes strings. */
+static void
+list_json(const struct vm_summary *v, size_t n)
+{
+	fputs("[", stdout);
+	for (size_t i = 0; i < n; i++) {
+		json_object *h = json_object_new_string(v[i].host);
+		json_object *nm = json_object_new_string(v[i].name);
+		json_object *st = json_object_new_string(v[i].state);
+
+		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
+		    "\"cpus\": %d, \"memory_mib\": %lld }", i == 0 ? "" : ",",
+		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
+		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
+		    v[i].uuid,
+		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
+		    v[i].cpus, (long long)v[i].memory_mib);
+		json_object_put(h);
+		json_object_put(nm);
+		json_object_put(st);
+	}
+	fputs(n == 0 ? "]\n" : "\n]\n", stdout);
+}
+
+static void
+list_text(const struct vm_summary *v, size_t n)
+{
+	int wh = 4, wn = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((int)strlen(v[i].host) > wh)
+			wh = (int)strlen(v[i].host);
+		if ((int)strlen(v[i].name) > wn)
+			wn = (int)strlen(v[i].name);
+	}
+	printf("%-*s  %-*s  %-8s  %4s  %9s\n", wh, "HOST", wn, "NAME", "STATE", "CPUS", "MEMORY");
+	for (size_t i = 0; i < n; i++)
+		printf("%-*s  %-*s  %-8s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
+		    v[i].state, v[i].cpus, (long long)v[i].memory_mib);
+}
+
+int
+cmd_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *host = NULL;
+	bool json = false;
+	const struct cli_opt opts[] = {
+		{ "host", &host, NULL },
+		{ "json", NULL, &json },
+		{ 0 },
+	};
+	struct vm_summary *v;
+	struct db *db;
+	struct host h;
+	char **ops;
+	size_t n;
+	int nops, rc;
+
+	rc = cli_parse("list", argc, argv, opts, &ops, &nops);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	free(ops);
+	if (nops != 0)
+		return cli_usage("list", "list takes no operands; use --host HOST to choose a host");
+	if ((db = cli_db(ctx)) == NULL)
+		return CLI_FAILED;
+	if (host != NULL) {
+		if (host_get(db, host, &h) != 0)
+			return cli_fail_err();
+		host_clear(&h);
+	}
+	if (vm_list(db, host, &v, &n) != 0)
+		return cli_fail_err();
+	if (json)
+		list_json(v, n);
+	else
+		list_text(v, n);
+	vm_summary_free(v, n);
+	return CLI_OK;
+}
+
+static json_object *
+show_json(const struct vm_config *c)
+{
+	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
+	json_object *disks = json_object_new_array(), *nics = json_object_new_array();
+	json_object *tun = json_object_new_object();
+	char t[40];
+
+	json_object_object_add(o, "host", cli_json_str(c->host));
+	json_object_object_add(o, "name", cli_json_str(c->name));
+	json_object_object_add(o, "uuid", cli_json_str(c->uuid));
+	json_object_object_add(o, "state", cli_json_str(c->state));
+	json_object_object_add(o, "machine", cli_json_str(c->machine));
+	json_object_object_add(o, "accel", cli_json_str(c->accel));
+	json_object_object_add(o, "firmware", cli_json_str(c->firmware));
+	json_object_object_add(cpu, "sockets", json_object_new_int(c->sockets));
+	json_object_object_add(cpu, "cores", json_object_new_int(c->cores));
+	json_object_object_add(cpu, "threads", json_object_new_int(c->threads));
+	json_object_object_add(o, "cpus", json_object_new_int(vm_config_cpus(c)));
+	json_object_object_add(o, "topology", cpu);
+	json_object_object_add(o, "memory_mib", json_object_new_int64(c->memory_mib));
+	json_object_object_add(o, "kernel", cli_json_str(c->kernel));
+	json_object_object_add(o, "initrd", cli_json_str(c->initrd));
+	json_object_object_add(o, "cmdline", cli_json_str(c->cmdline));
+	json_object_object_add(o, "graphics", cli_json_str(c->graphics));
+	json_object_object_add(o, "template", cli_json_str(c->template_name));
+	json_object_object_add(o, "notes", cli_json_str(c->notes));
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+		json_object *dj = json_object_new_object();
+
+		json_object_object_add(dj, "path", cli_json_str(d->path));
+		json_object_object_add(dj, "format", cli_json_str(d->format));
+		json_object_object_add(dj, "bus", cli_json_str(d->bus));
+		json_object_object_add(dj, "cache", cli_json_str(d->cache));
+		json_object_object_add(dj, "readonly", json_object_new_boolean(d->readonly));
+		json_object_object_add(dj, "media", cli_json_str(d->cdrom ? "cdrom" : "disk"));
+		json_object_array_add(disks, dj);
+	}
+	json_object_object_add(o, "disks", disks);
+	for (size_t i = 0; i < c->nnics; i++) {
+		const struct vm_nic *n = &c->nics[i];
+		json_object *nj = json_object_new_object();
+
+		json_object_object_add(nj, "kind", cli_json_str(n->kind));
+		json_object_object_add(nj, "model", cli_json_str(n->model));
+		json_object_object_add(nj, "mac", cli_json_str(n->mac));
+		json_object_object_add(nj, "source", cli_json_str(n->source));
+		json_object_object_add(nj, "forwards", cli_json_str(n->forwards));
+		json_object_array_add(nics, nj);
+	}
+	json_object_object_add(o, "nics", nics);
+	json_object_object_add(tun, "vcpu_pins", cli_json_str(c->tuning.vcpu_pins));
+	json_object_object_add(tun, "hugepages", json_object_new_boolean(c->tuning.hugepages));
+	json_object_object_add(tun, "balloon_mib", c->tuning.balloon_mib > 0 ?
+	    json_object_new_int64(c->tuning.balloon_mib) : NULL);
+	json_object_object_add(o, "tuning", tun);
+	cli_format_time_iso(c->created, t, sizeof t);
+	json_object_object_add(o, "created", json_object_new_string(t));
+	cli_format_time_iso(c->updated, t, sizeof t);
+	json_object_object_add(o, "updated", json_object_new_string(t));
+	return o;
+}
+
+#define FIELD(label, val) \
+	do { if ((val) != NULL) printf("%-10s %s\n", label ":", (val)); } while (0)
+
+static void
+show_text(const struct vm_config *c)
+{
+	FIELD("Name", c->name);
+	FIELD("Host", c->host);
+	FIELD("UUID", c->uuid);
+	FIELD("State", c->state);
+	printf("%-10s %d (%d socket(s) x %d core(s) x %d thread(s))\n", "vCPUs:",
+	    vm_config_cpus(c), c->sockets, c->cores, c->threads);
+	printf("%-10s %lld MiB\n", "Memory:", (long long)c->memory_mib);
+	FIELD("Machine", c->machine);
+	FIELD("Accel", c->accel);
+	FIELD("Firmware", c->firmware);
+	FIELD("Kernel", c->kernel);
+	FIELD("Initrd", c->initrd);
+	FIELD("Cmdline", c->cmdline);
+	FIELD("Graphics", c->graphics);
+	FIELD("Template", c->template_name);
+	for (size_t i = 0; i < c->ndisks; i++)
+		printf("%-10s %s (%s, %s%s%s)\n", i == 0 ? "Disks:" : "", c->disks[i].path,
+		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "",
+		    c->disks[i].readonly ? ", read-only" : "");
+	for (size_t i = 0; i < c->nnics; i++)
+		printf("%-10s %s %s%s%s\n", i == 0 ? "NICs:" : "", c->nics[i].kind,
+		    c->nics[i].model, c->nics[i].mac != NULL ? " " : "",
+		    c->nics[i].mac != NULL ? c->nics[i].mac : "");
+	FIELD("Notes", c->notes);
+}
+
+int
+cmd_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+	bool json = false;
+	const struct cli_opt opts[] = {
+		{ "json", NULL, &json },
+		{ 0 },
+	};
+	struct vm_config c;
+	struct db *db;
+	int64_t id;
+	char **ops;
+	int n, rc;
+
+	rc = cli_parse("show", argc, argv, opts, &ops, &n);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (n != 1) {
+		free(ops);
+		return cli_usage("show", "show takes one VM");
+	}
+	if ((db = cli_db(ctx)) == NULL || vm_resolve(db, ops[0], &id) != 0 ||
+	    vm_load(db, id, &c) != 0) {
+		free(ops);
+		return db == NULL ? CLI_FAILED : cli_fail_err();
+	}
+	free(ops);
+	if (json)
+		cli_json_print(show_json(&c));
+	else
+		show_text(&c);
+	vm_config_clear(&c);
+	return CLI_OK;
+}

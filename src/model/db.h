@@ -1,0 +1,29 @@
+/* db: the SQLite inventory.  Opening applies pragmas and schema
+ * migrations; a corrupt, foreign or newer database is refused with a
+ * message naming its path, and never recreated or written. */
+#ifndef VMTTY_DB_H
+#define VMTTY_DB_H
+
+#include <stdint.h>
+
+struct db;
+
+/* The schema version this build creates and understands. */
+#define DB_SCHEMA_VERSION 1
+
+/* Open (creating if absent: dir 0700, file 0600) and migrate. NULL + err. */
+struct db *db_open(const char *path);
+void db_close(struct db *db);
+const char *db_path(const struct db *db);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* 1 when another connection committed since the last call, else 0. */
+int db_changed(struct db *db);
+
+/* Milliseconds since the epoch, the inventory's time unit. */
+int64_t db_now_ms(void);
+
+#endif

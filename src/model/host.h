@@ -1,0 +1,37 @@
+/* host: the machines vmtty manages VMs on, built-in (vmtty:///) or libvirt. */
+#ifndef VMTTY_HOST_H
+#define VMTTY_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+enum host_kind {
+	HOST_BUILTIN,
+	HOST_LIBVIRT,
+};
+
+struct host {
+	int64_t id;
+	char *name;
+	char *uri;
+	enum host_kind kind;
+	bool autoconnect;
+	int64_t created;	/* ms since the epoch */
+};
+
+const char *host_kind_name(enum host_kind kind);
+/* The backend a URI selects: vmtty[+ssh]:// is built-in, the rest libvirt. */
+int host_kind_from_uri(const char *uri, enum host_kind *kind);
+
+int host_add(struct db *db, const char *name, const char *uri);
+int host_remove(struct db *db, const char *name);
+/* 0 and *out filled, or -1 + err ("no host named ..."). */
+int host_get(struct db *db, const char *name, struct host *out);
+int host_list(struct db *db, struct host **out, size_t *n);
+void host_clear(struct host *h);
+void host_list_free(struct host *h, size_t n);
+
+#endif

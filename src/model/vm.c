@@ -1,0 +1,647 @@
+#include "model/vm.h"
+#include "model/model_priv.h"
+#include "model/name.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/xalloc.h"
+
+void
+vm_config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->machine = xstrdup("q35");
+	c->accel = xstrdup("auto");
+	c->firmware = xstrdup("bios");
+	c->graphics = xstrdup("vnc");
+	c->state = xstrdup("off");
+	c->sockets = c->cores = c->threads = 1;
+	c->memory_mib = 512;
+}
+
+static void
+disk_clear(struct vm_disk *d)
+{
+	free(d->path);
+	free(d->format);
+	free(d->bus);
+	free(d->cache);
+}
+
+static void
+nic_clear(struct vm_nic *n)
+{
+	free(n->kind);
+	free(n->model);
+	free(n->mac);
+	free(n->source);
+	free(n->forwards);
+}
+
+void
+vm_config_clear(struct vm_config *c)
+{
+	for (size_t i = 0; i < c->ndisks; i++)
+		disk_clear(&c->disks[i]);
+	for (size_t i = 0; i < c->nnics; i++)
+		nic_clear(&c->nics[i]);
+	free(c->disks);
+	free(c->nics);
+	free(c->host);
+	free(c->name);
+	free(c->state);
+	free(c->machine);
+	free(c->accel);
+	free(c->firmware);
+	free(c->kernel);
+	free(c->initrd);
+	free(c->cmdline);
+	free(c->graphics);
+	free(c->template_name);
+	free(c->notes);
+	free(c->tuning.vcpu_pins);
+	memset(c, 0, sizeof *c);
+}
+
+struct vm_disk *
+vm_config_add_disk(struct vm_config *c, const char *path)
+{
+	struct vm_disk *d;
+
+	c->disks = xreallocarray(c->disks, c->ndisks + 1, sizeof *c->disks);
+	d = &c->disks[c->ndisks++];
+	memset(d, 0, sizeof *d);
+	d->path = xstrdup(path);
+	d->format = xstrdup("qcow2");
+	d->bus = xstrdup("virtio");
+	return d;
+}
+
+struct vm_nic *
+vm_config_add_nic(struct vm_config *c, const char *kind)
+{
+	struct vm_nic *n;
+
+	c->nics = xreallocarray(c->nics, c->nnics + 1, sizeof *c->nics);
+	n = &c->nics[c->nnics++];
+	memset(n, 0, sizeof *n);
+	n->kind = xstrdup(kind);
+	n->model = xstrdup("virtio-net");
+	return n;
+}
+
+int
+vm_config_cpus(const struct vm_config *c)
+{
+	return c->sockets * c->cores * c->threads;
+}
+
+/* 0 when VALUE is one of the NULL-terminated CHOICES; else -1 + err. */
+static int
+check_choice(const char *what, const char *value, const char *const *choices)
+{
+	char list[256] = "";
+
+	for (size_t i = 0; choices[i] != NULL; i++) {
+		if (value != NULL && strcmp(value, choices[i]) == 0)
+			return 0;
+		if (i > 0)
+			strncat(list, ", ", sizeof list - strlen(list) - 1);
+		strncat(list, choices[i], sizeof list - strlen(list) - 1);
+	}
+	return err_set("%s '%s' is not known; use one of: %s", what,
+	    value != NULL ? value : "", list);
+}
+
+static int
+check_mac(const char *mac)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+
+	if (strlen(mac) != 17)
+		goto bad;
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? mac[i] != ':' : strchr(hex, mac[i]) == NULL)
+			goto bad;
+	}
+	return 0;
+bad:
+	return err_set("MAC address '%s' is not of the form 52:54:00:12:34:56", mac);
+}
+
+int
+vm_config_validate(const struct vm_config *c)
+{
+	static const char *const machines[] = { "q35", "pc", NULL };
+	static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
+	static const char *const firmwares[] = { "bios", "uefi", NULL };
+	static const char *const graphics[] = { "vnc", "none", NULL };
+	static const char *const formats[] = { "qcow2", "raw", NULL };
+	static const char *const buses[] = { "virtio", "scsi", "sata", "nvme", "ide", NULL };
+	static const char *const caches[] = { "none", "writeback", "writethrough",
+		"directsync", "unsafe", NULL };
+	static const char *const nic_kinds[] = { "user", "bridge", "tap", "network", NULL };
+	static const char *const nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
+	long long cpus;
+
+	if (c->name == NULL || name_check("VM", c->name) != 0)
+		return c->name == NULL ? err_set("VM name is missing; give a name") : -1;
+	if (c->sockets < 1 || c->cores < 1 || c->threads < 1)
+		return err_set("VM '%s': sockets, cores and threads must each be at least 1", c->name);
+	cpus = (long long)c->sockets * c->cores * c->threads;
+	if (cpus > VM_MAX_CPUS)
+		return err_set("VM '%s': %lld vCPUs is more than the limit of %d; give fewer",
+		    c->name, cpus, VM_MAX_CPUS);
+	if (c->memory_mib < 1)
+		return err_set("VM '%s': memory of %lld MiB is too small; give at least 1 MiB",
+		    c->name, (long long)c->memory_mib);
+	if (c->memory_mib > VM_MAX_MEMORY_MIB)
+		return err_set("VM '%s': memory of %lld MiB is more than the limit of %lld MiB",
+		    c->name, (long long)c->memory_mib, VM_MAX_MEMORY_MIB);
+	if (check_choice("machine type", c->machine, machines) != 0 ||
+	    check_choice("accelerator", c->accel, accels) != 0 ||
+	    check_choice("firmware", c->firmware, firmwares) != 0 ||
+	    check_choice("graphics", c->graphics, graphics) != 0)
+		return err_prefix("VM '%s'", c->name);
+	if ((c->initrd != NULL || c->cmdline != NULL) && c->kernel == NULL)
+		return err_set("VM '%s': an initrd or kernel command line needs a kernel too", c->name);
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+
+		if (d->path == NULL || d->path[0] == '\0')
+			return err_set("VM '%s': disk %zu has no path", c->name, i);
+		if (check_choice("disk format", d->format, formats) != 0 ||
+		    check_choice("disk bus", d->bus, buses) != 0 ||
+		    (d->cache != NULL && check_choice("disk cache mode", d->cache, caches) != 0))
+			return err_prefix("VM '%s', disk '%s'", c->name, d->path);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->disks[j].path, d->path) == 0)
+				return err_set("VM '%s': disk '%s' is listed twice", c->name, d->path);
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		const struct vm_nic *n = &c->nics[i];
+
+		if (check_choice("network kind", n->kind, nic_kinds) != 0 ||
+		    check_choice("NIC model", n->model, nic_models) != 0 ||
+		    (n->mac != NULL && check_mac(n->mac) != 0))
+			return err_prefix("VM '%s', NIC %zu", c->name, i);
+		if (strcmp(n->kind, "user") != 0 && (n->source == NULL || n->source[0] == '\0'))
+			return err_set("VM '%s', NIC %zu: %s networking needs a source name",
+			    c->name, i, n->kind);
+	}
+	if (c->tuning.balloon_mib < 0 || c->tuning.balloon_mib > c->memory_mib)
+		return err_set("VM '%s': balloon target %lld MiB is outside 0..%lld MiB",
+		    c->name, (long long)c->tuning.balloon_mib, (long long)c->memory_mib);
+	return 0;
+}
+
+/* Bind the configuration columns shared by INSERT and UPDATE: ?2 .. ?16. */
+static void
+bind_config(sqlite3_stmt *st, const struct vm_config *c)
+{
+	db_bind_text(st, 2, c->name);
+	db_bind_text(st, 3, c->machine);
+	db_bind_text(st, 4, c->accel);
+	db_bind_text(st, 5, c->firmware);
+	sqlite3_bind_int(st, 6, c->sockets);
+	sqlite3_bind_int(st, 7, c->cores);
+	sqlite3_bind_int(st, 8, c->threads);
+	sqlite3_bind_int64(st, 9, c->memory_mib);
+	db_bind_text(st, 10, c->kernel);
+	db_bind_text(st, 11, c->initrd);
+	db_bind_text(st, 12, c->cmdline);
+	db_bind_text(st, 13, c->graphics);
+	db_bind_text(st, 14, c->template_name);
+	db_bind_text(st, 15, c->notes);
+	sqlite3_bind_int64(st, 16, db_now_ms());
+}
+
+/* Write disks, NICs and tuning of VM id (children deleted first). */
+static int
+write_children(struct db *db, int64_t id, const struct vm_config *c)
+{
+	static const char *const dels[] = {
+		"DELETE FROM disks WHERE vm_id = ?1",
+		"DELETE FROM nics WHERE vm_id = ?1",
+		"DELETE FROM tuning WHERE vm_id = ?1",
+	};
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < sizeof dels / sizeof dels[0]; i++) {
+		if ((st = db_prepare(db, dels[i])) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		db_done(st);
+		if (rc != SQLITE_DONE)
+			return db_error(db, "cannot replace VM devices");
+	}
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+
+		st = db_prepare(db, "INSERT INTO disks (vm_id, idx, path, format, bus, cache, "
+		    "readonly, media) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		db_bind_text(st, 3, d->path);
+		db_bind_text(st, 4, d->format);
+		db_bind_text(st, 5, d->bus);
+		db_bind_text(st, 6, d->cache);
+		sqlite3_bind_int(st, 7, d->readonly);
+		db_bind_text(st, 8, d->cdrom ? "cdrom" : "disk");
+		rc = sqlite3_step(st);
+		db_done(st);
+		if (rc != SQLITE_DONE)
+			return db_error(db, "cannot store a disk");
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		const struct vm_nic *n = &c->nics[i];
+
+		st = db_prepare(db, "INSERT INTO nics (vm_id, idx, kind, model, mac, source, "
+		    "forwards) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		db_bind_text(st, 3, n->kind);
+		db_bind_text(st, 4, n->model);
+		db_bind_text(st, 5, n->mac);
+		db_bind_text(st, 6, n->source);
+		db_bind_text(st, 7, n->forwards);
+		rc = sqlite3_step(st);
+		db_done(st);
+		if (rc != SQLITE_DONE)
+			return db_error(db, "cannot store a NIC");
+	}
+	st = db_prepare(db, "INSERT INTO tuning (vm_id, vcpu_pins, hugepages, balloon_mib) "
+	    "VALUES (?1, ?2, ?3, ?4)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, c->tuning.vcpu_pins);
+	sqlite3_bind_int(st, 3, c->tuning.hugepages);
+	if (c->tuning.balloon_mib > 0)
+		sqlite3_bind_int64(st, 4, c->tuning.balloon_mib);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot store VM tuning");
+	return 0;
+}
+
+static int
+host_name_of(struct db *db, int64_t host_id, char **name)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT name FROM hosts WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*name = db_col_text(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW)
+		return err_set("no host with id %lld in the inventory", (long long)host_id);
+	return 0;
+}
+
+int
+vm_insert(struct db *db, struct vm_config *c)
+{
+	sqlite3_stmt *st;
+	char *host = NULL;
+	int rc;
+
+	if (vm_config_validate(c) != 0 || host_name_of(db, c->host_id, &host) != 0)
+		return -1;
+	if (c->uuid[0] == '\0' && uuid_generate(c->uuid) != 0)
+		goto fail_nodb;
+	if (db_begin(db) != 0)
+		goto fail_nodb;
+	st = db_prepare(db, "INSERT INTO vms (host_id, name, machine, accel, firmware, sockets, "
+	    "cores, threads, memory_mib, kernel, initrd, cmdline, graphics, template, notes, "
+	    "updated, created, uuid, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, c->host_id);
+	bind_config(st, c);
+	db_bind_text(st, 17, c->uuid);
+	db_bind_text(st, 18, c->state != NULL ? c->state : "off");
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		err_set("a VM named '%s' already exists on host '%s'; choose another name",
+		    c->name, host);
+		goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot add VM");
+		goto fail;
+	}
+	c->id = sqlite3_last_insert_rowid(db_sqlite(db));
+	if (write_children(db, c->id, c) != 0 || db_commit(db) != 0)
+		goto fail;
+	free(c->host);
+	c->host = host;
+	return 0;
+fail:
+	db_rollback(db);
+	c->id = 0;
+fail_nodb:
+	free(host);
+	return -1;
+}
+
+int
+vm_update(struct db *db, const struct vm_config *c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (vm_config_validate(c) != 0)
+		return -1;
+	if (db_begin(db) != 0)
+		return -1;
+	st = db_prepare(db, "UPDATE vms SET name = ?2, machine = ?3, accel = ?4, firmware = ?5, "
+	    "sockets = ?6, cores = ?7, threads = ?8, memory_mib = ?9, kernel = ?10, "
+	    "initrd = ?11, cmdline = ?12, graphics = ?13, template = ?14, notes = ?15, "
+	    "updated = ?16 WHERE id = ?1");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, c->id);
+	bind_config(st, c);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		err_set("a VM named '%s' already exists on this host; choose another name", c->name);
+		goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot update VM");
+		goto fail;
+	}
+	if (sqlite3_changes(db_sqlite(db)) == 0) {
+		err_set("VM '%s' is no longer in the inventory", c->name);
+		goto fail;
+	}
+	if (write_children(db, c->id, c) != 0 || db_commit(db) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+vm_delete(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_prepare(db, "DELETE FROM vms WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot delete VM");
+	return 0;
+}
+
+int
+vm_set_state(struct db *db, int64_t id, const char *state)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE vms SET state = ?2, seen = ?3 WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, state);
+	sqlite3_bind_int64(st, 3, db_now_ms());
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record VM state");
+	return 0;
+}
+
+static int
+load_children(struct db *db, struct vm_config *c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_prepare(db, "SELECT path, format, bus, cache, readonly, media FROM disks "
+	    "WHERE vm_id = ?1 ORDER BY idx");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *media = (const char *)sqlite3_column_text(st, 5);
+		struct vm_disk *d = vm_config_add_disk(c, (const char *)sqlite3_column_text(st, 0));
+
+		free(d->format);
+		free(d->bus);
+		d->format = db_col_text(st, 1);
+		d->bus = db_col_text(st, 2);
+		d->cache = db_col_text(st, 3);
+		d->readonly = sqlite3_column_int(st, 4) != 0;
+		d->cdrom = media != NULL && strcmp(media, "cdrom") == 0;
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot read VM disks");
+
+	st = db_prepare(db, "SELECT kind, model, mac, source, forwards FROM nics "
+	    "WHERE vm_id = ?1 ORDER BY idx");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vm_nic *n = vm_config_add_nic(c, (const char *)sqlite3_column_text(st, 0));
+
+		free(n->model);
+		n->model = db_col_text(st, 1);
+		n->mac = db_col_text(st, 2);
+		n->source = db_col_text(st, 3);
+		n->forwards = db_col_text(st, 4);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot read VM NICs");
+
+	st = db_prepare(db, "SELECT vcpu_pins, hugepages, balloon_mib FROM tuning WHERE vm_id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, c->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->tuning.vcpu_pins = db_col_text(st, 0);
+		c->tuning.hugepages = sqlite3_column_int(st, 1) != 0;
+		c->tuning.balloon_mib = sqlite3_column_int64(st, 2);
+	}
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(db, "cannot read VM tuning");
+	return 0;
+}
+
+int
+vm_load(struct db *db, int64_t id, struct vm_config *out)
+{
+	sqlite3_stmt *st;
+	struct vm_config c;
+	int rc;
+
+	st = db_prepare(db, "SELECT v.id, v.host_id, h.name, v.uuid, v.name, v.state, v.machine, "
+	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, v.memory_mib, v.kernel, "
+	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
+	    "v.seen FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		db_done(st);
+		if (rc == SQLITE_DONE)
+			return err_set("no VM with id %lld in the inventory", (long long)id);
+		return db_error(db, "cannot read VM");
+	}
+	memset(&c, 0, sizeof c);
+	c.id = sqlite3_column_int64(st, 0);
+	c.host_id = sqlite3_column_int64(st, 1);
+	c.host = db_col_text(st, 2);
+	snprintf(c.uuid, sizeof c.uuid, "%s", (const char *)sqlite3_column_text(st, 3));
+	c.name = db_col_text(st, 4);
+	c.state = db_col_text(st, 5);
+	c.machine = db_col_text(st, 6);
+	c.accel = db_col_text(st, 7);
+	c.firmware = db_col_text(st, 8);
+	c.sockets = sqlite3_column_int(st, 9);
+	c.cores = sqlite3_column_int(st, 10);
+	c.threads = sqlite3_column_int(st, 11);
+	c.memory_mib = sqlite3_column_int64(st, 12);
+	c.kernel = db_col_text(st, 13);
+	c.initrd = db_col_text(st, 14);
+	c.cmdline = db_col_text(st, 15);
+	c.graphics = db_col_text(st, 16);
+	c.template_name = db_col_text(st, 17);
+	c.notes = db_col_text(st, 18);
+	c.created = sqlite3_column_int64(st, 19);
+	c.updated = sqlite3_column_int64(st, 20);
+	c.seen = sqlite3_column_int64(st, 21);
+	db_done(st);
+	if (load_children(db, &c) != 0) {
+		vm_config_clear(&c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+vm_resolve(struct db *db, const char *spec, int64_t *id)
+{
+	const char *slash = strchr(spec, '/');
+	sqlite3_stmt *st;
+	char *host = NULL, hosts[256] = "";
+	int rc, count = 0;
+
+	if (slash != NULL) {
+		host = xstrndup(spec, (size_t)(slash - spec));
+		st = db_prepare(db, "SELECT v.id, h.name FROM vms v JOIN hosts h ON h.id = v.host_id "
+		    "WHERE h.name = ?1 AND v.name = ?2");
+		if (st == NULL)
+			goto out;
+		db_bind_text(st, 1, host);
+		db_bind_text(st, 2, slash + 1);
+	} else {
+		st = db_prepare(db, "SELECT v.id, h.name FROM vms v JOIN hosts h ON h.id = v.host_id "
+		    "WHERE v.name = ?1 ORDER BY h.name");
+		if (st == NULL)
+			goto out;
+		db_bind_text(st, 1, spec);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count++ == 0)
+			*id = sqlite3_column_int64(st, 0);
+		if (hosts[0] != '\0')
+			strncat(hosts, ", ", sizeof hosts - strlen(hosts) - 1);
+		strncat(hosts, (const char *)sqlite3_column_text(st, 1), sizeof hosts - strlen(hosts) - 1);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot look up VM");
+		count = -1;
+	} else if (count == 0) {
+		err_set("no VM named '%s'; see 'vmtty list'", spec);
+	} else if (count > 1) {
+		err_set("VM name '%s' is on several hosts (%s); say HOST/NAME", spec, hosts);
+	}
+out:
+	free(host);
+	return count == 1 ? 0 : -1;
+}
+
+int
+vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct vm_summary *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	st = db_prepare(db, "SELECT v.id, h.name, v.name, v.uuid, v.state, "
+	    "v.sockets * v.cores * v.threads, v.memory_mib "
+	    "FROM vms v JOIN hosts h ON h.id = v.host_id "
+	    "WHERE ?1 IS NULL OR h.name = ?1 "
+	    "ORDER BY (h.name <> 'local'), h.name, v.name");
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, host);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct vm_summary *s;
+
+		if (len == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		s = &v[len++];
+		s->id = sqlite3_column_int64(st, 0);
+		s->host = db_col_text(st, 1);
+		s->name = db_col_text(st, 2);
+		snprintf(s->uuid, sizeof s->uuid, "%s", (const char *)sqlite3_column_text(st, 3));
+		s->state = db_col_text(st, 4);
+		s->cpus = sqlite3_column_int(st, 5);
+		s->memory_mib = sqlite3_column_int64(st, 6);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		vm_summary_free(v, len);
+		return db_error(db, "cannot list VMs");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void
+vm_summary_free(struct vm_summary *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].host);
+		free(v[i].name);
+		free(v[i].state);
+	}
+	free(v);
+}

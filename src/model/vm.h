@@ -1,0 +1,98 @@
+/* vm: a VM's configuration as the inventory keeps it, independent of the
+ * backend that runs it, plus list summaries for the front ends. */
+#ifndef VMTTY_VM_H
+#define VMTTY_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/uuid.h"
+
+struct db;
+
+#define VM_MAX_CPUS 256
+#define VM_MAX_MEMORY_MIB (4LL * 1024 * 1024)	/* 4 TiB */
+
+struct vm_disk {
+	char *path;
+	char *format;	/* qcow2 | raw */
+	char *bus;	/* virtio | scsi | sata | nvme | ide */
+	char *cache;	/* NULL (default) | none | writeback | writethrough | directsync | unsafe */
+	bool readonly;
+	bool cdrom;
+};
+
+struct vm_nic {
+	char *kind;	/* user | bridge | tap | network */
+	char *model;	/* virtio-net | e1000 | e1000e | rtl8139 */
+	char *mac;	/* NULL: generated when started */
+	char *source;	/* bridge, tap or libvirt network name */
+	char *forwards;	/* user networking: "tcp:2222-:22,..." */
+};
+
+struct vm_tuning {
+	char *vcpu_pins;	/* "0:2,1:3": vCPU -> host CPU list; NULL none */
+	bool hugepages;
+	int64_t balloon_mib;	/* 0: no target */
+};
+
+struct vm_config {
+	int64_t id;
+	int64_t host_id;
+	char *host;		/* host name, filled by vm_load */
+	char uuid[UUID_STR_LEN];
+	char *name;
+	char *state;		/* last state seen: off, running, paused, crashed, ... */
+	char *machine;		/* q35 | pc */
+	char *accel;		/* auto | kvm | tcg */
+	char *firmware;		/* bios | uefi */
+	int sockets, cores, threads;
+	int64_t memory_mib;
+	char *kernel, *initrd, *cmdline;
+	char *graphics;		/* vnc | none */
+	char *template_name;
+	char *notes;
+	struct vm_disk *disks;
+	size_t ndisks;
+	struct vm_nic *nics;
+	size_t nnics;
+	struct vm_tuning tuning;
+	int64_t created, updated, seen;
+};
+
+struct vm_summary {
+	int64_t id;
+	char *host;
+	char *name;
+	char uuid[UUID_STR_LEN];
+	char *state;
+	int cpus;
+	int64_t memory_mib;
+};
+
+/* Defaults: q35, auto accel, bios, 1 vCPU, 512 MiB, vnc. */
+void vm_config_init(struct vm_config *c);
+void vm_config_clear(struct vm_config *c);
+struct vm_disk *vm_config_add_disk(struct vm_config *c, const char *path);
+struct vm_nic *vm_config_add_nic(struct vm_config *c, const char *kind);
+int vm_config_cpus(const struct vm_config *c);
+/* Backend-independent checks: name, ranges, enumerations. */
+int vm_config_validate(const struct vm_config *c);
+
+/* Insert C (c->host_id set) with disks, NICs and tuning in one
+ * transaction; fills c->id and, when empty, c->uuid. */
+int vm_insert(struct db *db, struct vm_config *c);
+/* Replace the stored configuration of c->id, in one transaction. */
+int vm_update(struct db *db, const struct vm_config *c);
+int vm_delete(struct db *db, int64_t id);
+int vm_load(struct db *db, int64_t id, struct vm_config *out);
+/* SPEC is "name" when unique, else "host/name". */
+int vm_resolve(struct db *db, const char *spec, int64_t *id);
+int vm_set_state(struct db *db, int64_t id, const char *state);
+
+/* HOST NULL: all hosts.  Sorted by host (local first), then name. */
+int vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n);
+void vm_summary_free(struct vm_summary *v, size_t n);
+
+#endif

@@ -1,0 +1,413 @@
+/* The TUI's shell: terminal setup and restore, signals, the poll loop,
+ * the status line and the hint bar.  Views draw the rest. */
+#include "ui/ui.h"
+#include "ui/ui_priv.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "model/db.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xalloc.h"
+
+#define UI_MIN_COLS 80
+#define UI_MIN_ROWS 24
+#define UI_STATUS_MS 5000
+#define UI_POLL_DB_MS 1000
+
+struct ui {
+	struct db *db;
+	struct loop *loop;
+	const struct view *view;
+	void *vstate;
+	bool utf8;
+	bool dirty;
+	bool quit;
+	char status[512];
+	bool status_error;
+	long long status_until;
+	int rows, cols;
+};
+
+static volatile sig_atomic_t sig_winch, sig_quit;
+static struct loop *sig_loop;
+static bool curses_active;
+static SCREEN *screen;
+
+static void
+ui_restore_terminal(void)
+{
+	if (curses_active) {
+		endwin();
+		curses_active = false;
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		sig_winch = 1;
+	else
+		sig_quit = sig;
+	if (sig_loop != NULL)
+		loop_wake(sig_loop);
+}
+
+/* A crash: put the terminal back, then die of the same signal. */
+static void
+on_fatal(int sig)
+{
+	ui_restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+	static const int quits[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	static const int fatals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigaction(SIGWINCH, &sa, NULL);
+	for (size_t i = 0; i < sizeof quits / sizeof quits[0]; i++)
+		sigaction(quits[i], &sa, NULL);
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	for (size_t i = 0; i < sizeof fatals / sizeof fatals[0]; i++)
+		sigaction(fatals[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+restore_signals(void)
+{
+	static const int all[] = { SIGWINCH, SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		signal(all[i], SIG_DFL);
+}
+
+struct db *
+ui_db(struct ui *ui)
+{
+	return ui->db;
+}
+
+bool
+ui_utf8(const struct ui *ui)
+{
+	return ui->utf8;
+}
+
+void
+ui_status(struct ui *ui, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ui->status, sizeof ui->status, fmt, ap);
+	va_end(ap);
+	ui->status_error = error;
+	ui->status_until = error ? 0 : log_now_ms() + UI_STATUS_MS;
+	ui->dirty = true;
+	log_debug("ui: status%s: %s", error ? " (error)" : "", ui->status);
+}
+
+void
+ui_put(int y, int x, int width, const char *s)
+{
+	wchar_t wbuf[512];
+	mbstate_t mb;
+	const char *p = s;
+	size_t n;
+	int used = 0, i;
+
+	if (width <= 0)
+		return;
+	memset(&mb, 0, sizeof mb);
+	n = mbsrtowcs(wbuf, &p, sizeof wbuf / sizeof wbuf[0] - 1, &mb);
+	if (n == (size_t)-1) {
+		/* Not valid in this locale: show the bytes that are ASCII. */
+		for (n = 0; s[n] != '\0' && n < sizeof wbuf / sizeof wbuf[0] - 1; n++)
+			wbuf[n] = (unsigned char)s[n] < 0x80 ? (wchar_t)s[n] : L'?';
+	}
+	wbuf[n] = L'\0';
+	move(y, x);
+	for (i = 0; wbuf[i] != L'\0'; i++) {
+		int w = wcwidth(wbuf[i]);
+
+		if (w < 0) {
+			wbuf[i] = L'?';
+			w = 1;
+		}
+		if (used + w > width)
+			break;
+		used += w;
+	}
+	addnwstr(wbuf, i);
+	for (; used < width; used++)
+		addch(' ');
+}
+
+int
+ui_width(const char *s)
+{
+	wchar_t wbuf[512];
+	mbstate_t mb;
+	const char *p = s;
+	size_t n;
+	int w;
+
+	memset(&mb, 0, sizeof mb);
+	n = mbsrtowcs(wbuf, &p, sizeof wbuf / sizeof wbuf[0] - 1, &mb);
+	if (n == (size_t)-1)
+		return (int)strlen(s);
+	wbuf[n] = L'\0';
+	w = wcswidth(wbuf, n);
+	return w < 0 ? (int)n : w;
+}
+
+static void
+draw_hints(struct ui *ui)
+{
+	const char *const *h = ui->utf8 ? ui->view->hints : ui->view->hints_ascii;
+	int y = ui->rows - 1, x = 0;
+
+	attrset(theme_attr(TH_HINT));
+	ui_put(y, 0, ui->cols, "");
+	for (size_t i = 0; h != NULL && h[i] != NULL && h[i + 1] != NULL; i += 2) {
+		int kw = ui_width(h[i]), tw = ui_width(h[i + 1]);
+
+		if (x + kw + tw + 3 > ui->cols)
+			break;
+		attrset(theme_attr(TH_HINT_KEY));
+		ui_put(y, x, kw + 2, "");
+		ui_put(y, x + 1, kw, h[i]);
+		attrset(theme_attr(TH_HINT));
+		ui_put(y, x + kw + 2, tw, h[i + 1]);
+		x += kw + tw + 4;
+	}
+	attrset(A_NORMAL);
+}
+
+static void
+draw_status(struct ui *ui)
+{
+	if (ui->status_until != 0 && log_now_ms() > ui->status_until)
+		ui->status[0] = '\0';
+	attrset(theme_attr(ui->status_error ? TH_ERROR : TH_STATUS));
+	ui_put(ui->rows - 2, 0, ui->cols, ui->status);
+	attrset(A_NORMAL);
+}
+
+static void
+draw_too_small(struct ui *ui)
+{
+	char msg[128];
+	int len;
+
+	erase();
+	len = snprintf(msg, sizeof msg, "vmtty needs at least %dx%d; this terminal is %dx%d",
+	    UI_MIN_COLS, UI_MIN_ROWS, ui->cols, ui->rows);
+	if (len > ui->cols)
+		len = ui->cols;
+	attrset(theme_attr(TH_ERROR));
+	mvaddnstr(ui->rows / 2, ui->cols > len ? (ui->cols - len) / 2 : 0, msg, len);
+	attrset(A_NORMAL);
+}
+
+static void
+ui_draw(struct ui *ui)
+{
+	long long t0 = log_now_ms();
+
+	if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
+		draw_too_small(ui);
+	} else {
+		ui->view->draw(ui->vstate, 0, ui->rows - 2, ui->cols);
+		draw_status(ui);
+		draw_hints(ui);
+	}
+	wnoutrefresh(stdscr);
+	doupdate();
+	ui->dirty = false;
+	log_debug("ui: frame drawn in %lld ms", log_now_ms() - t0);
+}
+
+static void
+ui_resize(struct ui *ui)
+{
+	struct winsize ws;
+
+	sig_winch = 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resize_term(ws.ws_row, ws.ws_col);
+	ui->rows = LINES;
+	ui->cols = COLS;
+	/* Everything is drawn anew, so nothing stale survives a resize. */
+	clearok(curscr, TRUE);
+	ui->dirty = true;
+	log_debug("ui: resized to %dx%d", ui->cols, ui->rows);
+}
+
+static void
+ui_apply(struct ui *ui, int intent)
+{
+	if (intent & UI_QUIT)
+		ui->quit = true;
+	if (intent & UI_RELOAD)
+		ui->view->reload(ui->vstate);
+	if (intent & (UI_REDRAW | UI_RELOAD))
+		ui->dirty = true;
+}
+
+static void
+on_stdin(int fd, short revents, void *arg)
+{
+	struct ui *ui = arg;
+	wint_t wc;
+	int r, key, intent;
+
+	(void)fd;
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		ui->quit = true;
+		return;
+	}
+	while ((r = get_wch(&wc)) != ERR) {
+		if (r == KEY_CODE_YES && wc == KEY_RESIZE) {
+			ui_resize(ui);
+			continue;
+		}
+		key = r == KEY_CODE_YES ? K_FN((int)wc) : (int)wc;
+		if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
+			if (key == 'q' || key == K_CTRL('c'))
+				ui->quit = true;
+			continue;
+		}
+		intent = ui->view->key(ui->vstate, key);
+		if (intent == UI_IGNORED && (key == 'q' || key == 'Q'))
+			intent = UI_QUIT;
+		ui_apply(ui, intent);
+		if (ui->quit)
+			return;
+	}
+}
+
+/* Another vmtty (or the CLI) changed the inventory: show it. */
+static void
+on_db_timer(void *arg)
+{
+	struct ui *ui = arg;
+
+	if (db_changed(ui->db))
+		ui_apply(ui, UI_RELOAD);
+	loop_add_timer(ui->loop, UI_POLL_DB_MS, on_db_timer, ui);
+}
+
+static int
+ui_setup_terminal(struct ui *ui)
+{
+	const char *cs;
+
+	setlocale(LC_ALL, "");
+	cs = nl_langinfo(CODESET);
+	ui->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
+	set_escdelay(25);
+	if ((screen = newterm(NULL, stdout, stdin)) == NULL)
+		return err_set("cannot start the terminal UI: unknown terminal type '%s'",
+		    getenv("TERM") != NULL ? getenv("TERM") : "");
+	curses_active = true;
+	xalloc_set_fatal_hook(ui_restore_terminal);
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	theme_init();
+	ui->rows = LINES;
+	ui->cols = COLS;
+	return 0;
+}
+
+int
+ui_main(struct db *db, long frames)
+{
+	struct ui ui;
+	long drawn = 0;
+	long long t0 = log_now_ms();
+	int rc = 0;
+
+	memset(&ui, 0, sizeof ui);
+	ui.db = db;
+	ui.view = &vmlist_view;
+	if ((ui.loop = loop_new()) == NULL)
+		return -1;
+	sig_loop = ui.loop;
+	install_signals();
+	if (ui_setup_terminal(&ui) != 0) {
+		rc = -1;
+		goto out;
+	}
+	db_changed(db);
+	ui.vstate = ui.view->init(&ui);
+	ui.dirty = true;
+	loop_add_fd(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
+	loop_add_timer(ui.loop, UI_POLL_DB_MS, on_db_timer, &ui);
+
+	while (!ui.quit && !sig_quit) {
+		if (sig_winch)
+			ui_resize(&ui);
+		if (ui.dirty) {
+			ui_draw(&ui);
+			if (drawn++ == 0)
+				log_debug("ui: first frame %lld ms after start", log_now_ms() - t0);
+			if (frames > 0 && drawn >= frames)
+				break;
+		}
+		/* Wake at least when a transient status message expires. */
+		if (loop_run_once(ui.loop, frames > 0 ? 0 : ui.status_until != 0 ?
+		    UI_STATUS_MS : -1) != 0) {
+			rc = -1;
+			break;
+		}
+		if (ui.status_until != 0 && log_now_ms() > ui.status_until) {
+			ui.status_until = 0;
+			ui.dirty = true;
+		}
+		if (frames > 0)
+			ui.dirty = true;
+	}
+	ui.view->free(ui.vstate);
+out:
+	ui_restore_terminal();
+	if (screen != NULL) {
+		delscreen(screen);
+		screen = NULL;
+	}
+	restore_signals();
+	xalloc_set_fatal_hook(NULL);
+	sig_loop = NULL;
+	loop_free(ui.loop);
+	if (sig_quit && rc == 0)
+		log_debug("ui: quit on signal %d", (int)sig_quit);
+	sig_quit = 0;
+	return rc;
+}

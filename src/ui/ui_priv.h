@@ -1,0 +1,91 @@
+/* Private to src/ui: views, intent flags, the shared UI state. */
+#ifndef VMTTY_UI_PRIV_H
+#define VMTTY_UI_PRIV_H
+
+#include <curses.h>
+#include <stdbool.h>
+
+struct db;
+struct ui;
+
+/* Key handlers return these intents; the loop acts on them. */
+enum {
+	UI_IGNORED = 0,
+	UI_HANDLED = 1 << 0,
+	UI_REDRAW = 1 << 1,
+	UI_RELOAD = 1 << 2,
+	UI_QUIT = 1 << 3,
+};
+
+/* Keys: characters as themselves, curses function keys with K_FN set. */
+#define K_FN(k) (0x1000000 | (k))
+#define K_CTRL(c) ((c) & 0x1f)
+#define K_ESC 27
+
+/* A screen.  Views draw into stdscr rows [top, top + rows). */
+struct view {
+	const char *name;
+	void *(*init)(struct ui *ui);
+	void (*free)(void *v);
+	/* Re-read what the view shows (inventory, backend state). */
+	void (*reload)(void *v);
+	void (*draw)(void *v, int top, int rows, int cols);
+	int (*key)(void *v, int key);
+	/* Keys for the hint bar: "q Quit  / Filter ..." pairs. */
+	const char *const *hints;
+	const char *const *hints_ascii;	/* the same without UTF-8 glyphs */
+};
+
+extern const struct view vmlist_view;
+
+struct db *ui_db(struct ui *ui);
+/* A message for the status line; ERROR shows it in the error colour. */
+void ui_status(struct ui *ui, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool ui_utf8(const struct ui *ui);
+
+/* Colour roles, resolved to attributes by theme_attr(). */
+enum theme_role {
+	TH_NORMAL,
+	TH_HEADER,
+	TH_SELECTED,
+	TH_HOST,
+	TH_RUNNING,
+	TH_PAUSED,
+	TH_OFF,
+	TH_CRASHED,
+	TH_STATUS,
+	TH_ERROR,
+	TH_HINT_KEY,
+	TH_HINT,
+	TH_DIM,
+	TH_BORDER,
+	TH_COUNT,
+};
+
+/* Choose colours: 256/16/mono by terminal, none under NO_COLOR. */
+void theme_init(void);
+attr_t theme_attr(enum theme_role role);
+/* The role for a VM state word ("running", "paused", ...). */
+enum theme_role theme_state_role(const char *state);
+
+/* The one list widget: selection and scrolling over NROWS rows. */
+struct listw {
+	int nrows;
+	int sel;
+	int top;
+	int height;
+};
+
+void listw_set_rows(struct listw *l, int nrows);
+void listw_set_height(struct listw *l, int height);
+/* Arrow/vi/page keys; UI_REDRAW when the selection moved. */
+int listw_key(struct listw *l, int key);
+void listw_select(struct listw *l, int row);
+
+/* Display width of UTF-8 S in terminal columns. */
+int ui_width(const char *s);
+/* Draw S clipped to WIDTH columns at (y, x), padding with spaces. */
+void ui_put(int y, int x, int width, const char *s);
+
+#endif

@@ -1,0 +1,109 @@
+#include "util/paths.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/xalloc.h"
+
+static const char *
+home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && h[0] == '/')
+		return h;
+	pw = getpwuid(getuid());
+	return pw != NULL && pw->pw_dir != NULL ? pw->pw_dir : "/";
+}
+
+static char *
+xdg_dir(const char *var, const char *fallback)
+{
+	const char *v = getenv(var);
+
+	/* The spec says relative values are invalid and must be ignored. */
+	if (v != NULL && v[0] == '/')
+		return xasprintf("%s/vmtty", v);
+	return xasprintf("%s/%s/vmtty", home_dir(), fallback);
+}
+
+char *
+paths_data_dir(void)
+{
+	return xdg_dir("XDG_DATA_HOME", ".local/share");
+}
+
+char *
+paths_config_dir(void)
+{
+	return xdg_dir("XDG_CONFIG_HOME", ".config");
+}
+
+char *
+paths_inventory(const char *override)
+{
+	const char *env = getenv("VMTTY_DB");
+	char *dir, *p;
+
+	if (override != NULL && override[0] != '\0')
+		return xstrdup(override);
+	if (env != NULL && env[0] != '\0')
+		return xstrdup(env);
+	dir = paths_data_dir();
+	p = xasprintf("%s/inventory.db", dir);
+	free(dir);
+	return p;
+}
+
+int
+paths_mkdir_p(const char *dir, mode_t mode)
+{
+	char *buf = xstrdup(dir);
+	struct stat st;
+	int rc = 0;
+
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+			rc = err_set("cannot create directory '%s': %s", buf, strerror(errno));
+			break;
+		}
+		if (stat(buf, &st) != 0) {
+			rc = err_set("cannot use directory '%s': %s", buf, strerror(errno));
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = err_set("cannot use '%s' as a directory: it is not one", buf);
+			break;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+paths_mkdir_parent(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	dir = xstrndup(path, (size_t)(slash - path));
+	rc = paths_mkdir_p(dir, mode);
+	free(dir);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* paths: where vmtty keeps its files (XDG base directories). */
+#ifndef VMTTY_PATHS_H
+#define VMTTY_PATHS_H
+
+#include <sys/types.h>
+
+/* $XDG_DATA_HOME/vmtty (default ~/.local/share/vmtty); allocated. */
+char *paths_data_dir(void);
+/* The inventory: --db, else $VMTTY_DB, else DATA_DIR/inventory.db. */
+char *paths_inventory(const char *override);
+/* $XDG_CONFIG_HOME/vmtty; allocated. */
+char *paths_config_dir(void);
+/* mkdir -p; directories it creates get MODE, existing ones are left. */
+int paths_mkdir_p(const char *dir, mode_t mode);
+/* mkdir -p of the directory part of PATH. */
+int paths_mkdir_parent(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The CLI end to end: hosts, the journal, permissions, refusing a corrupt
+# inventory without touching it, and SQL-looking names kept verbatim.
+source "$(dirname "$0")/../lib.sh"
+
+export VMTTY_DB="$T_TMP/x/inv.db"
+
+t_status "host list on a new inventory" 0 "$VMTTY" host list
+t_match "new inventory has host local" '^local +builtin +vmtty:///local' "$T_OUT"
+t_eq "inventory dir is 0700" 700 "$(stat -c %a "$T_TMP/x")"
+t_eq "inventory file is 0600" 600 "$(stat -c %a "$VMTTY_DB")"
+
+t_status "host add lab test:///default" 0 "$VMTTY" host add lab test:///default
+t_status "host list --json" 0 "$VMTTY" host list --json
+t_eq "JSON lists local and lab" "local builtin vmtty:///local
+lab libvirt test:///default" "$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for h in json.load(sys.stdin): print(h["name"], h["kind"], h["uri"])')"
+t_status "duplicate host add exits 1" 1 "$VMTTY" host add lab qemu:///system
+t_match "duplicate names the host" "^vmtty: a host named 'lab' already exists" "$T_ERR"
+t_eq "duplicate error is one line" 1 "$(printf '%s\n' "$T_ERR" | wc -l)"
+t_status "log --json" 0 "$VMTTY" log --json
+t_eq "journal has both attempts" "host-add lab ok
+host-add lab failed" "$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for e in json.load(sys.stdin): print(e["action"], e["host"], e["result"])')"
+
+evil="'; DROP TABLE vms; --"
+t_status "a host named like SQL is added" 0 "$VMTTY" host add "$evil" test:///default
+t_status "host list after it" 0 "$VMTTY" host list --json
+t_match "the name is listed verbatim" "\"name\": \"'; DROP TABLE vms; --\"" "$T_OUT"
+t_status "the vms table still works" 0 "$VMTTY" list --json
+t_eq "no VMs, as before" "[]" "$T_OUT"
+t_status "host rm of that host" 0 "$VMTTY" host rm "$evil"
+t_status "host rm local is refused" 1 "$VMTTY" host rm local
+t_status "host rm of an unknown host" 1 "$VMTTY" host rm nope
+t_match "names the unknown host" "no host named 'nope'" "$T_ERR"
+
+# A corrupt inventory: exit 1, the path named, the file byte for byte kept.
+bad="$T_TMP/bad/inv.db"
+mkdir -p "$T_TMP/bad"
+head -c 65536 /dev/urandom > "$bad"
+sum=$(sha256sum < "$bad")
+t_status "garbage inventory exits 1" 1 "$VMTTY" --db "$bad" host list
+t_match "error names the path" "inventory '$bad' is not a SQLite database" "$T_ERR"
+t_eq "garbage file untouched" "$sum" "$(sha256sum < "$bad")"
+t_eq "no WAL or journal beside it" "inv.db" "$(ls "$T_TMP/bad")"
+
+# An unwritable place for the inventory.
+touch "$T_TMP/plain"
+t_status "inventory under a plain file exits 1" 1 env VMTTY_DB="$T_TMP/plain/inv.db" "$VMTTY" host list
+t_match "error names the path" "$T_TMP/plain" "$T_ERR"
+
+# Usage errors exit 2.
+t_status "unknown command exits 2" 2 "$VMTTY" frobnicate
+t_status "unknown option exits 2" 2 "$VMTTY" list --bogus
+t_status "host add with one operand exits 2" 2 "$VMTTY" host add onlyname
+t_status "bad URI exits 1" 1 "$VMTTY" host add weird "not a uri"
+t_match "bad URI message" "host URI 'not a uri'" "$T_ERR"
+t_status "show of a missing VM exits 1" 1 "$VMTTY" show ghost
+t_status "--version" 0 "$VMTTY" --version
+t_match "version line" '^vmtty [0-9]+\.[0-9]+\.[0-9]+$' "$T_OUT"
+t_status "--help" 0 "$VMTTY" --help
+t_match "help lists commands" 'host +add NAME URI' "$T_OUT"
+t_status "help host" 0 "$VMTTY" help host
+t_status "TUI without a terminal exits 1" 1 "$VMTTY" </dev/null
+t_match "and says why" "needs a terminal" "$T_ERR"
+
+t_summary

@@ -1,0 +1,75 @@
+# Shared shell test helpers: assertions that count, and polling with a
+# deadline (never a bare sleep).  Source it; call t_summary at the end.
+# Each test file prints "ok"/"not ok" lines and a final "N passed, N failed".
+
+T_PASS=0
+T_FAIL=0
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_BUILD=${T_BUILD:-$T_ROOT/build}
+VMTTY=${VMTTY:-$T_BUILD/vmtty}
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmtty-test.XXXXXX")
+trap 't_cleanup' EXIT
+T_CLEANUPS=()
+
+t_on_exit() { T_CLEANUPS+=("$*"); }
+
+t_cleanup() {
+	local i
+	for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUPS[i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T_TMP"
+}
+
+t_ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+t_fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# t_check DESC CMD...: passes when CMD succeeds.
+t_check() {
+	local desc=$1; shift
+	if "$@"; then t_ok "$desc"; else t_fail "$desc"; fi
+}
+
+# t_eq DESC EXPECTED ACTUAL
+t_eq() {
+	if [ "$2" = "$3" ]; then t_ok "$1"; else
+		t_fail "$1"; printf '   expected: %s\n   actual:   %s\n' "$2" "$3"; fi
+}
+
+# t_match DESC REGEX TEXT
+t_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then t_ok "$1"; else
+		t_fail "$1"; printf '   wanted /%s/ in:\n%s\n' "$2" "$3" | head -20; fi
+}
+
+# t_nomatch DESC REGEX TEXT
+t_nomatch() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then
+		t_fail "$1"; printf '   unwanted /%s/ in:\n%s\n' "$2" "$3" | head -20; else t_ok "$1"; fi
+}
+
+# t_status DESC EXPECTED_RC CMD...: runs CMD, keeps stdout in T_OUT and
+# stderr in T_ERR, checks the exit status.
+t_status() {
+	local desc=$1 want=$2 rc; shift 2
+	"$@" >"$T_TMP/out" 2>"$T_TMP/err"; rc=$?
+	T_OUT=$(cat "$T_TMP/out"); T_ERR=$(cat "$T_TMP/err")
+	if [ "$rc" = "$want" ]; then t_ok "$desc"; else
+		t_fail "$desc (exit $rc, wanted $want)"; printf '   stderr: %s\n' "$T_ERR" | head -5; fi
+}
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	local secs=$1 deadline; shift
+	deadline=$(($(date +%s%N) + secs * 1000000000))
+	while [ "$(date +%s%N)" -lt "$deadline" ]; do
+		"$@" && return 0
+		read -rt 0.05 <> <(:) || true
+	done
+	"$@"
+}
+
+t_summary() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}

@@ -1,0 +1,222 @@
+/* The inventory: creation, permissions, refusal of foreign files,
+ * migrations and backups. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "model/db.h"
+#include "model/host.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	*len = (size_t)ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = xmalloc(*len + 1);
+	assert_int_equal(fread(buf, 1, *len, fp), *len);
+	fclose(fp);
+	return buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	fclose(fp);
+}
+
+static void
+test_create_private(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/a/b/inv.db", dir);
+	char *parent = xasprintf("%s/a/b", dir);
+	struct host h;
+	struct stat st;
+	struct db *db;
+
+	(void)state;
+	db = db_open(path);
+	assert_non_null(db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(parent, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	/* The first run creates the built-in host 'local'. */
+	assert_int_equal(host_get(db, "local", &h), 0);
+	assert_int_equal(h.kind, HOST_BUILTIN);
+	assert_string_equal(h.uri, "vmtty:///local");
+	host_clear(&h);
+	db_close(db);
+	/* Reopening keeps one 'local', not two. */
+	db = db_open(path);
+	assert_non_null(db);
+	{
+		struct host *hs;
+		size_t n;
+
+		assert_int_equal(host_list(db, &hs, &n), 0);
+		assert_int_equal(n, 1);
+		host_list_free(hs, n);
+	}
+	db_close(db);
+	free(parent);
+	free(path);
+	unit_rmdir(dir);
+}
+
+/* A file of garbage is refused with its path named and left untouched. */
+static void
+test_garbage_untouched(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	char *wal = xasprintf("%s-wal", path);
+	unsigned char junk[8192];
+	size_t len;
+	char *after;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	write_file(path, junk, sizeof junk);
+	assert_null(db_open(path));
+	assert_non_null(strstr(err_get(), path));
+	assert_non_null(strstr(err_get(), "not a SQLite database"));
+	after = read_file(path, &len);
+	assert_int_equal(len, sizeof junk);
+	assert_memory_equal(after, junk, sizeof junk);
+	assert_int_not_equal(access(wal, F_OK), 0);
+	free(after);
+	free(wal);
+	free(path);
+	unit_rmdir(dir);
+}
+
+static void
+make_sqlite(const char *path, const char *sql)
+{
+	sqlite3 *sq;
+
+	assert_int_equal(sqlite3_open(path, &sq), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sq, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sq);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	char *before, *after;
+	size_t l1, l2;
+
+	(void)state;
+	make_sqlite(path, "CREATE TABLE x (a); PRAGMA user_version = 99;");
+	before = read_file(path, &l1);
+	assert_null(db_open(path));
+	assert_non_null(strstr(err_get(), "newer than this vmtty"));
+	assert_non_null(strstr(err_get(), path));
+	after = read_file(path, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(before, after, l1);
+	free(before);
+	free(after);
+	free(path);
+	unit_rmdir(dir);
+}
+
+static void
+test_foreign_sqlite_refused(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/other.db", dir);
+
+	(void)state;
+	make_sqlite(path, "CREATE TABLE photos (id INTEGER);");
+	assert_null(db_open(path));
+	assert_non_null(strstr(err_get(), "not a vmtty inventory"));
+	free(path);
+	unit_rmdir(dir);
+}
+
+static void
+test_unwritable_path(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *file = xasprintf("%s/plainfile", dir);
+	char *path = xasprintf("%s/sub/inv.db", file);
+
+	(void)state;
+	write_file(file, "x", 1);
+	assert_null(db_open(path));
+	assert_non_null(strstr(err_get(), "plainfile"));
+	free(path);
+	free(file);
+	unit_rmdir(dir);
+}
+
+static void
+test_directory_refused(void **state)
+{
+	char *dir = unit_tmpdir();
+
+	(void)state;
+	assert_null(db_open(dir));
+	assert_non_null(strstr(err_get(), "not a regular file"));
+	unit_rmdir(dir);
+}
+
+/* Another connection's commit is seen by db_changed; our own is not. */
+static void
+test_changed(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	struct db *a, *b;
+
+	(void)state;
+	a = db_open(path);
+	b = db_open(path);
+	assert_non_null(a);
+	assert_non_null(b);
+	db_changed(a);
+	assert_int_equal(db_changed(a), 0);
+	assert_int_equal(host_add(a, "h1", "test:///default"), 0);
+	assert_int_equal(db_changed(a), 0);
+	assert_int_equal(host_add(b, "h2", "test:///default"), 0);
+	assert_int_equal(db_changed(a), 1);
+	assert_int_equal(db_changed(a), 0);
+	db_close(a);
+	db_close(b);
+	free(path);
+	unit_rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_private),
+		cmocka_unit_test(test_garbage_untouched),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_foreign_sqlite_refused),
+		cmocka_unit_test(test_unwritable_path),
+		cmocka_unit_test(test_directory_refused),
+		cmocka_unit_test(test_changed),
+	};
+
+	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}

@@ -1,0 +1,366 @@
+/* Hosts, VMs, the journal and the name rules, against temp inventories. */
+#include "unit.h"
+
+#include "model/db.h"
+#include "model/host.h"
+#include "model/journal.h"
+#include "model/name.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+struct fx {
+	char *dir;
+	struct db *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof *f);
+	char *path;
+
+	f->dir = unit_tmpdir();
+	path = xasprintf("%s/inv.db", f->dir);
+	f->db = db_open(path);
+	free(path);
+	if (f->db == NULL)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	db_close(f->db);
+	unit_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t
+host_id(struct db *db, const char *name)
+{
+	struct host h;
+	int64_t id;
+
+	assert_int_equal(host_get(db, name, &h), 0);
+	id = h.id;
+	host_clear(&h);
+	return id;
+}
+
+static void
+make_vm(struct db *db, const char *host, const char *name, struct vm_config *c)
+{
+	vm_config_init(c);
+	c->host_id = host_id(db, host);
+	c->name = xstrdup(name);
+}
+
+static void
+test_host_add_dup(void **state)
+{
+	struct fx *f = *state;
+	struct host *hs;
+	size_t n;
+
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	assert_int_equal(host_add(f->db, "lab", "qemu:///system"), -1);
+	assert_non_null(strstr(err_get(), "'lab' already exists"));
+	assert_int_equal(host_list(f->db, &hs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(hs[0].name, "local");
+	assert_string_equal(hs[1].name, "lab");
+	assert_int_equal(hs[1].kind, HOST_LIBVIRT);
+	host_list_free(hs, n);
+}
+
+static void
+test_host_uri_kinds(void **state)
+{
+	static const struct {
+		const char *uri;
+		int ok;
+		enum host_kind kind;
+	} cases[] = {
+		{ "vmtty:///local", 1, HOST_BUILTIN },
+		{ "vmtty+ssh://root@box/", 1, HOST_BUILTIN },
+		{ "qemu:///system", 1, HOST_LIBVIRT },
+		{ "qemu+ssh://user@host:2222/system?keyfile=/k", 1, HOST_LIBVIRT },
+		{ "test:///default", 1, HOST_LIBVIRT },
+		{ "vmttyx:///", 1, HOST_LIBVIRT },
+		{ "nocolon", 0, 0 },
+		{ "://x", 0, 0 },
+		{ "qe mu:///system", 0, 0 },
+		{ "qemu:///sys tem", 0, 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum host_kind k = HOST_BUILTIN;
+		int rc = host_kind_from_uri(cases[i].uri, &k);
+
+		if (cases[i].ok) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(k, cases[i].kind);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(err_get(), "URI"));
+		}
+	}
+}
+
+static void
+test_host_remove(void **state)
+{
+	struct fx *f = *state;
+	struct host h;
+
+	assert_int_equal(host_remove(f->db, "local"), -1);
+	assert_non_null(strstr(err_get(), "cannot be removed"));
+	assert_int_equal(host_remove(f->db, "nope"), -1);
+	assert_non_null(strstr(err_get(), "no host named 'nope'"));
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	assert_int_equal(host_remove(f->db, "lab"), 0);
+	assert_int_equal(host_get(f->db, "lab", &h), -1);
+}
+
+/* Values are bound, never spliced: SQL in a name is just text. */
+static void
+test_injection_verbatim(void **state)
+{
+	struct fx *f = *state;
+	const char *evil = "'; DROP TABLE vms; --";
+	struct vm_summary *v;
+	struct vm_config c, l;
+	struct host h;
+	size_t n;
+	int64_t id;
+
+	assert_int_equal(host_add(f->db, evil, "test:///default"), 0);
+	assert_int_equal(host_get(f->db, evil, &h), 0);
+	assert_string_equal(h.name, evil);
+	host_clear(&h);
+	make_vm(f->db, "local", evil, &c);
+	c.kernel = xstrdup("/boot/vmlinuz");
+	c.cmdline = xstrdup("console=ttyS0 quiet='yes' \"x\"");
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	vm_config_clear(&c);
+	assert_int_equal(vm_list(f->db, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, evil);
+	vm_summary_free(v, n);
+	assert_int_equal(vm_resolve(f->db, evil, &id), 0);
+	assert_int_equal(vm_load(f->db, id, &l), 0);
+	assert_string_equal(l.cmdline, "console=ttyS0 quiet='yes' \"x\"");
+	vm_config_clear(&l);
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const bad[] = { "", "a/b", "..", "x..y", ".hidden", "-opt",
+		" lead", "trail ", "tab\there",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const good[] = { "web1", "db.prod", "my vm", "'; DROP TABLE vms; --",
+		"caf\xc3\xa9", "a-b_c" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(name_check("VM", bad[i]), -1);
+		assert_non_null(strstr(err_get(), "VM name"));
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		assert_int_equal(name_check("VM", good[i]), 0);
+}
+
+static void
+test_vm_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct vm_config c, l;
+	struct vm_disk *d;
+	struct vm_nic *nic;
+
+	make_vm(f->db, "local", "web", &c);
+	c.sockets = 2;
+	c.cores = 2;
+	c.memory_mib = 2048;
+	c.kernel = xstrdup("/boot/vmlinuz");
+	c.initrd = xstrdup("/boot/initrd.img");
+	c.cmdline = xstrdup("console=ttyS0");
+	d = vm_config_add_disk(&c, "/images/web.qcow2");
+	d->cache = xstrdup("none");
+	d = vm_config_add_disk(&c, "/isos/install.iso");
+	free(d->format);
+	d->format = xstrdup("raw");
+	free(d->bus);
+	d->bus = xstrdup("sata");
+	d->cdrom = d->readonly = true;
+	nic = vm_config_add_nic(&c, "user");
+	nic->mac = xstrdup("52:54:00:12:34:56");
+	nic->forwards = xstrdup("tcp:2222-:22");
+	c.tuning.vcpu_pins = xstrdup("0:0,1:1");
+	c.tuning.hugepages = true;
+	c.tuning.balloon_mib = 1024;
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	assert_true(c.id > 0);
+	assert_true(uuid_valid(c.uuid));
+
+	assert_int_equal(vm_load(f->db, c.id, &l), 0);
+	assert_string_equal(l.host, "local");
+	assert_string_equal(l.uuid, c.uuid);
+	assert_int_equal(vm_config_cpus(&l), 4);
+	assert_int_equal(l.memory_mib, 2048);
+	assert_string_equal(l.cmdline, "console=ttyS0");
+	assert_int_equal(l.ndisks, 2);
+	assert_string_equal(l.disks[0].cache, "none");
+	assert_true(l.disks[1].cdrom);
+	assert_string_equal(l.disks[1].bus, "sata");
+	assert_int_equal(l.nnics, 1);
+	assert_string_equal(l.nics[0].mac, "52:54:00:12:34:56");
+	assert_string_equal(l.tuning.vcpu_pins, "0:0,1:1");
+	assert_true(l.tuning.hugepages);
+	assert_int_equal(l.tuning.balloon_mib, 1024);
+
+	/* Update replaces devices. */
+	l.memory_mib = 4096;
+	free(l.disks[1].path);
+	l.disks[1].path = xstrdup("/isos/other.iso");
+	assert_int_equal(vm_update(f->db, &l), 0);
+	vm_config_clear(&l);
+	assert_int_equal(vm_load(f->db, c.id, &l), 0);
+	assert_int_equal(l.memory_mib, 4096);
+	assert_string_equal(l.disks[1].path, "/isos/other.iso");
+	vm_config_clear(&l);
+
+	assert_int_equal(vm_delete(f->db, c.id), 0);
+	assert_int_equal(vm_load(f->db, c.id, &l), -1);
+	vm_config_clear(&c);
+}
+
+static void
+test_vm_duplicate_and_resolve(void **state)
+{
+	struct fx *f = *state;
+	struct vm_config c;
+	struct vm_summary *v;
+	size_t n;
+	int64_t id;
+
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	make_vm(f->db, "local", "db", &c);
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	vm_config_clear(&c);
+	make_vm(f->db, "local", "db", &c);
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "already exists on host 'local'"));
+	vm_config_clear(&c);
+	/* The failed insert left nothing behind. */
+	assert_int_equal(vm_list(f->db, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	vm_summary_free(v, n);
+
+	make_vm(f->db, "lab", "db", &c);
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	vm_config_clear(&c);
+	assert_int_equal(vm_resolve(f->db, "db", &id), -1);
+	assert_non_null(strstr(err_get(), "several hosts (lab, local)"));
+	assert_int_equal(vm_resolve(f->db, "lab/db", &id), 0);
+	assert_int_equal(vm_resolve(f->db, "nope", &id), -1);
+	assert_non_null(strstr(err_get(), "no VM named 'nope'"));
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].host, "lab");
+	vm_summary_free(v, n);
+}
+
+static void
+test_vm_validate(void **state)
+{
+	struct fx *f = *state;
+	struct vm_config c;
+	struct vm_summary *v;
+	size_t n;
+
+	make_vm(f->db, "local", "x", &c);
+	c.memory_mib = 0;
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "memory of 0 MiB"));
+	c.memory_mib = 256;
+	c.sockets = 10000;
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "10000 vCPUs"));
+	c.sockets = 1;
+	free(c.machine);
+	c.machine = xstrdup("vax");
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "machine type 'vax' is not known"));
+	free(c.machine);
+	c.machine = xstrdup("pc");
+	vm_config_add_nic(&c, "bridge");
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "needs a source"));
+	c.nics[0].source = xstrdup("br0");
+	c.nics[0].mac = xstrdup("zz:54:00:12:34:56");
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	assert_non_null(strstr(err_get(), "MAC address"));
+	free(c.name);
+	c.name = xstrdup("../etc");
+	assert_int_equal(vm_insert(f->db, &c), -1);
+	vm_config_clear(&c);
+	assert_int_equal(vm_list(f->db, NULL, &v, &n), 0);
+	assert_int_equal(n, 0);
+	vm_summary_free(v, n);
+}
+
+static void
+test_journal(void **state)
+{
+	struct fx *f = *state;
+	struct journal_entry *e;
+	size_t n;
+
+	assert_int_equal(journal_add(f->db, "local", "web", "start", true, "started"), 0);
+	assert_int_equal(journal_add(f->db, "local", "db", "start", false, "no kernel"), 0);
+	assert_int_equal(journal_add(f->db, "lab", NULL, "host-add", true, NULL), 0);
+	assert_int_equal(journal_list(f->db, NULL, NULL, 0, &e, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(e[0].action, "start");
+	assert_true(e[0].ok);
+	assert_false(e[1].ok);
+	assert_null(e[2].vm);
+	assert_true(e[0].time <= e[2].time);
+	journal_free(e, n);
+	assert_int_equal(journal_list(f->db, "local", "db", 0, &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].message, "no kernel");
+	journal_free(e, n);
+	/* A limit keeps the newest, still oldest first. */
+	assert_int_equal(journal_list(f->db, NULL, NULL, 2, &e, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(e[0].vm, "db");
+	assert_string_equal(e[1].action, "host-add");
+	journal_free(e, n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_host_add_dup, setup, teardown),
+		cmocka_unit_test(test_host_uri_kinds),
+		cmocka_unit_test_setup_teardown(test_host_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_vm_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_duplicate_and_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_validate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
