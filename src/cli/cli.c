@@ -19,7 +19,20 @@ static const struct cli_cmd commands[] = {
 	{ "host", "add NAME URI | list [--json] | rm NAME",
 	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
-	{ "show", "VM [--json]", "show a VM's configuration", cmd_show },
+	{ "show", "VM [--json | --argv]", "show a VM's configuration or qemu command line",
+	  cmd_show },
+	{ "create", "NAME [--kernel K [--initrd I] [--cmdline C]] [--memory MIB] [--cpus N] "
+	  "[--disk PATH] [--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] "
+	  "[--net user|none] [--forward tcp:HOST:GUEST] [--notes TEXT] [--host HOST]",
+	  "define a VM", cmd_vmctl },
+	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
+	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
+	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },
+	{ "poweroff", "VM [--wait] [--timeout S]", "stop a VM at once (pull the plug)", cmd_vmctl },
+	{ "reboot", "VM [--wait] [--timeout S]", "reboot the guest (ACPI shutdown, then start over)", cmd_vmctl },
+	{ "reset", "VM [--wait] [--timeout S]", "hard-reset a VM", cmd_vmctl },
+	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl },
+	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
 	{ "help", "[COMMAND]", "show help for a command", NULL },
@@ -44,7 +57,7 @@ usage(FILE *fp)
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(fp, "  %-6s %-40s %s\n", commands[i].name, commands[i].args,
+		fprintf(fp, "  %-9s %s\n            %s\n", commands[i].name, commands[i].args,
 		    commands[i].summary);
 	fprintf(fp,
 	    "\n"
@@ -72,16 +85,23 @@ cli_command_help(const char *name)
 	printf("usage: vmtty %s %s\n  %s\n", c->name, c->args, c->summary);
 }
 
+/* "vmtty: MESSAGE" on stderr, one line. */
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	fputs("vmtty: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int
 cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vmtty: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CLI_FAILED;
 }
 
@@ -97,11 +117,9 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	const struct cli_cmd *c = cmd != NULL ? find_command(cmd) : NULL;
 	va_list ap;
 
-	fputs("vmtty: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (c != NULL)
 		fprintf(stderr, "usage: vmtty %s %s\n", c->name, c->args);
 	else

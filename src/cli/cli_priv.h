@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/vm.h"
+
 struct db;
 
 struct cli_ctx {
@@ -53,7 +55,21 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts
     char ***operands, int *noperands);
 void cli_command_help(const char *name);
 
+struct hv;
+
+/* A VM with its backend, loaded from a NAME or HOST/NAME spec. */
+struct cli_vm {
+	struct vm_config c;
+	struct hv *hv;
+};
+
+/* 0, or -1 + err (the inventory, the VM or its host's backend failed).
+ * Without NEED_HV a backend that cannot be opened leaves v->hv NULL. */
+int cli_vm_load(struct cli_ctx *ctx, const char *spec, struct cli_vm *v, bool need_hv);
+void cli_vm_free(struct cli_vm *v);
+
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_log(struct cli_ctx *ctx, int argc, char **argv);

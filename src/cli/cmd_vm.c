@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/hv.h"
 #include "model/host.h"
 #include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
 
 /* Write the JSON array by hand: for 10,000 VMs this is several times
  * faster than building a json-c tree, and json-c still escapes strings. */
@@ -51,6 +54,42 @@ list_text(const struct vm_summary *v, size_t n)
 		    v[i].state, v[i].cpus, (long long)v[i].memory_mib);
 }
 
+/*
+ * Built-in VMs: the true state comes from their qemu (pidfile, /proc, QMP),
+ * not from the inventory's last-seen value.  libvirt hosts keep the cached
+ * value until their backend is connected.
+ */
+static void
+live_states(struct db *db, struct vm_summary *v, size_t n)
+{
+	struct host *hosts;
+	size_t nh;
+
+	if (host_list(db, &hosts, &nh) != 0)
+		return;
+	for (size_t h = 0; h < nh; h++) {
+		struct hv *hv;
+
+		if (hosts[h].kind != HOST_BUILTIN || (hv = hv_open(&hosts[h])) == NULL)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			struct vm_config c = { 0 };
+			struct hv_status st;
+
+			if (strcmp(v[i].host, hosts[h].name) != 0)
+				continue;
+			memcpy(c.uuid, v[i].uuid, sizeof c.uuid);
+			c.name = v[i].name;
+			if (hv_status(hv, &c, &st) == 0) {
+				free(v[i].state);
+				v[i].state = xstrdup(hv_state_name(st.state));
+			}
+		}
+		hv_close(hv);
+	}
+	host_list_free(hosts, nh);
+}
+
 int
 cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -83,6 +122,7 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (vm_list(db, host, &v, &n) != 0)
 		return cli_fail_err();
+	live_states(db, v, n);
 	if (json)
 		list_json(v, n);
 	else
@@ -190,15 +230,16 @@ show_text(const struct vm_config *c)
 int
 cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, argv_only = false;
 	const struct cli_opt opts[] = {
 		{ "json", NULL, &json },
+		{ "argv", NULL, &argv_only },
 		{ 0 },
 	};
-	struct vm_config c;
-	struct db *db;
-	int64_t id;
-	char **ops;
+	struct cli_vm v;
+	struct hv_status st;
+	struct strv a;
+	char **ops, *line;
 	int n, rc;
 
 	rc = cli_parse("show", argc, argv, opts, &ops, &n);
@@ -208,16 +249,51 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("show", "show takes one VM");
 	}
-	if ((db = cli_db(ctx)) == NULL || vm_resolve(db, ops[0], &id) != 0 ||
-	    vm_load(db, id, &c) != 0) {
+	if (json && argv_only) {
 		free(ops);
-		return db == NULL ? CLI_FAILED : cli_fail_err();
+		return cli_usage("show", "--json and --argv do not go together");
 	}
+	rc = cli_vm_load(ctx, ops[0], &v, argv_only);
 	free(ops);
-	if (json)
-		cli_json_print(show_json(&c));
-	else
-		show_text(&c);
-	vm_config_clear(&c);
+	if (rc != 0)
+		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
+	if (argv_only) {
+		if (hv_argv(v.hv, &v.c, &a) != 0) {
+			cli_vm_free(&v);
+			return cli_fail_err();
+		}
+		line = strv_join_shell(&a);
+		puts(line);
+		free(line);
+		strv_free(&a);
+		cli_vm_free(&v);
+		return CLI_OK;
+	}
+	/* The live state, when the backend can tell. */
+	if (v.hv != NULL && hv_status(v.hv, &v.c, &st) == 0) {
+		free(v.c.state);
+		v.c.state = xstrdup(hv_state_name(st.state));
+	} else {
+		st.state = HV_UNKNOWN;
+		st.detail[0] = '\0';
+		st.accel[0] = '\0';
+	}
+	if (json) {
+		json_object *o = show_json(&v.c);
+
+		if (st.accel[0] != '\0')
+			json_object_object_add(o, "accel_active", json_object_new_string(st.accel));
+		if (st.state == HV_CRASHED)
+			json_object_object_add(o, "crash_log", json_object_new_string(st.detail));
+		cli_json_print(o);
+	} else {
+		show_text(&v.c);
+		if (st.accel[0] != '\0')
+			printf("%-10s %s%s\n", "Running:", st.accel, strcmp(st.accel, "tcg") == 0 ?
+			    " (software emulation: KVM is not in use)" : "");
+		if (st.state == HV_CRASHED)
+			printf("%-10s %s\n", "Crash log:", st.detail);
+	}
+	cli_vm_free(&v);
 	return CLI_OK;
 }

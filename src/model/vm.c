@@ -132,6 +132,55 @@ bad:
 	return err_set("MAC address '%s' is not of the form 52:54:00:12:34:56", mac);
 }
 
+static int
+parse_port(const char *s, size_t len, int *port)
+{
+	int v = 0;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = v;
+	return 0;
+}
+
+int
+vm_forwards_parse(const char *s, struct vm_forward *out, size_t max, size_t *n)
+{
+	const char *p = s;
+
+	*n = 0;
+	while (*p != '\0') {
+		const char *end = strchr(p, ','), *c1, *c2;
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		struct vm_forward f;
+
+		c1 = memchr(p, ':', len);
+		c2 = c1 != NULL ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
+		if (c1 == NULL || c2 == NULL || (size_t)(c1 - p) != 3 ||
+		    (strncmp(p, "tcp", 3) != 0 && strncmp(p, "udp", 3) != 0) ||
+		    parse_port(c1 + 1, (size_t)(c2 - c1 - 1), &f.host_port) != 0 ||
+		    parse_port(c2 + 1, len - (size_t)(c2 + 1 - p), &f.guest_port) != 0)
+			return err_set("port forward '%.*s' is not of the form tcp:HOSTPORT:GUESTPORT",
+			    (int)len, p);
+		if (*n == max)
+			return err_set("more than %zu port forwards", max);
+		memcpy(f.proto, p, 3);
+		f.proto[3] = '\0';
+		out[(*n)++] = f;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 int
 vm_config_validate(const struct vm_config *c)
 {
@@ -177,6 +226,9 @@ vm_config_validate(const struct vm_config *c)
 		    check_choice("disk bus", d->bus, buses) != 0 ||
 		    (d->cache != NULL && check_choice("disk cache mode", d->cache, caches) != 0))
 			return err_prefix("VM '%s', disk '%s'", c->name, d->path);
+		if (d->cdrom && (strcmp(d->bus, "virtio") == 0 || strcmp(d->bus, "nvme") == 0))
+			return err_set("VM '%s': CD-ROM '%s' cannot sit on a %s bus; use sata, ide "
+			    "or scsi", c->name, d->path, d->bus);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->disks[j].path, d->path) == 0)
 				return err_set("VM '%s': disk '%s' is listed twice", c->name, d->path);
@@ -188,6 +240,16 @@ vm_config_validate(const struct vm_config *c)
 		    check_choice("NIC model", n->model, nic_models) != 0 ||
 		    (n->mac != NULL && check_mac(n->mac) != 0))
 			return err_prefix("VM '%s', NIC %zu", c->name, i);
+		if (n->forwards != NULL) {
+			struct vm_forward f[VM_MAX_FORWARDS];
+			size_t nf;
+
+			if (strcmp(n->kind, "user") != 0)
+				return err_set("VM '%s', NIC %zu: port forwards need user networking",
+				    c->name, i);
+			if (vm_forwards_parse(n->forwards, f, VM_MAX_FORWARDS, &nf) != 0)
+				return err_prefix("VM '%s', NIC %zu", c->name, i);
+		}
 		if (strcmp(n->kind, "user") != 0 && (n->source == NULL || n->source[0] == '\0'))
 			return err_set("VM '%s', NIC %zu: %s networking needs a source name",
 			    c->name, i, n->kind);

@@ -28,7 +28,7 @@ struct vm_nic {
 	char *model;	/* virtio-net | e1000 | e1000e | rtl8139 */
 	char *mac;	/* NULL: generated when started */
 	char *source;	/* bridge, tap or libvirt network name */
-	char *forwards;	/* user networking: "tcp:2222-:22,..." */
+	char *forwards;	/* user networking: "tcp:2222:22,udp:5353:53" */
 };
 
 struct vm_tuning {
@@ -70,6 +70,18 @@ struct vm_summary {
 	int cpus;
 	int64_t memory_mib;
 };
+
+/* A user-networking port forward, "tcp:2222:22" (host port, guest port). */
+struct vm_forward {
+	char proto[4];		/* tcp | udp */
+	int host_port;
+	int guest_port;
+};
+
+#define VM_MAX_FORWARDS 32
+
+/* Parse "tcp:2222:22,udp:5353:53" into OUT (at most MAX). */
+int vm_forwards_parse(const char *s, struct vm_forward *out, size_t max, size_t *n);
 
 /* Defaults: q35, auto accel, bios, 1 vCPU, 512 MiB, vnc. */
 void vm_config_init(struct vm_config *c);

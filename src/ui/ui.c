@@ -310,7 +310,8 @@ on_stdin(int fd, short revents, void *arg)
 	}
 }
 
-/* Another vmtty (or the CLI) changed the inventory: show it. */
+/* Another vmtty (or the CLI) changed the inventory: show it.  Then let the
+ * view refresh its live state. */
 static void
 on_db_timer(void *arg)
 {
@@ -318,6 +319,8 @@ on_db_timer(void *arg)
 
 	if (db_changed(ui->db))
 		ui_apply(ui, UI_RELOAD);
+	else if (ui->view->tick != NULL)
+		ui_apply(ui, ui->view->tick(ui->vstate));
 	loop_add_timer(ui->loop, UI_POLL_DB_MS, on_db_timer, ui);
 }
 

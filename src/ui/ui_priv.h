@@ -31,6 +31,8 @@ struct view {
 	void (*reload)(void *v);
 	void (*draw)(void *v, int top, int rows, int cols);
 	int (*key)(void *v, int key);
+	/* Once a second: refresh cheap live state; returns intents. */
+	int (*tick)(void *v);
 	/* Keys for the hint bar: "q Quit  / Filter ..." pairs. */
 	const char *const *hints;
 	const char *const *hints_ascii;	/* the same without UTF-8 glyphs */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/hv.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
@@ -21,8 +22,10 @@ struct row {
 struct vmlist {
 	struct ui *ui;
 	struct host *hosts;
+	struct hv **hvs;	/* per host: its backend when it can be peeked */
 	size_t nhosts;
 	struct vm_summary *vms;
+	struct hv_status *live;	/* per VM: what its backend says, if anything */
 	size_t nvms;
 	size_t *host_nvms;	/* VMs per host */
 	char **collapsed;	/* names of folded hosts, kept across reloads */
@@ -91,6 +94,58 @@ build_rows(struct vmlist *v)
 }
 
 static void
+close_backends(struct vmlist *v)
+{
+	for (size_t h = 0; v->hvs != NULL && h < v->nhosts; h++)
+		hv_close(v->hvs[h]);
+	free(v->hvs);
+	v->hvs = NULL;
+}
+
+/* Built-in hosts are on this machine: their backends answer peeks at once. */
+static void
+open_backends(struct vmlist *v)
+{
+	v->hvs = xcalloc(v->nhosts + 1, sizeof *v->hvs);
+	for (size_t h = 0; h < v->nhosts; h++)
+		if (v->hosts[h].kind == HOST_BUILTIN)
+			v->hvs[h] = hv_open(&v->hosts[h]);
+}
+
+/* Refresh the live state of every VM; true when anything changed. */
+static bool
+peek_all(struct vmlist *v)
+{
+	bool changed = false;
+	size_t j = 0;
+
+	for (size_t h = 0; h < v->nhosts; h++) {
+		for (; j < v->nvms && strcmp(v->vms[j].host, v->hosts[h].name) == 0; j++) {
+			struct vm_config c = { 0 };
+			struct hv_status st;
+
+			if (v->hvs[h] == NULL)
+				continue;
+			memcpy(c.uuid, v->vms[j].uuid, sizeof c.uuid);
+			c.name = v->vms[j].name;
+			if (hv_peek(v->hvs[h], &c, &st) != 0)
+				continue;
+			/* A peek cannot see a pause; the last recorded state can. */
+			if (st.state == HV_RUNNING && strcmp(v->vms[j].state, "paused") == 0)
+				st.state = HV_PAUSED;
+			if (st.state != v->live[j].state || strcmp(st.accel, v->live[j].accel) != 0 ||
+			    strcmp(st.detail, v->live[j].detail) != 0) {
+				free(v->vms[j].state);
+				v->vms[j].state = xstrdup(hv_state_name(st.state));
+				v->live[j] = st;
+				changed = true;
+			}
+		}
+	}
+	return changed;
+}
+
+static void
 vmlist_reload(void *arg)
 {
 	struct vmlist *v = arg;
@@ -104,14 +159,21 @@ vmlist_reload(void *arg)
 		sel_host = xstrdup(v->hosts[r->host].name);
 		sel_vm = r->vm >= 0 ? v->vms[r->vm].id : 0;
 	}
+	close_backends(v);
 	host_list_free(v->hosts, v->nhosts);
 	vm_summary_free(v->vms, v->nvms);
+	free(v->live);
 	v->hosts = NULL;
 	v->vms = NULL;
 	v->nhosts = v->nvms = 0;
 	if (host_list(ui_db(v->ui), &v->hosts, &v->nhosts) != 0 ||
 	    vm_list(ui_db(v->ui), NULL, &v->vms, &v->nvms) != 0)
 		ui_status(v->ui, true, "%s", err_get());
+	v->live = xcalloc(v->nvms + 1, sizeof *v->live);
+	for (size_t i = 0; i < v->nvms; i++)
+		v->live[i].state = HV_UNKNOWN;
+	open_backends(v);
+	peek_all(v);
 	build_rows(v);
 	for (int i = 0; sel_host != NULL && i < v->list.nrows; i++) {
 		r = &v->rows[i];
@@ -140,8 +202,10 @@ vmlist_free(void *arg)
 {
 	struct vmlist *v = arg;
 
+	close_backends(v);
 	host_list_free(v->hosts, v->nhosts);
 	vm_summary_free(v->vms, v->nvms);
+	free(v->live);
 	for (size_t i = 0; i < v->ncollapsed; i++)
 		free(v->collapsed[i]);
 	free(v->collapsed);
@@ -218,15 +282,28 @@ draw_row(struct vmlist *v, int i, int y, int width)
 	attrset(A_NORMAL);
 }
 
+/* "Label     value" in the details pane, the value wrapped under itself
+ * (by bytes: good enough for the ASCII of paths and logs). */
 static void
 detail_line(int *y, int bottom, int x, int w, const char *label, const char *val)
 {
-	char buf[1024];
+	char buf[256];
+	size_t len, chunk, off = 0;
 
-	if (*y >= bottom || val == NULL)
+	if (val == NULL || w <= 12)
 		return;
-	snprintf(buf, sizeof buf, "%-9s %s", label, val);
-	ui_put((*y)++, x, w, buf);
+	len = strlen(val);
+	chunk = (size_t)w - 10;
+	do {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		if (*y >= bottom)
+			return;
+		snprintf(buf, sizeof buf, "%-9s %.*s", off == 0 ? label : "",
+		    (int)(n < sizeof buf - 11 ? n : sizeof buf - 11), val + off);
+		ui_put((*y)++, x, w, buf);
+		off += n;
+	} while (off < len);
 }
 
 /* The details pane for the selected row, in rows [top, bottom). */
@@ -271,9 +348,25 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 	detail_line(&y, bottom, x, w, "VM", c->name);
 	attrset(A_NORMAL);
 	detail_line(&y, bottom, x, w, "Host", c->host);
-	attrset(theme_attr(theme_state_role(c->state)));
-	detail_line(&y, bottom, x, w, "State", c->state);
-	attrset(A_NORMAL);
+	{
+		const struct hv_status *st = &v->live[r->vm];
+
+		attrset(theme_attr(theme_state_role(v->vms[r->vm].state)));
+		detail_line(&y, bottom, x, w, "State", v->vms[r->vm].state);
+		attrset(A_NORMAL);
+		if (st->pid > 0 && strcmp(st->accel, "tcg") == 0) {
+			attrset(theme_attr(TH_PAUSED));
+			detail_line(&y, bottom, x, w, "Accel", "TCG (software; KVM unusable)");
+			attrset(A_NORMAL);
+		} else if (st->pid > 0 && st->accel[0] != '\0') {
+			detail_line(&y, bottom, x, w, "Accel", st->accel);
+		}
+		if (st->state == HV_CRASHED) {
+			attrset(theme_attr(TH_CRASHED));
+			detail_line(&y, bottom, x, w, "Crash", st->detail);
+			attrset(A_NORMAL);
+		}
+	}
 	detail_line(&y, bottom, x, w, "UUID", c->uuid);
 	snprintf(buf, sizeof buf, "%d (%dx%dx%d)", vm_config_cpus(c), c->sockets, c->cores,
 	    c->threads);
@@ -341,6 +434,12 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 }
 
 static int
+vmlist_tick(void *arg)
+{
+	return peek_all(arg) ? UI_REDRAW : UI_IGNORED;
+}
+
+static int
 vmlist_key(void *arg, int key)
 {
 	struct vmlist *v = arg;
@@ -388,6 +487,7 @@ const struct view vmlist_view = {
 	.reload = vmlist_reload,
 	.draw = vmlist_draw,
 	.key = vmlist_key,
+	.tick = vmlist_tick,
 	.hints = vmlist_hints,
 	.hints_ascii = vmlist_hints_ascii,
 };

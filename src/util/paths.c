@@ -1,6 +1,7 @@
 #include "util/paths.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,21 @@ paths_inventory(const char *override)
 	return p;
 }
 
+char *
+paths_runtime_dir(void)
+{
+	const char *v = getenv("VMTTY_RUNTIME_DIR");
+
+	if (v != NULL && v[0] == '/')
+		return xstrdup(v);
+	v = getenv("XDG_RUNTIME_DIR");
+	if (v != NULL && v[0] == '/')
+		return xasprintf("%s/vmtty", v);
+	if (getuid() == 0)
+		return xstrdup("/run/vmtty");
+	return xasprintf("/tmp/vmtty-%u", (unsigned)getuid());
+}
+
 int
 paths_mkdir_p(const char *dir, mode_t mode)
 {
@@ -105,5 +121,34 @@ paths_mkdir_parent(const char *path, mode_t mode)
 	dir = xstrndup(path, (size_t)(slash - path));
 	rc = paths_mkdir_p(dir, mode);
 	free(dir);
+	return rc;
+}
+
+int
+paths_copy_file(const char *src, const char *dst, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set("cannot read '%s': %s", src, strerror(errno));
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+		close(in);
+		return err_set("cannot create '%s': %s", dst, strerror(errno));
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			rc = err_set("cannot write '%s': %s", dst, strerror(errno));
+			break;
+		}
+	}
+	if (n < 0)
+		rc = err_set("cannot read '%s': %s", src, strerror(errno));
+	close(in);
+	if (close(out) != 0 && rc == 0)
+		rc = err_set("cannot write '%s': %s", dst, strerror(errno));
+	if (rc != 0)
+		unlink(dst);
 	return rc;
 }

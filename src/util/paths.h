@@ -10,9 +10,15 @@ char *paths_data_dir(void);
 char *paths_inventory(const char *override);
 /* $XDG_CONFIG_HOME/vmtty; allocated. */
 char *paths_config_dir(void);
+/* Where running VMs keep sockets and pidfiles: $VMTTY_RUNTIME_DIR, else
+ * $XDG_RUNTIME_DIR/vmtty, else /run/vmtty for root, else /tmp/vmtty-UID. */
+char *paths_runtime_dir(void);
 /* mkdir -p; directories it creates get MODE, existing ones are left. */
 int paths_mkdir_p(const char *dir, mode_t mode);
 /* mkdir -p of the directory part of PATH. */
 int paths_mkdir_parent(const char *path, mode_t mode);
+
+/* Copy SRC to a new file DST (which must not exist) with MODE. */
+int paths_copy_file(const char *src, const char *dst, mode_t mode);
 
 #endif

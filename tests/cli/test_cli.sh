@@ -63,6 +63,18 @@ t_match "version line" '^vmtty [0-9]+\.[0-9]+\.[0-9]+$' "$T_OUT"
 t_status "--help" 0 "$VMTTY" --help
 t_match "help lists commands" 'host +add NAME URI' "$T_OUT"
 t_status "help host" 0 "$VMTTY" help host
+t_status "start without a VM exits 2" 2 "$VMTTY" start
+t_status "shutdown with two VMs exits 2" 2 "$VMTTY" shutdown a b
+t_status "start --timeout 0 exits 2" 2 "$VMTTY" start ghost --timeout 0
+t_status "start of an unknown VM exits 1" 1 "$VMTTY" start ghost
+t_match "and names it" "no VM named 'ghost'" "$T_ERR"
+t_status "create --cpus abc exits 2" 2 "$VMTTY" create v --cpus abc
+t_status "create --net bogus exits 2" 2 "$VMTTY" create v --net bogus
+t_status "create on a libvirt host exits 1" 1 "$VMTTY" create v --host lab --kernel /bin/true
+t_match "and says libvirt is not supported yet" "libvirt hosts are not supported by this build yet" "$T_ERR"
+t_status "create on an unknown host exits 1" 1 "$VMTTY" create v --host nope --kernel /bin/true
+t_status "nothing was created" 0 "$VMTTY" list --json
+t_eq "still no VMs" "[]" "$T_OUT"
 t_status "TUI without a terminal exits 1" 1 "$VMTTY" </dev/null
 t_match "and says why" "needs a terminal" "$T_ERR"
 

@@ -202,7 +202,7 @@ test_vm_roundtrip(void **state)
 	d->cdrom = d->readonly = true;
 	nic = vm_config_add_nic(&c, "user");
 	nic->mac = xstrdup("52:54:00:12:34:56");
-	nic->forwards = xstrdup("tcp:2222-:22");
+	nic->forwards = xstrdup("tcp:2222:22,udp:5353:53");
 	c.tuning.vcpu_pins = xstrdup("0:0,1:1");
 	c.tuning.hugepages = true;
 	c.tuning.balloon_mib = 1024;
@@ -318,6 +318,34 @@ test_vm_validate(void **state)
 }
 
 static void
+test_forwards(void **state)
+{
+	struct vm_forward f[4];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(vm_forwards_parse("tcp:2222:22,udp:5353:53", f, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(f[0].proto, "tcp");
+	assert_int_equal(f[0].host_port, 2222);
+	assert_int_equal(f[1].guest_port, 53);
+	assert_int_equal(vm_forwards_parse("", f, 4, &n), 0);
+	assert_int_equal(n, 0);
+	static const char *const bad[] = { "tcp:2222", "sctp:1:2", "tcp:0:22", "tcp:70000:22",
+		"tcp:22:x", "tcp::22", "tcp:1:2,", "tcp:1:2,,udp:3:4" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (strcmp(bad[i], "tcp:1:2,") == 0) {
+			/* A trailing comma is tolerated as an empty end. */
+			assert_int_equal(vm_forwards_parse(bad[i], f, 4, &n), 0);
+			continue;
+		}
+		assert_int_equal(vm_forwards_parse(bad[i], f, 4, &n), -1);
+		assert_non_null(strstr(err_get(), "port forward"));
+	}
+	assert_int_equal(vm_forwards_parse("tcp:1:2,tcp:3:4,tcp:5:6", f, 2, &n), -1);
+}
+
+static void
 test_journal(void **state)
 {
 	struct fx *f = *state;
@@ -359,6 +387,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vm_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_duplicate_and_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_validate, setup, teardown),
+		cmocka_unit_test(test_forwards),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	};
 

@@ -1,0 +1,510 @@
+/* vmtty create | delete | start | shutdown | poweroff | reboot | reset |
+ * pause | resume: VM lifecycle through the host's backend, journaled. */
+#include "cli/cli.h"
+#include "cli/cli_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv/hv.h"
+#include "model/host.h"
+#include "model/journal.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define CLI_WAIT_S 60
+
+void
+cli_vm_free(struct cli_vm *v)
+{
+	hv_close(v->hv);
+	vm_config_clear(&v->c);
+}
+
+int
+cli_vm_load(struct cli_ctx *ctx, const char *spec, struct cli_vm *v, bool need_hv)
+{
+	struct host h;
+	struct db *db;
+	int64_t id;
+
+	memset(v, 0, sizeof *v);
+	if ((db = cli_db(ctx)) == NULL)
+		return -1;
+	if (vm_resolve(db, spec, &id) != 0 || vm_load(db, id, &v->c) != 0)
+		return -1;
+	if (host_get(db, v->c.host, &h) != 0) {
+		vm_config_clear(&v->c);
+		return -1;
+	}
+	v->hv = hv_open(&h);
+	host_clear(&h);
+	if (v->hv == NULL && need_hv) {
+		vm_config_clear(&v->c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Journal the outcome of ACTION on V; print and return the exit code. */
+static int
+finish(struct cli_ctx *ctx, struct cli_vm *v, const char *action, int rc, const char *okmsg)
+{
+	char msg[1024];
+
+	if (rc == 0) {
+		journal_add(ctx->db, v->c.host, v->c.name, action, true, okmsg);
+		return CLI_OK;
+	}
+	snprintf(msg, sizeof msg, "%s", err_get());
+	journal_add(ctx->db, v->c.host, v->c.name, action, false, msg);
+	return cli_fail("%s", msg);
+}
+
+/* Returned by one_vm when --help was printed: the command is done. */
+#define CLI_DONE (-1)
+
+/* Parse a command on exactly one VM; *SPEC points into ARGV.
+ * CLI_OK, or the exit code (CLI_DONE: help printed, exit 0). */
+static int
+one_vm(const char *cmd, int argc, char **argv, const struct cli_opt *opts, const char **spec)
+{
+	char **ops;
+	int n, rc;
+
+	rc = cli_parse(cmd, argc, argv, opts, &ops, &n);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_DONE : rc;
+	if (n != 1) {
+		free(ops);
+		return cli_usage(cmd, "%s takes one VM", cmd);
+	}
+	*spec = ops[0];
+	free(ops);
+	return CLI_OK;
+}
+
+/* Load the VM named by SPEC with its backend; CLI_OK or CLI_FAILED. */
+static int
+load_vm(struct cli_ctx *ctx, const char *spec, struct cli_vm *v)
+{
+	if (cli_vm_load(ctx, spec, v, true) != 0)
+		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
+	return CLI_OK;
+}
+
+static int
+parse_seconds(const char *cmd, const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 86400)
+		return cli_usage(cmd, "--timeout takes seconds from 1 to 86400, not '%s'", s);
+	*out = (int)v;
+	return 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Poll the VM's state until it is WANT or the deadline passes. */
+static int
+wait_state(struct cli_vm *v, enum hv_state want, int secs, struct hv_status *st)
+{
+	long long deadline = log_now_ms() + (long long)secs * 1000;
+
+	for (;;) {
+		if (hv_status(v->hv, &v->c, st) != 0)
+			return -1;
+		if (st->state == want)
+			return 0;
+		if (log_now_ms() > deadline)
+			return 1;
+		sleep_ms(50);
+	}
+}
+
+/*
+ * Poll the serial log until MARKER shows up or the deadline passes.  Only
+ * new bytes are read, keeping the marker's length minus one of the old
+ * ones for a marker split across reads; the VM's state is checked twice a
+ * second so that a guest that dies does not make us wait out the deadline.
+ */
+static int
+wait_serial(struct cli_vm *v, const char *marker, int secs)
+{
+	long long deadline = log_now_ms() + (long long)secs * 1000, next_check = 0;
+	size_t mlen = strlen(marker), keep = 0;
+	char path[4096], *buf = xmalloc(mlen + 65536);
+	struct hv_status st;
+	off_t off = 0;
+	int rc = -1;
+
+	if (mlen == 0 || hv_serial_log(v->hv, &v->c, path, sizeof path) != 0)
+		goto out;
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		while (fd >= 0 && (n = pread(fd, buf + keep, 65536, off)) > 0) {
+			off += n;
+			if (memmem(buf, keep + (size_t)n, marker, mlen) != NULL) {
+				close(fd);
+				rc = 0;
+				goto out;
+			}
+			/* Keep the tail that could start the marker. */
+			size_t total = keep + (size_t)n, k = total < mlen - 1 ? total : mlen - 1;
+
+			memmove(buf, buf + total - k, k);
+			keep = k;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (log_now_ms() >= next_check) {
+			next_check = log_now_ms() + 500;
+			if (hv_status(v->hv, &v->c, &st) == 0 &&
+			    (st.state == HV_OFF || st.state == HV_CRASHED)) {
+				err_set("VM '%s' stopped (%s) before '%s' appeared on its serial "
+				    "console", v->c.name, hv_state_name(st.state), marker);
+				goto out;
+			}
+		}
+		if (log_now_ms() > deadline) {
+			err_set("'%s' did not appear on the serial console of VM '%s' within %d s",
+			    marker, v->c.name, secs);
+			goto out;
+		}
+		sleep_ms(5);
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+static void
+record_state(struct cli_ctx *ctx, struct cli_vm *v)
+{
+	struct hv_status st;
+
+	if (hv_status(v->hv, &v->c, &st) == 0)
+		vm_set_state(ctx->db, v->c.id, hv_state_name(st.state));
+}
+
+static int
+cmd_start(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *marker = NULL, *timeout_s = NULL;
+	bool wait = false;
+	const struct cli_opt opts[] = {
+		{ "wait", NULL, &wait },
+		{ "wait-serial", &marker, NULL },
+		{ "timeout", &timeout_s, NULL },
+		{ 0 },
+	};
+	struct cli_vm v;
+	struct hv_status st;
+	char note[512], okmsg[600];
+	const char *spec;
+	int rc, secs = CLI_WAIT_S;
+
+	if ((rc = one_vm("start", argc, argv, opts, &spec)) != CLI_OK)
+		return rc == CLI_DONE ? CLI_OK : rc;
+	if (parse_seconds("start", timeout_s, &secs) != 0)
+		return CLI_USAGE;
+	if (marker != NULL && marker[0] == '\0')
+		return cli_usage("start", "--wait-serial needs some text to wait for");
+	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
+		return rc;
+	rc = hv_start(v.hv, &v.c, note, sizeof note);
+	if (rc == 0 && note[0] != '\0')
+		fprintf(stderr, "vmtty: note: %s\n", note);
+	if (rc == 0 && wait && wait_state(&v, HV_RUNNING, secs, &st) != 0)
+		rc = err_set("VM '%s' is %s, not running", v.c.name, hv_state_name(st.state));
+	snprintf(okmsg, sizeof okmsg, "started%s%s", note[0] != '\0' ? "; " : "", note);
+	rc = finish(ctx, &v, "start", rc, okmsg);
+	if (rc == CLI_OK && marker != NULL && wait_serial(&v, marker, secs) != 0)
+		rc = cli_fail_err();
+	record_state(ctx, &v);
+	cli_vm_free(&v);
+	return rc;
+}
+
+/* shutdown, poweroff, reboot, reset, pause, resume */
+static int
+cmd_action(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *timeout_s = NULL;
+	bool wait = false;
+	const struct cli_opt opts[] = {
+		{ "wait", NULL, &wait },
+		{ "timeout", &timeout_s, NULL },
+		{ 0 },
+	};
+	static const enum hv_state target[] = {
+		[HV_SHUTDOWN] = HV_OFF,
+		[HV_POWEROFF] = HV_OFF,
+		[HV_REBOOT] = HV_RUNNING,
+		[HV_RESET] = HV_RUNNING,
+		[HV_PAUSE] = HV_PAUSED,
+		[HV_RESUME] = HV_RUNNING,
+	};
+	enum hv_action a;
+	struct cli_vm v;
+	struct hv_status st;
+	char okmsg[64];
+	const char *spec;
+	int rc, secs = CLI_WAIT_S;
+
+	if (hv_action_parse(argv[0], &a) != 0)
+		return cli_usage(NULL, "unknown command '%s'", argv[0]);
+	if ((rc = one_vm(argv[0], argc, argv, opts, &spec)) != CLI_OK)
+		return rc == CLI_DONE ? CLI_OK : rc;
+	if (parse_seconds(argv[0], timeout_s, &secs) != 0)
+		return CLI_USAGE;
+	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
+		return rc;
+	rc = hv_action(v.hv, &v.c, a);
+	if (rc == 0 && wait) {
+		int w = wait_state(&v, target[a], secs, &st);
+
+		if (w > 0 && a == HV_SHUTDOWN)
+			rc = err_set("VM '%s' did not power off within %d s (it is %s); "
+			    "'vmtty poweroff %s' pulls the plug", v.c.name, secs,
+			    hv_state_name(st.state), v.c.name);
+		else if (w != 0)
+			rc = err_set("VM '%s' is %s after %d s, not %s", v.c.name,
+			    hv_state_name(st.state), secs, hv_state_name(target[a]));
+	}
+	snprintf(okmsg, sizeof okmsg, "%s done", hv_action_name(a));
+	rc = finish(ctx, &v, hv_action_name(a), rc, okmsg);
+	record_state(ctx, &v);
+	cli_vm_free(&v);
+	return rc;
+}
+
+/* An absolute path for a file given on the command line. */
+static char *
+abs_path(const char *p)
+{
+	char cwd[PATH_MAX];
+
+	if (p[0] == '/')
+		return xstrdup(p);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(p);
+	return xasprintf("%s/%s", cwd, p);
+}
+
+/* qcow2 files start with "QFI\xfb"; anything else is taken as raw. */
+static const char *
+probe_format(const char *path)
+{
+	unsigned char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
+		return "qcow2";
+	return "raw";
+}
+
+static int
+parse_count(const char *cmd, const char *opt, const char *s, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > max)
+		return cli_usage(cmd, "--%s takes a whole number, not '%s'", opt, s);
+	*out = v;
+	return 0;
+}
+
+static int
+cmd_create(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *host = "local", *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	const char *memory = NULL, *cpus = NULL, *disk = NULL, *accel = NULL;
+	const char *machine = NULL, *graphics = NULL, *net = NULL, *fwd = NULL, *notes = NULL;
+	const struct cli_opt opts[] = {
+		{ "host", &host, NULL },
+		{ "kernel", &kernel, NULL },
+		{ "initrd", &initrd, NULL },
+		{ "cmdline", &cmdline, NULL },
+		{ "memory", &memory, NULL },
+		{ "cpus", &cpus, NULL },
+		{ "disk", &disk, NULL },
+		{ "accel", &accel, NULL },
+		{ "machine", &machine, NULL },
+		{ "graphics", &graphics, NULL },
+		{ "net", &net, NULL },
+		{ "forward", &fwd, NULL },
+		{ "notes", &notes, NULL },
+		{ 0 },
+	};
+	struct vm_config c;
+	struct host h;
+	struct hv *hv = NULL;
+	struct db *db;
+	long long mem = 512, ncpu = 1;
+	char **ops, okmsg[256];
+	int n, rc;
+
+	rc = cli_parse("create", argc, argv, opts, &ops, &n);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (n != 1) {
+		free(ops);
+		return cli_usage("create", "create takes one NAME");
+	}
+	if (parse_count("create", "memory", memory, 1LL << 40, &mem) != 0 ||
+	    parse_count("create", "cpus", cpus, 1 << 20, &ncpu) != 0) {
+		free(ops);
+		return CLI_USAGE;
+	}
+	if (net != NULL && strcmp(net, "user") != 0 && strcmp(net, "none") != 0) {
+		free(ops);
+		return cli_usage("create", "--net takes 'user' or 'none', not '%s'", net);
+	}
+	if ((db = cli_db(ctx)) == NULL) {
+		free(ops);
+		return CLI_FAILED;
+	}
+	vm_config_init(&c);
+	c.name = xstrdup(ops[0]);
+	free(ops);
+	c.memory_mib = mem;
+	c.sockets = (int)ncpu;
+	c.kernel = kernel != NULL ? abs_path(kernel) : NULL;
+	c.initrd = initrd != NULL ? abs_path(initrd) : NULL;
+	c.cmdline = xstrdup0(cmdline);
+	c.notes = xstrdup0(notes);
+	if (accel != NULL) {
+		free(c.accel);
+		c.accel = xstrdup(accel);
+	}
+	if (machine != NULL) {
+		free(c.machine);
+		c.machine = xstrdup(machine);
+	}
+	if (graphics != NULL) {
+		free(c.graphics);
+		c.graphics = xstrdup(graphics);
+	}
+	if (disk != NULL) {
+		char *p = abs_path(disk);
+		struct vm_disk *d = vm_config_add_disk(&c, p);
+
+		free(d->format);
+		d->format = xstrdup(probe_format(p));
+		free(p);
+	}
+	if (net == NULL || strcmp(net, "user") == 0) {
+		struct vm_nic *nic = vm_config_add_nic(&c, "user");
+
+		nic->forwards = xstrdup0(fwd);
+	} else if (fwd != NULL) {
+		vm_config_clear(&c);
+		return cli_usage("create", "--forward needs user networking");
+	}
+	rc = -1;
+	if (host_get(db, host, &h) == 0) {
+		c.host_id = h.id;
+		hv = hv_open(&h);
+		host_clear(&h);
+		/* Validate against the model and the host before writing anything. */
+		if (hv != NULL && hv_check(hv, &c) == 0)
+			rc = vm_insert(db, &c);
+	}
+	if (rc == 0) {
+		snprintf(okmsg, sizeof okmsg, "created with %d vCPU(s), %lld MiB",
+		    vm_config_cpus(&c), (long long)c.memory_mib);
+		journal_add(db, host, c.name, "create", true, okmsg);
+		rc = CLI_OK;
+	} else {
+		char msg[1024];
+
+		snprintf(msg, sizeof msg, "%s", err_get());
+		journal_add(db, host, c.name, "create", false, msg);
+		rc = cli_fail("%s", msg);
+	}
+	hv_close(hv);
+	vm_config_clear(&c);
+	return rc;
+}
+
+static int
+cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
+{
+	bool disks = false;
+	const struct cli_opt opts[] = {
+		{ "delete-disks", NULL, &disks },
+		{ 0 },
+	};
+	struct cli_vm v;
+	char okmsg[256];
+	const char *spec;
+	int rc, removed = 0;
+
+	if ((rc = one_vm("delete", argc, argv, opts, &spec)) != CLI_OK)
+		return rc == CLI_DONE ? CLI_OK : rc;
+	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
+		return rc;
+	rc = hv_undefine(v.hv, &v.c);
+	if (rc == 0)
+		rc = vm_delete(ctx->db, v.c.id);
+	/* Disk files go last, and only when asked: the inventory row is gone by
+	 * then, so a failure here leaves a file, never a VM without its disk. */
+	for (size_t i = 0; rc == 0 && disks && i < v.c.ndisks; i++) {
+		const struct vm_disk *d = &v.c.disks[i];
+
+		if (d->cdrom || d->readonly)
+			continue;
+		if (unlink(d->path) == 0)
+			removed++;
+		else if (errno != ENOENT)
+			fprintf(stderr, "vmtty: VM '%s' deleted, but disk '%s' could not be "
+			    "removed: %s\n", v.c.name, d->path, strerror(errno));
+	}
+	snprintf(okmsg, sizeof okmsg, "deleted%s (%d disk file(s) removed)",
+	    disks ? " with its disks" : "", removed);
+	rc = finish(ctx, &v, "delete", rc, okmsg);
+	cli_vm_free(&v);
+	return rc;
+}
+
+int
+cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[0], "create") == 0)
+		return cmd_create(ctx, argc, argv);
+	if (strcmp(argv[0], "delete") == 0)
+		return cmd_delete(ctx, argc, argv);
+	if (strcmp(argv[0], "start") == 0)
+		return cmd_start(ctx, argc, argv);
+	return cmd_action(ctx, argc, argv);
+}

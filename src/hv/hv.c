@@ -1,0 +1,158 @@
+#include "hv/hv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/xalloc.h"
+
+static const char *const state_names[] = {
+	[HV_OFF] = "off",
+	[HV_RUNNING] = "running",
+	[HV_PAUSED] = "paused",
+	[HV_SHUTTING_DOWN] = "shutting-down",
+	[HV_CRASHED] = "crashed",
+	[HV_UNKNOWN] = "unknown",
+};
+
+static const char *const action_names[] = {
+	[HV_SHUTDOWN] = "shutdown",
+	[HV_POWEROFF] = "poweroff",
+	[HV_REBOOT] = "reboot",
+	[HV_RESET] = "reset",
+	[HV_PAUSE] = "pause",
+	[HV_RESUME] = "resume",
+};
+
+const char *
+hv_state_name(enum hv_state s)
+{
+	return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+}
+
+const char *
+hv_action_name(enum hv_action a)
+{
+	return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : "?";
+}
+
+int
+hv_action_parse(const char *name, enum hv_action *a)
+{
+	for (size_t i = 0; i < sizeof action_names / sizeof action_names[0]; i++) {
+		if (strcmp(action_names[i], name) == 0) {
+			*a = (enum hv_action)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct hv *
+hv_open(const struct host *host)
+{
+	struct hv *hv;
+
+	if (host->kind != HOST_BUILTIN)
+		return err_set("host '%s' (%s): libvirt hosts are not supported by this build yet",
+		    host->name, host->uri), NULL;
+	if (strcmp(host->uri, "vmtty:///local") != 0)
+		return err_set("host '%s': only vmtty:///local is supported by the built-in "
+		    "backend yet, not '%s'", host->name, host->uri), NULL;
+	hv = xcalloc(1, sizeof *hv);
+	hv->ops = &hv_qemu_ops;
+	hv->host.id = host->id;
+	hv->host.name = xstrdup(host->name);
+	hv->host.uri = xstrdup(host->uri);
+	hv->host.kind = host->kind;
+	hv->host.autoconnect = host->autoconnect;
+	if (hv->ops->open != NULL && hv->ops->open(hv) != 0) {
+		host_clear(&hv->host);
+		free(hv);
+		return NULL;
+	}
+	return hv;
+}
+
+void
+hv_close(struct hv *hv)
+{
+	if (hv == NULL)
+		return;
+	if (hv->ops->close != NULL)
+		hv->ops->close(hv);
+	host_clear(&hv->host);
+	free(hv);
+}
+
+static int
+unsupported(struct hv *hv, const char *what)
+{
+	return err_set("%s is not supported by the %s backend", what, hv->ops->name);
+}
+
+int
+hv_check(struct hv *hv, const struct vm_config *c)
+{
+	if (vm_config_validate(c) != 0)
+		return -1;
+	return hv->ops->check != NULL ? hv->ops->check(hv, c) : 0;
+}
+
+int
+hv_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	memset(st, 0, sizeof *st);
+	if (hv->ops->status == NULL)
+		return unsupported(hv, "reading VM state");
+	return hv->ops->status(hv, c, st);
+}
+
+int
+hv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	memset(st, 0, sizeof *st);
+	if (hv->ops->peek == NULL)
+		return unsupported(hv, "reading VM state without blocking");
+	return hv->ops->peek(hv, c, st);
+}
+
+int
+hv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
+{
+	if (notelen > 0)
+		note[0] = '\0';
+	if (hv->ops->start == NULL)
+		return unsupported(hv, "starting VMs");
+	return hv->ops->start(hv, c, note, notelen);
+}
+
+int
+hv_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
+{
+	if (hv->ops->action == NULL)
+		return unsupported(hv, hv_action_name(a));
+	return hv->ops->action(hv, c, a);
+}
+
+int
+hv_argv(struct hv *hv, const struct vm_config *c, struct strv *out)
+{
+	if (hv->ops->argv == NULL)
+		return unsupported(hv, "showing a command line");
+	return hv->ops->argv(hv, c, out);
+}
+
+int
+hv_undefine(struct hv *hv, const struct vm_config *c)
+{
+	return hv->ops->undefine != NULL ? hv->ops->undefine(hv, c) : 0;
+}
+
+int
+hv_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len)
+{
+	if (hv->ops->serial_log == NULL)
+		return unsupported(hv, "a serial log");
+	return hv->ops->serial_log(hv, c, path, len);
+}

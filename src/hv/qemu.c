@@ -1,0 +1,786 @@
+/* The built-in backend's lifecycle: start qemu detached, find it again by
+ * pidfile and /proc, talk to it over QMP, tell a clean stop (qemu removes
+ * its pidfile) from a crash (the pidfile stays, the process is gone). */
+#include "hv/hv.h"
+#include "hv/qemu.h"
+#include "hv/qmp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/paths.h"
+#include "util/spawn.h"
+#include "util/xalloc.h"
+
+#define QEMU_START_MS 30000	/* qemu's daemonizing parent exits once ready */
+#define QEMU_QMP_MS 3000
+#define QEMU_STOP_MS 10000
+#define QEMU_REBOOT_MS 60000
+#define LOG_LINE_MAX 200
+
+struct qemu_priv {
+	char *base;		/* runtime directory of all VMs */
+};
+
+static const char *
+qemu_binary(void)
+{
+	const char *b = getenv("VMTTY_QEMU");
+
+	return b != NULL && b[0] != '\0' ? b : "qemu-system-x86_64";
+}
+
+static int
+qemu_open(struct hv *hv)
+{
+	struct qemu_priv *p = xcalloc(1, sizeof *p);
+
+	p->base = paths_runtime_dir();
+	hv->priv = p;
+	return 0;
+}
+
+static void
+qemu_close(struct hv *hv)
+{
+	struct qemu_priv *p = hv->priv;
+
+	if (p != NULL)
+		free(p->base);
+	free(p);
+	hv->priv = NULL;
+}
+
+static int
+run_paths(struct hv *hv, const struct vm_config *c, struct qemu_run *r)
+{
+	struct qemu_priv *p = hv->priv;
+
+	return qemu_run_paths(p->base, c, r);
+}
+
+/* The pid in PIDFILE; 0 when there is none. */
+static int
+read_pidfile(const char *pidfile)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
+/* Read /proc/PID/cmdline (NUL-separated); allocated, NULL if gone. */
+static char *
+proc_cmdline(int pid, size_t *len)
+{
+	char path[64], *buf = xmalloc(65536);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	n = read(fd, buf, 65535);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* True when PID is alive and is the qemu that owns PIDFILE (pids get reused). */
+static bool
+pid_is_ours(int pid, const char *pidfile)
+{
+	size_t len;
+	char *cmd;
+	bool ours = false;
+
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+		return false;
+	if ((cmd = proc_cmdline(pid, &len)) == NULL)
+		return false;
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+		if (strcmp(cmd + i, pidfile) == 0)
+			ours = true;
+	free(cmd);
+	return ours;
+}
+
+/* The last N lines of FILE, joined with " | ", into BUF. */
+static void
+log_tail(const char *file, int nlines, char *buf, size_t len)
+{
+	char *data, *p, *start;
+	struct stat st;
+	ssize_t n;
+	off_t off;
+	int fd, seen = 0;
+
+	buf[0] = '\0';
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	off = st.st_size > 8192 ? st.st_size - 8192 : 0;
+	data = xmalloc(8193);
+	n = pread(fd, data, 8192, off);
+	close(fd);
+	if (n <= 0) {
+		free(data);
+		return;
+	}
+	data[n] = '\0';
+	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+		data[--n] = '\0';
+	for (start = data + n; start > data; start--)
+		if (start[-1] == '\n' && ++seen == nlines)
+			break;
+	for (p = start; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = '\x01';
+	/* Replace line breaks by a visible separator, one line for the UI;
+	 * each line is cut at LOG_LINE_MAX characters. */
+	{
+		size_t o = 0, col = 0;
+
+		for (p = start; *p != '\0' && o + 4 < len; p++) {
+			if (*p == '\x01') {
+				memcpy(buf + o, " | ", 3);
+				o += 3;
+				col = 0;
+			} else if (col++ == LOG_LINE_MAX) {
+				memcpy(buf + o, "...", 3);
+				o += 3;
+			} else if (col < LOG_LINE_MAX && ((unsigned char)*p >= 0x20 || *p == '\t')) {
+				buf[o++] = *p;
+			}
+		}
+		buf[o] = '\0';
+	}
+	free(data);
+}
+
+static void
+log_append(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Add a line of vmtty's own to the VM's qemu log. */
+static void
+log_append(const char *file, const char *fmt, ...)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	va_list ap;
+	FILE *fp = fopen(file, "a");
+
+	if (fp == NULL)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(fp, "%s vmtty: ", stamp);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fclose(fp);
+}
+
+/* What QEMU last said (its stderr, in the -D file) and vmtty's own last
+ * lines, for a VM whose qemu died. */
+static void
+crash_detail(const struct qemu_run *r, int pid, char *buf, size_t len)
+{
+	char qemu[400], ours[400];
+
+	log_tail(r->trace, 2, qemu, sizeof qemu);
+	log_tail(r->log, 1, ours, sizeof ours);
+	snprintf(buf, len, "qemu (pid %d) ended without a clean shutdown; log: %.390s%s%.390s",
+	    pid, qemu, qemu[0] != '\0' && ours[0] != '\0' ? " | " : "", ours);
+}
+
+static enum hv_state
+map_status(const char *s)
+{
+	if (strcmp(s, "running") == 0)
+		return HV_RUNNING;
+	if (strcmp(s, "shutdown") == 0)
+		return HV_SHUTTING_DOWN;
+	if (strcmp(s, "guest-panicked") == 0 || strcmp(s, "internal-error") == 0 ||
+	    strcmp(s, "io-error") == 0)
+		return HV_CRASHED;
+	/* paused, suspended, prelaunch, inmigrate, postmigrate, debug, ... */
+	return HV_PAUSED;
+}
+
+/* The value after "-accel" in qemu's command line. */
+static void
+cmdline_accel(int pid, char *out, size_t len)
+{
+	size_t clen;
+	char *cmd = proc_cmdline(pid, &clen);
+
+	out[0] = '\0';
+	if (cmd == NULL)
+		return;
+	for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1) {
+		size_t next = i + strlen(cmd + i) + 1;
+
+		if (strcmp(cmd + i, "-accel") == 0 && next < clen)
+			snprintf(out, len, "%.*s", (int)strcspn(cmd + next, ","), cmd + next);
+	}
+	free(cmd);
+}
+
+static int
+qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	struct qemu_run r;
+	int pid;
+
+	if (run_paths(hv, c, &r) != 0)
+		return -1;
+	pid = read_pidfile(r.pidfile);
+	if (pid == 0) {
+		st->state = HV_OFF;
+		return 0;
+	}
+	if (!pid_is_ours(pid, r.pidfile)) {
+		/* qemu removes its pidfile when it exits cleanly: this one died. */
+		st->state = HV_CRASHED;
+		crash_detail(&r, pid, st->detail, sizeof st->detail);
+		return 0;
+	}
+	st->state = HV_RUNNING;
+	st->pid = pid;
+	cmdline_accel(pid, st->accel, sizeof st->accel);
+	return 0;
+}
+
+static int
+qemu_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	struct qemu_run r;
+	json_object *ret = NULL, *v;
+	struct qmp *q;
+
+	if (qemu_peek(hv, c, st) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	if (st->state != HV_RUNNING)
+		return 0;
+	if ((q = qmp_connect(r.qmp, QEMU_QMP_MS)) == NULL) {
+		st->state = HV_UNKNOWN;
+		snprintf(st->detail, sizeof st->detail, "%s", err_get());
+		return 0;
+	}
+	if (qmp_call(q, "query-status", NULL, QEMU_QMP_MS, &ret) != 0) {
+		st->state = HV_UNKNOWN;
+		snprintf(st->detail, sizeof st->detail, "%s", err_get());
+		qmp_close(q);
+		return 0;
+	}
+	st->state = json_object_object_get_ex(ret, "status", &v) ?
+	    map_status(json_object_get_string(v)) : HV_UNKNOWN;
+	json_object_put(ret);
+	ret = NULL;
+	if (qmp_call(q, "query-kvm", NULL, QEMU_QMP_MS, &ret) == 0 &&
+	    json_object_object_get_ex(ret, "enabled", &v))
+		snprintf(st->accel, sizeof st->accel, "%s", json_object_get_boolean(v) ? "kvm" : "tcg");
+	json_object_put(ret);
+	qmp_close(q);
+	return 0;
+}
+
+/* Each "-drive" value's file= of a qemu command line (NUL-separated). */
+static bool
+cmdline_uses(const char *cmd, size_t len, const char *want)
+{
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
+		const char *a = cmd + i, *f;
+		char path[PATH_MAX], real[PATH_MAX];
+		size_t o = 0;
+
+		if (strcmp(a, "-drive") != 0 || i + strlen(a) + 1 >= len)
+			continue;
+		a = cmd + i + strlen(a) + 1;
+		if ((f = strstr(a, "file=")) == NULL || (f != a && f[-1] != ','))
+			continue;
+		/* Undo QEMU's comma doubling up to the first single comma. */
+		for (f += 5; *f != '\0' && o + 1 < sizeof path; f++) {
+			if (*f == ',') {
+				if (f[1] != ',')
+					break;
+				f++;
+			}
+			path[o++] = *f;
+		}
+		path[o] = '\0';
+		if (strcmp(path, want) == 0 ||
+		    (realpath(path, real) != NULL && strcmp(real, want) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Another running VM of ours that has DISK open; its name into WHO. */
+static bool
+disk_in_use(struct hv *hv, const struct vm_config *self, const char *disk, char *who, size_t len)
+{
+	struct qemu_priv *p = hv->priv;
+	char real[PATH_MAX], pidfile[PATH_MAX];
+	struct dirent *de;
+	bool used = false;
+	DIR *d;
+
+	if (realpath(disk, real) == NULL)
+		return false;
+	if ((d = opendir(p->base)) == NULL)
+		return false;
+	while (!used && (de = readdir(d)) != NULL) {
+		size_t clen;
+		char *cmd;
+		int pid;
+
+		if (de->d_name[0] == '.' || strncmp(de->d_name, self->uuid, 8) == 0)
+			continue;
+		snprintf(pidfile, sizeof pidfile, "%s/%s/qemu.pid", p->base, de->d_name);
+		pid = read_pidfile(pidfile);
+		if (!pid_is_ours(pid, pidfile) || (cmd = proc_cmdline(pid, &clen)) == NULL)
+			continue;
+		if (cmdline_uses(cmd, clen, real)) {
+			used = true;
+			snprintf(who, len, "%.64s", de->d_name);
+			/* Prefer the guest name from "-name guest=NAME,...". */
+			for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1)
+				if (strncmp(cmd + i, "guest=", 6) == 0)
+					snprintf(who, len, "%.*s", (int)strcspn(cmd + i + 6, ","),
+					    cmd + i + 6);
+		}
+		free(cmd);
+	}
+	closedir(d);
+	return used;
+}
+
+static int
+check_file(const char *what, const char *vm, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return err_set("VM '%s': %s '%s' does not exist; give an existing file",
+		    vm, what, path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return err_set("VM '%s': %s '%s' is not a file", vm, what, path);
+	if (access(path, R_OK) != 0)
+		return err_set("VM '%s': %s '%s' cannot be read: %s", vm, what, path,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+qemu_check(struct hv *hv, const struct vm_config *c)
+{
+	char who[256];
+
+	if (c->kernel != NULL && check_file("kernel", c->name, c->kernel) != 0)
+		return -1;
+	if (c->initrd != NULL && check_file("initrd", c->name, c->initrd) != 0)
+		return -1;
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+
+		if (check_file(d->cdrom ? "CD-ROM image" : "disk", c->name, d->path) != 0)
+			return -1;
+		if (!d->readonly && !d->cdrom && access(d->path, W_OK) != 0)
+			return err_set("VM '%s': disk '%s' is not writable: %s", c->name, d->path,
+			    strerror(errno));
+		if (disk_in_use(hv, c, d->path, who, sizeof who))
+			return err_set("VM '%s': disk '%s' is in use by running VM '%s'; stop it "
+			    "or use another disk", c->name, d->path, who);
+	}
+	for (size_t i = 0; i < c->nnics; i++)
+		if (strcmp(c->nics[i].kind, "network") == 0)
+			return err_set("VM '%s': a libvirt network NIC needs a libvirt host; "
+			    "use user, bridge or tap networking here", c->name);
+	return 0;
+}
+
+static const char *const ovmf_code_paths[] = {
+	"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd", NULL,
+};
+static const char *const ovmf_vars_paths[] = {
+	"/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd", NULL,
+};
+
+static const char *
+first_existing(const char *const *paths)
+{
+	for (; *paths != NULL; paths++)
+		if (access(*paths, R_OK) == 0)
+			return *paths;
+	return NULL;
+}
+
+/* This VM's own UEFI variable store, copied from the template once. */
+static char *
+uefi_vars(const struct vm_config *c, const char *tmpl)
+{
+	char *dir = paths_data_dir(), *path;
+
+	path = xasprintf("%s/nvram/%s_VARS.fd", dir, c->uuid);
+	free(dir);
+	if (access(path, F_OK) == 0 || tmpl == NULL)
+		return path;
+	if (paths_mkdir_parent(path, 0700) != 0 || paths_copy_file(tmpl, path, 0600) != 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Build the argv with the environment resolved for this machine. */
+static int
+make_argv(struct hv *hv, const struct vm_config *c, const char *accel, struct qemu_run *r,
+    struct strv *out, bool create_vars)
+{
+	struct qemu_env env = { qemu_binary(), accel, NULL, NULL };
+	char *vars = NULL;
+	int rc;
+
+	if (run_paths(hv, c, r) != 0)
+		return -1;
+	if (strcmp(c->firmware, "uefi") == 0) {
+		env.ovmf_code = first_existing(ovmf_code_paths);
+		if (env.ovmf_code != NULL) {
+			vars = create_vars ? uefi_vars(c, first_existing(ovmf_vars_paths)) :
+			    uefi_vars(c, NULL);
+			if (vars == NULL)
+				return -1;
+		}
+		env.ovmf_vars = vars;
+	}
+	rc = qemu_build_argv(c, &env, r, out);
+	free(vars);
+	return rc;
+}
+
+static int
+qemu_argv(struct hv *hv, const struct vm_config *c, struct strv *out)
+{
+	struct qemu_run r;
+	char note[256];
+	const char *accel = qemu_accel_resolve(c->accel, note, sizeof note);
+
+	if (accel == NULL)
+		return -1;
+	return make_argv(hv, c, accel, &r, out, false);
+}
+
+/* Remove what a stopped or crashed qemu left in its runtime directory. */
+static void
+clean_runtime(const struct qemu_run *r)
+{
+	unlink(r->pidfile);
+	unlink(r->qmp);
+	unlink(r->events);
+	unlink(r->serial);
+	unlink(r->vnc);
+}
+
+/* Hold the VM's lock file: one start or stop at a time, across processes. */
+static int
+lock_vm(const struct vm_config *c, const struct qemu_run *r)
+{
+	int fd;
+
+	if (paths_mkdir_p(r->dir, 0700) != 0)
+		return -1;
+	fd = open(r->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set("cannot open lock '%s': %s", r->lock, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return err_set("VM '%s' is being started or stopped by another vmtty; "
+		    "try again in a moment", c->name);
+	}
+	return fd;
+}
+
+static int
+qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
+{
+	struct hv_status st;
+	struct qemu_run r;
+	struct strv argv = { 0 };
+	const char *accel;
+	char *line;
+	int lock = -1, logfd = -1, status, rc = -1;
+
+	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	if ((lock = lock_vm(c, &r)) < 0)
+		return -1;
+	if (qemu_status(hv, c, &st) != 0)
+		goto out;
+	/* A crashed guest whose qemu still runs (a panic, an internal error)
+	 * is still a running qemu: it must be powered off first. */
+	if (st.pid > 0) {
+		err_set("VM '%s' is already %s (qemu pid %d)%s", c->name, hv_state_name(st.state),
+		    st.pid, st.state == HV_CRASHED ? "; power it off first" : "");
+		goto out;
+	}
+	if ((accel = qemu_accel_resolve(c->accel, note, notelen)) == NULL)
+		goto out;
+	if (make_argv(hv, c, accel, &r, &argv, true) != 0)
+		goto out;
+	if (st.state == HV_CRASHED)
+		log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
+	clean_runtime(&r);
+	logfd = open(r.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		err_set("cannot open log '%s': %s", r.log, strerror(errno));
+		goto out;
+	}
+	line = strv_join_shell(&argv);
+	log_append(r.log, "starting VM '%s' (accel %s): %s", c->name, accel, line);
+	log_debug("qemu: start '%s': %s", c->name, line);
+	free(line);
+	if (spawn_wait(argv.v, -1, logfd, QEMU_START_MS, &status) != 0) {
+		err_prefix("VM '%s' did not start", c->name);
+		goto out;
+	}
+	if (status != 0) {
+		char tail[1024];
+
+		log_tail(r.trace, 2, tail, sizeof tail);
+		err_set("qemu could not start VM '%s' (exit %d): %s", c->name, status, tail);
+		clean_runtime(&r);
+		goto out;
+	}
+	log_append(r.log, "VM '%s' started, qemu pid %d", c->name, read_pidfile(r.pidfile));
+	rc = 0;
+out:
+	if (logfd >= 0)
+		close(logfd);
+	if (lock >= 0)
+		close(lock);
+	strv_free(&argv);
+	return rc;
+}
+
+/* Wait for qemu to exit (the pidfile goes) up to MS. */
+static bool
+wait_gone(const struct qemu_run *r, int pid, long ms)
+{
+	long long deadline = log_now_ms() + ms;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	while (log_now_ms() < deadline) {
+		if (!pid_is_ours(pid, r->pidfile))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return !pid_is_ours(pid, r->pidfile);
+}
+
+struct reboot_wait {
+	bool shutdown;
+};
+
+static void
+on_reboot_event(const char *event, json_object *data, void *arg)
+{
+	struct reboot_wait *w = arg;
+
+	(void)data;
+	if (strcmp(event, "SHUTDOWN") == 0)
+		w->shutdown = true;
+}
+
+static json_object *
+action_arg(const char *key, const char *val)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, json_object_new_string(val));
+	return o;
+}
+
+/*
+ * A guest-friendly reboot, as libvirt does it: ask QEMU to pause instead of
+ * exiting on the guest's power-off, press the ACPI power button, and when
+ * the guest has shut down, reset and continue it.
+ */
+static int
+qemu_reboot(struct qmp *q, const struct vm_config *c)
+{
+	struct reboot_wait w = { false };
+	long long deadline = log_now_ms() + QEMU_REBOOT_MS;
+	int rc = -1;
+
+	qmp_set_event_cb(q, on_reboot_event, &w);
+	if (qmp_call(q, "set-action", action_arg("shutdown", "pause"), QEMU_QMP_MS, NULL) != 0)
+		return -1;
+	if (qmp_call(q, "system_powerdown", NULL, QEMU_QMP_MS, NULL) != 0)
+		goto restore;
+	while (!w.shutdown && log_now_ms() < deadline) {
+		/* query-status doubles as a way to read events with a deadline. */
+		if (qmp_call(q, "query-status", NULL, QEMU_QMP_MS, NULL) != 0)
+			goto restore;
+		if (!w.shutdown) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!w.shutdown) {
+		err_set("VM '%s' did not shut down for the reboot within %d s; use reset",
+		    c->name, QEMU_REBOOT_MS / 1000);
+		goto restore;
+	}
+	if (qmp_call(q, "system_reset", NULL, QEMU_QMP_MS, NULL) != 0 ||
+	    qmp_call(q, "cont", NULL, QEMU_QMP_MS, NULL) != 0)
+		goto restore;
+	rc = 0;
+restore:
+	qmp_set_event_cb(q, NULL, NULL);
+	if (qmp_call(q, "set-action", action_arg("shutdown", "poweroff"), QEMU_QMP_MS, NULL) != 0 &&
+	    rc == 0)
+		rc = -1;
+	return rc;
+}
+
+static int
+qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
+{
+	static const char *const cmds[] = {
+		[HV_SHUTDOWN] = "system_powerdown",
+		[HV_POWEROFF] = "quit",
+		[HV_REBOOT] = NULL,
+		[HV_RESET] = "system_reset",
+		[HV_PAUSE] = "stop",
+		[HV_RESUME] = "cont",
+	};
+	struct hv_status st;
+	struct qemu_run r;
+	struct qmp *q;
+	int rc;
+
+	if (run_paths(hv, c, &r) != 0 || qemu_status(hv, c, &st) != 0)
+		return -1;
+	if (st.pid == 0)
+		return err_set("VM '%s' is not running (%s)", c->name, hv_state_name(st.state));
+	if (st.state == HV_CRASHED && a != HV_POWEROFF && a != HV_RESET)
+		return err_set("VM '%s' has crashed (%s); only poweroff or reset help now",
+		    c->name, st.detail);
+	if (a == HV_PAUSE && st.state == HV_PAUSED)
+		return err_set("VM '%s' is already paused", c->name);
+	if (a == HV_RESUME && st.state == HV_RUNNING)
+		return err_set("VM '%s' is not paused", c->name);
+	if ((q = qmp_connect(r.qmp, QEMU_QMP_MS)) == NULL) {
+		if (a != HV_POWEROFF)
+			return err_prefix("VM '%s'", c->name);
+		/* No QMP: power off the hard way. */
+		kill(st.pid, SIGTERM);
+		if (!wait_gone(&r, st.pid, QEMU_STOP_MS))
+			kill(st.pid, SIGKILL);
+		wait_gone(&r, st.pid, QEMU_STOP_MS);
+		clean_runtime(&r);
+		log_append(r.log, "VM '%s' powered off with signals (QMP did not answer)", c->name);
+		return 0;
+	}
+	if (a == HV_REBOOT)
+		rc = qemu_reboot(q, c);
+	else
+		rc = qmp_call(q, cmds[a], NULL, QEMU_QMP_MS, NULL);
+	/* quit: QEMU may close the connection before or instead of answering. */
+	if (a == HV_POWEROFF) {
+		rc = wait_gone(&r, st.pid, QEMU_STOP_MS) ? 0 :
+		    err_set("VM '%s' did not power off within %d s", c->name, QEMU_STOP_MS / 1000);
+		if (rc == 0)
+			clean_runtime(&r);
+	}
+	qmp_close(q);
+	if (rc == 0)
+		log_append(r.log, "%s of VM '%s' requested", hv_action_name(a), c->name);
+	return rc;
+}
+
+static int
+qemu_undefine(struct hv *hv, const struct vm_config *c)
+{
+	struct hv_status st;
+	struct qemu_run r;
+	char *dir, *vars;
+
+	if (run_paths(hv, c, &r) != 0 || qemu_status(hv, c, &st) != 0)
+		return -1;
+	if (st.pid > 0)
+		return err_set("VM '%s' is %s (qemu pid %d); stop it before deleting it", c->name,
+		    hv_state_name(st.state), st.pid);
+	clean_runtime(&r);
+	unlink(r.log);
+	unlink(r.trace);
+	unlink(r.serial_log);
+	unlink(r.lock);
+	rmdir(r.dir);
+	dir = paths_data_dir();
+	vars = xasprintf("%s/nvram/%s_VARS.fd", dir, c->uuid);
+	unlink(vars);
+	free(vars);
+	free(dir);
+	return 0;
+}
+
+static int
+qemu_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len)
+{
+	struct qemu_run r;
+
+	if (run_paths(hv, c, &r) != 0)
+		return -1;
+	snprintf(path, len, "%s", r.serial_log);
+	return 0;
+}
+
+const struct hv_ops hv_qemu_ops = {
+	.name = "built-in QEMU",
+	.open = qemu_open,
+	.close = qemu_close,
+	.check = qemu_check,
+	.status = qemu_status,
+	.peek = qemu_peek,
+	.start = qemu_start,
+	.action = qemu_action,
+	.argv = qemu_argv,
+	.undefine = qemu_undefine,
+	.serial_log = qemu_serial_log,
+};

@@ -1,0 +1,47 @@
+# Integration helpers: the tiny real guest and a private vmtty world
+# (inventory, runtime and data dirs in the test's temp dir).
+source "$(dirname "${BASH_SOURCE[0]}")/../tui/lib.sh"
+
+GUEST="$T_BUILD/guest"
+"$T_ROOT/tests/guest/build.sh" "$GUEST" >/dev/null || { echo "not ok - tiny guest build"; echo "0 passed, 1 failed"; exit 1; }
+
+export VMTTY_DB="$T_TMP/inv.db"
+export VMTTY_RUNTIME_DIR="$T_TMP/run"
+export XDG_DATA_HOME="$T_TMP/data"
+
+# Stop every qemu this test started, whatever happens.
+t_on_exit 'for p in "$VMTTY_RUNTIME_DIR"/*/qemu.pid; do [ -f "$p" ] && kill -9 "$(cat "$p")"; done'
+
+# vm_state NAME: the state `vmtty list --json` reports.
+vm_state() {
+	"$VMTTY" list --json | python3 -c '
+import json, sys
+for v in json.load(sys.stdin):
+    if v["name"] == sys.argv[1]: print(v["state"])' "$1"
+}
+
+_state_is() { [ "$(vm_state "$1")" = "$2" ]; }
+# wait_state NAME STATE SECONDS
+wait_state() { wait_for "$3" _state_is "$1" "$2"; }
+
+# serial_count NAME TEXT: how often TEXT is in the VM's serial log.
+serial_log() { echo "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)/serial.log"; }
+vm_uuid() {
+	"$VMTTY" show "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])'
+}
+serial_count() { grep -c -- "$2" "$(serial_log "$1")" 2>/dev/null || echo 0; }
+_serial_at_least() { [ "$(serial_count "$1" "$2")" -ge "$3" ]; }
+# wait_serial NAME TEXT COUNT SECONDS
+wait_serial() { wait_for "$4" _serial_at_least "$1" "$2" "$3"; }
+
+vm_pid() { cat "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)/qemu.pid" 2>/dev/null; }
+vm_count() { "$VMTTY" list --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+
+# create_tiny NAME [OPTIONS]: the tiny guest, TCG unless OPTIONS say otherwise.
+create_tiny() {
+	local accel=tcg
+	[[ " ${*:2} " == *" --accel "* ]] && accel=
+	set -- "$@" ${accel:+--accel $accel}
+	"$VMTTY" create "$1" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
+		--cmdline "console=ttyS0" --memory 256 "${@:2}"
+}

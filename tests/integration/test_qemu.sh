@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The built-in QEMU backend with the tiny real guest under TCG: lifecycle,
+# surviving vmtty's death, crash detection, and bad input refused whole.
+source "$(dirname "$0")/lib.sh"
+
+# 1. create + start -> marker; running; pause -> paused -> resume.
+# t1 uses accel=auto: KVM only where the CPU really has vmx/svm (TESTBED.md).
+t_status "create t1 (accel auto)" 0 create_tiny t1 --accel auto
+t_status "start t1 waits for the guest's marker" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
+if [ -r /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm
+	t_nomatch "no TCG notice where KVM works" "KVM is not usable" "$T_ERR"
+else accel=tcg
+	t_match "start says it falls back to TCG, and why" "note: KVM is not usable here \(.*\); running under TCG" "$T_ERR"
+fi
+t_eq "list says running" running "$(vm_state t1)"
+t_status "show --json of a running VM" 0 "$VMTTY" show t1 --json
+t_match "QMP says the accelerator is $accel" "\"accel_active\": \"$accel\"" "$T_OUT"
+t_status "pause t1" 0 "$VMTTY" pause t1 --wait
+t_eq "list says paused (QMP query-status)" paused "$(vm_state t1)"
+t_status "pausing again is refused" 1 "$VMTTY" pause t1
+t_match "and says why" "already paused" "$T_ERR"
+t_status "resume t1" 0 "$VMTTY" resume t1 --wait
+t_eq "list says running again" running "$(vm_state t1)"
+t_status "starting a running VM is refused" 1 "$VMTTY" start t1
+t_match "with a clear message" "VM 't1' is already running" "$T_ERR"
+
+# 2. ACPI shutdown -> off; reboot -> the marker a second time.
+t_status "shutdown t1 (ACPI) and wait" 0 "$VMTTY" shutdown t1 --wait --timeout 60
+t_eq "state is off after ACPI shutdown" off "$(vm_state t1)"
+t_status "start t1 again" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
+t_status "reboot t1" 0 "$VMTTY" reboot t1
+t_check "the marker appears a second time after reboot" wait_serial t1 "GUEST READY" 2 90
+t_eq "running after the reboot" running "$(vm_state t1)"
+
+# 3. kill -9 of vmtty while it waits: the VM lives on; a new vmtty stops it.
+"$VMTTY" poweroff t1 --wait >/dev/null 2>&1
+"$VMTTY" start t1 --wait-serial "NEVER-PRINTED" --timeout 300 >/dev/null 2>&1 &
+waiter=$!
+t_check "VM running while vmtty waits" wait_state t1 running 30
+kill -9 "$waiter"; wait "$waiter" 2>/dev/null
+t_eq "after kill -9 of vmtty the VM still runs" running "$(vm_state t1)"
+# ... and a TUI killed with -9 leaves it running too.
+tui_start 100 30 "$VMTTY"
+tui_expect "the TUI lists t1" 't1'
+tui=$(pgrep -P "$($TUI_T display -p -t t '#{pane_pid}')" -x vmtty)
+t_check "found the TUI's pid" test -n "$tui"
+kill -9 $tui
+tui_expect "the TUI is gone" '\[exited 137\]'
+t_eq "after kill -9 of the TUI the VM still runs" running "$(vm_state t1)"
+t_status "a new vmtty powers it off" 0 "$VMTTY" poweroff t1 --wait
+t_eq "off" off "$(vm_state t1)"
+
+# 4. kill -9 of qemu: crashed, with the log tail; start works again.
+t_status "start t1 for the crash test" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
+pid=$(vm_pid t1)
+kill -9 "$pid"
+_gone() { ! kill -0 "$pid" 2>/dev/null; }
+wait_for 10 _gone
+t_eq "list says crashed" crashed "$(vm_state t1)"
+t_status "show of a crashed VM" 0 "$VMTTY" show t1
+t_match "show says qemu died, with the log tail" "Crash log: qemu \\(pid $pid\\) ended without a clean shutdown; log: .*vmtty: VM 't1' started, qemu pid $pid" "$T_OUT"
+t_status "start after a crash works" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
+t_eq "running again" running "$(vm_state t1)"
+
+# 5. Bad input: one-line errors, exit 1, no VM row written.
+n0=$(vm_count)
+bad() {
+	local desc=$1 pattern=$2; shift 2
+	t_status "$desc exits 1" 1 "$VMTTY" create "$@"
+	t_match "$desc: message" "$pattern" "$T_ERR"
+	t_eq "$desc: one line" 1 "$(printf '%s\n' "$T_ERR" | wc -l)"
+}
+bad "missing kernel" "kernel '/nonexistent/vmlinuz' does not exist" b1 --kernel /nonexistent/vmlinuz
+bad "0 MiB memory" "memory of 0 MiB is too small" b2 --kernel "$GUEST/vmlinuz" --memory 0
+bad "10,000 vCPUs" "10000 vCPUs is more than the limit" b3 --kernel "$GUEST/vmlinuz" --cpus 10000
+bad "a name with /" "contains '/'" "a/b" --kernel "$GUEST/vmlinuz"
+bad "a name with .." "contains '..'" "x..y" --kernel "$GUEST/vmlinuz"
+cp "$GUEST/rootfs.qcow2" "$T_TMP/disk.qcow2"
+t_status "create t2 with a disk" 0 create_tiny t2 --disk "$T_TMP/disk.qcow2"
+t_status "start t2" 0 "$VMTTY" start t2 --wait
+bad "a disk in use by a running VM" "disk '$T_TMP/disk.qcow2' is in use by running VM 't2'" b4 \
+	--kernel "$GUEST/vmlinuz" --disk "$T_TMP/disk.qcow2"
+t_eq "no VM rows were written by the bad creates" "$((n0 + 1))" "$(vm_count)"
+t_status "delete of a running VM is refused" 1 "$VMTTY" delete t2
+t_status "poweroff t2" 0 "$VMTTY" poweroff t2 --wait
+t_status "delete t2 keeps its disk" 0 "$VMTTY" delete t2
+t_check "disk file still there" test -f "$T_TMP/disk.qcow2"
+t_status "log t1 --json" 0 "$VMTTY" log t1 --json
+t_match "the journal has t1's starts" '"action": "start"' "$T_OUT"
+t_status "log b4 --json (a VM that was never created)" 0 "$VMTTY" log b4 --json
+t_match "the journal kept the refused create" '"result": "failed"' "$T_OUT"
+t_status "poweroff t1" 0 "$VMTTY" poweroff t1 --wait
+
+t_summary
