@@ -19,8 +19,8 @@ static const struct cli_cmd commands[] = {
 	{ "host", "add NAME URI | list [--json] | rm NAME",
 	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
-	{ "show", "VM [--json | --argv]", "show a VM's configuration or qemu command line",
-	  cmd_show },
+	{ "show", "VM [--json | --argv | --xml]",
+	  "show a VM's configuration, qemu command line or libvirt XML", cmd_show },
 	{ "create", "NAME [--kernel K [--initrd I] [--cmdline C]] [--memory MIB] [--cpus N] "
 	  "[--disk PATH] [--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] "
 	  "[--net user|none] [--forward tcp:HOST:GUEST] [--notes TEXT] [--host HOST]",
@@ -33,6 +33,7 @@ static const struct cli_cmd commands[] = {
 	{ "reset", "VM [--wait] [--timeout S]", "hard-reset a VM", cmd_vmctl },
 	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl },
 	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl },
+	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
 	{ "help", "[COMMAND]", "show help for a command", NULL },

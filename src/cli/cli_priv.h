@@ -68,6 +68,16 @@ struct cli_vm {
 int cli_vm_load(struct cli_ctx *ctx, const char *spec, struct cli_vm *v, bool need_hv);
 void cli_vm_free(struct cli_vm *v);
 
+struct host;
+
+/* Open HOST's backend, giving up after the connect deadline
+ * ($VMTTY_CONNECT_TIMEOUT seconds, default 15).  NULL + err. */
+struct hv *cli_hv_open(const struct host *h);
+/* Refresh the inventory's cache of libvirt hosts (ONLY one, or all when
+ * NULL), all at once with a deadline.  Hosts that did not answer are
+ * warned about on stderr and returned in *STALE (names, allocated). */
+int cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *nstale);
+
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cli_ctx *ctx, int argc, char **argv);

@@ -75,6 +75,15 @@ host_list_cmd(struct cli_ctx *ctx, int n, bool json)
 			json_object_object_add(o, "kind", cli_json_str(host_kind_name(hosts[i].kind)));
 			json_object_object_add(o, "autoconnect",
 			    json_object_new_boolean(hosts[i].autoconnect));
+			if (hosts[i].last_seen > 0) {
+				char t[40];
+
+				cli_format_time_iso(hosts[i].last_seen, t, sizeof t);
+				json_object_object_add(o, "last_seen", json_object_new_string(t));
+			} else {
+				json_object_object_add(o, "last_seen", NULL);
+			}
+			json_object_object_add(o, "last_error", cli_json_str(hosts[i].last_error));
 			json_object_array_add(a, o);
 		}
 		cli_json_print(a);

@@ -14,8 +14,17 @@
 
 /* Write the JSON array by hand: for 10,000 VMs this is several times
  * faster than building a json-c tree, and json-c still escapes strings. */
+static bool
+is_stale(const char *host, char **stale, size_t nstale)
+{
+	for (size_t i = 0; i < nstale; i++)
+		if (strcmp(stale[i], host) == 0)
+			return true;
+	return false;
+}
+
 static void
-list_json(const struct vm_summary *v, size_t n)
+list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 {
 	fputs("[", stdout);
 	for (size_t i = 0; i < n; i++) {
@@ -24,12 +33,13 @@ list_json(const struct vm_summary *v, size_t n)
 		json_object *st = json_object_new_string(v[i].state);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
-		    "\"cpus\": %d, \"memory_mib\": %lld }", i == 0 ? "" : ",",
+		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s }", i == 0 ? "" : ",",
 		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].uuid,
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
-		    v[i].cpus, (long long)v[i].memory_mib);
+		    v[i].cpus, (long long)v[i].memory_mib,
+		    is_stale(v[i].host, stale, nstale) ? "true" : "false");
 		json_object_put(h);
 		json_object_put(nm);
 		json_object_put(st);
@@ -38,7 +48,7 @@ list_json(const struct vm_summary *v, size_t n)
 }
 
 static void
-list_text(const struct vm_summary *v, size_t n)
+list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 {
 	int wh = 4, wn = 4;
 
@@ -48,10 +58,15 @@ list_text(const struct vm_summary *v, size_t n)
 		if ((int)strlen(v[i].name) > wn)
 			wn = (int)strlen(v[i].name);
 	}
-	printf("%-*s  %-*s  %-8s  %4s  %9s\n", wh, "HOST", wn, "NAME", "STATE", "CPUS", "MEMORY");
-	for (size_t i = 0; i < n; i++)
-		printf("%-*s  %-*s  %-8s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
-		    v[i].state, v[i].cpus, (long long)v[i].memory_mib);
+	printf("%-*s  %-*s  %-13s  %4s  %9s\n", wh, "HOST", wn, "NAME", "STATE", "CPUS", "MEMORY");
+	for (size_t i = 0; i < n; i++) {
+		char state[32];
+
+		snprintf(state, sizeof state, "%s%s", v[i].state,
+		    is_stale(v[i].host, stale, nstale) ? "?" : "");
+		printf("%-*s  %-*s  %-13s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
+		    state, v[i].cpus, (long long)v[i].memory_mib);
+	}
 }
 
 /*
@@ -103,8 +118,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct vm_summary *v;
 	struct db *db;
 	struct host h;
-	char **ops;
-	size_t n;
+	char **ops, **stale;
+	size_t n, nstale;
 	int nops, rc;
 
 	rc = cli_parse("list", argc, argv, opts, &ops, &nops);
@@ -120,15 +135,24 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_fail_err();
 		host_clear(&h);
 	}
-	if (vm_list(db, host, &v, &n) != 0)
+	if (cli_refresh_hosts(db, host, &stale, &nstale) != 0)
 		return cli_fail_err();
+	if (vm_list(db, host, &v, &n) != 0) {
+		rc = cli_fail_err();
+		goto out;
+	}
 	live_states(db, v, n);
 	if (json)
-		list_json(v, n);
+		list_json(v, n, stale, nstale);
 	else
-		list_text(v, n);
+		list_text(v, n, stale, nstale);
 	vm_summary_free(v, n);
-	return CLI_OK;
+	rc = CLI_OK;
+out:
+	for (size_t i = 0; i < nstale; i++)
+		free(stale[i]);
+	free(stale);
+	return rc;
 }
 
 static json_object *
@@ -230,10 +254,11 @@ show_text(const struct vm_config *c)
 int
 cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false, argv_only = false;
+	bool json = false, argv_only = false, xml = false;
 	const struct cli_opt opts[] = {
 		{ "json", NULL, &json },
 		{ "argv", NULL, &argv_only },
+		{ "xml", NULL, &xml },
 		{ 0 },
 	};
 	struct cli_vm v;
@@ -249,14 +274,28 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("show", "show takes one VM");
 	}
-	if (json && argv_only) {
+	if (json + argv_only + xml > 1) {
 		free(ops);
-		return cli_usage("show", "--json and --argv do not go together");
+		return cli_usage("show", "choose one of --json, --argv and --xml");
 	}
-	rc = cli_vm_load(ctx, ops[0], &v, argv_only);
+	rc = cli_vm_load(ctx, ops[0], &v, argv_only || xml);
 	free(ops);
 	if (rc != 0)
 		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
+	if (xml) {
+		char *text;
+
+		if (hv_describe(v.hv, &v.c, &text) != 0) {
+			cli_vm_free(&v);
+			return cli_fail_err();
+		}
+		fputs(text, stdout);
+		if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
+			putchar('\n');
+		free(text);
+		cli_vm_free(&v);
+		return CLI_OK;
+	}
 	if (argv_only) {
 		if (hv_argv(v.hv, &v.c, &a) != 0) {
 			cli_vm_free(&v);
@@ -269,7 +308,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		cli_vm_free(&v);
 		return CLI_OK;
 	}
-	/* The live state, when the backend can tell. */
+	/* The live state, when the backend can tell at once. */
 	if (v.hv != NULL && hv_status(v.hv, &v.c, &st) == 0) {
 		free(v.c.state);
 		v.c.state = xstrdup(hv_state_name(st.state));

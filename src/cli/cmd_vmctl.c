@@ -45,7 +45,9 @@ cli_vm_load(struct cli_ctx *ctx, const char *spec, struct cli_vm *v, bool need_h
 		vm_config_clear(&v->c);
 		return -1;
 	}
-	v->hv = hv_open(&h);
+	/* Without NEED_HV only the built-in backend is opened: it answers at
+	 * once, while a libvirt host may be slow or gone. */
+	v->hv = need_hv || h.kind == HOST_BUILTIN ? cli_hv_open(&h) : NULL;
 	host_clear(&h);
 	if (v->hv == NULL && need_hv) {
 		vm_config_clear(&v->c);
@@ -434,11 +436,24 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	rc = -1;
 	if (host_get(db, host, &h) == 0) {
 		c.host_id = h.id;
-		hv = hv_open(&h);
+		hv = cli_hv_open(&h);
 		host_clear(&h);
-		/* Validate against the model and the host before writing anything. */
-		if (hv != NULL && hv_check(hv, &c) == 0)
+		/*
+		 * Validate against the model and the host before writing anything;
+		 * then the host's definition, then the inventory row.  If the row
+		 * cannot be written, the definition is taken back.
+		 */
+		if (hv != NULL && hv_check(hv, &c) == 0 && uuid_generate(c.uuid) == 0 &&
+		    hv_define(hv, &c) == 0) {
 			rc = vm_insert(db, &c);
+			if (rc != 0) {
+				char msg[1024];
+
+				snprintf(msg, sizeof msg, "%s", err_get());
+				hv_undefine(hv, &c);
+				err_set("%s", msg);
+			}
+		}
 	}
 	if (rc == 0) {
 		snprintf(okmsg, sizeof okmsg, "created with %d vCPU(s), %lld MiB",
@@ -497,9 +512,38 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_autostart(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_opt opts[] = { { 0 } };
+	struct cli_vm v;
+	char **ops, okmsg[64];
+	bool on;
+	int n, rc;
+
+	rc = cli_parse("autostart", argc, argv, opts, &ops, &n);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	if (n != 2 || (strcmp(ops[1], "on") != 0 && strcmp(ops[1], "off") != 0)) {
+		free(ops);
+		return cli_usage("autostart", "autostart takes a VM and 'on' or 'off'");
+	}
+	on = strcmp(ops[1], "on") == 0;
+	rc = load_vm(ctx, ops[0], &v);
+	free(ops);
+	if (rc != CLI_OK)
+		return rc;
+	snprintf(okmsg, sizeof okmsg, "autostart %s", on ? "on" : "off");
+	rc = finish(ctx, &v, "autostart", hv_set_autostart(v.hv, &v.c, on), okmsg);
+	cli_vm_free(&v);
+	return rc;
+}
+
 int
 cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv)
 {
+	if (strcmp(argv[0], "autostart") == 0)
+		return cmd_autostart(ctx, argc, argv);
 	if (strcmp(argv[0], "create") == 0)
 		return cmd_create(ctx, argc, argv);
 	if (strcmp(argv[0], "delete") == 0)

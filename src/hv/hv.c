@@ -48,19 +48,25 @@ hv_action_parse(const char *name, enum hv_action *a)
 	return -1;
 }
 
+enum hv_state
+hv_state_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return (enum hv_state)i;
+	return HV_UNKNOWN;
+}
+
 struct hv *
 hv_open(const struct host *host)
 {
 	struct hv *hv;
 
-	if (host->kind != HOST_BUILTIN)
-		return err_set("host '%s' (%s): libvirt hosts are not supported by this build yet",
-		    host->name, host->uri), NULL;
-	if (strcmp(host->uri, "vmtty:///local") != 0)
+	if (host->kind == HOST_BUILTIN && strcmp(host->uri, "vmtty:///local") != 0)
 		return err_set("host '%s': only vmtty:///local is supported by the built-in "
 		    "backend yet, not '%s'", host->name, host->uri), NULL;
 	hv = xcalloc(1, sizeof *hv);
-	hv->ops = &hv_qemu_ops;
+	hv->ops = host->kind == HOST_BUILTIN ? &hv_qemu_ops : &hv_libvirt_ops;
 	hv->host.id = host->id;
 	hv->host.name = xstrdup(host->name);
 	hv->host.uri = xstrdup(host->uri);
@@ -146,7 +152,9 @@ hv_argv(struct hv *hv, const struct vm_config *c, struct strv *out)
 int
 hv_undefine(struct hv *hv, const struct vm_config *c)
 {
-	return hv->ops->undefine != NULL ? hv->ops->undefine(hv, c) : 0;
+	if (hv->ops->undefine == NULL)
+		return unsupported(hv, "deleting VMs");
+	return hv->ops->undefine(hv, c);
 }
 
 int
@@ -155,4 +163,64 @@ hv_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len)
 	if (hv->ops->serial_log == NULL)
 		return unsupported(hv, "a serial log");
 	return hv->ops->serial_log(hv, c, path, len);
+}
+
+int
+hv_list(struct hv *hv, struct hv_domain **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (hv->ops->list == NULL)
+		return unsupported(hv, "listing the host's own domains");
+	return hv->ops->list(hv, out, n);
+}
+
+void
+hv_domains_free(struct hv_domain *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+}
+
+int
+hv_define(struct hv *hv, const struct vm_config *c)
+{
+	if (hv->ops->define == NULL)
+		return unsupported(hv, "defining VMs");
+	return hv->ops->define(hv, c);
+}
+
+int
+hv_describe(struct hv *hv, const struct vm_config *c, char **out)
+{
+	*out = NULL;
+	if (hv->ops->describe == NULL)
+		return unsupported(hv, "showing domain XML");
+	return hv->ops->describe(hv, c, out);
+}
+
+int
+hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on)
+{
+	if (hv->ops->set_autostart == NULL)
+		return unsupported(hv, "autostart");
+	return hv->ops->set_autostart(hv, c, on);
+}
+
+int
+hv_watch(struct hv *hv, hv_event_cb cb, void *arg)
+{
+	if (hv->ops->watch == NULL)
+		return unsupported(hv, "watching for events");
+	return hv->ops->watch(hv, cb, arg);
+}
+
+int
+hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
+{
+	*fd = -1;
+	if (hv->ops->console_open == NULL)
+		return unsupported(hv, "a serial console");
+	return hv->ops->console_open(hv, c, force, fd);
 }

@@ -5,6 +5,8 @@
 #define VMTTY_HV_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "model/host.h"
 #include "model/vm.h"
@@ -35,6 +37,40 @@ struct hv_status {
 	char detail[1024];	/* crashed: the tail of the log; else notes */
 };
 
+/* A domain as a host reports it (libvirt hosts own their domain list; the
+ * inventory caches it). */
+struct hv_domain {
+	char uuid[UUID_STR_LEN];
+	char *name;
+	enum hv_state state;
+	int id;			/* libvirt domain id while running, else -1 */
+	int vcpus;
+	int64_t memory_mib;	/* current */
+	int64_t max_memory_mib;
+	bool autostart;
+	bool persistent;
+	/* Filled by list when the host gives it cheaply (bulk stats), else 0. */
+	uint64_t cpu_time_ns;
+};
+
+enum hv_event_kind {
+	HV_EV_STATE,		/* UUID changed state to STATE */
+	HV_EV_DEFINED,		/* a domain appeared or its definition changed */
+	HV_EV_UNDEFINED,	/* a domain went away */
+	HV_EV_CLOSED,		/* the connection died: REASON says why */
+};
+
+struct hv_event {
+	enum hv_event_kind kind;
+	char uuid[UUID_STR_LEN];
+	enum hv_state state;
+	char reason[256];
+};
+
+/* Called from a backend thread, never the UI thread: hand the event over
+ * (copy it) and return quickly. */
+typedef void (*hv_event_cb)(const struct hv_event *ev, void *arg);
+
 struct hv;
 
 struct hv_ops {
@@ -56,6 +92,18 @@ struct hv_ops {
 	int (*undefine)(struct hv *hv, const struct vm_config *c);
 	/* A path that receives the guest's serial output, if the backend keeps one. */
 	int (*serial_log)(struct hv *hv, const struct vm_config *c, char *path, size_t len);
+	/* The host's own list of domains (libvirt).  Allocated array. */
+	int (*list)(struct hv *hv, struct hv_domain **out, size_t *n);
+	/* Create or update the host's definition of C (libvirt: domain XML,
+	 * validated by libvirt); C->uuid is kept. */
+	int (*define)(struct hv *hv, const struct vm_config *c);
+	/* The backend's own description of C: libvirt domain XML.  Allocated. */
+	int (*describe)(struct hv *hv, const struct vm_config *c, char **out);
+	int (*set_autostart)(struct hv *hv, const struct vm_config *c, bool on);
+	/* Deliver lifecycle events and connection loss to CB until close. */
+	int (*watch)(struct hv *hv, hv_event_cb cb, void *arg);
+	/* A byte stream to the guest's serial console (non-blocking fd). */
+	int (*console_open)(struct hv *hv, const struct vm_config *c, bool force, int *fd);
 };
 
 struct hv {
@@ -65,6 +113,7 @@ struct hv {
 };
 
 extern const struct hv_ops hv_qemu_ops;
+extern const struct hv_ops hv_libvirt_ops;
 
 /* Open the backend for HOST (copied).  NULL + err. */
 struct hv *hv_open(const struct host *host);
@@ -84,5 +133,14 @@ int hv_action(struct hv *hv, const struct vm_config *c, enum hv_action a);
 int hv_argv(struct hv *hv, const struct vm_config *c, struct strv *out);
 int hv_undefine(struct hv *hv, const struct vm_config *c);
 int hv_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len);
+int hv_list(struct hv *hv, struct hv_domain **out, size_t *n);
+void hv_domains_free(struct hv_domain *d, size_t n);
+int hv_define(struct hv *hv, const struct vm_config *c);
+int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
+int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);
+int hv_watch(struct hv *hv, hv_event_cb cb, void *arg);
+int hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd);
+/* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
+enum hv_state hv_state_parse(const char *name);
 
 #endif

@@ -760,6 +760,15 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 	return 0;
 }
 
+/* The built-in backend's definition is the inventory row itself. */
+static int
+qemu_define(struct hv *hv, const struct vm_config *c)
+{
+	(void)hv;
+	(void)c;
+	return 0;
+}
+
 static int
 qemu_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len)
 {
@@ -781,6 +790,7 @@ const struct hv_ops hv_qemu_ops = {
 	.start = qemu_start,
 	.action = qemu_action,
 	.argv = qemu_argv,
+	.define = qemu_define,
 	.undefine = qemu_undefine,
 	.serial_log = qemu_serial_log,
 };

@@ -110,6 +110,9 @@ static const char *const migrations[] = {
 	"INSERT INTO hosts (name, uri, kind, autoconnect, created)"
 	"  VALUES ('local', 'vmtty:///local', 'builtin', 1,"
 	"          CAST(strftime('%s', 'now') AS INTEGER) * 1000);",
+	/* 1 -> 2: when a host last answered, and why it did not. */
+	"ALTER TABLE hosts ADD COLUMN last_seen INTEGER;"
+	"ALTER TABLE hosts ADD COLUMN last_error TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -54,6 +54,8 @@ host_from_row(sqlite3_stmt *st, struct host *h)
 	h->kind = kind != NULL && strcmp(kind, "builtin") == 0 ? HOST_BUILTIN : HOST_LIBVIRT;
 	h->autoconnect = sqlite3_column_int(st, 4) != 0;
 	h->created = sqlite3_column_int64(st, 5);
+	h->last_seen = sqlite3_column_int64(st, 6);
+	h->last_error = db_col_text(st, 7);
 }
 
 int
@@ -124,8 +126,8 @@ host_get(struct db *db, const char *name, struct host *out)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created "
-	    "FROM hosts WHERE name = ?1");
+	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created, last_seen, "
+	    "last_error FROM hosts WHERE name = ?1");
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, name);
@@ -148,8 +150,8 @@ host_list(struct db *db, struct host **out, size_t *n)
 	size_t len = 0, cap = 0;
 	int rc;
 
-	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created "
-	    "FROM hosts ORDER BY (name <> 'local'), name");
+	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created, last_seen, "
+	    "last_error FROM hosts ORDER BY (name <> 'local'), name");
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -169,11 +171,35 @@ host_list(struct db *db, struct host **out, size_t *n)
 	return 0;
 }
 
+int
+host_set_contact(struct db *db, int64_t id, const char *error)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = error == NULL ?
+	    db_prepare(db, "UPDATE hosts SET last_seen = ?2, last_error = NULL WHERE id = ?1") :
+	    db_prepare(db, "UPDATE hosts SET last_error = ?3 WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (error == NULL)
+		sqlite3_bind_int64(st, 2, db_now_ms());
+	else
+		db_bind_text(st, 3, error);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record host contact");
+	return 0;
+}
+
 void
 host_clear(struct host *h)
 {
 	free(h->name);
 	free(h->uri);
+	free(h->last_error);
 	memset(h, 0, sizeof *h);
 }
 

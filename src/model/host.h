@@ -20,6 +20,8 @@ struct host {
 	enum host_kind kind;
 	bool autoconnect;
 	int64_t created;	/* ms since the epoch */
+	int64_t last_seen;	/* when the host last answered; 0 never */
+	char *last_error;	/* why it did not, the last time; NULL */
 };
 
 const char *host_kind_name(enum host_kind kind);
@@ -31,6 +33,8 @@ int host_remove(struct db *db, const char *name);
 /* 0 and *out filled, or -1 + err ("no host named ..."). */
 int host_get(struct db *db, const char *name, struct host *out);
 int host_list(struct db *db, struct host **out, size_t *n);
+/* Record a contact with host ID: answered (ERROR NULL) or not. */
+int host_set_contact(struct db *db, int64_t id, const char *error);
 void host_clear(struct host *h);
 void host_list_free(struct host *h, size_t n);
 

@@ -707,3 +707,96 @@ vm_summary_free(struct vm_summary *v, size_t n)
 	}
 	free(v);
 }
+
+/* Upsert one seen domain; *ADDED counts inserts. */
+static int
+cache_upsert(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t now, size_t *added)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = db_prepare(db, "UPDATE vms SET name = ?3, state = ?4, sockets = ?5, cores = 1, "
+	    "threads = 1, memory_mib = ?6, seen = ?7 WHERE host_id = ?1 AND uuid = ?2");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	db_bind_text(st, 2, v->uuid);
+	db_bind_text(st, 3, v->name);
+	db_bind_text(st, 4, v->state);
+	sqlite3_bind_int(st, 5, v->vcpus > 0 ? v->vcpus : 1);
+	sqlite3_bind_int64(st, 6, v->memory_mib > 0 ? v->memory_mib : 1);
+	sqlite3_bind_int64(st, 7, now);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot update a cached VM");
+	if (sqlite3_changes(db_sqlite(db)) > 0)
+		return 0;
+	st = db_prepare(db, "INSERT INTO vms (host_id, uuid, name, state, sockets, memory_mib, "
+	    "seen, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	db_bind_text(st, 2, v->uuid);
+	db_bind_text(st, 3, v->name);
+	db_bind_text(st, 4, v->state);
+	sqlite3_bind_int(st, 5, v->vcpus > 0 ? v->vcpus : 1);
+	sqlite3_bind_int64(st, 6, v->memory_mib > 0 ? v->memory_mib : 1);
+	sqlite3_bind_int64(st, 7, now);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot add a cached VM");
+	(*added)++;
+	return 0;
+}
+
+int
+vm_cache_sync(struct db *db, int64_t host_id, const struct vm_seen *seen, size_t n,
+    size_t *added, size_t *removed)
+{
+	sqlite3_stmt *st;
+	size_t add = 0;
+	int64_t now = db_now_ms();
+	int rc;
+
+	if (db_begin(db) != 0)
+		return -1;
+	/* Mark every row unseen.  A name can also move between UUIDs (undefine
+	 * + define): park every name so UNIQUE (host_id, name) never trips. */
+	st = db_prepare(db, "UPDATE vms SET name = char(1) || uuid, seen = NULL "
+	    "WHERE host_id = ?1");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot refresh cached VMs");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cache_upsert(db, host_id, &seen[i], now, &add) != 0)
+			goto fail;
+	/* What was not seen now is gone from the host. */
+	st = db_prepare(db, "DELETE FROM vms WHERE host_id = ?1 AND seen IS NULL");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, host_id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		db_error(db, "cannot drop vanished VMs");
+		goto fail;
+	}
+	if (removed != NULL)
+		*removed = (size_t)sqlite3_changes(db_sqlite(db));
+	if (db_commit(db) != 0)
+		goto fail;
+	if (added != NULL)
+		*added = add;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}

@@ -103,6 +103,21 @@ int vm_load(struct db *db, int64_t id, struct vm_config *out);
 int vm_resolve(struct db *db, const char *spec, int64_t *id);
 int vm_set_state(struct db *db, int64_t id, const char *state);
 
+/* A domain as a libvirt host reported it, for the inventory's cache. */
+struct vm_seen {
+	const char *uuid;
+	const char *name;
+	const char *state;
+	int vcpus;
+	int64_t memory_mib;
+};
+
+/* Make host HOST_ID's VMs in the inventory exactly SEEN, matched by UUID:
+ * new ones added, known ones updated, vanished ones removed.  One
+ * transaction; *ADDED and *REMOVED (may be NULL) count the changes. */
+int vm_cache_sync(struct db *db, int64_t host_id, const struct vm_seen *seen, size_t n,
+    size_t *added, size_t *removed);
+
 /* HOST NULL: all hosts.  Sorted by host (local first), then name. */
 int vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n);
 void vm_summary_free(struct vm_summary *v, size_t n);

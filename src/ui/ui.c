@@ -15,9 +15,11 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "hv/fleet.h"
 #include "model/db.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/job.h"
 #include "util/loop.h"
 #include "util/xalloc.h"
 
@@ -29,6 +31,8 @@
 struct ui {
 	struct db *db;
 	struct loop *loop;
+	struct jobs *jobs;
+	struct fleet *fleet;
 	const struct view *view;
 	void *vstate;
 	bool utf8;
@@ -108,6 +112,12 @@ struct db *
 ui_db(struct ui *ui)
 {
 	return ui->db;
+}
+
+struct fleet *
+ui_fleet(struct ui *ui)
+{
+	return ui->fleet;
 }
 
 bool
@@ -324,6 +334,15 @@ on_db_timer(void *arg)
 	loop_add_timer(ui->loop, UI_POLL_DB_MS, on_db_timer, ui);
 }
 
+static void
+on_fleet_changed(void *arg)
+{
+	struct ui *ui = arg;
+
+	if (ui->vstate != NULL && ui->view->fleet_changed != NULL)
+		ui_apply(ui, ui->view->fleet_changed(ui->vstate));
+}
+
 static int
 ui_setup_terminal(struct ui *ui)
 {
@@ -363,6 +382,11 @@ ui_main(struct db *db, long frames)
 	ui.view = &vmlist_view;
 	if ((ui.loop = loop_new()) == NULL)
 		return -1;
+	if ((ui.jobs = jobs_new(ui.loop)) == NULL) {
+		loop_free(ui.loop);
+		return -1;
+	}
+	ui.fleet = fleet_new(ui.loop, ui.jobs, on_fleet_changed, &ui);
 	sig_loop = ui.loop;
 	install_signals();
 	if (ui_setup_terminal(&ui) != 0) {
@@ -398,8 +422,18 @@ ui_main(struct db *db, long frames)
 		if (frames > 0)
 			ui.dirty = true;
 	}
+	/* Backends first: completions may still reach the view. */
+	fleet_shutdown(ui.fleet);
+	jobs_free(ui.jobs);
+	ui.jobs = NULL;
 	ui.view->free(ui.vstate);
+	ui.vstate = NULL;
 out:
+	if (ui.jobs != NULL) {
+		fleet_shutdown(ui.fleet);
+		jobs_free(ui.jobs);
+	}
+	fleet_free(ui.fleet);
 	ui_restore_terminal();
 	if (screen != NULL) {
 		delscreen(screen);

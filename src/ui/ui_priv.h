@@ -33,6 +33,8 @@ struct view {
 	int (*key)(void *v, int key);
 	/* Once a second: refresh cheap live state; returns intents. */
 	int (*tick)(void *v);
+	/* The fleet's view of some host changed; returns intents. */
+	int (*fleet_changed)(void *v);
 	/* Keys for the hint bar: "q Quit  / Filter ..." pairs. */
 	const char *const *hints;
 	const char *const *hints_ascii;	/* the same without UTF-8 glyphs */
@@ -41,6 +43,7 @@ struct view {
 extern const struct view vmlist_view;
 
 struct db *ui_db(struct ui *ui);
+struct fleet *ui_fleet(struct ui *ui);
 /* A message for the status line; ERROR shows it in the error colour. */
 void ui_status(struct ui *ui, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/fleet.h"
 #include "hv/hv.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define DETAILS_MIN_COLS 110
@@ -34,6 +36,12 @@ struct vmlist {
 	struct listw list;
 	struct vm_config detail;
 	int64_t detail_id;	/* 0: none loaded */
+	/* Per host name: the fleet generation last written to the inventory. */
+	struct synced {
+		char *host;
+		uint64_t generation;
+	} *synced;
+	size_t nsynced;
 };
 
 static const char *const vmlist_hints[] = {
@@ -145,6 +153,62 @@ peek_all(struct vmlist *v)
 	return changed;
 }
 
+static uint64_t *
+synced_gen(struct vmlist *v, const char *host)
+{
+	for (size_t i = 0; i < v->nsynced; i++)
+		if (strcmp(v->synced[i].host, host) == 0)
+			return &v->synced[i].generation;
+	v->synced = xreallocarray(v->synced, v->nsynced + 1, sizeof *v->synced);
+	v->synced[v->nsynced].host = xstrdup(host);
+	v->synced[v->nsynced].generation = 0;
+	return &v->synced[v->nsynced++].generation;
+}
+
+/*
+ * The fleet has news: mirror each libvirt host's list into the inventory
+ * (the cache that makes the next start instant) and record contacts, then
+ * reload from the inventory like any other change.
+ */
+static int
+vmlist_fleet_changed(void *arg)
+{
+	struct vmlist *v = arg;
+	bool wrote = false;
+
+	for (size_t h = 0; h < v->nhosts; h++) {
+		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), v->hosts[h].name);
+		uint64_t *gen;
+
+		if (fh == NULL || v->hosts[h].kind != HOST_LIBVIRT)
+			continue;
+		gen = synced_gen(v, fh->name);
+		if (*gen == fh->generation)
+			continue;
+		*gen = fh->generation;
+		if (fh->state == FLEET_UP) {
+			struct vm_seen *seen = xcalloc(fh->ndoms + 1, sizeof *seen);
+
+			for (size_t i = 0; i < fh->ndoms; i++) {
+				seen[i].uuid = fh->doms[i].uuid;
+				seen[i].name = fh->doms[i].name;
+				seen[i].state = hv_state_name(fh->doms[i].state);
+				seen[i].vcpus = fh->doms[i].vcpus;
+				seen[i].memory_mib = fh->doms[i].memory_mib;
+			}
+			if (vm_cache_sync(ui_db(v->ui), v->hosts[h].id, seen, fh->ndoms, NULL, NULL) != 0)
+				ui_status(v->ui, true, "%s", err_get());
+			host_set_contact(ui_db(v->ui), v->hosts[h].id, NULL);
+			free(seen);
+		} else if (fh->state == FLEET_UNREACHABLE) {
+			host_set_contact(ui_db(v->ui), v->hosts[h].id, fh->error);
+		}
+		wrote = true;
+	}
+	/* Even without writes, host states changed: redraw. */
+	return wrote ? UI_RELOAD : UI_REDRAW;
+}
+
 static void
 vmlist_reload(void *arg)
 {
@@ -172,6 +236,7 @@ vmlist_reload(void *arg)
 	v->live = xcalloc(v->nvms + 1, sizeof *v->live);
 	for (size_t i = 0; i < v->nvms; i++)
 		v->live[i].state = HV_UNKNOWN;
+	fleet_set_hosts(ui_fleet(v->ui), v->hosts, v->nhosts);
 	open_backends(v);
 	peek_all(v);
 	build_rows(v);
@@ -211,6 +276,9 @@ vmlist_free(void *arg)
 	free(v->collapsed);
 	free(v->rows);
 	free(v->host_nvms);
+	for (size_t i = 0; i < v->nsynced; i++)
+		free(v->synced[i].host);
+	free(v->synced);
 	if (v->detail_id > 0)
 		vm_config_clear(&v->detail);
 	free(v);
@@ -242,6 +310,33 @@ format_mem(int64_t mib, char *buf, size_t len)
 		snprintf(buf, len, "%lld MiB", (long long)mib);
 }
 
+static bool
+host_unreachable(struct vmlist *v, const struct host *h)
+{
+	struct fleet_host *fh = h->kind == HOST_LIBVIRT ? fleet_get(ui_fleet(v->ui), h->name) : NULL;
+
+	return fh != NULL && fh->state == FLEET_UNREACHABLE;
+}
+
+/* "connecting", "unreachable: why", or "" when up; a spinner while busy. */
+static const char *
+host_conn_text(struct vmlist *v, const struct host *h)
+{
+	static char buf[600];
+	static const char spin[] = "|/-\\";
+	struct fleet_host *fh = h->kind == HOST_LIBVIRT ? fleet_get(ui_fleet(v->ui), h->name) : NULL;
+
+	if (fh == NULL)
+		return "";
+	if (fh->state == FLEET_CONNECTING)
+		snprintf(buf, sizeof buf, "connecting %c", spin[(log_now_ms() / 250) % 4]);
+	else if (fh->state == FLEET_UNREACHABLE)
+		snprintf(buf, sizeof buf, "unreachable: %s", fh->error);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 static void
 draw_row(struct vmlist *v, int i, int y, int width)
 {
@@ -258,10 +353,14 @@ draw_row(struct vmlist *v, int i, int y, int width)
 		const char *arrow = ui_utf8(v->ui) ? (folded ? "\xe2\x96\xb8" : "\xe2\x96\xbe") :
 		    (folded ? "+" : "-");
 
-		snprintf(buf, sizeof buf, "%s %s  (%s, %zu VM%s)  %s", arrow, h->name,
+		const char *conn = host_conn_text(v, h);
+
+		snprintf(buf, sizeof buf, "%s %s  (%s, %zu VM%s)  %s%s%s", arrow, h->name,
 		    host_kind_name(h->kind), v->host_nvms[r->host],
-		    v->host_nvms[r->host] == 1 ? "" : "s", h->uri);
-		attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(TH_HOST));
+		    v->host_nvms[r->host] == 1 ? "" : "s", h->uri, conn[0] != '\0' ? "  " : "",
+		    conn);
+		attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(host_unreachable(v, h) ?
+		    TH_CRASHED : TH_HOST));
 		ui_put(y, 0, width, buf);
 		attrset(A_NORMAL);
 		return;
@@ -330,6 +429,18 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		    "built-in QEMU" : "libvirt");
 		snprintf(buf, sizeof buf, "%zu", v->host_nvms[r->host]);
 		detail_line(&y, bottom, x, w, "VMs", buf);
+		if (h->kind == HOST_LIBVIRT) {
+			struct fleet_host *fh = fleet_get(ui_fleet(v->ui), h->name);
+
+			if (fh != NULL) {
+				detail_line(&y, bottom, x, w, "Link", fleet_state_name(fh->state));
+				if (fh->state == FLEET_UNREACHABLE) {
+					attrset(theme_attr(TH_CRASHED));
+					detail_line(&y, bottom, x, w, "Reason", fh->error);
+					attrset(A_NORMAL);
+				}
+			}
+		}
 		return;
 	}
 	if (v->detail_id != v->vms[r->vm].id) {
@@ -436,7 +547,16 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 static int
 vmlist_tick(void *arg)
 {
-	return peek_all(arg) ? UI_REDRAW : UI_IGNORED;
+	struct vmlist *v = arg;
+	bool redraw = peek_all(v);
+
+	/* Keep the spinner of a host that is still connecting moving. */
+	for (size_t h = 0; h < v->nhosts && !redraw; h++) {
+		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), v->hosts[h].name);
+
+		redraw = fh != NULL && fh->kind == HOST_LIBVIRT && fh->state == FLEET_CONNECTING;
+	}
+	return redraw ? UI_REDRAW : UI_IGNORED;
 }
 
 static int
@@ -488,6 +608,7 @@ const struct view vmlist_view = {
 	.draw = vmlist_draw,
 	.key = vmlist_key,
 	.tick = vmlist_tick,
+	.fleet_changed = vmlist_fleet_changed,
 	.hints = vmlist_hints,
 	.hints_ascii = vmlist_hints_ascii,
 };

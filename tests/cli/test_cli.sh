@@ -71,7 +71,7 @@ t_match "and names it" "no VM named 'ghost'" "$T_ERR"
 t_status "create --cpus abc exits 2" 2 "$VMTTY" create v --cpus abc
 t_status "create --net bogus exits 2" 2 "$VMTTY" create v --net bogus
 t_status "create on a libvirt host exits 1" 1 "$VMTTY" create v --host lab --kernel /bin/true
-t_match "and says libvirt is not supported yet" "libvirt hosts are not supported by this build yet" "$T_ERR"
+t_match "and says the libvirt backend cannot yet" "not supported by the libvirt backend" "$T_ERR"
 t_status "create on an unknown host exits 1" 1 "$VMTTY" create v --host nope --kernel /bin/true
 t_status "nothing was created" 0 "$VMTTY" list --json
 t_eq "still no VMs" "[]" "$T_OUT"

@@ -205,6 +205,53 @@ test_changed(void **state)
 	unit_rmdir(dir);
 }
 
+/* An inventory of schema 1 is migrated, with a backup of the old file. */
+static void
+test_migrate_with_backup(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	char *bak = xasprintf("%s.bak-v1", path);
+	struct host h;
+	struct db *db;
+	sqlite3 *sq;
+	sqlite3_stmt *st;
+
+	(void)state;
+	db = db_open(path);
+	assert_non_null(db);
+	assert_int_equal(host_add(db, "lab", "test:///default"), 0);
+	db_close(db);
+	/* Take it back to schema 1 by hand. */
+	make_sqlite(path, "ALTER TABLE hosts DROP COLUMN last_seen;"
+	    "ALTER TABLE hosts DROP COLUMN last_error; PRAGMA user_version = 1;");
+	db = db_open(path);
+	assert_non_null(db);
+	assert_int_equal(host_get(db, "lab", &h), 0);
+	assert_int_equal(h.last_seen, 0);
+	assert_int_equal(host_set_contact(db, h.id, NULL), 0);
+	host_clear(&h);
+	assert_int_equal(host_get(db, "lab", &h), 0);
+	assert_true(h.last_seen > 0);
+	host_clear(&h);
+	db_close(db);
+	/* The backup is the schema-1 file, with its data. */
+	assert_int_equal(sqlite3_open(bak, &sq), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(sq, "SELECT count(*) FROM hosts WHERE name = 'lab'",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	free(bak);
+	free(path);
+	unit_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -216,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_unwritable_path),
 		cmocka_unit_test(test_directory_refused),
 		cmocka_unit_test(test_changed),
+		cmocka_unit_test(test_migrate_with_backup),
 	};
 
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);

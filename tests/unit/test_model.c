@@ -375,6 +375,51 @@ test_journal(void **state)
 	journal_free(e, n);
 }
 
+/* A libvirt host's domain list mirrored into the inventory. */
+static void
+test_cache_sync(void **state)
+{
+	struct fx *f = *state;
+	struct vm_summary *v;
+	struct vm_config c;
+	size_t n, added, removed;
+	int64_t lab, id;
+	const struct vm_seen first[] = {
+		{ "11111111-0000-4000-8000-000000000001", "alpha", "running", 2, 1024 },
+		{ "11111111-0000-4000-8000-000000000002", "beta", "off", 1, 512 },
+	};
+	/* beta is gone; alpha renamed to beta's name; gamma new. */
+	const struct vm_seen second[] = {
+		{ "11111111-0000-4000-8000-000000000001", "beta", "paused", 4, 2048 },
+		{ "11111111-0000-4000-8000-000000000003", "gamma", "running", 1, 256 },
+	};
+
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	lab = host_id(f->db, "lab");
+	make_vm(f->db, "local", "mine", &c);
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	vm_config_clear(&c);
+	assert_int_equal(vm_cache_sync(f->db, lab, first, 2, &added, &removed), 0);
+	assert_int_equal(added, 2);
+	assert_int_equal(removed, 0);
+	assert_int_equal(vm_cache_sync(f->db, lab, second, 2, &added, &removed), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "beta");
+	assert_string_equal(v[0].uuid, "11111111-0000-4000-8000-000000000001");
+	assert_string_equal(v[0].state, "paused");
+	assert_int_equal(v[0].cpus, 4);
+	assert_int_equal(v[0].memory_mib, 2048);
+	assert_string_equal(v[1].name, "gamma");
+	vm_summary_free(v, n);
+	/* Other hosts' VMs are untouched; an empty list empties only lab. */
+	assert_int_equal(vm_cache_sync(f->db, lab, NULL, 0, &added, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(vm_resolve(f->db, "local/mine", &id), 0);
+}
+
 int
 main(void)
 {
@@ -388,6 +433,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vm_duplicate_and_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_validate, setup, teardown),
 		cmocka_unit_test(test_forwards),
+		cmocka_unit_test_setup_teardown(test_cache_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	};
 

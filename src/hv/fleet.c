@@ -1,0 +1,630 @@
+#include "hv/fleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/job.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xalloc.h"
+
+#define FLEET_CONNECT_MS 10000	/* a connect taking longer shows unreachable */
+#define FLEET_POLL_MS 5000	/* list refresh without events */
+#define FLEET_BACKOFF_MIN 1000
+#define FLEET_BACKOFF_MAX 30000
+
+struct fleet;
+
+/* The per-host state; PUB is what fleet_get hands out. */
+struct fhost {
+	struct fleet_host pub;
+	struct fleet *f;
+	struct host host;		/* a copy, for hv_open */
+	struct lane *lane;
+	/* Set and read on the UI thread only; jobs get their own copy of the
+	 * pointer, so a lane never reads this field. */
+	struct hv *hv;
+	unsigned seq;			/* of the newest connect attempt */
+	long long connect_started;
+	long backoff;
+	bool connected;			/* hv open and watched (lane's view) */
+	bool refresh_queued;
+	bool refresh_again;
+	bool gone;			/* removed by fleet_set_hosts */
+	int timer;
+	int watchdog;
+	struct fhost *next;
+};
+
+struct fleet {
+	struct loop *loop;
+	struct jobs *jobs;
+	void (*changed)(void *arg);
+	void *arg;
+	struct fhost *hosts;
+	int poll_timer;
+	bool closing;
+};
+
+/* One piece of work for a host's lane, and its result. */
+struct fjob {
+	struct fhost *h;
+	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE } kind;
+	struct hv *hv;			/* the backend this job uses or opened */
+	struct hv *old_hv;		/* FJ_CONNECT: closed first, on the lane */
+	unsigned seq;
+	struct vm_config cfg;		/* FJ_ACTION: a private copy */
+	int action;
+	fleet_done_fn done;
+	void *done_arg;
+	/* Results. */
+	int rc;
+	char error[512];
+	struct hv_domain *doms;
+	size_t ndoms;
+};
+
+/* An event from a backend thread, carried to the UI thread. */
+struct fevent {
+	struct fleet *f;
+	char host[128];
+	struct hv_event ev;
+};
+
+static void schedule_connect(struct fhost *h, long delay);
+static void queue_list(struct fhost *h);
+
+const char *
+fleet_state_name(enum fleet_state s)
+{
+	switch (s) {
+	case FLEET_CONNECTING:
+		return "connecting";
+	case FLEET_UP:
+		return "up";
+	default:
+		return "unreachable";
+	}
+}
+
+static void
+notify(struct fleet *f)
+{
+	if (f->changed != NULL)
+		f->changed(f->arg);
+}
+
+static struct fhost *
+find(struct fleet *f, const char *name)
+{
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next)
+		if (!h->gone && strcmp(h->pub.name, name) == 0)
+			return h;
+	return NULL;
+}
+
+struct fleet_host *
+fleet_get(struct fleet *f, const char *name)
+{
+	struct fhost *h = find(f, name);
+
+	return h != NULL ? &h->pub : NULL;
+}
+
+static void
+set_unreachable(struct fhost *h, const char *why)
+{
+	snprintf(h->pub.error, sizeof h->pub.error, "%s", why);
+	h->pub.state = FLEET_UNREACHABLE;
+	h->pub.generation++;
+	h->backoff = h->backoff == 0 ? FLEET_BACKOFF_MIN : h->backoff * 2;
+	if (h->backoff > FLEET_BACKOFF_MAX)
+		h->backoff = FLEET_BACKOFF_MAX;
+	h->pub.retry_at = log_now_ms() + h->backoff;
+	log_debug("fleet: host '%s' unreachable: %s (retry in %ld ms)", h->pub.name, why,
+	    h->backoff);
+	schedule_connect(h, h->backoff);
+}
+
+/* Backend thread -> UI thread. */
+static void
+on_event_ui(void *arg)
+{
+	struct fevent *e = arg;
+	struct fhost *h = e->f->closing ? NULL : find(e->f, e->host);
+
+	if (h != NULL && h->pub.state == FLEET_UP) {
+		if (e->ev.kind == HV_EV_CLOSED) {
+			h->connected = false;
+			set_unreachable(h, e->ev.reason);
+			notify(e->f);
+		} else {
+			queue_list(h);
+		}
+	}
+	free(e);
+}
+
+/* Called by the backend on its own thread: copy and hand over. */
+static void
+on_event(const struct hv_event *ev, void *arg)
+{
+	struct fhost *h = arg;
+	struct fevent *e = xcalloc(1, sizeof *e);
+
+	e->f = h->f;
+	snprintf(e->host, sizeof e->host, "%s", h->pub.name);
+	e->ev = *ev;
+	jobs_post(h->f->jobs, on_event_ui, e);
+}
+
+static void
+fjob_free(struct fjob *j)
+{
+	hv_domains_free(j->doms, j->ndoms);
+	if (j->hv != NULL && j->kind == FJ_CONNECT)
+		hv_close(j->hv);
+	if (j->kind == FJ_ACTION)
+		vm_config_clear(&j->cfg);
+	free(j);
+}
+
+/* Lane: (re)open the backend, watch it, list. */
+/* Lane: close the old backend, open a new one, watch it, list.  The host
+ * copy in H->host is never written after creation, so reading it is safe. */
+static void
+work_connect(void *arg)
+{
+	struct fjob *j = arg;
+	struct fhost *h = j->h;
+
+	hv_close(j->old_hv);
+	j->old_hv = NULL;
+	j->hv = hv_open(&h->host);
+	if (j->hv == NULL) {
+		j->rc = -1;
+		snprintf(j->error, sizeof j->error, "%s", err_get());
+		return;
+	}
+	/* Events are a bonus: without them the poll timer still refreshes. */
+	if (hv_watch(j->hv, on_event, h) != 0)
+		log_debug("fleet: host '%s': %s", h->host.name, err_get());
+	if (h->host.kind == HOST_LIBVIRT && hv_list(j->hv, &j->doms, &j->ndoms) != 0) {
+		j->rc = -1;
+		snprintf(j->error, sizeof j->error, "%s", err_get());
+	}
+}
+
+static void
+work_list(void *arg)
+{
+	struct fjob *j = arg;
+
+	if (hv_list(j->hv, &j->doms, &j->ndoms) != 0) {
+		j->rc = -1;
+		snprintf(j->error, sizeof j->error, "%s", err_get());
+	}
+}
+
+static void
+work_action(void *arg)
+{
+	struct fjob *j = arg;
+	char note[256];
+
+	j->rc = j->action < 0 ? hv_start(j->hv, &j->cfg, note, sizeof note) :
+	    hv_action(j->hv, &j->cfg, (enum hv_action)j->action);
+	if (j->rc != 0)
+		snprintf(j->error, sizeof j->error, "%s", err_get());
+}
+
+static void
+work_close(void *arg)
+{
+	struct fjob *j = arg;
+
+	hv_close(j->hv);
+	j->hv = NULL;
+}
+
+static void
+done_free(void *arg)
+{
+	struct fjob *j = arg;
+
+	j->h->pub.busy--;
+	free(j);
+}
+
+static void
+take_list(struct fhost *h, struct fjob *j)
+{
+	hv_domains_free(h->pub.doms, h->pub.ndoms);
+	h->pub.doms = j->doms;
+	h->pub.ndoms = j->ndoms;
+	j->doms = NULL;
+	j->ndoms = 0;
+	h->pub.generation++;
+}
+
+static struct fjob *fjob_new(struct fhost *h, int kind);
+
+/* Close HV on the host's lane (never on the UI thread: it may block). */
+static void
+close_on_lane(struct fhost *h, struct hv *hv)
+{
+	struct fjob *c;
+
+	if (hv == NULL)
+		return;
+	if (h->lane == NULL || h->f->closing) {
+		/* No lane to run it: leave it; the process is ending. */
+		return;
+	}
+	c = fjob_new(h, FJ_CLOSE);
+	c->hv = hv;
+	h->pub.busy++;
+	job_submit(h->lane, work_close, done_free, c);
+}
+
+static void
+done_connect(void *arg)
+{
+	struct fjob *j = arg;
+	struct fhost *h = j->h;
+
+	h->pub.busy--;
+	/* A late answer from an abandoned attempt, or the fleet is closing. */
+	if (h->gone || h->f->closing || j->seq != h->seq) {
+		close_on_lane(h, j->hv);
+		j->hv = NULL;
+		fjob_free(j);
+		return;
+	}
+	h->hv = j->hv;
+	j->hv = NULL;
+	if (j->rc != 0) {
+		h->connected = false;
+		set_unreachable(h, j->error);
+	} else {
+		h->connected = true;
+		h->backoff = 0;
+		h->pub.state = FLEET_UP;
+		h->pub.error[0] = '\0';
+		take_list(h, j);
+	}
+	fjob_free(j);
+	notify(h->f);
+}
+
+static void
+done_list(void *arg)
+{
+	struct fjob *j = arg;
+	struct fhost *h = j->h;
+
+	h->pub.busy--;
+	h->refresh_queued = false;
+	if (!h->gone && !h->f->closing) {
+		if (j->rc != 0) {
+			h->connected = false;
+			set_unreachable(h, j->error);
+		} else {
+			take_list(h, j);
+		}
+		notify(h->f);
+		if (h->refresh_again && h->pub.state == FLEET_UP) {
+			h->refresh_again = false;
+			queue_list(h);
+		}
+	}
+	fjob_free(j);
+}
+
+static void
+done_action(void *arg)
+{
+	struct fjob *j = arg;
+	struct fhost *h = j->h;
+
+	h->pub.busy--;
+	if (j->done != NULL)
+		j->done(j->rc == 0 ? NULL : j->error, j->done_arg);
+	if (!h->gone && !h->f->closing && h->host.kind == HOST_LIBVIRT)
+		queue_list(h);
+	fjob_free(j);
+}
+
+static struct fjob *
+fjob_new(struct fhost *h, int kind)
+{
+	struct fjob *j = xcalloc(1, sizeof *j);
+
+	j->h = h;
+	j->kind = kind;
+	return j;
+}
+
+/* A fresh lane when the current one is stuck in a call for too long. */
+static void
+ensure_lane(struct fhost *h)
+{
+	if (h->lane != NULL && lane_busy(h->lane) == 0)
+		return;
+	if (h->lane != NULL && log_now_ms() - h->connect_started < FLEET_CONNECT_MS)
+		return;
+	if (h->lane != NULL) {
+		/* The old lane keeps its stuck thread and the hv it uses. */
+		log_debug("fleet: host '%s': lane stuck, starting a new one", h->pub.name);
+		h->hv = NULL;
+		h->pub.busy = 0;
+	}
+	h->lane = jobs_lane_new(h->f->jobs, h->pub.name);
+}
+
+static void
+on_connect_timer(void *arg)
+{
+	struct fhost *h = arg;
+	struct fjob *j;
+
+	h->timer = -1;
+	if (h->gone || h->f->closing)
+		return;
+	ensure_lane(h);
+	if (h->lane == NULL) {
+		set_unreachable(h, err_get());
+		return;
+	}
+	if (h->pub.state != FLEET_UNREACHABLE) {
+		h->pub.state = FLEET_CONNECTING;
+		h->pub.generation++;
+	}
+	h->connect_started = log_now_ms();
+	j = fjob_new(h, FJ_CONNECT);
+	j->seq = ++h->seq;
+	j->old_hv = h->hv;
+	h->hv = NULL;
+	h->connected = false;
+	h->pub.busy++;
+	job_submit(h->lane, work_connect, done_connect, j);
+	schedule_connect(h, -1);
+}
+
+/* The connect watchdog: still no answer -> unreachable (UI only). */
+static void
+on_connect_watchdog(void *arg)
+{
+	struct fhost *h = arg;
+
+	h->watchdog = -1;
+	if (h->gone || h->connected || h->pub.state == FLEET_UP)
+		return;
+	if (h->lane != NULL && lane_busy(h->lane) > 0 &&
+	    log_now_ms() - h->connect_started >= FLEET_CONNECT_MS) {
+		char why[512];
+
+		snprintf(why, sizeof why, "host '%s' did not answer within %d s (%s)",
+		    h->pub.name, FLEET_CONNECT_MS / 1000, h->pub.uri);
+		set_unreachable(h, why);
+		notify(h->f);
+	}
+}
+
+/* DELAY >= 0: a connect attempt after DELAY ms; -1: arm the watchdog. */
+static void
+schedule_connect(struct fhost *h, long delay)
+{
+	if (delay < 0) {
+		if (h->watchdog >= 0)
+			loop_cancel_timer(h->f->loop, h->watchdog);
+		h->watchdog = loop_add_timer(h->f->loop, FLEET_CONNECT_MS + 50,
+		    on_connect_watchdog, h);
+		return;
+	}
+	if (h->timer >= 0)
+		loop_cancel_timer(h->f->loop, h->timer);
+	h->timer = loop_add_timer(h->f->loop, delay, on_connect_timer, h);
+}
+
+static void
+queue_list(struct fhost *h)
+{
+	struct fjob *j;
+
+	if (h->host.kind != HOST_LIBVIRT || h->pub.state != FLEET_UP || h->lane == NULL ||
+	    h->hv == NULL || h->f->closing)
+		return;
+	if (h->refresh_queued) {
+		h->refresh_again = true;
+		return;
+	}
+	h->refresh_queued = true;
+	j = fjob_new(h, FJ_LIST);
+	j->hv = h->hv;
+	h->pub.busy++;
+	job_submit(h->lane, work_list, done_list, j);
+}
+
+void
+fleet_refresh(struct fleet *f)
+{
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next)
+		if (!h->gone)
+			queue_list(h);
+}
+
+static void
+on_poll(void *arg)
+{
+	struct fleet *f = arg;
+
+	fleet_refresh(f);
+	f->poll_timer = loop_add_timer(f->loop, FLEET_POLL_MS, on_poll, f);
+}
+
+struct fleet *
+fleet_new(struct loop *loop, struct jobs *jobs, void (*changed)(void *arg), void *arg)
+{
+	struct fleet *f = xcalloc(1, sizeof *f);
+
+	f->loop = loop;
+	f->jobs = jobs;
+	f->changed = changed;
+	f->arg = arg;
+	f->poll_timer = loop_add_timer(loop, FLEET_POLL_MS, on_poll, f);
+	return f;
+}
+
+static void
+fhost_drop(struct fhost *h)
+{
+	h->gone = true;
+	if (h->timer >= 0)
+		loop_cancel_timer(h->f->loop, h->timer);
+	if (h->watchdog >= 0)
+		loop_cancel_timer(h->f->loop, h->watchdog);
+	h->timer = h->watchdog = -1;
+	close_on_lane(h, h->hv);
+	h->hv = NULL;
+}
+
+void
+fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n)
+{
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next) {
+		bool keep = false;
+
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = strcmp(hosts[i].name, h->pub.name) == 0 &&
+			    strcmp(hosts[i].uri, h->pub.uri) == 0;
+		if (!keep && !h->gone)
+			fhost_drop(h);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fhost *h;
+
+		if (find(f, hosts[i].name) != NULL)
+			continue;
+		h = xcalloc(1, sizeof *h);
+		h->f = f;
+		h->timer = h->watchdog = -1;
+		h->host = hosts[i];
+		h->host.name = xstrdup(hosts[i].name);
+		h->host.uri = xstrdup(hosts[i].uri);
+		h->host.last_error = NULL;
+		h->pub.name = xstrdup(hosts[i].name);
+		h->pub.uri = xstrdup(hosts[i].uri);
+		h->pub.kind = hosts[i].kind;
+		h->pub.state = FLEET_CONNECTING;
+		h->next = f->hosts;
+		f->hosts = h;
+		schedule_connect(h, 0);
+	}
+}
+
+int
+fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
+    fleet_done_fn done, void *arg)
+{
+	struct fhost *h = find(f, host);
+	struct fjob *j;
+
+	if (h == NULL)
+		return err_set("no host named '%s'", host);
+	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL)
+		return err_set("host '%s' is %s%s%s", host, fleet_state_name(h->pub.state),
+		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error);
+	j = fjob_new(h, FJ_ACTION);
+	j->hv = h->hv;
+	memset(&j->cfg, 0, sizeof j->cfg);
+	memcpy(j->cfg.uuid, c->uuid, sizeof j->cfg.uuid);
+	/* The lane needs the whole configuration for start (qemu argv). */
+	j->cfg.name = xstrdup(c->name);
+	j->cfg.host = xstrdup0(c->host);
+	j->cfg.state = xstrdup0(c->state);
+	j->cfg.machine = xstrdup0(c->machine);
+	j->cfg.accel = xstrdup0(c->accel);
+	j->cfg.firmware = xstrdup0(c->firmware);
+	j->cfg.graphics = xstrdup0(c->graphics);
+	j->cfg.kernel = xstrdup0(c->kernel);
+	j->cfg.initrd = xstrdup0(c->initrd);
+	j->cfg.cmdline = xstrdup0(c->cmdline);
+	j->cfg.sockets = c->sockets;
+	j->cfg.cores = c->cores;
+	j->cfg.threads = c->threads;
+	j->cfg.memory_mib = c->memory_mib;
+	for (size_t i = 0; i < c->ndisks; i++) {
+		struct vm_disk *d = vm_config_add_disk(&j->cfg, c->disks[i].path);
+
+		free(d->format);
+		free(d->bus);
+		d->format = xstrdup(c->disks[i].format);
+		d->bus = xstrdup(c->disks[i].bus);
+		d->cache = xstrdup0(c->disks[i].cache);
+		d->readonly = c->disks[i].readonly;
+		d->cdrom = c->disks[i].cdrom;
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		struct vm_nic *nic = vm_config_add_nic(&j->cfg, c->nics[i].kind);
+
+		free(nic->model);
+		nic->model = xstrdup(c->nics[i].model);
+		nic->mac = xstrdup0(c->nics[i].mac);
+		nic->source = xstrdup0(c->nics[i].source);
+		nic->forwards = xstrdup0(c->nics[i].forwards);
+	}
+	j->cfg.tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
+	j->cfg.tuning.hugepages = c->tuning.hugepages;
+	j->cfg.tuning.balloon_mib = c->tuning.balloon_mib;
+	j->action = action;
+	j->done = done;
+	j->done_arg = arg;
+	h->pub.busy++;
+	return job_submit(h->lane, work_action, done_action, j);
+}
+
+void
+fleet_shutdown(struct fleet *f)
+{
+	if (f == NULL || f->closing)
+		return;
+	f->closing = true;
+	if (f->poll_timer >= 0)
+		loop_cancel_timer(f->loop, f->poll_timer);
+	f->poll_timer = -1;
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next) {
+		if (h->timer >= 0)
+			loop_cancel_timer(f->loop, h->timer);
+		if (h->watchdog >= 0)
+			loop_cancel_timer(f->loop, h->watchdog);
+		h->timer = h->watchdog = -1;
+		/* Idle: close now, which also stops its events.  Busy: the lane
+		 * still uses it; it goes with the lane. */
+		if (h->hv != NULL && (h->lane == NULL || lane_busy(h->lane) == 0)) {
+			hv_close(h->hv);
+			h->hv = NULL;
+		}
+	}
+}
+
+void
+fleet_free(struct fleet *f)
+{
+	struct fhost *h, *next;
+
+	if (f == NULL)
+		return;
+	fleet_shutdown(f);
+	for (h = f->hosts; h != NULL; h = next) {
+		next = h->next;
+		hv_domains_free(h->pub.doms, h->pub.ndoms);
+		free(h->pub.name);
+		free(h->pub.uri);
+		host_clear(&h->host);
+		free(h);
+	}
+	free(f);
+}

@@ -1,0 +1,60 @@
+/* fleet: the live view of every host for a long-running front end (the
+ * TUI).  Each host's backend lives on its own job lane, so a slow or dead
+ * host never blocks the UI thread or the other hosts; its domain list is
+ * refreshed on events and on a timer, and a lost connection is retried
+ * with backoff.  Results arrive on the UI thread through the loop. */
+#ifndef VMTTY_FLEET_H
+#define VMTTY_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv/hv.h"
+
+struct jobs;
+struct loop;
+struct fleet;
+
+enum fleet_state {
+	FLEET_CONNECTING,
+	FLEET_UP,
+	FLEET_UNREACHABLE,
+};
+
+/* What the UI may read about a host between calls into the fleet. */
+struct fleet_host {
+	char *name;
+	char *uri;
+	enum host_kind kind;
+	enum fleet_state state;
+	char error[512];	/* why unreachable */
+	long long retry_at;	/* log_now_ms() of the next attempt, when unreachable */
+	struct hv_domain *doms;	/* libvirt hosts: the last list */
+	size_t ndoms;
+	uint64_t generation;	/* bumps whenever doms or state change */
+	int busy;		/* jobs queued or running for this host */
+};
+
+/* CHANGED(ARG) runs on the UI thread after any host's view changed. */
+struct fleet *fleet_new(struct loop *loop, struct jobs *jobs, void (*changed)(void *arg),
+    void *arg);
+/* Quitting: call fleet_shutdown, then jobs_free (completions still find the
+ * fleet, and start nothing new), then fleet_free. */
+void fleet_shutdown(struct fleet *f);
+void fleet_free(struct fleet *f);
+/* Follow exactly these hosts (by name and URI); new ones connect. */
+void fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n);
+struct fleet_host *fleet_get(struct fleet *f, const char *name);
+/* Ask every reachable libvirt host for its list again now. */
+void fleet_refresh(struct fleet *f);
+
+/* Run an operation on a VM off the UI thread; DONE gets NULL on success,
+ * else the error sentence.  ACTION < 0 means start. */
+typedef void (*fleet_done_fn)(const char *error, void *arg);
+int fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
+    fleet_done_fn done, void *arg);
+
+const char *fleet_state_name(enum fleet_state s);
+
+#endif

@@ -1,0 +1,162 @@
+/* Jobs: lanes run in order off the UI thread, completions come back
+ * through the loop, and a stuck lane neither blocks others nor quitting. */
+#include "unit.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include "util/job.h"
+#include "util/log.h"
+#include "util/loop.h"
+
+struct rec {
+	int order[16];
+	int n;
+	pthread_t ui;
+	int wrong_thread;
+	pthread_mutex_t mu;
+};
+
+struct item {
+	struct rec *r;
+	int id;
+	int sleep_ms;
+	pthread_t worker;
+};
+
+static void
+work(void *arg)
+{
+	struct item *it = arg;
+	struct timespec ts = { it->sleep_ms / 1000, (it->sleep_ms % 1000) * 1000000L };
+
+	it->worker = pthread_self();
+	nanosleep(&ts, NULL);
+}
+
+static void
+done(void *arg)
+{
+	struct item *it = arg;
+
+	if (!pthread_equal(pthread_self(), it->r->ui) || pthread_equal(it->worker, it->r->ui))
+		it->r->wrong_thread++;
+	it->r->order[it->r->n++] = it->id;
+	free(it);
+}
+
+static struct item *
+item(struct rec *r, int id, int ms)
+{
+	struct item *it = calloc(1, sizeof *it);
+
+	it->r = r;
+	it->id = id;
+	it->sleep_ms = ms;
+	return it;
+}
+
+static void
+run_until(struct loop *l, struct rec *r, int n, long ms)
+{
+	long long deadline = log_now_ms() + ms;
+
+	while (r->n < n && log_now_ms() < deadline)
+		loop_run_once(l, 50);
+}
+
+static void
+test_order_and_threads(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct lane *a = jobs_lane_new(j, "a"), *b = jobs_lane_new(j, "b");
+	struct rec r = { .ui = pthread_self() };
+
+	(void)state;
+	/* Lane a: 3 jobs in order; lane b: one fast job that finishes first. */
+	job_submit(a, work, done, item(&r, 1, 60));
+	job_submit(a, work, done, item(&r, 2, 10));
+	job_submit(a, work, done, item(&r, 3, 10));
+	job_submit(b, work, done, item(&r, 9, 0));
+	assert_true(lane_busy(a) >= 2);
+	run_until(l, &r, 4, 5000);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.order[0], 9);
+	assert_int_equal(r.order[1], 1);
+	assert_int_equal(r.order[2], 2);
+	assert_int_equal(r.order[3], 3);
+	assert_int_equal(r.wrong_thread, 0);
+	assert_int_equal(lane_busy(a), 0);
+	jobs_free(j);
+	loop_free(l);
+}
+
+struct post {
+	struct jobs *jobs;
+	struct item *it;
+};
+
+static void *
+poster(void *arg)
+{
+	struct post *p = arg;
+
+	p->it->worker = pthread_self();
+	jobs_post(p->jobs, done, p->it);
+	return NULL;
+}
+
+static void
+test_post_from_thread(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct rec r = { .ui = pthread_self() };
+	struct post p = { j, item(&r, 5, 0) };
+	pthread_t t;
+
+	(void)state;
+	pthread_create(&t, NULL, poster, &p);
+	pthread_join(t, NULL);
+	run_until(l, &r, 1, 2000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 5);
+	jobs_free(j);
+	loop_free(l);
+}
+
+/* A lane stuck for seconds: another lane still completes, and quitting
+ * takes about the grace period, not the stuck call's time. */
+static void
+test_stuck_lane(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct lane *slow = jobs_lane_new(j, "slow"), *fast = jobs_lane_new(j, "fast");
+	struct rec r = { .ui = pthread_self() };
+	long long t0;
+
+	(void)state;
+	job_submit(slow, work, NULL, item(&r, 1, 3000));
+	job_submit(fast, work, done, item(&r, 2, 0));
+	run_until(l, &r, 1, 2000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 2);
+	t0 = log_now_ms();
+	jobs_free(j);
+	assert_true(log_now_ms() - t0 < 1500);
+	loop_free(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_and_threads),
+		cmocka_unit_test(test_post_from_thread),
+		cmocka_unit_test(test_stuck_lane),
+	};
+
+	return cmocka_run_group_tests_name("job", tests, NULL, NULL);
+}
