@@ -80,6 +80,7 @@ int cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *ns
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_console(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_log(struct cli_ctx *ctx, int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/err.h"
 #include "util/job.h"
@@ -51,17 +52,21 @@ struct fleet {
 /* One piece of work for a host's lane, and its result. */
 struct fjob {
 	struct fhost *h;
-	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE } kind;
+	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE, FJ_CONSOLE } kind;
 	struct hv *hv;			/* the backend this job uses or opened */
 	struct hv *old_hv;		/* FJ_CONNECT: closed first, on the lane */
 	unsigned seq;
 	struct vm_config cfg;		/* FJ_ACTION: a private copy */
 	int action;
 	fleet_done_fn done;
+	fleet_fd_fn fd_done;
 	void *done_arg;
+	bool force;
+	int fd;
 	/* Results. */
 	int rc;
 	char error[512];
+	char note[256];
 	struct hv_domain *doms;
 	size_t ndoms;
 };
@@ -166,7 +171,7 @@ fjob_free(struct fjob *j)
 	hv_domains_free(j->doms, j->ndoms);
 	if (j->hv != NULL && j->kind == FJ_CONNECT)
 		hv_close(j->hv);
-	if (j->kind == FJ_ACTION)
+	if (j->kind == FJ_ACTION || j->kind == FJ_CONSOLE)
 		vm_config_clear(&j->cfg);
 	free(j);
 }
@@ -212,12 +217,38 @@ static void
 work_action(void *arg)
 {
 	struct fjob *j = arg;
-	char note[256];
 
-	j->rc = j->action < 0 ? hv_start(j->hv, &j->cfg, note, sizeof note) :
-	    hv_action(j->hv, &j->cfg, (enum hv_action)j->action);
+	if (j->action == FLEET_START)
+		j->rc = hv_start(j->hv, &j->cfg, j->note, sizeof j->note);
+	else if (j->action == FLEET_UNDEFINE)
+		j->rc = hv_undefine(j->hv, &j->cfg);
+	else
+		j->rc = hv_action(j->hv, &j->cfg, (enum hv_action)j->action);
 	if (j->rc != 0)
 		snprintf(j->error, sizeof j->error, "%s", err_get());
+}
+
+static void
+work_console(void *arg)
+{
+	struct fjob *j = arg;
+
+	j->rc = hv_console_open(j->hv, &j->cfg, j->force, &j->fd);
+	if (j->rc != 0)
+		snprintf(j->error, sizeof j->error, "%s", err_get());
+}
+
+static void
+done_console(void *arg)
+{
+	struct fjob *j = arg;
+
+	j->h->pub.busy--;
+	if (j->fd_done != NULL)
+		j->fd_done(j->rc == 0 ? j->fd : -1, j->rc == 0 ? NULL : j->error, j->done_arg);
+	else if (j->rc == 0)
+		close(j->fd);
+	fjob_free(j);
 }
 
 static void
@@ -331,7 +362,7 @@ done_action(void *arg)
 
 	h->pub.busy--;
 	if (j->done != NULL)
-		j->done(j->rc == 0 ? NULL : j->error, j->done_arg);
+		j->done(j->rc == 0 ? NULL : j->error, j->note, j->done_arg);
 	if (!h->gone && !h->f->closing && h->host.kind == HOST_LIBVIRT)
 		queue_list(h);
 	fjob_free(j);
@@ -539,46 +570,7 @@ fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, in
 		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error);
 	j = fjob_new(h, FJ_ACTION);
 	j->hv = h->hv;
-	memset(&j->cfg, 0, sizeof j->cfg);
-	memcpy(j->cfg.uuid, c->uuid, sizeof j->cfg.uuid);
-	/* The lane needs the whole configuration for start (qemu argv). */
-	j->cfg.name = xstrdup(c->name);
-	j->cfg.host = xstrdup0(c->host);
-	j->cfg.state = xstrdup0(c->state);
-	j->cfg.machine = xstrdup0(c->machine);
-	j->cfg.accel = xstrdup0(c->accel);
-	j->cfg.firmware = xstrdup0(c->firmware);
-	j->cfg.graphics = xstrdup0(c->graphics);
-	j->cfg.kernel = xstrdup0(c->kernel);
-	j->cfg.initrd = xstrdup0(c->initrd);
-	j->cfg.cmdline = xstrdup0(c->cmdline);
-	j->cfg.sockets = c->sockets;
-	j->cfg.cores = c->cores;
-	j->cfg.threads = c->threads;
-	j->cfg.memory_mib = c->memory_mib;
-	for (size_t i = 0; i < c->ndisks; i++) {
-		struct vm_disk *d = vm_config_add_disk(&j->cfg, c->disks[i].path);
-
-		free(d->format);
-		free(d->bus);
-		d->format = xstrdup(c->disks[i].format);
-		d->bus = xstrdup(c->disks[i].bus);
-		d->cache = xstrdup0(c->disks[i].cache);
-		d->readonly = c->disks[i].readonly;
-		d->cdrom = c->disks[i].cdrom;
-	}
-	for (size_t i = 0; i < c->nnics; i++) {
-		struct vm_nic *nic = vm_config_add_nic(&j->cfg, c->nics[i].kind);
-
-		free(nic->model);
-		nic->model = xstrdup(c->nics[i].model);
-		nic->mac = xstrdup0(c->nics[i].mac);
-		nic->source = xstrdup0(c->nics[i].source);
-		nic->forwards = xstrdup0(c->nics[i].forwards);
-	}
-	j->cfg.tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
-	j->cfg.tuning.hugepages = c->tuning.hugepages;
-	j->cfg.tuning.balloon_mib = c->tuning.balloon_mib;
+	vm_config_copy(&j->cfg, c);
 	j->action = action;
 	j->done = done;
 	j->done_arg = arg;
@@ -627,4 +619,27 @@ fleet_free(struct fleet *f)
 		free(h);
 	}
 	free(f);
+}
+
+int
+fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
+    fleet_fd_fn done, void *arg)
+{
+	struct fhost *h = find(f, host);
+	struct fjob *j;
+
+	if (h == NULL)
+		return err_set("no host named '%s'", host);
+	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL)
+		return err_set("host '%s' is %s%s%s", host, fleet_state_name(h->pub.state),
+		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error);
+	j = fjob_new(h, FJ_CONSOLE);
+	j->hv = h->hv;
+	j->fd = -1;
+	j->force = force;
+	vm_config_copy(&j->cfg, c);
+	j->fd_done = done;
+	j->done_arg = arg;
+	h->pub.busy++;
+	return job_submit(h->lane, work_console, done_console, j);
 }

@@ -49,11 +49,22 @@ struct fleet_host *fleet_get(struct fleet *f, const char *name);
 /* Ask every reachable libvirt host for its list again now. */
 void fleet_refresh(struct fleet *f);
 
-/* Run an operation on a VM off the UI thread; DONE gets NULL on success,
- * else the error sentence.  ACTION < 0 means start. */
-typedef void (*fleet_done_fn)(const char *error, void *arg);
+/* Operations besides enum hv_action. */
+#define FLEET_START (-1)
+#define FLEET_UNDEFINE (-2)
+
+/* Run an operation on a VM off the UI thread: an enum hv_action,
+ * FLEET_START or FLEET_UNDEFINE.  DONE gets NULL on success, else the
+ * error sentence; NOTE (may be "") a remark such as the TCG notice. */
+typedef void (*fleet_done_fn)(const char *error, const char *note, void *arg);
 int fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
     fleet_done_fn done, void *arg);
+
+/* Open VM C's serial console off the UI thread; DONE gets the fd (>= 0,
+ * non-blocking, the caller's to close) or -1 and the error sentence. */
+typedef void (*fleet_fd_fn)(int fd, const char *error, void *arg);
+int fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
+    fleet_fd_fn done, void *arg);
 
 const char *fleet_state_name(enum fleet_state s);
 

@@ -34,6 +34,8 @@ struct hv_status {
 	enum hv_state state;
 	int pid;		/* built-in backend: the qemu process, else 0 */
 	char accel[8];		/* "kvm" or "tcg" while running, else "" */
+	uint64_t cpu_time_ns;	/* CPU time used so far, when known */
+	long long started;	/* when it started, seconds since the epoch; 0 unknown */
 	char detail[1024];	/* crashed: the tail of the log; else notes */
 };
 

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +261,45 @@ cmdline_accel(int pid, char *out, size_t len)
 	free(cmd);
 }
 
+/* CPU time and start time of PID from /proc (all of qemu's threads). */
+static void
+proc_times(int pid, struct hv_status *st)
+{
+	static long long boot;
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime, start;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* The command name may hold spaces: fields start after the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+	    "%*d %*d %*d %llu", &utime, &stime, &start) != 3 || hz <= 0)
+		return;
+	st->cpu_time_ns = (utime + stime) * (1000000000ULL / (unsigned long long)hz);
+	if (boot == 0) {
+		FILE *fp = fopen("/proc/stat", "r");
+		char line[256];
+
+		while (fp != NULL && fgets(line, sizeof line, fp) != NULL)
+			if (sscanf(line, "btime %lld", &boot) == 1)
+				break;
+		if (fp != NULL)
+			fclose(fp);
+	}
+	if (boot > 0)
+		st->started = boot + (long long)(start / (unsigned long long)hz);
+}
+
 static int
 qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 {
@@ -281,6 +322,7 @@ qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	st->state = HV_RUNNING;
 	st->pid = pid;
 	cmdline_accel(pid, st->accel, sizeof st->accel);
+	proc_times(pid, st);
 	return 0;
 }
 
@@ -760,6 +802,42 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 	return 0;
 }
 
+/*
+ * The guest's serial port, a unix socket QEMU serves.  QEMU takes one
+ * client at a time: a second one waits in the backlog until the first
+ * leaves, which FORCE cannot change (QEMU has no take-over).
+ */
+static int
+qemu_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
+{
+	struct sockaddr_un sa;
+	struct hv_status st;
+	struct qemu_run r;
+	int s;
+
+	(void)force;
+	if (run_paths(hv, c, &r) != 0 || qemu_peek(hv, c, &st) != 0)
+		return -1;
+	if (st.pid == 0)
+		return err_set("VM '%s' is not running (%s); start it to use its console", c->name,
+		    hv_state_name(st.state));
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r.serial);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return err_set("cannot create a socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+
+		close(s);
+		return err_set("cannot connect to the serial console of VM '%s' ('%s'): %s",
+		    c->name, r.serial, strerror(e));
+	}
+	*fd = s;
+	return 0;
+}
+
 /* The built-in backend's definition is the inventory row itself. */
 static int
 qemu_define(struct hv *hv, const struct vm_config *c)
@@ -793,4 +871,5 @@ const struct hv_ops hv_qemu_ops = {
 	.define = qemu_define,
 	.undefine = qemu_undefine,
 	.serial_log = qemu_serial_log,
+	.console_open = qemu_console_open,
 };

@@ -113,6 +113,37 @@ static const char *const migrations[] = {
 	/* 1 -> 2: when a host last answered, and why it did not. */
 	"ALTER TABLE hosts ADD COLUMN last_seen INTEGER;"
 	"ALTER TABLE hosts ADD COLUMN last_error TEXT;",
+	/* 2 -> 3: a UUID is unique per host, not globally: one libvirt daemon
+	 * reached through two URIs shows the same domains twice.  SQLite
+	 * cannot drop a constraint, so the table is rebuilt (foreign keys
+	 * are off while migrating, see db_open). */
+	"CREATE TABLE vms_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  uuid TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'off',"
+	"  machine TEXT NOT NULL DEFAULT 'q35',"
+	"  accel TEXT NOT NULL DEFAULT 'auto',"
+	"  firmware TEXT NOT NULL DEFAULT 'bios',"
+	"  sockets INTEGER NOT NULL DEFAULT 1,"
+	"  cores INTEGER NOT NULL DEFAULT 1,"
+	"  threads INTEGER NOT NULL DEFAULT 1,"
+	"  memory_mib INTEGER NOT NULL,"
+	"  kernel TEXT, initrd TEXT, cmdline TEXT,"
+	"  graphics TEXT NOT NULL DEFAULT 'vnc',"
+	"  template TEXT, notes TEXT,"
+	"  seen INTEGER,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  UNIQUE (host_id, name),"
+	"  UNIQUE (host_id, uuid));"
+	"INSERT INTO vms_new SELECT id, host_id, uuid, name, state, machine, accel, firmware,"
+	"  sockets, cores, threads, memory_mib, kernel, initrd, cmdline, graphics, template,"
+	"  notes, seen, created, updated FROM vms;"
+	"DROP TABLE vms;"
+	"ALTER TABLE vms_new RENAME TO vms;"
+	"CREATE INDEX vms_host ON vms (host_id, name);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,
@@ -332,6 +363,24 @@ db_migrate(struct db *db, int version)
 	return 0;
 }
 
+/* After a migration: no row may point at a missing parent. */
+static int
+db_fk_check(struct db *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->sq, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, "cannot check foreign keys");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err_set("inventory '%s': after migrating, table '%s' has rows whose parent is "
+		    "missing; the backup beside it is intact", db->path,
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /*
  * Check that the file is a vmtty inventory we understand.  This only reads,
  * so a file that is not ours is left byte for byte as it was.
@@ -382,12 +431,17 @@ db_open(const char *path)
 	if (db_check(db, &version) != 0)
 		goto fail;
 	if (db_exec(db, "PRAGMA journal_mode = WAL", "cannot enable WAL") != 0 ||
-	    db_exec(db, "PRAGMA foreign_keys = ON", "cannot enable foreign keys") != 0 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", "cannot set synchronous mode") != 0)
 		goto fail;
 	if (version > 0 && version < DB_SCHEMA_VERSION && db_backup(db, version) != 0)
 		goto fail;
+	/* Foreign keys stay off while migrating (a table rebuild would cascade
+	 * deletes); the result is checked before they are turned on. */
 	if (db_migrate(db, version) != 0)
+		goto fail;
+	if (version < DB_SCHEMA_VERSION && db_fk_check(db) != 0)
+		goto fail;
+	if (db_exec(db, "PRAGMA foreign_keys = ON", "cannot enable foreign keys") != 0)
 		goto fail;
 	return db;
 fail:

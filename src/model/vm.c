@@ -66,6 +66,49 @@ vm_config_clear(struct vm_config *c)
 	memset(c, 0, sizeof *c);
 }
 
+void
+vm_config_copy(struct vm_config *d, const struct vm_config *c)
+{
+	*d = *c;
+	d->host = xstrdup0(c->host);
+	d->name = xstrdup0(c->name);
+	d->state = xstrdup0(c->state);
+	d->machine = xstrdup0(c->machine);
+	d->accel = xstrdup0(c->accel);
+	d->firmware = xstrdup0(c->firmware);
+	d->kernel = xstrdup0(c->kernel);
+	d->initrd = xstrdup0(c->initrd);
+	d->cmdline = xstrdup0(c->cmdline);
+	d->graphics = xstrdup0(c->graphics);
+	d->template_name = xstrdup0(c->template_name);
+	d->notes = xstrdup0(c->notes);
+	d->tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
+	d->disks = NULL;
+	d->ndisks = 0;
+	d->nics = NULL;
+	d->nnics = 0;
+	for (size_t i = 0; i < c->ndisks; i++) {
+		struct vm_disk *dk = vm_config_add_disk(d, c->disks[i].path);
+
+		free(dk->format);
+		free(dk->bus);
+		dk->format = xstrdup0(c->disks[i].format);
+		dk->bus = xstrdup0(c->disks[i].bus);
+		dk->cache = xstrdup0(c->disks[i].cache);
+		dk->readonly = c->disks[i].readonly;
+		dk->cdrom = c->disks[i].cdrom;
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		struct vm_nic *n = vm_config_add_nic(d, c->nics[i].kind);
+
+		free(n->model);
+		n->model = xstrdup0(c->nics[i].model);
+		n->mac = xstrdup0(c->nics[i].mac);
+		n->source = xstrdup0(c->nics[i].source);
+		n->forwards = xstrdup0(c->nics[i].forwards);
+	}
+}
+
 struct vm_disk *
 vm_config_add_disk(struct vm_config *c, const char *path)
 {

@@ -86,6 +86,8 @@ int vm_forwards_parse(const char *s, struct vm_forward *out, size_t max, size_t 
 /* Defaults: q35, auto accel, bios, 1 vCPU, 512 MiB, vnc. */
 void vm_config_init(struct vm_config *c);
 void vm_config_clear(struct vm_config *c);
+/* A deep copy of SRC into DST (which is overwritten, not cleared). */
+void vm_config_copy(struct vm_config *dst, const struct vm_config *src);
 struct vm_disk *vm_config_add_disk(struct vm_config *c, const char *path);
 struct vm_nic *vm_config_add_nic(struct vm_config *c, const char *kind);
 int vm_config_cpus(const struct vm_config *c);

@@ -1,5 +1,6 @@
 /* The TUI's shell: terminal setup and restore, signals, the poll loop,
  * the status line and the hint bar.  Views draw the rest. */
+#include "ui/overlay.h"
 #include "ui/ui.h"
 #include "ui/ui_priv.h"
 
@@ -27,17 +28,26 @@
 #define UI_MIN_ROWS 24
 #define UI_STATUS_MS 5000
 #define UI_POLL_DB_MS 1000
+#define UI_OVERLAYS 8
+#define UI_VIEWS 16
 
 struct ui {
 	struct db *db;
 	struct loop *loop;
 	struct jobs *jobs;
 	struct fleet *fleet;
-	const struct view *view;
-	void *vstate;
+	/* views[0] is the VM list, always there; the rest are consoles. */
+	struct {
+		const struct view *view;
+		void *state;
+	} views[UI_VIEWS];
+	int nviews;
+	int cur;
 	bool utf8;
 	bool dirty;
 	bool quit;
+	struct overlay *overlays[UI_OVERLAYS];
+	int noverlays;
 	char status[512];
 	bool status_error;
 	long long status_until;
@@ -112,6 +122,124 @@ struct db *
 ui_db(struct ui *ui)
 {
 	return ui->db;
+}
+
+void
+ui_push(struct ui *ui, struct overlay *o)
+{
+	if (ui->noverlays == UI_OVERLAYS) {
+		overlay_free(o);
+		return;
+	}
+	ui->overlays[ui->noverlays++] = o;
+	ui->dirty = true;
+}
+
+void *
+ui_view_state(struct ui *ui)
+{
+	return ui->views[ui->cur].state;
+}
+
+int
+ui_view_add(struct ui *ui, const struct view *view, void *state)
+{
+	if (ui->nviews == UI_VIEWS)
+		return err_set("too many open views (%d); close one first", UI_VIEWS - 1);
+	ui->views[ui->nviews].view = view;
+	ui->views[ui->nviews].state = state;
+	ui->nviews++;
+	return 0;
+}
+
+void
+ui_view_show(struct ui *ui, void *state)
+{
+	for (int i = 0; i < ui->nviews; i++)
+		if (ui->views[i].state == state)
+			ui->cur = i;
+	clearok(curscr, TRUE);
+	ui->dirty = true;
+}
+
+void
+ui_view_remove(struct ui *ui, void *state)
+{
+	for (int i = 1; i < ui->nviews; i++) {
+		if (ui->views[i].state != state)
+			continue;
+		ui->views[i].view->free(state);
+		memmove(&ui->views[i], &ui->views[i + 1],
+		    (size_t)(ui->nviews - i - 1) * sizeof ui->views[0]);
+		ui->nviews--;
+		if (ui->cur >= i)
+			ui->cur = ui->cur == i ? 0 : ui->cur - 1;
+		break;
+	}
+	clearok(curscr, TRUE);
+	ui->dirty = true;
+}
+
+void *
+ui_view_next(struct ui *ui, const struct view *view, void *after)
+{
+	bool seen = after == NULL;
+
+	for (int i = 0; i < ui->nviews; i++) {
+		if (ui->views[i].view != view)
+			continue;
+		if (seen)
+			return ui->views[i].state;
+		seen = ui->views[i].state == after;
+	}
+	return NULL;
+}
+
+struct loop *
+ui_loop(struct ui *ui)
+{
+	return ui->loop;
+}
+
+struct jobs *
+ui_jobs(struct ui *ui)
+{
+	return ui->jobs;
+}
+
+void
+ui_suspend(struct ui *ui)
+{
+	(void)ui;
+	def_prog_mode();
+	endwin();
+}
+
+void
+ui_resume(struct ui *ui)
+{
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	ui->dirty = true;
+	/* The terminal may have been resized meanwhile. */
+	sig_winch = 1;
+}
+
+/* Remove O from the stack wherever it is (its callback may have pushed
+ * another one above it). */
+static void
+ui_pop(struct ui *ui, struct overlay *o)
+{
+	for (int i = 0; i < ui->noverlays; i++) {
+		if (ui->overlays[i] != o)
+			continue;
+		memmove(&ui->overlays[i], &ui->overlays[i + 1],
+		    (size_t)(ui->noverlays - i - 1) * sizeof ui->overlays[0]);
+		ui->noverlays--;
+		break;
+	}
+	overlay_free(o);
+	ui->dirty = true;
 }
 
 struct fleet *
@@ -197,7 +325,8 @@ ui_width(const char *s)
 static void
 draw_hints(struct ui *ui)
 {
-	const char *const *h = ui->utf8 ? ui->view->hints : ui->view->hints_ascii;
+	const struct view *view = ui->views[ui->cur].view;
+	const char *const *h = ui->utf8 ? view->hints : view->hints_ascii;
 	int y = ui->rows - 1, x = 0;
 
 	attrset(theme_attr(TH_HINT));
@@ -251,9 +380,11 @@ ui_draw(struct ui *ui)
 	if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
 		draw_too_small(ui);
 	} else {
-		ui->view->draw(ui->vstate, 0, ui->rows - 2, ui->cols);
+		ui->views[ui->cur].view->draw(ui->views[ui->cur].state, 0, ui->rows - 2, ui->cols);
 		draw_status(ui);
 		draw_hints(ui);
+		for (int i = 0; i < ui->noverlays; i++)
+			overlay_draw(ui->overlays[i], ui->rows - 1, ui->cols, ui->utf8);
 	}
 	wnoutrefresh(stdscr);
 	doupdate();
@@ -283,9 +414,30 @@ ui_apply(struct ui *ui, int intent)
 	if (intent & UI_QUIT)
 		ui->quit = true;
 	if (intent & UI_RELOAD)
-		ui->view->reload(ui->vstate);
+		for (int i = 0; i < ui->nviews; i++)
+			if (ui->views[i].view->reload != NULL)
+				ui->views[i].view->reload(ui->views[i].state);
 	if (intent & (UI_REDRAW | UI_RELOAD))
 		ui->dirty = true;
+}
+
+/* Keys every view shares: quit and help. */
+static int
+ui_global_key(struct ui *ui, int key)
+{
+	switch (key) {
+	case 'q':
+	case 'Q':
+	case K_FN(KEY_F(10)):
+		return UI_QUIT;
+	case '?':
+	case K_FN(KEY_F(1)):
+		if (ui->views[ui->cur].view->help != NULL)
+			ui_push(ui, overlay_help("Keys", ui->views[ui->cur].view->help));
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		return UI_IGNORED;
+	}
 }
 
 static void
@@ -311,9 +463,18 @@ on_stdin(int fd, short revents, void *arg)
 				ui->quit = true;
 			continue;
 		}
-		intent = ui->view->key(ui->vstate, key);
-		if (intent == UI_IGNORED && (key == 'q' || key == 'Q'))
-			intent = UI_QUIT;
+		if (ui->noverlays > 0) {
+			struct overlay *o = ui->overlays[ui->noverlays - 1];
+			bool close;
+
+			intent = overlay_key(ui, o, key, &close);
+			if (close)
+				ui_pop(ui, o);
+		} else {
+			intent = ui->views[ui->cur].view->key(ui->views[ui->cur].state, key);
+			if (intent == UI_IGNORED)
+				intent = ui_global_key(ui, key);
+		}
 		ui_apply(ui, intent);
 		if (ui->quit)
 			return;
@@ -329,9 +490,17 @@ on_db_timer(void *arg)
 
 	if (db_changed(ui->db))
 		ui_apply(ui, UI_RELOAD);
-	else if (ui->view->tick != NULL)
-		ui_apply(ui, ui->view->tick(ui->vstate));
+	else
+		for (int i = 0; i < ui->nviews; i++)
+			if (ui->views[i].view->tick != NULL)
+				ui_apply(ui, ui->views[i].view->tick(ui->views[i].state));
 	loop_add_timer(ui->loop, UI_POLL_DB_MS, on_db_timer, ui);
+}
+
+void
+ui_intent(struct ui *ui, int intent)
+{
+	ui_apply(ui, intent);
 }
 
 static void
@@ -339,8 +508,9 @@ on_fleet_changed(void *arg)
 {
 	struct ui *ui = arg;
 
-	if (ui->vstate != NULL && ui->view->fleet_changed != NULL)
-		ui_apply(ui, ui->view->fleet_changed(ui->vstate));
+	for (int i = 0; i < ui->nviews; i++)
+		if (ui->views[i].view->fleet_changed != NULL)
+			ui_apply(ui, ui->views[i].view->fleet_changed(ui->views[i].state));
 }
 
 static int
@@ -363,6 +533,8 @@ ui_setup_terminal(struct ui *ui)
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	curs_set(0);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	mouseinterval(0);
 	theme_init();
 	ui->rows = LINES;
 	ui->cols = COLS;
@@ -379,7 +551,7 @@ ui_main(struct db *db, long frames)
 
 	memset(&ui, 0, sizeof ui);
 	ui.db = db;
-	ui.view = &vmlist_view;
+
 	if ((ui.loop = loop_new()) == NULL)
 		return -1;
 	if ((ui.jobs = jobs_new(ui.loop)) == NULL) {
@@ -394,7 +566,9 @@ ui_main(struct db *db, long frames)
 		goto out;
 	}
 	db_changed(db);
-	ui.vstate = ui.view->init(&ui);
+	ui.views[0].view = &vmlist_view;
+	ui.views[0].state = vmlist_view.init(&ui);
+	ui.nviews = 1;
 	ui.dirty = true;
 	loop_add_fd(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
 	loop_add_timer(ui.loop, UI_POLL_DB_MS, on_db_timer, &ui);
@@ -426,8 +600,12 @@ ui_main(struct db *db, long frames)
 	fleet_shutdown(ui.fleet);
 	jobs_free(ui.jobs);
 	ui.jobs = NULL;
-	ui.view->free(ui.vstate);
-	ui.vstate = NULL;
+	while (ui.nviews > 0) {
+		ui.nviews--;
+		ui.views[ui.nviews].view->free(ui.views[ui.nviews].state);
+	}
+	while (ui.noverlays > 0)
+		overlay_free(ui.overlays[--ui.noverlays]);
 out:
 	if (ui.jobs != NULL) {
 		fleet_shutdown(ui.fleet);

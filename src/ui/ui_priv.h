@@ -38,16 +38,50 @@ struct view {
 	/* Keys for the hint bar: "q Quit  / Filter ..." pairs. */
 	const char *const *hints;
 	const char *const *hints_ascii;	/* the same without UTF-8 glyphs */
+	/* The '?' overlay: "key\tdescription" lines and headings. */
+	const char *const *help;
 };
 
 extern const struct view vmlist_view;
 
+struct overlay;
+
 struct db *ui_db(struct ui *ui);
+/* Show O on top of everything; it takes the keys until it closes. */
+void ui_push(struct ui *ui, struct overlay *o);
+/* The view's state (for overlay callbacks). */
+void *ui_view_state(struct ui *ui);
+/* Act on INTENT as if a key handler had returned it (for callbacks). */
+void ui_intent(struct ui *ui, int intent);
+
+/* More views besides the VM list (consoles): add one (the UI frees it with
+ * its view's free), show it, remove it; the VM list is shown after the
+ * current view is removed.  0 or -1 + err. */
+int ui_view_add(struct ui *ui, const struct view *view, void *state);
+void ui_view_show(struct ui *ui, void *state);
+void ui_view_remove(struct ui *ui, void *state);
+/* The next view of kind VIEW after AFTER (NULL: the first); NULL: none. */
+void *ui_view_next(struct ui *ui, const struct view *view, void *after);
+struct loop *ui_loop(struct ui *ui);
+struct jobs *ui_jobs(struct ui *ui);
+/* Leave curses for a full-screen program on the real terminal, and back. */
+void ui_suspend(struct ui *ui);
+void ui_resume(struct ui *ui);
 struct fleet *ui_fleet(struct ui *ui);
 /* A message for the status line; ERROR shows it in the error colour. */
 void ui_status(struct ui *ui, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool ui_utf8(const struct ui *ui);
+
+struct vm_config;
+
+/* The serial console of VM C in a pane of its own (or switch to the pane
+ * already open).  0, or -1 + err; the opening itself goes on off the UI
+ * thread and reports on the status line.  (console_view.c) */
+int console_view_open(struct ui *ui, const struct vm_config *c, bool force);
+/* VM C's console full screen on the real terminal until the escape key;
+ * then back to the TUI.  (console_view.c) */
+int console_passthru(struct ui *ui, const struct vm_config *c, bool force);
 
 /* Colour roles, resolved to attributes by theme_attr(). */
 enum theme_role {

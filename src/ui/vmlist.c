@@ -1,9 +1,10 @@
 /* The main view: hosts as groups with their VMs, and a details pane. */
-#include "ui/ui_priv.h"
+#include "ui/vmlist_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv/fleet.h"
 #include "hv/hv.h"
@@ -15,46 +16,21 @@
 #include "util/xalloc.h"
 
 #define DETAILS_MIN_COLS 110
-
-struct row {
-	int host;		/* index into hosts */
-	int vm;			/* index into vms, -1 for the host's own row */
-};
-
-struct vmlist {
-	struct ui *ui;
-	struct host *hosts;
-	struct hv **hvs;	/* per host: its backend when it can be peeked */
-	size_t nhosts;
-	struct vm_summary *vms;
-	struct hv_status *live;	/* per VM: what its backend says, if anything */
-	size_t nvms;
-	size_t *host_nvms;	/* VMs per host */
-	char **collapsed;	/* names of folded hosts, kept across reloads */
-	size_t ncollapsed;
-	struct row *rows;
-	struct listw list;
-	struct vm_config detail;
-	int64_t detail_id;	/* 0: none loaded */
-	/* Per host name: the fleet generation last written to the inventory. */
-	struct synced {
-		char *host;
-		uint64_t generation;
-	} *synced;
-	size_t nsynced;
-};
+/* Columns besides the name: glyph, state, CPU, vCPUs, memory, uptime. */
+#define LIST_FIXED_COLS 52
 
 static const char *const vmlist_hints[] = {
-	"q", "Quit", "\xe2\x86\x91\xe2\x86\x93", "Move", "Space", "Fold",
-	"r", "Refresh", NULL, NULL,
+	"?", "Help", "Enter", "Menu", "s", "Start", "S", "Shutdown", "/", "Filter",
+	"o", "Sort", "a", "Add host", "q", "Quit", NULL, NULL,
 };
 
 static const char *const vmlist_hints_ascii[] = {
-	"q", "Quit", "j/k", "Move", "Space", "Fold", "r", "Refresh", NULL, NULL,
+	"?", "Help", "Enter", "Menu", "s", "Start", "S", "Shutdown", "/", "Filter",
+	"o", "Sort", "a", "Add host", "q", "Quit", NULL, NULL,
 };
 
-static bool
-is_collapsed(const struct vmlist *v, const char *host)
+bool
+vmlist_is_collapsed(const struct vmlist *v, const char *host)
 {
 	for (size_t i = 0; i < v->ncollapsed; i++)
 		if (strcmp(v->collapsed[i], host) == 0)
@@ -62,8 +38,8 @@ is_collapsed(const struct vmlist *v, const char *host)
 	return false;
 }
 
-static void
-toggle_collapsed(struct vmlist *v, const char *host)
+void
+vmlist_toggle_collapsed(struct vmlist *v, const char *host)
 {
 	for (size_t i = 0; i < v->ncollapsed; i++) {
 		if (strcmp(v->collapsed[i], host) == 0) {
@@ -76,10 +52,89 @@ toggle_collapsed(struct vmlist *v, const char *host)
 	v->collapsed[v->ncollapsed++] = xstrdup(host);
 }
 
-/* Lay the rows out: each host, then its VMs unless folded. */
-static void
-build_rows(struct vmlist *v)
+/* Case-insensitive substring, for the filter. */
+static bool
+matches(const char *name, const char *filter)
 {
+	return filter[0] == '\0' || strcasestr(name, filter) != NULL;
+}
+
+static int
+state_rank(const char *state)
+{
+	static const char *const order[] = { "crashed", "running", "paused", "shutting-down",
+		"unknown", "off" };
+
+	for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
+		if (strcmp(order[i], state) == 0)
+			return i;
+	return 6;
+}
+
+/* qsort has no context argument: the view being sorted. */
+static struct vmlist *sorting;
+
+static int
+cmp_vm(const void *a, const void *b)
+{
+	const struct vmlist *v = sorting;
+	int i = *(const int *)a, j = *(const int *)b, d = 0;
+
+	switch (v->sort) {
+	case SORT_STATE:
+		d = state_rank(v->vms[i].state) - state_rank(v->vms[j].state);
+		break;
+	case SORT_CPU:
+		d = v->live[j].cpu_pct - v->live[i].cpu_pct;
+		break;
+	case SORT_MEMORY:
+		d = (v->vms[j].memory_mib > v->vms[i].memory_mib) -
+		    (v->vms[j].memory_mib < v->vms[i].memory_mib);
+		break;
+	default:
+		break;
+	}
+	return d != 0 ? d : strcmp(v->vms[i].name, v->vms[j].name);
+}
+
+/* Lay the rows out: each host, then its VMs (filtered, sorted) unless
+ * folded.  With a filter, hosts without a match are left out. */
+static int
+cmp_sample(const void *a, const void *b)
+{
+	return strcmp(((const struct cpu_sample *)a)->uuid, ((const struct cpu_sample *)b)->uuid);
+}
+
+/* Record a CPU-time sample of UUID; returns its CPU % (-1 until two). */
+static int
+cpu_sample(struct vmlist *v, const char *uuid, uint64_t ns)
+{
+	struct cpu_sample key, *s;
+	long long now = log_now_ms();
+
+	snprintf(key.uuid, sizeof key.uuid, "%s", uuid);
+	s = bsearch(&key, v->samples, v->nsamples, sizeof *s, cmp_sample);
+	if (s == NULL) {
+		v->samples = xreallocarray(v->samples, v->nsamples + 1, sizeof *v->samples);
+		key.ns = ns;
+		key.at = now;
+		key.pct = -1;
+		v->samples[v->nsamples++] = key;
+		qsort(v->samples, v->nsamples, sizeof *v->samples, cmp_sample);
+		return -1;
+	}
+	if (now - s->at >= 500 && ns >= s->ns) {
+		s->pct = (int)((ns - s->ns) / 10000ULL / (unsigned long long)(now - s->at));
+		s->ns = ns;
+		s->at = now;
+	}
+	return s->pct;
+}
+
+void
+vmlist_build_rows(struct vmlist *v)
+{
+	int *idx = xcalloc(v->nvms + 1, sizeof *idx);
 	size_t j = 0;
 	int n = 0;
 
@@ -88,17 +143,40 @@ build_rows(struct vmlist *v)
 	free(v->host_nvms);
 	v->host_nvms = xcalloc(v->nhosts + 1, sizeof *v->host_nvms);
 	for (size_t h = 0; h < v->nhosts; h++) {
-		bool folded = is_collapsed(v, v->hosts[h].name);
+		bool folded = vmlist_is_collapsed(v, v->hosts[h].name);
+		int nidx = 0;
 
-		v->rows[n++] = (struct row){ (int)h, -1 };
 		/* vm_list orders like host_list: local first, then by name. */
 		for (; j < v->nvms && strcmp(v->vms[j].host, v->hosts[h].name) == 0; j++) {
 			v->host_nvms[h]++;
-			if (!folded)
-				v->rows[n++] = (struct row){ (int)h, (int)j };
+			if (matches(v->vms[j].name, v->filter))
+				idx[nidx++] = (int)j;
 		}
+		if (v->filter[0] != '\0' && nidx == 0 && !matches(v->hosts[h].name, v->filter))
+			continue;
+		sorting = v;
+		qsort(idx, (size_t)nidx, sizeof *idx, cmp_vm);
+		v->rows[n++] = (struct row){ (int)h, -1 };
+		for (int k = 0; k < nidx && !folded; k++)
+			v->rows[n++] = (struct row){ (int)h, idx[k] };
 	}
+	free(idx);
 	listw_set_rows(&v->list, n);
+}
+
+const struct row *
+vmlist_selected(struct vmlist *v)
+{
+	return v->list.nrows > 0 ? &v->rows[v->list.sel] : NULL;
+}
+
+const char *
+vmlist_pending(const struct vmlist *v, const char *uuid)
+{
+	for (size_t i = 0; i < v->npending; i++)
+		if (strcmp(v->pending[i].uuid, uuid) == 0)
+			return v->pending[i].what;
+	return NULL;
 }
 
 static void
@@ -121,8 +199,8 @@ open_backends(struct vmlist *v)
 }
 
 /* Refresh the live state of every VM; true when anything changed. */
-static bool
-peek_all(struct vmlist *v)
+bool
+vmlist_peek_all(struct vmlist *v)
 {
 	bool changed = false;
 	size_t j = 0;
@@ -141,12 +219,21 @@ peek_all(struct vmlist *v)
 			/* A peek cannot see a pause; the last recorded state can. */
 			if (st.state == HV_RUNNING && strcmp(v->vms[j].state, "paused") == 0)
 				st.state = HV_PAUSED;
-			if (st.state != v->live[j].state || strcmp(st.accel, v->live[j].accel) != 0 ||
-			    strcmp(st.detail, v->live[j].detail) != 0) {
+			if (st.state != v->live[j].st.state ||
+			    strcmp(st.accel, v->live[j].st.accel) != 0 ||
+			    strcmp(st.detail, v->live[j].st.detail) != 0) {
 				free(v->vms[j].state);
 				v->vms[j].state = xstrdup(hv_state_name(st.state));
-				v->live[j] = st;
 				changed = true;
+			}
+			v->live[j].st = st;
+			if (st.state == HV_RUNNING || st.state == HV_PAUSED) {
+				int pct = cpu_sample(v, v->vms[j].uuid, st.cpu_time_ns);
+
+				changed |= pct != v->live[j].cpu_pct;
+				v->live[j].cpu_pct = pct;
+			} else {
+				v->live[j].cpu_pct = -1;
 			}
 		}
 	}
@@ -234,12 +321,14 @@ vmlist_reload(void *arg)
 	    vm_list(ui_db(v->ui), NULL, &v->vms, &v->nvms) != 0)
 		ui_status(v->ui, true, "%s", err_get());
 	v->live = xcalloc(v->nvms + 1, sizeof *v->live);
-	for (size_t i = 0; i < v->nvms; i++)
-		v->live[i].state = HV_UNKNOWN;
+	for (size_t i = 0; i < v->nvms; i++) {
+		v->live[i].st.state = HV_UNKNOWN;
+		v->live[i].cpu_pct = -1;
+	}
 	fleet_set_hosts(ui_fleet(v->ui), v->hosts, v->nhosts);
 	open_backends(v);
-	peek_all(v);
-	build_rows(v);
+	vmlist_peek_all(v);
+	vmlist_build_rows(v);
 	for (int i = 0; sel_host != NULL && i < v->list.nrows; i++) {
 		r = &v->rows[i];
 		if (strcmp(v->hosts[r->host].name, sel_host) == 0 &&
@@ -271,6 +360,8 @@ vmlist_free(void *arg)
 	host_list_free(v->hosts, v->nhosts);
 	vm_summary_free(v->vms, v->nvms);
 	free(v->live);
+	free(v->samples);
+	free(v->pending);
 	for (size_t i = 0; i < v->ncollapsed; i++)
 		free(v->collapsed[i]);
 	free(v->collapsed);
@@ -299,6 +390,22 @@ state_glyph(const struct vmlist *v, const char *state)
 	default:
 		return u ? "\xe2\x96\xa0" : ".";	/* ■ */
 	}
+}
+
+/* "3d 4h", "5h 12m", "7m" since STARTED (epoch seconds); "-" when 0. */
+static void
+format_uptime(long long started, char *buf, size_t len)
+{
+	long long s = started > 0 ? (long long)time(NULL) - started : -1;
+
+	if (s < 0)
+		snprintf(buf, len, "-");
+	else if (s >= 86400)
+		snprintf(buf, len, "%lldd %lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%lldh %lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldm %llds", s / 60, s % 60);
 }
 
 static void
@@ -343,13 +450,13 @@ draw_row(struct vmlist *v, int i, int y, int width)
 	const struct row *r = &v->rows[i];
 	bool sel = i == v->list.sel;
 	char buf[512], mem[32];
-	int namew = width - 34;
+	int namew = width - LIST_FIXED_COLS;
 
 	if (namew < 12)
 		namew = 12;
 	if (r->vm < 0) {
 		const struct host *h = &v->hosts[r->host];
-		bool folded = is_collapsed(v, h->name);
+		bool folded = vmlist_is_collapsed(v, h->name);
 		const char *arrow = ui_utf8(v->ui) ? (folded ? "\xe2\x96\xb8" : "\xe2\x96\xbe") :
 		    (folded ? "+" : "-");
 
@@ -366,18 +473,34 @@ draw_row(struct vmlist *v, int i, int y, int width)
 		return;
 	}
 	const struct vm_summary *s = &v->vms[r->vm];
+	const struct vm_live *lv = &v->live[r->vm];
+	const char *busy = vmlist_pending(v, s->uuid);
+	bool stale = host_unreachable(v, &v->hosts[r->host]);
+	char state[32], cpu[16], up[32];
 
-	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(theme_state_role(s->state)));
+	if (busy != NULL)
+		snprintf(state, sizeof state, "%s %c", busy, "|/-\\"[(log_now_ms() / 250) % 4]);
+	else
+		snprintf(state, sizeof state, "%s%s", s->state, stale ? "?" : "");
+	if (lv->cpu_pct >= 0)
+		snprintf(cpu, sizeof cpu, "%d%%", lv->cpu_pct);
+	else
+		snprintf(cpu, sizeof cpu, "-");
+	format_uptime(lv->st.pid > 0 ? lv->st.started : 0, up, sizeof up);
+	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(stale ? TH_DIM :
+	    theme_state_role(s->state)));
 	ui_put(y, 0, 3, "");
 	mvaddstr(y, 2, state_glyph(v, s->state));
 	attrset(sel ? theme_attr(TH_SELECTED) : A_NORMAL);
 	ui_put(y, 4, namew, s->name);
 	format_mem(s->memory_mib, mem, sizeof mem);
-	snprintf(buf, sizeof buf, " %-10s %5d %10s", s->state, s->cpus, mem);
-	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(theme_state_role(s->state)));
-	ui_put(y, 4 + namew, 11, buf);
+	snprintf(buf, sizeof buf, " %-13s", state);
+	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(stale ? TH_DIM :
+	    theme_state_role(s->state)));
+	ui_put(y, 4 + namew, 14, buf);
 	attrset(sel ? theme_attr(TH_SELECTED) : A_NORMAL);
-	ui_put(y, 15 + namew, width - 15 - namew, buf + 11);
+	snprintf(buf, sizeof buf, "%5s %5d %10s %9s", cpu, s->cpus, mem, up);
+	ui_put(y, 18 + namew, width - 18 - namew, buf);
 	attrset(A_NORMAL);
 }
 
@@ -460,7 +583,7 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 	attrset(A_NORMAL);
 	detail_line(&y, bottom, x, w, "Host", c->host);
 	{
-		const struct hv_status *st = &v->live[r->vm];
+		const struct hv_status *st = &v->live[r->vm].st;
 
 		attrset(theme_attr(theme_state_role(v->vms[r->vm].state)));
 		detail_line(&y, bottom, x, w, "State", v->vms[r->vm].state);
@@ -513,13 +636,23 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 		listw = cols * 3 / 5;
 		detx = listw + 2;
 	}
-	namew = listw - 34 < 12 ? 12 : listw - 34;
+	namew = listw - LIST_FIXED_COLS < 12 ? 12 : listw - LIST_FIXED_COLS;
 
-	snprintf(buf, sizeof buf, " vmtty %s   %zu host%s, %zu VM%s", VMTTY_VERSION,
-	    v->nhosts, v->nhosts == 1 ? "" : "s", v->nvms, v->nvms == 1 ? "" : "s");
+	{
+		static const char *const sorts[] = { "name", "state", "CPU", "memory" };
+		char filt[160] = "";
+
+		if (v->filtering || v->filter[0] != '\0')
+			snprintf(filt, sizeof filt, "   filter: %s%s", v->filter,
+			    v->filtering ? "_" : "");
+		snprintf(buf, sizeof buf, " vmtty %s   %zu host%s, %zu VM%s   sort: %s%s",
+		    VMTTY_VERSION, v->nhosts, v->nhosts == 1 ? "" : "s", v->nvms,
+		    v->nvms == 1 ? "" : "s", sorts[v->sort], filt);
+	}
 	attrset(theme_attr(TH_HEADER));
 	ui_put(top, 0, cols, buf);
-	snprintf(buf, sizeof buf, "    %-*s %-10s %5s %10s", namew, "NAME", "STATE", "CPUS", "MEMORY");
+	snprintf(buf, sizeof buf, "    %-*s %-13s %5s %5s %10s %9s", namew, "NAME", "STATE", "CPU",
+	    "VCPUS", "MEMORY", "UPTIME");
 	ui_put(top + 1, 0, listw, buf);
 	attrset(A_NORMAL);
 
@@ -548,7 +681,7 @@ static int
 vmlist_tick(void *arg)
 {
 	struct vmlist *v = arg;
-	bool redraw = peek_all(v);
+	bool redraw = vmlist_peek_all(v);
 
 	/* Keep the spinner of a host that is still connecting moving. */
 	for (size_t h = 0; h < v->nhosts && !redraw; h++) {
@@ -557,47 +690,6 @@ vmlist_tick(void *arg)
 		redraw = fh != NULL && fh->kind == HOST_LIBVIRT && fh->state == FLEET_CONNECTING;
 	}
 	return redraw ? UI_REDRAW : UI_IGNORED;
-}
-
-static int
-vmlist_key(void *arg, int key)
-{
-	struct vmlist *v = arg;
-	const struct row *r = v->list.nrows > 0 ? &v->rows[v->list.sel] : NULL;
-	int intent = listw_key(&v->list, key);
-
-	if (intent != UI_IGNORED)
-		return intent;
-	switch (key) {
-	case ' ':
-	case K_FN(KEY_LEFT):
-	case K_FN(KEY_RIGHT):
-	case 'h':
-	case 'l':
-		if (r == NULL)
-			return UI_HANDLED;
-		{
-			const char *host = v->hosts[r->host].name;
-			bool folded = is_collapsed(v, host);
-			bool want = key == ' ' ? !folded :
-			    key == K_FN(KEY_LEFT) || key == 'h';
-			int hrow = v->list.sel;
-
-			if (want != folded)
-				toggle_collapsed(v, host);
-			while (hrow > 0 && v->rows[hrow].vm >= 0)
-				hrow--;
-			build_rows(v);
-			listw_select(&v->list, want ? hrow : v->list.sel);
-		}
-		return UI_HANDLED | UI_REDRAW;
-	case 'r':
-	case K_CTRL('l'):
-		ui_status(v->ui, false, "Refreshed.");
-		return UI_HANDLED | UI_RELOAD;
-	default:
-		return UI_IGNORED;
-	}
 }
 
 const struct view vmlist_view = {
@@ -611,4 +703,5 @@ const struct view vmlist_view = {
 	.fleet_changed = vmlist_fleet_changed,
 	.hints = vmlist_hints,
 	.hints_ascii = vmlist_hints_ascii,
+	.help = vmlist_help,
 };

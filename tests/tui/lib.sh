@@ -6,10 +6,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 TUI_SOCK="vmtty-test-$$"
 TUI_T="tmux -L $TUI_SOCK -f /dev/null"
 
+_tui_no_server() { ! $TUI_T list-sessions >/dev/null 2>&1; }
+
+# Stop the private tmux server and wait until it is really gone, so that a
+# new session never lands on a dying server.
+tui_kill() {
+	$TUI_T kill-server 2>/dev/null || true
+	wait_for 5 _tui_no_server
+}
+
 # tui_start COLS ROWS CMD: start CMD in a fresh session "t".
 tui_start() {
 	local cols=$1 rows=$2; shift 2
-	$TUI_T kill-server 2>/dev/null || true
+	tui_kill
 	$TUI_T new-session -d -s t -x "$cols" -y "$rows" \
 		"env TERM=xterm-256color LANG=C.UTF-8 $*; echo '[exited' \$?']'; sleep 600"
 	$TUI_T set-option -g status off >/dev/null
@@ -20,7 +29,7 @@ tui_start() {
 # tui_shell COLS ROWS: a plain shell in the session, to run commands in.
 tui_shell() {
 	local cols=$1 rows=$2
-	$TUI_T kill-server 2>/dev/null || true
+	tui_kill
 	$TUI_T new-session -d -s t -x "$cols" -y "$rows" "env -i PATH=$PATH HOME=$HOME TERM=xterm-256color LANG=C.UTF-8 PS1='PROMPT\$ ' bash --norc --noprofile"
 	$TUI_T set-option -g status off >/dev/null
 	t_on_exit "$TUI_T kill-server"

@@ -8,6 +8,7 @@
 
 #include "model/db.h"
 #include "model/host.h"
+#include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
 
@@ -205,13 +206,15 @@ test_changed(void **state)
 	unit_rmdir(dir);
 }
 
-/* An inventory of schema 1 is migrated, with a backup of the old file. */
+/* An inventory of schema 2 (hosts with contact columns, VM UUIDs unique
+ * across hosts) is migrated, with a backup of the old file, keeping its
+ * VMs and their disks. */
 static void
 test_migrate_with_backup(void **state)
 {
 	char *dir = unit_tmpdir();
 	char *path = xasprintf("%s/inv.db", dir);
-	char *bak = xasprintf("%s.bak-v1", path);
+	char *bak = xasprintf("%s.bak-v2", path);
 	struct host h;
 	struct db *db;
 	sqlite3 *sq;
@@ -222,9 +225,20 @@ test_migrate_with_backup(void **state)
 	assert_non_null(db);
 	assert_int_equal(host_add(db, "lab", "test:///default"), 0);
 	db_close(db);
-	/* Take it back to schema 1 by hand. */
-	make_sqlite(path, "ALTER TABLE hosts DROP COLUMN last_seen;"
-	    "ALTER TABLE hosts DROP COLUMN last_error; PRAGMA user_version = 1;");
+	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid. */
+	make_sqlite(path, "DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
+	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	    " uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'off',"
+	    " machine TEXT NOT NULL DEFAULT 'q35', accel TEXT NOT NULL DEFAULT 'auto',"
+	    " firmware TEXT NOT NULL DEFAULT 'bios', sockets INTEGER NOT NULL DEFAULT 1,"
+	    " cores INTEGER NOT NULL DEFAULT 1, threads INTEGER NOT NULL DEFAULT 1,"
+	    " memory_mib INTEGER NOT NULL, kernel TEXT, initrd TEXT, cmdline TEXT,"
+	    " graphics TEXT NOT NULL DEFAULT 'vnc', template TEXT, notes TEXT, seen INTEGER,"
+	    " created INTEGER NOT NULL, updated INTEGER NOT NULL, UNIQUE (host_id, name));"
+	    "INSERT INTO vms (id, host_id, uuid, name, memory_mib, created, updated)"
+	    " VALUES (7, 1, '11111111-0000-4000-8000-000000000001', 'keep', 256, 0, 0);"
+	    "INSERT INTO disks (vm_id, idx, path) VALUES (7, 0, '/img/keep.qcow2');"
+	    "PRAGMA user_version = 2;");
 	db = db_open(path);
 	assert_non_null(db);
 	assert_int_equal(host_get(db, "lab", &h), 0);
@@ -234,12 +248,27 @@ test_migrate_with_backup(void **state)
 	assert_int_equal(host_get(db, "lab", &h), 0);
 	assert_true(h.last_seen > 0);
 	host_clear(&h);
+	{
+		struct vm_config c;
+		const struct vm_seen seen = { "11111111-0000-4000-8000-000000000001", "keep",
+			"off", 1, 256 };
+
+		/* The VM and its disk survived the table rebuild... */
+		assert_int_equal(vm_load(db, 7, &c), 0);
+		assert_int_equal(c.ndisks, 1);
+		assert_string_equal(c.disks[0].path, "/img/keep.qcow2");
+		vm_config_clear(&c);
+		/* ...and the same UUID may now exist on another host. */
+		assert_int_equal(host_get(db, "lab", &h), 0);
+		assert_int_equal(vm_cache_sync(db, h.id, &seen, 1, NULL, NULL), 0);
+		host_clear(&h);
+	}
 	db_close(db);
-	/* The backup is the schema-1 file, with its data. */
+	/* The backup is the schema-2 file, with its data. */
 	assert_int_equal(sqlite3_open(bak, &sq), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(sq, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(sq, "SELECT count(*) FROM hosts WHERE name = 'lab'",
 	    -1, &st, NULL), SQLITE_OK);

@@ -237,6 +237,20 @@ test_vm_roundtrip(void **state)
 	assert_string_equal(l.disks[1].path, "/isos/other.iso");
 	vm_config_clear(&l);
 
+	/* A deep copy equals the original and owns its strings. */
+	{
+		struct vm_config cp;
+
+		assert_int_equal(vm_load(f->db, c.id, &l), 0);
+		vm_config_copy(&cp, &l);
+		vm_config_clear(&l);
+		assert_string_equal(cp.cmdline, "console=ttyS0");
+		assert_int_equal(cp.ndisks, 2);
+		assert_string_equal(cp.disks[1].path, "/isos/other.iso");
+		assert_string_equal(cp.nics[0].forwards, "tcp:2222:22,udp:5353:53");
+		assert_string_equal(cp.tuning.vcpu_pins, "0:0,1:1");
+		vm_config_clear(&cp);
+	}
 	assert_int_equal(vm_delete(f->db, c.id), 0);
 	assert_int_equal(vm_load(f->db, c.id, &l), -1);
 	vm_config_clear(&c);

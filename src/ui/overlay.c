@@ -1,0 +1,295 @@
+#include "ui/overlay.h"
+#include "ui/ui_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "util/xalloc.h"
+
+#define PROMPT_MAX 512
+
+enum overlay_kind {
+	OV_HELP,
+	OV_MENU,
+	OV_CONFIRM,
+	OV_PROMPT,
+};
+
+struct overlay {
+	enum overlay_kind kind;
+	char *title;
+	char **lines;
+	int nlines;
+	struct listw list;
+	char *question;
+	char *typed;		/* confirm: the text that must be typed */
+	char *label;
+	char input[PROMPT_MAX];
+	overlay_fn fn;
+	void *arg;
+};
+
+static struct overlay *
+ov_new(enum overlay_kind kind, const char *title, const char *const *lines)
+{
+	struct overlay *o = xcalloc(1, sizeof *o);
+
+	o->kind = kind;
+	o->title = xstrdup(title);
+	for (int i = 0; lines != NULL && lines[i] != NULL; i++) {
+		o->lines = xreallocarray(o->lines, (size_t)o->nlines + 1, sizeof *o->lines);
+		o->lines[o->nlines++] = xstrdup(lines[i]);
+	}
+	listw_set_rows(&o->list, o->nlines);
+	return o;
+}
+
+struct overlay *
+overlay_help(const char *title, const char *const *lines)
+{
+	return ov_new(OV_HELP, title, lines);
+}
+
+struct overlay *
+overlay_menu(const char *title, const char *const *items, overlay_fn fn, void *arg)
+{
+	struct overlay *o = ov_new(OV_MENU, title, items);
+
+	o->fn = fn;
+	o->arg = arg;
+	return o;
+}
+
+struct overlay *
+overlay_confirm(const char *title, const char *question, const char *typed, overlay_fn fn,
+    void *arg)
+{
+	struct overlay *o = ov_new(OV_CONFIRM, title, NULL);
+
+	o->question = xstrdup(question);
+	o->typed = xstrdup0(typed);
+	o->fn = fn;
+	o->arg = arg;
+	return o;
+}
+
+struct overlay *
+overlay_prompt(const char *title, const char *label, const char *initial, overlay_fn fn,
+    void *arg)
+{
+	struct overlay *o = ov_new(OV_PROMPT, title, NULL);
+
+	o->label = xstrdup(label);
+	snprintf(o->input, sizeof o->input, "%s", initial != NULL ? initial : "");
+	o->fn = fn;
+	o->arg = arg;
+	return o;
+}
+
+void
+overlay_free(struct overlay *o)
+{
+	if (o == NULL)
+		return;
+	for (int i = 0; i < o->nlines; i++)
+		free(o->lines[i]);
+	free(o->lines);
+	free(o->title);
+	free(o->question);
+	free(o->typed);
+	free(o->label);
+	free(o);
+}
+
+/* Append the UTF-8 of KEY to the input; false when it is not text. */
+static bool
+input_add(struct overlay *o, int key)
+{
+	char mb[8];
+	mbstate_t st;
+	size_t n, len = strlen(o->input);
+
+	if (key < 0x20 || key == 0x7f || key > 0x10ffff)
+		return false;
+	memset(&st, 0, sizeof st);
+	n = wcrtomb(mb, (wchar_t)key, &st);
+	if (n == (size_t)-1 || len + n >= sizeof o->input)
+		return true;
+	memcpy(o->input + len, mb, n);
+	o->input[len + n] = '\0';
+	return true;
+}
+
+/* Remove the last UTF-8 character of the input. */
+static void
+input_backspace(struct overlay *o)
+{
+	size_t len = strlen(o->input);
+
+	while (len > 0 && ((unsigned char)o->input[len - 1] & 0xc0) == 0x80)
+		len--;
+	if (len > 0)
+		len--;
+	o->input[len] = '\0';
+}
+
+static int
+finish(struct ui *ui, struct overlay *o, int choice, bool *close)
+{
+	*close = true;
+	if (o->fn == NULL)
+		return UI_HANDLED | UI_REDRAW;
+	return UI_HANDLED | UI_REDRAW | o->fn(ui, choice,
+	    o->kind == OV_PROMPT || o->kind == OV_CONFIRM ? o->input : NULL, o->arg);
+}
+
+int
+overlay_key(struct ui *ui, struct overlay *o, int key, bool *close)
+{
+	*close = false;
+	if (key == K_ESC || key == K_CTRL('c') || key == K_CTRL('g'))
+		return finish(ui, o, -1, close);
+	switch (o->kind) {
+	case OV_HELP:
+		if (listw_key(&o->list, key) != UI_IGNORED)
+			return UI_HANDLED | UI_REDRAW;
+		if (key == 'q' || key == '?' || key == '\r' || key == K_FN(KEY_F(1)))
+			return finish(ui, o, -1, close);
+		return UI_HANDLED;
+	case OV_MENU:
+		if (key == '\r' || key == K_FN(KEY_ENTER))
+			return finish(ui, o, o->list.sel, close);
+		if (listw_key(&o->list, key) != UI_IGNORED)
+			return UI_HANDLED | UI_REDRAW;
+		/* An item's own key chooses it directly. */
+		for (int i = 0; i < o->nlines; i++)
+			if (o->lines[i][0] != '\0' && o->lines[i][1] == '\t' && o->lines[i][0] == key)
+				return finish(ui, o, i, close);
+		if (key == 'q' || key == K_FN(KEY_F(2)))
+			return finish(ui, o, -1, close);
+		return UI_HANDLED;
+	case OV_CONFIRM:
+		if (o->typed == NULL) {
+			if (key == 'y' || key == 'Y')
+				return finish(ui, o, 1, close);
+			if (key == 'n' || key == 'N' || key == 'q')
+				return finish(ui, o, -1, close);
+			return UI_HANDLED;
+		}
+		/* A typed confirmation edits like a prompt. */
+		__attribute__((fallthrough));
+	case OV_PROMPT:
+		if (key == '\r' || key == K_FN(KEY_ENTER)) {
+			if (o->kind == OV_CONFIRM)
+				return strcmp(o->input, o->typed) == 0 ? finish(ui, o, 1, close) :
+				    UI_HANDLED;
+			return finish(ui, o, 1, close);
+		}
+		if (key == K_FN(KEY_BACKSPACE) || key == 0x7f || key == K_CTRL('h'))
+			input_backspace(o);
+		else if (key == K_CTRL('u'))
+			o->input[0] = '\0';
+		else if (!input_add(o, key))
+			return UI_HANDLED;
+		return UI_HANDLED | UI_REDRAW;
+	}
+	return UI_HANDLED;
+}
+
+/* A framed box of H x W centred in ROWS x COLS; returns its top-left. */
+static void
+frame_box(int rows, int cols, int h, int w, const char *title, int *y0, int *x0, bool utf8)
+{
+	*y0 = (rows - h) / 2;
+	*x0 = (cols - w) / 2;
+	attrset(theme_attr(TH_BORDER));
+	for (int y = 0; y < h; y++) {
+		const char *l = utf8 ? "\xe2\x94\x82" : "|", *r = l;
+		const char *fill = (y == 0 || y == h - 1) ? (utf8 ? "\xe2\x94\x80" : "-") : " ";
+
+		if (y == 0) {
+			l = utf8 ? "\xe2\x94\x8c" : "+";
+			r = utf8 ? "\xe2\x94\x90" : "+";
+		} else if (y == h - 1) {
+			l = utf8 ? "\xe2\x94\x94" : "+";
+			r = utf8 ? "\xe2\x94\x98" : "+";
+		}
+		ui_put(*y0 + y, *x0, 1, l);
+		for (int x = 1; x < w - 1; x++)
+			ui_put(*y0 + y, *x0 + x, 1, fill);
+		ui_put(*y0 + y, *x0 + w - 1, 1, r);
+	}
+	attrset(theme_attr(TH_HEADER));
+	{
+		char t[256];
+
+		snprintf(t, sizeof t, " %s ", title);
+		ui_put(*y0, *x0 + 2, ui_width(t) < w - 4 ? ui_width(t) : w - 4, t);
+	}
+	attrset(A_NORMAL);
+}
+
+void
+overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
+{
+	int h, w = cols - 8 < 76 ? cols - 8 : 76, y0, x0;
+	char buf[PROMPT_MAX + 64];
+
+	if (w < 20)
+		w = cols;
+	switch (o->kind) {
+	case OV_HELP:
+	case OV_MENU:
+		h = o->nlines + 4 < rows - 2 ? o->nlines + 4 : rows - 2;
+		if (o->kind == OV_MENU && w > 44)
+			w = 44;
+		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
+		listw_set_height(&o->list, h - 4);
+		for (int i = 0; i < h - 4; i++) {
+			int li = o->list.top + i;
+			const char *l = li < o->nlines ? o->lines[li] : "";
+			const char *tab = strchr(l, '\t');
+
+			if (o->kind == OV_MENU && li == o->list.sel)
+				attrset(theme_attr(TH_SELECTED));
+			else if (tab == NULL && l[0] != '\0')
+				attrset(theme_attr(TH_HOST));
+			if (tab != NULL)
+				snprintf(buf, sizeof buf, " %-*.*s %s", o->kind == OV_MENU ? 3 : 15,
+				    (int)(tab - l), l, tab + 1);
+			else
+				snprintf(buf, sizeof buf, " %s", l);
+			ui_put(y0 + 2 + i, x0 + 1, w - 2, buf);
+			attrset(A_NORMAL);
+		}
+		attrset(theme_attr(TH_DIM));
+		ui_put(y0 + h - 1, x0 + 2, w - 4 > 40 ? 40 : w - 4,
+		    o->kind == OV_MENU ? " Enter choose  Esc close " : " Esc close  arrows scroll ");
+		attrset(A_NORMAL);
+		break;
+	case OV_CONFIRM:
+		h = o->typed != NULL ? 8 : 6;
+		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
+		ui_put(y0 + 2, x0 + 2, w - 4, o->question);
+		if (o->typed != NULL) {
+			snprintf(buf, sizeof buf, "Type '%s' and Enter: %s", o->typed, o->input);
+			ui_put(y0 + 4, x0 + 2, w - 4, buf);
+			ui_put(y0 + 6, x0 + 2, w - 4, "Esc cancels; nothing is changed.");
+		} else {
+			attrset(theme_attr(TH_HINT_KEY));
+			ui_put(y0 + 4, x0 + 2, w - 4, "y  yes        n / Esc  no, change nothing");
+			attrset(A_NORMAL);
+		}
+		break;
+	case OV_PROMPT:
+		h = 6;
+		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
+		snprintf(buf, sizeof buf, "%s %s_", o->label, o->input);
+		ui_put(y0 + 2, x0 + 2, w - 4, buf);
+		attrset(theme_attr(TH_DIM));
+		ui_put(y0 + 4, x0 + 2, w - 4, "Enter accept   Esc cancel   Ctrl-U clear");
+		attrset(A_NORMAL);
+		break;
+	}
+}

@@ -1,0 +1,527 @@
+/* The VM list's keys: moving, folding, filtering and sorting, the action
+ * menu, and VM and host operations.  Operations run on the fleet's lanes;
+ * their outcome lands on the status line and in the journal. */
+#include "ui/overlay.h"
+#include "ui/vmlist_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv/fleet.h"
+#include "model/journal.h"
+#include "model/name.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+const char *const vmlist_help[] = {
+	"Moving",
+	"Up/Down k/j\tselect the previous / next row",
+	"PgUp/PgDn\ta page up / down (also Ctrl-B / Ctrl-F)",
+	"Home/End g/G\tfirst / last row",
+	"mouse\tclick selects, the wheel scrolls",
+	"Space\tfold or unfold the selected host",
+	"Left/Right h/l\tfold / unfold the selected host",
+	"",
+	"Viewing",
+	"/\tfilter VMs by name as you type (Enter keeps, Esc clears)",
+	"o F6\tsort by name, state, CPU or memory",
+	"Ctrl-L F5\trefresh from every host now",
+	"",
+	"VMs",
+	"Enter F2\tthe action menu of the selected VM or host",
+	"s\tstart",
+	"S\tshut down (ACPI power button)",
+	"F\tforce off (pull the plug; asks first)",
+	"R\treboot",
+	"X\treset (asks first)",
+	"p\tpause or resume",
+	"x Delete\tdelete the VM (asks first; disks only when typed)",
+	"c\tthe VM's serial console in a pane (Ctrl-] then l: back here)",
+	"C\tthe VM's serial console full screen (Ctrl-] returns)",
+	"",
+	"Hosts",
+	"a\tadd a host (a name and a libvirt URI)",
+	"x Delete\ton a host row: remove the host from vmtty (asks first)",
+	"",
+	"Everywhere",
+	"? F1\tthis help",
+	"q F10\tquit (VMs keep running)",
+	NULL,
+};
+
+/* One operation in flight: what the done callback needs. */
+struct op {
+	struct vmlist *v;
+	int action;		/* enum hv_action, FLEET_START or FLEET_UNDEFINE */
+	bool delete_disks;
+	int64_t id;
+	char uuid[UUID_STR_LEN];
+	char name[128];
+	char host[128];
+	char **disks;		/* delete_disks: the files to remove */
+	size_t ndisks;
+};
+
+static const char *
+op_word(int action)
+{
+	if (action == FLEET_START)
+		return "start";
+	if (action == FLEET_UNDEFINE)
+		return "delete";
+	return hv_action_name((enum hv_action)action);
+}
+
+static void
+pending_add(struct vmlist *v, const char *uuid, const char *what)
+{
+	v->pending = xreallocarray(v->pending, v->npending + 1, sizeof *v->pending);
+	snprintf(v->pending[v->npending].uuid, sizeof v->pending[0].uuid, "%s", uuid);
+	snprintf(v->pending[v->npending].what, sizeof v->pending[0].what, "%s", what);
+	v->npending++;
+}
+
+static void
+pending_remove(struct vmlist *v, const char *uuid)
+{
+	for (size_t i = 0; i < v->npending; i++) {
+		if (strcmp(v->pending[i].uuid, uuid) != 0)
+			continue;
+		v->pending[i] = v->pending[--v->npending];
+		return;
+	}
+}
+
+static void
+op_free(struct op *o)
+{
+	for (size_t i = 0; i < o->ndisks; i++)
+		free(o->disks[i]);
+	free(o->disks);
+	free(o);
+}
+
+/* Runs on the UI thread when the lane has finished. */
+static void
+op_done(const char *error, const char *note, void *arg)
+{
+	struct op *o = arg;
+	struct vmlist *v = o->v;
+	struct db *db = ui_db(v->ui);
+	char msg[700];
+	int removed = 0;
+
+	pending_remove(v, o->uuid);
+	if (error != NULL) {
+		journal_add(db, o->host, o->name, op_word(o->action), false, error);
+		ui_status(v->ui, true, "%s", error);
+		op_free(o);
+		return;
+	}
+	if (o->action == FLEET_UNDEFINE) {
+		if (vm_delete(db, o->id) != 0) {
+			ui_status(v->ui, true, "%s", err_get());
+			op_free(o);
+			return;
+		}
+		for (size_t i = 0; i < o->ndisks; i++)
+			if (unlink(o->disks[i]) == 0)
+				removed++;
+		snprintf(msg, sizeof msg, "deleted%s (%d disk file(s) removed)",
+		    o->delete_disks ? " with its disks" : "", removed);
+	} else {
+		snprintf(msg, sizeof msg, "%s done%s%s", op_word(o->action),
+		    note != NULL && note[0] != '\0' ? "; " : "", note != NULL ? note : "");
+	}
+	journal_add(db, o->host, o->name, op_word(o->action), true, msg);
+	ui_status(v->ui, false, "VM '%s': %s.", o->name, msg);
+	op_free(o);
+	/* Our own writes do not show through data_version: reload now. */
+	ui_intent(v->ui, UI_RELOAD);
+}
+
+/* Start ACTION on the selected VM. */
+static int
+vm_op(struct vmlist *v, int action, bool delete_disks)
+{
+	const struct row *r = vmlist_selected(v);
+	struct vm_config c;
+	struct op *o;
+
+	if (r == NULL || r->vm < 0) {
+		ui_status(v->ui, true, "Select a VM first (this is a host row).");
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (vmlist_pending(v, v->vms[r->vm].uuid) != NULL) {
+		ui_status(v->ui, true, "VM '%s' is busy with %s; wait for it to finish.",
+		    v->vms[r->vm].name, vmlist_pending(v, v->vms[r->vm].uuid));
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+		ui_status(v->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	o = xcalloc(1, sizeof *o);
+	o->v = v;
+	o->action = action;
+	o->delete_disks = delete_disks;
+	o->id = c.id;
+	snprintf(o->uuid, sizeof o->uuid, "%s", c.uuid);
+	snprintf(o->name, sizeof o->name, "%s", c.name);
+	snprintf(o->host, sizeof o->host, "%s", c.host);
+	if (delete_disks) {
+		o->disks = xcalloc(c.ndisks + 1, sizeof *o->disks);
+		for (size_t i = 0; i < c.ndisks; i++)
+			if (!c.disks[i].cdrom && !c.disks[i].readonly)
+				o->disks[o->ndisks++] = xstrdup(c.disks[i].path);
+	}
+	if (fleet_vm_action(ui_fleet(v->ui), c.host, &c, action, op_done, o) != 0) {
+		char msg[1024];
+
+		snprintf(msg, sizeof msg, "%s", err_get());
+		journal_add(ui_db(v->ui), o->host, o->name, op_word(action), false, msg);
+		ui_status(v->ui, true, "%s", msg);
+		op_free(o);
+	} else {
+		pending_add(v, o->uuid, op_word(action));
+		ui_status(v->ui, false, "VM '%s': %s...", o->name, op_word(action));
+	}
+	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* Confirmation callbacks carry the action in a small heap cell. */
+struct ask {
+	int action;
+	bool disks;
+};
+
+static int
+on_confirm(struct ui *ui, int choice, const char *input, void *arg)
+{
+	struct ask *a = arg;
+	struct vmlist *v = ui_view_state(ui);
+	int intent = UI_HANDLED;
+
+	(void)input;
+	if (choice == 1)
+		intent = vm_op(v, a->action, a->disks);
+	else
+		ui_status(ui, false, "Cancelled; nothing was changed.");
+	free(a);
+	return intent;
+}
+
+static int
+confirm_op(struct vmlist *v, int action, bool disks)
+{
+	const struct row *r = vmlist_selected(v);
+	struct ask *a;
+	char q[400];
+
+	if (r == NULL || r->vm < 0)
+		return vm_op(v, action, disks);
+	a = xcalloc(1, sizeof *a);
+	a->action = action;
+	a->disks = disks;
+	if (action == FLEET_UNDEFINE && disks) {
+		snprintf(q, sizeof q, "Delete VM '%s' AND its disk files? This cannot be undone.",
+		    v->vms[r->vm].name);
+		ui_push(v->ui, overlay_confirm("Delete VM and disks", q, v->vms[r->vm].name,
+		    on_confirm, a));
+	} else {
+		snprintf(q, sizeof q, "%s VM '%s'%s?", action == FLEET_UNDEFINE ? "Delete" :
+		    action == HV_POWEROFF ? "Force off" : "Reset", v->vms[r->vm].name,
+		    action == FLEET_UNDEFINE ? " (its disks are kept)" :
+		    " (unsaved guest data is lost)");
+		ui_push(v->ui, overlay_confirm(action == FLEET_UNDEFINE ? "Delete VM" :
+		    "Are you sure?", q, NULL, on_confirm, a));
+	}
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* Adding a host: a name prompt, then a URI prompt. */
+static int
+on_host_uri(struct ui *ui, int choice, const char *input, void *arg)
+{
+	char *name = arg;
+	char msg[1024];
+	int rc;
+
+	if (choice != 1) {
+		ui_status(ui, false, "Cancelled; no host was added.");
+		free(name);
+		return UI_HANDLED;
+	}
+	rc = host_add(ui_db(ui), name, input);
+	if (rc == 0) {
+		snprintf(msg, sizeof msg, "added host with URI '%s'", input);
+		journal_add(ui_db(ui), name, NULL, "host-add", true, msg);
+		ui_status(ui, false, "Host '%s' added; connecting.", name);
+	} else {
+		snprintf(msg, sizeof msg, "%s", err_get());
+		journal_add(ui_db(ui), name, NULL, "host-add", false, msg);
+		ui_status(ui, true, "%s", msg);
+	}
+	free(name);
+	return UI_HANDLED | UI_RELOAD;
+}
+
+static int
+on_host_name(struct ui *ui, int choice, const char *input, void *arg)
+{
+	(void)arg;
+	if (choice != 1) {
+		ui_status(ui, false, "Cancelled; no host was added.");
+		return UI_HANDLED;
+	}
+	if (name_check("host", input) != 0) {
+		ui_status(ui, true, "%s", err_get());
+		return UI_HANDLED;
+	}
+	ui_push(ui, overlay_prompt("Add host", "libvirt URI:", "qemu+ssh://root@HOST/system",
+	    on_host_uri, xstrdup(input)));
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static int
+on_host_remove(struct ui *ui, int choice, const char *input, void *arg)
+{
+	char *name = arg;
+	char msg[1024];
+
+	(void)input;
+	if (choice == 1) {
+		if (host_remove(ui_db(ui), name) == 0) {
+			journal_add(ui_db(ui), name, NULL, "host-rm", true, "removed host");
+			ui_status(ui, false, "Host '%s' removed from vmtty.", name);
+		} else {
+			snprintf(msg, sizeof msg, "%s", err_get());
+			journal_add(ui_db(ui), name, NULL, "host-rm", false, msg);
+			ui_status(ui, true, "%s", msg);
+		}
+	} else {
+		ui_status(ui, false, "Cancelled; nothing was changed.");
+	}
+	free(name);
+	return UI_HANDLED | UI_RELOAD;
+}
+
+static int
+remove_host(struct vmlist *v, const struct row *r)
+{
+	char q[300];
+
+	snprintf(q, sizeof q, "Remove host '%s' from vmtty? Its VMs are not touched.",
+	    v->hosts[r->host].name);
+	ui_push(v->ui, overlay_confirm("Remove host", q, NULL, on_host_remove,
+	    xstrdup(v->hosts[r->host].name)));
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* The action menu: items depend on the row; each maps to a key. */
+static const char *const vm_menu[] = {
+	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
+	"X\tReset", "c\tSerial console", "C\tSerial console, full screen", "x\tDelete VM",
+	"D\tDelete VM and disks", NULL,
+};
+static const char *const host_menu[] = {
+	"a\tAdd a host", "x\tRemove this host", "r\tRefresh now", NULL,
+};
+
+static int
+on_menu(struct ui *ui, int choice, const char *input, void *arg)
+{
+	const char *const *items = arg;
+	struct vmlist *v = ui_view_state(ui);
+
+	(void)input;
+	if (choice < 0)
+		return UI_HANDLED;
+	/* Choosing an item is pressing its key. */
+	return vmlist_key(v, items[choice][0] == 'r' ? K_CTRL('l') : items[choice][0]);
+}
+
+static int
+filter_key(struct vmlist *v, int key)
+{
+	size_t len = strlen(v->filter);
+
+	if (key == K_ESC) {
+		v->filter[0] = '\0';
+		v->filtering = false;
+	} else if (key == '\r' || key == K_FN(KEY_ENTER)) {
+		v->filtering = false;
+	} else if (key == K_FN(KEY_BACKSPACE) || key == 0x7f || key == K_CTRL('h')) {
+		while (len > 0 && ((unsigned char)v->filter[len - 1] & 0xc0) == 0x80)
+			len--;
+		if (len > 0)
+			v->filter[len - 1] = '\0';
+	} else if (key >= 0x20 && key < 0x7f && len + 1 < sizeof v->filter) {
+		v->filter[len] = (char)key;
+		v->filter[len + 1] = '\0';
+	} else if (listw_key(&v->list, key) != UI_IGNORED) {
+		return UI_HANDLED | UI_REDRAW;
+	} else {
+		return UI_HANDLED;
+	}
+	vmlist_build_rows(v);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static int
+mouse_key(struct vmlist *v)
+{
+	MEVENT ev;
+
+	if (getmouse(&ev) != OK)
+		return UI_HANDLED;
+	if (ev.bstate & BUTTON4_PRESSED)
+		return listw_key(&v->list, K_FN(KEY_UP)) | UI_REDRAW;
+	if (ev.bstate & BUTTON5_PRESSED)
+		return listw_key(&v->list, K_FN(KEY_DOWN)) | UI_REDRAW;
+	if (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)) {
+		/* The list starts two rows below the top (header and titles). */
+		int row = v->list.top + ev.y - 2;
+
+		if (ev.y >= 2 && row < v->list.nrows)
+			listw_select(&v->list, row);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	return UI_HANDLED;
+}
+
+/* Open the selected VM's console: in a pane, or full screen. */
+static int
+console_key(struct vmlist *v, bool full)
+{
+	const struct row *r = vmlist_selected(v);
+	struct vm_config c;
+	int rc;
+
+	if (r == NULL || r->vm < 0) {
+		ui_status(v->ui, true, "Select a VM first (this is a host row).");
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+		ui_status(v->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	rc = full ? console_passthru(v->ui, &c, false) : console_view_open(v->ui, &c, false);
+	if (rc != 0)
+		ui_status(v->ui, true, "%s", err_get());
+	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static int
+fold_key(struct vmlist *v, const struct row *r, int key)
+{
+	const char *host = v->hosts[r->host].name;
+	bool folded = vmlist_is_collapsed(v, host);
+	bool want = key == ' ' ? !folded : key == K_FN(KEY_LEFT) || key == 'h';
+	int hrow = v->list.sel;
+
+	if (want != folded)
+		vmlist_toggle_collapsed(v, host);
+	while (hrow > 0 && v->rows[hrow].vm >= 0)
+		hrow--;
+	vmlist_build_rows(v);
+	listw_select(&v->list, want ? hrow : v->list.sel);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+int
+vmlist_key(void *arg, int key)
+{
+	struct vmlist *v = arg;
+	const struct row *r = vmlist_selected(v);
+	int intent;
+
+	if (v->filtering)
+		return filter_key(v, key);
+	if (key == K_FN(KEY_MOUSE))
+		return mouse_key(v);
+	if ((intent = listw_key(&v->list, key)) != UI_IGNORED)
+		return intent;
+	switch (key) {
+	case ' ':
+	case K_FN(KEY_LEFT):
+	case K_FN(KEY_RIGHT):
+	case 'h':
+	case 'l':
+		return r == NULL ? UI_HANDLED : fold_key(v, r, key);
+	case '/':
+		v->filtering = true;
+		return UI_HANDLED | UI_REDRAW;
+	case K_ESC:
+		if (v->filter[0] != '\0') {
+			v->filter[0] = '\0';
+			vmlist_build_rows(v);
+		} else if (!v->esc_hint_shown) {
+			v->esc_hint_shown = true;
+			ui_status(v->ui, false, "Tip: Esc and Alt keys answer after %d ms "
+			    "(ESCDELAY); set ESCDELAY to change it.", ESCDELAY);
+		}
+		return UI_HANDLED | UI_REDRAW;
+	case 'o':
+	case K_FN(KEY_F(6)): {
+		static const char *const names[] = { "name", "state", "CPU", "memory" };
+
+		v->sort = (v->sort + 1) % SORT_COUNT;
+		vmlist_build_rows(v);
+		ui_status(v->ui, false, "Sorted by %s.", names[v->sort]);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	case 'r':
+	case K_CTRL('l'):
+	case K_FN(KEY_F(5)):
+		fleet_refresh(ui_fleet(v->ui));
+		clearok(curscr, TRUE);
+		ui_status(v->ui, false, "Refreshing.");
+		return UI_HANDLED | UI_RELOAD;
+	case '\r':
+	case K_FN(KEY_ENTER):
+	case K_FN(KEY_F(2)):
+		if (r == NULL)
+			return UI_HANDLED;
+		ui_push(v->ui, overlay_menu(r->vm >= 0 ? v->vms[r->vm].name : v->hosts[r->host].name,
+		    r->vm >= 0 ? vm_menu : host_menu, on_menu,
+		    (void *)(r->vm >= 0 ? vm_menu : host_menu)));
+		return UI_HANDLED | UI_REDRAW;
+	case 's':
+		return vm_op(v, FLEET_START, false);
+	case 'S':
+		return vm_op(v, HV_SHUTDOWN, false);
+	case 'R':
+		return vm_op(v, HV_REBOOT, false);
+	case 'F':
+		return confirm_op(v, HV_POWEROFF, false);
+	case 'X':
+		return confirm_op(v, HV_RESET, false);
+	case 'p':
+		if (r == NULL || r->vm < 0)
+			return vm_op(v, HV_PAUSE, false);
+		return vm_op(v, strcmp(v->vms[r->vm].state, "paused") == 0 ? HV_RESUME : HV_PAUSE,
+		    false);
+	case 'x':
+	case K_FN(KEY_DC):
+		if (r != NULL && r->vm < 0)
+			return remove_host(v, r);
+		return confirm_op(v, FLEET_UNDEFINE, false);
+	case 'D':
+		return confirm_op(v, FLEET_UNDEFINE, true);
+	case 'a':
+		ui_push(v->ui, overlay_prompt("Add host", "Name:", "", on_host_name, NULL));
+		return UI_HANDLED | UI_REDRAW;
+	case 'c':
+		return console_key(v, false);
+	case 'C':
+		return console_key(v, true);
+	default:
+		return UI_IGNORED;
+	}
+}
