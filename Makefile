@@ -11,20 +11,25 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 DATADIR   ?= $(PREFIX)/share/vmtty
 MANDIR    ?= $(PREFIX)/share/man
+LIBDIR    ?= $(PREFIX)/lib/vmtty
 BUILD     ?= build
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS      := ncursesw sqlite3 json-c libvirt libvncclient vterm chafa libpng
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# The binary links the light libraries; libvirt (with its dozens of
+# dependencies) is a plugin loaded on first use: vmtty-libvirt.so.
+PKGS      := ncursesw sqlite3 json-c vterm inih
+LIBVIRT_PKGS := libvirt
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(LIBVIRT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIBVIRT_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBVIRT_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla
 ALL_CPPFLAGS := -D_GNU_SOURCE -Isrc -DVMTTY_VERSION='"$(VERSION)"' \
-             -DVMTTY_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
+             -DVMTTY_DATADIR='"$(DATADIR)"' -DVMTTY_LIBDIR='"$(LIBDIR)"' $(CPPFLAGS)
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 LIBS      := $(PKG_LIBS)
@@ -34,9 +39,13 @@ ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC   := $(sort $(wildcard src/util/*.c src/model/*.c src/hv/*.c src/console/*.c \
-             src/ui/*.c src/cli/*.c))
+LIBVIRT_SRC := $(sort $(wildcard src/hv/libvirt*.c))
+LIB_SRC   := $(filter-out $(LIBVIRT_SRC),$(sort $(wildcard src/util/*.c src/model/*.c \
+             src/hv/*.c src/console/*.c src/ui/*.c src/cli/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIBVIRT_OBJ := $(LIBVIRT_SRC:%.c=$(BUILD)/obj/%.o)
+LIBVIRT_PIC := $(LIBVIRT_SRC:%.c=$(BUILD)/pic/%.o)
+PLUGINS   := $(BUILD)/vmtty-libvirt.so
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -45,7 +54,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all run check check-asan unit bench install uninstall clean deps layers lint-man
 
-all: $(BUILD)/vmtty
+all: $(BUILD)/vmtty $(PLUGINS)
 
 deps:
 	@scripts/install-deps
@@ -57,17 +66,29 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/libvmtty.a: $(LIB_OBJ)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC      $< (PIC)")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/libvmtty.a: $(LIB_OBJ) Makefile
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(LIB_OBJ)
 
+# The whole archive, with its symbols exported, so that a plugin finds every
+# helper it calls in the running binary (one error buffer, one log).
 $(BUILD)/vmtty: $(MAIN_OBJ) $(BUILD)/libvmtty.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libvmtty.a \
+		-Wl,--no-whole-archive $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a
+$(BUILD)/vmtty-libvirt.so: $(LIBVIRT_PIC)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBVIRT_LIBS)
+
+# Unit tests link the backends directly (no plugin loading).
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a $(LIBVIRT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(BUILD)/libvmtty.a $(LIBS) $(TEST_LIBS)
+		$(LIBVIRT_OBJ) $(BUILD)/libvmtty.a $(LIBS) $(LIBVIRT_LIBS) $(TEST_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvmtty.a
 	@mkdir -p $(@D)
@@ -99,18 +120,20 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run --build $(BUILD)
 
-install: $(BUILD)/vmtty
+install: $(BUILD)/vmtty $(PLUGINS) $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/vmtty $(DESTDIR)$(BINDIR)/vmtty
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0644 $(PLUGINS) $(DESTDIR)$(LIBDIR)/
 	for t in share/templates/*.ini; do [ -e "$$t" ] || continue; \
 		install -m 0644 "$$t" $(DESTDIR)$(DATADIR)/templates/; done
 	install -m 0644 man/vmtty.1 $(DESTDIR)$(MANDIR)/man1/vmtty.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vmtty $(DESTDIR)$(MANDIR)/man1/vmtty.1
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBDIR)
 
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(LIBVIRT_OBJ:.o=.d) $(LIBVIRT_PIC:.o=.d)

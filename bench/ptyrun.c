@@ -1,7 +1,7 @@
 /* ptyrun [-p COLSxROWS] CMD [ARGS]: run CMD, on a fresh pseudo-terminal of
  * that size with -p (else with output to a pipe), drain what it writes, and
  * print its wall time, peak RSS and the bytes it wrote:
- * "wall_ms=12.3 maxrss_kb=4567 bytes=8910 status=0". */
+ * "wall_ms=12.3 maxrss_kb=4567 bytes=8910 status=0 cpu_ms=10.1". */
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
@@ -82,8 +82,10 @@ main(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	t1 = now_ms();
 	getrusage(RUSAGE_CHILDREN, &ru);
-	printf("wall_ms=%.2f maxrss_kb=%ld bytes=%lld status=%d\n", t1 - t0, ru.ru_maxrss,
-	    bytes, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	printf("wall_ms=%.2f maxrss_kb=%ld bytes=%lld status=%d cpu_ms=%.2f\n", t1 - t0,
+	    ru.ru_maxrss, bytes, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	    ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+	    ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
 	return 0;
 usage:
 	fprintf(stderr, "usage: ptyrun [-p COLSxROWS] CMD [ARGS]\n");

@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,9 @@ cli_main(int argc, char **argv)
 	long frames = 0;
 	int i, rc;
 
+	/* A closed pipe (an ssh transport that died, `vmtty list | head`) is
+	 * an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Global options come before the command. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

@@ -235,6 +235,17 @@ cmd_start(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage("start", "--wait-serial needs some text to wait for");
 	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
 		return rc;
+	if (marker != NULL) {
+		char path[64];
+
+		/* Say so before starting anything. */
+		if (hv_serial_log(v.hv, &v.c, path, sizeof path) != 0 && v.hv->host.kind != HOST_BUILTIN) {
+			rc = cli_fail("--wait-serial needs a serial log that vmtty can read, which "
+			    "host '%s' (libvirt) does not offer; start without it", v.hv->host.name);
+			cli_vm_free(&v);
+			return rc;
+		}
+	}
 	rc = hv_start(v.hv, &v.c, note, sizeof note);
 	if (rc == 0 && note[0] != '\0')
 		fprintf(stderr, "vmtty: note: %s\n", note);
@@ -330,6 +341,29 @@ probe_format(const char *path)
 	return "raw";
 }
 
+/* qcow2 when the name says so, else raw. */
+static const char *
+format_by_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 6 && strcmp(path + n - 6, ".qcow2") == 0 ? "qcow2" : "raw";
+}
+
+/* True when HOST is a built-in host (files are on this machine). */
+static bool
+host_is_builtin(struct db *db, const char *name)
+{
+	struct host h;
+	bool builtin;
+
+	if (host_get(db, name, &h) != 0)
+		return true;
+	builtin = h.kind == HOST_BUILTIN;
+	host_clear(&h);
+	return builtin;
+}
+
 static int
 parse_count(const char *cmd, const char *opt, const char *s, long long max, long long *out)
 {
@@ -418,11 +452,13 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		c.graphics = xstrdup(graphics);
 	}
 	if (disk != NULL) {
-		char *p = abs_path(disk);
+		bool here = host_is_builtin(db, host);
+		char *p = here ? abs_path(disk) : xstrdup(disk);
 		struct vm_disk *d = vm_config_add_disk(&c, p);
 
+		/* The file of a libvirt host is on that host: go by its name. */
 		free(d->format);
-		d->format = xstrdup(probe_format(p));
+		d->format = xstrdup(here ? probe_format(p) : format_by_name(p));
 		free(p);
 	}
 	if (net == NULL || strcmp(net, "user") == 0) {
@@ -489,6 +525,16 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 		return rc == CLI_DONE ? CLI_OK : rc;
 	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
 		return rc;
+	/* A libvirt host's disks live on that host: a local file at the same
+	 * path is somebody else's.  Nothing is deleted in that case. */
+	if (disks && v.hv->host.kind != HOST_BUILTIN) {
+		rc = err_set("VM '%s' is on libvirt host '%s': its disks are there, and deleting "
+		    "them through storage pools is not supported yet; delete the VM without "
+		    "--delete-disks", v.c.name, v.hv->host.name);
+		rc = finish(ctx, &v, "delete", rc, NULL);
+		cli_vm_free(&v);
+		return rc;
+	}
 	rc = hv_undefine(v.hv, &v.c);
 	if (rc == 0)
 		rc = vm_delete(ctx->db, v.c.id);

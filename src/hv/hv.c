@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/plugin.h"
 #include "util/xalloc.h"
 
 static const char *const state_names[] = {
@@ -57,16 +58,32 @@ hv_state_parse(const char *name)
 	return HV_UNKNOWN;
 }
 
+/* Linked in directly by test programs; otherwise NULL, and the backend
+ * comes from the plugin. */
+extern const struct hv_ops hv_libvirt_ops __attribute__((weak));
+
+static const struct hv_ops *
+libvirt_ops(void)
+{
+	if (&hv_libvirt_ops != NULL)
+		return &hv_libvirt_ops;
+	return plugin_symbol("libvirt", "hv_libvirt_ops");
+}
+
 struct hv *
 hv_open(const struct host *host)
 {
+	const struct hv_ops *ops;
 	struct hv *hv;
 
 	if (host->kind == HOST_BUILTIN && strcmp(host->uri, "vmtty:///local") != 0)
 		return err_set("host '%s': only vmtty:///local is supported by the built-in "
 		    "backend yet, not '%s'", host->name, host->uri), NULL;
+	ops = host->kind == HOST_BUILTIN ? &hv_qemu_ops : libvirt_ops();
+	if (ops == NULL)
+		return err_prefix("host '%s'", host->name), NULL;
 	hv = xcalloc(1, sizeof *hv);
-	hv->ops = host->kind == HOST_BUILTIN ? &hv_qemu_ops : &hv_libvirt_ops;
+	hv->ops = ops;
 	hv->host.id = host->id;
 	hv->host.name = xstrdup(host->name);
 	hv->host.uri = xstrdup(host->uri);

@@ -115,7 +115,7 @@ struct hv {
 };
 
 extern const struct hv_ops hv_qemu_ops;
-extern const struct hv_ops hv_libvirt_ops;
+/* hv_libvirt_ops lives in the vmtty-libvirt.so plugin (src/hv/libvirt*.c). */
 
 /* Open the backend for HOST (copied).  NULL + err. */
 struct hv *hv_open(const struct host *host);

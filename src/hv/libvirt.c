@@ -1,6 +1,1517 @@
-/* The libvirt backend: placeholder until it lands (issue 4). */
+/*
+ * The libvirt backend.  One process-wide event thread runs libvirt's
+ * default event loop (keepalive, lifecycle events, close callbacks and
+ * console streams all need it); each struct hv holds one connection.
+ *
+ * Threads: the ops run on whatever thread calls them (a host's worker
+ * lane); callbacks run on the event thread.  The private state is
+ * reference counted: the hv holds one reference, the lifecycle
+ * registration one (dropped by libvirt's free callback) and each open
+ * console one, so a late event or console byte never touches freed
+ * memory, even after close.
+ */
 #include "hv/hv.h"
+#include "hv/libvirt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* A ping every 5 s when the peer is quiet; after 3 more unanswered the
+ * connection closes (~20 s) and the close callback says "keepalive". */
+#define LV_KEEPALIVE_S 5
+#define LV_KEEPALIVE_COUNT 3
+#define LV_CONSOLE_BUF 65536
+
+struct lv_console;
+
+/* What the cache knows of one domain's state, for peek. */
+struct lv_seen {
+	char uuid[UUID_STR_LEN];
+	enum hv_state state;
+};
+
+struct lv_priv {
+	atomic_int refs;
+	virConnectPtr conn;
+	char *name;		/* host name and URI, for messages */
+	char *uri;
+	bool remote;
+	atomic_bool closed;	/* the close callback ran */
+	atomic_int close_reason;
+
+	/* Held while the user's callback runs, so that after close nothing
+	 * calls it any more; never held with LOCK. */
+	pthread_mutex_t cb_lock;
+	hv_event_cb cb;
+	void *cb_arg;
+
+	pthread_mutex_t lock;	/* everything below */
+	int lifecycle_id;	/* -1: not registered */
+	int kvm;		/* auto accel: -1 not asked yet, else 0/1 */
+	struct lv_seen *seen;	/* sorted by uuid */
+	size_t nseen;
+	struct lv_console *consoles;
+};
+
+/* A console stream bridged to one end of a socketpair. */
+struct lv_console {
+	atomic_int refs;
+	struct lv_priv *p;	/* a reference, for the list */
+	pthread_mutex_t lock;	/* everything below */
+	virStreamPtr st;
+	int fd;			/* our end; -1 once torn down */
+	int watch;		/* virEventAddHandle id */
+	bool done;
+	char out[LV_CONSOLE_BUF];	/* from the guest, not yet written to FD */
+	size_t outlen;
+	char in[LV_CONSOLE_BUF];	/* from FD, not yet sent to the guest */
+	size_t inlen;
+	struct lv_console *next;
+};
+
+static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
+static int lv_init_rc = -1;
+static char lv_init_error[256];
+
+/* libvirt prints every error to stderr by default; stderr belongs to
+ * curses.  Errors are read with virGetLastErrorMessage() instead. */
+static void
+lv_silent(void *arg, virErrorPtr e)
+{
+	(void)arg;
+	(void)e;
+}
+
+static void *
+lv_event_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		if (virEventRunDefaultImpl() < 0) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+			log_debug("libvirt: event loop: %s", virGetLastErrorMessage());
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* Once per process: libvirt, its event loop, and the thread that runs it
+ * (with every signal blocked: they belong to the UI thread's loop). */
+static void
+lv_init(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int rc;
+
+	virSetErrorFunc(NULL, lv_silent);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+		snprintf(lv_init_error, sizeof lv_init_error, "%s", virGetLastErrorMessage());
+		return;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, lv_event_thread, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(lv_init_error, sizeof lv_init_error, "cannot start the event thread: %s",
+		    strerror(rc));
+		return;
+	}
+	lv_init_rc = 0;
+}
+
+static void
+priv_ref(struct lv_priv *p)
+{
+	atomic_fetch_add(&p->refs, 1);
+}
+
+static void
+priv_unref(void *arg)
+{
+	struct lv_priv *p = arg;
+
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->cb_lock);
+	free(p->seen);
+	free(p->name);
+	free(p->uri);
+	free(p);
+}
+
+bool
+libvirt_uri_is_remote(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+
+	/* scheme://[user@]host[:port]/path: a host part is another machine. */
+	return p != NULL && p[3] != '\0' && p[3] != '/';
+}
+
+enum hv_state
+libvirt_state_map(int state)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+		return HV_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return HV_PAUSED;
+	case VIR_DOMAIN_SHUTDOWN:
+		return HV_SHUTTING_DOWN;
+	case VIR_DOMAIN_SHUTOFF:
+		return HV_OFF;
+	case VIR_DOMAIN_CRASHED:
+		return HV_CRASHED;
+	default:
+		return HV_UNKNOWN;
+	}
+}
+
+static const char *
+close_reason_text(int reason)
+{
+	switch (reason) {
+	case VIR_CONNECT_CLOSE_REASON_EOF:
+		return "EOF";
+	case VIR_CONNECT_CLOSE_REASON_KEEPALIVE:
+		return "keepalive timeout";
+	case VIR_CONNECT_CLOSE_REASON_CLIENT:
+		return "closed by the client";
+	default:
+		return "error";
+	}
+}
+
+/* libvirt's state reason in words ("" when it adds nothing). */
+static const char *
+reason_text(int state, int reason)
+{
+	static const char *const running[] = { "", "booted", "migrated in", "restored",
+		"reverted to a snapshot", "unpaused", "migration canceled", "save canceled",
+		"woken up", "crashed but still running", "post-copy migration",
+		"post-copy migration failed" };
+	static const char *const paused[] = { "", "paused by the user", "migrating", "saving",
+		"dumping", "stopped on an I/O error", "stopped by the watchdog",
+		"reverted to a snapshot", "shutting down", "taking a snapshot",
+		"the guest panicked", "starting up", "post-copy migration",
+		"post-copy migration failed", "an API call failed" };
+	static const char *const shutdown[] = { "", "on request", "requested by the host",
+		"requested by the guest" };
+	static const char *const shutoff[] = { "", "shut down", "powered off", "crashed",
+		"migrated away", "saved", "failed", "reverted to a snapshot",
+		"stopped while the daemon was down" };
+#define PICK(t) ((unsigned)reason < sizeof t / sizeof t[0] ? t[reason] : "")
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+		return PICK(running);
+	case VIR_DOMAIN_BLOCKED:
+		return "blocked on a resource";
+	case VIR_DOMAIN_PAUSED:
+		return PICK(paused);
+	case VIR_DOMAIN_SHUTDOWN:
+		return PICK(shutdown);
+	case VIR_DOMAIN_SHUTOFF:
+		return PICK(shutoff);
+	case VIR_DOMAIN_CRASHED:
+		return reason == VIR_DOMAIN_CRASHED_PANICKED ? "the guest panicked" : "";
+	case VIR_DOMAIN_PMSUSPENDED:
+		return "suspended by the guest's power management";
+	default:
+		return "";
+	}
+#undef PICK
+}
+
+static int lv_err(struct lv_priv *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* err_set("host 'NAME': FMT: <libvirt's message>"); returns -1. */
+static int
+lv_err(struct lv_priv *p, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (atomic_load(&p->closed))
+		return err_set("host '%s': %s: the connection to '%s' is closed (%s)", p->name,
+		    what, p->uri, close_reason_text(atomic_load(&p->close_reason)));
+	return err_set("host '%s': %s: %s", p->name, what, virGetLastErrorMessage());
+}
+
+/* 0 when the connection is still there, else -1 + err. */
+static int
+lv_usable(struct lv_priv *p)
+{
+	if (!atomic_load(&p->closed))
+		return 0;
+	return err_set("host '%s': the connection to '%s' is closed (%s); reconnect", p->name,
+	    p->uri, close_reason_text(atomic_load(&p->close_reason)));
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lv_seen *)a)->uuid, ((const struct lv_seen *)b)->uuid);
+}
+
+/* UUID's entry in the cache, or NULL.  Called with P->lock held. */
+static struct lv_seen *
+seen_find(struct lv_priv *p, const char *uuid)
+{
+	struct lv_seen key;
+
+	if (p->nseen == 0)
+		return NULL;
+	snprintf(key.uuid, sizeof key.uuid, "%s", uuid);
+	return bsearch(&key, p->seen, p->nseen, sizeof *p->seen, seen_cmp);
+}
+
+/* Remember UUID's STATE for peek.  Called with P->lock held. */
+static void
+seen_set(struct lv_priv *p, const char *uuid, enum hv_state state)
+{
+	struct lv_seen key, *s;
+
+	if ((s = seen_find(p, uuid)) != NULL) {
+		s->state = state;
+		return;
+	}
+	p->seen = xreallocarray(p->seen, p->nseen + 1, sizeof *p->seen);
+	snprintf(key.uuid, sizeof key.uuid, "%s", uuid);
+	key.state = state;
+	p->seen[p->nseen++] = key;
+	qsort(p->seen, p->nseen, sizeof *p->seen, seen_cmp);
+}
+
+/* Forget UUID (undefined).  Called with P->lock held. */
+static void
+seen_drop(struct lv_priv *p, const char *uuid)
+{
+	struct lv_seen *s;
+
+	if ((s = seen_find(p, uuid)) == NULL)
+		return;
+	memmove(s, s + 1, (size_t)(p->seen + p->nseen - s - 1) * sizeof *s);
+	p->nseen--;
+}
+
+/*
+ * Authentication: libvirt asks for a user name or a password (SASL,
+ * ssh).  Ask on /dev/tty, never stdin (a pipe for --json, or curses').
+ */
+struct lv_ask {
+	const char *host;
+	const char *uri;
+	char error[512];
+};
+
+/* One line from the terminal; echo off for secrets.  Allocated (libvirt
+ * frees it), NULL + A->error. */
+static char *
+tty_ask(struct lv_ask *a, const char *prompt, const char *def, bool echo)
+{
+	struct termios old, quiet;
+	char buf[1024], *line = NULL;
+	size_t n = 0, plen = strlen(prompt);
+	bool restore = false;
+	char ch;
+	int fd;
+
+	/* libvirt's prompts may end in ": " already; ours adds one. */
+	while (plen > 0 && (prompt[plen - 1] == ' ' || prompt[plen - 1] == ':'))
+		plen--;
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		snprintf(a->error, sizeof a->error, "libvirt asks for '%s', but there is no "
+		    "terminal to ask on (/dev/tty: %s); use an ssh key or a stored credential",
+		    prompt, strerror(errno));
+		return NULL;
+	}
+	/* Echo off before the prompt: TCSAFLUSH drops what was typed ahead,
+	 * so nothing typed after the prompt may be lost. */
+	if (!echo && tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	dprintf(fd, "host '%s' (%s): %.*s%s%s%s: ", a->host, a->uri, (int)plen, prompt,
+	    def != NULL ? " [" : "", def != NULL ? def : "", def != NULL ? "]" : "");
+	while (n + 1 < sizeof buf) {
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n' || ch == '\r')
+			break;
+		buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	if (restore) {
+		tcsetattr(fd, TCSANOW, &old);
+		dprintf(fd, "\n");
+	}
+	close(fd);
+	line = strdup(n == 0 && def != NULL ? def : buf);
+	explicit_bzero(buf, sizeof buf);
+	if (line == NULL)
+		snprintf(a->error, sizeof a->error, "out of memory reading '%s'", prompt);
+	return line;
+}
+
+static int
+lv_auth(virConnectCredentialPtr cred, unsigned int ncred, void *cbdata)
+{
+	struct lv_ask *a = cbdata;
+
+	for (unsigned int i = 0; i < ncred; i++) {
+		bool echo = cred[i].type == VIR_CRED_AUTHNAME || cred[i].type == VIR_CRED_ECHOPROMPT;
+		const char *prompt = cred[i].prompt != NULL ? cred[i].prompt :
+		    cred[i].type == VIR_CRED_AUTHNAME ? "user name" : "password";
+
+		if (cred[i].type != VIR_CRED_AUTHNAME && cred[i].type != VIR_CRED_PASSPHRASE &&
+		    cred[i].type != VIR_CRED_ECHOPROMPT && cred[i].type != VIR_CRED_NOECHOPROMPT) {
+			snprintf(a->error, sizeof a->error, "libvirt asks for a credential of a "
+			    "kind vmtty cannot ask for (type %d, '%s')", cred[i].type, prompt);
+			return -1;
+		}
+		if ((cred[i].result = tty_ask(a, prompt, cred[i].defresult, echo)) == NULL)
+			return -1;
+		cred[i].resultlen = (unsigned int)strlen(cred[i].result);
+	}
+	return 0;
+}
+
+/* On the event thread: update the cache, then hand EV to the watcher. */
+static void
+deliver(struct lv_priv *p, const struct hv_event *ev)
+{
+	pthread_mutex_lock(&p->lock);
+	if (ev->kind == HV_EV_STATE)
+		seen_set(p, ev->uuid, ev->state);
+	else if (ev->kind == HV_EV_UNDEFINED)
+		seen_drop(p, ev->uuid);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->cb_lock);
+	if (p->cb != NULL)
+		p->cb(ev, p->cb_arg);
+	pthread_mutex_unlock(&p->cb_lock);
+}
+
+/* On the event thread: the connection died (EOF, keepalive, error). */
+static void
+lv_on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct lv_priv *p = opaque;
+	struct hv_event ev;
+
+	(void)conn;
+	atomic_store(&p->close_reason, reason);
+	atomic_store(&p->closed, true);
+	log_debug("libvirt: host '%s': connection to '%s' closed: %s", p->name, p->uri,
+	    close_reason_text(reason));
+	memset(&ev, 0, sizeof ev);
+	ev.kind = HV_EV_CLOSED;
+	ev.state = HV_UNKNOWN;
+	snprintf(ev.reason, sizeof ev.reason, "the connection to '%s' closed: %s", p->uri,
+	    close_reason_text(reason));
+	deliver(p, &ev);
+}
+
+static int
+lv_open(struct hv *hv)
+{
+	static int credtype[] = { VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE, VIR_CRED_ECHOPROMPT,
+		VIR_CRED_NOECHOPROMPT };
+	struct lv_ask ask = { hv->host.name, hv->host.uri, "" };
+	virConnectAuth auth = { credtype, sizeof credtype / sizeof credtype[0], lv_auth, &ask };
+	struct lv_priv *p;
+
+	pthread_once(&lv_once, lv_init);
+	if (lv_init_rc != 0)
+		return err_set("host '%s': cannot set up libvirt: %s", hv->host.name,
+		    lv_init_error);
+	p = xcalloc(1, sizeof *p);
+	atomic_init(&p->refs, 1);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->cb_lock, NULL);
+	p->name = xstrdup(hv->host.name);
+	p->uri = xstrdup(hv->host.uri);
+	p->remote = libvirt_uri_is_remote(p->uri);
+	p->lifecycle_id = -1;
+	p->kvm = -1;
+	p->conn = virConnectOpenAuth(p->uri, &auth, 0);
+	if (p->conn == NULL) {
+		err_set("host '%s': cannot connect to '%s': %s", p->name, p->uri,
+		    ask.error[0] != '\0' ? ask.error : virGetLastErrorMessage());
+		priv_unref(p);
+		return -1;
+	}
+	/* Keepalive turns a dead network or daemon into a close callback. */
+	if (p->remote && virConnectSetKeepAlive(p->conn, LV_KEEPALIVE_S, LV_KEEPALIVE_COUNT) < 0)
+		log_debug("libvirt: host '%s': no keepalive: %s", p->name, virGetLastErrorMessage());
+	/* No free callback: unregistering waits for a running callback, and
+	 * drivers without close callbacks would never call it. */
+	if (virConnectRegisterCloseCallback(p->conn, lv_on_close, p, NULL) < 0)
+		log_debug("libvirt: host '%s': no close callback: %s", p->name,
+		    virGetLastErrorMessage());
+	hv->priv = p;
+	return 0;
+}
+
+static void console_kill(struct lv_console *con);
+
+static void
+lv_close(struct hv *hv)
+{
+	struct lv_priv *p = hv->priv;
+	int id;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->cb_lock);
+	p->cb = NULL;
+	p->cb_arg = NULL;
+	pthread_mutex_unlock(&p->cb_lock);
+	pthread_mutex_lock(&p->lock);
+	id = p->lifecycle_id;
+	p->lifecycle_id = -1;
+	for (struct lv_console *con = p->consoles; con != NULL; con = con->next)
+		console_kill(con);
+	pthread_mutex_unlock(&p->lock);
+	if (id >= 0 && virConnectDomainEventDeregisterAny(p->conn, id) < 0)
+		log_debug("libvirt: host '%s': cannot stop events: %s", p->name,
+		    virGetLastErrorMessage());
+	virConnectUnregisterCloseCallback(p->conn, lv_on_close);
+	/* Consoles still hold the connection until their streams are gone. */
+	virConnectClose(p->conn);
+	p->conn = NULL;
+	hv->priv = NULL;
+	priv_unref(p);
+}
+
+/*
+ * The domain of C: by UUID, or by name when C has no UUID.  A domain of
+ * that name with another UUID is a different VM (redefined outside
+ * vmtty): never act on it.  NULL + err; *MISSING (may be NULL) tells
+ * "not defined there" from other failures.
+ */
+static virDomainPtr
+lv_lookup(struct lv_priv *p, const struct vm_config *c, bool *missing)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	virDomainPtr dom = NULL;
+	virErrorPtr e = NULL;
+
+	if (missing != NULL)
+		*missing = false;
+	if (lv_usable(p) != 0)
+		return NULL;
+	if (c->uuid[0] != '\0' &&
+	    (dom = virDomainLookupByUUIDString(p->conn, c->uuid)) == NULL &&
+	    ((e = virGetLastError()) == NULL || e->code != VIR_ERR_NO_DOMAIN))
+		return lv_err(p, "cannot look up VM '%s'", c->name), NULL;
+	if (dom == NULL && (dom = virDomainLookupByName(p->conn, c->name)) == NULL) {
+		e = virGetLastError();
+		if (e == NULL || e->code != VIR_ERR_NO_DOMAIN)
+			return lv_err(p, "cannot look up VM '%s'", c->name), NULL;
+		if (missing != NULL)
+			*missing = true;
+		err_set("VM '%s' is not defined on host '%s'", c->name, p->name);
+		return NULL;
+	}
+	if (c->uuid[0] != '\0' && virDomainGetUUIDString(dom, uuid) == 0 &&
+	    strcasecmp(uuid, c->uuid) != 0) {
+		err_set("VM '%s' is not defined on host '%s': a domain of that name has UUID "
+		    "%s, not %s; it was redefined outside vmtty, refresh the host", c->name,
+		    p->name, uuid, c->uuid);
+		virDomainFree(dom);
+		return NULL;
+	}
+	return dom;
+}
+
+/* Remember DOM's STATE for peek. */
+static void
+remember(struct lv_priv *p, virDomainPtr dom, enum hv_state state)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	if (virDomainGetUUIDString(dom, uuid) != 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	seen_set(p, uuid, state);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The state of DOM; REASON may be NULL.  -1 + err. */
+static int
+lv_state(struct lv_priv *p, virDomainPtr dom, const char *vm, int *state, int *reason)
+{
+	int r;
+
+	if (virDomainGetState(dom, state, &r, 0) < 0)
+		return lv_err(p, "cannot read the state of VM '%s'", vm);
+	if (reason != NULL)
+		*reason = r;
+	return 0;
+}
+
+static int
+lv_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	int state, reason = 0;
+
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (lv_state(p, dom, c->name, &state, &reason) != 0) {
+		virDomainFree(dom);
+		return -1;
+	}
+	st->state = libvirt_state_map(state);
+	snprintf(st->detail, sizeof st->detail, "%s", reason_text(state, reason));
+	remember(p, dom, st->state);
+	virDomainFree(dom);
+	return 0;
+}
+
+/* The state last seen (list, status, events): a peek never asks the host,
+ * it may be slow or gone.  -1 when nothing is known yet. */
+static int
+lv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
+{
+	struct lv_priv *p = hv->priv;
+	struct lv_seen *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&p->lock);
+	if ((s = seen_find(p, c->uuid)) != NULL) {
+		st->state = s->state;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (rc != 0)
+		return err_set("the state of VM '%s' on host '%s' is not known yet", c->name,
+		    p->name);
+	if (atomic_load(&p->closed))
+		snprintf(st->detail, sizeof st->detail, "last seen before the connection closed");
+	return 0;
+}
+
+static int
+lv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	int state, rc = -1;
+
+	(void)note;
+	(void)notelen;
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (lv_state(p, dom, c->name, &state, NULL) != 0)
+		goto out;
+	if (state != VIR_DOMAIN_SHUTOFF) {
+		err_set("VM '%s' is already %s (domain id %d)%s", c->name,
+		    hv_state_name(libvirt_state_map(state)), (int)virDomainGetID(dom),
+		    state == VIR_DOMAIN_CRASHED ? "; power it off first" : "");
+		goto out;
+	}
+	if (virDomainCreate(dom) < 0) {
+		lv_err(p, "cannot start VM '%s'", c->name);
+		goto out;
+	}
+	remember(p, dom, HV_RUNNING);
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
+static int
+lv_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	int state, reason = 0, rc = -1;
+	enum hv_state s;
+
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (lv_state(p, dom, c->name, &state, &reason) != 0)
+		goto out;
+	s = libvirt_state_map(state);
+	if (s == HV_OFF) {
+		err_set("VM '%s' is not running (%s)", c->name, hv_state_name(s));
+		goto out;
+	}
+	if (s == HV_CRASHED && a != HV_POWEROFF && a != HV_RESET) {
+		const char *why = reason_text(state, reason);
+
+		err_set("VM '%s' has crashed%s%s%s; only poweroff or reset help now", c->name,
+		    why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "");
+		goto out;
+	}
+	if (a == HV_PAUSE && s == HV_PAUSED) {
+		err_set("VM '%s' is already paused", c->name);
+		goto out;
+	}
+	if (a == HV_RESUME && s != HV_PAUSED) {
+		err_set("VM '%s' is not paused", c->name);
+		goto out;
+	}
+	switch (a) {
+	case HV_SHUTDOWN:
+		rc = virDomainShutdown(dom);
+		break;
+	case HV_POWEROFF:
+		rc = virDomainDestroy(dom);
+		break;
+	case HV_REBOOT:
+		rc = virDomainReboot(dom, 0);
+		break;
+	case HV_RESET:
+		rc = virDomainReset(dom, 0);
+		break;
+	case HV_PAUSE:
+		rc = virDomainSuspend(dom);
+		break;
+	case HV_RESUME:
+		rc = virDomainResume(dom);
+		break;
+	default:
+		err_set("action %d is not known", (int)a);
+		goto out;
+	}
+	if (rc < 0) {
+		lv_err(p, "cannot %s VM '%s'", hv_action_name(a), c->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
+/* Does the host offer KVM for x86_64 guests?  Asked once per connection. */
+static int
+lv_domain_type(struct lv_priv *p, const char *accel, const char **type)
+{
+	char *caps;
+	int kvm;
+
+	if (strcmp(accel, "auto") != 0) {
+		*type = libvirt_domain_type(accel, NULL, false);
+		return 0;
+	}
+	pthread_mutex_lock(&p->lock);
+	kvm = p->kvm;
+	pthread_mutex_unlock(&p->lock);
+	if (kvm < 0) {
+		if ((caps = virConnectGetCapabilities(p->conn)) == NULL)
+			return lv_err(p, "cannot read the host's capabilities");
+		kvm = strcmp(libvirt_domain_type("auto", caps, !p->remote), "kvm") == 0;
+		free(caps);
+		pthread_mutex_lock(&p->lock);
+		p->kvm = kvm;
+		pthread_mutex_unlock(&p->lock);
+	}
+	*type = kvm ? "kvm" : "qemu";
+	return 0;
+}
+
+static int
+lv_make_xml(struct lv_priv *p, const struct vm_config *c, char **xml)
+{
+	struct libvirt_env env = { NULL, NULL };
+	char *log;
+	int rc;
+
+	if (lv_domain_type(p, c->accel, &env.type) != 0)
+		return -1;
+	env.serial_log = log = libvirt_serial_log_path(p->uri, c->name);
+	rc = libvirt_domain_xml(c, &env, xml);
+	free(log);
+	return rc;
+}
+
+/* A rename keeps the UUID: libvirt needs virDomainRename for it (an
+ * inactive domain only) before the new XML can be defined. */
+static int
+lv_rename(struct lv_priv *p, const struct vm_config *c)
+{
+	virDomainPtr dom;
+	const char *old;
+	int rc = 0;
+
+	if (c->uuid[0] == '\0' || (dom = virDomainLookupByUUIDString(p->conn, c->uuid)) == NULL)
+		return 0;
+	old = virDomainGetName(dom);
+	if (old != NULL && strcmp(old, c->name) != 0) {
+		if (virDomainIsActive(dom) == 1)
+			rc = err_set("VM '%s' runs on host '%s' as '%s'; stop it before renaming it",
+			    c->name, p->name, old);
+		else if (virDomainRename(dom, c->name, 0) < 0)
+			rc = lv_err(p, "cannot rename VM '%s' to '%s'", old, c->name);
+	}
+	virDomainFree(dom);
+	return rc;
+}
+
+static int
+lv_define(struct hv *hv, const struct vm_config *c)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	char *xml;
+
+	if (lv_usable(p) != 0 || lv_make_xml(p, c, &xml) != 0)
+		return -1;
+	if (lv_rename(p, c) != 0) {
+		free(xml);
+		return -1;
+	}
+	dom = virDomainDefineXMLFlags(p->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	free(xml);
+	if (dom == NULL)
+		return lv_err(p, "libvirt rejected the definition of VM '%s'", c->name);
+	virDomainFree(dom);
+	return 0;
+}
+
+/* The bits of "unsupported flags (0x30) in function ..." in the last
+ * error; 0 when it is another error. */
+static unsigned int
+unsupported_flags(void)
+{
+	virErrorPtr e = virGetLastError();
+	const char *s;
+
+	if (e == NULL || e->code != VIR_ERR_INVALID_ARG || e->message == NULL ||
+	    (s = strstr(e->message, "unsupported flags (0x")) == NULL)
+		return 0;
+	return (unsigned int)strtoul(s + strlen("unsupported flags (0x"), NULL, 16);
+}
+
+static int
+lv_undefine(struct hv *hv, const struct vm_config *c)
+{
+	struct lv_priv *p = hv->priv;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	unsigned int flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+	    VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM |
+	    VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+	virDomainPtr dom;
+	int state, rc = -1;
+	bool missing;
+
+	/* Already gone: nothing left to forget. */
+	if ((dom = lv_lookup(p, c, &missing)) == NULL)
+		return missing ? 0 : -1;
+	if (lv_state(p, dom, c->name, &state, NULL) != 0 || virDomainGetUUIDString(dom, uuid) != 0)
+		goto out;
+	if (state != VIR_DOMAIN_SHUTOFF) {
+		err_set("VM '%s' is %s (domain id %d); stop it before deleting it", c->name,
+		    hv_state_name(libvirt_state_map(state)), (int)virDomainGetID(dom));
+		goto out;
+	}
+	/* Drop the flags a driver rejects (the test driver knows no
+	 * checkpoints), one refusal at a time. */
+	for (int tries = 0; (rc = virDomainUndefineFlags(dom, flags)) < 0 && tries < 4; tries++) {
+		unsigned int bad = unsupported_flags();
+		virErrorPtr e = virGetLastError();
+
+		if (e != NULL && e->code == VIR_ERR_NO_SUPPORT) {
+			rc = virDomainUndefine(dom);
+			break;
+		}
+		if ((bad & flags) == 0)
+			break;
+		flags &= ~bad;
+	}
+	if (rc < 0) {
+		lv_err(p, "cannot undefine VM '%s'", c->name);
+		goto out;
+	}
+	pthread_mutex_lock(&p->lock);
+	seen_drop(p, uuid);
+	pthread_mutex_unlock(&p->lock);
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
+static int
+lv_describe(struct hv *hv, const struct vm_config *c, char **out)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	bool missing;
+	char *xml;
+
+	/* Not defined there yet: what vmtty would define. */
+	if ((dom = lv_lookup(p, c, &missing)) == NULL)
+		return missing ? lv_make_xml(p, c, out) : -1;
+	xml = virDomainGetXMLDesc(dom, 0);
+	virDomainFree(dom);
+	if (xml == NULL)
+		return lv_err(p, "cannot read the XML of VM '%s'", c->name);
+	*out = xstrdup(xml);
+	free(xml);
+	return 0;
+}
+
+static int
+lv_set_autostart(struct hv *hv, const struct vm_config *c, bool on)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	int rc = 0;
+
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (virDomainSetAutostart(dom, on ? 1 : 0) < 0)
+		rc = lv_err(p, "cannot turn autostart %s for VM '%s'", on ? "on" : "off", c->name);
+	virDomainFree(dom);
+	return rc;
+}
+
+static int
+lv_check(struct hv *hv, const struct vm_config *c)
+{
+	struct lv_priv *p = hv->priv;
+	char *xml;
+
+	/* Files named by C live on the libvirt host: not checked here. */
+	if (libvirt_domain_xml(c, &(struct libvirt_env){ "qemu", NULL }, &xml) != 0)
+		return -1;
+	free(xml);
+	if (lv_usable(p) != 0)
+		return -1;
+	for (size_t i = 0; i < c->nnics; i++) {
+		virNetworkPtr net;
+		virErrorPtr e;
+
+		if (strcmp(c->nics[i].kind, "network") != 0)
+			continue;
+		if (c->nics[i].source == NULL || c->nics[i].source[0] == '\0')
+			return err_set("VM '%s', NIC %zu: a libvirt network NIC needs the name of "
+			    "a network", c->name, i);
+		if ((net = virNetworkLookupByName(p->conn, c->nics[i].source)) != NULL) {
+			virNetworkFree(net);
+			continue;
+		}
+		e = virGetLastError();
+		if (e != NULL && e->code == VIR_ERR_NO_NETWORK)
+			return err_set("VM '%s', NIC %zu: there is no network '%s' on host '%s'; "
+			    "see 'virsh -c %s net-list --all'", c->name, i, c->nics[i].source,
+			    p->name, p->uri);
+		return lv_err(p, "cannot look up network '%s' for VM '%s'", c->nics[i].source,
+		    c->name);
+	}
+	return 0;
+}
+
+/*
+ * list: one ListAllDomains, two filtered lists (autostart, transient) and
+ * one GetAllDomainStats whatever the number of domains; only drivers
+ * without bulk stats (the test driver has state only) cost one
+ * virDomainGetInfo per domain.
+ */
+struct lv_idx {
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	size_t i;
+};
+
+static int
+idx_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, VIR_UUID_BUFLEN);
+}
+
+static struct lv_idx *
+idx_find(struct lv_idx *idx, size_t n, virDomainPtr dom)
+{
+	struct lv_idx key;
+
+	if (virDomainGetUUID(dom, key.uuid) < 0)
+		return NULL;
+	return bsearch(&key, idx, n, sizeof *idx, idx_cmp);
+}
+
+/* Set autostart (FLAGS AUTOSTART) or clear persistent (TRANSIENT) for the
+ * domains of the filtered list; -1 when the driver cannot filter. */
+static int
+mark_filtered(struct lv_priv *p, unsigned int flags, struct lv_idx *idx, size_t n,
+    struct hv_domain *d)
+{
+	virDomainPtr *doms = NULL;
+	struct lv_idx *x;
+	int nd;
+
+	if ((nd = virConnectListAllDomains(p->conn, &doms, flags)) < 0)
+		return -1;
+	for (int i = 0; i < nd; i++) {
+		if ((x = idx_find(idx, n, doms[i])) != NULL) {
+			if (flags == VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+				d[x->i].autostart = true;
+			else
+				d[x->i].persistent = false;
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return 0;
+}
+
+enum {
+	GOT_STATE = 1,
+	GOT_MEMORY = 2,
+	GOT_VCPUS = 4,
+	GOT_ALL = 7,
+};
+
+/* Fill D from one bulk stats record; returns the GOT_* bits. */
+static int
+from_stats(virDomainStatsRecordPtr r, struct hv_domain *d)
+{
+	unsigned long long ull;
+	unsigned int ui;
+	int got = 0, v;
+
+	if (virTypedParamsGetInt(r->params, r->nparams, "state.state", &v) == 1) {
+		d->state = libvirt_state_map(v);
+		got |= GOT_STATE;
+	}
+	if (virTypedParamsGetULLong(r->params, r->nparams, "balloon.current", &ull) == 1) {
+		d->memory_mib = (int64_t)(ull / 1024);
+		got |= GOT_MEMORY;
+	}
+	if (virTypedParamsGetULLong(r->params, r->nparams, "balloon.maximum", &ull) == 1)
+		d->max_memory_mib = (int64_t)(ull / 1024);
+	else
+		got &= ~GOT_MEMORY;
+	if (virTypedParamsGetUInt(r->params, r->nparams, "vcpu.current", &ui) == 1) {
+		d->vcpus = (int)ui;
+		got |= GOT_VCPUS;
+	}
+	if (virTypedParamsGetULLong(r->params, r->nparams, "cpu.time", &ull) == 1)
+		d->cpu_time_ns = ull;
+	return got;
+}
+
+static int
+lv_list(struct hv *hv, struct hv_domain **out, size_t *n)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainStatsRecordPtr *recs = NULL;
+	virDomainPtr *doms = NULL;
+	struct lv_idx *idx, *x;
+	struct hv_domain *d;
+	unsigned char *got;
+	size_t nd, k = 0;
+	int rc, nr;
+
+	if (lv_usable(p) != 0)
+		return -1;
+	if ((rc = virConnectListAllDomains(p->conn, &doms, 0)) < 0)
+		return lv_err(p, "cannot list the domains");
+	nd = (size_t)rc;
+	d = xcalloc(nd + 1, sizeof *d);
+	idx = xcalloc(nd + 1, sizeof *idx);
+	got = xcalloc(nd + 1, 1);
+	for (size_t i = 0; i < nd; i++) {
+		unsigned int id = virDomainGetID(doms[i]);
+
+		virDomainGetUUIDString(doms[i], d[i].uuid);
+		virDomainGetUUID(doms[i], idx[i].uuid);
+		idx[i].i = i;
+		d[i].name = xstrdup(virDomainGetName(doms[i]));
+		d[i].id = id == (unsigned int)-1 ? -1 : (int)id;
+		d[i].state = HV_UNKNOWN;
+		d[i].persistent = true;
+	}
+	qsort(idx, nd, sizeof *idx, idx_cmp);
+	if (mark_filtered(p, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, idx, nd, d) != 0 ||
+	    mark_filtered(p, VIR_CONNECT_LIST_DOMAINS_TRANSIENT, idx, nd, d) != 0) {
+		log_debug("libvirt: host '%s': no filtered lists (%s), asking per domain", p->name,
+		    virGetLastErrorMessage());
+		for (size_t i = 0; i < nd; i++) {
+			int v = 0;
+
+			d[i].autostart = virDomainGetAutostart(doms[i], &v) == 0 && v != 0;
+			d[i].persistent = virDomainIsPersistent(doms[i]) != 0;
+		}
+	}
+	nr = virConnectGetAllDomainStats(p->conn, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_BALLOON |
+	    VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_CPU_TOTAL, &recs, 0);
+	if (nr < 0)
+		log_debug("libvirt: host '%s': no bulk stats: %s", p->name, virGetLastErrorMessage());
+	for (int r = 0; r < nr; r++)
+		if ((x = idx_find(idx, nd, recs[r]->dom)) != NULL)
+			got[x->i] = (unsigned char)from_stats(recs[r], &d[x->i]);
+	if (recs != NULL)
+		virDomainStatsRecordListFree(recs);
+	for (size_t i = 0; i < nd; i++) {
+		virDomainInfo info;
+		virErrorPtr e;
+
+		if (got[i] == GOT_ALL)
+			continue;
+		if (virDomainGetInfo(doms[i], &info) == 0) {
+			d[i].state = libvirt_state_map(info.state);
+			d[i].memory_mib = (int64_t)(info.memory / 1024);
+			d[i].max_memory_mib = (int64_t)(info.maxMem / 1024);
+			d[i].vcpus = info.nrVirtCpu;
+			if (d[i].cpu_time_ns == 0)
+				d[i].cpu_time_ns = info.cpuTime;
+		} else if ((e = virGetLastError()) != NULL && e->code == VIR_ERR_NO_DOMAIN) {
+			/* Undefined while we looked: not in the list. */
+			free(d[i].name);
+			d[i].name = NULL;
+		}
+	}
+	/* Keep the domains that still exist, in the host's order; remember
+	 * their states for peek. */
+	pthread_mutex_lock(&p->lock);
+	p->seen = xreallocarray(p->seen, nd + 1, sizeof *p->seen);
+	for (size_t i = 0; i < nd; i++) {
+		virDomainFree(doms[i]);
+		if (d[i].name == NULL)
+			continue;
+		d[k] = d[i];
+		memcpy(p->seen[k].uuid, d[k].uuid, sizeof p->seen[k].uuid);
+		p->seen[k].state = d[k].state;
+		k++;
+	}
+	p->nseen = k;
+	qsort(p->seen, p->nseen, sizeof *p->seen, seen_cmp);
+	pthread_mutex_unlock(&p->lock);
+	free(doms);
+	free(idx);
+	free(got);
+	*out = d;
+	*n = k;
+	return 0;
+}
+
+/* On the event thread: a domain changed.  Fill an event and hand it on. */
+static int
+lv_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	static const char *const started[] = { "booted", "migrated in", "restored",
+		"reverted to a snapshot", "woken up", "recreated" };
+	static const char *const suspended[] = { "paused by the user", "migrating",
+		"stopped on an I/O error", "stopped by the watchdog", "restored",
+		"reverted to a snapshot", "an API call failed", "post-copy migration",
+		"post-copy migration failed" };
+	static const char *const stopped[] = { "shut down", "powered off", "crashed",
+		"migrated away", "saved", "failed", "reverted to a snapshot" };
+	static const char *const defined[] = { "defined", "updated", "renamed",
+		"reverted to a snapshot" };
+	struct lv_priv *p = opaque;
+	struct hv_event ev;
+
+	(void)conn;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = HV_EV_STATE;
+	ev.state = HV_UNKNOWN;
+	virDomainGetUUIDString(dom, ev.uuid);
+#define WORDS(t) ((unsigned)detail < sizeof t / sizeof t[0] ? t[detail] : "")
+	switch (event) {
+	case VIR_DOMAIN_EVENT_DEFINED:
+		ev.kind = HV_EV_DEFINED;
+		snprintf(ev.reason, sizeof ev.reason, "%s", WORDS(defined));
+		break;
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		ev.kind = HV_EV_UNDEFINED;
+		snprintf(ev.reason, sizeof ev.reason, "undefined");
+		break;
+	case VIR_DOMAIN_EVENT_STARTED:
+		ev.state = HV_RUNNING;
+		snprintf(ev.reason, sizeof ev.reason, "%s", WORDS(started));
+		break;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		ev.state = HV_RUNNING;
+		snprintf(ev.reason, sizeof ev.reason, "resumed");
+		break;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		ev.state = HV_PAUSED;
+		snprintf(ev.reason, sizeof ev.reason, "%s", WORDS(suspended));
+		break;
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		ev.state = HV_PAUSED;
+		snprintf(ev.reason, sizeof ev.reason, "suspended by the guest");
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		ev.state = HV_OFF;
+		snprintf(ev.reason, sizeof ev.reason, "%s", WORDS(stopped));
+		break;
+	case VIR_DOMAIN_EVENT_SHUTDOWN:
+		ev.state = HV_SHUTTING_DOWN;
+		snprintf(ev.reason, sizeof ev.reason, "shutting down");
+		break;
+	case VIR_DOMAIN_EVENT_CRASHED:
+		ev.state = HV_CRASHED;
+		snprintf(ev.reason, sizeof ev.reason, "the guest panicked");
+		break;
+	default:
+		return 0;
+	}
+#undef WORDS
+	deliver(p, &ev);
+	return 0;
+}
+
+static int
+lv_watch(struct hv *hv, hv_event_cb cb, void *arg)
+{
+	struct lv_priv *p = hv->priv;
+	int id;
+
+	if (lv_usable(p) != 0)
+		return -1;
+	pthread_mutex_lock(&p->cb_lock);
+	p->cb = cb;
+	p->cb_arg = arg;
+	pthread_mutex_unlock(&p->cb_lock);
+	pthread_mutex_lock(&p->lock);
+	id = p->lifecycle_id;
+	pthread_mutex_unlock(&p->lock);
+	if (id >= 0)
+		return 0;
+	priv_ref(p);
+	id = virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	    VIR_DOMAIN_EVENT_CALLBACK(lv_on_lifecycle), p, priv_unref);
+	if (id < 0) {
+		lv_err(p, "cannot watch for domain events");
+		pthread_mutex_lock(&p->cb_lock);
+		p->cb = NULL;
+		p->cb_arg = NULL;
+		pthread_mutex_unlock(&p->cb_lock);
+		priv_unref(p);
+		return -1;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->lifecycle_id = id;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/*
+ * Consoles.  virDomainOpenConsole gives a stream; callers want a plain
+ * non-blocking fd for their poll loop.  A socketpair joins the two: the
+ * caller gets one end, and on the event thread a stream callback and an
+ * fd watch pump bytes both ways through two buffers.  The bridge ends
+ * (stream aborted, our end closed, so the caller reads EOF) when the
+ * caller closes its end, when the guest side ends (domain stopped,
+ * console taken with force), or on hv close.
+ */
+static void
+console_unref(void *arg)
+{
+	struct lv_console *con = arg;
+
+	if (atomic_fetch_sub(&con->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&con->lock);
+	priv_unref(con->p);
+	free(con);
+}
+
+/* Make our end read EOF, so that the event thread tears the bridge down.
+ * Called with P->lock held. */
+static void
+console_kill(struct lv_console *con)
+{
+	pthread_mutex_lock(&con->lock);
+	if (con->fd >= 0)
+		shutdown(con->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&con->lock);
+}
+
+/* Tear the bridge down (CON->lock held; on the event thread). */
+static void
+console_end(struct lv_console *con)
+{
+	if (con->done)
+		return;
+	con->done = true;
+	virStreamEventRemoveCallback(con->st);
+	virStreamAbort(con->st);
+	virStreamFree(con->st);
+	con->st = NULL;
+	virEventRemoveHandle(con->watch);
+	close(con->fd);
+	con->fd = -1;
+}
+
+/* Once ended: off the host's list, and the list's reference dropped. */
+static void
+console_unlist(struct lv_console *con)
+{
+	struct lv_priv *p = con->p;
+
+	pthread_mutex_lock(&p->lock);
+	for (struct lv_console **pp = &p->consoles; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == con) {
+			*pp = con->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	console_unref(con);
+}
+
+/* Move what can move without blocking; 0, or -1 when the bridge ends. */
+static int
+console_pump(struct lv_console *con)
+{
+	ssize_t n;
+	int r;
+
+	while (con->outlen > 0) {
+		n = send(con->fd, con->out, con->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return -1;
+		memmove(con->out, con->out + n, con->outlen - (size_t)n);
+		con->outlen -= (size_t)n;
+	}
+	while (con->inlen > 0) {
+		r = virStreamSend(con->st, con->in, con->inlen);
+		if (r == -2)
+			break;
+		if (r < 0)
+			return -1;
+		memmove(con->in, con->in + r, con->inlen - (size_t)r);
+		con->inlen -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Listen for what fits the buffers. */
+static void
+console_update(struct lv_console *con)
+{
+	int fdev = 0, stev = 0;
+
+	if (con->inlen < sizeof con->in)
+		fdev |= VIR_EVENT_HANDLE_READABLE;
+	if (con->outlen > 0)
+		fdev |= VIR_EVENT_HANDLE_WRITABLE;
+	if (con->outlen < sizeof con->out)
+		stev |= VIR_STREAM_EVENT_READABLE;
+	if (con->inlen > 0)
+		stev |= VIR_STREAM_EVENT_WRITABLE;
+	virEventUpdateHandle(con->watch, fdev);
+	virStreamEventUpdateCallback(con->st, stev | VIR_STREAM_EVENT_ERROR |
+	    VIR_STREAM_EVENT_HANGUP);
+}
+
+/* On the event thread: the caller wrote, read, or closed its end. */
+static void
+console_on_fd(int watch, int fd, int events, void *opaque)
+{
+	struct lv_console *con = opaque;
+	bool end = false;
+	ssize_t n;
+
+	(void)watch;
+	pthread_mutex_lock(&con->lock);
+	if (con->done) {
+		pthread_mutex_unlock(&con->lock);
+		return;
+	}
+	if ((events & VIR_EVENT_HANDLE_READABLE) && con->inlen < sizeof con->in) {
+		n = read(fd, con->in + con->inlen, sizeof con->in - con->inlen);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			end = true;
+		else if (n > 0)
+			con->inlen += (size_t)n;
+	} else if (events & (VIR_EVENT_HANDLE_HANGUP | VIR_EVENT_HANDLE_ERROR)) {
+		end = true;
+	}
+	if (end || console_pump(con) != 0)
+		console_end(con);
+	else
+		console_update(con);
+	end = con->done;
+	pthread_mutex_unlock(&con->lock);
+	if (end)
+		console_unlist(con);
+}
+
+/* On the event thread: the guest sent something, or the stream ended. */
+static void
+console_on_stream(virStreamPtr st, int events, void *opaque)
+{
+	struct lv_console *con = opaque;
+	bool end = false;
+	int n;
+
+	pthread_mutex_lock(&con->lock);
+	if (con->done) {
+		pthread_mutex_unlock(&con->lock);
+		return;
+	}
+	while ((events & VIR_STREAM_EVENT_READABLE) && con->outlen < sizeof con->out) {
+		n = virStreamRecv(st, con->out + con->outlen, sizeof con->out - con->outlen);
+		if (n == -2)
+			break;
+		if (n <= 0) {
+			end = true;
+			break;
+		}
+		con->outlen += (size_t)n;
+	}
+	if (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP))
+		end = true;
+	/* Hand over what arrived, even when the stream just ended. */
+	if (console_pump(con) != 0 || end)
+		console_end(con);
+	else
+		console_update(con);
+	end = con->done;
+	pthread_mutex_unlock(&con->lock);
+	if (end)
+		console_unlist(con);
+}
+
+static int
+lv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
+{
+	struct lv_priv *p = hv->priv;
+	struct lv_console *con;
+	virDomainPtr dom;
+	virStreamPtr st;
+	int sv[2], rc = -1;
+
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if ((st = virStreamNew(p->conn, VIR_STREAM_NONBLOCK)) == NULL) {
+		virDomainFree(dom);
+		return lv_err(p, "cannot open the console of VM '%s'", c->name);
+	}
+	if (virDomainOpenConsole(dom, NULL, st, force ? VIR_DOMAIN_CONSOLE_FORCE : 0) < 0) {
+		lv_err(p, "cannot open the console of VM '%s'", c->name);
+		virStreamFree(st);
+		virDomainFree(dom);
+		return -1;
+	}
+	virDomainFree(dom);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+		err_set("cannot make a socket pair for the console of VM '%s': %s", c->name,
+		    strerror(errno));
+		virStreamAbort(st);
+		virStreamFree(st);
+		return -1;
+	}
+	/* On the host's list first (its reference), so that close can find it
+	 * whatever the callbacks do. */
+	con = xcalloc(1, sizeof *con);
+	atomic_init(&con->refs, 1);
+	pthread_mutex_init(&con->lock, NULL);
+	priv_ref(p);
+	con->p = p;
+	con->st = st;
+	con->fd = sv[1];
+	con->watch = -1;
+	pthread_mutex_lock(&p->lock);
+	con->next = p->consoles;
+	p->consoles = con;
+	pthread_mutex_unlock(&p->lock);
+
+	/*
+	 * The fd watch holds a reference, dropped by its free callback.  The
+	 * stream callback holds none: libvirt 9.0's remote driver never calls
+	 * a stream callback's free function.  It needs none either, since it
+	 * runs on the event thread, as does console_end, which removes it
+	 * before the last reference can go; so it is added last, when nothing
+	 * can fail any more.
+	 */
+	pthread_mutex_lock(&con->lock);
+	atomic_fetch_add(&con->refs, 1);
+	if ((con->watch = virEventAddHandle(sv[1], VIR_EVENT_HANDLE_READABLE, console_on_fd, con,
+	    console_unref)) < 0) {
+		err_set("cannot watch the console of VM '%s': %s", c->name, virGetLastErrorMessage());
+		atomic_fetch_sub(&con->refs, 1);
+		goto out;
+	}
+	if (virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
+	    VIR_STREAM_EVENT_HANGUP, console_on_stream, con, NULL) < 0) {
+		lv_err(p, "cannot watch the console of VM '%s'", c->name);
+		virEventRemoveHandle(con->watch);
+		goto out;
+	}
+	*fd = sv[0];
+	rc = 0;
+out:
+	if (rc != 0) {
+		con->done = true;
+		con->st = NULL;
+		con->fd = -1;
+		virStreamAbort(st);
+		virStreamFree(st);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	pthread_mutex_unlock(&con->lock);
+	if (rc != 0)
+		console_unlist(con);
+	return rc;
+}
 
 const struct hv_ops hv_libvirt_ops = {
 	.name = "libvirt",
+	.open = lv_open,
+	.close = lv_close,
+	.check = lv_check,
+	.status = lv_status,
+	.peek = lv_peek,
+	.start = lv_start,
+	.action = lv_action,
+	.undefine = lv_undefine,
+	.list = lv_list,
+	.define = lv_define,
+	.describe = lv_describe,
+	.set_autostart = lv_set_autostart,
+	.watch = lv_watch,
+	.console_open = lv_console_open,
 };

@@ -306,6 +306,8 @@ qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	struct qemu_run r;
 	int pid;
 
+	/* Callers inside this file reach here without hv_status's memset. */
+	memset(st, 0, sizeof *st);
 	if (run_paths(hv, c, &r) != 0)
 		return -1;
 	pid = read_pidfile(r.pidfile);

@@ -5,6 +5,7 @@
 #include "ui/ui_priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -55,6 +56,7 @@ struct ui {
 };
 
 static volatile sig_atomic_t sig_winch, sig_quit;
+static int saved_stderr = -1;
 static struct loop *sig_loop;
 static bool curses_active;
 static SCREEN *screen;
@@ -66,6 +68,29 @@ ui_restore_terminal(void)
 		endwin();
 		curses_active = false;
 	}
+	if (saved_stderr >= 0) {
+		dup2(saved_stderr, STDERR_FILENO);
+		close(saved_stderr);
+		saved_stderr = -1;
+	}
+}
+
+/*
+ * Libraries (libxml2, libvirt, ssh) may write to stderr, which would paint
+ * over the screen: while curses runs, stderr goes to /dev/null.  It comes
+ * back with the terminal, so fatal messages are still seen.
+ */
+static void
+hide_stderr(void)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (saved_stderr >= 0)
+		dup2(null, STDERR_FILENO);
+	close(null);
 }
 
 static void
@@ -526,6 +551,7 @@ ui_setup_terminal(struct ui *ui)
 		return err_set("cannot start the terminal UI: unknown terminal type '%s'",
 		    getenv("TERM") != NULL ? getenv("TERM") : "");
 	curses_active = true;
+	hide_stderr();
 	xalloc_set_fatal_hook(ui_restore_terminal);
 	cbreak();
 	noecho();

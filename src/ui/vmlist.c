@@ -462,10 +462,11 @@ draw_row(struct vmlist *v, int i, int y, int width)
 
 		const char *conn = host_conn_text(v, h);
 
+		/* The state before the URI: a long URI must not push it off screen. */
 		snprintf(buf, sizeof buf, "%s %s  (%s, %zu VM%s)  %s%s%s", arrow, h->name,
 		    host_kind_name(h->kind), v->host_nvms[r->host],
-		    v->host_nvms[r->host] == 1 ? "" : "s", h->uri, conn[0] != '\0' ? "  " : "",
-		    conn);
+		    v->host_nvms[r->host] == 1 ? "" : "s", conn, conn[0] != '\0' ? "  " : "",
+		    h->uri);
 		attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(host_unreachable(v, h) ?
 		    TH_CRASHED : TH_HOST));
 		ui_put(y, 0, width, buf);
@@ -672,7 +673,9 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 		for (int y = top + 2; y < top + rows; y++)
 			ui_put(y, listw, 1, ui_utf8(v->ui) ? "\xe2\x94\x82" : "|");	/* │ */
 		attrset(A_NORMAL);
-		ui_put(top + 2, listw + 1, 1, "");
+		/* The gap between border and details, so nothing stale stays. */
+		for (int y = top + 2; y < top + rows; y++)
+			ui_put(y, listw + 1, 1, "");
 		draw_details(v, top + 2, top + rows, detx, cols - detx);
 	}
 }

@@ -38,7 +38,8 @@ const char *const vmlist_help[] = {
 	"R\treboot",
 	"X\treset (asks first)",
 	"p\tpause or resume",
-	"x Delete\tdelete the VM (asks first; disks only when typed)",
+	"x Delete\tdelete the VM (asks first); its disks are kept",
+	"D\tdelete the VM and its disk files (type the VM's name to confirm)",
 	"c\tthe VM's serial console in a pane (Ctrl-] then l: back here)",
 	"C\tthe VM's serial console full screen (Ctrl-] returns)",
 	"",
@@ -224,6 +225,12 @@ confirm_op(struct vmlist *v, int action, bool disks)
 
 	if (r == NULL || r->vm < 0)
 		return vm_op(v, action, disks);
+	if (disks && v->hosts[r->host].kind != HOST_BUILTIN) {
+		ui_status(v->ui, true, "VM '%s' is on libvirt host '%s': deleting its disks there is "
+		    "not supported yet; use x to delete the VM only.", v->vms[r->vm].name,
+		    v->hosts[r->host].name);
+		return UI_HANDLED | UI_REDRAW;
+	}
 	a = xcalloc(1, sizeof *a);
 	a->action = action;
 	a->disks = disks;

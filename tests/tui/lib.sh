@@ -20,7 +20,7 @@ tui_start() {
 	local cols=$1 rows=$2; shift 2
 	tui_kill
 	$TUI_T new-session -d -s t -x "$cols" -y "$rows" \
-		"env TERM=xterm-256color LANG=C.UTF-8 $*; echo '[exited' \$?']'; sleep 600"
+		"env TERM=xterm-256color LANG=C.UTF-8 $*; rc=\$?; printf '\\r\\n[exited %s]\\n' \$rc; sleep 600"
 	$TUI_T set-option -g status off >/dev/null
 	$TUI_T set-option -g remain-on-exit on >/dev/null
 	t_on_exit "$TUI_T kill-server"

@@ -1,0 +1,46 @@
+/* libvirt: the backend for libvirt hosts (any libvirt URI).  The domain
+ * XML is generated from a vm_config by a pure function, so that fixtures
+ * can pin it down and the CLI can show it; everything else lives behind
+ * hv_libvirt_ops. */
+#ifndef VMTTY_LIBVIRT_H
+#define VMTTY_LIBVIRT_H
+
+#include <stdbool.h>
+
+#include "hv/hv.h"
+#include "model/vm.h"
+
+/* What the XML depends on besides the VM, resolved by the caller so that
+ * the generator stays a pure function (and fixture-testable). */
+struct libvirt_env {
+	const char *type;	/* "kvm" or "qemu": see libvirt_domain_type */
+	const char *serial_log;	/* a file on the host for the serial output, or NULL */
+};
+
+/* The domain XML of C.  Every value is escaped.  0 and *OUT allocated, or
+ * -1 + err for what libvirt 9.0 cannot express (an NVMe disk, port
+ * forwards on user networking, a control character, bad vCPU pins). */
+int libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env, char **out);
+
+/* Where a qemu:///system daemon (local or remote) lets virtlogd keep the
+ * serial output of domain NAME: allocated, or NULL for other URIs (a
+ * session daemon's log directory is the remote user's, unknown here). */
+char *libvirt_serial_log_path(const char *uri, const char *name);
+
+/* True when capabilities XML CAPS offers <domain type='kvm'> for an
+ * x86_64 guest. */
+bool libvirt_caps_have_kvm(const char *caps);
+
+/* ACCEL auto|kvm|tcg -> "kvm" or "qemu": auto picks kvm only when the
+ * host's capabilities (CAPS, may be NULL) offer it and, for a host that is
+ * this machine (LOCAL), the CPU really has vmx or svm. */
+const char *libvirt_domain_type(const char *accel, const char *caps, bool local);
+
+/* A libvirt domain state (virDomainState) as vmtty sees it. */
+enum hv_state libvirt_state_map(int state);
+
+/* True when URI names another machine ("qemu+ssh://host/system"); false
+ * for "qemu:///system", "test:///default", "qemu+unix:///...". */
+bool libvirt_uri_is_remote(const char *uri);
+
+#endif

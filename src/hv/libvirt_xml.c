@@ -1,0 +1,500 @@
+/* Domain XML from a vm_config, one small helper per part, every value
+ * escaped.  A pure function: the domain type and the serial log path come
+ * resolved from the caller (struct libvirt_env), so fixtures pin the
+ * output down (tests/data/xml). */
+#include "hv/libvirt.h"
+#include "hv/qemu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/xalloc.h"
+
+/* A growing string. */
+struct xb {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+xb_grow(struct xb *b, size_t more)
+{
+	if (b->len + more + 1 <= b->cap)
+		return;
+	while (b->len + more + 1 > b->cap)
+		b->cap = b->cap == 0 ? 4096 : b->cap * 2;
+	b->s = xrealloc(b->s, b->cap);
+}
+
+static void xb_add(struct xb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Append raw text: only constants and numbers go through here. */
+static void
+xb_add(struct xb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	xb_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Append S escaped for both text and attribute values (either quote).
+ * Tab, LF and CR become character references: a parser would fold them
+ * to spaces in an attribute. */
+static void
+xb_esc(struct xb *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			xb_add(b, "&amp;");
+			break;
+		case '<':
+			xb_add(b, "&lt;");
+			break;
+		case '>':
+			xb_add(b, "&gt;");
+			break;
+		case '\'':
+			xb_add(b, "&apos;");
+			break;
+		case '"':
+			xb_add(b, "&quot;");
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			xb_add(b, "&#%d;", *s);
+			break;
+		default:
+			xb_grow(b, 1);
+			b->s[b->len++] = *s;
+			b->s[b->len] = '\0';
+		}
+	}
+}
+
+/* INDENT spaces, <TAG>VALUE</TAG>, newline. */
+static void
+xb_elem(struct xb *b, int indent, const char *tag, const char *value)
+{
+	xb_add(b, "%*s<%s>", indent, "", tag);
+	xb_esc(b, value);
+	xb_add(b, "</%s>\n", tag);
+}
+
+/* XML 1.0 cannot carry control characters other than tab, LF and CR. */
+static int
+check_text(const struct vm_config *c, const char *what, const char *s)
+{
+	if (s == NULL)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+			return err_set("VM '%s': the %s contains a control character, which domain "
+			    "XML cannot carry; remove it", c->name, what);
+	return 0;
+}
+
+static int
+check_texts(const struct vm_config *c)
+{
+	if (check_text(c, "name", c->name) != 0 || check_text(c, "notes", c->notes) != 0 ||
+	    check_text(c, "kernel path", c->kernel) != 0 ||
+	    check_text(c, "initrd path", c->initrd) != 0 ||
+	    check_text(c, "kernel command line", c->cmdline) != 0)
+		return -1;
+	for (size_t i = 0; i < c->ndisks; i++)
+		if (check_text(c, "disk path", c->disks[i].path) != 0)
+			return -1;
+	for (size_t i = 0; i < c->nnics; i++)
+		if (check_text(c, "NIC source", c->nics[i].source) != 0)
+			return -1;
+	return 0;
+}
+
+/* libvirt's disk names: 0 -> "a", 25 -> "z", 26 -> "aa", like
+ * virDiskNameFromIndex. */
+static void
+disk_name(char *out, size_t len, const char *prefix, int idx)
+{
+	char rev[8];
+	int n = 0;
+
+	for (int i = idx; n < (int)sizeof rev; i = i / 26 - 1) {
+		rev[n++] = (char)('a' + i % 26);
+		if (i < 26)
+			break;
+	}
+	snprintf(out, len, "%s", prefix);
+	for (size_t o = strlen(out); n > 0 && o + 1 < len; o++) {
+		out[o] = rev[--n];
+		out[o + 1] = '\0';
+	}
+}
+
+/* The libvirt target bus of disk D: IDE on q35 is the built-in AHCI, as
+ * the built-in backend puts it too. */
+static const char *
+disk_bus(const struct vm_config *c, const struct vm_disk *d)
+{
+	if (strcmp(d->bus, "ide") == 0 && strcmp(c->machine, "pc") != 0)
+		return "sata";
+	return d->bus;
+}
+
+/*
+ * vCPU pins "0:2,1:3-4" (a vCPU, then a host CPU list; a list may hold
+ * commas: "0:1,3,1:2" pins vCPU 0 to 1,3) into <cputune>.
+ */
+static int
+add_cputune(struct xb *b, const struct vm_config *c)
+{
+	const char *p = c->tuning.vcpu_pins;
+	int cpus = vm_config_cpus(c), last = -1;
+	bool open = false;
+
+	if (p == NULL || *p == '\0')
+		return 0;
+	xb_add(b, "  <cputune>\n");
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		const char *colon = memchr(p, ':', len), *set;
+		char *end;
+		long v;
+
+		if (colon != NULL) {
+			v = strtol(p, &end, 10);
+			if (end != colon || p == colon || v < 0 || v >= cpus || v <= last)
+				goto bad;
+			if (open)
+				xb_add(b, "'/>\n");
+			xb_add(b, "    <vcpupin vcpu='%ld' cpuset='", v);
+			open = true;
+			last = (int)v;
+			set = colon + 1;
+		} else {
+			if (!open)
+				goto bad;
+			xb_add(b, ",");
+			set = p;
+		}
+		if (set == p + len || strspn(set, "0123456789-^") != (size_t)(p + len - set))
+			goto bad;
+		xb_add(b, "%.*s", (int)(p + len - set), set);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	xb_add(b, "'/>\n  </cputune>\n");
+	return 0;
+bad:
+	return err_set("VM '%s': vCPU pins '%s' are not of the form VCPU:CPUS,... with each "
+	    "vCPU below %d and in increasing order (e.g. 0:2,1:3-4)", c->name,
+	    c->tuning.vcpu_pins, cpus);
+}
+
+static void
+add_identity(struct xb *b, const struct vm_config *c, const char *type)
+{
+	int64_t cur = c->tuning.balloon_mib > 0 ? c->tuning.balloon_mib : c->memory_mib;
+
+	xb_add(b, "<domain type='%s'>\n", type);
+	xb_elem(b, 2, "name", c->name);
+	if (c->uuid[0] != '\0')
+		xb_elem(b, 2, "uuid", c->uuid);
+	if (c->notes != NULL && c->notes[0] != '\0')
+		xb_elem(b, 2, "description", c->notes);
+	xb_add(b, "  <memory unit='MiB'>%lld</memory>\n", (long long)c->memory_mib);
+	xb_add(b, "  <currentMemory unit='MiB'>%lld</currentMemory>\n", (long long)cur);
+	if (c->tuning.hugepages)
+		xb_add(b, "  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>\n");
+	xb_add(b, "  <vcpu placement='static'>%d</vcpu>\n", vm_config_cpus(c));
+}
+
+static void
+add_os(struct xb *b, const struct vm_config *c)
+{
+	if (strcmp(c->firmware, "uefi") == 0)
+		xb_add(b, "  <os firmware='efi'>\n");
+	else
+		xb_add(b, "  <os>\n");
+	xb_add(b, "    <type arch='x86_64' machine='%s'>hvm</type>\n",
+	    strcmp(c->machine, "pc") == 0 ? "pc" : "q35");
+	if (c->kernel != NULL) {
+		xb_elem(b, 4, "kernel", c->kernel);
+		if (c->initrd != NULL)
+			xb_elem(b, 4, "initrd", c->initrd);
+		if (c->cmdline != NULL)
+			xb_elem(b, 4, "cmdline", c->cmdline);
+	}
+	xb_add(b, "  </os>\n");
+	xb_add(b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
+}
+
+static void
+add_cpu(struct xb *b, const struct vm_config *c, const char *type)
+{
+	xb_add(b, "  <cpu%s>\n", strcmp(type, "kvm") == 0 ? " mode='host-passthrough'" : "");
+	xb_add(b, "    <topology sockets='%d' dies='1' cores='%d' threads='%d'/>\n",
+	    c->sockets, c->cores, c->threads);
+	xb_add(b, "  </cpu>\n");
+	xb_add(b, "  <clock offset='utc'/>\n");
+}
+
+/* virtio-scsi controllers for the SCSI disks: libvirt puts 7 units on
+ * each, and would add an LSI one by itself. */
+static void
+add_controllers(struct xb *b, const struct vm_config *c)
+{
+	int sd = 0, max = -1;
+
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const char *bus = disk_bus(c, &c->disks[i]);
+
+		if (strcmp(bus, "scsi") == 0 && sd / 7 > max)
+			max = sd / 7;
+		if (strcmp(bus, "scsi") == 0 || strcmp(bus, "sata") == 0)
+			sd++;
+	}
+	for (int i = 0; i <= max; i++)
+		xb_add(b, "    <controller type='scsi' index='%d' model='virtio-scsi'/>\n", i);
+}
+
+static void
+add_disk(struct xb *b, const struct vm_config *c, size_t i, int *vd, int *sd, int *hd)
+{
+	const struct vm_disk *d = &c->disks[i];
+	const char *bus = disk_bus(c, d);
+	bool block = strncmp(d->path, "/dev/", 5) == 0;
+	char dev[16];
+
+	if (strcmp(bus, "virtio") == 0)
+		disk_name(dev, sizeof dev, "vd", (*vd)++);
+	else if (strcmp(bus, "ide") == 0)
+		disk_name(dev, sizeof dev, "hd", (*hd)++);
+	else
+		disk_name(dev, sizeof dev, "sd", (*sd)++);
+	xb_add(b, "    <disk type='%s' device='%s'>\n", block ? "block" : "file",
+	    d->cdrom ? "cdrom" : "disk");
+	xb_add(b, "      <driver name='qemu' type='%s'", strcmp(d->format, "raw") == 0 ? "raw" :
+	    "qcow2");
+	if (d->cache != NULL) {
+		xb_add(b, " cache='");
+		xb_esc(b, d->cache);
+		xb_add(b, "'");
+	}
+	xb_add(b, "/>\n      <source %s='", block ? "dev" : "file");
+	xb_esc(b, d->path);
+	xb_add(b, "'/>\n      <target dev='%s' bus='%s'/>\n", dev, bus);
+	if (d->readonly || d->cdrom)
+		xb_add(b, "      <readonly/>\n");
+	/* Boot from the disks in order unless a kernel is given. */
+	if (c->kernel == NULL)
+		xb_add(b, "      <boot order='%zu'/>\n", i + 1);
+	xb_add(b, "    </disk>\n");
+}
+
+static const char *
+nic_model(const char *model)
+{
+	return strcmp(model, "virtio-net") == 0 ? "virtio" : model;
+}
+
+static int
+add_nic(struct xb *b, const struct vm_config *c, size_t i)
+{
+	const struct vm_nic *n = &c->nics[i];
+	struct vm_forward f[VM_MAX_FORWARDS];
+	size_t nf = 0;
+	char mac[18];
+
+	if (strcmp(n->kind, "user") == 0 && n->forwards != NULL &&
+	    vm_forwards_parse(n->forwards, f, VM_MAX_FORWARDS, &nf) != 0)
+		return err_prefix("VM '%s', NIC %zu", c->name, i);
+	/* libvirt forwards ports of user networking only with the passt
+	 * backend, from 9.2 on; 9.0 rejects <backend type='passt'/>. */
+	if (nf > 0)
+		return err_set("VM '%s', NIC %zu: port forwards on user networking are not "
+		    "supported by the libvirt backend (libvirt 9.0 has no passt); use a libvirt "
+		    "network or a bridge instead", c->name, i);
+	if (strcmp(n->kind, "tap") == 0)
+		xb_add(b, "    <interface type='ethernet'>\n");
+	else
+		xb_add(b, "    <interface type='%s'>\n", strcmp(n->kind, "bridge") == 0 ? "bridge" :
+		    strcmp(n->kind, "network") == 0 ? "network" : "user");
+	/* A stable MAC, the same the built-in backend would give. */
+	if (n->mac != NULL)
+		snprintf(mac, sizeof mac, "%s", n->mac);
+	else
+		qemu_default_mac(c, i, mac);
+	xb_add(b, "      <mac address='");
+	xb_esc(b, mac);
+	xb_add(b, "'/>\n");
+	if (strcmp(n->kind, "bridge") == 0 || strcmp(n->kind, "network") == 0) {
+		xb_add(b, "      <source %s='", n->kind);
+		xb_esc(b, n->source != NULL ? n->source : "");
+		xb_add(b, "'/>\n");
+	} else if (strcmp(n->kind, "tap") == 0) {
+		xb_add(b, "      <target dev='");
+		xb_esc(b, n->source != NULL ? n->source : "");
+		xb_add(b, "' managed='no'/>\n");
+	}
+	xb_add(b, "      <model type='%s'/>\n", nic_model(n->model));
+	xb_add(b, "    </interface>\n");
+	return 0;
+}
+
+static void
+add_chardevs(struct xb *b, const struct vm_config *c, const struct libvirt_env *env)
+{
+	xb_add(b, "    <serial type='pty'>\n");
+	/* virtlogd keeps what the guest printed while no console was open. */
+	if (env->serial_log != NULL) {
+		xb_add(b, "      <log file='");
+		xb_esc(b, env->serial_log);
+		xb_add(b, "' append='off'/>\n");
+	}
+	xb_add(b, "      <target port='0'/>\n    </serial>\n");
+	xb_add(b, "    <console type='pty'>\n      <target type='serial' port='0'/>\n"
+	    "    </console>\n");
+	if (strcmp(c->graphics, "vnc") == 0) {
+		xb_add(b, "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>\n"
+		    "      <listen type='address' address='127.0.0.1'/>\n    </graphics>\n");
+		xb_add(b, "    <video>\n      <model type='vga'/>\n    </video>\n");
+	}
+	/* Ballooning and entropy are always there, as in the built-in backend. */
+	xb_add(b, "    <memballoon model='virtio'/>\n");
+	xb_add(b, "    <rng model='virtio'>\n"
+	    "      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
+}
+
+int
+libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env, char **out)
+{
+	struct xb b = { NULL, 0, 0 };
+	const char *type = env->type;
+	int vd = 0, sd = 0, hd = 0;
+
+	*out = NULL;
+	if (strcmp(type, "kvm") != 0 && strcmp(type, "qemu") != 0)
+		return err_set("VM '%s': domain type '%s' is not known; use kvm or qemu",
+		    c->name, type);
+	if (check_texts(c) != 0)
+		return -1;
+	for (size_t i = 0; i < c->ndisks; i++)
+		if (strcmp(c->disks[i].bus, "nvme") == 0)
+			return err_set("VM '%s': disk '%s' is on an nvme bus, which the libvirt "
+			    "backend cannot express (libvirt 9.0 has no NVMe disk target); "
+			    "use virtio, scsi or sata", c->name, c->disks[i].path);
+	add_identity(&b, c, type);
+	if (add_cputune(&b, c) != 0)
+		goto fail;
+	add_os(&b, c);
+	add_cpu(&b, c, type);
+	xb_add(&b, "  <devices>\n");
+	add_controllers(&b, c);
+	for (size_t i = 0; i < c->ndisks; i++)
+		add_disk(&b, c, i, &vd, &sd, &hd);
+	for (size_t i = 0; i < c->nnics; i++)
+		if (add_nic(&b, c, i) != 0)
+			goto fail;
+	if (env->serial_log != NULL && check_text(c, "serial log path", env->serial_log) != 0)
+		goto fail;
+	add_chardevs(&b, c, env);
+	xb_add(&b, "  </devices>\n</domain>\n");
+	*out = b.s;
+	return 0;
+fail:
+	free(b.s);
+	return -1;
+}
+
+char *
+libvirt_serial_log_path(const char *uri, const char *name)
+{
+	const char *p = strstr(uri, "://"), *path;
+	size_t len;
+
+	/* qemu[+transport]://[host]/system[?params] */
+	if (p == NULL || strncmp(uri, "qemu", 4) != 0 || (uri[4] != ':' && uri[4] != '+'))
+		return NULL;
+	if ((path = strchr(p + 3, '/')) == NULL)
+		return NULL;
+	len = strcspn(path, "?#");
+	if (len != strlen("/system") || strncmp(path, "/system", len) != 0)
+		return NULL;
+	return xasprintf("/var/log/libvirt/qemu/%s-serial0.log", name);
+}
+
+/* The text between the first <TAG...> at or after P and its </TAG>. */
+static const char *
+next_block(const char *p, const char *open, const char *close, size_t *len)
+{
+	const char *s = strstr(p, open), *e;
+
+	if (s == NULL || (e = strstr(s, close)) == NULL)
+		return NULL;
+	*len = (size_t)(e - s);
+	return s;
+}
+
+static bool
+block_has(const char *s, size_t len, const char *want)
+{
+	size_t wl = strlen(want);
+
+	for (size_t i = 0; i + wl <= len; i++)
+		if (memcmp(s + i, want, wl) == 0)
+			return true;
+	return false;
+}
+
+bool
+libvirt_caps_have_kvm(const char *caps)
+{
+	const char *g, *a;
+	size_t glen, alen;
+
+	if (caps == NULL)
+		return false;
+	/* <guest> ... <arch name='x86_64'> ... <domain type='kvm'/> ... </arch> */
+	for (g = caps; (g = next_block(g, "<guest>", "</guest>", &glen)) != NULL; g += glen) {
+		for (a = g; (a = next_block(a, "<arch ", "</arch>", &alen)) != NULL &&
+		    a < g + glen; a += alen) {
+			if ((block_has(a, alen, "name='x86_64'") ||
+			    block_has(a, alen, "name=\"x86_64\"")) &&
+			    (block_has(a, alen, "<domain type='kvm'") ||
+			    block_has(a, alen, "<domain type=\"kvm\"")))
+				return true;
+		}
+	}
+	return false;
+}
+
+const char *
+libvirt_domain_type(const char *accel, const char *caps, bool local)
+{
+	char note[256];
+
+	if (strcmp(accel, "kvm") == 0)
+		return "kvm";
+	if (strcmp(accel, "tcg") == 0 || !libvirt_caps_have_kvm(caps))
+		return "qemu";
+	/* libvirt offers kvm whenever /dev/kvm opens; a software hypervisor may
+	 * offer it without vmx/svm, and Linux guests then never boot.  On this
+	 * machine we can look; a remote host's capabilities are trusted. */
+	if (local && strcmp(qemu_accel_resolve("auto", note, sizeof note), "kvm") != 0)
+		return "qemu";
+	return "kvm";
+}

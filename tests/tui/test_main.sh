@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The main screen with host 'local' and a libvirt test-driver host: list,
+# filter, sort, help, lifecycle from the keyboard, confirmation, resize,
+# and a black-holed host that must not freeze anything.
+source "$(dirname "$0")/lib.sh"
+
+export VMTTY_DB="$T_TMP/inv.db" VMTTY_RUNTIME_DIR="$T_TMP/run" XDG_DATA_HOME="$T_TMP/data"
+"$VMTTY" create web --kernel /bin/true --memory 256 --accel tcg >/dev/null
+"$VMTTY" create db1 --kernel /bin/true --memory 512 --accel tcg >/dev/null
+"$VMTTY" host add lab test:///default >/dev/null
+
+tui_start 200 60 "$VMTTY"
+tui_expect "local is listed with its VMs" 'local +\(builtin, 2 VMs\)'
+tui_expect "the test-driver host is listed" 'lab +\(libvirt, 1 VM\) +test:///default'
+tui_expect "its domain 'test' shows running" '▶ test +running'
+tui_expect "local's VMs are off" '■ web +off'
+
+# 1. Filter, sort, help.
+tui_keys /
+tui_type "we"
+tui_expect "filter line shows what is typed" 'filter: we_'
+tui_wait_gone '■ db1' 5
+t_check "filter hides non-matching VMs" _tui_lacks '■ db1'
+t_check "filter keeps the match" _tui_has '■ web'
+tui_keys Enter Escape
+tui_expect "Esc clears the filter" '■ db1'
+tui_keys o
+tui_expect "o sorts by state" 'sort: state'
+tui_keys '?'
+tui_expect "? opens the help" 'Keys'
+for k in 'start' 'shut down' 'force off' 'reboot' 'reset' 'pause or resume' 'delete the VM' \
+	'add a host' 'filter VMs' 'sort by' 'quit'; do
+	t_check "help lists '$k'" _tui_has "$k"
+done
+tui_keys Escape
+tui_wait_gone 'Keys' 5
+
+# 2. Lifecycle on the test driver from the keyboard.
+tui_keys g
+until_sel() { tui_screen | grep -Eq "VM +$1"; }
+for _ in $(seq 10); do until_sel test && break; tui_keys j; wait_for 1 until_sel test; done
+t_check "the test domain is selected" until_sel test
+tui_keys p
+tui_expect "p pauses it" '‖ test +paused'
+tui_keys p
+tui_expect "p again resumes it" '▶ test +running'
+tui_keys F
+tui_expect "force off asks first" 'Force off VM .test.'
+tui_keys y
+tui_expect "then it is off" '■ test +off'
+tui_keys s
+tui_expect "s starts it again" '▶ test +running'
+tui_keys x
+tui_expect "delete asks for confirmation" "Delete VM 'test'"
+tui_keys Escape
+tui_expect "Esc cancels" 'Cancelled; nothing was changed'
+t_check "the VM is still there" _tui_has '▶ test +running'
+t_status "the journal has the TUI's operations" 0 "$VMTTY" log --json
+t_match "pause journaled" '"action": "pause"' "$T_OUT"
+t_nomatch "no delete was journaled" '"action": "delete"' "$T_OUT"
+
+# 3. Resize: 200x60 -> 80x24 -> 200x60, selection kept; below 80x24 a message.
+tui_resize 80 24
+tui_expect "at 80x24 the list is drawn" 'local +\(builtin'
+t_check "no details pane at 80 columns" _tui_lacks 'DETAILS'
+tui_resize 79 24
+tui_expect "below 80x24 it says so" 'needs at least 80x24'
+tui_resize 200 60
+tui_expect "back at 200x60 the details pane returns" 'DETAILS'
+t_check "the selection was kept" until_sel test
+t_check "no leftover message" _tui_lacks 'needs at least'
+
+# 4. A black-holed host: keys still answer while it hangs.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Its output goes nowhere: the forked "sleep"s must not hold the test's
+# stdout open after the test ends (the runner waits for that pipe).
+socat TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork SYSTEM:'sleep 600' </dev/null >/dev/null 2>&1 &
+t_on_exit "pkill -P $! 2>/dev/null; kill $! 2>/dev/null"
+"$VMTTY" host add bh "qemu+tcp://127.0.0.1:$port/system" >/dev/null
+tui_expect "the black-holed host appears, connecting" 'bh +\(libvirt, 0 VMs\) +connecting' 5
+tui_keys '?'
+tui_expect "help opens while it hangs" 'Keys' 2
+tui_keys Escape
+tui_keys k
+tui_expect "moving the selection still answers" 'Host +lab' 2
+tui_expect "after the connect deadline it shows unreachable with the reason" \
+	'bh .*unreachable: host .bh. did not answer within 10 s' 20
+t_check "the other hosts stay usable" _tui_has '▶ test +running'
+tui_keys q
+tui_expect "quits at once despite the stuck host" '\[exited 0\]' 3
+
+t_summary

@@ -1,0 +1,820 @@
+/* The libvirt backend against libvirt's test driver (in-process, no
+ * daemon): lists compared with what virsh prints for the same URI,
+ * lifecycle actions, define/undefine, events, and errors.  The test
+ * driver keeps no state between connections, so each test does its
+ * changes and its checks on one connection. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "hv/hv.h"
+#include "hv/libvirt.h"
+#include "model/host.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define TESTDATA "../shared/testdata/libvirt-test"
+
+/* A domain as `virsh list --all` prints it. */
+struct vdom {
+	char name[128];
+	enum hv_state state;
+	int id;
+};
+
+static struct hv *
+open_uri(const char *name, const char *uri)
+{
+	struct host h = { 0 };
+	struct hv *hv;
+
+	h.name = (char *)name;
+	h.uri = (char *)uri;
+	h.kind = HOST_LIBVIRT;
+	hv = hv_open(&h);
+	if (hv == NULL)
+		fail_msg("cannot open '%s': %s", uri, err_get());
+	return hv;
+}
+
+/* "shut off" -> HV_OFF, as virsh words libvirt's states. */
+static enum hv_state
+virsh_state(const char *s)
+{
+	if (strcmp(s, "running") == 0 || strcmp(s, "idle") == 0)
+		return HV_RUNNING;
+	if (strcmp(s, "paused") == 0 || strcmp(s, "pmsuspended") == 0)
+		return HV_PAUSED;
+	if (strcmp(s, "in shutdown") == 0)
+		return HV_SHUTTING_DOWN;
+	if (strcmp(s, "shut off") == 0)
+		return HV_OFF;
+	if (strcmp(s, "crashed") == 0)
+		return HV_CRASHED;
+	return HV_UNKNOWN;
+}
+
+/* Run `virsh -c URI list --all` (no shell) and parse its table into OUT;
+ * *MS gets its run time.  Returns the number of domains. */
+static size_t
+virsh_list(const char *uri, struct vdom *out, size_t max, long long *ms)
+{
+	char buf[65536], *line, *save = NULL;
+	long long t0 = log_now_ms();
+	size_t len = 0, n = 0;
+	int pfd[2], status, lineno = 0;
+	ssize_t r;
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(pfd[1], 1);
+		dup2(devnull, 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		execlp("virsh", "virsh", "-q", "-c", uri, "list", "--all", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while ((r = read(pfd[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	*ms = log_now_ms() - t0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		print_message("virsh is not installed (libvirt-clients): skipped\n");
+		skip();
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("virsh -c %s list --all failed (status %d): %s", uri, status, buf);
+	/* -q: no header; " 1    test   running" or " -    x   shut off". */
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char id[32], state[64];
+
+		lineno++;
+		if (line[strspn(line, " ")] == '\0')
+			continue;
+		assert_true(n < max);
+		if (sscanf(line, " %31s %127s %63[^\n]", id, out[n].name, state) != 3)
+			fail_msg("cannot parse virsh line %d: '%s'", lineno, line);
+		for (size_t k = strlen(state); k > 0 && state[k - 1] == ' '; k--)
+			state[k - 1] = '\0';
+		out[n].state = virsh_state(state);
+		if (out[n].state == HV_UNKNOWN)
+			fail_msg("virsh state '%s' is not known to the test", state);
+		out[n].id = strcmp(id, "-") == 0 ? -1 : atoi(id);
+		n++;
+	}
+	return n;
+}
+
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const struct hv_domain *
+find_dom(const struct hv_domain *d, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].name, name) == 0)
+			return &d[i];
+	return NULL;
+}
+
+/* Our list of URI equals virsh's: same names, states and ids. */
+static void
+compare_with_virsh(const char *uri, size_t want_n)
+{
+	struct vdom v[64];
+	struct hv_domain *d;
+	long long t0, t1, t2, vms;
+	size_t n, nv;
+	struct hv *hv;
+
+	t0 = now_us();
+	hv = open_uri("t", uri);
+	t1 = now_us();
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	t2 = now_us();
+	nv = virsh_list(uri, v, 64, &vms);
+	print_message("%s: %zu domains, open %lld us, list %lld us; virsh list --all %lld ms\n",
+	    uri, n, t1 - t0, t2 - t1, vms);
+	assert_int_equal(nv, want_n);
+	assert_int_equal(n, nv);
+	for (size_t i = 0; i < nv; i++) {
+		const struct hv_domain *x = find_dom(d, n, v[i].name);
+
+		if (x == NULL)
+			fail_msg("'%s' is in virsh's list, not in ours", v[i].name);
+		if (x->state != v[i].state)
+			fail_msg("'%s' is %s for virsh, %s for us", v[i].name,
+			    hv_state_name(v[i].state), hv_state_name(x->state));
+		assert_int_equal(x->id, v[i].id);
+		assert_true(uuid_valid(x->uuid));
+		assert_true(x->vcpus > 0);
+		assert_true(x->max_memory_mib > 0);
+		assert_true(x->memory_mib > 0 && x->memory_mib <= x->max_memory_mib);
+	}
+	hv_domains_free(d, n);
+	hv_close(hv);
+}
+
+static void
+test_default_list(void **state)
+{
+	struct hv_domain *d;
+	struct hv *hv;
+	size_t n;
+
+	(void)state;
+	compare_with_virsh("test:///default", 1);
+	hv = open_uri("t", "test:///default");
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].name, "test");
+	assert_int_equal(d[0].state, HV_RUNNING);
+	assert_int_equal(d[0].id, 1);
+	assert_int_equal(d[0].vcpus, 2);
+	assert_int_equal(d[0].max_memory_mib, 8192);
+	assert_int_equal(d[0].memory_mib, 2048);
+	assert_true(d[0].persistent);
+	assert_false(d[0].autostart);
+	hv_domains_free(d, n);
+	hv_close(hv);
+}
+
+static char self_path[PATH_MAX];
+
+/* test:///ABS/PATH for a file of ../shared, next to the repository (from
+ * the repository root, where tests/run runs us, or from build/tests/);
+ * NULL (skip) when absent. */
+static char *
+testdata_uri(const char *file)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", TESTDATA, file);
+	if (realpath(path, real) == NULL) {
+		char *slash = strrchr(self_path, '/');
+
+		snprintf(path, sizeof path, "%.*s/../../%s/%s",
+		    slash != NULL ? (int)(slash - self_path) : 1,
+		    slash != NULL ? self_path : ".", TESTDATA, file);
+		if (realpath(path, real) == NULL)
+			return NULL;
+	}
+	return xasprintf("test://%s", real);
+}
+
+static void
+test_files_list(void **state)
+{
+	static const struct {
+		const char *file;
+		size_t n;
+	} files[] = { { "testsuite.xml", 6 }, { "testdriver-lv9.xml", 13 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char *uri = testdata_uri(files[i].file);
+
+		if (uri == NULL) {
+			print_message("'%s/%s' is absent: skipped\n", TESTDATA, files[i].file);
+			skip();
+		}
+		compare_with_virsh(uri, files[i].n);
+		free(uri);
+	}
+}
+
+/* Transient and autostart come from the filtered lists. */
+static void
+test_flags_in_list(void **state)
+{
+	char *uri = testdata_uri("testdriver-lv9.xml");
+	struct hv_domain *d;
+	const struct hv_domain *x;
+	struct vm_config c = { 0 };
+	struct hv *hv;
+	size_t n;
+
+	(void)state;
+	if (uri == NULL)
+		skip();
+	hv = open_uri("lv9", uri);
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	x = find_dom(d, n, "test-state-transient");
+	assert_non_null(x);
+	assert_false(x->persistent);
+	x = find_dom(d, n, "test-state-shutoff");
+	assert_non_null(x);
+	assert_true(x->persistent);
+	assert_false(x->autostart);
+	assert_int_equal(x->id, -1);
+	snprintf(c.uuid, sizeof c.uuid, "%s", x->uuid);
+	c.name = (char *)"test-state-shutoff";
+	hv_domains_free(d, n);
+	assert_int_equal(hv_set_autostart(hv, &c, true), 0);
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	assert_true(find_dom(d, n, "test-state-shutoff")->autostart);
+	assert_false(find_dom(d, n, "test-state-crashed")->autostart);
+	assert_int_equal(find_dom(d, n, "test-state-crashed")->state, HV_CRASHED);
+	assert_int_equal(find_dom(d, n, "test-state-pmsuspended")->state, HV_PAUSED);
+	hv_domains_free(d, n);
+	assert_int_equal(hv_set_autostart(hv, &c, false), 0);
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	assert_false(find_dom(d, n, "test-state-shutoff")->autostart);
+	hv_domains_free(d, n);
+	hv_close(hv);
+	free(uri);
+}
+
+/* NAME's state in a fresh list; -1 when it is not there. */
+static int
+state_in_list(struct hv *hv, const char *name)
+{
+	struct hv_domain *d;
+	const struct hv_domain *x;
+	size_t n;
+	int s;
+
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	x = find_dom(d, n, name);
+	s = x != NULL ? (int)x->state : -1;
+	hv_domains_free(d, n);
+	return s;
+}
+
+static void
+make_vm(struct vm_config *c, const char *name, const char *uuid)
+{
+	vm_config_init(c);
+	c->name = xstrdup(name);
+	snprintf(c->uuid, sizeof c->uuid, "%s", uuid);
+	c->memory_mib = 256;
+	c->kernel = xstrdup("/guest/vmlinuz");
+	c->cmdline = xstrdup("console=ttyS0");
+	vm_config_add_disk(c, "/img/root.qcow2");
+	vm_config_add_nic(c, "network")->source = xstrdup("default");
+}
+
+#define EXPECT_ERR(call, text) do {						\
+	assert_int_equal((call), -1);						\
+	if (strstr(err_get(), (text)) == NULL)					\
+		fail_msg("error '%s' lacks '%s'", err_get(), (text));		\
+} while (0)
+
+/* Define, start, pause, resume, shutdown, poweroff, reboot, reset,
+ * undefine: each seen in a later list on the same connection. */
+static void
+test_lifecycle(void **state)
+{
+	struct vm_config c;
+	struct hv_status st;
+	struct hv *hv;
+	char note[256];
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	make_vm(&c, "vmtty-life", "11111111-2222-4333-8444-555555555555");
+	assert_int_equal(state_in_list(hv, c.name), -1);
+	EXPECT_ERR(hv_status(hv, &c, &st), "VM 'vmtty-life' is not defined on host 'lab'");
+	assert_int_equal(hv_check(hv, &c), 0);
+	assert_int_equal(hv_define(hv, &c), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_OFF);
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_int_equal(st.state, HV_OFF);
+	EXPECT_ERR(hv_action(hv, &c, HV_SHUTDOWN), "VM 'vmtty-life' is not running (off)");
+
+	assert_int_equal(hv_start(hv, &c, note, sizeof note), 0);
+	assert_string_equal(note, "");
+	assert_int_equal(state_in_list(hv, c.name), HV_RUNNING);
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_int_equal(st.state, HV_RUNNING);
+	assert_string_equal(st.detail, "booted");
+	EXPECT_ERR(hv_start(hv, &c, note, sizeof note), "VM 'vmtty-life' is already running");
+	EXPECT_ERR(hv_undefine(hv, &c), "stop it before deleting it");
+	EXPECT_ERR(hv_action(hv, &c, HV_RESUME), "VM 'vmtty-life' is not paused");
+
+	assert_int_equal(hv_action(hv, &c, HV_PAUSE), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_PAUSED);
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_string_equal(st.detail, "paused by the user");
+	EXPECT_ERR(hv_action(hv, &c, HV_PAUSE), "VM 'vmtty-life' is already paused");
+	assert_int_equal(hv_action(hv, &c, HV_RESUME), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_RUNNING);
+
+	assert_int_equal(hv_action(hv, &c, HV_REBOOT), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_RUNNING);
+	assert_int_equal(hv_action(hv, &c, HV_RESET), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_RUNNING);
+
+	assert_int_equal(hv_action(hv, &c, HV_SHUTDOWN), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_OFF);
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_string_equal(st.detail, "shut down");
+
+	assert_int_equal(hv_start(hv, &c, note, sizeof note), 0);
+	assert_int_equal(hv_action(hv, &c, HV_POWEROFF), 0);
+	assert_int_equal(state_in_list(hv, c.name), HV_OFF);
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_string_equal(st.detail, "powered off");
+
+	assert_int_equal(hv_undefine(hv, &c), 0);
+	assert_int_equal(state_in_list(hv, c.name), -1);
+	/* Undefining what is gone is not an error: nothing left to forget. */
+	assert_int_equal(hv_undefine(hv, &c), 0);
+	EXPECT_ERR(hv_start(hv, &c, note, sizeof note),
+	    "VM 'vmtty-life' is not defined on host 'lab'");
+	vm_config_clear(&c);
+	hv_close(hv);
+}
+
+/* A define with the same UUID updates the domain, also under a new name. */
+static void
+test_redefine_rename(void **state)
+{
+	struct hv_domain *d;
+	struct vm_config c;
+	struct hv *hv;
+	char *xml;
+	size_t n;
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	make_vm(&c, "vmtty-old", "21111111-2222-4333-8444-555555555555");
+	assert_int_equal(hv_define(hv, &c), 0);
+	c.memory_mib = 384;
+	free(c.name);
+	c.name = xstrdup("vmtty-new");
+	assert_int_equal(hv_define(hv, &c), 0);
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	assert_null(find_dom(d, n, "vmtty-old"));
+	assert_non_null(find_dom(d, n, "vmtty-new"));
+	assert_int_equal(find_dom(d, n, "vmtty-new")->max_memory_mib, 384);
+	assert_string_equal(find_dom(d, n, "vmtty-new")->uuid, c.uuid);
+	hv_domains_free(d, n);
+	/* describe: libvirt's own XML once defined. */
+	assert_int_equal(hv_describe(hv, &c, &xml), 0);
+	assert_non_null(strstr(xml, "<name>vmtty-new</name>"));
+	assert_non_null(strstr(xml, "<memory unit='KiB'>393216</memory>"));
+	free(xml);
+	assert_int_equal(hv_undefine(hv, &c), 0);
+	/* ... and what vmtty would define when it is not: the test driver
+	 * offers no KVM, so auto becomes 'qemu'. */
+	assert_int_equal(hv_describe(hv, &c, &xml), 0);
+	assert_non_null(strstr(xml, "<domain type='qemu'>"));
+	assert_non_null(strstr(xml, "<memory unit='MiB'>384</memory>"));
+	free(xml);
+	vm_config_clear(&c);
+	hv_close(hv);
+}
+
+static void
+test_errors(void **state)
+{
+	struct vm_config c;
+	struct hv_status st;
+	struct hv *hv;
+	int fd = -1;
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	/* A domain of the same name with another UUID is another VM. */
+	make_vm(&c, "test", "31111111-2222-4333-8444-555555555555");
+	EXPECT_ERR(hv_status(hv, &c, &st), "it was redefined outside vmtty");
+	EXPECT_ERR(hv_action(hv, &c, HV_POWEROFF), "VM 'test' is not defined on host 'lab'");
+	/* Without a UUID the name finds it. */
+	c.uuid[0] = '\0';
+	assert_int_equal(hv_status(hv, &c, &st), 0);
+	assert_int_equal(st.state, HV_RUNNING);
+	/* The test driver has no console. */
+	EXPECT_ERR(hv_console_open(hv, &c, false, &fd),
+	    "host 'lab': cannot open the console of VM 'test': ");
+	assert_int_equal(fd, -1);
+	EXPECT_ERR(hv_serial_log(hv, &c, (char[64]){ 0 }, 64), "not supported by the libvirt");
+	vm_config_clear(&c);
+
+	/* check: a named network must exist on the host; NVMe cannot be said. */
+	make_vm(&c, "vmtty-check", "41111111-2222-4333-8444-555555555555");
+	assert_int_equal(hv_check(hv, &c), 0);
+	free(c.nics[0].source);
+	c.nics[0].source = xstrdup("nosuchnet");
+	EXPECT_ERR(hv_check(hv, &c), "there is no network 'nosuchnet' on host 'lab'");
+	free(c.nics[0].source);
+	c.nics[0].source = xstrdup("default");
+	free(c.disks[0].bus);
+	c.disks[0].bus = xstrdup("nvme");
+	EXPECT_ERR(hv_check(hv, &c), "is on an nvme bus");
+	EXPECT_ERR(hv_define(hv, &c), "is on an nvme bus");
+	vm_config_clear(&c);
+	hv_close(hv);
+}
+
+/* Events arrive on libvirt's event thread; the test waits on a condition. */
+struct evq {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	struct hv_event ev[256];
+	size_t n;
+};
+
+static void
+on_event(const struct hv_event *ev, void *arg)
+{
+	struct evq *q = arg;
+
+	pthread_mutex_lock(&q->m);
+	if (q->n < sizeof q->ev / sizeof q->ev[0])
+		q->ev[q->n++] = *ev;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->m);
+}
+
+/* Wait up to MS for an event KIND for UUID (and STATE for HV_EV_STATE). */
+static bool
+wait_event(struct evq *q, enum hv_event_kind kind, const char *uuid, enum hv_state want,
+    long ms, char *reason, size_t len)
+{
+	struct timespec ts;
+	bool found = false;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->m);
+	for (;;) {
+		for (size_t i = 0; i < q->n && !found; i++) {
+			if (q->ev[i].kind == kind && strcmp(q->ev[i].uuid, uuid) == 0 &&
+			    (kind != HV_EV_STATE || q->ev[i].state == want)) {
+				found = true;
+				if (reason != NULL)
+					snprintf(reason, len, "%s", q->ev[i].reason);
+				/* Consumed: later waits look for later events. */
+				memmove(&q->ev[i], &q->ev[i + 1], (q->n - i - 1) * sizeof q->ev[0]);
+				q->n--;
+			}
+		}
+		if (found || pthread_cond_timedwait(&q->cv, &q->m, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&q->m);
+	return found;
+}
+
+static void
+test_watch(void **state)
+{
+	struct evq q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { { 0 } }, 0 };
+	struct hv_status st;
+	struct vm_config c;
+	struct hv *hv;
+	char note[256], reason[256];
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	make_vm(&c, "vmtty-watch", "51111111-2222-4333-8444-555555555555");
+	assert_int_equal(hv_watch(hv, on_event, &q), 0);
+	/* Nothing seen yet: a peek does not ask the host. */
+	EXPECT_ERR(hv_peek(hv, &c, &st), "is not known yet");
+	assert_int_equal(hv_define(hv, &c), 0);
+	assert_true(wait_event(&q, HV_EV_DEFINED, c.uuid, 0, 5000, NULL, 0));
+	assert_int_equal(hv_start(hv, &c, note, sizeof note), 0);
+	assert_true(wait_event(&q, HV_EV_STATE, c.uuid, HV_RUNNING, 5000, reason, sizeof reason));
+	assert_string_equal(reason, "booted");
+	assert_int_equal(hv_action(hv, &c, HV_PAUSE), 0);
+	assert_true(wait_event(&q, HV_EV_STATE, c.uuid, HV_PAUSED, 5000, NULL, 0));
+	/* The event updated what peek knows. */
+	assert_int_equal(hv_peek(hv, &c, &st), 0);
+	assert_int_equal(st.state, HV_PAUSED);
+	assert_int_equal(hv_action(hv, &c, HV_RESUME), 0);
+	assert_true(wait_event(&q, HV_EV_STATE, c.uuid, HV_RUNNING, 5000, reason, sizeof reason));
+	assert_string_equal(reason, "resumed");
+	assert_int_equal(hv_action(hv, &c, HV_POWEROFF), 0);
+	assert_true(wait_event(&q, HV_EV_STATE, c.uuid, HV_OFF, 5000, reason, sizeof reason));
+	assert_string_equal(reason, "powered off");
+	assert_int_equal(hv_peek(hv, &c, &st), 0);
+	assert_int_equal(st.state, HV_OFF);
+	assert_int_equal(hv_undefine(hv, &c), 0);
+	assert_true(wait_event(&q, HV_EV_UNDEFINED, c.uuid, 0, 5000, NULL, 0));
+	EXPECT_ERR(hv_peek(hv, &c, &st), "is not known yet");
+	hv_close(hv);
+	/* After close the callback is never called again. */
+	pthread_mutex_lock(&q.m);
+	q.n = 0;
+	pthread_mutex_unlock(&q.m);
+	hv = open_uri("lab", "test:///default");
+	assert_int_equal(hv_define(hv, &c), 0);
+	assert_int_equal(hv_undefine(hv, &c), 0);
+	assert_false(wait_event(&q, HV_EV_DEFINED, c.uuid, 0, 300, NULL, 0));
+	hv_close(hv);
+	vm_config_clear(&c);
+}
+
+static void
+test_bogus_uri(void **state)
+{
+	struct host h = { 0 };
+	long long t0 = log_now_ms();
+	struct hv *hv;
+
+	(void)state;
+	h.name = (char *)"bogus";
+	h.uri = (char *)"qemu+tcp://127.0.0.1:1/system";
+	h.kind = HOST_LIBVIRT;
+	hv = hv_open(&h);
+	assert_null(hv);
+	assert_true(log_now_ms() - t0 < 5000);
+	if (strstr(err_get(), "host 'bogus': cannot connect to 'qemu+tcp://127.0.0.1:1/system': ")
+	    == NULL)
+		fail_msg("unexpected error: %s", err_get());
+	print_message("%s\n", err_get());
+}
+
+/* 1,000 domains (half running) in a test driver file: one list, timed
+ * against virsh. */
+static void
+test_thousand(void **state)
+{
+	char *dir = unit_tmpdir(), path[PATH_MAX], *uri;
+	struct hv_domain *d;
+	struct vdom *v;
+	long long t0, t1, t2, vms;
+	size_t n, nv, running = 0;
+	struct hv *hv;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/thousand.xml", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "<node>\n");
+	for (int i = 0; i < 1000; i++)
+		fprintf(fp, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/"
+		    "test/1.0'><name>d%04d</name><memory>%d</memory><vcpu>%d</vcpu>"
+		    "<os><type>hvm</type></os>%s</domain>\n", i, 262144 + 1024 * i, 1 + i % 4,
+		    i % 2 ? "<test:runstate>5</test:runstate>" : "");
+	fprintf(fp, "</node>\n");
+	fclose(fp);
+	uri = xasprintf("test://%s", path);
+	t0 = log_now_ms();
+	hv = open_uri("k", uri);
+	t1 = log_now_ms();
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	t2 = log_now_ms();
+	v = xcalloc(1100, sizeof *v);
+	nv = virsh_list(uri, v, 1100, &vms);
+	print_message("1000 domains: open %lld ms, list %lld ms; virsh list --all %lld ms\n",
+	    t1 - t0, t2 - t1, vms);
+	assert_int_equal(n, 1000);
+	assert_int_equal(nv, 1000);
+	for (size_t i = 0; i < n; i++) {
+		const struct hv_domain *x = find_dom(d, n, v[i].name);
+
+		assert_non_null(x);
+		assert_int_equal(x->state, v[i].state);
+		running += x->state == HV_RUNNING;
+	}
+	assert_int_equal(running, 500);
+	assert_int_equal(find_dom(d, n, "d0003")->vcpus, 4);
+	assert_int_equal(find_dom(d, n, "d0003")->max_memory_mib, 256 + 3);
+	/* Generous: the test driver answers in-process (ASan is slower). */
+	assert_true(t2 - t1 < 2000);
+	hv_domains_free(d, n);
+	hv_close(hv);
+	free(v);
+	free(uri);
+	unit_rmdir(dir);
+}
+
+/*
+ * Authentication asks on /dev/tty.  The test driver asks for a user and
+ * a password when its file has <auth>.  The asking runs in a child (this
+ * program again, "--auth-child URI") in a session of its own: without a
+ * terminal, or with a pty whose master the test types into.
+ */
+static int
+auth_child(const char *uri)
+{
+	struct host h = { 0 };
+	struct hv_domain *d;
+	struct hv *hv;
+	size_t n;
+
+	h.name = (char *)"auth";
+	h.uri = (char *)uri;
+	h.kind = HOST_LIBVIRT;
+	if ((hv = hv_open(&h)) == NULL) {
+		printf("FAILED %s\n", err_get());
+		return 1;
+	}
+	if (hv_list(hv, &d, &n) != 0 || n != 1) {
+		printf("FAILED list\n");
+		return 1;
+	}
+	printf("OPENED %s\n", d[0].name);
+	hv_domains_free(d, n);
+	hv_close(hv);
+	return 0;
+}
+
+/* Run the child with PTY (a slave path, or NULL: no terminal) as its
+ * terminal; ANSWERS go to the pty after each prompt.  Returns the child's
+ * stdout; *SEEN what the pty showed. */
+static char *
+run_auth_child(const char *uri, int master, const char *slave, const char *const *answers,
+    char *seen, size_t seenlen)
+{
+	static char out[4096];
+	size_t olen = 0, slen = 0, asked = 0;
+	long long deadline = log_now_ms() + 10000;
+	int pfd[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		setsid();
+		if (slave != NULL)
+			close(open(slave, O_RDWR));	/* becomes the controlling tty */
+		dup2(devnull, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		execl(self_path, self_path, "--auth-child", uri, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	seen[0] = '\0';
+	for (;;) {
+		struct pollfd p[2] = { { pfd[0], POLLIN, 0 }, { master, POLLIN, 0 } };
+		ssize_t r;
+
+		if (log_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			close(pfd[0]);
+			fail_msg("the auth child hangs; the pty shows: %s", seen);
+		}
+		if (poll(p, master >= 0 ? 2 : 1, 100) <= 0)
+			continue;
+		if (master >= 0 && (p[1].revents & POLLIN) &&
+		    (r = read(master, seen + slen, seenlen - 1 - slen)) > 0) {
+			slen += (size_t)r;
+			seen[slen] = '\0';
+			/* Each prompt ends in ": " after "host 'auth' (URI): ". */
+			while (answers[asked] != NULL && slen >= 2 && strcmp(seen + slen - 2, ": ") == 0 &&
+			    strstr(seen, "host 'auth' (") != NULL) {
+				size_t prompts = 0;
+
+				for (const char *q = seen; (q = strstr(q, "host 'auth' (")) != NULL; q++)
+					prompts++;
+				if (prompts <= asked)
+					break;
+				assert_true(write(master, answers[asked], strlen(answers[asked])) > 0);
+				asked++;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			r = read(pfd[0], out + olen, sizeof out - 1 - olen);
+			if (r <= 0)
+				break;
+			olen += (size_t)r;
+		}
+	}
+	out[olen] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return out;
+}
+
+static void
+test_auth(void **state)
+{
+	static const char *const none[] = { NULL };
+	static const char *const good[] = { "alice\n", "s3cret\n", NULL };
+	char *dir = unit_tmpdir(), path[PATH_MAX], *uri, *out, seen[4096];
+	int master;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/auth.xml", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "<node><auth><user password='s3cret'>alice</user></auth>"
+	    "<domain type='test'><name>locked</name><memory>262144</memory><vcpu>1</vcpu>"
+	    "<os><type>hvm</type></os></domain></node>\n");
+	fclose(fp);
+	uri = xasprintf("test://%s", path);
+
+	/* No terminal: a clear refusal, never a read from stdin. */
+	out = run_auth_child(uri, -1, NULL, none, seen, sizeof seen);
+	if (strstr(out, "FAILED host 'auth': cannot connect to 'test://") == NULL ||
+	    strstr(out, "there is no terminal to ask on") == NULL || strstr(out, "Sanitizer") != NULL)
+		fail_msg("unexpected: %s", out);
+
+	/* A terminal: the user name is echoed, the password is not. */
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	out = run_auth_child(uri, master, ptsname(master), good, seen, sizeof seen);
+	if (strstr(out, "OPENED locked") == NULL || strstr(out, "Sanitizer") != NULL)
+		fail_msg("authentication failed: %s; the pty showed: %s", out, seen);
+	assert_non_null(strstr(seen, "alice"));
+	assert_null(strstr(seen, "s3cret"));
+	close(master);
+	free(uri);
+	unit_rmdir(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_list),
+		cmocka_unit_test(test_files_list),
+		cmocka_unit_test(test_flags_in_list),
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_redefine_rename),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_bogus_uri),
+		cmocka_unit_test(test_thousand),
+		cmocka_unit_test(test_auth),
+	};
+
+	if (argc == 3 && strcmp(argv[1], "--auth-child") == 0)
+		return auth_child(argv[2]);
+	if (realpath("/proc/self/exe", self_path) == NULL)
+		snprintf(self_path, sizeof self_path, "%s", argv[0]);
+
+	return cmocka_run_group_tests_name("libvirt", tests, NULL, NULL);
+}
