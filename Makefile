@@ -105,7 +105,7 @@ layers:
 	@scripts/check-layers
 
 lint-man:
-	@mandoc -Tlint -W warning man/vmtty.1
+	@mandoc -Tlint -W warning man/*.[1-9]
 
 check: deps
 	@$(MAKE) --no-print-directory all unit $(BENCH_BIN)
@@ -120,17 +120,20 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run --build $(BUILD)
 
-install: $(BUILD)/vmtty $(PLUGINS) $(PLUGINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1
+install: $(BUILD)/vmtty $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BUILD)/vmtty $(DESTDIR)$(BINDIR)/vmtty
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(LIBDIR)/
 	for t in share/templates/*.ini; do [ -e "$$t" ] || continue; \
 		install -m 0644 "$$t" $(DESTDIR)$(DATADIR)/templates/; done
 	install -m 0644 man/vmtty.1 $(DESTDIR)$(MANDIR)/man1/vmtty.1
+	install -m 0644 man/vmtty-templates.5 $(DESTDIR)$(MANDIR)/man5/vmtty-templates.5
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vmtty $(DESTDIR)$(MANDIR)/man1/vmtty.1
+	rm -f $(DESTDIR)$(BINDIR)/vmtty $(DESTDIR)$(MANDIR)/man1/vmtty.1 \
+		$(DESTDIR)$(MANDIR)/man5/vmtty-templates.5
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBDIR)
 
 clean:
