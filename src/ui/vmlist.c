@@ -296,6 +296,18 @@ vmlist_fleet_changed(void *arg)
 	return wrote ? UI_RELOAD : UI_REDRAW;
 }
 
+/* Drop the details pane's VM; the next draw loads the selected one. */
+static void
+detail_forget(struct vmlist *v)
+{
+	if (v->detail_id > 0)
+		vm_config_clear(&v->detail);
+	journal_free(v->djournal, v->ndjournal);
+	v->djournal = NULL;
+	v->ndjournal = 0;
+	v->detail_id = 0;
+}
+
 static void
 vmlist_reload(void *arg)
 {
@@ -338,7 +350,7 @@ vmlist_reload(void *arg)
 		}
 	}
 	free(sel_host);
-	v->detail_id = -1;	/* reload details too */
+	detail_forget(v);	/* reload details too */
 }
 
 static void *
@@ -370,8 +382,7 @@ vmlist_free(void *arg)
 	for (size_t i = 0; i < v->nsynced; i++)
 		free(v->synced[i].host);
 	free(v->synced);
-	if (v->detail_id > 0)
-		vm_config_clear(&v->detail);
+	detail_forget(v);
 	free(v);
 }
 
@@ -568,14 +579,18 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		return;
 	}
 	if (v->detail_id != v->vms[r->vm].id) {
-		if (v->detail_id > 0)
-			vm_config_clear(&v->detail);
-		v->detail_id = 0;
+		detail_forget(v);
 		if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &v->detail) != 0) {
 			ui_put(y, x, w, err_get());
 			return;
 		}
 		v->detail_id = v->vms[r->vm].id;
+		/* A journal that cannot be read only leaves its lines out. */
+		if (journal_list(ui_db(v->ui), v->detail.host, v->detail.name, 5,
+		    &v->djournal, &v->ndjournal) != 0) {
+			v->djournal = NULL;
+			v->ndjournal = 0;
+		}
 	}
 	const struct vm_config *c = &v->detail;
 
@@ -623,7 +638,41 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		    c->nics[i].mac != NULL ? ", " : "", c->nics[i].mac != NULL ? c->nics[i].mac : "");
 		detail_line(&y, bottom, x, w, i == 0 ? "NICs" : "", buf);
 	}
+	snprintf(buf, sizeof buf, "serial%s", strcmp(c->graphics, "vnc") == 0 ? ", VNC" : "");
+	detail_line(&y, bottom, x, w, "Consoles", buf);
+	buf[0] = '\0';
+	if (c->tuning.vcpu_pins != NULL)
+		snprintf(buf, sizeof buf, "pins %s", c->tuning.vcpu_pins);
+	if (c->tuning.hugepages)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%shugepages",
+		    buf[0] != '\0' ? ", " : "");
+	if (c->tuning.balloon_mib > 0) {
+		char mem[32];
+
+		format_mem(c->tuning.balloon_mib, mem, sizeof mem);
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%sballoon %s",
+		    buf[0] != '\0' ? ", " : "", mem);
+	}
+	if (buf[0] != '\0')
+		detail_line(&y, bottom, x, w, "Tuning", buf);
 	detail_line(&y, bottom, x, w, "Notes", c->notes);
+	/* The newest operations last, as in vmtty log. */
+	for (size_t i = 0; i < v->ndjournal; i++) {
+		const struct journal_entry *e = &v->djournal[i];
+		time_t t = (time_t)(e->time / 1000);
+		struct tm tm;
+		char when[16];
+
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%m-%d %H:%M", &tm);
+		snprintf(buf, sizeof buf, "%s %s %s%s%s", when, e->action, e->ok ? "ok" : "FAILED",
+		    e->message != NULL && e->message[0] != '\0' ? ": " : "",
+		    e->message != NULL ? e->message : "");
+		if (!e->ok)
+			attrset(theme_attr(TH_CRASHED));
+		detail_line(&y, bottom, x, w, i == 0 ? "Journal" : "", buf);
+		attrset(A_NORMAL);
+	}
 }
 
 static void

@@ -60,6 +60,8 @@ struct vmlist {
 	struct listw list;
 	struct vm_config detail;
 	int64_t detail_id;	/* 0: none loaded */
+	struct journal_entry *djournal;	/* the detail VM's newest journal lines */
+	size_t ndjournal;
 	/* Per host name: the fleet generation last written to the inventory. */
 	struct synced {
 		char *host;

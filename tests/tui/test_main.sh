@@ -50,6 +50,9 @@ tui_keys y
 tui_expect "then it is off" '■ test +off'
 tui_keys s
 tui_expect "s starts it again" '▶ test +running'
+tui_expect "the details pane shows the newest journal lines" 'Journal +[0-9-]+ [0-9:]+ pause ok'
+t_check "down to the start" _tui_has '[0-9-]+ [0-9:]+ start ok'
+t_check "and the VM's consoles" _tui_has 'Consoles +serial'
 tui_keys x
 tui_expect "delete asks for confirmation" "Delete VM 'test'"
 tui_keys Escape
