@@ -313,19 +313,6 @@ cmd_action(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* An absolute path for a file given on the command line. */
-static char *
-abs_path(const char *p)
-{
-	char cwd[PATH_MAX];
-
-	if (p[0] == '/')
-		return xstrdup(p);
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		return xstrdup(p);
-	return xasprintf("%s/%s", cwd, p);
-}
-
 /* qcow2 files start with "QFI\xfb"; anything else is taken as raw. */
 static const char *
 probe_format(const char *path)
@@ -383,25 +370,36 @@ parse_count(const char *cmd, const char *opt, const char *s, long long max, long
 static int
 cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *host = "local", *kernel = NULL, *initrd = NULL, *cmdline = NULL;
-	const char *memory = NULL, *cpus = NULL, *disk = NULL, *accel = NULL;
-	const char *machine = NULL, *graphics = NULL, *net = NULL, *fwd = NULL, *notes = NULL;
+	struct cli_create_opts o = { .host = "local" };
 	const struct cli_opt opts[] = {
-		{ "host", &host, NULL },
-		{ "kernel", &kernel, NULL },
-		{ "initrd", &initrd, NULL },
-		{ "cmdline", &cmdline, NULL },
-		{ "memory", &memory, NULL },
-		{ "cpus", &cpus, NULL },
-		{ "disk", &disk, NULL },
-		{ "accel", &accel, NULL },
-		{ "machine", &machine, NULL },
-		{ "graphics", &graphics, NULL },
-		{ "net", &net, NULL },
-		{ "forward", &fwd, NULL },
-		{ "notes", &notes, NULL },
+		{ "host", &o.host, NULL },
+		{ "kernel", &o.kernel, NULL },
+		{ "initrd", &o.initrd, NULL },
+		{ "cmdline", &o.cmdline, NULL },
+		{ "memory", &o.memory, NULL },
+		{ "cpus", &o.cpus, NULL },
+		{ "disk", &o.disk, NULL },
+		{ "accel", &o.accel, NULL },
+		{ "machine", &o.machine, NULL },
+		{ "graphics", &o.graphics, NULL },
+		{ "net", &o.net, NULL },
+		{ "forward", &o.fwd, NULL },
+		{ "notes", &o.notes, NULL },
+		{ "template", &o.template_name, NULL },
+		{ "disk-size", &o.disk_size, NULL },
+		{ "image", &o.image, NULL },
+		{ "copy", NULL, &o.copy },
+		{ "iso", &o.iso, NULL },
+		{ "ssh-key", &o.ssh_key, NULL },
+		{ "user", &o.user, NULL },
+		{ "hostname", &o.hostname, NULL },
+		{ "network", &o.network, NULL },
+		{ "pool", &o.pool, NULL },
+		{ "dir", &o.dir, NULL },
 		{ 0 },
 	};
+	const char *host, *kernel, *initrd, *cmdline, *memory, *cpus, *disk, *accel;
+	const char *machine, *graphics, *net, *fwd, *notes;
 	struct vm_config c;
 	struct host h;
 	struct hv *hv = NULL;
@@ -417,6 +415,17 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("create", "create takes one NAME");
 	}
+	/* Templates, new disks, images and cloud-init go through provisioning. */
+	if (o.template_name != NULL || o.disk_size != NULL || o.image != NULL || o.copy ||
+	    o.iso != NULL || o.ssh_key != NULL || o.user != NULL || o.hostname != NULL ||
+	    o.network != NULL || o.pool != NULL || o.dir != NULL) {
+		rc = cli_create_plan(ctx, ops[0], &o);
+		free(ops);
+		return rc;
+	}
+	host = o.host, kernel = o.kernel, initrd = o.initrd, cmdline = o.cmdline;
+	memory = o.memory, cpus = o.cpus, disk = o.disk, accel = o.accel;
+	machine = o.machine, graphics = o.graphics, net = o.net, fwd = o.fwd, notes = o.notes;
 	if (parse_count("create", "memory", memory, 1LL << 40, &mem) != 0 ||
 	    parse_count("create", "cpus", cpus, 1 << 20, &ncpu) != 0) {
 		free(ops);
@@ -435,8 +444,8 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	free(ops);
 	c.memory_mib = mem;
 	c.sockets = (int)ncpu;
-	c.kernel = kernel != NULL ? abs_path(kernel) : NULL;
-	c.initrd = initrd != NULL ? abs_path(initrd) : NULL;
+	c.kernel = kernel != NULL ? cli_abs_path(kernel) : NULL;
+	c.initrd = initrd != NULL ? cli_abs_path(initrd) : NULL;
 	c.cmdline = xstrdup0(cmdline);
 	c.notes = xstrdup0(notes);
 	if (accel != NULL) {
@@ -453,7 +462,7 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (disk != NULL) {
 		bool here = host_is_builtin(db, host);
-		char *p = here ? abs_path(disk) : xstrdup(disk);
+		char *p = here ? cli_abs_path(disk) : xstrdup(disk);
 		struct vm_disk *d = vm_config_add_disk(&c, p);
 
 		/* The file of a libvirt host is on that host: go by its name. */
