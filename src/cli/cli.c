@@ -32,6 +32,11 @@ static const struct cli_cmd commands[] = {
 	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl },
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
 	  cmd_templates },
+	{ "edit", "VM [--cpus N] [--memory MIB] [--kernel K] [--initrd I] [--cmdline C] "
+	  "[--firmware bios|uefi] [--machine q35|pc] [--add-disk PATH] [--new-disk SIZE [--pool P]] "
+	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] [--add-nic user|bridge:BR|network:NET] "
+	  "[--remove-nic N]",
+	  "change a VM; a running VM gets the changes at its next start", cmd_edit },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },

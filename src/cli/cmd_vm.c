@@ -33,13 +33,15 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		json_object *st = json_object_new_string(v[i].state);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
-		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s }", i == 0 ? "" : ",",
+		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s, \"pending_restart\": %s }",
+		    i == 0 ? "" : ",",
 		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].uuid,
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].cpus, (long long)v[i].memory_mib,
-		    is_stale(v[i].host, stale, nstale) ? "true" : "false");
+		    is_stale(v[i].host, stale, nstale) ? "true" : "false",
+		    v[i].pending ? "true" : "false");
 		json_object_put(h);
 		json_object_put(nm);
 		json_object_put(st);
@@ -62,8 +64,8 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 	for (size_t i = 0; i < n; i++) {
 		char state[32];
 
-		snprintf(state, sizeof state, "%s%s", v[i].state,
-		    is_stale(v[i].host, stale, nstale) ? "?" : "");
+		snprintf(state, sizeof state, "%s%s%s", v[i].state,
+		    is_stale(v[i].host, stale, nstale) ? "?" : "", v[i].pending ? "*" : "");
 		printf("%-*s  %-*s  %-13s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
 		    state, v[i].cpus, (long long)v[i].memory_mib);
 	}

@@ -251,6 +251,9 @@ cmd_start(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "vmtty: note: %s\n", note);
 	if (rc == 0 && wait && wait_state(&v, HV_RUNNING, secs, &st) != 0)
 		rc = err_set("VM '%s' is %s, not running", v.c.name, hv_state_name(st.state));
+	/* A fresh start takes every pending change. */
+	if (rc == 0 && v.c.pending != NULL)
+		vm_set_pending(ctx->db, v.c.id, NULL);
 	snprintf(okmsg, sizeof okmsg, "started%s%s", note[0] != '\0' ? "; " : "", note);
 	rc = finish(ctx, &v, "start", rc, okmsg);
 	if (rc == CLI_OK && marker != NULL && wait_serial(&v, marker, secs) != 0)

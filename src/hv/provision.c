@@ -1047,3 +1047,94 @@ provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
 	provision_keep(m);
 	return 0;
 }
+
+int
+provision_add_disk(struct hv *hv, const struct vm_config *c, const char *pool, int64_t bytes,
+    char **path)
+{
+	struct provision_plan p;
+	struct provision_made *m;
+	char *dir = NULL, *name;
+	int rc, n = (int)c->ndisks;
+
+	*path = NULL;
+	if (bytes < PROV_MIN_BYTES || bytes > PROV_MAX_BYTES)
+		return err_set("disk size: give 1M to %d TiB", TEMPLATE_MAX_DISK_GIB / 1024);
+	/* The name of the first free "NAME-N.qcow2". */
+	for (;; n++) {
+		bool used = false;
+
+		name = xasprintf("%s-%d.qcow2", c->name, n);
+		for (size_t i = 0; i < c->ndisks; i++) {
+			const char *base = strrchr(c->disks[i].path, '/');
+
+			used |= strcmp(base != NULL ? base + 1 : c->disks[i].path, name) == 0;
+		}
+		if (!used)
+			break;
+		free(name);
+	}
+	if (hv->host.kind != HOST_BUILTIN) {
+		struct hv_volume v = { pool, name, "qcow2", bytes, NULL, NULL };
+
+		rc = hv_volume_create(hv, &v, path);
+		free(name);
+		return rc != 0 ? err_prefix("Creating the disk failed") : 0;
+	}
+	/* Beside the VM's first disk it made, else in its own directory. */
+	for (size_t i = 0; i < c->ndisks && dir == NULL; i++)
+		if (c->disks[i].owned && !c->disks[i].cdrom && strrchr(c->disks[i].path, '/') != NULL)
+			dir = xstrndup(c->disks[i].path,
+			    (size_t)(strrchr(c->disks[i].path, '/') - c->disks[i].path));
+	if (dir == NULL) {
+		char *data = paths_data_dir();
+
+		dir = xasprintf("%s/images/%s", data, c->name);
+		free(data);
+	}
+	*path = xasprintf("%s/%s", dir, name);
+	free(name);
+	provision_init(&p);
+	p.disk = PROV_DISK_NEW;
+	p.disk_bytes = bytes;
+	m = xcalloc(1, sizeof *m);
+	rc = make_dirs(m, dir) != 0 ? err_prefix("Creating the directory failed") :
+	    local_disk(&p, m, *path, NULL, NULL) != 0 ? err_prefix("Creating the disk failed") : 0;
+	provision_clear(&p);
+	free(dir);
+	if (rc != 0) {
+		provision_undo(hv, m);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	made_free(m);
+	return 0;
+}
+
+int
+provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path, int64_t bytes)
+{
+	char format[16];
+	int64_t now;
+	struct strv a;
+	int rc;
+
+	if (hv->host.kind != HOST_BUILTIN)
+		return err_set("VM '%s': resizing disks on libvirt hosts is not supported yet; "
+		    "use 'virsh vol-resize'", c->name);
+	if (image_info(path, format, sizeof format, &now) != 0)
+		return -1;
+	if (bytes <= now)
+		return err_set("disk '%s' is already %lld bytes; give a larger size (disks only "
+		    "grow)", path, (long long)now);
+	strv_init(&a);
+	strv_add(&a, tool("VMTTY_QEMU_IMG", "qemu-img"));
+	strv_add(&a, "resize");
+	strv_add2(&a, "-f", format);
+	strv_add(&a, path);
+	strv_addf(&a, "%lld", (long long)bytes);
+	rc = run_tool(&a, NULL, NULL);
+	strv_free(&a);
+	return rc != 0 ? err_prefix("Resizing disk '%s' failed", path) : 0;
+}

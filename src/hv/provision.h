@@ -123,4 +123,13 @@ void provision_keep(struct provision_made *made);
 int provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
     provision_progress_fn fn, void *arg, struct vm_config *out);
 
+/* Edits of an existing VM C (stopped, for resize).  A new empty qcow2 disk
+ * of BYTES next to its others (built-in: its directory; libvirt: a volume
+ * of POOL), made by vmtty: *PATH (allocated). */
+int provision_add_disk(struct hv *hv, const struct vm_config *c, const char *pool,
+    int64_t bytes, char **path);
+/* Grow disk PATH of C to BYTES (built-in hosts: qemu-img resize). */
+int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path,
+    int64_t bytes);
+
 #endif

@@ -750,7 +750,7 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 	int rc;
 
 	st = db_prepare(db, "SELECT v.id, h.name, v.name, v.uuid, v.state, "
-	    "v.sockets * v.cores * v.threads, v.memory_mib "
+	    "v.sockets * v.cores * v.threads, v.memory_mib, v.pending IS NOT NULL "
 	    "FROM vms v JOIN hosts h ON h.id = v.host_id "
 	    "WHERE ?1 IS NULL OR h.name = ?1 "
 	    "ORDER BY (h.name <> 'local'), h.name, v.name");
@@ -772,6 +772,7 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 		s->state = db_col_text(st, 4);
 		s->cpus = sqlite3_column_int(st, 5);
 		s->memory_mib = sqlite3_column_int64(st, 6);
+		s->pending = sqlite3_column_int(st, 7) != 0;
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE) {

@@ -71,6 +71,7 @@ struct vm_summary {
 	char *state;
 	int cpus;
 	int64_t memory_mib;
+	bool pending;		/* changes wait for the next start */
 };
 
 /* A user-networking port forward, "tcp:2222:22" (host port, guest port). */

@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 export XDG_CONFIG_HOME="$T_TMP/config"
 IMAGES="$XDG_DATA_HOME/vmtty/images"
 
+# contains TEXT STRING: TEXT is in STRING, literally.
+contains() { [[ "$2" == *"$1"* ]]; }
 # files_under DIR: every file and directory below DIR, sorted.
 files_under() { [ -d "$1" ] && (cd "$1" && find . -mindepth 1 | sort); }
 
@@ -30,7 +32,7 @@ t_match "grown to the template's 20G" '"virtual-size": 21474836480' "$info"
 t_match "the seed ISO's volume id is cidata" "Volume id: cidata" "$(isoinfo -d -i "$IMAGES/c1/c1-seed.iso")"
 ud=$(isoinfo -R -i "$IMAGES/c1/c1-seed.iso" -x /user-data)
 t_match "user-data is cloud-config" "^#cloud-config" "$ud"
-t_match "user-data holds the key" "$(cut -d' ' -f2 "$T_TMP/key.pub")" "$ud"
+t_check "user-data holds the key" contains "$(cut -d' ' -f2 "$T_TMP/key.pub")" "$ud"
 md=$(isoinfo -R -i "$IMAGES/c1/c1-seed.iso" -x /meta-data)
 t_match "meta-data's instance-id is the VM's UUID" "instance-id: $(vm_uuid c1)" "$md"
 t_status "show --argv attaches both" 0 "$VMTTY" show c1 --argv
@@ -122,6 +124,37 @@ t_match "it says where its kernel came from" "kernel and initrd as VM 'k1'" "$T_
 t_eq "k2 has k1's kernel and initrd and the template's cmdline" "$GUEST/vmlinuz $GUEST/initrd.img console=ttyS0" \
 	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kernel"], v["initrd"], v["cmdline"])')"
 t_status "k2 boots to the guest's marker" 0 "$VMTTY" start k2 --wait-serial "GUEST READY" --timeout 90
+
+# 4. Edit: a stopped VM changes at once; a running one marks it pending
+# until its next start.
+cpus_mem() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"], v["pending_restart"])'; }
+t_status "edit k1 (off) --cpus 2 --memory 512" 0 "$VMTTY" edit k1 --cpus 2 --memory 512
+t_eq "k1 changed, nothing pending" "2 512 None" "$(cpus_mem k1)"
+t_status "edit k2 (running) --cpus 2" 0 "$VMTTY" edit k2 --cpus 2
+t_match "it says the change waits for a restart" "note: VM 'k2' is running: CPUs take effect at its next start" "$T_ERR"
+t_eq "show k2 has the change, pending" "2 256 CPUs" "$(cpus_mem k2)"
+t_match "list marks it" '"name": "k2".*"pending_restart": true' "$("$VMTTY" list --json | tr -d '\n')"
+t_match "qemu still runs with 1 vCPU" "-smp 1[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
 t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
+t_status "start k2 again" 0 "$VMTTY" start k2 --wait
+t_eq "the start took the pending change" "2 256 None" "$(cpus_mem k2)"
+t_match "qemu runs with 2 vCPUs now" "-smp 2[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_status "resizing a running VM's disk is refused" 1 "$VMTTY" edit k2 --resize-disk 0:2G
+t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
+t_status "edit c1 --resize-disk 0:30G" 0 "$VMTTY" edit c1 --resize-disk 0:30G
+t_match "the overlay is 30G" '"virtual-size": 32212254720' "$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"
+t_status "shrinking is refused" 1 "$VMTTY" edit c1 --resize-disk 0:1G
+t_match "saying disks only grow" "disks only grow" "$T_ERR"
+t_status "edit c1 --new-disk 1G" 0 "$VMTTY" edit c1 --new-disk 1G
+t_check "the new disk is in c1's directory" test -f "$IMAGES/c1/c1-2.qcow2"
+t_status "edit c1 --remove-disk 1 (the seed ISO) --add-nic user" 0 "$VMTTY" edit c1 --remove-disk 1 --add-nic user
+t_eq "c1's disks and NICs" "$IMAGES/c1/c1.qcow2 $IMAGES/c1/c1-2.qcow2 2" \
+	"$("$VMTTY" show c1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(*[d["path"] for d in v["disks"]], len(v["nics"]))')"
+t_status "an edit with a bad value changes nothing" 1 "$VMTTY" edit c1 --cpus 0
+t_match "and names the field" "CPUs: '0' is not a whole number" "$T_ERR"
+t_status "an edit that fails after making a disk takes it back" 1 "$VMTTY" edit c1 --new-disk 1G --add-nic network:x
+t_check "no c1-3.qcow2 left" test ! -e "$IMAGES/c1/c1-3.qcow2"
+t_status "delete c1 --delete-disks" 0 "$VMTTY" delete c1 --delete-disks
+t_eq "its disks are gone; the detached seed ISO stays" "./c1-seed.iso" "$(files_under "$IMAGES/c1")"
 
 t_summary
