@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +23,20 @@ static const struct cli_cmd commands[] = {
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
 	{ "show", "VM [--json | --argv | --xml]",
 	  "show a VM's configuration, qemu command line or libvirt XML", cmd_show },
-	{ "create", "NAME [--kernel K [--initrd I] [--cmdline C]] [--memory MIB] [--cpus N] "
-	  "[--disk PATH] [--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] "
-	  "[--net user|none] [--forward tcp:HOST:GUEST] [--notes TEXT] [--host HOST]",
-	  "define a VM", cmd_vmctl },
+	{ "create", "NAME [--template T] [--kernel K [--initrd I] [--cmdline C]] [--memory MIB] "
+	  "[--cpus N] [--disk PATH | --disk-size SIZE | --image BASE [--copy]] [--iso ISO] "
+	  "[--ssh-key KEY.pub] [--user U] [--hostname H] "
+	  "[--network user|none|bridge:BR|network:NET] [--forward tcp:HOST:GUEST] "
+	  "[--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] [--notes TEXT] "
+	  "[--host HOST] [--pool POOL] [--dir DIR]",
+	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl },
+	{ "templates", "[--json]", "list VM templates (and files that do not load)",
+	  cmd_templates },
+	{ "edit", "VM [--cpus N] [--memory MIB] [--kernel K] [--initrd I] [--cmdline C] "
+	  "[--firmware bios|uefi] [--machine q35|pc] [--add-disk PATH] [--new-disk SIZE [--pool P]] "
+	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] [--add-nic user|bridge:BR|network:NET] "
+	  "[--remove-nic N]",
+	  "change a VM; a running VM gets the changes at its next start", cmd_edit },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },
@@ -180,6 +191,18 @@ cli_format_time_local(int64_t ms, char *buf, size_t len)
 
 	localtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+char *
+cli_abs_path(const char *p)
+{
+	char cwd[PATH_MAX];
+
+	if (p[0] == '/')
+		return xstrdup(p);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(p);
+	return xasprintf("%s/%s", cwd, p);
 }
 
 static const struct cli_opt *

@@ -30,6 +30,8 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_err(void);
 /* Print a usage error for CMD and return CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An absolute path for a file given on the command line (allocated). */
+char *cli_abs_path(const char *p);
 /* Print JSON followed by a newline, then drop the reference. */
 void cli_json_print(json_object *o);
 json_object *cli_json_str(const char *s);
@@ -77,6 +79,19 @@ struct hv *cli_hv_open(const struct host *h);
  * NULL), all at once with a deadline.  Hosts that did not answer are
  * warned about on stderr and returned in *STALE (names, allocated). */
 int cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *nstale);
+
+/* The options of `vmtty create`. */
+struct cli_create_opts {
+	const char *host, *template_name, *kernel, *initrd, *cmdline, *memory, *cpus;
+	const char *disk, *accel, *machine, *graphics, *net, *fwd, *notes;
+	const char *disk_size, *image, *iso, *ssh_key, *user, *hostname, *network, *pool, *dir;
+	bool copy;
+};
+
+/* `vmtty create NAME --template ...`: through provisioning (cmd_provision.c). */
+int cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_opts *o);
+int cmd_templates(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_edit(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);

@@ -33,13 +33,15 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		json_object *st = json_object_new_string(v[i].state);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
-		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s }", i == 0 ? "" : ",",
+		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s, \"pending_restart\": %s }",
+		    i == 0 ? "" : ",",
 		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].uuid,
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].cpus, (long long)v[i].memory_mib,
-		    is_stale(v[i].host, stale, nstale) ? "true" : "false");
+		    is_stale(v[i].host, stale, nstale) ? "true" : "false",
+		    v[i].pending ? "true" : "false");
 		json_object_put(h);
 		json_object_put(nm);
 		json_object_put(st);
@@ -62,8 +64,8 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 	for (size_t i = 0; i < n; i++) {
 		char state[32];
 
-		snprintf(state, sizeof state, "%s%s", v[i].state,
-		    is_stale(v[i].host, stale, nstale) ? "?" : "");
+		snprintf(state, sizeof state, "%s%s%s", v[i].state,
+		    is_stale(v[i].host, stale, nstale) ? "?" : "", v[i].pending ? "*" : "");
 		printf("%-*s  %-*s  %-13s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
 		    state, v[i].cpus, (long long)v[i].memory_mib);
 	}
@@ -182,6 +184,7 @@ show_json(const struct vm_config *c)
 	json_object_object_add(o, "graphics", cli_json_str(c->graphics));
 	json_object_object_add(o, "template", cli_json_str(c->template_name));
 	json_object_object_add(o, "notes", cli_json_str(c->notes));
+	json_object_object_add(o, "pending_restart", cli_json_str(c->pending));
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 		json_object *dj = json_object_new_object();
@@ -192,6 +195,7 @@ show_json(const struct vm_config *c)
 		json_object_object_add(dj, "cache", cli_json_str(d->cache));
 		json_object_object_add(dj, "readonly", json_object_new_boolean(d->readonly));
 		json_object_object_add(dj, "media", cli_json_str(d->cdrom ? "cdrom" : "disk"));
+		json_object_object_add(dj, "owned", json_object_new_boolean(d->owned));
 		json_object_array_add(disks, dj);
 	}
 	json_object_object_add(o, "disks", disks);
@@ -241,14 +245,17 @@ show_text(const struct vm_config *c)
 	FIELD("Graphics", c->graphics);
 	FIELD("Template", c->template_name);
 	for (size_t i = 0; i < c->ndisks; i++)
-		printf("%-10s %s (%s, %s%s%s)\n", i == 0 ? "Disks:" : "", c->disks[i].path,
+		printf("%-10s %s (%s, %s%s%s%s)\n", i == 0 ? "Disks:" : "", c->disks[i].path,
 		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "",
-		    c->disks[i].readonly ? ", read-only" : "");
+		    c->disks[i].readonly ? ", read-only" : "",
+		    c->disks[i].owned ? ", made by vmtty" : "");
 	for (size_t i = 0; i < c->nnics; i++)
 		printf("%-10s %s %s%s%s\n", i == 0 ? "NICs:" : "", c->nics[i].kind,
 		    c->nics[i].model, c->nics[i].mac != NULL ? " " : "",
 		    c->nics[i].mac != NULL ? c->nics[i].mac : "");
 	FIELD("Notes", c->notes);
+	if (c->pending != NULL)
+		printf("%-10s %s (takes effect at the next start)\n", "Pending:", c->pending);
 }
 
 int

@@ -251,6 +251,9 @@ cmd_start(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "vmtty: note: %s\n", note);
 	if (rc == 0 && wait && wait_state(&v, HV_RUNNING, secs, &st) != 0)
 		rc = err_set("VM '%s' is %s, not running", v.c.name, hv_state_name(st.state));
+	/* A fresh start takes every pending change. */
+	if (rc == 0 && v.c.pending != NULL)
+		vm_set_pending(ctx->db, v.c.id, NULL);
 	snprintf(okmsg, sizeof okmsg, "started%s%s", note[0] != '\0' ? "; " : "", note);
 	rc = finish(ctx, &v, "start", rc, okmsg);
 	if (rc == CLI_OK && marker != NULL && wait_serial(&v, marker, secs) != 0)
@@ -313,19 +316,6 @@ cmd_action(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* An absolute path for a file given on the command line. */
-static char *
-abs_path(const char *p)
-{
-	char cwd[PATH_MAX];
-
-	if (p[0] == '/')
-		return xstrdup(p);
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		return xstrdup(p);
-	return xasprintf("%s/%s", cwd, p);
-}
-
 /* qcow2 files start with "QFI\xfb"; anything else is taken as raw. */
 static const char *
 probe_format(const char *path)
@@ -383,25 +373,36 @@ parse_count(const char *cmd, const char *opt, const char *s, long long max, long
 static int
 cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *host = "local", *kernel = NULL, *initrd = NULL, *cmdline = NULL;
-	const char *memory = NULL, *cpus = NULL, *disk = NULL, *accel = NULL;
-	const char *machine = NULL, *graphics = NULL, *net = NULL, *fwd = NULL, *notes = NULL;
+	struct cli_create_opts o = { .host = "local" };
 	const struct cli_opt opts[] = {
-		{ "host", &host, NULL },
-		{ "kernel", &kernel, NULL },
-		{ "initrd", &initrd, NULL },
-		{ "cmdline", &cmdline, NULL },
-		{ "memory", &memory, NULL },
-		{ "cpus", &cpus, NULL },
-		{ "disk", &disk, NULL },
-		{ "accel", &accel, NULL },
-		{ "machine", &machine, NULL },
-		{ "graphics", &graphics, NULL },
-		{ "net", &net, NULL },
-		{ "forward", &fwd, NULL },
-		{ "notes", &notes, NULL },
+		{ "host", &o.host, NULL },
+		{ "kernel", &o.kernel, NULL },
+		{ "initrd", &o.initrd, NULL },
+		{ "cmdline", &o.cmdline, NULL },
+		{ "memory", &o.memory, NULL },
+		{ "cpus", &o.cpus, NULL },
+		{ "disk", &o.disk, NULL },
+		{ "accel", &o.accel, NULL },
+		{ "machine", &o.machine, NULL },
+		{ "graphics", &o.graphics, NULL },
+		{ "net", &o.net, NULL },
+		{ "forward", &o.fwd, NULL },
+		{ "notes", &o.notes, NULL },
+		{ "template", &o.template_name, NULL },
+		{ "disk-size", &o.disk_size, NULL },
+		{ "image", &o.image, NULL },
+		{ "copy", NULL, &o.copy },
+		{ "iso", &o.iso, NULL },
+		{ "ssh-key", &o.ssh_key, NULL },
+		{ "user", &o.user, NULL },
+		{ "hostname", &o.hostname, NULL },
+		{ "network", &o.network, NULL },
+		{ "pool", &o.pool, NULL },
+		{ "dir", &o.dir, NULL },
 		{ 0 },
 	};
+	const char *host, *kernel, *initrd, *cmdline, *memory, *cpus, *disk, *accel;
+	const char *machine, *graphics, *net, *fwd, *notes;
 	struct vm_config c;
 	struct host h;
 	struct hv *hv = NULL;
@@ -417,6 +418,17 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("create", "create takes one NAME");
 	}
+	/* Templates, new disks, images and cloud-init go through provisioning. */
+	if (o.template_name != NULL || o.disk_size != NULL || o.image != NULL || o.copy ||
+	    o.iso != NULL || o.ssh_key != NULL || o.user != NULL || o.hostname != NULL ||
+	    o.network != NULL || o.pool != NULL || o.dir != NULL) {
+		rc = cli_create_plan(ctx, ops[0], &o);
+		free(ops);
+		return rc;
+	}
+	host = o.host, kernel = o.kernel, initrd = o.initrd, cmdline = o.cmdline;
+	memory = o.memory, cpus = o.cpus, disk = o.disk, accel = o.accel;
+	machine = o.machine, graphics = o.graphics, net = o.net, fwd = o.fwd, notes = o.notes;
 	if (parse_count("create", "memory", memory, 1LL << 40, &mem) != 0 ||
 	    parse_count("create", "cpus", cpus, 1 << 20, &ncpu) != 0) {
 		free(ops);
@@ -435,8 +447,8 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	free(ops);
 	c.memory_mib = mem;
 	c.sockets = (int)ncpu;
-	c.kernel = kernel != NULL ? abs_path(kernel) : NULL;
-	c.initrd = initrd != NULL ? abs_path(initrd) : NULL;
+	c.kernel = kernel != NULL ? cli_abs_path(kernel) : NULL;
+	c.initrd = initrd != NULL ? cli_abs_path(initrd) : NULL;
 	c.cmdline = xstrdup0(cmdline);
 	c.notes = xstrdup0(notes);
 	if (accel != NULL) {
@@ -453,7 +465,7 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (disk != NULL) {
 		bool here = host_is_builtin(db, host);
-		char *p = here ? abs_path(disk) : xstrdup(disk);
+		char *p = here ? cli_abs_path(disk) : xstrdup(disk);
 		struct vm_disk *d = vm_config_add_disk(&c, p);
 
 		/* The file of a libvirt host is on that host: go by its name. */
@@ -526,11 +538,17 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
 		return rc;
 	/* A libvirt host's disks live on that host: a local file at the same
-	 * path is somebody else's.  Nothing is deleted in that case. */
-	if (disks && v.hv->host.kind != HOST_BUILTIN) {
+	 * path is somebody else's.  Volumes vmtty made there go through the
+	 * storage API; if the VM has other disks nothing is deleted. */
+	for (size_t i = 0; disks && v.hv->host.kind != HOST_BUILTIN && i < v.c.ndisks; i++) {
+		const struct vm_disk *d = &v.c.disks[i];
+
+		if (d->owned || d->cdrom || d->readonly)
+			continue;
 		rc = err_set("VM '%s' is on libvirt host '%s': its disks are there, and deleting "
-		    "them through storage pools is not supported yet; delete the VM without "
-		    "--delete-disks", v.c.name, v.hv->host.name);
+		    "them through storage pools is not supported for disks vmtty did not make "
+		    "('%s'); delete the VM without --delete-disks", v.c.name, v.hv->host.name,
+		    d->path);
 		rc = finish(ctx, &v, "delete", rc, NULL);
 		cli_vm_free(&v);
 		return rc;
@@ -538,16 +556,35 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 	rc = hv_undefine(v.hv, &v.c);
 	if (rc == 0)
 		rc = vm_delete(ctx->db, v.c.id);
-	/* Disk files go last, and only when asked: the inventory row is gone by
-	 * then, so a failure here leaves a file, never a VM without its disk. */
+	/* Disks go last, and only when asked: the inventory row is gone by
+	 * then, so a failure here leaves a file, never a VM without its disk.
+	 * CD-ROMs and read-only disks stay unless vmtty made them (the seed). */
 	for (size_t i = 0; rc == 0 && disks && i < v.c.ndisks; i++) {
 		const struct vm_disk *d = &v.c.disks[i];
+		int drc;
 
-		if (d->cdrom || d->readonly)
+		if ((d->cdrom || d->readonly) && !d->owned)
 			continue;
-		if (unlink(d->path) == 0)
+		if (v.hv->host.kind != HOST_BUILTIN) {
+			if ((drc = hv_volume_delete(v.hv, d->path)) == 0)
+				removed++;
+			else
+				fprintf(stderr, "vmtty: VM '%s' deleted, but %s\n", v.c.name, err_get());
+			continue;
+		}
+		if (unlink(d->path) == 0) {
 			removed++;
-		else if (errno != ENOENT)
+			/* The VM's own directory goes when it is empty. */
+			if (d->owned) {
+				char *dir = xstrdup(d->path), *slash = strrchr(dir, '/');
+
+				if (slash != NULL && slash != dir) {
+					*slash = '\0';
+					rmdir(dir);
+				}
+				free(dir);
+			}
+		} else if (errno != ENOENT)
 			fprintf(stderr, "vmtty: VM '%s' deleted, but disk '%s' could not be "
 			    "removed: %s\n", v.c.name, d->path, strerror(errno));
 	}

@@ -52,7 +52,7 @@ struct fleet {
 /* One piece of work for a host's lane, and its result. */
 struct fjob {
 	struct fhost *h;
-	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE, FJ_CONSOLE } kind;
+	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE, FJ_CONSOLE, FJ_RUN } kind;
 	struct hv *hv;			/* the backend this job uses or opened */
 	struct hv *old_hv;		/* FJ_CONNECT: closed first, on the lane */
 	unsigned seq;
@@ -60,6 +60,8 @@ struct fjob {
 	int action;
 	fleet_done_fn done;
 	fleet_fd_fn fd_done;
+	fleet_run_fn run;		/* FJ_RUN */
+	void (*run_done)(void *arg);
 	void *done_arg;
 	bool force;
 	int fd;
@@ -556,18 +558,29 @@ fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n)
 	}
 }
 
+/* HOST, connected with a lane and a backend; NULL + err saying why not. */
+static struct fhost *
+ready(struct fleet *f, const char *host)
+{
+	struct fhost *h = find(f, host);
+
+	if (h == NULL)
+		return err_set("no host named '%s'", host), NULL;
+	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL)
+		return err_set("host '%s' is %s%s%s", host, fleet_state_name(h->pub.state),
+		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error), NULL;
+	return h;
+}
+
 int
 fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
     fleet_done_fn done, void *arg)
 {
-	struct fhost *h = find(f, host);
+	struct fhost *h = ready(f, host);
 	struct fjob *j;
 
 	if (h == NULL)
-		return err_set("no host named '%s'", host);
-	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL)
-		return err_set("host '%s' is %s%s%s", host, fleet_state_name(h->pub.state),
-		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error);
+		return -1;
 	j = fjob_new(h, FJ_ACTION);
 	j->hv = h->hv;
 	vm_config_copy(&j->cfg, c);
@@ -625,14 +638,11 @@ int
 fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
     fleet_fd_fn done, void *arg)
 {
-	struct fhost *h = find(f, host);
+	struct fhost *h = ready(f, host);
 	struct fjob *j;
 
 	if (h == NULL)
-		return err_set("no host named '%s'", host);
-	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL)
-		return err_set("host '%s' is %s%s%s", host, fleet_state_name(h->pub.state),
-		    h->pub.error[0] != '\0' ? ": " : "", h->pub.error);
+		return -1;
 	j = fjob_new(h, FJ_CONSOLE);
 	j->hv = h->hv;
 	j->fd = -1;
@@ -642,4 +652,39 @@ fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c,
 	j->done_arg = arg;
 	h->pub.busy++;
 	return job_submit(h->lane, work_console, done_console, j);
+}
+
+static void
+work_run(void *arg)
+{
+	struct fjob *j = arg;
+
+	j->run(j->hv, j->done_arg);
+}
+
+static void
+done_run(void *arg)
+{
+	struct fjob *j = arg;
+
+	j->h->pub.busy--;
+	j->run_done(j->done_arg);
+	fjob_free(j);
+}
+
+int
+fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg), void *arg)
+{
+	struct fhost *h = ready(f, host);
+	struct fjob *j;
+
+	if (h == NULL)
+		return -1;
+	j = fjob_new(h, FJ_RUN);
+	j->hv = h->hv;
+	j->run = fn;
+	j->run_done = done;
+	j->done_arg = arg;
+	h->pub.busy++;
+	return job_submit(h->lane, work_run, done_run, j);
 }

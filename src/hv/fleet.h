@@ -66,6 +66,12 @@ typedef void (*fleet_fd_fn)(int fd, const char *error, void *arg);
 int fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
     fleet_fd_fn done, void *arg);
 
+/* Run FN(HV, ARG) on HOST's lane with its backend (blocking work such as
+ * provisioning), then DONE(ARG) on the UI thread.  0 or -1 + err. */
+typedef void (*fleet_run_fn)(struct hv *hv, void *arg);
+int fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg),
+    void *arg);
+
 const char *fleet_state_name(enum fleet_state s);
 
 #endif

@@ -241,3 +241,30 @@ hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
 		return unsupported(hv, "a serial console");
 	return hv->ops->console_open(hv, c, force, fd);
 }
+
+int
+hv_pool_list(struct hv *hv, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	if (hv->ops->pool_list == NULL)
+		return unsupported(hv, "listing storage pools");
+	return hv->ops->pool_list(hv, names, n);
+}
+
+int
+hv_volume_create(struct hv *hv, const struct hv_volume *v, char **path)
+{
+	*path = NULL;
+	if (hv->ops->volume_create == NULL)
+		return unsupported(hv, "creating storage volumes");
+	return hv->ops->volume_create(hv, v, path);
+}
+
+int
+hv_volume_delete(struct hv *hv, const char *path)
+{
+	if (hv->ops->volume_delete == NULL)
+		return unsupported(hv, "deleting storage volumes");
+	return hv->ops->volume_delete(hv, path);
+}

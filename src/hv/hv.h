@@ -75,6 +75,16 @@ typedef void (*hv_event_cb)(const struct hv_event *ev, void *arg);
 
 struct hv;
 
+/* A storage volume to make on a libvirt host. */
+struct hv_volume {
+	const char *pool;	/* NULL: "default", created when the host has no pool */
+	const char *name;
+	const char *format;	/* qcow2 | raw */
+	int64_t bytes;		/* the size; 0 with BACKING: the backing file's */
+	const char *backing;	/* a path on the host, or a volume of the pool; NULL none */
+	const char *upload;	/* a local file whose bytes fill the volume; NULL none */
+};
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -106,6 +116,12 @@ struct hv_ops {
 	int (*watch)(struct hv *hv, hv_event_cb cb, void *arg);
 	/* A byte stream to the guest's serial console (non-blocking fd). */
 	int (*console_open)(struct hv *hv, const struct vm_config *c, bool force, int *fd);
+	/* Storage pools, for provisioning (names allocated). */
+	int (*pool_list)(struct hv *hv, char ***names, size_t *n);
+	/* Make volume V; *PATH gets its path on the host (allocated). */
+	int (*volume_create)(struct hv *hv, const struct hv_volume *v, char **path);
+	/* Delete the volume at PATH on the host. */
+	int (*volume_delete)(struct hv *hv, const char *path);
 };
 
 struct hv {
@@ -142,6 +158,9 @@ int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
 int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);
 int hv_watch(struct hv *hv, hv_event_cb cb, void *arg);
 int hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd);
+int hv_pool_list(struct hv *hv, char ***names, size_t *n);
+int hv_volume_create(struct hv *hv, const struct hv_volume *v, char **path);
+int hv_volume_delete(struct hv *hv, const char *path);
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);
 

@@ -1498,6 +1498,216 @@ out:
 	return rc;
 }
 
+/* ---- storage: pools and volumes, for provisioning ---------------------- */
+
+#define LV_DEFAULT_POOL "default"
+#define LV_DEFAULT_POOL_DIR "/var/lib/libvirt/images"
+
+static int
+lv_pool_list(struct hv *hv, char ***names, size_t *n)
+{
+	struct lv_priv *p = hv->priv;
+	virStoragePoolPtr *pools = NULL;
+	int count;
+
+	if (lv_usable(p) != 0)
+		return -1;
+	if ((count = virConnectListAllStoragePools(p->conn, &pools, 0)) < 0)
+		return lv_err(p, "cannot list storage pools");
+	*names = xcalloc((size_t)count + 1, sizeof **names);
+	for (int i = 0; i < count; i++) {
+		const char *name = virStoragePoolGetName(pools[i]);
+
+		(*names)[i] = xstrdup(name != NULL ? name : "?");
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	*n = (size_t)count;
+	return 0;
+}
+
+/* The pool NAME (NULL: "default"), started; "default" is made (a directory
+ * pool in /var/lib/libvirt/images, autostarted) when the host lacks it. */
+static virStoragePoolPtr
+lv_pool(struct lv_priv *p, const char *name)
+{
+	static const char xml[] = "<pool type='dir'><name>" LV_DEFAULT_POOL "</name><target>"
+	    "<path>" LV_DEFAULT_POOL_DIR "</path></target></pool>";
+	virStoragePoolPtr pool;
+	virErrorPtr e;
+
+	if (name == NULL)
+		name = LV_DEFAULT_POOL;
+	if ((pool = virStoragePoolLookupByName(p->conn, name)) == NULL) {
+		e = virGetLastError();
+		if (e == NULL || e->code != VIR_ERR_NO_STORAGE_POOL)
+			return lv_err(p, "cannot look up storage pool '%s'", name), NULL;
+		if (strcmp(name, LV_DEFAULT_POOL) != 0)
+			return err_set("host '%s' has no storage pool '%s'; see 'virsh -c %s "
+			    "pool-list --all'", p->name, name, p->uri), NULL;
+		if ((pool = virStoragePoolDefineXML(p->conn, xml, 0)) == NULL)
+			return lv_err(p, "cannot define storage pool 'default'"), NULL;
+		if (virStoragePoolBuild(pool, 0) < 0 || virStoragePoolSetAutostart(pool, 1) < 0) {
+			lv_err(p, "cannot build storage pool 'default' in '%s'", LV_DEFAULT_POOL_DIR);
+			virStoragePoolUndefine(pool);
+			virStoragePoolFree(pool);
+			return NULL;
+		}
+		log_debug("libvirt: host '%s': made storage pool 'default'", p->name);
+	}
+	if (virStoragePoolIsActive(pool) != 1 && virStoragePoolCreate(pool, 0) < 0) {
+		lv_err(p, "cannot start storage pool '%s'", name);
+		virStoragePoolFree(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+/* Where the backing file BACKING is (a path, or a volume of POOL) and in
+ * what format: the volume's own when libvirt knows it, else by name. */
+static int
+lv_backing(struct lv_priv *p, virStoragePoolPtr pool, const char *backing, char **path,
+    char *format, size_t flen)
+{
+	virStorageVolPtr vol;
+	char *xml, *f;
+	size_t n = strlen(backing);
+
+	vol = backing[0] == '/' ? virStorageVolLookupByPath(p->conn, backing) :
+	    virStorageVolLookupByName(pool, backing);
+	if (vol == NULL && backing[0] != '/')
+		return err_set("host '%s': there is no volume '%s' in the pool; give a path on "
+		    "the host or a volume name", p->name, backing);
+	snprintf(format, flen, "%s", n > 6 && strcmp(backing + n - 6, ".qcow2") == 0 ? "qcow2" :
+	    "raw");
+	if (vol == NULL) {
+		*path = xstrdup(backing);
+		return 0;
+	}
+	*path = virStorageVolGetPath(vol);
+	if ((xml = virStorageVolGetXMLDesc(vol, 0)) != NULL &&
+	    (f = strstr(xml, "<format type='")) != NULL) {
+		f += strlen("<format type='");
+		snprintf(format, flen, "%.*s", (int)strcspn(f, "'"), f);
+	}
+	free(xml);
+	virStorageVolFree(vol);
+	if (*path == NULL)
+		return lv_err(p, "cannot read the path of volume '%s'", backing);
+	return 0;
+}
+
+/* Fill VOL with the bytes of the local file FILE. */
+static int
+lv_upload(struct lv_priv *p, virStorageVolPtr vol, const char *file, int64_t bytes)
+{
+	virStreamPtr st = virStreamNew(p->conn, 0);
+	char buf[65536];
+	int fd, rc = -1;
+	ssize_t n;
+
+	if (st == NULL)
+		return lv_err(p, "cannot open a stream");
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		err_set("cannot read '%s': %s", file, strerror(errno));
+		virStreamFree(st);
+		return -1;
+	}
+	if (virStorageVolUpload(vol, st, 0, (unsigned long long)bytes, 0) < 0) {
+		lv_err(p, "cannot upload into volume");
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			int w = virStreamSend(st, buf + off, (size_t)(n - off));
+
+			if (w < 0) {
+				lv_err(p, "cannot upload into volume");
+				virStreamAbort(st);
+				goto out;
+			}
+			off += w;
+		}
+	}
+	if (n < 0) {
+		err_set("cannot read '%s': %s", file, strerror(errno));
+		virStreamAbort(st);
+		goto out;
+	}
+	if (virStreamFinish(st) < 0) {
+		lv_err(p, "cannot finish the upload");
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	virStreamFree(st);
+	return rc;
+}
+
+static int
+lv_volume_create(struct hv *hv, const struct hv_volume *v, char **path)
+{
+	struct lv_priv *p = hv->priv;
+	struct hv_volume vv = *v;
+	virStoragePoolPtr pool;
+	virStorageVolPtr vol;
+	char format[16] = "raw", *backing = NULL, *xml;
+	int rc = -1;
+
+	if (lv_usable(p) != 0 || (pool = lv_pool(p, v->pool)) == NULL)
+		return -1;
+	if (v->backing != NULL) {
+		if (lv_backing(p, pool, v->backing, &backing, format, sizeof format) != 0)
+			goto out;
+		vv.backing = backing;
+	}
+	xml = libvirt_volume_xml(&vv, format);
+	vol = virStorageVolCreateXML(pool, xml, 0);
+	free(xml);
+	if (vol == NULL) {
+		lv_err(p, "cannot create volume '%s' in pool '%s'", v->name,
+		    virStoragePoolGetName(pool));
+		goto out;
+	}
+	if ((*path = virStorageVolGetPath(vol)) == NULL)
+		lv_err(p, "cannot read the path of volume '%s'", v->name);
+	else if (v->upload == NULL || lv_upload(p, vol, v->upload, v->bytes) == 0)
+		rc = 0;
+	if (rc != 0) {
+		virStorageVolDelete(vol, 0);
+		free(*path);
+		*path = NULL;
+	}
+	virStorageVolFree(vol);
+out:
+	free(backing);
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+static int
+lv_volume_delete(struct hv *hv, const char *path)
+{
+	struct lv_priv *p = hv->priv;
+	virStorageVolPtr vol;
+	virErrorPtr e;
+	int rc = 0;
+
+	if (lv_usable(p) != 0)
+		return -1;
+	if ((vol = virStorageVolLookupByPath(p->conn, path)) == NULL) {
+		e = virGetLastError();
+		if (e != NULL && e->code == VIR_ERR_NO_STORAGE_VOL)
+			return 0;
+		return lv_err(p, "cannot look up volume '%s'", path);
+	}
+	if (virStorageVolDelete(vol, 0) < 0)
+		rc = lv_err(p, "cannot delete volume '%s'", path);
+	virStorageVolFree(vol);
+	return rc;
+}
+
 const struct hv_ops hv_libvirt_ops = {
 	.name = "libvirt",
 	.open = lv_open,
@@ -1514,4 +1724,7 @@ const struct hv_ops hv_libvirt_ops = {
 	.set_autostart = lv_set_autostart,
 	.watch = lv_watch,
 	.console_open = lv_console_open,
+	.pool_list = lv_pool_list,
+	.volume_create = lv_volume_create,
+	.volume_delete = lv_volume_delete,
 };

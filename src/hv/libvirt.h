@@ -22,6 +22,10 @@ struct libvirt_env {
  * forwards on user networking, a control character, bad vCPU pins). */
 int libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env, char **out);
 
+/* The storage volume XML of V (its backing file in BACKING_FORMAT);
+ * every value escaped.  Allocated. */
+char *libvirt_volume_xml(const struct hv_volume *v, const char *backing_format);
+
 /* Where a qemu:///system daemon (local or remote) lets virtlogd keep the
  * serial output of domain NAME: allocated, or NULL for other URIs (a
  * session daemon's log directory is the remote user's, unknown here). */

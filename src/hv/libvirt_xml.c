@@ -498,3 +498,26 @@ libvirt_domain_type(const char *accel, const char *caps, bool local)
 		return "qemu";
 	return "kvm";
 }
+
+char *
+libvirt_volume_xml(const struct hv_volume *v, const char *backing_format)
+{
+	struct xb b = { NULL, 0, 0 };
+
+	xb_add(&b, "<volume>\n");
+	xb_elem(&b, 2, "name", v->name);
+	xb_add(&b, "  <capacity unit='bytes'>%lld</capacity>\n", (long long)v->bytes);
+	xb_add(&b, "  <target>\n    <format type='");
+	xb_esc(&b, v->format);
+	xb_add(&b, "'/>\n    <permissions>\n      <mode>0600</mode>\n    </permissions>\n"
+	    "  </target>\n");
+	if (v->backing != NULL) {
+		xb_add(&b, "  <backingStore>\n");
+		xb_elem(&b, 4, "path", v->backing);
+		xb_add(&b, "    <format type='");
+		xb_esc(&b, backing_format);
+		xb_add(&b, "'/>\n  </backingStore>\n");
+	}
+	xb_add(&b, "</volume>\n");
+	return b.s;
+}

@@ -144,6 +144,10 @@ static const char *const migrations[] = {
 	"DROP TABLE vms;"
 	"ALTER TABLE vms_new RENAME TO vms;"
 	"CREATE INDEX vms_host ON vms (host_id, name);",
+	/* 3 -> 4: disks vmtty made (deleted with --delete-disks, also on
+	 * libvirt hosts), and changes waiting for a VM's next start. */
+	"ALTER TABLE disks ADD COLUMN owned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN pending TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

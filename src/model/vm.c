@@ -62,6 +62,7 @@ vm_config_clear(struct vm_config *c)
 	free(c->graphics);
 	free(c->template_name);
 	free(c->notes);
+	free(c->pending);
 	free(c->tuning.vcpu_pins);
 	memset(c, 0, sizeof *c);
 }
@@ -82,6 +83,7 @@ vm_config_copy(struct vm_config *d, const struct vm_config *c)
 	d->graphics = xstrdup0(c->graphics);
 	d->template_name = xstrdup0(c->template_name);
 	d->notes = xstrdup0(c->notes);
+	d->pending = xstrdup0(c->pending);
 	d->tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
 	d->disks = NULL;
 	d->ndisks = 0;
@@ -97,6 +99,7 @@ vm_config_copy(struct vm_config *d, const struct vm_config *c)
 		dk->cache = xstrdup0(c->disks[i].cache);
 		dk->readonly = c->disks[i].readonly;
 		dk->cdrom = c->disks[i].cdrom;
+		dk->owned = c->disks[i].owned;
 	}
 	for (size_t i = 0; i < c->nnics; i++) {
 		struct vm_nic *n = vm_config_add_nic(d, c->nics[i].kind);
@@ -349,7 +352,7 @@ write_children(struct db *db, int64_t id, const struct vm_config *c)
 		const struct vm_disk *d = &c->disks[i];
 
 		st = db_prepare(db, "INSERT INTO disks (vm_id, idx, path, format, bus, cache, "
-		    "readonly, media) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		    "readonly, media, owned) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 		if (st == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, id);
@@ -360,6 +363,7 @@ write_children(struct db *db, int64_t id, const struct vm_config *c)
 		db_bind_text(st, 6, d->cache);
 		sqlite3_bind_int(st, 7, d->readonly);
 		db_bind_text(st, 8, d->cdrom ? "cdrom" : "disk");
+		sqlite3_bind_int(st, 9, d->owned);
 		rc = sqlite3_step(st);
 		db_done(st);
 		if (rc != SQLITE_DONE)
@@ -540,13 +544,50 @@ vm_set_state(struct db *db, int64_t id, const char *state)
 	return 0;
 }
 
+int
+vm_set_pending(struct db *db, int64_t id, const char *pending)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE vms SET pending = ?2 WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, pending);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record pending changes");
+	return 0;
+}
+
+int
+vm_last_from_template(struct db *db, const char *template_name, int64_t *id)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM vms WHERE template = ?1 "
+	    "ORDER BY created DESC, id DESC LIMIT 1");
+	int rc;
+
+	*id = 0;
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, template_name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(db, "cannot look up VMs by template");
+	return 0;
+}
+
 static int
 load_children(struct db *db, struct vm_config *c)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_prepare(db, "SELECT path, format, bus, cache, readonly, media FROM disks "
+	st = db_prepare(db, "SELECT path, format, bus, cache, readonly, media, owned FROM disks "
 	    "WHERE vm_id = ?1 ORDER BY idx");
 	if (st == NULL)
 		return -1;
@@ -562,6 +603,7 @@ load_children(struct db *db, struct vm_config *c)
 		d->cache = db_col_text(st, 3);
 		d->readonly = sqlite3_column_int(st, 4) != 0;
 		d->cdrom = media != NULL && strcmp(media, "cdrom") == 0;
+		d->owned = sqlite3_column_int(st, 6) != 0;
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE)
@@ -611,7 +653,7 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	st = db_prepare(db, "SELECT v.id, v.host_id, h.name, v.uuid, v.name, v.state, v.machine, "
 	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, v.memory_mib, v.kernel, "
 	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
-	    "v.seen FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
+	    "v.seen, v.pending FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -645,6 +687,7 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	c.created = sqlite3_column_int64(st, 19);
 	c.updated = sqlite3_column_int64(st, 20);
 	c.seen = sqlite3_column_int64(st, 21);
+	c.pending = db_col_text(st, 22);
 	db_done(st);
 	if (load_children(db, &c) != 0) {
 		vm_config_clear(&c);
@@ -707,7 +750,7 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 	int rc;
 
 	st = db_prepare(db, "SELECT v.id, h.name, v.name, v.uuid, v.state, "
-	    "v.sockets * v.cores * v.threads, v.memory_mib "
+	    "v.sockets * v.cores * v.threads, v.memory_mib, v.pending IS NOT NULL "
 	    "FROM vms v JOIN hosts h ON h.id = v.host_id "
 	    "WHERE ?1 IS NULL OR h.name = ?1 "
 	    "ORDER BY (h.name <> 'local'), h.name, v.name");
@@ -729,6 +772,7 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 		s->state = db_col_text(st, 4);
 		s->cpus = sqlite3_column_int(st, 5);
 		s->memory_mib = sqlite3_column_int64(st, 6);
+		s->pending = sqlite3_column_int(st, 7) != 0;
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE) {

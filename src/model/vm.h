@@ -21,6 +21,7 @@ struct vm_disk {
 	char *cache;	/* NULL (default) | none | writeback | writethrough | directsync | unsafe */
 	bool readonly;
 	bool cdrom;
+	bool owned;	/* vmtty created it: --delete-disks may remove it */
 };
 
 struct vm_nic {
@@ -53,6 +54,7 @@ struct vm_config {
 	char *graphics;		/* vnc | none */
 	char *template_name;
 	char *notes;
+	char *pending;		/* changes that wait for a restart ("cpus, memory"); NULL none */
 	struct vm_disk *disks;
 	size_t ndisks;
 	struct vm_nic *nics;
@@ -69,6 +71,7 @@ struct vm_summary {
 	char *state;
 	int cpus;
 	int64_t memory_mib;
+	bool pending;		/* changes wait for the next start */
 };
 
 /* A user-networking port forward, "tcp:2222:22" (host port, guest port). */
@@ -104,6 +107,11 @@ int vm_load(struct db *db, int64_t id, struct vm_config *out);
 /* SPEC is "name" when unique, else "host/name". */
 int vm_resolve(struct db *db, const char *spec, int64_t *id);
 int vm_set_state(struct db *db, int64_t id, const char *state);
+/* Record changes that wait for VM ID's next start (NULL: none left). */
+int vm_set_pending(struct db *db, int64_t id, const char *pending);
+/* The VM most recently made from template TEMPLATE, into *ID; 0 and
+ * *ID = 0 when there is none. */
+int vm_last_from_template(struct db *db, const char *template_name, int64_t *id);
 
 /* A domain as a libvirt host reported it, for the inventory's cache. */
 struct vm_seen {

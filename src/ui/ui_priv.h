@@ -83,6 +83,10 @@ int console_view_open(struct ui *ui, const struct vm_config *c, bool force);
  * then back to the TUI.  (console_view.c) */
 int console_passthru(struct ui *ui, const struct vm_config *c, bool force);
 
+/* The new-VM wizard as a view, starting on host HOST (may be NULL).
+ * 0, or -1 + err.  (wizard.c) */
+int wizard_open(struct ui *ui, const char *host);
+
 /* Colour roles, resolved to attributes by theme_attr(). */
 enum theme_role {
 	TH_NORMAL,

@@ -31,6 +31,7 @@ const char *const vmlist_help[] = {
 	"Ctrl-L F5\trefresh from every host now",
 	"",
 	"VMs",
+	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
 	"Enter F2\tthe action menu of the selected VM or host",
 	"s\tstart",
 	"S\tshut down (ACPI power button)",
@@ -333,10 +334,10 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen", "x\tDelete VM",
-	"D\tDelete VM and disks", NULL,
+	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
 static const char *const host_menu[] = {
-	"a\tAdd a host", "x\tRemove this host", "r\tRefresh now", NULL,
+	"n\tNew VM on this host", "a\tAdd a host", "x\tRemove this host", "r\tRefresh now", NULL,
 };
 
 static int
@@ -523,6 +524,10 @@ vmlist_key(void *arg, int key)
 		return confirm_op(v, FLEET_UNDEFINE, true);
 	case 'a':
 		ui_push(v->ui, overlay_prompt("Add host", "Name:", "", on_host_name, NULL));
+		return UI_HANDLED | UI_REDRAW;
+	case 'n':
+		if (wizard_open(v->ui, r != NULL ? v->hosts[r->host].name : NULL) != 0)
+			ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	case 'c':
 		return console_key(v, false);

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,4 +91,141 @@ spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *stat
 	}
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 0;
+}
+
+/* Hand the complete lines of BUF (LEN bytes) to ON_LINE; keep the rest. */
+static size_t
+spawn_lines(char *buf, size_t len, spawn_line_fn on_line, void *arg)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\n' && buf[i] != '\r')
+			continue;
+		buf[i] = '\0';
+		if (on_line != NULL && i > start)
+			on_line(buf + start, arg);
+		start = i + 1;
+	}
+	memmove(buf, buf + start, len - start);
+	return len - start;
+}
+
+/* Keep the last ERRLEN - 1 bytes of stderr in ERRBUF. */
+static void
+spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, size_t n)
+{
+	if (errlen < 2)
+		return;
+	if (n >= errlen - 1) {
+		memcpy(errbuf, data + n - (errlen - 1), errlen - 1);
+		*have = errlen - 1;
+	} else {
+		if (*have + n > errlen - 1) {
+			size_t drop = *have + n - (errlen - 1);
+
+			memmove(errbuf, errbuf + drop, *have - drop);
+			*have -= drop;
+		}
+		memcpy(errbuf + *have, data, n);
+		*have += n;
+	}
+	errbuf[*have] = '\0';
+}
+
+int
+spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf,
+    size_t errlen, int timeout_ms, int *status)
+{
+	int out[2], errp[2], rc = -1, done = 0;
+	struct pollfd pfd[2];
+	char line[4096], chunk[4096];
+	size_t linelen = 0, errhave = 0;
+	pid_t pid;
+	long long deadline = log_now_ms() + timeout_ms;
+
+	if (errlen > 0)
+		errbuf[0] = '\0';
+	if (pipe2(out, O_CLOEXEC) != 0)
+		return err_set("cannot create a pipe: %s", strerror(errno));
+	if (pipe2(errp, O_CLOEXEC) != 0) {
+		close(out[0]);
+		close(out[1]);
+		return err_set("cannot create a pipe: %s", strerror(errno));
+	}
+	/* The child gets the write ends as stdout and stderr; an exec that
+	 * fails says so on stderr and exits 127. */
+	pid = fork();
+	if (pid < 0) {
+		rc = err_set("cannot fork to run '%s': %s", argv[0], strerror(errno));
+		goto out_fds;
+	}
+	if (pid == 0) {
+		int e;
+
+		signal(SIGPIPE, SIG_DFL);
+		child_fds(out[1], errp[1]);
+		execvp(argv[0], argv);
+		e = errno;
+		dprintf(2, "cannot run '%s': %s", argv[0], strerror(e));
+		_exit(127);
+	}
+	close(out[1]);
+	close(errp[1]);
+	out[1] = errp[1] = -1;
+	pfd[0].fd = out[0];
+	pfd[1].fd = errp[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (done < 2) {
+		long long left = deadline - log_now_ms();
+		int n;
+
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			rc = err_set("'%s' did not finish within %d ms and was stopped", argv[0],
+			    timeout_ms);
+			goto out_fds;
+		}
+		n = poll(pfd, 2, left > 1000 ? 1000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; n > 0 && i < 2; i++) {
+			ssize_t r;
+
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			r = read(pfd[i].fd, i == 0 ? line + linelen : chunk,
+			    i == 0 ? sizeof line - 1 - linelen : sizeof chunk);
+			if (r <= 0) {
+				pfd[i].fd = -1;
+				done++;
+				continue;
+			}
+			if (i == 1) {
+				spawn_keep_tail(errbuf, errlen, &errhave, chunk, (size_t)r);
+				continue;
+			}
+			linelen = spawn_lines(line, linelen + (size_t)r, on_line, arg);
+			if (linelen == sizeof line - 1)
+				linelen = 0;	/* an endless line: drop it */
+		}
+	}
+	if (waitpid(pid, &rc, 0) < 0) {
+		rc = err_set("cannot wait for '%s': %s", argv[0], strerror(errno));
+		goto out_fds;
+	}
+	*status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+	/* Trim the trailing newline(s) of the message. */
+	while (errhave > 0 && (errbuf[errhave - 1] == '\n' || errbuf[errhave - 1] == '\r'))
+		errbuf[--errhave] = '\0';
+	rc = 0;
+out_fds:
+	close(out[0]);
+	close(errp[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	return rc;
 }

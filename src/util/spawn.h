@@ -2,6 +2,7 @@
 #ifndef VMTTY_SPAWN_H
 #define VMTTY_SPAWN_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Run ARGV with stdin from /dev/null, stdout to OUT_FD and stderr to
@@ -9,5 +10,14 @@
  * (the child is killed after it).  *STATUS gets the exit code, or 128 +
  * signal.  0, or -1 + err (cannot run, or timed out). */
 int spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *status);
+
+/* Called with each piece of the child's stdout that ends in '\n' or '\r'
+ * (progress lines such as qemu-img -p's), without the end. */
+typedef void (*spawn_line_fn)(const char *line, void *arg);
+
+/* Like spawn_wait, but stdout goes line by line to ON_LINE (may be NULL)
+ * and the end of stderr (trimmed, at most ERRLEN - 1 bytes) into ERRBUF. */
+int spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf,
+    size_t errlen, int timeout_ms, int *status);
 
 #endif

@@ -225,8 +225,9 @@ test_migrate_with_backup(void **state)
 	assert_non_null(db);
 	assert_int_equal(host_add(db, "lab", "test:///default"), 0);
 	db_close(db);
-	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid. */
-	make_sqlite(path, "DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
+	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid,
+	 * disks without the owned flag of schema 4. */
+	make_sqlite(path, "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	    " uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'off',"
 	    " machine TEXT NOT NULL DEFAULT 'q35', accel TEXT NOT NULL DEFAULT 'auto',"
@@ -257,6 +258,9 @@ test_migrate_with_backup(void **state)
 		assert_int_equal(vm_load(db, 7, &c), 0);
 		assert_int_equal(c.ndisks, 1);
 		assert_string_equal(c.disks[0].path, "/img/keep.qcow2");
+		/* Schema 4: not made by vmtty, nothing pending. */
+		assert_false(c.disks[0].owned);
+		assert_null(c.pending);
 		vm_config_clear(&c);
 		/* ...and the same UUID may now exist on another host. */
 		assert_int_equal(host_get(db, "lab", &h), 0);

@@ -1,0 +1,1140 @@
+#include "hv/provision.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hv/hv.h"
+#include "model/name.h"
+#include "model/template.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/paths.h"
+#include "util/spawn.h"
+#include "util/strv.h"
+#include "util/uuid.h"
+#include "util/xalloc.h"
+
+#define PROV_TOOL_MS (30 * 60 * 1000)	/* a big convert may take long */
+#define PROV_MAX_BYTES (TEMPLATE_MAX_DISK_GIB * (1LL << 30))
+#define PROV_MIN_BYTES (1LL << 20)
+#define PROV_KEY_MAX 16384
+
+/* What a build made, in order, to take back. */
+struct provision_made {
+	char **files;		/* local files */
+	size_t nfiles;
+	char **dirs;		/* local directories, outermost first */
+	size_t ndirs;
+	char **volumes;		/* volume paths on a libvirt host */
+	size_t nvolumes;
+	struct vm_config defined;	/* the definition; name NULL: none */
+};
+
+static const char *const field_names[PROV_F_COUNT] = {
+	[PROV_F_HOST] = "host",
+	[PROV_F_TEMPLATE] = "template",
+	[PROV_F_NAME] = "name",
+	[PROV_F_CPUS] = "CPUs",
+	[PROV_F_MEMORY] = "memory",
+	[PROV_F_DISK] = "disk",
+	[PROV_F_ISO] = "ISO",
+	[PROV_F_KERNEL] = "kernel",
+	[PROV_F_NETWORK] = "network",
+	[PROV_F_CLOUD_INIT] = "cloud-init",
+};
+
+static const char *
+tool(const char *env, const char *def)
+{
+	const char *v = getenv(env);
+
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
+static void
+set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup0(value);
+}
+
+void
+provision_init(struct provision_plan *p)
+{
+	memset(p, 0, sizeof *p);
+	p->builtin = true;
+	p->cpus = 1;
+	p->memory_mib = 512;
+	p->disk_bus = xstrdup("virtio");
+	p->network = xstrdup("user");
+	p->nic_model = xstrdup("virtio-net");
+	p->machine = xstrdup("q35");
+	p->firmware = xstrdup("bios");
+	p->accel = xstrdup("auto");
+	p->graphics = xstrdup("vnc");
+	p->template_source = TPL_EMPTY;
+}
+
+void
+provision_clear(struct provision_plan *p)
+{
+	char **strs[] = { &p->host, &p->template_name, &p->name, &p->image, &p->disk_bus,
+		&p->iso, &p->dir, &p->pool, &p->kernel, &p->initrd, &p->cmdline, &p->network,
+		&p->nic_model, &p->forwards, &p->ci_user, &p->ssh_key, &p->hostname,
+		&p->machine, &p->firmware, &p->accel, &p->graphics, &p->notes };
+
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		free(*strs[i]);
+	memset(p, 0, sizeof *p);
+}
+
+void
+provision_from_template(struct provision_plan *p, const struct template *t)
+{
+	set_str(&p->template_name, t->name);
+	p->template_source = (int)t->source;
+	p->cpus = t->cpus;
+	p->memory_mib = t->memory_mib;
+	p->disk_bytes = t->disk_gib * (1LL << 30);
+	set_str(&p->disk_bus, t->disk_bus);
+	set_str(&p->nic_model, t->nic_model);
+	set_str(&p->forwards, t->forwards);
+	set_str(&p->machine, t->machine);
+	set_str(&p->firmware, t->firmware);
+	set_str(&p->accel, t->accel);
+	set_str(&p->graphics, t->graphics);
+	free(p->network);
+	if (strcmp(t->net_mode, "bridge") == 0 || strcmp(t->net_mode, "network") == 0)
+		p->network = xasprintf("%s:%s", t->net_mode, t->net_source);
+	else
+		p->network = xstrdup(t->net_mode);
+	if (t->source == TPL_KERNEL)
+		set_str(&p->cmdline, t->cmdline);
+	switch (t->source) {
+	case TPL_CLOUD_IMAGE:
+		p->disk = PROV_DISK_OVERLAY;
+		p->cloud_init = true;
+		break;
+	case TPL_DISK:
+		p->disk = PROV_DISK_EXISTING;
+		break;
+	default:
+		p->disk = t->disk_gib > 0 ? PROV_DISK_NEW : PROV_DISK_NONE;
+		break;
+	}
+}
+
+const char *
+provision_field_name(enum provision_field f)
+{
+	return (unsigned)f < PROV_F_COUNT ? field_names[f] : "?";
+}
+
+int
+provision_parse_size(const char *s, int64_t *bytes)
+{
+	static const struct {
+		const char *suffix;
+		int shift;
+	} units[] = {
+		{ "", 30 }, { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 },
+		{ "g", 30 }, { "gib", 30 }, { "t", 40 }, { "tib", 40 },
+	};
+	size_t n = strspn(s, "0123456789");
+	const char *u = s + n;
+	long long v;
+
+	if (n == 0 || n > 12)
+		return err_set("disk size '%s' is not a size; give one such as 20G or 512M", s);
+	v = strtoll(s, NULL, 10);
+	u += strspn(u, " ");
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcasecmp(u, units[i].suffix) != 0)
+			continue;
+		if (v > (PROV_MAX_BYTES >> units[i].shift))
+			return err_set("disk size '%s' is more than the limit of %d TiB", s,
+			    TEMPLATE_MAX_DISK_GIB / 1024);
+		*bytes = (int64_t)v << units[i].shift;
+		return 0;
+	}
+	return err_set("disk size '%s' has an unknown unit; give one such as 20G or 512M", s);
+}
+
+void
+provision_format_size(int64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int i = -1;
+
+	while (i < 3 && bytes > 0 && bytes % 1024 == 0) {
+		bytes /= 1024;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%lld bytes", (long long)bytes);
+	else
+		snprintf(buf, len, "%lld%c", (long long)bytes, units[i]);
+}
+
+/* A public key line: "TYPE BASE64 [comment]", printable, one line. */
+static int
+check_key(const char *key)
+{
+	static const char *const types[] = { "ssh-", "ecdsa-", "sk-", NULL };
+	bool known = false;
+
+	for (size_t i = 0; types[i] != NULL; i++)
+		known |= strncmp(key, types[i], strlen(types[i])) == 0;
+	for (const unsigned char *u = (const unsigned char *)key; *u != '\0'; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			return err_set("ssh key: the key has a control character or more than one "
+			    "line; give one public key");
+	if (!known || strchr(key, ' ') == NULL)
+		return err_set("ssh key: this is not an OpenSSH public key (\"ssh-ed25519 AAAA... "
+		    "comment\"); give the .pub file, e.g. ~/.ssh/id_ed25519.pub");
+	return 0;
+}
+
+int
+provision_read_key(const char *path, char **key)
+{
+	char buf[PROV_KEY_MAX + 1], *line;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*key = NULL;
+	if (fd < 0)
+		return err_set("ssh key: cannot read '%s': %s", path, strerror(errno));
+	n = read(fd, buf, PROV_KEY_MAX);
+	close(fd);
+	if (n < 0)
+		return err_set("ssh key: cannot read '%s': %s", path, strerror(errno));
+	buf[n] = '\0';
+	line = buf + strspn(buf, " \t\r\n");
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0')
+		return err_set("ssh key: '%s' is empty; give a public key file", path);
+	if (strstr(line, "PRIVATE KEY") != NULL)
+		return err_set("ssh key: '%s' is a private key; give the public one (.pub)", path);
+	if (check_key(line) != 0)
+		return err_set("ssh key: '%s' is not an OpenSSH public key; give the .pub file, "
+		    "e.g. ~/.ssh/id_ed25519.pub", path);
+	*key = xstrdup(line);
+	return 0;
+}
+
+/* A regular file (or block device) this process can read. */
+static int
+check_local_file(const char *field, const char *path)
+{
+	struct stat st;
+
+	if (path[0] != '/')
+		return err_set("%s: '%s' is not an absolute path; give the full path", field, path);
+	if (stat(path, &st) != 0)
+		return err_set("%s: '%s' does not exist; give an existing file", field, path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return err_set("%s: '%s' is not a file", field, path);
+	if (access(path, R_OK) != 0)
+		return err_set("%s: '%s' cannot be read: %s", field, path, strerror(errno));
+	return 0;
+}
+
+static int
+check_disk(const struct provision_plan *p)
+{
+	char size[32];
+
+	switch (p->disk) {
+	case PROV_DISK_NONE:
+		return 0;
+	case PROV_DISK_NEW:
+		if (p->disk_bytes < PROV_MIN_BYTES) {
+			provision_format_size(p->disk_bytes, size, sizeof size);
+			return err_set("disk size: %s is too small for a new disk; give 1M or more, "
+			    "such as 20G", size);
+		}
+		break;
+	case PROV_DISK_OVERLAY:
+	case PROV_DISK_COPY:
+	case PROV_DISK_EXISTING:
+		if (p->image == NULL || p->image[0] == '\0')
+			return err_set("disk image: the %s needs an image; give its path%s",
+			    p->disk == PROV_DISK_EXISTING ? "existing disk" : "disk",
+			    p->template_source == TPL_CLOUD_IMAGE ? " (the template's cloud "
+			    "image, downloaded)" : "");
+		if (p->builtin && check_local_file("disk image", p->image) != 0)
+			return -1;
+		if (!p->builtin && p->disk == PROV_DISK_COPY)
+			return err_set("disk: copying an image is not supported on libvirt hosts; "
+			    "use an overlay on it");
+		if (p->disk_bytes != 0 && p->disk_bytes < PROV_MIN_BYTES && p->disk != PROV_DISK_EXISTING)
+			return err_set("disk size: %lld bytes is too small; give 1M or more",
+			    (long long)p->disk_bytes);
+		break;
+	}
+	if (p->disk_bytes > PROV_MAX_BYTES)
+		return err_set("disk size: more than the limit of %d TiB", TEMPLATE_MAX_DISK_GIB / 1024);
+	return 0;
+}
+
+static int
+check_network(const struct provision_plan *p)
+{
+	const char *n = p->network, *colon;
+
+	if (n == NULL || strcmp(n, "user") == 0 || strcmp(n, "none") == 0) {
+		if (p->forwards != NULL && n != NULL && strcmp(n, "none") == 0)
+			return err_set("network: port forwards need user networking, not none");
+		if (p->forwards != NULL) {
+			struct vm_forward f[VM_MAX_FORWARDS];
+			size_t nf;
+
+			if (vm_forwards_parse(p->forwards, f, VM_MAX_FORWARDS, &nf) != 0)
+				return err_prefix("network");
+		}
+		return 0;
+	}
+	colon = strchr(n, ':');
+	if (colon == NULL || colon[1] == '\0' || strchr(colon + 1, ' ') != NULL ||
+	    !(strncmp(n, "bridge:", 7) == 0 || strncmp(n, "network:", 8) == 0))
+		return err_set("network: '%s' is not known; give user, none, bridge:NAME or "
+		    "network:NAME", n);
+	if (p->forwards != NULL)
+		return err_set("network: port forwards need user networking, not '%s'", n);
+	if (strncmp(n, "network", 7) == 0 && p->builtin)
+		return err_set("network: a libvirt network ('%s') needs a libvirt host; use user "
+		    "or bridge:NAME here", n);
+	return 0;
+}
+
+static int
+check_cloud_init(const struct provision_plan *p)
+{
+	const char *u = p->ci_user, *h = p->hostname;
+
+	if (!p->cloud_init) {
+		if (p->ssh_key != NULL || u != NULL)
+			return err_set("cloud-init: an ssh key or user needs cloud-init, which "
+			    "template '%s' does not use", p->template_name != NULL ?
+			    p->template_name : "(none)");
+		return 0;
+	}
+	if (u != NULL) {
+		size_t len = strlen(u);
+
+		if (len == 0 || len > 32 || !(islower((unsigned char)u[0]) || u[0] == '_') ||
+		    u[strspn(u, "abcdefghijklmnopqrstuvwxyz0123456789_-")] != '\0')
+			return err_set("user: '%s' is not a user name; give lower-case letters, "
+			    "digits, '_' or '-', starting with a letter", u);
+	}
+	if (p->ssh_key != NULL && check_key(p->ssh_key) != 0)
+		return -1;
+	if (h != NULL) {
+		size_t len = strlen(h), label = 0;
+
+		if (len == 0 || len > 253)
+			return err_set("hostname: give 1 to 253 characters");
+		for (size_t i = 0; i <= len; i++) {
+			if (h[i] == '.' || h[i] == '\0') {
+				if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
+					return err_set("hostname: '%s' is not a host name; give labels "
+					    "of letters, digits and '-', separated by dots", h);
+				label = 0;
+			} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
+				label++;
+			} else {
+				return err_set("hostname: '%s' has '%c'; give letters, digits, '-' "
+				    "and dots", h, h[i]);
+			}
+		}
+	}
+	return 0;
+}
+
+int
+provision_check_field(const struct provision_plan *p, enum provision_field f)
+{
+	switch (f) {
+	case PROV_F_HOST:
+		if (p->host == NULL || p->host[0] == '\0')
+			return err_set("host: choose a host");
+		return 0;
+	case PROV_F_TEMPLATE:
+		return 0;
+	case PROV_F_NAME:
+		if (p->name == NULL || p->name[0] == '\0')
+			return err_set("name: give the VM a name");
+		return name_check("VM", p->name) != 0 ? err_prefix("name") : 0;
+	case PROV_F_CPUS:
+		if (p->cpus < 1 || p->cpus > VM_MAX_CPUS)
+			return err_set("CPUs: %d is out of range; give 1 to %d", p->cpus, VM_MAX_CPUS);
+		return 0;
+	case PROV_F_MEMORY:
+		if (p->memory_mib < 1 || p->memory_mib > VM_MAX_MEMORY_MIB)
+			return err_set("memory: %lld MiB is out of range; give 1 to %lld MiB",
+			    (long long)p->memory_mib, VM_MAX_MEMORY_MIB);
+		return 0;
+	case PROV_F_DISK:
+		return check_disk(p);
+	case PROV_F_ISO:
+		if (p->iso != NULL && p->builtin)
+			return check_local_file("ISO", p->iso);
+		return 0;
+	case PROV_F_KERNEL:
+		if (p->template_source == TPL_KERNEL && p->kernel == NULL)
+			return err_set("kernel: template '%s' boots a kernel; give its path "
+			    "(and the initrd's)", p->template_name);
+		if (p->kernel == NULL && (p->initrd != NULL || p->cmdline != NULL) &&
+		    p->template_source != TPL_KERNEL)
+			return err_set("kernel: an initrd or command line needs a kernel too");
+		if (p->builtin && p->kernel != NULL && check_local_file("kernel", p->kernel) != 0)
+			return -1;
+		if (p->builtin && p->initrd != NULL && check_local_file("initrd", p->initrd) != 0)
+			return -1;
+		return 0;
+	case PROV_F_NETWORK:
+		return check_network(p);
+	case PROV_F_CLOUD_INIT:
+		return check_cloud_init(p);
+	case PROV_F_COUNT:
+		break;
+	}
+	return 0;
+}
+
+int
+provision_validate(const struct provision_plan *p)
+{
+	for (int f = 0; f < PROV_F_COUNT; f++)
+		if (provision_check_field(p, (enum provision_field)f) != 0)
+			return -1;
+	return 0;
+}
+
+/* ---- what was made ---------------------------------------------------- */
+
+static void
+made_add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+made_free(struct provision_made *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i]);
+	for (size_t i = 0; i < m->ndirs; i++)
+		free(m->dirs[i]);
+	for (size_t i = 0; i < m->nvolumes; i++)
+		free(m->volumes[i]);
+	free(m->files);
+	free(m->dirs);
+	free(m->volumes);
+	vm_config_clear(&m->defined);
+	free(m);
+}
+
+void
+provision_keep(struct provision_made *m)
+{
+	if (m != NULL)
+		made_free(m);
+}
+
+void
+provision_undo(struct hv *hv, struct provision_made *m)
+{
+	if (m == NULL)
+		return;
+	/* Keep the error that made us undo: the clean-up's own are logged. */
+	char *why = xstrdup(err_get());
+
+	if (m->defined.name != NULL && hv_undefine(hv, &m->defined) != 0)
+		log_debug("provision: cannot undefine '%s': %s", m->defined.name, err_get());
+	for (size_t i = m->nvolumes; i-- > 0;)
+		if (hv_volume_delete(hv, m->volumes[i]) != 0)
+			log_debug("provision: cannot delete volume '%s': %s", m->volumes[i],
+			    err_get());
+	for (size_t i = m->nfiles; i-- > 0;)
+		if (unlink(m->files[i]) != 0 && errno != ENOENT)
+			log_debug("provision: cannot remove '%s': %s", m->files[i], strerror(errno));
+	for (size_t i = m->ndirs; i-- > 0;)
+		if (rmdir(m->dirs[i]) != 0)
+			log_debug("provision: cannot remove '%s': %s", m->dirs[i], strerror(errno));
+	err_set("%s", why);
+	free(why);
+	made_free(m);
+}
+
+/* mkdir -p DIR (0700 for what it makes), recording each directory made. */
+static int
+make_dirs(struct provision_made *m, const char *dir)
+{
+	char *path = xstrdup(dir);
+	struct stat st;
+	int rc = 0;
+
+	for (char *s = path + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(path, 0700) == 0)
+			made_add(&m->dirs, &m->ndirs, path);
+		else if (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			rc = err_set("cannot create directory '%s': %s", path,
+			    errno == EEXIST ? "a file is in the way" : strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc == 0 && access(dir, W_OK) != 0)
+		rc = err_set("directory '%s' is not writable: %s", dir, strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* A new file at PATH must not replace anything. */
+static int
+check_absent(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return err_set("'%s' already exists; remove it or choose another name or "
+		    "directory", path);
+	return 0;
+}
+
+struct tool_progress {
+	provision_progress_fn fn;
+	void *arg;
+	const char *step;
+	int last;
+};
+
+/* qemu-img -p prints "    (12.34/100%)" and a carriage return. */
+static void
+on_tool_line(const char *line, void *arg)
+{
+	struct tool_progress *tp = arg;
+	const char *open = strchr(line, '(');
+	int pct;
+
+	if (tp == NULL || tp->fn == NULL || open == NULL)
+		return;
+	pct = atoi(open + 1);
+	if (pct >= 0 && pct <= 100 && pct != tp->last) {
+		tp->last = pct;
+		tp->fn(tp->step, pct, tp->arg);
+	}
+}
+
+/* Run a tool; -1 + err with its stderr when it fails. */
+static int
+run_tool(const struct strv *argv, struct tool_progress *tp, char **out)
+{
+	char errbuf[1024];
+	int status;
+
+	(void)out;
+	if (spawn_capture(argv->v, on_tool_line, tp, errbuf, sizeof errbuf, PROV_TOOL_MS,
+	    &status) != 0)
+		return -1;
+	if (status == 0)
+		return 0;
+	if (status == 127 && strncmp(errbuf, "cannot run", 10) == 0)
+		return err_set("%s; install it (Debian: %s)", errbuf,
+		    strstr(argv->v[0], "qemu-img") != NULL ? "qemu-utils" : "genisoimage");
+	return err_set("%s exited with status %d: %s", argv->v[0], status,
+	    errbuf[0] != '\0' ? errbuf : "no message");
+}
+
+/* Run a tool whose stdout is wanted (qemu-img info --output=json). */
+static char *
+tool_output(char *const argv[])
+{
+	char tmpl[] = "/tmp/vmtty-out.XXXXXX", *buf = NULL;
+	int fd = mkstemp(tmpl), status;
+	off_t len;
+
+	if (fd < 0) {
+		err_set("cannot create a temporary file: %s", strerror(errno));
+		return NULL;
+	}
+	unlink(tmpl);
+	if (spawn_wait(argv, fd, -1, 60000, &status) != 0)
+		goto out;
+	if (status != 0) {
+		err_set("%s exited with status %d", argv[0], status);
+		goto out;
+	}
+	len = lseek(fd, 0, SEEK_END);
+	buf = xmalloc((size_t)len + 1);
+	if (pread(fd, buf, (size_t)len, 0) != len) {
+		free(buf);
+		buf = NULL;
+		err_set("cannot read the output of %s", argv[0]);
+		goto out;
+	}
+	buf[len] = '\0';
+out:
+	close(fd);
+	return buf;
+}
+
+/* The format and virtual size of IMAGE, from qemu-img info. */
+static int
+image_info(const char *image, char *format, size_t flen, int64_t *bytes)
+{
+	char *argv[] = { (char *)tool("VMTTY_QEMU_IMG", "qemu-img"), "info", "--output=json",
+		(char *)image, NULL };
+	char *out = tool_output(argv);
+	json_object *o, *f, *s;
+	int rc = -1;
+
+	if (out == NULL)
+		return err_prefix("cannot read image '%s'", image);
+	o = json_tokener_parse(out);
+	free(out);
+	if (o != NULL && json_object_object_get_ex(o, "format", &f) &&
+	    json_object_object_get_ex(o, "virtual-size", &s)) {
+		snprintf(format, flen, "%s", json_object_get_string(f));
+		*bytes = json_object_get_int64(s);
+		rc = 0;
+	} else
+		err_set("cannot read image '%s': qemu-img info gave no format and size", image);
+	json_object_put(o);
+	return rc;
+}
+
+/* The built-in host's disk: a file in DIR made by qemu-img. */
+static int
+local_disk(const struct provision_plan *p, struct provision_made *m, const char *path,
+    provision_progress_fn fn, void *arg)
+{
+	struct tool_progress tp = { fn, arg, "Copying the image", -1 };
+	const char *qimg = tool("VMTTY_QEMU_IMG", "qemu-img");
+	char size[32], format[16] = "raw";
+	int64_t base = 0;
+	struct strv a;
+	int rc;
+
+	if (check_absent(path) != 0)
+		return -1;
+	if (p->disk != PROV_DISK_NEW && image_info(p->image, format, sizeof format, &base) != 0)
+		return -1;
+	strv_init(&a);
+	strv_add(&a, qimg);
+	switch (p->disk) {
+	case PROV_DISK_NEW:
+		strv_add(&a, "create");
+		strv_add2(&a, "-f", "qcow2");
+		strv_add(&a, path);
+		strv_addf(&a, "%lld", (long long)p->disk_bytes);
+		break;
+	case PROV_DISK_OVERLAY:
+		strv_add(&a, "create");
+		strv_add2(&a, "-f", "qcow2");
+		strv_add2(&a, "-b", p->image);
+		strv_add2(&a, "-F", format);
+		strv_add(&a, path);
+		/* Grown to the size asked for, never shrunk below the base. */
+		strv_addf(&a, "%lld", (long long)(p->disk_bytes > base ? p->disk_bytes : base));
+		break;
+	default:
+		strv_add(&a, "convert");
+		strv_add(&a, "-p");
+		strv_add2(&a, "-f", format);
+		strv_add2(&a, "-O", "qcow2");
+		strv_add(&a, p->image);
+		strv_add(&a, path);
+		break;
+	}
+	if (fn != NULL)
+		fn(p->disk == PROV_DISK_COPY ? "Copying the image" : "Creating the disk",
+		    p->disk == PROV_DISK_COPY ? 0 : -1, arg);
+	made_add(&m->files, &m->nfiles, path);
+	rc = run_tool(&a, &tp, NULL);
+	strv_free(&a);
+	if (rc == 0 && p->disk == PROV_DISK_COPY && p->disk_bytes > base) {
+		provision_format_size(p->disk_bytes, size, sizeof size);
+		strv_init(&a);
+		strv_add(&a, qimg);
+		strv_add(&a, "resize");
+		strv_add2(&a, "-f", "qcow2");
+		strv_add(&a, path);
+		strv_addf(&a, "%lld", (long long)p->disk_bytes);
+		rc = run_tool(&a, NULL, NULL);
+		strv_free(&a);
+	}
+	return rc;
+}
+
+/* A YAML double-quoted scalar. */
+static void
+yaml_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+static int
+write_file(const char *path, const char *what, void (*fill)(FILE *, const void *),
+    const void *arg)
+{
+	FILE *fp = fopen(path, "wx");
+
+	if (fp == NULL)
+		return err_set("cannot write %s '%s': %s", what, path, strerror(errno));
+	fill(fp, arg);
+	if (fclose(fp) != 0)
+		return err_set("cannot write %s '%s': %s", what, path, strerror(errno));
+	return 0;
+}
+
+struct seed_data {
+	const struct provision_plan *p;
+	const char *uuid;
+};
+
+static void
+fill_user_data(FILE *fp, const void *arg)
+{
+	const struct seed_data *sd = arg;
+	const struct provision_plan *p = sd->p;
+	const char *host = p->hostname != NULL ? p->hostname : p->name;
+
+	fputs("#cloud-config\n", fp);
+	fputs("hostname: ", fp);
+	yaml_str(fp, host);
+	fputs("\n", fp);
+	if (p->ci_user != NULL) {
+		fputs("users:\n  - default\n  - name: ", fp);
+		yaml_str(fp, p->ci_user);
+		fputs("\n    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n    shell: /bin/sh\n", fp);
+		if (p->ssh_key != NULL) {
+			fputs("    ssh_authorized_keys:\n      - ", fp);
+			yaml_str(fp, p->ssh_key);
+			fputs("\n", fp);
+		}
+	} else if (p->ssh_key != NULL) {
+		fputs("ssh_authorized_keys:\n  - ", fp);
+		yaml_str(fp, p->ssh_key);
+		fputs("\n", fp);
+	}
+}
+
+static void
+fill_meta_data(FILE *fp, const void *arg)
+{
+	const struct seed_data *sd = arg;
+	const struct provision_plan *p = sd->p;
+
+	fprintf(fp, "instance-id: %s\nlocal-hostname: ", sd->uuid);
+	yaml_str(fp, p->hostname != NULL ? p->hostname : p->name);
+	fputs("\n", fp);
+}
+
+/* The NoCloud seed ISO (volume id "cidata") at ISO, from a temp dir. */
+static int
+make_seed(const struct provision_plan *p, const char *uuid, const char *iso)
+{
+	char tmpl[] = "/tmp/vmtty-seed.XXXXXX", *ud = NULL, *md = NULL;
+	struct seed_data sd = { p, uuid };
+	struct strv a;
+	int rc = -1;
+
+	if (mkdtemp(tmpl) == NULL)
+		return err_set("cannot create a temporary directory: %s", strerror(errno));
+	ud = xasprintf("%s/user-data", tmpl);
+	md = xasprintf("%s/meta-data", tmpl);
+	if (write_file(ud, "user-data", fill_user_data, &sd) != 0 ||
+	    write_file(md, "meta-data", fill_meta_data, &sd) != 0)
+		goto out;
+	strv_init(&a);
+	strv_add(&a, tool("VMTTY_MKISO", "genisoimage"));
+	strv_add(&a, "-quiet");
+	strv_add2(&a, "-output", iso);
+	strv_add2(&a, "-volid", "cidata");
+	strv_add(&a, "-joliet");
+	strv_add(&a, "-rock");
+	strv_add(&a, ud);
+	strv_add(&a, md);
+	rc = run_tool(&a, NULL, NULL);
+	strv_free(&a);
+out:
+	unlink(ud);
+	unlink(md);
+	rmdir(tmpl);
+	free(ud);
+	free(md);
+	return rc;
+}
+
+/* Fill C from P: everything but the disks. */
+static void
+plan_config(const struct provision_plan *p, int64_t host_id, struct vm_config *c)
+{
+	vm_config_init(c);
+	c->host_id = host_id;
+	c->host = xstrdup(p->host);
+	c->name = xstrdup(p->name);
+	set_str(&c->machine, p->machine);
+	set_str(&c->firmware, p->firmware);
+	set_str(&c->accel, p->accel);
+	set_str(&c->graphics, p->graphics);
+	c->sockets = p->cpus;
+	c->memory_mib = p->memory_mib;
+	c->kernel = xstrdup0(p->kernel);
+	c->initrd = xstrdup0(p->initrd);
+	c->cmdline = xstrdup0(p->kernel != NULL ? p->cmdline : NULL);
+	c->template_name = xstrdup0(p->template_name);
+	c->notes = xstrdup0(p->notes);
+	if (p->network != NULL && strcmp(p->network, "none") != 0) {
+		const char *colon = strchr(p->network, ':');
+		char *kind = colon != NULL ? xstrndup(p->network, (size_t)(colon - p->network)) :
+		    xstrdup(p->network);
+		struct vm_nic *n = vm_config_add_nic(c, kind);
+
+		free(kind);
+		set_str(&n->model, p->nic_model);
+		n->source = colon != NULL ? xstrdup(colon + 1) : NULL;
+		n->forwards = xstrdup0(p->forwards);
+	}
+}
+
+static struct vm_disk *
+add_disk(struct vm_config *c, const char *path, const char *format, const char *bus,
+    bool cdrom, bool owned)
+{
+	struct vm_disk *d = vm_config_add_disk(c, path);
+
+	set_str(&d->format, format);
+	set_str(&d->bus, cdrom ? (strcmp(c->machine, "pc") == 0 ? "ide" : "sata") : bus);
+	d->cdrom = cdrom;
+	d->readonly = cdrom;
+	d->owned = owned;
+	return d;
+}
+
+/* The existing disk's format: qcow2 by magic (a libvirt host's: by name). */
+static const char *
+existing_format(const struct provision_plan *p)
+{
+	unsigned char magic[4];
+	size_t n = strlen(p->image);
+	int fd;
+	ssize_t r;
+
+	if (!p->builtin)
+		return n > 6 && strcmp(p->image + n - 6, ".qcow2") == 0 ? "qcow2" : "raw";
+	fd = open(p->image, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
+	if (fd >= 0)
+		close(fd);
+	return r == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
+/* Built-in host: the files in the VM's directory. */
+static int
+build_local(const struct provision_plan *p, struct provision_made *m, struct vm_config *c,
+    provision_progress_fn fn, void *arg)
+{
+	char *dir, *path;
+	int rc = 0;
+
+	if (p->dir != NULL) {
+		dir = xstrdup(p->dir);
+	} else {
+		char *data = paths_data_dir();
+
+		dir = xasprintf("%s/images/%s", data, p->name);
+		free(data);
+	}
+	if ((p->disk == PROV_DISK_NEW || p->disk == PROV_DISK_OVERLAY ||
+	    p->disk == PROV_DISK_COPY || p->cloud_init) && make_dirs(m, dir) != 0) {
+		free(dir);
+		return err_prefix("Creating the directory failed");
+	}
+	if (p->disk == PROV_DISK_NEW || p->disk == PROV_DISK_OVERLAY || p->disk == PROV_DISK_COPY) {
+		path = xasprintf("%s/%s.qcow2", dir, p->name);
+		rc = local_disk(p, m, path, fn, arg);
+		if (rc == 0)
+			add_disk(c, path, "qcow2", p->disk_bus, false, true);
+		free(path);
+		if (rc != 0) {
+			free(dir);
+			return err_prefix("Creating the disk failed");
+		}
+	} else if (p->disk == PROV_DISK_EXISTING) {
+		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
+	}
+	if (p->iso != NULL)
+		add_disk(c, p->iso, "raw", NULL, true, false);
+	if (p->cloud_init) {
+		path = xasprintf("%s/%s-seed.iso", dir, p->name);
+		if (fn != NULL)
+			fn("Making the cloud-init seed ISO", -1, arg);
+		if (check_absent(path) != 0)
+			rc = -1;
+		else {
+			made_add(&m->files, &m->nfiles, path);
+			rc = make_seed(p, c->uuid, path);
+		}
+		if (rc == 0)
+			add_disk(c, path, "raw", NULL, true, true);
+		free(path);
+		if (rc != 0)
+			err_prefix("Making the cloud-init seed ISO failed");
+	}
+	free(dir);
+	return rc;
+}
+
+/* libvirt host: volumes in the plan's pool; the seed made here, uploaded. */
+static int
+build_remote(struct hv *hv, const struct provision_plan *p, struct provision_made *m,
+    struct vm_config *c, provision_progress_fn fn, void *arg)
+{
+	struct hv_volume v = { p->pool, NULL, "qcow2", p->disk_bytes, NULL, NULL };
+	char *path = NULL, *name;
+	int rc = 0;
+
+	if (p->disk == PROV_DISK_NEW || p->disk == PROV_DISK_OVERLAY) {
+		name = xasprintf("%s.qcow2", p->name);
+		v.name = name;
+		v.backing = p->disk == PROV_DISK_OVERLAY ? p->image : NULL;
+		if (fn != NULL)
+			fn("Creating the disk", -1, arg);
+		rc = hv_volume_create(hv, &v, &path);
+		free(name);
+		if (rc != 0)
+			return err_prefix("Creating the disk failed");
+		made_add(&m->volumes, &m->nvolumes, path);
+		add_disk(c, path, "qcow2", p->disk_bus, false, true);
+		free(path);
+	} else if (p->disk == PROV_DISK_EXISTING) {
+		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
+	}
+	if (p->iso != NULL)
+		add_disk(c, p->iso, "raw", NULL, true, false);
+	if (p->cloud_init) {
+		char tmpl[] = "/tmp/vmtty-iso.XXXXXX", *iso;
+		struct stat st;
+
+		if (fn != NULL)
+			fn("Making the cloud-init seed ISO", -1, arg);
+		if (mkdtemp(tmpl) == NULL)
+			return err_set("Making the cloud-init seed ISO failed: cannot create a "
+			    "temporary directory: %s", strerror(errno));
+		iso = xasprintf("%s/seed.iso", tmpl);
+		name = xasprintf("%s-seed.iso", p->name);
+		rc = make_seed(p, c->uuid, iso);
+		if (rc == 0 && stat(iso, &st) != 0)
+			rc = err_set("cannot read '%s': %s", iso, strerror(errno));
+		if (rc == 0) {
+			struct hv_volume sv = { p->pool, name, "raw", st.st_size, NULL, iso };
+
+			rc = hv_volume_create(hv, &sv, &path);
+		}
+		unlink(iso);
+		rmdir(tmpl);
+		free(iso);
+		free(name);
+		if (rc != 0)
+			return err_prefix("Making the cloud-init seed ISO failed");
+		made_add(&m->volumes, &m->nvolumes, path);
+		add_disk(c, path, "raw", NULL, true, true);
+		free(path);
+	}
+	return 0;
+}
+
+int
+provision_build(struct hv *hv, const struct provision_plan *p, provision_progress_fn fn,
+    void *arg, struct vm_config *out, struct provision_made **made)
+{
+	struct provision_made *m = xcalloc(1, sizeof *m);
+	struct vm_config c;
+	int rc;
+
+	*made = NULL;
+	memset(out, 0, sizeof *out);
+	if (provision_validate(p) != 0) {
+		made_free(m);
+		return -1;
+	}
+	plan_config(p, hv->host.id, &c);
+	if (uuid_generate(c.uuid) != 0) {
+		vm_config_clear(&c);
+		made_free(m);
+		return -1;
+	}
+	/* The model's checks before anything is made. */
+	if (vm_config_validate(&c) != 0) {
+		vm_config_clear(&c);
+		made_free(m);
+		return -1;
+	}
+	rc = p->builtin ? build_local(p, m, &c, fn, arg) : build_remote(hv, p, m, &c, fn, arg);
+	if (rc == 0 && hv_check(hv, &c) != 0)
+		rc = err_prefix("Checking the VM failed");
+	if (rc == 0) {
+		if (fn != NULL)
+			fn("Defining the VM", -1, arg);
+		if (hv_define(hv, &c) != 0)
+			rc = err_prefix("Defining the VM failed");
+		else
+			vm_config_copy(&m->defined, &c);
+	}
+	if (rc != 0) {
+		vm_config_clear(&c);
+		provision_undo(hv, m);
+		return -1;
+	}
+	*out = c;
+	*made = m;
+	return 0;
+}
+
+int
+provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
+    provision_progress_fn fn, void *arg, struct vm_config *out)
+{
+	struct provision_made *m;
+	char *spec;
+	int64_t id;
+	int rc;
+
+	if (provision_validate(p) != 0)
+		return -1;
+	spec = xasprintf("%s/%s", p->host, p->name);
+	rc = vm_resolve(db, spec, &id);
+	free(spec);
+	if (rc == 0)
+		return err_set("name: a VM named '%s' already exists on host '%s'; choose "
+		    "another name", p->name, p->host);
+	if (provision_build(hv, p, fn, arg, out, &m) != 0)
+		return -1;
+	if (vm_insert(db, out) != 0) {
+		err_prefix("Adding the VM to the inventory failed");
+		provision_undo(hv, m);
+		vm_config_clear(out);
+		return -1;
+	}
+	provision_keep(m);
+	return 0;
+}
+
+int
+provision_add_disk(struct hv *hv, const struct vm_config *c, const char *pool, int64_t bytes,
+    char **path)
+{
+	struct provision_plan p;
+	struct provision_made *m;
+	char *dir = NULL, *name;
+	int rc, n = (int)c->ndisks;
+
+	*path = NULL;
+	if (bytes < PROV_MIN_BYTES || bytes > PROV_MAX_BYTES)
+		return err_set("disk size: give 1M to %d TiB", TEMPLATE_MAX_DISK_GIB / 1024);
+	/* The name of the first free "NAME-N.qcow2". */
+	for (;; n++) {
+		bool used = false;
+
+		name = xasprintf("%s-%d.qcow2", c->name, n);
+		for (size_t i = 0; i < c->ndisks; i++) {
+			const char *base = strrchr(c->disks[i].path, '/');
+
+			used |= strcmp(base != NULL ? base + 1 : c->disks[i].path, name) == 0;
+		}
+		if (!used)
+			break;
+		free(name);
+	}
+	if (hv->host.kind != HOST_BUILTIN) {
+		struct hv_volume v = { pool, name, "qcow2", bytes, NULL, NULL };
+
+		rc = hv_volume_create(hv, &v, path);
+		free(name);
+		return rc != 0 ? err_prefix("Creating the disk failed") : 0;
+	}
+	/* Beside the VM's first disk it made, else in its own directory. */
+	for (size_t i = 0; i < c->ndisks && dir == NULL; i++)
+		if (c->disks[i].owned && !c->disks[i].cdrom && strrchr(c->disks[i].path, '/') != NULL)
+			dir = xstrndup(c->disks[i].path,
+			    (size_t)(strrchr(c->disks[i].path, '/') - c->disks[i].path));
+	if (dir == NULL) {
+		char *data = paths_data_dir();
+
+		dir = xasprintf("%s/images/%s", data, c->name);
+		free(data);
+	}
+	*path = xasprintf("%s/%s", dir, name);
+	free(name);
+	provision_init(&p);
+	p.disk = PROV_DISK_NEW;
+	p.disk_bytes = bytes;
+	m = xcalloc(1, sizeof *m);
+	rc = make_dirs(m, dir) != 0 ? err_prefix("Creating the directory failed") :
+	    local_disk(&p, m, *path, NULL, NULL) != 0 ? err_prefix("Creating the disk failed") : 0;
+	provision_clear(&p);
+	free(dir);
+	if (rc != 0) {
+		provision_undo(hv, m);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	made_free(m);
+	return 0;
+}
+
+int
+provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path, int64_t bytes)
+{
+	char format[16];
+	int64_t now;
+	struct strv a;
+	int rc;
+
+	if (hv->host.kind != HOST_BUILTIN)
+		return err_set("VM '%s': resizing disks on libvirt hosts is not supported yet; "
+		    "use 'virsh vol-resize'", c->name);
+	if (image_info(path, format, sizeof format, &now) != 0)
+		return -1;
+	if (bytes <= now)
+		return err_set("disk '%s' is already %lld bytes; give a larger size (disks only "
+		    "grow)", path, (long long)now);
+	strv_init(&a);
+	strv_add(&a, tool("VMTTY_QEMU_IMG", "qemu-img"));
+	strv_add(&a, "resize");
+	strv_add2(&a, "-f", format);
+	strv_add(&a, path);
+	strv_addf(&a, "%lld", (long long)bytes);
+	rc = run_tool(&a, NULL, NULL);
+	strv_free(&a);
+	return rc != 0 ? err_prefix("Resizing disk '%s' failed", path) : 0;
+}

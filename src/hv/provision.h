@@ -1,0 +1,135 @@
+/* provision: make a new VM from a plan (a template plus the user's
+ * choices): check every field, then create its disk (qemu-img here, a
+ * storage-pool volume on a libvirt host), its cloud-init seed ISO and its
+ * definition.  What a run made is recorded, so that a failure at any step
+ * takes all of it back and the error names the step.  No curses, no SQL
+ * of its own: the inventory row is the caller's last step (vm_insert). */
+#ifndef VMTTY_PROVISION_H
+#define VMTTY_PROVISION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct hv;
+struct template;
+struct vm_config;
+
+/* The VM's main disk. */
+enum provision_disk {
+	PROV_DISK_NONE,		/* no disk (a kernel or ISO-only VM) */
+	PROV_DISK_NEW,		/* a new empty qcow2 of SIZE */
+	PROV_DISK_OVERLAY,	/* a qcow2 overlay on the base IMAGE */
+	PROV_DISK_COPY,		/* a full copy of IMAGE (qemu-img convert), grown to SIZE */
+	PROV_DISK_EXISTING,	/* the disk file IMAGE as it is */
+};
+
+/* The fields, in the wizard's order; provision_check_field checks one. */
+enum provision_field {
+	PROV_F_HOST,
+	PROV_F_TEMPLATE,
+	PROV_F_NAME,
+	PROV_F_CPUS,
+	PROV_F_MEMORY,
+	PROV_F_DISK,		/* kind, size and image together */
+	PROV_F_ISO,
+	PROV_F_KERNEL,		/* kernel, initrd, cmdline */
+	PROV_F_NETWORK,
+	PROV_F_CLOUD_INIT,	/* user, ssh key, hostname */
+	PROV_F_COUNT,
+};
+
+struct provision_plan {
+	char *host;		/* host name */
+	bool builtin;		/* the host runs the built-in backend */
+	char *template_name;
+	int template_source;	/* enum template_source of the template */
+	char *name;
+	int cpus;
+	int64_t memory_mib;
+
+	enum provision_disk disk;
+	int64_t disk_bytes;	/* NEW: the size; OVERLAY/COPY: at least this */
+	char *image;		/* OVERLAY/COPY: the base; EXISTING: the disk */
+	char *disk_bus;
+	char *iso;		/* a CD-ROM image to attach; NULL none */
+	char *dir;		/* built-in: where the files go; NULL: images/NAME */
+	char *pool;		/* libvirt: the storage pool; NULL: "default" */
+
+	char *kernel, *initrd, *cmdline;
+
+	char *network;		/* user | none | bridge:NAME | network:NAME */
+	char *nic_model;
+	char *forwards;
+
+	bool cloud_init;	/* make a NoCloud seed ISO */
+	char *ci_user;
+	char *ssh_key;		/* the public key itself, one line */
+	char *hostname;
+
+	/* From the template, passed through. */
+	char *machine, *firmware, *accel, *graphics, *notes;
+};
+
+/* What provision_build made, to keep or take back. */
+struct provision_made;
+
+/* Progress of a long step: STEP ("Copying the image") and PERCENT
+ * (0..100, or -1 when unknown).  Runs on the thread of provision_build. */
+typedef void (*provision_progress_fn)(const char *step, int percent, void *arg);
+
+void provision_init(struct provision_plan *p);
+void provision_clear(struct provision_plan *p);
+/* Fill P (fresh from provision_init, host set) with T's defaults. */
+void provision_from_template(struct provision_plan *p, const struct template *t);
+
+/* "disk", "memory", ...: the field's name as messages say it. */
+const char *provision_field_name(enum provision_field f);
+/* Check one field as the user gave it: 0, or -1 + one sentence that
+ * names the field and what to do.  Only local facts are checked (files
+ * of a built-in host exist; a libvirt host's files are its own). */
+int provision_check_field(const struct provision_plan *p, enum provision_field f);
+/* Every field, in order; the first problem. */
+int provision_validate(const struct provision_plan *p);
+
+/* "20G", "512M", "1T" or "20" (GiB) into bytes, >= 1 MiB. */
+int provision_parse_size(const char *s, int64_t *bytes);
+/* "16G", "512M": the size in the largest unit that divides it. */
+void provision_format_size(int64_t bytes, char *buf, size_t len);
+/* A public key file's one key line into *KEY (allocated). */
+int provision_read_key(const char *path, char **key);
+
+/*
+ * Make everything for P on HV's host: the directory and disk, the seed
+ * ISO, then the host's definition (libvirt: validated XML).  *OUT gets
+ * the VM's configuration (UUID set) for the inventory.  On failure
+ * everything made so far is removed and the error says which step failed
+ * ("Creating the disk failed: ..."); on success *MADE records it all for
+ * provision_undo (when the inventory row cannot be written) or
+ * provision_keep.  Blocking: run it off the UI thread.
+ */
+int provision_build(struct hv *hv, const struct provision_plan *p, provision_progress_fn fn,
+    void *arg, struct vm_config *out, struct provision_made **made);
+/* Take back everything MADE records (the definition, volumes, files and
+ * directories it created), then free it.  Blocking. */
+void provision_undo(struct hv *hv, struct provision_made *made);
+/* Keep what was made; free the record. */
+void provision_keep(struct provision_made *made);
+
+/* The whole of it for one front end that owns DB and HV on one thread
+ * (the CLI): no VM of that name yet, build, then the inventory row,
+ * undone if that fails.  *OUT as provision_build. */
+int provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
+    provision_progress_fn fn, void *arg, struct vm_config *out);
+
+/* Edits of an existing VM C (stopped, for resize).  A new empty qcow2 disk
+ * of BYTES next to its others (built-in: its directory; libvirt: a volume
+ * of POOL), made by vmtty: *PATH (allocated). */
+int provision_add_disk(struct hv *hv, const struct vm_config *c, const char *pool,
+    int64_t bytes, char **path);
+/* Grow disk PATH of C to BYTES (built-in hosts: qemu-img resize). */
+int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path,
+    int64_t bytes);
+
+#endif

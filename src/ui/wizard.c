@@ -1,0 +1,766 @@
+/*
+ * The new-VM wizard: host -> template -> name -> CPU/memory -> storage ->
+ * network -> cloud-init -> review -> create, with back and forward, each
+ * step's fields checked when it is left (provision_check_field).  The
+ * work (disk, seed ISO, definition) runs on the host's fleet lane; the
+ * inventory row is written here on the UI thread when it is done, and a
+ * failure to write it takes the work back on the lane.
+ */
+#include "ui/ui_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/fleet.h"
+#include "hv/provision.h"
+#include "model/host.h"
+#include "model/journal.h"
+#include "model/template.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+enum wstep { W_HOST, W_TEMPLATE, W_NAME, W_CPUMEM, W_STORAGE, W_NETWORK, W_CLOUD, W_REVIEW,
+	W_NSTEPS };
+
+static const char *const step_names[W_NSTEPS] = {
+	"Host", "Template", "Name", "CPU / memory", "Storage", "Network", "Cloud-init", "Review",
+};
+
+/* The text fields (host and template are lists). */
+enum wfield { F_NAME, F_CPUS, F_MEMORY, F_DISK, F_SIZE, F_IMAGE, F_ISO, F_KERNEL, F_INITRD,
+	F_CMDLINE, F_POOL, F_NETWORK, F_USER, F_KEY, F_HOSTNAME, F_COUNT };
+
+static const struct {
+	enum wstep step;
+	const char *label;
+} fields[F_COUNT] = {
+	[F_NAME] = { W_NAME, "Name" },
+	[F_CPUS] = { W_CPUMEM, "vCPUs" },
+	[F_MEMORY] = { W_CPUMEM, "Memory (MiB or 2G)" },
+	[F_DISK] = { W_STORAGE, "Disk (Left/Right)" },
+	[F_SIZE] = { W_STORAGE, "Disk size" },
+	[F_IMAGE] = { W_STORAGE, "Image / disk file" },
+	[F_ISO] = { W_STORAGE, "ISO (CD-ROM)" },
+	[F_KERNEL] = { W_STORAGE, "Kernel" },
+	[F_INITRD] = { W_STORAGE, "Initrd" },
+	[F_CMDLINE] = { W_STORAGE, "Kernel cmdline" },
+	[F_POOL] = { W_STORAGE, "Storage pool" },
+	[F_NETWORK] = { W_NETWORK, "Network (user, none, bridge:BR, network:NET)" },
+	[F_USER] = { W_CLOUD, "User (empty: the image's)" },
+	[F_KEY] = { W_CLOUD, "SSH public key file" },
+	[F_HOSTNAME] = { W_CLOUD, "Hostname" },
+};
+
+static const char *const disk_kinds[] = {
+	[PROV_DISK_NONE] = "none", [PROV_DISK_NEW] = "new qcow2",
+	[PROV_DISK_OVERLAY] = "overlay on an image", [PROV_DISK_COPY] = "copy of an image",
+	[PROV_DISK_EXISTING] = "existing disk",
+};
+
+#define WF_LEN 512
+
+struct wizard {
+	struct ui *ui;
+	enum wstep step;
+	int focus;			/* the field in focus within the step */
+	struct host *hosts;
+	size_t nhosts;
+	int host_sel;
+	struct template *tpls;
+	size_t ntpls;
+	int tpl_sel;
+	int tpl_applied;		/* the template the plan has; -1 none */
+	struct provision_plan plan;
+	char text[F_COUNT][WF_LEN];
+	char error[1100];
+	char typeahead[32];
+	bool busy;
+	/* The job on the host's lane. */
+	struct vm_config made_cfg;
+	struct provision_made *made;
+	int rc;
+	char job_error[1024];
+	/* error is at least as long as job_error plus a prefix. */
+};
+
+static const char *const wizard_hints[] = {
+	"Enter", "Next", "Esc", "Back", "Tab", "Field", "F9", "Review", "Ctrl-U", "Clear",
+	NULL, NULL,
+};
+
+static const char *const wizard_help[] = {
+	"New VM",
+	"Enter\tcheck this step and go to the next; on Review: create",
+	"Esc Shift-Tab\tback one step (on the first: close the wizard)",
+	"Tab Down / Up\tthe next / previous field of the step",
+	"Up/Down letters\ton a list: choose (typing jumps by name)",
+	"Left/Right Space\tthe disk choice",
+	"F9 Ctrl-X\tcheck every step and go to Review",
+	"Ctrl-U\tclear the field",
+	NULL,
+};
+
+/* Is field F shown (and used) now? */
+static bool
+field_used(const struct wizard *w, enum wfield f)
+{
+	const struct provision_plan *p = &w->plan;
+
+	switch (f) {
+	case F_SIZE:
+		return p->disk == PROV_DISK_NEW || p->disk == PROV_DISK_OVERLAY ||
+		    p->disk == PROV_DISK_COPY;
+	case F_IMAGE:
+		return p->disk == PROV_DISK_OVERLAY || p->disk == PROV_DISK_COPY ||
+		    p->disk == PROV_DISK_EXISTING;
+	case F_KERNEL:
+	case F_INITRD:
+	case F_CMDLINE:
+		return p->template_source == TPL_KERNEL || w->text[F_KERNEL][0] != '\0';
+	case F_POOL:
+		return !p->builtin;
+	default:
+		return true;
+	}
+}
+
+/* The fields of step S in order, into OUT; their count. */
+static int
+step_fields(const struct wizard *w, enum wstep s, enum wfield *out)
+{
+	int n = 0;
+
+	for (int f = 0; f < F_COUNT; f++)
+		if (fields[f].step == s && field_used(w, (enum wfield)f))
+			out[n++] = (enum wfield)f;
+	return n;
+}
+
+static bool
+step_used(const struct wizard *w, enum wstep s)
+{
+	return s != W_CLOUD || w->plan.cloud_init;
+}
+
+static void
+set_text(struct wizard *w, enum wfield f, const char *s)
+{
+	snprintf(w->text[f], WF_LEN, "%s", s != NULL ? s : "");
+}
+
+static char *
+text_or_null(const struct wizard *w, enum wfield f)
+{
+	return w->text[f][0] != '\0' ? xstrdup(w->text[f]) : NULL;
+}
+
+/* A free name: the last VM's of the template with its number + 1, else
+ * "TEMPLATE-1". */
+static void
+suggest_name(struct wizard *w, const char *last)
+{
+	char base[128], *spec, cand[160];
+	size_t n;
+	int64_t id;
+	long num = 1;
+
+	snprintf(base, sizeof base, "%s", last != NULL ? last : w->plan.template_name);
+	n = strlen(base);
+	while (n > 0 && base[n - 1] >= '0' && base[n - 1] <= '9')
+		n--;
+	if (last != NULL && base[n] != '\0') {
+		num = strtol(base + n, NULL, 10) + 1;
+		base[n] = '\0';
+	} else if (last != NULL) {
+		snprintf(base + strlen(base), sizeof base - strlen(base), "-");
+	} else {
+		snprintf(base + strlen(base), sizeof base - strlen(base), "-");
+	}
+	for (;; num++) {
+		snprintf(cand, sizeof cand, "%s%ld", base, num);
+		spec = xasprintf("%s/%s", w->plan.host, cand);
+		if (vm_resolve(ui_db(w->ui), spec, &id) != 0) {
+			free(spec);
+			break;
+		}
+		free(spec);
+	}
+	set_text(w, F_NAME, cand);
+	err_clear();
+}
+
+/* The plan gets the template's defaults, the fields the plan's values;
+ * a kernel template takes kernel and initrd from its last VM. */
+static void
+apply_template(struct wizard *w)
+{
+	struct provision_plan *p = &w->plan;
+	const struct template *t = &w->tpls[w->tpl_sel];
+	char *host = xstrdup(p->host), size[32];
+	bool builtin = p->builtin;
+	struct vm_config last;
+	int64_t id = 0;
+	bool have_last;
+
+	provision_clear(p);
+	provision_init(p);
+	p->host = host;
+	p->builtin = builtin;
+	provision_from_template(p, t);
+	w->tpl_applied = w->tpl_sel;
+	have_last = vm_last_from_template(ui_db(w->ui), t->name, &id) == 0 && id != 0 &&
+	    vm_load(ui_db(w->ui), id, &last) == 0;
+	suggest_name(w, have_last ? last.name : NULL);
+	snprintf(w->text[F_CPUS], WF_LEN, "%d", p->cpus);
+	snprintf(w->text[F_MEMORY], WF_LEN, "%lld", (long long)p->memory_mib);
+	provision_format_size(p->disk_bytes, size, sizeof size);
+	set_text(w, F_SIZE, p->disk_bytes > 0 ? size : "");
+	set_text(w, F_IMAGE, "");
+	set_text(w, F_ISO, "");
+	set_text(w, F_KERNEL, have_last ? last.kernel : NULL);
+	set_text(w, F_INITRD, have_last ? last.initrd : NULL);
+	set_text(w, F_CMDLINE, p->cmdline);
+	set_text(w, F_POOL, "");
+	set_text(w, F_NETWORK, p->network);
+	set_text(w, F_USER, "");
+	set_text(w, F_KEY, "");
+	set_text(w, F_HOSTNAME, "");
+	if (have_last)
+		vm_config_clear(&last);
+}
+
+/* Read step S's fields into the plan; -1 + err for what cannot be read. */
+static int
+read_step(struct wizard *w, enum wstep s)
+{
+	struct provision_plan *p = &w->plan;
+	char *end;
+
+	switch (s) {
+	case W_NAME:
+		free(p->name);
+		p->name = text_or_null(w, F_NAME);
+		return 0;
+	case W_CPUMEM: {
+		long n = strtol(w->text[F_CPUS], &end, 10);
+		int64_t bytes;
+
+		if (w->text[F_CPUS][0] == '\0' || *end != '\0')
+			return err_set("vCPUs: '%s' is not a whole number", w->text[F_CPUS]);
+		p->cpus = n > 1 << 20 ? 1 << 20 : (int)n;
+		if (w->text[F_MEMORY][strspn(w->text[F_MEMORY], "0123456789")] == '\0' &&
+		    w->text[F_MEMORY][0] != '\0')
+			p->memory_mib = strtoll(w->text[F_MEMORY], NULL, 10);
+		else if (provision_parse_size(w->text[F_MEMORY], &bytes) == 0)
+			p->memory_mib = bytes >> 20;
+		else
+			return err_set("memory: '%s' is not a size; give MiB or such as 2G",
+			    w->text[F_MEMORY]);
+		return 0;
+	}
+	case W_STORAGE:
+		if (field_used(w, F_SIZE)) {
+			if (w->text[F_SIZE][0] == '\0')
+				p->disk_bytes = 0;
+			else if (provision_parse_size(w->text[F_SIZE], &p->disk_bytes) != 0)
+				return -1;
+		}
+		free(p->image);
+		p->image = field_used(w, F_IMAGE) ? text_or_null(w, F_IMAGE) : NULL;
+		free(p->iso);
+		p->iso = text_or_null(w, F_ISO);
+		free(p->kernel);
+		p->kernel = text_or_null(w, F_KERNEL);
+		free(p->initrd);
+		p->initrd = text_or_null(w, F_INITRD);
+		free(p->cmdline);
+		p->cmdline = text_or_null(w, F_CMDLINE);
+		free(p->pool);
+		p->pool = text_or_null(w, F_POOL);
+		return 0;
+	case W_NETWORK:
+		free(p->network);
+		p->network = xstrdup(w->text[F_NETWORK][0] != '\0' ? w->text[F_NETWORK] : "none");
+		return 0;
+	case W_CLOUD:
+		free(p->ci_user);
+		p->ci_user = text_or_null(w, F_USER);
+		free(p->hostname);
+		p->hostname = text_or_null(w, F_HOSTNAME);
+		free(p->ssh_key);
+		p->ssh_key = NULL;
+		if (w->text[F_KEY][0] != '\0')
+			return provision_read_key(w->text[F_KEY], &p->ssh_key);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Check step S: read its fields, then the plan's checks for them. */
+static int
+check_step(struct wizard *w, enum wstep s)
+{
+	static const enum provision_field checks[W_NSTEPS][4] = {
+		[W_HOST] = { PROV_F_HOST, PROV_F_COUNT },
+		[W_TEMPLATE] = { PROV_F_TEMPLATE, PROV_F_COUNT },
+		[W_NAME] = { PROV_F_NAME, PROV_F_COUNT },
+		[W_CPUMEM] = { PROV_F_CPUS, PROV_F_MEMORY, PROV_F_COUNT },
+		[W_STORAGE] = { PROV_F_DISK, PROV_F_ISO, PROV_F_KERNEL, PROV_F_COUNT },
+		[W_NETWORK] = { PROV_F_NETWORK, PROV_F_COUNT },
+		[W_CLOUD] = { PROV_F_CLOUD_INIT, PROV_F_COUNT },
+		[W_REVIEW] = { PROV_F_COUNT },
+	};
+	int64_t id;
+
+	if (s == W_TEMPLATE && w->tpl_applied != w->tpl_sel)
+		apply_template(w);
+	if (read_step(w, s) != 0)
+		return -1;
+	for (int i = 0; i < 4 && checks[s][i] != PROV_F_COUNT; i++)
+		if (provision_check_field(&w->plan, checks[s][i]) != 0)
+			return -1;
+	if (s == W_NAME) {
+		char *spec = xasprintf("%s/%s", w->plan.host, w->plan.name);
+		int found = vm_resolve(ui_db(w->ui), spec, &id) == 0;
+
+		free(spec);
+		err_clear();
+		if (found)
+			return err_set("name: a VM named '%s' already exists on host '%s'; choose "
+			    "another name", w->plan.name, w->plan.host);
+	}
+	return 0;
+}
+
+static void
+go_step(struct wizard *w, enum wstep s)
+{
+	w->step = s;
+	w->focus = 0;
+	w->typeahead[0] = '\0';
+}
+
+/* Forward from the current step when it checks out. */
+static int
+next_step(struct wizard *w)
+{
+	enum wstep s = w->step;
+
+	if (check_step(w, s) != 0) {
+		snprintf(w->error, sizeof w->error, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	w->error[0] = '\0';
+	do
+		s++;
+	while (s < W_REVIEW && !step_used(w, s));
+	go_step(w, s);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* F9: check every step from here on, stopping at the first problem. */
+static int
+to_review(struct wizard *w)
+{
+	while (w->step < W_REVIEW) {
+		enum wstep was = w->step;
+
+		next_step(w);
+		if (w->step == was)
+			break;
+	}
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static void
+wizard_close(struct wizard *w)
+{
+	ui_view_remove(w->ui, w);
+}
+
+/* ---- creating, on the host's lane ------------------------------------- */
+
+static void
+work_create(struct hv *hv, void *arg)
+{
+	struct wizard *w = arg;
+
+	w->rc = provision_build(hv, &w->plan, NULL, NULL, &w->made_cfg, &w->made);
+	if (w->rc != 0)
+		snprintf(w->job_error, sizeof w->job_error, "%s", err_get());
+}
+
+static void
+work_undo(struct hv *hv, void *arg)
+{
+	struct provision_made *m = arg;
+
+	provision_undo(hv, m);
+}
+
+static void
+done_nothing(void *arg)
+{
+	(void)arg;
+}
+
+static void
+done_create(void *arg)
+{
+	struct wizard *w = arg;
+	struct db *db = ui_db(w->ui);
+	struct ui *ui;
+	char msg[1200];
+
+	w->busy = false;
+	if (w->rc == 0 && vm_insert(db, &w->made_cfg) != 0) {
+		snprintf(w->job_error, sizeof w->job_error, "Adding the VM to the inventory "
+		    "failed: %s", err_get());
+		w->rc = -1;
+		if (fleet_run(ui_fleet(w->ui), w->plan.host, work_undo, done_nothing, w->made) != 0)
+			provision_keep(w->made);
+		w->made = NULL;
+	}
+	if (w->rc != 0) {
+		journal_add(db, w->plan.host, w->plan.name, "create", false, w->job_error);
+		snprintf(w->error, sizeof w->error, "%s", w->job_error);
+		vm_config_clear(&w->made_cfg);
+		ui_intent(w->ui, UI_REDRAW);
+		return;
+	}
+	provision_keep(w->made);
+	w->made = NULL;
+	snprintf(msg, sizeof msg, "created from template '%s' with %d vCPU(s), %lld MiB, "
+	    "%zu disk(s)", w->plan.template_name, vm_config_cpus(&w->made_cfg),
+	    (long long)w->made_cfg.memory_mib, w->made_cfg.ndisks);
+	journal_add(db, w->plan.host, w->plan.name, "create", true, msg);
+	ui_status(w->ui, false, "VM '%s' created on host '%s'.", w->plan.name, w->plan.host);
+	vm_config_clear(&w->made_cfg);
+	ui = w->ui;
+	wizard_close(w);
+	ui_intent(ui, UI_RELOAD);
+}
+
+static int
+create(struct wizard *w)
+{
+	if (provision_validate(&w->plan) != 0) {
+		snprintf(w->error, sizeof w->error, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (fleet_run(ui_fleet(w->ui), w->plan.host, work_create, done_create, w) != 0) {
+		snprintf(w->error, sizeof w->error, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	w->busy = true;
+	w->error[0] = '\0';
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* Type-ahead on a list of NAMES: the first that starts with what was typed. */
+static void
+list_typeahead(struct wizard *w, int key, const char *const *names, size_t n, int *sel)
+{
+	size_t len = strlen(w->typeahead);
+
+	if (len + 1 < sizeof w->typeahead) {
+		w->typeahead[len] = (char)key;
+		w->typeahead[len + 1] = '\0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(names[i], w->typeahead, strlen(w->typeahead)) == 0) {
+			*sel = (int)i;
+			return;
+		}
+	}
+}
+
+static int
+list_key(struct wizard *w, int key)
+{
+	bool hosts = w->step == W_HOST;
+	int *sel = hosts ? &w->host_sel : &w->tpl_sel;
+	int n = (int)(hosts ? w->nhosts : w->ntpls);
+	const char *names[256];
+	size_t nn = 0;
+
+	if (key == K_FN(KEY_UP) || key == K_FN(KEY_DOWN)) {
+		*sel += key == K_FN(KEY_UP) ? -1 : 1;
+		if (*sel < 0)
+			*sel = 0;
+		if (*sel >= n)
+			*sel = n - 1;
+		w->typeahead[0] = '\0';
+	} else if (key > 0x20 && key < 0x7f) {
+		for (int i = 0; i < n && nn < 256; i++)
+			names[nn++] = hosts ? w->hosts[i].name : w->tpls[i].name;
+		list_typeahead(w, key, names, nn, sel);
+	} else {
+		return UI_HANDLED;
+	}
+	if (hosts) {
+		free(w->plan.host);
+		w->plan.host = xstrdup(w->hosts[w->host_sel].name);
+		w->plan.builtin = w->hosts[w->host_sel].kind == HOST_BUILTIN;
+	}
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static int
+field_key(struct wizard *w, int key)
+{
+	enum wfield fs[F_COUNT];
+	int n = step_fields(w, w->step, fs);
+	char *t;
+	size_t len;
+
+	if (n == 0)
+		return UI_HANDLED;
+	if (w->focus >= n)
+		w->focus = n - 1;
+	t = w->text[fs[w->focus]];
+	len = strlen(t);
+	if (key == '\t' || key == K_FN(KEY_DOWN)) {
+		w->focus = (w->focus + 1) % n;
+	} else if (key == K_FN(KEY_UP)) {
+		w->focus = (w->focus + n - 1) % n;
+	} else if (fs[w->focus] == F_DISK) {
+		int d = (int)w->plan.disk;
+
+		if (key == K_FN(KEY_LEFT))
+			d = (d + 4) % 5;
+		else if (key == K_FN(KEY_RIGHT) || key == ' ')
+			d = (d + 1) % 5;
+		w->plan.disk = (enum provision_disk)d;
+	} else if (key == K_CTRL('u')) {
+		t[0] = '\0';
+	} else if (key == K_FN(KEY_BACKSPACE) || key == 0x7f || key == K_CTRL('h')) {
+		if (len > 0)
+			t[len - 1] = '\0';
+	} else if (key >= 0x20 && key < 0x7f && len + 1 < WF_LEN) {
+		t[len] = (char)key;
+		t[len + 1] = '\0';
+	}
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static int
+wizard_key(void *arg, int key)
+{
+	struct wizard *w = arg;
+
+	if (key == K_FN(KEY_F(1)) || key == K_FN(KEY_F(10)))
+		return UI_IGNORED;
+	if (w->busy)
+		return UI_HANDLED;
+	if (key == K_ESC || key == K_FN(KEY_BTAB)) {
+		enum wstep s = w->step;
+
+		w->error[0] = '\0';
+		if (s == W_HOST) {
+			ui_status(w->ui, false, "Cancelled; no VM was created.");
+			wizard_close(w);
+			return UI_HANDLED | UI_REDRAW;
+		}
+		do
+			s--;
+		while (s > W_HOST && !step_used(w, s));
+		go_step(w, s);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (key == '\r' || key == K_FN(KEY_ENTER))
+		return w->step == W_REVIEW ? create(w) : next_step(w);
+	if (key == K_FN(KEY_F(9)) || key == K_CTRL('x'))
+		return to_review(w);
+	if (w->step == W_HOST || w->step == W_TEMPLATE)
+		return list_key(w, key);
+	return field_key(w, key);
+}
+
+/* ---- drawing -------------------------------------------------------------- */
+
+static void
+draw_list(struct wizard *w, int y, int rows, int x, int width)
+{
+	bool hosts = w->step == W_HOST;
+	int n = (int)(hosts ? w->nhosts : w->ntpls), sel = hosts ? w->host_sel : w->tpl_sel;
+	int first = sel >= rows ? sel - rows + 1 : 0;
+	char line[512];
+
+	for (int i = first; i < n && i - first < rows; i++) {
+		if (hosts)
+			snprintf(line, sizeof line, " %-16s %s", w->hosts[i].name, w->hosts[i].uri);
+		else
+			snprintf(line, sizeof line, " %-20s %-12s %s", w->tpls[i].name,
+			    template_source_name(w->tpls[i].source), w->tpls[i].label);
+		attrset(i == sel ? theme_attr(TH_SELECTED) : A_NORMAL);
+		ui_put(y + i - first, x, width, line);
+	}
+	attrset(A_NORMAL);
+}
+
+static void
+draw_review(struct wizard *w, int y, int x, int width)
+{
+	const struct provision_plan *p = &w->plan;
+	char line[700], size[32];
+	int i = 0;
+
+	provision_format_size(p->disk_bytes, size, sizeof size);
+#define R(...) do { snprintf(line, sizeof line, __VA_ARGS__); ui_put(y + i++, x, width, line); } while (0)
+	R("Host:      %s", p->host);
+	R("Template:  %s", p->template_name);
+	R("Name:      %s", p->name);
+	R("CPUs:      %d    Memory: %lld MiB", p->cpus, (long long)p->memory_mib);
+	R("Disk:      %s%s%s%s%s", disk_kinds[p->disk], p->disk_bytes > 0 &&
+	    p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ? ", " : "",
+	    p->disk_bytes > 0 && p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ?
+	    size : "", p->image != NULL ? ", " : "", p->image != NULL ? p->image : "");
+	if (p->iso != NULL)
+		R("ISO:       %s", p->iso);
+	if (p->kernel != NULL)
+		R("Kernel:    %s%s%s", p->kernel, p->initrd != NULL ? " + " : "",
+		    p->initrd != NULL ? p->initrd : "");
+	R("Network:   %s", p->network);
+	if (p->cloud_init)
+		R("Cloud-init: user %s, %s, hostname %s", p->ci_user != NULL ? p->ci_user :
+		    "(default)", p->ssh_key != NULL ? "with an ssh key" : "no ssh key",
+		    p->hostname != NULL ? p->hostname : p->name);
+#undef R
+	i++;
+	attrset(A_BOLD);
+	ui_put(y + i, x, width, w->busy ? "Creating the VM..." : "Enter: create the VM");
+	attrset(A_NORMAL);
+}
+
+static void
+wizard_draw(void *arg, int top, int rows, int cols)
+{
+	struct wizard *w = arg;
+	enum wfield fs[F_COUNT];
+	char line[700];
+	int x = 18, width = cols - x - 1, y = top + 2;
+
+	erase();
+	attrset(theme_attr(TH_HEADER));
+	snprintf(line, sizeof line, " New VM on %s: %s", w->plan.host, step_names[w->step]);
+	ui_put(top, 0, cols, line);
+	attrset(A_NORMAL);
+	for (int s = 0; s < W_NSTEPS && s < rows - 2; s++) {
+		snprintf(line, sizeof line, " %s %s", s == (int)w->step ? ">" : " ", step_names[s]);
+		attrset(s == (int)w->step ? A_BOLD : step_used(w, s) ? A_NORMAL :
+		    theme_attr(TH_DIM));
+		ui_put(y + s, 0, x - 1, line);
+	}
+	attrset(A_NORMAL);
+	if (w->step == W_HOST || w->step == W_TEMPLATE) {
+		draw_list(w, y, rows - 5, x, width);
+	} else if (w->step == W_REVIEW) {
+		draw_review(w, y, x, width);
+	} else {
+		int n = step_fields(w, w->step, fs);
+
+		for (int i = 0; i < n; i++) {
+			const char *val = fs[i] == F_DISK ? disk_kinds[w->plan.disk] : w->text[fs[i]];
+
+			snprintf(line, sizeof line, "%-22s %s%s", fields[fs[i]].label, val,
+			    i == w->focus && fs[i] != F_DISK ? "_" : "");
+			attrset(i == w->focus ? theme_attr(TH_SELECTED) : A_NORMAL);
+			ui_put(y + 2 * i, x, width, line);
+		}
+		attrset(A_NORMAL);
+	}
+	if (w->error[0] != '\0') {
+		attrset(theme_attr(TH_ERROR));
+		ui_put(top + rows - 1, 0, cols, w->error);
+		attrset(A_NORMAL);
+	}
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+static void
+wizard_free(void *arg)
+{
+	struct wizard *w = arg;
+
+	host_list_free(w->hosts, w->nhosts);
+	template_list_free(w->tpls, w->ntpls);
+	provision_clear(&w->plan);
+	vm_config_clear(&w->made_cfg);
+	free(w);
+}
+
+static const struct view wizard_view = {
+	.name = "wizard",
+	.free = wizard_free,
+	.draw = wizard_draw,
+	.key = wizard_key,
+	.hints = wizard_hints,
+	.hints_ascii = wizard_hints,
+	.help = wizard_help,
+};
+
+/* The template of the VM made last, to start from; 0 when none. */
+static int
+recent_template(struct wizard *w)
+{
+	int64_t best = 0, id;
+	int sel = 0;
+
+	for (size_t i = 0; i < w->ntpls; i++) {
+		if (vm_last_from_template(ui_db(w->ui), w->tpls[i].name, &id) == 0 && id > best) {
+			best = id;
+			sel = (int)i;
+		}
+	}
+	return sel;
+}
+
+int
+wizard_open(struct ui *ui, const char *host)
+{
+	struct wizard *w;
+	char **dirs;
+
+	if (ui_view_next(ui, &wizard_view, NULL) != NULL) {
+		ui_view_show(ui, ui_view_next(ui, &wizard_view, NULL));
+		return 0;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->ui = ui;
+	if (host_list(ui_db(ui), &w->hosts, &w->nhosts) != 0 || w->nhosts == 0) {
+		free(w);
+		return -1;
+	}
+	dirs = template_dirs();
+	template_list((const char *const *)dirs, &w->tpls, &w->ntpls, NULL, NULL);
+	template_dirs_free(dirs);
+	if (w->ntpls == 0) {
+		host_list_free(w->hosts, w->nhosts);
+		free(w);
+		return err_set("no templates found; see vmtty-templates(5)");
+	}
+	for (size_t i = 0; i < w->nhosts; i++)
+		if (host != NULL && strcmp(w->hosts[i].name, host) == 0)
+			w->host_sel = (int)i;
+	provision_init(&w->plan);
+	w->plan.host = xstrdup(w->hosts[w->host_sel].name);
+	w->plan.builtin = w->hosts[w->host_sel].kind == HOST_BUILTIN;
+	w->tpl_sel = recent_template(w);
+	w->tpl_applied = -1;
+	/* The host is chosen from the selected row: start at the template
+	 * (Esc goes back to the host). */
+	go_step(w, W_TEMPLATE);
+	if (ui_view_add(ui, &wizard_view, w) != 0) {
+		wizard_free(w);
+		return -1;
+	}
+	ui_view_show(ui, w);
+	return 0;
+}

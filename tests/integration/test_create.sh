@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Creating VMs from templates on the built-in host, for real: qemu-img
+# makes the overlay, genisoimage the cloud-init seed; every failure takes
+# back what was made (no files, no inventory rows) and names its step.
+source "$(dirname "$0")/lib.sh"
+
+export XDG_CONFIG_HOME="$T_TMP/config"
+IMAGES="$XDG_DATA_HOME/vmtty/images"
+
+# contains TEXT STRING: TEXT is in STRING, literally.
+contains() { [[ "$2" == *"$1"* ]]; }
+# files_under DIR: every file and directory below DIR, sorted.
+files_under() { [ -d "$1" ] && (cd "$1" && find . -mindepth 1 | sort); }
+
+# 1. The cloud template with a base image the test makes, and a key.
+qemu-img create -q -f qcow2 "$T_TMP/BASE.qcow2" 1G
+ssh-keygen -q -t ed25519 -N '' -C c1-test-key -f "$T_TMP/key"
+t_status "templates lists the shipped templates" 0 "$VMTTY" templates --json
+t_match "debian-12-cloud is there" '"name": "debian-12-cloud"' "$T_OUT"
+t_status "create c1 --template debian-12-cloud --image BASE --ssh-key KEY.pub" 0 \
+	"$VMTTY" create c1 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/key.pub"
+t_status "show c1 --json" 0 "$VMTTY" show c1 --json
+disks=$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["disks"]: print(d["media"], d["format"], d["owned"], d["path"])')
+t_eq "show lists both disks: the overlay and the seed ISO" \
+	"disk qcow2 True $IMAGES/c1/c1.qcow2
+cdrom raw True $IMAGES/c1/c1-seed.iso" "$disks"
+info=$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")
+t_match "the disk is a qcow2 overlay on BASE" "\"backing-filename\": \"$T_TMP/BASE.qcow2\"" "$info"
+t_match "grown to the template's 20G" '"virtual-size": 21474836480' "$info"
+t_match "the seed ISO's volume id is cidata" "Volume id: cidata" "$(isoinfo -d -i "$IMAGES/c1/c1-seed.iso")"
+ud=$(isoinfo -R -i "$IMAGES/c1/c1-seed.iso" -x /user-data)
+t_match "user-data is cloud-config" "^#cloud-config" "$ud"
+t_check "user-data holds the key" contains "$(cut -d' ' -f2 "$T_TMP/key.pub")" "$ud"
+md=$(isoinfo -R -i "$IMAGES/c1/c1-seed.iso" -x /meta-data)
+t_match "meta-data's instance-id is the VM's UUID" "instance-id: $(vm_uuid c1)" "$md"
+t_status "show --argv attaches both" 0 "$VMTTY" show c1 --argv
+t_match "the overlay and the seed are on qemu's command line" "c1.qcow2.*c1-seed.iso" "$T_OUT"
+t_status "create c2 with a user and a hostname" 0 "$VMTTY" create c2 --template debian-12-cloud \
+	--image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/key.pub" --user alice --hostname web-2 --cpus 1 --memory 1G
+ud=$(isoinfo -R -i "$IMAGES/c2/c2-seed.iso" -x /user-data)
+t_match "user alice gets the key" 'name: "alice"' "$ud"
+t_match "hostname web-2" 'hostname: "web-2"' "$ud"
+t_eq "--cpus and --memory override the template" "1 1024" \
+	"$("$VMTTY" show c2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"])')"
+t_status "a full copy with --copy" 0 "$VMTTY" create c3 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --copy --disk-size 2G
+t_nomatch "the copy has no backing file" "backing-filename" "$(qemu-img info --output=json "$IMAGES/c3/c3.qcow2")"
+t_status "a new empty disk (alpine-iso, --disk-size 1G, an ISO)" 0 "$VMTTY" create c4 --template alpine-iso --disk-size 1G --iso "$T_TMP/BASE.qcow2"
+t_match "1 GiB" '"virtual-size": 1073741824' "$(qemu-img info --output=json "$IMAGES/c4/c4.qcow2")"
+t_status "delete c4 --delete-disks" 0 "$VMTTY" delete c4 --delete-disks
+t_eq "its disk and directory are gone, the ISO it did not make stays" "" "$(files_under "$IMAGES/c4")"
+t_check "BASE is still there" test -f "$T_TMP/BASE.qcow2"
+
+# 2. Failures leave nothing: no files, no inventory rows; the message
+# names the field or the failing step.
+n0=$(vm_count)
+before=$(files_under "$IMAGES")
+nothing_left() {
+	t_eq "$1: no inventory row" "$n0" "$(vm_count)"
+	t_eq "$1: no files" "$before" "$(files_under "$IMAGES")"
+	t_eq "$1: the journal's last word on it is a failed create" "create failed" \
+		"$("$VMTTY" log "$2" --json | python3 -c 'import json,sys; e=json.load(sys.stdin)[-1]; print(e["action"], e["result"])')"
+}
+fails() {
+	local desc=$1 pattern=$2 name=$3; shift 3
+	t_status "$desc exits 1" 1 "$@"
+	t_match "$desc: the message" "$pattern" "$T_ERR"
+	t_eq "$desc: one line" 1 "$(printf '%s\n' "$T_ERR" | wc -l)"
+	nothing_left "$desc" "$name"
+}
+# A read-only directory, for real even as root: a read-only bind mount in
+# a private mount namespace.
+mkdir -p "$T_TMP/ro"
+fails "disk directory not writable" "^vmtty: Creating the (directory|disk) failed: .*Read-only file system" f1 \
+	unshare -m sh -c 'mount --bind -o ro "$1" "$1" && exec "$2" create f1 --template debian-12-cloud --image "$3" --dir "$1/f1"' \
+	sh "$T_TMP/ro" "$VMTTY" "$T_TMP/BASE.qcow2"
+t_eq "nothing in the read-only directory" "" "$(files_under "$T_TMP/ro")"
+fails "disk directory not writable (an existing one)" "^vmtty: Creating the directory failed: directory '$T_TMP/ro' is not writable" f1 \
+	unshare -m sh -c 'mount --bind -o ro "$1" "$1" && exec "$2" create f1 --template debian-12-cloud --image "$3" --dir "$1"' \
+	sh "$T_TMP/ro" "$VMTTY" "$T_TMP/BASE.qcow2"
+# The seed tool missing: a PATH with qemu-img and nothing else.  The
+# overlay is made first, then taken back.
+mkdir -p "$T_TMP/bin" && ln -s "$(command -v qemu-img)" "$T_TMP/bin/qemu-img"
+fails "seed tool missing" "^vmtty: Making the cloud-init seed ISO failed: cannot run 'genisoimage'.*install it" f2 \
+	env PATH="$T_TMP/bin" "$VMTTY" create f2 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/key.pub"
+fails "duplicate name" "^vmtty: name: a VM named 'c1' already exists on host 'local'" c1 \
+	"$VMTTY" create c1 --template debian-12-cloud --image "$T_TMP/BASE.qcow2"
+t_check "c1's own files are untouched" test -f "$IMAGES/c1/c1-seed.iso"
+fails "0-byte disk size" "^vmtty: disk size: 0 bytes is too small for a new disk" f3 \
+	"$VMTTY" create f3 --template alpine-iso --disk-size 0
+mkdir -p "$XDG_CONFIG_HOME/vmtty/templates"
+printf '[template]\nname = broken\n[machine\ncpus = 2\n' >"$XDG_CONFIG_HOME/vmtty/templates/broken.ini"
+fails "a template with a syntax error" "^vmtty: template '$XDG_CONFIG_HOME/vmtty/templates/broken.ini', line 3: " f4 \
+	"$VMTTY" create f4 --template broken
+t_status "templates reports the broken file and lists the rest" 0 "$VMTTY" templates
+t_match "the broken file, with its line" "broken.ini', line 3" "$T_ERR"
+t_match "the others still listed" "tiny-linux" "$T_OUT"
+fails "a base image that is not there" "^vmtty: disk image: '$T_TMP/nope.qcow2' does not exist" f5 \
+	"$VMTTY" create f5 --template debian-12-cloud --image "$T_TMP/nope.qcow2"
+fails "a bad ssh key file" "^vmtty: ssh key: .*not an OpenSSH public key" f6 \
+	"$VMTTY" create f6 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/BASE.qcow2"
+fails "a bad hostname" "^vmtty: hostname: 'a_b' has '_'" f7 \
+	"$VMTTY" create f7 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --hostname a_b
+fails "a kernel template without a kernel" "^vmtty: kernel: template 'tiny-linux' boots a kernel" f8 \
+	"$VMTTY" create f8 --template tiny-linux
+# A failure after the disk: a qemu-img that makes the file and then fails.
+cat >"$T_TMP/bad-qemu-img" <<'EOF'
+#!/bin/sh
+# Makes the file it was asked for (the path is the next-to-last argument), then fails.
+if [ "$1" = create ]; then eval "path=\${$(($# - 1))}"; : >"$path"; fi
+echo "qemu-img: injected failure" >&2
+exit 1
+EOF
+chmod +x "$T_TMP/bad-qemu-img"
+fails "qemu-img fails midway" "^vmtty: Creating the disk failed: .*injected failure" f9 \
+	env VMTTY_QEMU_IMG="$T_TMP/bad-qemu-img" "$VMTTY" create f9 --template alpine-iso --disk-size 1G
+
+# 3. A kernel template: the second VM takes kernel and initrd from the first.
+t_status "create k1 from tiny-linux with kernel and initrd" 0 "$VMTTY" create k1 --template tiny-linux \
+	--kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --accel tcg
+t_status "create k2 from tiny-linux alone" 0 "$VMTTY" create k2 --template tiny-linux --accel tcg
+t_match "it says where its kernel came from" "kernel and initrd as VM 'k1'" "$T_ERR"
+t_eq "k2 has k1's kernel and initrd and the template's cmdline" "$GUEST/vmlinuz $GUEST/initrd.img console=ttyS0" \
+	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kernel"], v["initrd"], v["cmdline"])')"
+t_status "k2 boots to the guest's marker" 0 "$VMTTY" start k2 --wait-serial "GUEST READY" --timeout 90
+
+# 4. Edit: a stopped VM changes at once; a running one marks it pending
+# until its next start.
+cpus_mem() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"], v["pending_restart"])'; }
+t_status "edit k1 (off) --cpus 2 --memory 512" 0 "$VMTTY" edit k1 --cpus 2 --memory 512
+t_eq "k1 changed, nothing pending" "2 512 None" "$(cpus_mem k1)"
+t_status "edit k2 (running) --cpus 2" 0 "$VMTTY" edit k2 --cpus 2
+t_match "it says the change waits for a restart" "note: VM 'k2' is running: CPUs take effect at its next start" "$T_ERR"
+t_eq "show k2 has the change, pending" "2 256 CPUs" "$(cpus_mem k2)"
+t_match "list marks it" '"name": "k2".*"pending_restart": true' "$("$VMTTY" list --json | tr -d '\n')"
+t_match "qemu still runs with 1 vCPU" "-smp 1[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
+t_status "start k2 again" 0 "$VMTTY" start k2 --wait
+t_eq "the start took the pending change" "2 256 None" "$(cpus_mem k2)"
+t_match "qemu runs with 2 vCPUs now" "-smp 2[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_status "resizing a running VM's disk is refused" 1 "$VMTTY" edit k2 --resize-disk 0:2G
+t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
+t_status "edit c1 --resize-disk 0:30G" 0 "$VMTTY" edit c1 --resize-disk 0:30G
+t_match "the overlay is 30G" '"virtual-size": 32212254720' "$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"
+t_status "shrinking is refused" 1 "$VMTTY" edit c1 --resize-disk 0:1G
+t_match "saying disks only grow" "disks only grow" "$T_ERR"
+t_status "edit c1 --new-disk 1G" 0 "$VMTTY" edit c1 --new-disk 1G
+t_check "the new disk is in c1's directory" test -f "$IMAGES/c1/c1-2.qcow2"
+t_status "edit c1 --remove-disk 1 (the seed ISO) --add-nic user" 0 "$VMTTY" edit c1 --remove-disk 1 --add-nic user
+t_eq "c1's disks and NICs" "$IMAGES/c1/c1.qcow2 $IMAGES/c1/c1-2.qcow2 2" \
+	"$("$VMTTY" show c1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(*[d["path"] for d in v["disks"]], len(v["nics"]))')"
+t_status "an edit with a bad value changes nothing" 1 "$VMTTY" edit c1 --cpus 0
+t_match "and names the field" "CPUs: '0' is not a whole number" "$T_ERR"
+t_status "an edit that fails after making a disk takes it back" 1 "$VMTTY" edit c1 --new-disk 1G --add-nic network:x
+t_check "no c1-3.qcow2 left" test ! -e "$IMAGES/c1/c1-3.qcow2"
+t_status "delete c1 --delete-disks" 0 "$VMTTY" delete c1 --delete-disks
+t_eq "its disks are gone; the detached seed ISO stays" "./c1-seed.iso" "$(files_under "$IMAGES/c1")"
+
+t_summary

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The new-VM wizard in the real TUI under tmux: t1 from tiny-linux on
+# local (the kernel and initrd typed the first time), started from the
+# TUI, the guest's marker on its serial log; fields checked on the spot;
+# a second VM from the same template in 5 keystrokes.
+source "$(dirname "$0")/lib.sh"
+
+export XDG_CONFIG_HOME="$T_TMP/config"
+
+tui_start 120 36 "$VMTTY"
+tui_expect "the TUI shows host local" 'local'
+tui_keys n
+tui_expect "n opens the wizard on local, at the template step" 'New VM on local: Template'
+tui_type tiny
+tui_keys Enter
+tui_expect "the name step, with a name suggested" 'Name +tiny-linux-1'
+tui_keys C-u
+tui_type 'a/b'
+tui_keys Enter
+tui_expect "a bad name is refused on the spot, naming the field" "name: VM name 'a/b' contains '/'"
+tui_check_step() { _tui_has 'New VM on local: Name'; }
+t_check "and the wizard stays on the name step" tui_check_step
+tui_keys C-u
+tui_type t1
+tui_keys Enter
+tui_expect "CPU / memory from the template" 'Memory \(MiB or 2G\) +256'
+tui_keys BTab
+tui_expect "back to the name step with Shift-Tab" 'Name +t1'
+tui_keys Enter
+tui_expect "forward again" 'vCPUs +1'
+tui_keys Down C-u
+tui_type 0
+tui_keys Enter
+tui_expect "0 MiB is refused on the spot" 'memory: 0 MiB is out of range'
+tui_keys C-u
+tui_type 256
+tui_keys Enter
+tui_expect "the storage step of a kernel template" 'Kernel cmdline +console=ttyS0'
+tui_keys Enter
+tui_expect "a kernel template without a kernel is refused" "kernel: template 'tiny-linux' boots a kernel"
+tui_keys Tab Tab
+tui_type "$GUEST/vmlinuz"
+tui_keys Tab
+tui_type "$GUEST/initrd.img"
+tui_keys Enter
+tui_expect "the network step" 'Network \(user, none'
+tui_keys Enter
+tui_expect "the review" 'Enter: create the VM'
+tui_expect "lists the kernel" "Kernel: +$GUEST/vmlinuz \+ $GUEST/initrd.img"
+tui_keys Enter
+tui_expect "t1 is created" "VM 't1' created on host 'local'" 30
+tui_expect "and listed, off" 't1 +off'
+t_eq "the inventory has t1 from tiny-linux with the kernel" "tiny-linux $GUEST/vmlinuz" \
+	"$("$VMTTY" show t1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["template"], v["kernel"])')"
+tui_keys j s
+tui_expect "s starts t1 from the TUI" 't1 +running' 30
+t_check "the guest's marker reaches t1's serial log" wait_serial t1 "GUEST READY" 1 90
+
+# A second VM from the same template: n, Enter (template: the last one
+# used), Enter (name: t2, suggested), F9 (review), Enter (create).
+keys=(n Enter Enter F9 Enter)
+tui_keys n
+tui_expect "the wizard starts at the last template used" 'New VM on local: Template'
+tui_keys Enter
+tui_expect "the next free name is suggested" 'Name +t2'
+tui_keys Enter F9
+tui_expect "F9 goes to the review with the kernel of t1" "Kernel: +$GUEST/vmlinuz"
+tui_keys Enter
+tui_expect "t2 is created" "VM 't2' created on host 'local'" 30
+echo "# wizard keystrokes to a defined VM (tiny-linux, second VM): ${#keys[@]}"
+t_eq "t2 has t1's kernel and initrd" "$GUEST/vmlinuz $GUEST/initrd.img" \
+	"$("$VMTTY" show t2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kernel"], v["initrd"])')"
+
+# A duplicate name is refused on the spot; Esc backs out step by step.
+tui_keys n Enter C-u
+tui_type t1
+tui_keys Enter
+tui_expect "a duplicate name is refused on the spot" "name: a VM named 't1' already exists on host 'local'"
+tui_keys Escape
+tui_expect "Esc goes back to the template" 'New VM on local: Template'
+tui_keys Escape
+tui_expect "and to the host" 'New VM on local: Host'
+tui_keys Escape
+tui_expect "Esc from the host step closes the wizard" 'Cancelled; no VM was created'
+t_eq "no VM was added" 2 "$(vm_count)"
+
+tui_keys q
+tui_expect "the TUI exits 0" '\[exited 0\]' 5
+"$VMTTY" poweroff t1 --wait >/dev/null 2>&1
+
+t_summary
