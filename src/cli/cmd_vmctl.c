@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
+#include "hv/provision.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
@@ -540,16 +541,12 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 	/* A libvirt host's disks live on that host: a local file at the same
 	 * path is somebody else's.  Volumes vmtty made there go through the
 	 * storage API; if the VM has other disks nothing is deleted. */
-	for (size_t i = 0; disks && v.hv->host.kind != HOST_BUILTIN && i < v.c.ndisks; i++) {
-		const struct vm_disk *d = &v.c.disks[i];
+	if (disks && provision_check_delete_disks(&v.c, v.hv->host.kind == HOST_BUILTIN) != 0) {
+		char why[1024];
 
-		if (d->owned || d->cdrom || d->readonly)
-			continue;
-		rc = err_set("VM '%s' is on libvirt host '%s': its disks are there, and deleting "
-		    "them through storage pools is not supported for disks vmtty did not make "
-		    "('%s'); delete the VM without --delete-disks", v.c.name, v.hv->host.name,
-		    d->path);
-		rc = finish(ctx, &v, "delete", rc, NULL);
+		snprintf(why, sizeof why, "%s", err_get());
+		err_set("%s; delete the VM without --delete-disks", why);
+		rc = finish(ctx, &v, "delete", -1, NULL);
 		cli_vm_free(&v);
 		return rc;
 	}
@@ -557,37 +554,9 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc == 0)
 		rc = vm_delete(ctx->db, v.c.id);
 	/* Disks go last, and only when asked: the inventory row is gone by
-	 * then, so a failure here leaves a file, never a VM without its disk.
-	 * CD-ROMs and read-only disks stay unless vmtty made them (the seed). */
-	for (size_t i = 0; rc == 0 && disks && i < v.c.ndisks; i++) {
-		const struct vm_disk *d = &v.c.disks[i];
-		int drc;
-
-		if ((d->cdrom || d->readonly) && !d->owned)
-			continue;
-		if (v.hv->host.kind != HOST_BUILTIN) {
-			if ((drc = hv_volume_delete(v.hv, d->path)) == 0)
-				removed++;
-			else
-				fprintf(stderr, "vmtty: VM '%s' deleted, but %s\n", v.c.name, err_get());
-			continue;
-		}
-		if (unlink(d->path) == 0) {
-			removed++;
-			/* The VM's own directory goes when it is empty. */
-			if (d->owned) {
-				char *dir = xstrdup(d->path), *slash = strrchr(dir, '/');
-
-				if (slash != NULL && slash != dir) {
-					*slash = '\0';
-					rmdir(dir);
-				}
-				free(dir);
-			}
-		} else if (errno != ENOENT)
-			fprintf(stderr, "vmtty: VM '%s' deleted, but disk '%s' could not be "
-			    "removed: %s\n", v.c.name, d->path, strerror(errno));
-	}
+	 * then, so a failure here leaves a file, never a VM without its disk. */
+	if (rc == 0 && disks && provision_delete_disks(v.hv, &v.c, &removed) != 0)
+		fprintf(stderr, "vmtty: %s\n", err_get());
 	snprintf(okmsg, sizeof okmsg, "deleted%s (%d disk file(s) removed)",
 	    disks ? " with its disks" : "", removed);
 	rc = finish(ctx, &v, "delete", rc, okmsg);

@@ -1138,3 +1138,60 @@ provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path
 	strv_free(&a);
 	return rc != 0 ? err_prefix("Resizing disk '%s' failed", path) : 0;
 }
+
+int
+provision_check_delete_disks(const struct vm_config *c, bool builtin)
+{
+	for (size_t i = 0; !builtin && i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+
+		if (d->owned || d->cdrom || d->readonly)
+			continue;
+		return err_set("VM '%s' is on libvirt host '%s': its disks are there, and deleting "
+		    "them through storage pools is not supported for disks vmtty did not make "
+		    "('%s')", c->name, c->host, d->path);
+	}
+	return 0;
+}
+
+int
+provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed)
+{
+	char first[1024] = "";
+
+	*removed = 0;
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+
+		if ((d->cdrom || d->readonly) && !d->owned)
+			continue;
+		if (hv->host.kind != HOST_BUILTIN) {
+			if (!d->owned)
+				continue;	/* provision_check_delete_disks said so */
+			if (hv_volume_delete(hv, d->path) == 0)
+				(*removed)++;
+			else if (first[0] == '\0')
+				snprintf(first, sizeof first, "%s", err_get());
+			continue;
+		}
+		if (unlink(d->path) == 0) {
+			(*removed)++;
+			/* The VM's own directory goes when it is empty. */
+			if (d->owned) {
+				char *dir = xstrdup(d->path), *slash = strrchr(dir, '/');
+
+				if (slash != NULL && slash != dir) {
+					*slash = '\0';
+					rmdir(dir);
+				}
+				free(dir);
+			}
+		} else if (errno != ENOENT && first[0] == '\0') {
+			snprintf(first, sizeof first, "disk '%s' could not be removed: %s", d->path,
+			    strerror(errno));
+		}
+	}
+	if (first[0] != '\0')
+		return err_set("VM '%s' deleted, but %s", c->name, first);
+	return 0;
+}

@@ -132,4 +132,16 @@ int provision_add_disk(struct hv *hv, const struct vm_config *c, const char *poo
 int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path,
     int64_t bytes);
 
+/* Deleting a VM with its disks.  On a libvirt host only the volumes vmtty
+ * made can go (through the storage API): a disk it did not make is
+ * refused, by name, before anything is deleted.  0 or -1 + err. */
+int provision_check_delete_disks(const struct vm_config *c, bool builtin);
+/* Delete C's disks once C itself is gone (a failure then leaves a file,
+ * never a VM without its disk).  CD-ROMs and read-only disks stay unless
+ * vmtty made them (the seed ISO); a directory vmtty made goes when empty.
+ * *REMOVED counts what went.  Every disk is tried; -1 + err names the
+ * first that could not be removed.  Blocking (libvirt): not on the UI
+ * thread. */
+int provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed);
+
 #endif

@@ -557,6 +557,20 @@ ui_setup_terminal(struct ui *ui)
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	/* Home and End as tmux, screen, the Linux console and rxvt send them,
+	 * whatever TERM claims: otherwise their ESC reads as Esc (which clears
+	 * a filter).  define_key ignores what terminfo already has. */
+	{
+		static const struct { const char *seq; int key; } alt[] = {
+			{ "\033[1~", KEY_HOME }, { "\033[7~", KEY_HOME }, { "\033[H", KEY_HOME },
+			{ "\033OH", KEY_HOME }, { "\033[4~", KEY_END }, { "\033[8~", KEY_END },
+			{ "\033[F", KEY_END }, { "\033OF", KEY_END },
+		};
+
+		for (size_t i = 0; i < sizeof alt / sizeof alt[0]; i++)
+			if (key_defined(alt[i].seq) == 0)
+				define_key(alt[i].seq, alt[i].key);
+	}
 	nodelay(stdscr, TRUE);
 	curs_set(0);
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);

@@ -493,7 +493,8 @@ draw_row(struct vmlist *v, int i, int y, int width)
 	if (busy != NULL)
 		snprintf(state, sizeof state, "%s %c", busy, "|/-\\"[(log_now_ms() / 250) % 4]);
 	else
-		snprintf(state, sizeof state, "%s%s", s->state, stale ? "?" : "");
+		snprintf(state, sizeof state, "%s%s%s", s->state, stale ? "?" : "",
+		    s->pending ? "*" : "");
 	if (lv->cpu_pct >= 0)
 		snprintf(cpu, sizeof cpu, "%d%%", lv->cpu_pct);
 	else
@@ -616,6 +617,12 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 			detail_line(&y, bottom, x, w, "Crash", st->detail);
 			attrset(A_NORMAL);
 		}
+	}
+	if (c->pending != NULL) {
+		snprintf(buf, sizeof buf, "%s (takes effect at the next start)", c->pending);
+		attrset(theme_attr(TH_PAUSED));
+		detail_line(&y, bottom, x, w, "Pending", buf);
+		attrset(A_NORMAL);
 	}
 	detail_line(&y, bottom, x, w, "UUID", c->uuid);
 	snprintf(buf, sizeof buf, "%d (%dx%dx%d)", vm_config_cpus(c), c->sockets, c->cores,

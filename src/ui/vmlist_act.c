@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hv/fleet.h"
+#include "hv/provision.h"
 #include "model/journal.h"
 #include "model/name.h"
 #include "util/err.h"
@@ -63,8 +64,9 @@ struct op {
 	char uuid[UUID_STR_LEN];
 	char name[128];
 	char host[128];
-	char **disks;		/* delete_disks: the files to remove */
-	size_t ndisks;
+	struct vm_config *cfg;	/* delete_disks: the VM as it was, for its disks */
+	int removed;		/* disks removed, on the host's lane */
+	char error[1024];	/* the lane's failure, "" none */
 };
 
 static const char *
@@ -100,10 +102,42 @@ pending_remove(struct vmlist *v, const char *uuid)
 static void
 op_free(struct op *o)
 {
-	for (size_t i = 0; i < o->ndisks; i++)
-		free(o->disks[i]);
-	free(o->disks);
+	if (o->cfg != NULL) {
+		vm_config_clear(o->cfg);
+		free(o->cfg);
+	}
 	free(o);
+}
+
+/* The disks of a deleted VM, on its host's lane (libvirt volumes need the
+ * connection; files are the same rule as the CLI's). */
+static void
+disks_delete(struct hv *hv, void *arg)
+{
+	struct op *o = arg;
+
+	if (provision_delete_disks(hv, o->cfg, &o->removed) != 0)
+		snprintf(o->error, sizeof o->error, "%s", err_get());
+}
+
+/* Back on the UI thread: report and journal the whole deletion. */
+static void
+disks_done(void *arg)
+{
+	struct op *o = arg;
+	struct db *db = ui_db(o->v->ui);
+	char msg[1200];
+
+	if (o->error[0] != '\0') {
+		journal_add(db, o->host, o->name, "delete", false, o->error);
+		ui_status(o->v->ui, true, "%s", o->error);
+	} else {
+		snprintf(msg, sizeof msg, "deleted with its disks (%d disk file(s) removed)",
+		    o->removed);
+		journal_add(db, o->host, o->name, "delete", true, msg);
+		ui_status(o->v->ui, false, "VM '%s': %s.", o->name, msg);
+	}
+	op_free(o);
 }
 
 /* Runs on the UI thread when the lane has finished. */
@@ -114,7 +148,6 @@ op_done(const char *error, const char *note, void *arg)
 	struct vmlist *v = o->v;
 	struct db *db = ui_db(v->ui);
 	char msg[700];
-	int removed = 0;
 
 	pending_remove(v, o->uuid);
 	if (error != NULL) {
@@ -129,12 +162,24 @@ op_done(const char *error, const char *note, void *arg)
 			op_free(o);
 			return;
 		}
-		for (size_t i = 0; i < o->ndisks; i++)
-			if (unlink(o->disks[i]) == 0)
-				removed++;
-		snprintf(msg, sizeof msg, "deleted%s (%d disk file(s) removed)",
-		    o->delete_disks ? " with its disks" : "", removed);
+		ui_intent(v->ui, UI_RELOAD);
+		/* Disks go last, as in the CLI: a failure leaves a file, never a
+		 * VM without its disk. */
+		if (o->delete_disks) {
+			if (fleet_run(ui_fleet(v->ui), o->host, disks_delete, disks_done, o) == 0) {
+				ui_status(v->ui, false, "VM '%s' deleted; removing its disks...", o->name);
+				return;
+			}
+			snprintf(o->error, sizeof o->error, "VM '%s' deleted, but %s", o->name,
+			    err_get());
+			disks_done(o);
+			return;
+		}
+		snprintf(msg, sizeof msg, "deleted");
 	} else {
+		/* A fresh start takes every change that waited for it. */
+		if (o->action == FLEET_START)
+			vm_set_pending(db, o->id, NULL);
 		snprintf(msg, sizeof msg, "%s done%s%s", op_word(o->action),
 		    note != NULL && note[0] != '\0' ? "; " : "", note != NULL ? note : "");
 	}
@@ -175,10 +220,8 @@ vm_op(struct vmlist *v, int action, bool delete_disks)
 	snprintf(o->name, sizeof o->name, "%s", c.name);
 	snprintf(o->host, sizeof o->host, "%s", c.host);
 	if (delete_disks) {
-		o->disks = xcalloc(c.ndisks + 1, sizeof *o->disks);
-		for (size_t i = 0; i < c.ndisks; i++)
-			if (!c.disks[i].cdrom && !c.disks[i].readonly)
-				o->disks[o->ndisks++] = xstrdup(c.disks[i].path);
+		o->cfg = xcalloc(1, sizeof *o->cfg);
+		vm_config_copy(o->cfg, &c);
 	}
 	if (fleet_vm_action(ui_fleet(v->ui), c.host, &c, action, op_done, o) != 0) {
 		char msg[1024];
@@ -226,11 +269,20 @@ confirm_op(struct vmlist *v, int action, bool disks)
 
 	if (r == NULL || r->vm < 0)
 		return vm_op(v, action, disks);
-	if (disks && v->hosts[r->host].kind != HOST_BUILTIN) {
-		ui_status(v->ui, true, "VM '%s' is on libvirt host '%s': deleting its disks there is "
-		    "not supported yet; use x to delete the VM only.", v->vms[r->vm].name,
-		    v->hosts[r->host].name);
-		return UI_HANDLED | UI_REDRAW;
+	if (disks) {
+		struct vm_config c;
+		int bad;
+
+		if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+			ui_status(v->ui, true, "%s", err_get());
+			return UI_HANDLED | UI_REDRAW;
+		}
+		bad = provision_check_delete_disks(&c, v->hosts[r->host].kind == HOST_BUILTIN);
+		vm_config_clear(&c);
+		if (bad != 0) {
+			ui_status(v->ui, true, "%s; x deletes the VM only.", err_get());
+			return UI_HANDLED | UI_REDRAW;
+		}
 	}
 	a = xcalloc(1, sizeof *a);
 	a->action = action;

@@ -84,6 +84,43 @@ tui_keys Escape
 tui_expect "Esc from the host step closes the wizard" 'Cancelled; no VM was created'
 t_eq "no VM was added" 2 "$(vm_count)"
 
+# An edit of the running t1 waits for its next start: marked in the list
+# and the details; a start from the TUI takes it and clears the mark.
+t_status "edit the running t1" 0 "$VMTTY" edit t1 --memory 300
+tui_expect "the list marks t1 pending" 't1 +running\*' 10
+tui_keys / ; tui_type t1; tui_keys Enter End
+tui_expect "the details say what waits" 'Pending +memory \(takes effect at the next' 10
+t_status "power t1 off" 0 "$VMTTY" poweroff t1 --wait
+tui_expect "off, still pending" 't1 +off\*' 10
+tui_keys s
+tui_expect "a start from the TUI" 't1 +running' 30
+tui_wait_gone 't1 +running\*' 10
+t_check "clears the mark" _tui_lacks 't1 +running\*'
+t_eq "and the inventory's" "None" \
+	"$("$VMTTY" show t1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending_restart"])')"
+tui_keys Escape
+tui_wait_gone 'filter: t1' 5
+
+# D deletes a VM with the disks vmtty made, after typing its name.
+t_status "d1 from alpine-iso with a new 1G disk" 0 "$VMTTY" create d1 --template alpine-iso \
+	--disk-size 1G --iso "$GUEST/rootfs.qcow2"
+d1disk=$("$VMTTY" show d1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["disks"][0]["path"])')
+t_check "its disk exists" test -f "$d1disk"
+tui_expect "the TUI picks d1 up" 'd1 +off' 10
+tui_keys / ; tui_type d1; tui_keys Enter End
+tui_expect "d1 is listed and selected" 'VM +d1' 10
+tui_keys D
+tui_expect "D asks for the typed name" "Delete VM 'd1' AND its disk files" 5
+tui_type d1
+tui_keys Enter
+tui_expect "d1 is deleted with its disks" "VM 'd1': deleted with its disks \(1 disk file" 30
+t_check "its disk file is gone" test ! -e "$d1disk"
+t_check "and its directory" test ! -e "$(dirname "$d1disk")"
+t_check "the ISO it did not make stays" test -f "$GUEST/rootfs.qcow2"
+t_status "the journal has the deletion" 0 "$VMTTY" log d1 --json
+t_match "journaled with its disks" 'deleted with its disks' "$T_OUT"
+tui_keys Escape
+
 tui_keys q
 tui_expect "the TUI exits 0" '\[exited 0\]' 5
 "$VMTTY" poweroff t1 --wait >/dev/null 2>&1
