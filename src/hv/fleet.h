@@ -66,6 +66,10 @@ typedef void (*fleet_fd_fn)(int fd, const char *error, void *arg);
 int fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
     fleet_fd_fn done, void *arg);
 
+/* The same for VM C's graphical display: an fd to its RFB (VNC) server. */
+int fleet_graphics_open(struct fleet *f, const char *host, const struct vm_config *c,
+    fleet_fd_fn done, void *arg);
+
 const char *fleet_state_name(enum fleet_state s);
 
 #endif

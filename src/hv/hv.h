@@ -106,6 +106,8 @@ struct hv_ops {
 	int (*watch)(struct hv *hv, hv_event_cb cb, void *arg);
 	/* A byte stream to the guest's serial console (non-blocking fd). */
 	int (*console_open)(struct hv *hv, const struct vm_config *c, bool force, int *fd);
+	/* A connected fd to the guest's graphical display, an RFB (VNC) server. */
+	int (*graphics_open)(struct hv *hv, const struct vm_config *c, int *fd);
 };
 
 struct hv {
@@ -142,6 +144,8 @@ int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
 int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);
 int hv_watch(struct hv *hv, hv_event_cb cb, void *arg);
 int hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd);
+/* A VM without graphics (graphics=none) gets a sentence saying so. */
+int hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd);
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);
 
