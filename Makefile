@@ -104,7 +104,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a $(LIBVIRT
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvmtty.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libvmtty.a $(LIBS) -lutil
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/libvmtty.a \
+		$(LIBS) $(BENCH_LIBS) -lutil
+
+# The VNC benchmark links the plugin's code directly.
+$(BUILD)/bench/vncbench: $(VNC_OBJ)
+$(BUILD)/bench/vncbench: BENCH_OBJ = $(VNC_OBJ)
+$(BUILD)/bench/vncbench: BENCH_LIBS = $(VNC_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -7,6 +7,8 @@ misbehaves on purpose, for one client, then exits.  MODE:
   bogus   announces a 65535x65535 screen
   zero    announces a 0x0 screen
   garbage not RFB at all
+  animate a 1024x768 screen whose every frame differs, answering each
+          update request at once (for benchmarks)
 It prints READY once listening."""
 import os
 import socket
@@ -27,6 +29,51 @@ def handshake(c, w, h):
     c.sendall(struct.pack(">HH", w, h) + pf + struct.pack(">I", len(name)) + name)
 
 
+def recv_exact(c, n):
+    buf = b""
+    while len(buf) < n:
+        part = c.recv(n - len(buf))
+        if not part:
+            raise EOFError
+        buf += part
+    return buf
+
+
+def animate(c):
+    w, h = 1024, 768
+    handshake(c, w, h)
+    head = struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 0, 0, w, h, 0)
+    # Frames of moving stripes, made once.
+    frames = []
+    for k in range(8):
+        row = b"".join(bytes(((x + k * 16) % 256, (x // 4) % 256, (k * 32) % 256, 0))
+                       for x in range(w))
+        frames.append(head + b"".join(row[(y * 4 + k * 64) % (w * 4):] +
+                                      row[:(y * 4 + k * 64) % (w * 4)] for y in range(h)))
+    n = 0
+    try:
+        while True:
+            kind = recv_exact(c, 1)[0]
+            if kind == 0:
+                recv_exact(c, 19)
+            elif kind == 2:
+                count = struct.unpack(">xH", recv_exact(c, 3))[0]
+                recv_exact(c, 4 * count)
+            elif kind == 3:
+                recv_exact(c, 9)
+                c.sendall(frames[n % len(frames)])
+                n += 1
+            elif kind == 4:
+                recv_exact(c, 7)
+            elif kind == 5:
+                recv_exact(c, 5)
+            else:
+                print("unknown client message %d" % kind, file=sys.stderr)
+                return
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     if os.path.exists(path):
@@ -44,6 +91,9 @@ def main():
         side = 65535 if mode == "bogus" else 0
         handshake(c, side, side)
         time.sleep(2)
+        return
+    if mode == "animate":
+        animate(c)
         return
     w, h = 64, 48
     handshake(c, w, h)
