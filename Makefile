@@ -23,6 +23,10 @@ LIBVIRT_PKGS := libvirt
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(LIBVIRT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LIBVIRT_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBVIRT_PKGS) 2>/dev/null)
+# The VNC console (libvncclient, chafa with glib, libpng): vmtty-vnc.so.
+VNC_PKGS  := libvncclient chafa libpng
+VNC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(VNC_PKGS) 2>/dev/null)
+VNC_LIBS  := $(shell $(PKG_CONFIG) --libs $(VNC_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
@@ -40,12 +44,15 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIBVIRT_SRC := $(sort $(wildcard src/hv/libvirt*.c))
-LIB_SRC   := $(filter-out $(LIBVIRT_SRC),$(sort $(wildcard src/util/*.c src/model/*.c \
+VNC_SRC   := $(sort $(wildcard src/console/vnc_*.c))
+LIB_SRC   := $(filter-out $(LIBVIRT_SRC) $(VNC_SRC),$(sort $(wildcard src/util/*.c src/model/*.c \
              src/hv/*.c src/console/*.c src/ui/*.c src/cli/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBVIRT_OBJ := $(LIBVIRT_SRC:%.c=$(BUILD)/obj/%.o)
 LIBVIRT_PIC := $(LIBVIRT_SRC:%.c=$(BUILD)/pic/%.o)
-PLUGINS   := $(BUILD)/vmtty-libvirt.so
+VNC_OBJ   := $(VNC_SRC:%.c=$(BUILD)/obj/%.o)
+VNC_PIC   := $(VNC_SRC:%.c=$(BUILD)/pic/%.o)
+PLUGINS   := $(BUILD)/vmtty-libvirt.so $(BUILD)/vmtty-vnc.so
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -84,6 +91,11 @@ $(BUILD)/vmtty: $(MAIN_OBJ) $(BUILD)/libvmtty.a
 $(BUILD)/vmtty-libvirt.so: $(LIBVIRT_PIC)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBVIRT_LIBS)
 
+$(VNC_OBJ) $(VNC_PIC): ALL_CFLAGS += $(VNC_CFLAGS)
+
+$(BUILD)/vmtty-vnc.so: $(VNC_PIC)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(VNC_LIBS)
+
 # Unit tests link the backends directly (no plugin loading).
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a $(LIBVIRT_OBJ)
 	@mkdir -p $(@D)
@@ -92,7 +104,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a $(LIBVIRT
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvmtty.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libvmtty.a $(LIBS) -lutil
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/libvmtty.a \
+		$(LIBS) $(BENCH_LIBS) -lutil
+
+# The VNC benchmark links the plugin's code directly.
+$(BUILD)/bench/vncbench: $(VNC_OBJ)
+$(BUILD)/bench/vncbench: BENCH_OBJ = $(VNC_OBJ)
+$(BUILD)/bench/vncbench: BENCH_LIBS = $(VNC_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -140,3 +158,4 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(LIBVIRT_OBJ:.o=.d) $(LIBVIRT_PIC:.o=.d)
+-include $(VNC_OBJ:.o=.d) $(VNC_PIC:.o=.d)

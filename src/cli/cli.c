@@ -48,6 +48,8 @@ static const struct cli_cmd commands[] = {
 	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl },
 	{ "console", "VM [--escape KEY] [--force]",
 	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console },
+	{ "screenshot", "VM FILE [--timeout S] | --vnc unix:PATH FILE",
+	  "save the VM's screen as a PNG (through its VNC display)", cmd_screenshot },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
 	{ "help", "[COMMAND]", "show help for a command", NULL },

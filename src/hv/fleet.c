@@ -64,6 +64,7 @@ struct fjob {
 	void (*run_done)(void *arg);
 	void *done_arg;
 	bool force;
+	bool graphics;			/* FJ_CONSOLE: the graphical display */
 	int fd;
 	/* Results. */
 	int rc;
@@ -235,7 +236,8 @@ work_console(void *arg)
 {
 	struct fjob *j = arg;
 
-	j->rc = hv_console_open(j->hv, &j->cfg, j->force, &j->fd);
+	j->rc = j->graphics ? hv_graphics_open(j->hv, &j->cfg, &j->fd) :
+	    hv_console_open(j->hv, &j->cfg, j->force, &j->fd);
 	if (j->rc != 0)
 		snprintf(j->error, sizeof j->error, "%s", err_get());
 }
@@ -634,8 +636,9 @@ fleet_free(struct fleet *f)
 	free(f);
 }
 
-int
-fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
+/* A serial console (GRAPHICS false) or the graphical display. */
+static int
+open_fd(struct fleet *f, const char *host, const struct vm_config *c, bool force, bool graphics,
     fleet_fd_fn done, void *arg)
 {
 	struct fhost *h = ready(f, host);
@@ -647,6 +650,7 @@ fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c,
 	j->hv = h->hv;
 	j->fd = -1;
 	j->force = force;
+	j->graphics = graphics;
 	vm_config_copy(&j->cfg, c);
 	j->fd_done = done;
 	j->done_arg = arg;
@@ -687,4 +691,18 @@ fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void 
 	j->done_arg = arg;
 	h->pub.busy++;
 	return job_submit(h->lane, work_run, done_run, j);
+}
+
+int
+fleet_console_open(struct fleet *f, const char *host, const struct vm_config *c, bool force,
+    fleet_fd_fn done, void *arg)
+{
+	return open_fd(f, host, c, force, false, done, arg);
+}
+
+int
+fleet_graphics_open(struct fleet *f, const char *host, const struct vm_config *c,
+    fleet_fd_fn done, void *arg)
+{
+	return open_fd(f, host, c, false, true, done, arg);
 }

@@ -72,6 +72,10 @@ typedef void (*fleet_run_fn)(struct hv *hv, void *arg);
 int fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg),
     void *arg);
 
+/* The same for VM C's graphical display: an fd to its RFB (VNC) server. */
+int fleet_graphics_open(struct fleet *f, const char *host, const struct vm_config *c,
+    fleet_fd_fn done, void *arg);
+
 const char *fleet_state_name(enum fleet_state s);
 
 #endif

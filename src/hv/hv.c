@@ -268,3 +268,15 @@ hv_volume_delete(struct hv *hv, const char *path)
 		return unsupported(hv, "deleting storage volumes");
 	return hv->ops->volume_delete(hv, path);
 }
+
+int
+hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
+{
+	*fd = -1;
+	if (c->graphics != NULL && strcmp(c->graphics, "none") == 0)
+		return err_set("VM '%s' has no graphical display (graphics=none); use its serial "
+		    "console instead", c->name);
+	if (hv->ops->graphics_open == NULL)
+		return unsupported(hv, "a graphical console");
+	return hv->ops->graphics_open(hv, c, fd);
+}

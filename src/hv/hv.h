@@ -122,6 +122,8 @@ struct hv_ops {
 	int (*volume_create)(struct hv *hv, const struct hv_volume *v, char **path);
 	/* Delete the volume at PATH on the host. */
 	int (*volume_delete)(struct hv *hv, const char *path);
+	/* A connected fd to the guest's graphical display, an RFB (VNC) server. */
+	int (*graphics_open)(struct hv *hv, const struct vm_config *c, int *fd);
 };
 
 struct hv {
@@ -161,6 +163,8 @@ int hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *f
 int hv_pool_list(struct hv *hv, char ***names, size_t *n);
 int hv_volume_create(struct hv *hv, const struct hv_volume *v, char **path);
 int hv_volume_delete(struct hv *hv, const char *path);
+/* A VM without graphics (graphics=none) gets a sentence saying so. */
+int hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd);
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);
 

@@ -1708,6 +1708,31 @@ lv_volume_delete(struct hv *hv, const char *path)
 	return rc;
 }
 
+/*
+ * The domain's VNC server: on a local connection libvirt hands over a
+ * connected fd itself.  Remote connections would need an ssh tunnel to the
+ * <graphics> port, which is not there yet: say so.
+ */
+static int
+lv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainPtr dom;
+	int s;
+
+	if (p->remote)
+		return err_set("the graphical display of VM '%s' on remote host '%s' is not "
+		    "supported yet (only local libvirt connections)", c->name, p->name);
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	s = virDomainOpenGraphicsFD(dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+	virDomainFree(dom);
+	if (s < 0)
+		return lv_err(p, "cannot open the graphical display of VM '%s'", c->name);
+	*fd = s;
+	return 0;
+}
+
 const struct hv_ops hv_libvirt_ops = {
 	.name = "libvirt",
 	.open = lv_open,
@@ -1727,4 +1752,5 @@ const struct hv_ops hv_libvirt_ops = {
 	.pool_list = lv_pool_list,
 	.volume_create = lv_volume_create,
 	.volume_delete = lv_volume_delete,
+	.graphics_open = lv_graphics_open,
 };

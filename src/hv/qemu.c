@@ -804,6 +804,37 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 	return 0;
 }
 
+/* Connect to the unix socket SOCK of running VM C, which serves WHAT. */
+static int
+connect_run_socket(struct hv *hv, const struct vm_config *c, const char *sock, const char *what,
+    int *fd)
+{
+	struct sockaddr_un sa;
+	struct hv_status st;
+	int s;
+
+	if (qemu_peek(hv, c, &st) != 0)
+		return -1;
+	if (st.pid == 0)
+		return err_set("VM '%s' is not running (%s); start it to use its %s", c->name,
+		    hv_state_name(st.state), what);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return err_set("cannot create a socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+
+		close(s);
+		return err_set("cannot connect to the %s of VM '%s' ('%s'): %s",
+		    what, c->name, sock, strerror(e));
+	}
+	*fd = s;
+	return 0;
+}
+
 /*
  * The guest's serial port, a unix socket QEMU serves.  QEMU takes one
  * client at a time: a second one waits in the backlog until the first
@@ -812,32 +843,23 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 static int
 qemu_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
 {
-	struct sockaddr_un sa;
-	struct hv_status st;
 	struct qemu_run r;
-	int s;
 
 	(void)force;
-	if (run_paths(hv, c, &r) != 0 || qemu_peek(hv, c, &st) != 0)
+	if (run_paths(hv, c, &r) != 0)
 		return -1;
-	if (st.pid == 0)
-		return err_set("VM '%s' is not running (%s); start it to use its console", c->name,
-		    hv_state_name(st.state));
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r.serial);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return err_set("cannot create a socket: %s", strerror(errno));
-	if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int e = errno;
+	return connect_run_socket(hv, c, r.serial, "serial console", fd);
+}
 
-		close(s);
-		return err_set("cannot connect to the serial console of VM '%s' ('%s'): %s",
-		    c->name, r.serial, strerror(e));
-	}
-	*fd = s;
-	return 0;
+/* QEMU's VNC server on its unix socket (-vnc unix:...). */
+static int
+qemu_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
+{
+	struct qemu_run r;
+
+	if (run_paths(hv, c, &r) != 0)
+		return -1;
+	return connect_run_socket(hv, c, r.vnc, "graphical display", fd);
 }
 
 /* The built-in backend's definition is the inventory row itself. */
@@ -874,4 +896,5 @@ const struct hv_ops hv_qemu_ops = {
 	.undefine = qemu_undefine,
 	.serial_log = qemu_serial_log,
 	.console_open = qemu_console_open,
+	.graphics_open = qemu_graphics_open,
 };

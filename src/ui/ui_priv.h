@@ -82,6 +82,9 @@ int console_view_open(struct ui *ui, const struct vm_config *c, bool force);
 /* VM C's console full screen on the real terminal until the escape key;
  * then back to the TUI.  (console_view.c) */
 int console_passthru(struct ui *ui, const struct vm_config *c, bool force);
+/* VM C's graphical display (VNC) in a pane of its own, or the pane already
+ * open.  0, or -1 + err.  (vnc_view.c) */
+int vnc_view_open(struct ui *ui, const struct vm_config *c);
 
 /* The new-VM wizard as a view, starting on host HOST (may be NULL).
  * 0, or -1 + err.  (wizard.c) */

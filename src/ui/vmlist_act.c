@@ -44,6 +44,7 @@ const char *const vmlist_help[] = {
 	"D\tdelete the VM and its disk files (type the VM's name to confirm)",
 	"c\tthe VM's serial console in a pane (Ctrl-] then l: back here)",
 	"C\tthe VM's serial console full screen (Ctrl-] returns)",
+	"v\tthe VM's graphical display (VNC) in a pane (Ctrl-] then l: back here)",
 	"",
 	"Hosts",
 	"a\tadd a host (a name and a libvirt URI)",
@@ -385,7 +386,8 @@ remove_host(struct vmlist *v, const struct row *r)
 /* The action menu: items depend on the row; each maps to a key. */
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
-	"X\tReset", "c\tSerial console", "C\tSerial console, full screen", "x\tDelete VM",
+	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
+	"v\tGraphical display (VNC)", "x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
 static const char *const host_menu[] = {
@@ -454,9 +456,10 @@ mouse_key(struct vmlist *v)
 	return UI_HANDLED;
 }
 
-/* Open the selected VM's console: in a pane, or full screen. */
+/* Open the selected VM's console: in a pane, or full screen; with
+ * GRAPHICS its graphical display. */
 static int
-console_key(struct vmlist *v, bool full)
+console_key(struct vmlist *v, bool full, bool graphics)
 {
 	const struct row *r = vmlist_selected(v);
 	struct vm_config c;
@@ -470,7 +473,8 @@ console_key(struct vmlist *v, bool full)
 		ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	}
-	rc = full ? console_passthru(v->ui, &c, false) : console_view_open(v->ui, &c, false);
+	rc = graphics ? vnc_view_open(v->ui, &c) : full ? console_passthru(v->ui, &c, false) :
+	    console_view_open(v->ui, &c, false);
 	if (rc != 0)
 		ui_status(v->ui, true, "%s", err_get());
 	vm_config_clear(&c);
@@ -582,9 +586,11 @@ vmlist_key(void *arg, int key)
 			ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	case 'c':
-		return console_key(v, false);
+		return console_key(v, false, false);
 	case 'C':
-		return console_key(v, true);
+		return console_key(v, true, false);
+	case 'v':
+		return console_key(v, false, true);
 	default:
 		return UI_IGNORED;
 	}
