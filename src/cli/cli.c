@@ -33,7 +33,8 @@ static const struct cli_cmd commands[] = {
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
 	  cmd_templates },
 	{ "edit", "VM [--cpus N] [--memory MIB] [--kernel K] [--initrd I] [--cmdline C] "
-	  "[--firmware bios|uefi] [--machine q35|pc] [--add-disk PATH] [--new-disk SIZE [--pool P]] "
+	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
+	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] [--add-nic user|bridge:BR|network:NET] "
 	  "[--remove-nic N]",
 	  "change a VM; a running VM gets the changes at its next start", cmd_edit },

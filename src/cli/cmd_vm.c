@@ -182,6 +182,7 @@ show_json(const struct vm_config *c)
 	json_object_object_add(o, "initrd", cli_json_str(c->initrd));
 	json_object_object_add(o, "cmdline", cli_json_str(c->cmdline));
 	json_object_object_add(o, "graphics", cli_json_str(c->graphics));
+	json_object_object_add(o, "boot_order", cli_json_str(c->boot_order));
 	json_object_object_add(o, "template", cli_json_str(c->template_name));
 	json_object_object_add(o, "notes", cli_json_str(c->notes));
 	json_object_object_add(o, "pending_restart", cli_json_str(c->pending));
@@ -243,6 +244,7 @@ show_text(const struct vm_config *c)
 	FIELD("Initrd", c->initrd);
 	FIELD("Cmdline", c->cmdline);
 	FIELD("Graphics", c->graphics);
+	FIELD("Boot", c->boot_order);
 	FIELD("Template", c->template_name);
 	for (size_t i = 0; i < c->ndisks; i++)
 		printf("%-10s %s (%s, %s%s%s%s)\n", i == 0 ? "Disks:" : "", c->disks[i].path,

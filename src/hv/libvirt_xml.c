@@ -299,9 +299,9 @@ add_disk(struct xb *b, const struct vm_config *c, size_t i, int *vd, int *sd, in
 	xb_add(b, "'/>\n      <target dev='%s' bus='%s'/>\n", dev, bus);
 	if (d->readonly || d->cdrom)
 		xb_add(b, "      <readonly/>\n");
-	/* Boot from the disks in order unless a kernel is given. */
-	if (c->kernel == NULL)
-		xb_add(b, "      <boot order='%zu'/>\n", i + 1);
+	/* The boot order, unless a kernel is given (vm_boot_index). */
+	if (vm_boot_index(c, false, i) > 0)
+		xb_add(b, "      <boot order='%d'/>\n", vm_boot_index(c, false, i));
 	xb_add(b, "    </disk>\n");
 }
 
@@ -351,6 +351,8 @@ add_nic(struct xb *b, const struct vm_config *c, size_t i)
 		xb_add(b, "' managed='no'/>\n");
 	}
 	xb_add(b, "      <model type='%s'/>\n", nic_model(n->model));
+	if (vm_boot_index(c, true, i) > 0)
+		xb_add(b, "      <boot order='%d'/>\n", vm_boot_index(c, true, i));
 	xb_add(b, "    </interface>\n");
 	return 0;
 }

@@ -209,9 +209,9 @@ add_controllers(struct strv *a, const struct vm_config *c)
 }
 
 static void
-add_disk(struct strv *a, const struct vm_config *c, size_t i, int *sata_port, int *ide_unit,
-    int bootindex)
+add_disk(struct strv *a, const struct vm_config *c, size_t i, int *sata_port, int *ide_unit)
 {
+	int bootindex = vm_boot_index(c, false, i);
 	const struct vm_disk *d = &c->disks[i];
 	const char *bus = d->bus;
 	char *path = strv_qemu_escape(d->path);
@@ -256,7 +256,7 @@ add_disks(struct strv *a, const struct vm_config *c)
 
 	add_controllers(a, c);
 	for (size_t i = 0; i < c->ndisks; i++)
-		add_disk(a, c, i, &sata_port, &ide_unit, c->kernel == NULL ? (int)i + 1 : 0);
+		add_disk(a, c, i, &sata_port, &ide_unit);
 }
 
 static const char *
@@ -269,7 +269,8 @@ static void
 add_nic(struct strv *a, const struct vm_config *c, size_t i)
 {
 	const struct vm_nic *n = &c->nics[i];
-	char mac[18], *src = n->source != NULL ? strv_qemu_escape(n->source) : NULL;
+	char mac[18], *src = n->source != NULL ? strv_qemu_escape(n->source) : NULL, boot[24] = "";
+	int bootindex = vm_boot_index(c, true, i);
 
 	strv_add(a, "-netdev");
 	if (strcmp(n->kind, "user") == 0) {
@@ -294,8 +295,10 @@ add_nic(struct strv *a, const struct vm_config *c, size_t i)
 		snprintf(mac, sizeof mac, "%s", n->mac);
 	else
 		qemu_default_mac(c, i, mac);
+	if (bootindex > 0)
+		snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
 	strv_add(a, "-device");
-	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu", nic_device(n->model), i, mac, i);
+	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu%s", nic_device(n->model), i, mac, i, boot);
 	free(src);
 }
 

@@ -148,6 +148,8 @@ static const char *const migrations[] = {
 	 * libvirt hosts), and changes waiting for a VM's next start. */
 	"ALTER TABLE disks ADD COLUMN owned INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE vms ADD COLUMN pending TEXT;",
+	/* 4 -> 5: the boot order, device kinds ("cdrom,disk"). */
+	"ALTER TABLE vms ADD COLUMN boot_order TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

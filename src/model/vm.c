@@ -60,6 +60,7 @@ vm_config_clear(struct vm_config *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->graphics);
+	free(c->boot_order);
 	free(c->template_name);
 	free(c->notes);
 	free(c->pending);
@@ -81,6 +82,7 @@ vm_config_copy(struct vm_config *d, const struct vm_config *c)
 	d->initrd = xstrdup0(c->initrd);
 	d->cmdline = xstrdup0(c->cmdline);
 	d->graphics = xstrdup0(c->graphics);
+	d->boot_order = xstrdup0(c->boot_order);
 	d->template_name = xstrdup0(c->template_name);
 	d->notes = xstrdup0(c->notes);
 	d->pending = xstrdup0(c->pending);
@@ -261,6 +263,8 @@ vm_config_validate(const struct vm_config *c)
 	    check_choice("firmware", c->firmware, firmwares) != 0 ||
 	    check_choice("graphics", c->graphics, graphics) != 0)
 		return err_prefix("VM '%s'", c->name);
+	if (c->boot_order != NULL && vm_boot_order_check(c->boot_order) != 0)
+		return err_prefix("VM '%s'", c->name);
 	if ((c->initrd != NULL || c->cmdline != NULL) && c->kernel == NULL)
 		return err_set("VM '%s': an initrd or kernel command line needs a kernel too", c->name);
 	for (size_t i = 0; i < c->ndisks; i++) {
@@ -306,7 +310,81 @@ vm_config_validate(const struct vm_config *c)
 	return 0;
 }
 
-/* Bind the configuration columns shared by INSERT and UPDATE: ?2 .. ?16. */
+static const char *const boot_kinds[] = { "disk", "cdrom", "network", NULL };
+
+int
+vm_boot_order_check(const char *order)
+{
+	const char *p = order;
+	bool seen[3] = { false, false, false };
+
+	if (order[0] == '\0')
+		return err_set("boot order is empty; give device kinds such as cdrom,disk "
+		    "(disk, cdrom, network)");
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), k;
+
+		for (k = 0; boot_kinds[k] != NULL; k++)
+			if (strlen(boot_kinds[k]) == len && strncmp(p, boot_kinds[k], len) == 0)
+				break;
+		if (boot_kinds[k] == NULL)
+			return err_set("boot order '%s': '%.*s' is not a device kind; use disk, "
+			    "cdrom or network, comma separated", order, (int)len, p);
+		if (seen[k])
+			return err_set("boot order '%s' names %s twice", order, boot_kinds[k]);
+		seen[k] = true;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return err_set("boot order '%s' ends with a comma", order);
+	}
+	return 0;
+}
+
+/* The kind (index into boot_kinds) of disk IDX or NIC IDX. */
+static size_t
+boot_kind(const struct vm_config *c, bool nic, size_t idx)
+{
+	return nic ? 2 : c->disks[idx].cdrom ? 1 : 0;
+}
+
+int
+vm_boot_index(const struct vm_config *c, bool nic, size_t idx)
+{
+	const char *p = c->boot_order;
+	size_t want = boot_kind(c, nic, idx);
+	int pos = 0;
+
+	if (c->kernel != NULL)
+		return 0;
+	if (p == NULL)
+		return nic ? 0 : (int)idx + 1;
+	/* Every device of each kind in the order, kind by kind. */
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), k;
+
+		for (k = 0; boot_kinds[k] != NULL; k++)
+			if (strlen(boot_kinds[k]) == len && strncmp(p, boot_kinds[k], len) == 0)
+				break;
+		if (k == want) {
+			for (size_t i = 0; i < idx; i++)
+				pos += boot_kind(c, nic, i) == k;
+			return pos + 1;
+		}
+		if (k == 0 || k == 1) {
+			for (size_t i = 0; i < c->ndisks; i++)
+				pos += boot_kind(c, false, i) == k;
+		} else if (k == 2) {
+			pos += (int)c->nnics;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Bind the configuration columns shared by INSERT and UPDATE: ?2 .. ?16,
+ * and ?19. */
 static void
 bind_config(sqlite3_stmt *st, const struct vm_config *c)
 {
@@ -325,6 +403,7 @@ bind_config(sqlite3_stmt *st, const struct vm_config *c)
 	db_bind_text(st, 14, c->template_name);
 	db_bind_text(st, 15, c->notes);
 	sqlite3_bind_int64(st, 16, db_now_ms());
+	db_bind_text(st, 19, c->boot_order);
 }
 
 /* Write disks, NICs and tuning of VM id (children deleted first). */
@@ -437,8 +516,8 @@ vm_insert(struct db *db, struct vm_config *c)
 		goto fail_nodb;
 	st = db_prepare(db, "INSERT INTO vms (host_id, name, machine, accel, firmware, sockets, "
 	    "cores, threads, memory_mib, kernel, initrd, cmdline, graphics, template, notes, "
-	    "updated, created, uuid, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)");
+	    "updated, created, uuid, state, boot_order) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19)");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->host_id);
@@ -483,7 +562,7 @@ vm_update(struct db *db, const struct vm_config *c)
 	st = db_prepare(db, "UPDATE vms SET name = ?2, machine = ?3, accel = ?4, firmware = ?5, "
 	    "sockets = ?6, cores = ?7, threads = ?8, memory_mib = ?9, kernel = ?10, "
 	    "initrd = ?11, cmdline = ?12, graphics = ?13, template = ?14, notes = ?15, "
-	    "updated = ?16 WHERE id = ?1");
+	    "updated = ?16, boot_order = ?19 WHERE id = ?1");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->id);
@@ -653,7 +732,7 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	st = db_prepare(db, "SELECT v.id, v.host_id, h.name, v.uuid, v.name, v.state, v.machine, "
 	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, v.memory_mib, v.kernel, "
 	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
-	    "v.seen, v.pending FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
+	    "v.seen, v.pending, v.boot_order FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -688,6 +767,7 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	c.updated = sqlite3_column_int64(st, 20);
 	c.seen = sqlite3_column_int64(st, 21);
 	c.pending = db_col_text(st, 22);
+	c.boot_order = db_col_text(st, 23);
 	db_done(st);
 	if (load_children(db, &c) != 0) {
 		vm_config_clear(&c);

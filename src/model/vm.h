@@ -52,6 +52,8 @@ struct vm_config {
 	int64_t memory_mib;
 	char *kernel, *initrd, *cmdline;
 	char *graphics;		/* vnc | none */
+	char *boot_order;	/* "cdrom,disk,network": device kinds to boot from, in
+				 * order; NULL: the disks in their order */
 	char *template_name;
 	char *notes;
 	char *pending;		/* changes that wait for a restart ("cpus, memory"); NULL none */
@@ -96,6 +98,14 @@ struct vm_nic *vm_config_add_nic(struct vm_config *c, const char *kind);
 int vm_config_cpus(const struct vm_config *c);
 /* Backend-independent checks: name, ranges, enumerations. */
 int vm_config_validate(const struct vm_config *c);
+/* A boot order: "disk", "cdrom" and "network", each at most once, comma
+ * separated ("cdrom,disk").  0, or -1 + err naming what is wrong. */
+int vm_boot_order_check(const char *order);
+/* The boot position (1, 2, ...) of disk IDX, or of NIC IDX when NIC; 0 when
+ * the device is not one to boot from.  A VM with a kernel boots it directly:
+ * no device has a position.  Without a boot order the disks (CD-ROMs too)
+ * boot in their order, NICs never. */
+int vm_boot_index(const struct vm_config *c, bool nic, size_t idx);
 
 /* Insert C (c->host_id set) with disks, NICs and tuning in one
  * transaction; fills c->id and, when empty, c->uuid. */

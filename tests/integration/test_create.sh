@@ -150,6 +150,18 @@ t_check "the new disk is in c1's directory" test -f "$IMAGES/c1/c1-2.qcow2"
 t_status "edit c1 --remove-disk 1 (the seed ISO) --add-nic user" 0 "$VMTTY" edit c1 --remove-disk 1 --add-nic user
 t_eq "c1's disks and NICs" "$IMAGES/c1/c1.qcow2 $IMAGES/c1/c1-2.qcow2 2" \
 	"$("$VMTTY" show c1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(*[d["path"] for d in v["disks"]], len(v["nics"]))')"
+t_status "edit c1 --boot network,disk" 0 "$VMTTY" edit c1 --boot network,disk
+t_eq "show --json has the boot order" "network,disk" \
+	"$("$VMTTY" show c1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["boot_order"])')"
+t_match "show lists it" "Boot: +network,disk" "$("$VMTTY" show c1)"
+t_match "the NICs boot first, then the disks" \
+	"virtio-blk-pci,drive=disk0,id=vd0,bootindex=3 .*id=nic0,bootindex=1 .*id=nic1,bootindex=2" \
+	"$("$VMTTY" show c1 --argv)"
+t_status "a bad boot order is refused" 1 "$VMTTY" edit c1 --boot disk,floppy
+t_match "naming the kind" "boot order 'disk,floppy': 'floppy' is not a device kind" "$T_ERR"
+t_status "an empty boot order goes back to the disks in order" 0 "$VMTTY" edit c1 --boot ''
+t_match "the disks boot in order again" "id=vd0,bootindex=1 .*id=vd1,bootindex=2 .*id=nic0 " \
+	"$("$VMTTY" show c1 --argv)"
 t_status "an edit with a bad value changes nothing" 1 "$VMTTY" edit c1 --cpus 0
 t_match "and names the field" "CPUs: '0' is not a whole number" "$T_ERR"
 t_status "an edit that fails after making a disk takes it back" 1 "$VMTTY" edit c1 --new-disk 1G --add-nic network:x

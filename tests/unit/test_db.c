@@ -258,9 +258,11 @@ test_migrate_with_backup(void **state)
 		assert_int_equal(vm_load(db, 7, &c), 0);
 		assert_int_equal(c.ndisks, 1);
 		assert_string_equal(c.disks[0].path, "/img/keep.qcow2");
-		/* Schema 4: not made by vmtty, nothing pending. */
+		/* Schema 4: not made by vmtty, nothing pending; schema 5: no
+		 * boot order (the disks in order). */
 		assert_false(c.disks[0].owned);
 		assert_null(c.pending);
+		assert_null(c.boot_order);
 		vm_config_clear(&c);
 		/* ...and the same UUID may now exist on another host. */
 		assert_int_equal(host_get(db, "lab", &h), 0);

@@ -178,6 +178,24 @@ cfg_scsi_many(struct vm_config *c, struct libvirt_env *env)
 	}
 }
 
+/* A boot order: the CD-ROM, then the network, then the disks. */
+static void
+cfg_boot_order(struct vm_config *c, struct libvirt_env *env)
+{
+	struct vm_disk *d;
+
+	(void)env;
+	vm_config_add_disk(c, "/img/root.qcow2");
+	d = vm_config_add_disk(c, "/iso/install.iso");
+	set(&d->format, "raw");
+	set(&d->bus, "sata");
+	d->cdrom = true;
+	vm_config_add_disk(c, "/img/data.raw");
+	set(&c->disks[2].format, "raw");
+	vm_config_add_nic(c, "user");
+	c->boot_order = xstrdup("cdrom,network,disk");
+}
+
 static const struct {
 	const char *name;
 	cfg_fn fn;
@@ -191,6 +209,7 @@ static const struct {
 	{ "escaping", cfg_escaping },
 	{ "tuning", cfg_tuning },
 	{ "scsi-many", cfg_scsi_many },
+	{ "boot-order", cfg_boot_order },
 };
 
 static char *

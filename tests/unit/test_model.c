@@ -226,8 +226,11 @@ test_vm_roundtrip(void **state)
 	assert_true(l.tuning.hugepages);
 	assert_int_equal(l.tuning.balloon_mib, 1024);
 
+	assert_null(l.boot_order);
+
 	/* Update replaces devices. */
 	l.memory_mib = 4096;
+	l.boot_order = xstrdup("cdrom,disk");
 	free(l.disks[1].path);
 	l.disks[1].path = xstrdup("/isos/other.iso");
 	assert_int_equal(vm_update(f->db, &l), 0);
@@ -235,6 +238,7 @@ test_vm_roundtrip(void **state)
 	assert_int_equal(vm_load(f->db, c.id, &l), 0);
 	assert_int_equal(l.memory_mib, 4096);
 	assert_string_equal(l.disks[1].path, "/isos/other.iso");
+	assert_string_equal(l.boot_order, "cdrom,disk");
 	vm_config_clear(&l);
 
 	/* A deep copy equals the original and owns its strings. */
@@ -249,6 +253,7 @@ test_vm_roundtrip(void **state)
 		assert_string_equal(cp.disks[1].path, "/isos/other.iso");
 		assert_string_equal(cp.nics[0].forwards, "tcp:2222:22,udp:5353:53");
 		assert_string_equal(cp.tuning.vcpu_pins, "0:0,1:1");
+		assert_string_equal(cp.boot_order, "cdrom,disk");
 		vm_config_clear(&cp);
 	}
 	assert_int_equal(vm_delete(f->db, c.id), 0);
@@ -329,6 +334,76 @@ test_vm_validate(void **state)
 	assert_int_equal(vm_list(f->db, NULL, &v, &n), 0);
 	assert_int_equal(n, 0);
 	vm_summary_free(v, n);
+}
+
+/* Boot orders: device kinds, each once; positions kind by kind. */
+static void
+test_boot_order(void **state)
+{
+	static const struct {
+		const char *order;
+		const char *error;	/* NULL: valid */
+	} checks[] = {
+		{ "disk", NULL },
+		{ "cdrom,disk,network", NULL },
+		{ "network,cdrom", NULL },
+		{ "", "boot order is empty" },
+		{ "floppy", "'floppy' is not a device kind" },
+		{ "disk,disk", "names disk twice" },
+		{ "disk,", "ends with a comma" },
+		{ ",disk", "'' is not a device kind" },
+		{ "Disk", "'Disk' is not a device kind" },
+	};
+	struct vm_config c;
+	struct vm_disk *d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		int rc = vm_boot_order_check(checks[i].order);
+
+		if (checks[i].error == NULL) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, -1);
+			if (strstr(err_get(), checks[i].error) == NULL)
+				fail_msg("'%s': '%s' lacks '%s'", checks[i].order, err_get(),
+				    checks[i].error);
+		}
+	}
+	vm_config_init(&c);
+	c.name = xstrdup("b");
+	vm_config_add_disk(&c, "/img/a.qcow2");
+	d = vm_config_add_disk(&c, "/iso/x.iso");
+	free(d->bus);
+	d->bus = xstrdup("sata");
+	d->cdrom = true;
+	vm_config_add_disk(&c, "/img/b.qcow2");
+	vm_config_add_nic(&c, "user");
+	/* No order: the disks in order, CD-ROMs too; NICs never. */
+	assert_int_equal(vm_boot_index(&c, false, 0), 1);
+	assert_int_equal(vm_boot_index(&c, false, 1), 2);
+	assert_int_equal(vm_boot_index(&c, false, 2), 3);
+	assert_int_equal(vm_boot_index(&c, true, 0), 0);
+	c.boot_order = xstrdup("cdrom,network,disk");
+	assert_int_equal(vm_config_validate(&c), 0);
+	assert_int_equal(vm_boot_index(&c, false, 1), 1);
+	assert_int_equal(vm_boot_index(&c, true, 0), 2);
+	assert_int_equal(vm_boot_index(&c, false, 0), 3);
+	assert_int_equal(vm_boot_index(&c, false, 2), 4);
+	/* A kind left out is not booted from. */
+	free(c.boot_order);
+	c.boot_order = xstrdup("network");
+	assert_int_equal(vm_boot_index(&c, true, 0), 1);
+	assert_int_equal(vm_boot_index(&c, false, 0), 0);
+	assert_int_equal(vm_boot_index(&c, false, 1), 0);
+	/* A kernel boots directly. */
+	c.kernel = xstrdup("/boot/vmlinuz");
+	assert_int_equal(vm_boot_index(&c, true, 0), 0);
+	free(c.boot_order);
+	c.boot_order = xstrdup("disk,tape");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "VM 'b': boot order 'disk,tape': 'tape'"));
+	vm_config_clear(&c);
 }
 
 static void
@@ -447,6 +522,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vm_duplicate_and_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_validate, setup, teardown),
 		cmocka_unit_test(test_forwards),
+		cmocka_unit_test(test_boot_order),
 		cmocka_unit_test_setup_teardown(test_cache_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	};

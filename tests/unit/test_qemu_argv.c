@@ -123,6 +123,24 @@ cfg_commas(struct vm_config *c, struct qemu_env *env)
 	c->cmdline = xstrdup("root=/dev/vda console=ttyS0,115200");
 }
 
+/* A boot order: the CD-ROM, then the network, then the disks. */
+static void
+cfg_boot_order(struct vm_config *c, struct qemu_env *env)
+{
+	struct vm_disk *d;
+
+	(void)env;
+	vm_config_add_disk(c, "/img/root.qcow2");
+	d = vm_config_add_disk(c, "/iso/install.iso");
+	set(&d->format, "raw");
+	set(&d->bus, "sata");
+	d->cdrom = true;
+	vm_config_add_disk(c, "/img/data.raw");
+	set(&c->disks[2].format, "raw");
+	vm_config_add_nic(c, "user");
+	c->boot_order = xstrdup("cdrom,network,disk");
+}
+
 static const struct {
 	const char *name;
 	cfg_fn fn;
@@ -133,6 +151,7 @@ static const struct {
 	{ "uefi-kvm-smp", cfg_uefi_kvm },
 	{ "nics", cfg_nics },
 	{ "commas", cfg_commas },
+	{ "boot-order", cfg_boot_order },
 };
 
 static char *

@@ -1,0 +1,283 @@
+#include "hv/vmedit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv/hv.h"
+#include "hv/provision.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+/* Append WHAT to the list of changes, once. */
+static void
+changed(struct vmedit *e, const char *what)
+{
+	size_t n = strlen(e->changes), wl = strlen(what);
+
+	for (const char *p = e->changes; (p = strstr(p, what)) != NULL; p += wl)
+		if ((p == e->changes || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ','))
+			return;
+	snprintf(e->changes + n, sizeof e->changes - n, "%s%s", n > 0 ? ", " : "", what);
+}
+
+static void
+replace(char **field, const char *value)
+{
+	free(*field);
+	*field = value[0] != '\0' ? xstrdup(value) : NULL;
+}
+
+/* The disk named by SPEC: its path, or its number from 0. */
+static int
+find_disk(const struct vm_config *c, const char *spec, size_t *idx)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+
+	if (spec[0] != '\0' && *end == '\0' && n < c->ndisks) {
+		*idx = n;
+		return 0;
+	}
+	for (size_t i = 0; i < c->ndisks; i++) {
+		if (strcmp(c->disks[i].path, spec) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return err_set("VM '%s' has no disk '%s'; give its path or number (see 'vmtty show "
+	    "%s')", c->name, spec, c->name);
+}
+
+static int
+apply_cpu_memory(struct vmedit *e, struct vm_config *c)
+{
+	char *end;
+
+	if (e->cpus != NULL) {
+		long n = strtol(e->cpus, &end, 10);
+
+		if (e->cpus[0] == '\0' || *end != '\0' || n < 1 || n > VM_MAX_CPUS)
+			return err_set("CPUs: '%s' is not a whole number from 1 to %d", e->cpus,
+			    VM_MAX_CPUS);
+		c->sockets = (int)n;
+		c->cores = c->threads = 1;
+		changed(e, "CPUs");
+	}
+	if (e->memory != NULL) {
+		int64_t bytes;
+
+		if (e->memory[strspn(e->memory, "0123456789")] == '\0' && e->memory[0] != '\0' &&
+		    strlen(e->memory) < 12)
+			c->memory_mib = strtoll(e->memory, NULL, 10);
+		else if (provision_parse_size(e->memory, &bytes) == 0 && bytes % (1 << 20) == 0)
+			c->memory_mib = bytes >> 20;
+		else
+			return err_set("memory: '%s' is not a size; give MiB or a size such as 2G",
+			    e->memory);
+		if (c->memory_mib < 1 || c->memory_mib > VM_MAX_MEMORY_MIB)
+			return err_set("memory: %lld MiB is out of range; give 1 MiB to %lld MiB",
+			    (long long)c->memory_mib, VM_MAX_MEMORY_MIB);
+		changed(e, "memory");
+	}
+	return 0;
+}
+
+static int
+apply_boot(struct vmedit *e, struct vm_config *c)
+{
+	static const struct {
+		size_t off;
+		const char *what;
+	} texts[] = {
+		{ offsetof(struct vmedit, kernel), "kernel" },
+		{ offsetof(struct vmedit, initrd), "initrd" },
+		{ offsetof(struct vmedit, cmdline), "kernel command line" },
+		{ offsetof(struct vmedit, firmware), "firmware" },
+		{ offsetof(struct vmedit, machine), "machine type" },
+	};
+	char **fields[] = { &c->kernel, &c->initrd, &c->cmdline, &c->firmware, &c->machine };
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		const char *v = *(const char *const *)((const char *)e + texts[i].off);
+
+		if (v == NULL)
+			continue;
+		replace(fields[i], v);
+		changed(e, texts[i].what);
+	}
+	if (e->boot != NULL) {
+		if (e->boot[0] != '\0' && vm_boot_order_check(e->boot) != 0)
+			return -1;
+		replace(&c->boot_order, e->boot);
+		changed(e, "boot order");
+	}
+	return 0;
+}
+
+static int
+apply_disks(struct vmedit *e, struct vm_config *c)
+{
+	if (e->remove_disk != NULL) {
+		size_t i;
+
+		if (find_disk(c, e->remove_disk, &i) != 0)
+			return err_prefix("remove disk");
+		free(c->disks[i].path);
+		free(c->disks[i].format);
+		free(c->disks[i].bus);
+		free(c->disks[i].cache);
+		memmove(&c->disks[i], &c->disks[i + 1], (c->ndisks - i - 1) * sizeof *c->disks);
+		c->ndisks--;
+		changed(e, "disks");
+	}
+	if (e->add_disk != NULL) {
+		struct vm_disk *d;
+		size_t n = strlen(e->add_disk);
+
+		if (n == 0)
+			return err_set("add disk: give the path of a disk file");
+		d = vm_config_add_disk(c, e->add_disk);
+		free(d->format);
+		d->format = xstrdup(n > 6 && strcmp(e->add_disk + n - 6, ".qcow2") == 0 ? "qcow2" :
+		    "raw");
+		changed(e, "disks");
+	}
+	if (e->new_disk != NULL) {
+		if (provision_parse_size(e->new_disk, &e->new_bytes) != 0)
+			return err_prefix("new disk");
+		changed(e, "disks");
+	}
+	if (e->resize_disk != NULL) {
+		const char *colon = strrchr(e->resize_disk, ':');
+		char *spec;
+		size_t i;
+		int rc;
+
+		if (colon == NULL)
+			return err_set("resize disk: '%s' is not DISK:SIZE, such as 0:40G",
+			    e->resize_disk);
+		spec = xstrndup(e->resize_disk, (size_t)(colon - e->resize_disk));
+		rc = find_disk(c, spec, &i);
+		free(spec);
+		if (rc != 0 || provision_parse_size(colon + 1, &e->resize_bytes) != 0)
+			return err_prefix("resize disk");
+		free(e->resize_path);
+		e->resize_path = xstrdup(c->disks[i].path);
+		changed(e, "disk size");
+	}
+	return 0;
+}
+
+static int
+apply_nics(struct vmedit *e, struct vm_config *c)
+{
+	char *end;
+
+	if (e->remove_nic != NULL) {
+		unsigned long n = strtoul(e->remove_nic, &end, 10);
+
+		if (e->remove_nic[0] == '\0' || *end != '\0' || n >= c->nnics)
+			return err_set("VM '%s' has no NIC '%s'; give its number from 0", c->name,
+			    e->remove_nic);
+		free(c->nics[n].kind);
+		free(c->nics[n].model);
+		free(c->nics[n].mac);
+		free(c->nics[n].source);
+		free(c->nics[n].forwards);
+		memmove(&c->nics[n], &c->nics[n + 1], (c->nnics - n - 1) * sizeof *c->nics);
+		c->nnics--;
+		changed(e, "NICs");
+	}
+	if (e->add_nic != NULL) {
+		const char *colon = strchr(e->add_nic, ':');
+		char *kind = colon != NULL ? xstrndup(e->add_nic, (size_t)(colon - e->add_nic)) :
+		    xstrdup(e->add_nic);
+		struct vm_nic *n = vm_config_add_nic(c, kind);
+
+		free(kind);
+		n->source = colon != NULL ? xstrdup(colon + 1) : NULL;
+		changed(e, "NICs");
+	}
+	return 0;
+}
+
+int
+vmedit_apply(struct vmedit *e, struct vm_config *c)
+{
+	e->changes[0] = '\0';
+	e->new_bytes = 0;
+	free(e->resize_path);
+	e->resize_path = NULL;
+	if (apply_cpu_memory(e, c) != 0 || apply_boot(e, c) != 0 || apply_disks(e, c) != 0 ||
+	    apply_nics(e, c) != 0)
+		return -1;
+	return vm_config_validate(c);
+}
+
+int
+vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
+    char **newdisk)
+{
+	struct hv_status st;
+	char *made = NULL;
+
+	*newdisk = NULL;
+	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
+	err_clear();
+	if (e->resize_path != NULL) {
+		if (*running)
+			return err_set("VM '%s' is %s: a disk grows only while it is stopped; stop "
+			    "it first", c->name, hv_state_name(st.state));
+		if (provision_resize_disk(hv, c, e->resize_path, e->resize_bytes) != 0)
+			return -1;
+	}
+	if (e->new_bytes > 0) {
+		struct vm_disk *d;
+
+		if (provision_add_disk(hv, c, e->pool, e->new_bytes, &made) != 0)
+			return -1;
+		d = vm_config_add_disk(c, made);
+		d->owned = true;
+	}
+	if (hv_check(hv, c) != 0 || (hv_define(hv, c) != 0 &&
+	    err_prefix("Defining the VM failed") != 0)) {
+		vmedit_undo(hv, NULL, made);
+		free(made);
+		return -1;
+	}
+	*newdisk = made;
+	return 0;
+}
+
+void
+vmedit_undo(struct hv *hv, const struct vm_config *old, const char *newdisk)
+{
+	char keep[1024];
+
+	snprintf(keep, sizeof keep, "%s", err_get());
+	if (old != NULL)
+		hv_define(hv, old);	/* the host's definition as it was */
+	if (newdisk != NULL) {
+		if (hv->host.kind == HOST_BUILTIN)
+			unlink(newdisk);
+		else
+			hv_volume_delete(hv, newdisk);
+	}
+	err_set("%s", keep);
+}
+
+char *
+vmedit_pending(const char *old, const char *changes)
+{
+	return old != NULL ? xasprintf("%s, %s", old, changes) : xstrdup(changes);
+}
+
+void
+vmedit_clear(struct vmedit *e)
+{
+	free(e->resize_path);
+	e->resize_path = NULL;
+}
