@@ -89,6 +89,8 @@ int vnc_view_open(struct ui *ui, const struct vm_config *c);
 /* The new-VM wizard as a view, starting on host HOST (may be NULL).
  * 0, or -1 + err.  (wizard.c) */
 int wizard_open(struct ui *ui, const char *host);
+/* The edit form of VM C as a view.  0, or -1 + err.  (edit_form.c) */
+int edit_form_open(struct ui *ui, const struct vm_config *c);
 
 /* Colour roles, resolved to attributes by theme_attr(). */
 enum theme_role {

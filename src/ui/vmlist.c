@@ -502,7 +502,8 @@ draw_row(struct vmlist *v, int i, int y, int width)
 	format_uptime(lv->st.pid > 0 ? lv->st.started : 0, up, sizeof up);
 	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(stale ? TH_DIM :
 	    theme_state_role(s->state)));
-	ui_put(y, 0, 3, "");
+	/* Every cell of the row is written: another view's text may be under it. */
+	ui_put(y, 0, 4, "");
 	mvaddstr(y, 2, state_glyph(v, s->state));
 	attrset(sel ? theme_attr(TH_SELECTED) : A_NORMAL);
 	ui_put(y, 4, namew, s->name);

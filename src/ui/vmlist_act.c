@@ -34,6 +34,7 @@ const char *const vmlist_help[] = {
 	"VMs",
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
 	"Enter F2\tthe action menu of the selected VM or host",
+	"e\tedit: CPUs, memory, cmdline, firmware, boot order, disks (running: pending)",
 	"s\tstart",
 	"S\tshut down (ACPI power button)",
 	"F\tforce off (pull the plug; asks first)",
@@ -191,23 +192,35 @@ op_done(const char *error, const char *note, void *arg)
 	ui_intent(v->ui, UI_RELOAD);
 }
 
-/* Start ACTION on the selected VM. */
-static int
-vm_op(struct vmlist *v, int action, bool delete_disks)
+/* The selected row when it is a VM with no operation in flight; else
+ * NULL, and the status line says why. */
+static const struct row *
+free_vm(struct vmlist *v)
 {
 	const struct row *r = vmlist_selected(v);
-	struct vm_config c;
-	struct op *o;
 
 	if (r == NULL || r->vm < 0) {
 		ui_status(v->ui, true, "Select a VM first (this is a host row).");
-		return UI_HANDLED | UI_REDRAW;
+		return NULL;
 	}
 	if (vmlist_pending(v, v->vms[r->vm].uuid) != NULL) {
 		ui_status(v->ui, true, "VM '%s' is busy with %s; wait for it to finish.",
 		    v->vms[r->vm].name, vmlist_pending(v, v->vms[r->vm].uuid));
-		return UI_HANDLED | UI_REDRAW;
+		return NULL;
 	}
+	return r;
+}
+
+/* Start ACTION on the selected VM. */
+static int
+vm_op(struct vmlist *v, int action, bool delete_disks)
+{
+	const struct row *r = free_vm(v);
+	struct vm_config c;
+	struct op *o;
+
+	if (r == NULL)
+		return UI_HANDLED | UI_REDRAW;
 	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
 		ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
@@ -387,7 +400,7 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
-	"v\tGraphical display (VNC)", "x\tDelete VM",
+	"v\tGraphical display (VNC)", "e\tEdit", "x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
 static const char *const host_menu[] = {
@@ -454,6 +467,28 @@ mouse_key(struct vmlist *v)
 		return UI_HANDLED | UI_REDRAW;
 	}
 	return UI_HANDLED;
+}
+
+/* The edit form of the selected VM. */
+static int
+edit_key(struct vmlist *v)
+{
+	const struct row *r = free_vm(v);
+	struct vm_config c;
+
+	if (r == NULL)
+		return UI_HANDLED | UI_REDRAW;
+	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+		ui_status(v->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	/* The state as the list shows it. */
+	free(c.state);
+	c.state = xstrdup(v->vms[r->vm].state);
+	if (edit_form_open(v->ui, &c) != 0)
+		ui_status(v->ui, true, "%s", err_get());
+	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
 }
 
 /* Open the selected VM's console: in a pane, or full screen; with
@@ -585,6 +620,8 @@ vmlist_key(void *arg, int key)
 		if (wizard_open(v->ui, r != NULL ? v->hosts[r->host].name : NULL) != 0)
 			ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
+	case 'e':
+		return edit_key(v);
 	case 'c':
 		return console_key(v, false, false);
 	case 'C':

@@ -6,6 +6,7 @@
  * inventory row is written here on the UI thread when it is done, and a
  * failure to write it takes the work back on the lane.
  */
+#include "ui/formw.h"
 #include "ui/ui_priv.h"
 
 #include <stdio.h>
@@ -56,7 +57,7 @@ static const struct {
 static const char *const disk_kinds[] = {
 	[PROV_DISK_NONE] = "none", [PROV_DISK_NEW] = "new qcow2",
 	[PROV_DISK_OVERLAY] = "overlay on an image", [PROV_DISK_COPY] = "copy of an image",
-	[PROV_DISK_EXISTING] = "existing disk",
+	[PROV_DISK_EXISTING] = "existing disk", [PROV_DISK_EXISTING + 1] = NULL,
 };
 
 #define WF_LEN 512
@@ -511,41 +512,36 @@ list_key(struct wizard *w, int key)
 	return UI_HANDLED | UI_REDRAW;
 }
 
+/* The form of the current step's fields; their count.  *DISK holds the
+ * disk choice while the form is in use. */
 static int
-field_key(struct wizard *w, int key)
+step_form(struct wizard *w, struct formw_field *form, int *disk)
 {
 	enum wfield fs[F_COUNT];
 	int n = step_fields(w, w->step, fs);
-	char *t;
-	size_t len;
 
-	if (n == 0)
-		return UI_HANDLED;
-	if (w->focus >= n)
-		w->focus = n - 1;
-	t = w->text[fs[w->focus]];
-	len = strlen(t);
-	if (key == '\t' || key == K_FN(KEY_DOWN)) {
-		w->focus = (w->focus + 1) % n;
-	} else if (key == K_FN(KEY_UP)) {
-		w->focus = (w->focus + n - 1) % n;
-	} else if (fs[w->focus] == F_DISK) {
-		int d = (int)w->plan.disk;
-
-		if (key == K_FN(KEY_LEFT))
-			d = (d + 4) % 5;
-		else if (key == K_FN(KEY_RIGHT) || key == ' ')
-			d = (d + 1) % 5;
-		w->plan.disk = (enum provision_disk)d;
-	} else if (key == K_CTRL('u')) {
-		t[0] = '\0';
-	} else if (key == K_FN(KEY_BACKSPACE) || key == 0x7f || key == K_CTRL('h')) {
-		if (len > 0)
-			t[len - 1] = '\0';
-	} else if (key >= 0x20 && key < 0x7f && len + 1 < WF_LEN) {
-		t[len] = (char)key;
-		t[len + 1] = '\0';
+	*disk = (int)w->plan.disk;
+	for (int i = 0; i < n; i++) {
+		form[i] = (struct formw_field){ .label = fields[fs[i]].label };
+		if (fs[i] == F_DISK) {
+			form[i].choices = disk_kinds;
+			form[i].choice = disk;
+		} else {
+			form[i].text = w->text[fs[i]];
+			form[i].len = WF_LEN;
+		}
 	}
+	return n;
+}
+
+static int
+field_key(struct wizard *w, int key)
+{
+	struct formw_field form[F_COUNT];
+	int disk, n = step_form(w, form, &disk);
+
+	formw_key(form, n, &w->focus, key);
+	w->plan.disk = (enum provision_disk)disk;
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -642,7 +638,6 @@ static void
 wizard_draw(void *arg, int top, int rows, int cols)
 {
 	struct wizard *w = arg;
-	enum wfield fs[F_COUNT];
 	char line[700];
 	int x = 18, width = cols - x - 1, y = top + 2;
 
@@ -663,17 +658,10 @@ wizard_draw(void *arg, int top, int rows, int cols)
 	} else if (w->step == W_REVIEW) {
 		draw_review(w, y, x, width);
 	} else {
-		int n = step_fields(w, w->step, fs);
+		struct formw_field form[F_COUNT];
+		int disk, n = step_form(w, form, &disk);
 
-		for (int i = 0; i < n; i++) {
-			const char *val = fs[i] == F_DISK ? disk_kinds[w->plan.disk] : w->text[fs[i]];
-
-			snprintf(line, sizeof line, "%-22s %s%s", fields[fs[i]].label, val,
-			    i == w->focus && fs[i] != F_DISK ? "_" : "");
-			attrset(i == w->focus ? theme_attr(TH_SELECTED) : A_NORMAL);
-			ui_put(y + 2 * i, x, width, line);
-		}
-		attrset(A_NORMAL);
+		formw_draw(form, n, w->focus, y, 2, x, width, 22);
 	}
 	if (w->error[0] != '\0') {
 		attrset(theme_attr(TH_ERROR));

@@ -1,0 +1,349 @@
+/*
+ * The edit form of one VM (key e): CPUs, memory, kernel command line,
+ * firmware, boot order, a new disk, removing and growing a disk.  Each
+ * field is checked as it is left with the CLI's own code (vmedit_apply);
+ * saving runs the blocking part (vmedit_run) on the host's lane and then
+ * writes the inventory here on the UI thread.  A running VM gets the
+ * changes as pending, as with vmtty edit.
+ */
+#include "ui/formw.h"
+#include "ui/ui_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/fleet.h"
+#include "hv/vmedit.h"
+#include "model/journal.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_BOOT, E_NEW_DISK, E_REMOVE_DISK,
+	E_RESIZE_DISK, E_COUNT };
+
+static const char *const labels[E_COUNT] = {
+	[E_CPUS] = "vCPUs",
+	[E_MEMORY] = "Memory (MiB or 2G)",
+	[E_CMDLINE] = "Kernel cmdline",
+	[E_FIRMWARE] = "Firmware (Left/Right)",
+	[E_BOOT] = "Boot order (disk,cdrom,network)",
+	[E_NEW_DISK] = "New disk (size)",
+	[E_REMOVE_DISK] = "Remove disk (number)",
+	[E_RESIZE_DISK] = "Grow disk (DISK:SIZE)",
+};
+
+static const char *const firmwares[] = { "bios", "uefi", NULL };
+
+#define EF_LEN 512
+
+struct editf {
+	struct ui *ui;
+	struct vm_config orig;		/* the VM as it was opened */
+	char text[E_COUNT][EF_LEN];
+	char init[E_COUNT][EF_LEN];	/* what the fields started with */
+	int firmware, firmware0;
+	int focus;
+	bool busy;
+	/* The job on the host's lane. */
+	struct vmedit e;
+	struct vm_config c;
+	bool running;
+	char *newdisk;
+	int rc;
+	char job_error[1024];
+};
+
+/* Work of a failed inventory write, taken back on the lane. */
+struct undo {
+	struct vm_config old;
+	char *newdisk;
+};
+
+static const char *const edit_hints[] = {
+	"Enter", "Save", "Esc", "Cancel", "Tab", "Field", "Ctrl-U", "Clear", NULL, NULL,
+};
+
+static const char *const edit_help[] = {
+	"Edit VM",
+	"Tab Down / Up\tthe next / previous field (the field is checked first)",
+	"Left/Right Space\tthe firmware choice",
+	"Ctrl-U\tclear the field",
+	"Enter\tsave: a running VM gets the changes at its next start",
+	"Esc\tclose the form; nothing is changed",
+	NULL,
+};
+
+static int
+form(struct editf *f, struct formw_field *out)
+{
+	for (int i = 0; i < E_COUNT; i++) {
+		out[i] = (struct formw_field){ .label = labels[i] };
+		if (i == E_FIRMWARE) {
+			out[i].choices = firmwares;
+			out[i].choice = &f->firmware;
+		} else {
+			out[i].text = f->text[i];
+			out[i].len = EF_LEN;
+		}
+	}
+	return E_COUNT;
+}
+
+/* E gets field I when it differs from what it started with. */
+static void
+edit_field(struct editf *f, struct vmedit *e, int i)
+{
+	const char *t = f->text[i];
+
+	if (i == E_FIRMWARE) {
+		if (f->firmware != f->firmware0)
+			e->firmware = firmwares[f->firmware];
+		return;
+	}
+	if (strcmp(t, f->init[i]) == 0)
+		return;
+	switch (i) {
+	case E_CPUS: e->cpus = t; break;
+	case E_MEMORY: e->memory = t; break;
+	case E_CMDLINE: e->cmdline = t; break;
+	case E_BOOT: e->boot = t; break;
+	case E_NEW_DISK: e->new_disk = t; break;
+	case E_REMOVE_DISK: e->remove_disk = t; break;
+	case E_RESIZE_DISK: e->resize_disk = t; break;
+	}
+}
+
+/* Check field I alone against the VM: 0, or -1 and the status line says why. */
+static int
+check_field(struct editf *f, int i)
+{
+	struct vmedit e = { 0 };
+	struct vm_config c;
+	int rc;
+
+	edit_field(f, &e, i);
+	vm_config_copy(&c, &f->orig);
+	rc = vmedit_apply(&e, &c);
+	if (rc != 0)
+		ui_status(f->ui, true, "%s", err_get());
+	vmedit_clear(&e);
+	vm_config_clear(&c);
+	return rc;
+}
+
+static void
+editf_close(struct editf *f)
+{
+	ui_view_remove(f->ui, f);
+}
+
+/* ---- saving, on the host's lane ------------------------------------------ */
+
+static void
+work_edit(struct hv *hv, void *arg)
+{
+	struct editf *f = arg;
+
+	f->rc = vmedit_run(hv, &f->e, &f->c, &f->running, &f->newdisk);
+	if (f->rc != 0)
+		snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
+}
+
+static void
+work_undo(struct hv *hv, void *arg)
+{
+	struct undo *u = arg;
+
+	vmedit_undo(hv, &u->old, u->newdisk);
+}
+
+static void
+done_undo(void *arg)
+{
+	struct undo *u = arg;
+
+	vm_config_clear(&u->old);
+	free(u->newdisk);
+	free(u);
+}
+
+static void
+done_edit(void *arg)
+{
+	struct editf *f = arg;
+	struct db *db = ui_db(f->ui);
+	struct ui *ui = f->ui;
+	char msg[1200];
+
+	f->busy = false;
+	if (f->rc == 0 && vm_update(db, &f->c) != 0) {
+		struct undo *u = xcalloc(1, sizeof *u);
+
+		snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
+		f->rc = -1;
+		vm_config_copy(&u->old, &f->orig);
+		u->newdisk = f->newdisk;
+		f->newdisk = NULL;
+		if (fleet_run(ui_fleet(ui), f->orig.host, work_undo, done_undo, u) != 0)
+			done_undo(u);
+	}
+	if (f->rc == 0 && f->running) {
+		char *all = vmedit_pending(f->orig.pending, f->e.changes);
+
+		if (vm_set_pending(db, f->c.id, all) != 0) {
+			snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
+			f->rc = -1;
+		}
+		free(all);
+	}
+	if (f->rc != 0) {
+		journal_add(db, f->orig.host, f->orig.name, "edit", false, f->job_error);
+		ui_status(ui, true, "%s", f->job_error);
+		vm_config_clear(&f->c);
+		ui_intent(ui, UI_REDRAW);
+		return;
+	}
+	snprintf(msg, sizeof msg, "changed %s%s", f->e.changes,
+	    f->running ? " (pending restart)" : "");
+	journal_add(db, f->orig.host, f->orig.name, "edit", true, msg);
+	if (f->running)
+		ui_status(ui, false, "VM '%s': %s changed; pending until its next start.",
+		    f->orig.name, f->e.changes);
+	else
+		ui_status(ui, false, "VM '%s': %s changed.", f->orig.name, f->e.changes);
+	editf_close(f);
+	ui_intent(ui, UI_RELOAD);
+}
+
+static int
+save(struct editf *f)
+{
+	vmedit_clear(&f->e);
+	memset(&f->e, 0, sizeof f->e);
+	for (int i = 0; i < E_COUNT; i++)
+		edit_field(f, &f->e, i);
+	vm_config_clear(&f->c);
+	vm_config_copy(&f->c, &f->orig);
+	if (vmedit_apply(&f->e, &f->c) != 0) {
+		ui_status(f->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (f->e.changes[0] == '\0') {
+		ui_status(f->ui, false, "No field was changed; VM '%s' is as it was.", f->orig.name);
+		editf_close(f);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	free(f->newdisk);
+	f->newdisk = NULL;
+	if (fleet_run(ui_fleet(f->ui), f->orig.host, work_edit, done_edit, f) != 0) {
+		ui_status(f->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	f->busy = true;
+	ui_status(f->ui, false, "VM '%s': saving %s...", f->orig.name, f->e.changes);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* ---- keys and drawing ----------------------------------------------------- */
+
+static int
+editf_key(void *arg, int key)
+{
+	struct editf *f = arg;
+	struct formw_field fs[E_COUNT];
+	int n = form(f, fs);
+
+	if (key == K_FN(KEY_F(1)) || key == K_FN(KEY_F(10)))
+		return UI_IGNORED;
+	if (f->busy)
+		return UI_HANDLED;
+	if (key == K_ESC) {
+		ui_status(f->ui, false, "Cancelled; VM '%s' was not changed.", f->orig.name);
+		editf_close(f);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (key == '\r' || key == K_FN(KEY_ENTER))
+		return check_field(f, f->focus) != 0 ? UI_HANDLED | UI_REDRAW : save(f);
+	/* A field is checked before the focus leaves it. */
+	if (formw_moves(key) && check_field(f, f->focus) != 0)
+		return UI_HANDLED | UI_REDRAW;
+	if (formw_moves(key))
+		ui_status(f->ui, false, "%s", "");
+	formw_key(fs, n, &f->focus, key);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+static void
+editf_draw(void *arg, int top, int rows, int cols)
+{
+	struct editf *f = arg;
+	struct formw_field fs[E_COUNT];
+	int n = form(f, fs), y = top + 2;
+	char line[700];
+	const struct vm_config *c = &f->orig;
+
+	erase();
+	attrset(theme_attr(TH_HEADER));
+	snprintf(line, sizeof line, " Edit VM %s on %s (%s)%s", c->name, c->host, c->state,
+	    f->busy ? ": saving..." : "");
+	ui_put(top, 0, cols, line);
+	attrset(A_NORMAL);
+	formw_draw(fs, n, f->focus, y, 1, 2, cols - 3, 32);
+	y += n + 1;
+	for (size_t i = 0; i < c->ndisks && y < top + rows - 1; i++, y++) {
+		snprintf(line, sizeof line, "  disk %zu: %s (%s, %s%s)", i, c->disks[i].path,
+		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "");
+		ui_put(y, 0, cols, line);
+	}
+	if (y < top + rows - 1 && strcmp(c->state, "off") != 0 && strcmp(c->state, "crashed") != 0) {
+		attrset(theme_attr(TH_DIM));
+		ui_put(y + 1 < top + rows - 1 ? y + 1 : y, 2, cols - 3,
+		    "The VM is not off: the changes take effect at its next start.");
+		attrset(A_NORMAL);
+	}
+}
+
+static void
+editf_free(void *arg)
+{
+	struct editf *f = arg;
+
+	vm_config_clear(&f->orig);
+	vm_config_clear(&f->c);
+	vmedit_clear(&f->e);
+	free(f->newdisk);
+	free(f);
+}
+
+static const struct view edit_view = {
+	.name = "edit",
+	.free = editf_free,
+	.draw = editf_draw,
+	.key = editf_key,
+	.hints = edit_hints,
+	.hints_ascii = edit_hints,
+	.help = edit_help,
+};
+
+int
+edit_form_open(struct ui *ui, const struct vm_config *c)
+{
+	struct editf *f = xcalloc(1, sizeof *f);
+
+	f->ui = ui;
+	vm_config_copy(&f->orig, c);
+	snprintf(f->init[E_CPUS], EF_LEN, "%d", vm_config_cpus(c));
+	snprintf(f->init[E_MEMORY], EF_LEN, "%lld", (long long)c->memory_mib);
+	snprintf(f->init[E_CMDLINE], EF_LEN, "%s", c->cmdline != NULL ? c->cmdline : "");
+	snprintf(f->init[E_BOOT], EF_LEN, "%s", c->boot_order != NULL ? c->boot_order : "");
+	memcpy(f->text, f->init, sizeof f->text);
+	f->firmware = f->firmware0 = c->firmware != NULL && strcmp(c->firmware, "uefi") == 0;
+	if (ui_view_add(ui, &edit_view, f) != 0) {
+		editf_free(f);
+		return -1;
+	}
+	ui_view_show(ui, f);
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* vmedit_apply: the edit checks both front ends share, field by field,
+ * and what a combined edit does to a configuration (no host involved). */
+#include "unit.h"
+
+#include "hv/vmedit.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+/* A stopped VM with a disk and a CD-ROM, booting no kernel. */
+static void
+make(struct vm_config *c)
+{
+	struct vm_disk *d;
+
+	vm_config_init(c);
+	c->name = xstrdup("ed");
+	vm_config_add_disk(c, "/img/ed.qcow2");
+	d = vm_config_add_disk(c, "/iso/x.iso");
+	free(d->bus);
+	d->bus = xstrdup("sata");
+	d->cdrom = true;
+	vm_config_add_nic(c, "user");
+}
+
+/* Apply E to a fresh VM; 0/-1 as vmedit_apply, the VM into *OUT (may be NULL). */
+static int
+apply(struct vmedit *e, struct vm_config *out)
+{
+	struct vm_config c;
+	int rc;
+
+	make(&c);
+	rc = vmedit_apply(e, &c);
+	if (out != NULL)
+		*out = c;
+	else
+		vm_config_clear(&c);
+	return rc;
+}
+
+static void
+test_refused(void **state)
+{
+	static const struct {
+		struct vmedit e;
+		const char *error;
+	} cases[] = {
+		{ { .cpus = "0" }, "CPUs: '0' is not a whole number from 1 to 256" },
+		{ { .cpus = "two" }, "CPUs: 'two' is not a whole number" },
+		{ { .cpus = "257" }, "CPUs: '257' is not a whole number from 1 to 256" },
+		{ { .memory = "lots" }, "memory: 'lots' is not a size" },
+		{ { .memory = "0" }, "memory: 0 MiB is out of range" },
+		{ { .memory = "1536K" }, "memory: '1536K' is not a size" },
+		{ { .boot = "disk,floppy" }, "boot order 'disk,floppy': 'floppy' is not a device kind" },
+		{ { .firmware = "coreboot" }, "firmware 'coreboot' is not known" },
+		{ { .cmdline = "quiet" }, "needs a kernel too" },
+		{ { .remove_disk = "5" }, "VM 'ed' has no disk '5'" },
+		{ { .resize_disk = "0" }, "resize disk: '0' is not DISK:SIZE" },
+		{ { .resize_disk = "9:2G" }, "resize disk: VM 'ed' has no disk '9'" },
+		{ { .new_disk = "big" }, "new disk:" },
+		{ { .remove_nic = "1" }, "VM 'ed' has no NIC '1'" },
+		{ { .add_nic = "bridge" }, "bridge networking needs a source name" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct vmedit e = cases[i].e;
+
+		if (apply(&e, NULL) != -1)
+			fail_msg("case %zu was accepted", i);
+		if (strstr(err_get(), cases[i].error) == NULL)
+			fail_msg("case %zu: '%s' lacks '%s'", i, err_get(), cases[i].error);
+		vmedit_clear(&e);
+	}
+}
+
+static void
+test_applied(void **state)
+{
+	struct vmedit e = { .cpus = "4", .memory = "2G", .boot = "cdrom,disk",
+		.firmware = "uefi", .remove_disk = "1", .new_disk = "1G",
+		.resize_disk = "/img/ed.qcow2:20G", .add_nic = "bridge:br0" };
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(apply(&e, &c), 0);
+	assert_int_equal(vm_config_cpus(&c), 4);
+	assert_int_equal(c.memory_mib, 2048);
+	assert_string_equal(c.boot_order, "cdrom,disk");
+	assert_string_equal(c.firmware, "uefi");
+	/* The CD-ROM went; the new disk is made by vmedit_run, not here. */
+	assert_int_equal(c.ndisks, 1);
+	assert_int_equal(e.new_bytes, 1LL << 30);
+	assert_string_equal(e.resize_path, "/img/ed.qcow2");
+	assert_int_equal(e.resize_bytes, 20LL << 30);
+	assert_int_equal(c.nnics, 2);
+	assert_string_equal(c.nics[1].source, "br0");
+	/* Each kind of change once, in order. */
+	assert_string_equal(e.changes, "CPUs, memory, firmware, boot order, disks, disk size, NICs");
+	vm_config_clear(&c);
+	vmedit_clear(&e);
+
+	/* An empty boot order goes back to none; an empty edit changes nothing. */
+	{
+		struct vmedit b = { .boot = "" }, none = { 0 };
+
+		assert_int_equal(apply(&b, &c), 0);
+		assert_null(c.boot_order);
+		assert_string_equal(b.changes, "boot order");
+		vm_config_clear(&c);
+		assert_int_equal(apply(&none, NULL), 0);
+		assert_string_equal(none.changes, "");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_applied),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
