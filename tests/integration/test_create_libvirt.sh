@@ -37,6 +37,16 @@ t_status "show lv/c1 --json" 0 "$VMTTY" show lv/c1 --json
 t_eq "the inventory has both volumes, made by vmtty" "True True" \
 	"$(printf '%s' "$T_OUT" | python3 -c 'import json,sys; print(*[d["owned"] for d in json.load(sys.stdin)["disks"]])')"
 
+# The boot order reaches libvirt as <boot order='N'/> in the devices.
+t_status "edit lv/c1 --boot cdrom,network,disk" 0 "$VMTTY" edit lv/c1 --boot cdrom,network,disk
+libvirtd_virsh dumpxml c1 >"$T_TMP/c1-boot.xml"
+t_check "libvirt's schema validates it" virt-xml-validate "$T_TMP/c1-boot.xml" domain
+t_match "the seed ISO boots first, then the NIC, then the disk" \
+	"c1-seed.iso'/>.*<boot order='1'/>.*<interface .*<boot order='2'/>" \
+	"$(tr -d '\n' <"$T_TMP/c1-boot.xml")"
+t_match "and the disk third" "c1.qcow2'/>[^#]*<boot order='3'/>" \
+	"$(tr -d '\n' <"$T_TMP/c1-boot.xml" | sed 's:</disk>:#:g')"
+
 # A failure after the volumes: libvirt has no network 'nope'.
 n0=$(vm_count)
 t_status "a VM on a missing libvirt network fails" 1 "$VMTTY" create c2 --host lv --template debian-12-cloud \
