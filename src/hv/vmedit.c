@@ -226,6 +226,7 @@ vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
 
 	*newdisk = NULL;
 	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
+	e->state = *running ? hv_state_name(st.state) : "off";
 	err_clear();
 	if (e->resize_path != NULL) {
 		if (*running)

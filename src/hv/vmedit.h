@@ -32,6 +32,8 @@ struct vmedit {
 	int64_t new_bytes;		/* the new disk's size; 0 none */
 	char *resize_path;		/* the disk to grow; NULL none */
 	int64_t resize_bytes;
+	/* Set by vmedit_run: the VM's state word ("running", "paused", ...). */
+	const char *state;
 };
 
 /* Apply E's changes to C (a copy of the VM's configuration), in the order
