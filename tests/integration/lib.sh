@@ -29,7 +29,8 @@ serial_log() { echo "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)/serial.log";
 vm_uuid() {
 	"$VMTTY" show "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])'
 }
-serial_count() { grep -c -- "$2" "$(serial_log "$1")" 2>/dev/null || echo 0; }
+# (grep -c prints 0 itself when nothing matches; only a missing log needs one.)
+serial_count() { local n; n=$(grep -c -- "$2" "$(serial_log "$1")" 2>/dev/null); echo "${n:-0}"; }
 _serial_at_least() { [ "$(serial_count "$1" "$2")" -ge "$3" ]; }
 # wait_serial NAME TEXT COUNT SECONDS
 wait_serial() { wait_for "$4" _serial_at_least "$1" "$2" "$3"; }
