@@ -35,7 +35,7 @@ static const struct cli_cmd commands[] = {
 	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl },
 	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl },
 	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl },
-	{ "console", "VM [--escape KEY] [--force]",
+	{ "console", "VM [--escape KEY] [--force] [--log FILE]",
 	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
