@@ -41,6 +41,9 @@
 #define CON_READ_MAX (1024 * 1024)	/* per wakeup, so that keys get a turn */
 #define CON_OUT_MAX (256 * 1024)	/* bytes for the guest not written yet */
 #define CON_FRAME_MS 16			/* at most one frame per burst of this */
+#define CON_FLOOD_FRAME_MS 50		/* ... and of this in a long stream */
+#define CON_FLOOD_US 250000		/* output this long without a rest: a stream */
+#define CON_REST_US 50000		/* a pause this long ends a stream */
 #define CON_RETRY_MS 1000
 #define CON_TAIL 64			/* the last bytes seen, to find them in the log */
 #define CON_GATHER_US 1000		/* in a stream, reads at least this far apart */
@@ -65,6 +68,7 @@ struct console {
 	char *out;		/* for the guest, not written yet */
 	size_t outlen, outsize;
 	long long last_read;	/* now_us() of the last read that got bytes */
+	long long burst_start;	/* now_us() of the first read after a rest */
 	bool gathering;		/* not reading for a moment (see console_read) */
 	int gather_timer;
 
@@ -147,7 +151,11 @@ con_current(const struct console *con)
 }
 
 /* The loop draws when the UI is dirty; during a flood of output that would
- * be once per read, so frames are spaced CON_FRAME_MS apart instead. */
+ * be once per read, so frames are spaced CON_FRAME_MS apart instead, and
+ * CON_FLOOD_FRAME_MS in a long stream (a 5 MB cat): each frame then
+ * redraws the whole pane, for us and for the terminal, CPU that the
+ * guest's vCPU wants (it makes the stream); 20 frames a second still look
+ * live. */
 static void
 on_frame(void *arg)
 {
@@ -157,17 +165,21 @@ on_frame(void *arg)
 	ui_intent(con->ui, UI_REDRAW);
 }
 
+static long long now_us(void);
+
 static void
 con_dirty(struct console *con)
 {
-	long long since = log_now_ms() - con->last_frame;
+	long long since = log_now_ms() - con->last_frame, now = now_us();
+	int spacing = now - con->last_read < CON_REST_US &&
+	    con->last_read - con->burst_start > CON_FLOOD_US ? CON_FLOOD_FRAME_MS : CON_FRAME_MS;
 
 	if (!con_current(con) || con->frame_timer >= 0)
 		return;
-	if (since >= CON_FRAME_MS)
+	if (since >= spacing)
 		ui_intent(con->ui, UI_REDRAW);
 	else
-		con->frame_timer = loop_add_timer(ui_loop(con->ui), CON_FRAME_MS - since,
+		con->frame_timer = loop_add_timer(ui_loop(con->ui), spacing - since,
 		    on_frame, con);
 }
 
@@ -408,6 +420,8 @@ console_read(struct console *con)
 		con->offset = con->offset + sb1 - sb0 > sb1 ? sb1 : con->offset + sb1 - sb0;
 	if (total > 0) {
 		now = now_us();
+		if (now - con->last_read >= CON_REST_US)
+			con->burst_start = now;
 		if (now - con->last_read < CON_GATHER_US && con->gather_timer < 0) {
 			con->gathering = true;
 			con->gather_timer = loop_add_timer(ui_loop(con->ui),
