@@ -47,7 +47,7 @@ static const struct cli_cmd commands[] = {
 	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl },
 	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl },
 	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl },
-	{ "console", "VM [--escape KEY] [--force]",
+	{ "console", "VM [--escape KEY] [--force] [--log FILE]",
 	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console },
 	{ "screenshot", "VM FILE [--timeout S] | --vnc unix:PATH FILE",
 	  "save the VM's screen as a PNG (through its VNC display)", cmd_screenshot },

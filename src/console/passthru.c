@@ -35,7 +35,7 @@ static const int pt_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 #define PT_NSIG (sizeof pt_signals / sizeof pt_signals[0])
 
 struct pt {
-	int guest, in, out, esc;
+	int guest, in, out, esc, log;
 	struct ptbuf to_guest, to_tty;
 
 	int sigpipe[2];
@@ -289,6 +289,26 @@ pt_from_tty(struct pt *p)
 	return PT_RUNNING;
 }
 
+/* Append guest output to the session log; on an error, stop logging. */
+static void
+pt_log(struct pt *p, const char *data, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(p->log, data, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_debug("passthru: the session log failed (%s); logging stopped",
+			    w < 0 ? strerror(errno) : "short write");
+			p->log = -1;
+			return;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+}
+
 /* Output of the guest.  Returns PT_RUNNING, 1 (closed) or -1. */
 static int
 pt_from_guest(struct pt *p)
@@ -307,6 +327,8 @@ pt_from_guest(struct pt *p)
 	if (n < 0)
 		return err_set("cannot read from the guest's console: %s",
 		    strerror(errno));
+	if (p->log >= 0)
+		pt_log(p, b->data + b->end, (size_t)n);
 	b->end += (size_t)n;
 	return PT_RUNNING;
 }
@@ -374,7 +396,7 @@ pt_step(struct pt *p)
 }
 
 int
-passthru_run(int guest_fd, int tty_in, int tty_out, int escape_char,
+passthru_run(int guest_fd, int tty_in, int tty_out, int escape_char, int log_fd,
     const char *banner, char *why, size_t whylen)
 {
 	struct pt *p = xcalloc(1, sizeof *p);	/* 128 KiB of buffers */
@@ -384,6 +406,7 @@ passthru_run(int guest_fd, int tty_in, int tty_out, int escape_char,
 	p->in = tty_in;
 	p->out = tty_out;
 	p->esc = escape_char < 0 ? PASSTHRU_ESCAPE_DEFAULT : escape_char & 0xff;
+	p->log = log_fd;
 	p->sigpipe[0] = p->sigpipe[1] = -1;
 	p->old_fl[0] = p->old_fl[1] = p->old_fl[2] = -1;
 

@@ -113,7 +113,9 @@ cpu_sample(struct vmlist *v, const char *uuid, uint64_t ns)
 	long long now = log_now_ms();
 
 	snprintf(key.uuid, sizeof key.uuid, "%s", uuid);
-	s = bsearch(&key, v->samples, v->nsamples, sizeof *s, cmp_sample);
+	/* bsearch's base must not be NULL, even for no elements (UBSan). */
+	s = v->nsamples > 0 ? bsearch(&key, v->samples, v->nsamples, sizeof *s, cmp_sample) :
+	    NULL;
 	if (s == NULL) {
 		v->samples = xreallocarray(v->samples, v->nsamples + 1, sizeof *v->samples);
 		key.ns = ns;

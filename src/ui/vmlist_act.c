@@ -43,7 +43,7 @@ const char *const vmlist_help[] = {
 	"p\tpause or resume",
 	"x Delete\tdelete the VM (asks first); its disks are kept",
 	"D\tdelete the VM and its disk files (type the VM's name to confirm)",
-	"c\tthe VM's serial console in a pane (Ctrl-] then l: back here)",
+	"c\tthe VM's serial console in a pane (in it, Ctrl-] ? lists its keys)",
 	"C\tthe VM's serial console full screen (Ctrl-] returns)",
 	"v\tthe VM's graphical display (VNC) in a pane (Ctrl-] then l: back here)",
 	"",

@@ -8,5 +8,7 @@ void log_close(void);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Monotonic milliseconds, for timing and deadlines. */
 long long log_now_ms(void);
+/* Monotonic microseconds, for finer timing. */
+long long log_now_us(void);
 
 #endif

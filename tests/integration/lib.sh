@@ -46,3 +46,20 @@ create_tiny() {
 	"$VMTTY" create "$1" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
 		--cmdline "console=ttyS0" --memory 256 "${@:2}"
 }
+
+# vmtty_shell COLS ROWS: a shell in tmux (session "t") whose vmtty uses this
+# test's inventory and runtime dir; shell_run CMD types CMD there and waits
+# until it has finished.
+vmtty_shell() {
+	tui_shell "$1" "$2"
+	tui_expect "the shell is up" 'PROMPT\$ ?$'
+	tui_type "export VMTTY_DB='$VMTTY_DB' VMTTY_RUNTIME_DIR='$VMTTY_RUNTIME_DIR' XDG_DATA_HOME='$XDG_DATA_HOME'; clear"
+	tui_keys Enter
+}
+SHELL_RUNS=0
+shell_run() {
+	SHELL_RUNS=$((SHELL_RUNS + 1))
+	tui_type "$1; echo DONE$SHELL_RUNS-\$?"
+	tui_keys Enter
+	tui_wait "^DONE$SHELL_RUNS-[0-9]+\$" 10
+}

@@ -21,7 +21,7 @@
 
 struct run {
 	pthread_t thread;
-	int guest, tty_in, tty_out, esc;
+	int guest, tty_in, tty_out, esc, log;
 	int rc;
 	char why[256];
 	char err[256];
@@ -40,7 +40,7 @@ runner(void *arg)
 {
 	struct run *r = arg;
 
-	r->rc = passthru_run(r->guest, r->tty_in, r->tty_out, r->esc, BANNER,
+	r->rc = passthru_run(r->guest, r->tty_in, r->tty_out, r->esc, r->log, BANNER,
 	    r->why, sizeof r->why);
 	snprintf(r->err, sizeof r->err, "%s", r->rc == -1 ? err_get() : "");
 	return NULL;
@@ -128,6 +128,7 @@ setup(void **state)
 	tcgetattr(f->slave, &f->before);
 	f->fl_before = fcntl(f->slave, F_GETFL);
 	f->run.esc = -1;
+	f->run.log = -1;
 	*state = f;
 	return 0;
 }
@@ -356,6 +357,32 @@ test_not_a_tty(void **state)
 	close(in[0]);
 }
 
+/* The session log gets what the guest sent, and only that. */
+static void
+test_log(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/vmtty-ptlog.XXXXXX", buf[256];
+	ssize_t n;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	f->run.log = fd;
+	start(&f->run, f->sv[0], f->slave, f->slave);
+	assert_true(expect(f->master, BANNER));
+	put(f->master, "typed\r", 6);
+	assert_true(expect(f->sv[1], "typed\r"));
+	put(f->sv[1], "guest says hi\r\n", 15);
+	assert_true(expect(f->master, "guest says hi"));
+	put(f->master, "\035", 1);
+	assert_int_equal(finish(&f->run), 0);
+	n = pread(fd, buf, sizeof buf, 0);
+	assert_int_equal(n, 15);
+	assert_memory_equal(buf, "guest says hi\r\n", 15);
+	close(fd);
+}
+
 static void
 test_bad_fd(void **state)
 {
@@ -363,7 +390,7 @@ test_bad_fd(void **state)
 	char why[128];
 
 	(void)f;
-	assert_int_equal(passthru_run(-1, f->slave, f->slave, -1, NULL, why,
+	assert_int_equal(passthru_run(-1, f->slave, f->slave, -1, -1, NULL, why,
 	    sizeof why), -1);
 	assert_non_null(strstr(err_get(), "descriptors"));
 	assert_string_equal(why, err_get());
@@ -379,6 +406,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_terminal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_tty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_fd, setup, teardown),
 	};
 

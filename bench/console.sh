@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Serial console benchmarks on the tiny real guest (TCG).  Figures only,
+# never pass/fail.
+#
+# (a) Throughput: the guest makes ~5 MB of base64 text, then
+#     `cat /tmp/f; echo END-MARK-$((40+2))`; the time from Enter until
+#     END-MARK-42 is seen
+#       (i)   in vmtty's console pane: the whole TUI (./vmtty, 'c') drawing
+#             into tmux, the screen polled every 50 ms;
+#       (ii)  by socat reading the same socket into grep (the reference);
+#       (iii) on the screen of the pane's emulator alone, fed the way the
+#             pane feeds it (build/bench/serialbench: console/serial.c on
+#             the real socket, same reads, same gathering, a frame every
+#             16 ms, no curses): where the time goes;
+#     alternating, medians; ratio socat/pane (target: at least 0.9).  The
+#     guest's serial port is the bottleneck of all three (QEMU writes it to
+#     the socket a byte or a few at a time), so the ratio says how much
+#     vmtty's reading, emulating and drawing slow the guest down (on 2
+#     cores they compete with the vCPU).
+# (b) Keystroke echo latency: 50 keys typed at the guest's prompt, each
+#     timed from its write() until its echo shows: in the pane (the whole
+#     TUI on a pty, its output on an emulated terminal: serialbench
+#     panelat), on the pane's emulator alone, and raw on the socket (the
+#     floor); medians.
+#
+#   bash bench/console.sh [--build DIR] [--runs N] [--kb N]
+# Run `make` first; the helper is built here when missing.
+set -u
+cd "$(dirname "$0")/.."
+build=build runs=3 kb=3750
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) build=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--kb) kb=$2; shift 2 ;;
+	*) echo "bench/console.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+B="$PWD/$build"
+VMTTY="$B/vmtty"
+SB="$B/bench/serialbench"
+[ -x "$VMTTY" ] || { echo "bench/console.sh: no $VMTTY; run make first" >&2; exit 1; }
+make --no-print-directory -s BUILD="$build" "$build/bench/serialbench" >/dev/null ||
+	{ echo "bench/console.sh: cannot build $SB" >&2; exit 1; }
+for t in socat tmux timeout; do
+	command -v "$t" >/dev/null || { echo "bench/console.sh: needs $t" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/vmtty-cbench.XXXXXX)
+export VMTTY_DB="$tmp/inv.db" VMTTY_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/xdg"
+TM="tmux -L vmtty-cbench-$$ -f /dev/null"
+SOCAT_PID=
+cleanup() {
+	$TM kill-server 2>/dev/null
+	[ -z "$SOCAT_PID" ] || kill "$SOCAT_PID" 2>/dev/null
+	for p in "$VMTTY_RUNTIME_DIR"/*/qemu.pid; do
+		[ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+guest="$B/guest"
+tests/guest/build.sh "$guest" >/dev/null || { echo "bench/console.sh: the tiny guest did not build" >&2; exit 1; }
+"$VMTTY" create b1 --kernel "$guest/vmlinuz" --initrd "$guest/initrd.img" \
+	--cmdline console=ttyS0 --memory 256 --accel tcg >/dev/null || exit 1
+"$VMTTY" start b1 --wait-serial "GUEST READY" --timeout 120 2>/dev/null ||
+	{ echo "bench/console.sh: the guest did not boot" >&2; exit 1; }
+uuid=$("$VMTTY" show b1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])')
+sock="$VMTTY_RUNTIME_DIR/${uuid:0:8}/serial.sock"
+
+now() { date +%s%N; }
+med() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+field() { sed -E "s/.*$1=([0-9.]+).*/\\1/"; }
+
+CAT='cat /tmp/f; echo END-MARK-$((40+2))'
+MARK=END-MARK-42
+
+# socat_ms: type CAT through socat and time it until grep sees MARK.
+socat_ms() {
+	local t0 t1
+	coproc SOCAT { exec socat - UNIX-CONNECT:"$sock"; }
+	t0=$(now)
+	printf '%s\r' "$CAT" >&"${SOCAT[1]}"
+	timeout 600 grep -m1 -q -- "$MARK" <&"${SOCAT[0]}"
+	t1=$(now)
+	kill "$SOCAT_PID" 2>/dev/null
+	wait "$SOCAT_PID" 2>/dev/null
+	SOCAT_PID=
+	echo $(( (t1 - t0) / 1000000 ))
+}
+
+# 1. The file, made in the guest (not timed).
+"$SB" throughput "$sock" 37 120 \
+	"dd if=/dev/urandom bs=1k count=$kb 2>/dev/null | base64 > /tmp/f; echo GEN-\$((1+1))" \
+	GEN-2 >/dev/null || { echo "bench/console.sh: making the file failed" >&2; exit 1; }
+bytes=$(( (kb * 1024 + 2) / 3 * 4 ))
+bytes=$(( bytes + (bytes + 75) / 76 ))
+
+# The TUI, started once; each run opens the pane, times the cat, and
+# closes it (QEMU serves one client at a time: socat needs the socket).
+$TM new-session -d -s b -x 120 -y 40 "env TERM=xterm-256color LANG=C.UTF-8 $VMTTY"
+$TM set-option -g status off >/dev/null
+screen() { $TM capture-pane -p -t b; }
+waitfor() { # PATTERN SECONDS
+	local deadline=$(( $(now) + $2 * 1000000000 ))
+	while [ "$(now)" -lt "$deadline" ]; do
+		screen | grep -Eq -- "$1" && return 0
+		read -rt 0.05 <> <(:) || true
+	done
+	return 1
+}
+waitgone() { # PATTERN SECONDS
+	local deadline=$(( $(now) + $2 * 1000000000 ))
+	while [ "$(now)" -lt "$deadline" ]; do
+		screen | grep -Eq -- "$1" || return 0
+		read -rt 0.05 <> <(:) || true
+	done
+	return 1
+}
+waitfor 'b1 +running' 20 || { echo "bench/console.sh: the TUI did not list b1" >&2; exit 1; }
+$TM send-keys -t b j
+# pane_ms: open the pane, clear it, time the cat until the marker shows.
+pane_ms() {
+	local t0 t1
+	$TM send-keys -t b c
+	waitfor "Console: VM 'b1'" 20 || return 1
+	$TM send-keys -t b -l clear
+	$TM send-keys -t b Enter
+	waitgone "^$MARK" 10 && waitfor 'guest:/# *$' 10 || return 1
+	$TM send-keys -t b -l "$CAT"
+	t0=$(now)
+	$TM send-keys -t b Enter
+	waitfor "^$MARK" 600 || return 1
+	t1=$(now)
+	$TM send-keys -t b C-] k
+	waitfor 'NAME +STATE' 10 || return 1
+	echo $(( (t1 - t0) / 1000000 ))
+}
+
+echo "vmtty console benchmarks ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) at start)"
+echo
+: > "$tmp/pane.ms"; : > "$tmp/vm.ms"; : > "$tmp/socat.ms"; : > "$tmp/wake"
+for ((i = 0; i < runs; i++)); do
+	pane_ms >> "$tmp/pane.ms" || { echo "bench/console.sh: the pane run failed:" >&2; screen >&2; exit 1; }
+	socat_ms >> "$tmp/socat.ms"
+	out=$("$SB" throughput "$sock" 37 120 "$CAT" "$MARK") || { echo "serialbench failed" >&2; exit 1; }
+	echo "$out" | field ms >> "$tmp/vm.ms"
+	echo "$out" | field wakeups >> "$tmp/wake"
+done
+$TM kill-server 2>/dev/null
+pane=$(med < "$tmp/pane.ms"); vm=$(med < "$tmp/vm.ms"); so=$(med < "$tmp/socat.ms")
+rate() { awk -v b="$bytes" -v t="$1" 'BEGIN { print b / 1024 / (t / 1000) }'; }
+runs_of() { tr '\n' ' ' < "$1" | sed 's/ $//'; }
+echo "(a) throughput: cat of $((bytes / 1024)) KiB of base64 until '$MARK' shows ($runs runs each, alternating, medians)"
+printf '  (i)   the console pane (the whole TUI)      %8.0f ms  %6.0f KiB/s  (runs: %s)\n' \
+	"$pane" "$(rate "$pane")" "$(runs_of "$tmp/pane.ms")"
+printf '  (ii)  socat into grep (reference)           %8.0f ms  %6.0f KiB/s  (runs: %s)\n' \
+	"$so" "$(rate "$so")" "$(runs_of "$tmp/socat.ms")"
+printf '  (iii) the pane'"'"'s emulator alone (serialbench) %6.0f ms  %6.0f KiB/s  (runs: %s; ~%s reads a run)\n' \
+	"$vm" "$(rate "$vm")" "$(runs_of "$tmp/vm.ms")" "$(med < "$tmp/wake")"
+echo "  ratio socat/pane: $(ratio "$so" "$pane")   (target: at least 0.9)"
+echo "  ratio socat/emulator alone: $(ratio "$so" "$vm")"
+
+# (b) Keystroke echo latency.
+echo
+plat=$("$SB" panelat "$VMTTY" b1 50) || plat=
+lat=$("$SB" latency "$sock" 50) || lat=
+raw=$("$SB" latency "$sock" 50 raw) || raw=
+echo "(b) keystroke echo latency, 50 keys at the guest's shell prompt (medians):"
+if [ -n "$plat" ]; then
+	printf '  in the console pane (the whole TUI on a pty, key to screen)  %6.2f ms   (min %.2f, max %.2f)   (target: under 30 ms)\n' \
+		"$(awk -v v="$(echo "$plat" | field median_us)" 'BEGIN { print v / 1000 }')" \
+		"$(awk -v v="$(echo "$plat" | field min_us)" 'BEGIN { print v / 1000 }')" \
+		"$(awk -v v="$(echo "$plat" | field max_us)" 'BEGIN { print v / 1000 }')"
+else
+	echo "  in the console pane: did not finish"
+fi
+if [ -n "$lat" ]; then
+	printf '  the pane'"'"'s emulator alone (serialbench, socket to screen)  %6.2f ms   (min %.2f, max %.2f)\n' \
+		"$(awk -v v="$(echo "$lat" | field median_us)" 'BEGIN { print v / 1000 }')" \
+		"$(awk -v v="$(echo "$lat" | field min_us)" 'BEGIN { print v / 1000 }')" \
+		"$(awk -v v="$(echo "$lat" | field max_us)" 'BEGIN { print v / 1000 }')"
+fi
+if [ -n "$raw" ]; then
+	printf '  raw echo on the socket (the floor: the guest and QEMU)       %6.2f ms\n' \
+		"$(awk -v v="$(echo "$raw" | field median_us)" 'BEGIN { print v / 1000 }')"
+fi
