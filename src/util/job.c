@@ -29,6 +29,7 @@ struct lane {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
+	job_done_fn discard;	/* for the arguments of jobs that never ran */
 	int busy;		/* queued + running */
 	bool quit;
 	bool exited;
@@ -181,6 +182,12 @@ job_submit(struct lane *l, job_fn fn, job_done_fn done, void *arg)
 	return 0;
 }
 
+void
+lane_set_discard(struct lane *l, job_done_fn discard)
+{
+	l->discard = discard;
+}
+
 int
 lane_busy(struct lane *l)
 {
@@ -197,6 +204,9 @@ jobs_post(struct jobs *j, job_done_fn done, void *arg)
 {
 	push_done(j, done, arg);
 }
+
+/* The job system jobs_free had to leave to a stuck lane. */
+static struct jobs *jobs_left_behind;
 
 void
 jobs_free(struct jobs *j)
@@ -230,6 +240,8 @@ jobs_free(struct jobs *j)
 			struct job *jb = l->head;
 
 			l->head = jb->next;
+			if (l->discard != NULL)
+				l->discard(jb->arg);
 			free(jb);
 		}
 		pthread_mutex_destroy(&l->mu);
@@ -240,9 +252,12 @@ jobs_free(struct jobs *j)
 	if (j->loop != NULL && j->watch >= 0)
 		loop_remove_fd(j->loop, j->watch);
 	/* A thread left behind will still post its completion: keep the
-	 * pipe and the struct alive for it (the process is ending anyway). */
-	if (stuck)
+	 * pipe and the struct alive for it (the process is ending anyway),
+	 * and reachable, so that leak checkers see it was kept on purpose. */
+	if (stuck) {
+		jobs_left_behind = j;
 		return;
+	}
 	/* Completions of finished jobs still run: they free their arguments. */
 	jobs_dispatch(j);
 	close(j->pipe[0]);

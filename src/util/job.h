@@ -28,6 +28,10 @@ void jobs_free(struct jobs *j);
 struct lane *jobs_lane_new(struct jobs *j, const char *name);
 /* Queue FN(ARG) on LANE; DONE(ARG) follows on the UI thread.  0 or -1. */
 int job_submit(struct lane *lane, job_fn fn, job_done_fn done, void *arg);
+/* Jobs still queued on LANE when jobs_free stops it never run, nor do
+ * their completions: DISCARD(ARG) frees their arguments instead (on the
+ * UI thread, from jobs_free). */
+void lane_set_discard(struct lane *lane, job_done_fn discard);
 /* Jobs queued or running on LANE. */
 int lane_busy(struct lane *lane);
 /* From any thread: run DONE(ARG) on the UI thread soon. */

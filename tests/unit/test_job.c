@@ -22,6 +22,7 @@ struct item {
 	int id;
 	int sleep_ms;
 	pthread_t worker;
+	int started;		/* set (atomically) when its work begins */
 };
 
 static void
@@ -31,6 +32,7 @@ work(void *arg)
 	struct timespec ts = { it->sleep_ms / 1000, (it->sleep_ms % 1000) * 1000000L };
 
 	it->worker = pthread_self();
+	__atomic_store_n(&it->started, 1, __ATOMIC_SEQ_CST);
 	nanosleep(&ts, NULL);
 }
 
@@ -149,6 +151,51 @@ test_stuck_lane(void **state)
 	loop_free(l);
 }
 
+static int discarded;
+
+static void
+discard(void *arg)
+{
+	struct item *it = arg;
+
+	discarded += it->id;
+	free(it);
+}
+
+/* Jobs still queued when the job system stops never run: their arguments
+ * go to the lane's discard function; the running one finishes and its
+ * completion still runs. */
+static void
+test_discard_queued(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct lane *ln = jobs_lane_new(j, "queue");
+	struct rec r = { .ui = pthread_self() };
+	struct item *first;
+	long long deadline;
+
+	(void)state;
+	lane_set_discard(ln, discard);
+	first = item(&r, 1, 100);
+	job_submit(ln, work, done, first);
+	job_submit(ln, work, done, item(&r, 20, 0));
+	job_submit(ln, work, done, item(&r, 300, 0));
+	/* Stop while the first one runs. */
+	deadline = log_now_ms() + 5000;
+	while (!__atomic_load_n(&first->started, __ATOMIC_SEQ_CST) && log_now_ms() < deadline) {
+		struct timespec ts = { 0, 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	jobs_free(j);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 1);
+	assert_int_equal(discarded, 320);
+	assert_int_equal(r.wrong_thread, 0);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -156,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_order_and_threads),
 		cmocka_unit_test(test_post_from_thread),
 		cmocka_unit_test(test_stuck_lane),
+		cmocka_unit_test(test_discard_queued),
 	};
 
 	return cmocka_run_group_tests_name("job", tests, NULL, NULL);
