@@ -4,7 +4,7 @@
 # through one shared ssh connection): a screenshot equal to QEMU's own
 # screendump, the TUI pane showing the VGA console, keys typed in the pane
 # reaching a shell on tty1, and Ctrl-Alt-Del from the pane's menu rebooting
-# the guest.
+# the guest; and an sshd without TCP forwarding in ssh's own words.
 source "$(dirname "$0")/libvirtd.sh"
 
 VNC_TESTS="$T_ROOT/tests/vnc"
@@ -95,5 +95,20 @@ t_eq "and its control socket is gone" "" "$(ls "$VMTTY_RUNTIME_DIR" | grep '^ssh
 libvirtd_virsh destroy g1 >/dev/null 2>&1
 t_status "screenshot of g1 on lvssh when it is off fails" 1 "$VMTTY" screenshot lvssh/g1 "$T_TMP/off.png"
 t_match "and says why" "VM 'g1' on host 'lvssh' is not running; start it" "$T_ERR"
+
+# 4. An sshd that forbids TCP forwarding (the default of the harness): ssh's
+# own words and what to check.  A second daemon, its guest only needs a port.
+libvirtd_start lv2
+sshd_start lv2
+tiny_domain_xml g9 >"$T_TMP/g9.xml"
+t_status "define and start g9 on lv2 (virsh)" 0 libvirtd_virsh define "$T_TMP/g9.xml"
+t_status "start g9" 0 libvirtd_virsh start g9
+t_status "host add lv2ssh (qemu+ssh, no forwarding)" 0 "$VMTTY" host add lv2ssh "$SSH_URI"
+t_status "list lv2ssh" 0 "$VMTTY" list --host lv2ssh
+t_status "screenshot through an sshd without forwarding fails" 1 "$VMTTY" screenshot lv2ssh/g9 "$T_TMP/nofwd.png"
+t_match "with ssh's words and what to check" \
+	"host 'lv2ssh': cannot reach the graphical display of VM 'g9' \(127.0.0.1:[0-9]+ on the host\) through ssh: [^;]*refused[^;]*; check that .*sshd allows TCP forwarding" "$T_ERR"
+t_eq "and leaves no ssh master or control socket behind" "" "$(masters)$(ls "$VMTTY_RUNTIME_DIR" | grep '^ssh-')"
+libvirtd_virsh destroy g9 >/dev/null 2>&1
 
 t_summary
