@@ -12,6 +12,7 @@
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
+#include "hv/sshtun.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,7 @@ struct lv_priv {
 	struct lv_seen *seen;	/* sorted by uuid */
 	size_t nseen;
 	struct lv_console *consoles;
+	struct sshtun *tun;	/* remote graphics: made on first use */
 };
 
 /* A console stream bridged to one end of a socketpair. */
@@ -513,6 +515,8 @@ lv_close(struct hv *hv)
 		log_debug("libvirt: host '%s': cannot stop events: %s", p->name,
 		    virGetLastErrorMessage());
 	virConnectUnregisterCloseCallback(p->conn, lv_on_close);
+	sshtun_free(p->tun);
+	p->tun = NULL;
 	/* Consoles still hold the connection until their streams are gone. */
 	virConnectClose(p->conn);
 	p->conn = NULL;
@@ -1708,29 +1712,116 @@ lv_volume_delete(struct hv *hv, const char *path)
 	return rc;
 }
 
+/* The value of attribute NAME in the tag that starts at TAG (up to its
+ * '>'), or "" when it has none. */
+static void
+lv_xml_attr(const char *tag, const char *name, char *out, size_t outlen)
+{
+	const char *end = strchr(tag, '>'), *a = tag;
+	size_t n = strlen(name);
+
+	out[0] = '\0';
+	while (end != NULL && (a = strstr(a, name)) != NULL && a < end) {
+		if (a[-1] == ' ' && a[n] == '=' && (a[n + 1] == '\'' || a[n + 1] == '"')) {
+			const char *v = a + n + 2, *q = strchr(v, a[n + 1]);
+
+			if (q != NULL && (size_t)(q - v) < outlen) {
+				memcpy(out, v, (size_t)(q - v));
+				out[q - v] = '\0';
+			}
+			return;
+		}
+		a += n;
+	}
+}
+
+/* The VNC server of running domain DOM as the host sees it: ADDR, *PORT. */
+static int
+lv_vnc_address(struct lv_priv *p, virDomainPtr dom, const char *vm, char *addr, size_t len,
+    int *port)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0), *g, val[64];
+	int rc = -1;
+
+	if (xml == NULL)
+		return lv_err(p, "cannot read the definition of VM '%s'", vm);
+	if ((g = strstr(xml, "<graphics type='vnc'")) == NULL) {
+		err_set("VM '%s' on host '%s' has no VNC display; set graphics=vnc and restart it",
+		    vm, p->name);
+		goto out;
+	}
+	lv_xml_attr(g, "socket", val, sizeof val);
+	if (val[0] != '\0') {
+		err_set("the VNC display of VM '%s' on host '%s' listens on a unix socket, which "
+		    "cannot be reached through ssh; give it a TCP listen address", vm, p->name);
+		goto out;
+	}
+	lv_xml_attr(g, "port", val, sizeof val);
+	*port = atoi(val);
+	if (*port <= 0 || *port > 65535) {
+		err_set("VM '%s' on host '%s' has no VNC port yet; is it running?", vm, p->name);
+		goto out;
+	}
+	lv_xml_attr(g, "listen", val, sizeof val);
+	if (val[0] == '\0' || strcmp(val, "0.0.0.0") == 0)
+		snprintf(addr, len, "127.0.0.1");
+	else if (strcmp(val, "::") == 0)
+		snprintf(addr, len, "::1");
+	else
+		snprintf(addr, len, "%s", val);
+	rc = 0;
+out:
+	free(xml);
+	return rc;
+}
+
 /*
  * The domain's VNC server: on a local connection libvirt hands over a
- * connected fd itself.  Remote connections would need an ssh tunnel to the
- * <graphics> port, which is not there yet: say so.
+ * connected fd itself; on a remote one its <graphics> port is reached with
+ * `ssh -W` from the host, over one shared ssh connection per host (the
+ * user, port and key of the qemu+ssh:// URI).
  */
 static int
 lv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
 {
 	struct lv_priv *p = hv->priv;
 	virDomainPtr dom;
-	int s;
+	char addr[64], *what;
+	int s, port = 0, active, rc;
+	struct sshtun *tun;
 
-	if (p->remote)
-		return err_set("the graphical display of VM '%s' on remote host '%s' is not "
-		    "supported yet (only local libvirt connections)", c->name, p->name);
 	if ((dom = lv_lookup(p, c, NULL)) == NULL)
 		return -1;
-	s = virDomainOpenGraphicsFD(dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+	if (!p->remote) {
+		s = virDomainOpenGraphicsFD(dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+		virDomainFree(dom);
+		if (s < 0)
+			return lv_err(p, "cannot open the graphical display of VM '%s'", c->name);
+		*fd = s;
+		return 0;
+	}
+	if ((active = virDomainIsActive(dom)) <= 0) {
+		virDomainFree(dom);
+		if (active < 0)
+			return lv_err(p, "cannot read the state of VM '%s'", c->name);
+		return err_set("VM '%s' on host '%s' is not running; start it to see its display",
+		    c->name, p->name);
+	}
+	rc = lv_vnc_address(p, dom, c->name, addr, sizeof addr, &port);
 	virDomainFree(dom);
-	if (s < 0)
-		return lv_err(p, "cannot open the graphical display of VM '%s'", c->name);
-	*fd = s;
-	return 0;
+	if (rc != 0)
+		return -1;
+	pthread_mutex_lock(&p->lock);
+	if (p->tun == NULL)
+		p->tun = sshtun_new(p->name, p->uri);
+	tun = p->tun;
+	pthread_mutex_unlock(&p->lock);
+	if (tun == NULL)
+		return -1;
+	what = xasprintf("the graphical display of VM '%s'", c->name);
+	rc = sshtun_open(tun, addr, port, what, fd);
+	free(what);
+	return rc;
 }
 
 const struct hv_ops hv_libvirt_ops = {

@@ -44,6 +44,7 @@ struct vncview {
 	struct ui *ui;
 	void *list;		/* the VM list's state, to go back to */
 	char *vm;		/* the VM's name */
+	char *host;		/* and its host: names are unique per host only */
 	struct opening *opening;
 	struct vnc *s;
 	int watch, timer;
@@ -337,6 +338,7 @@ vv_free(void *arg)
 	cellview_free(v->cv);
 	cellbuf_free(&v->cells);
 	free(v->vm);
+	free(v->host);
 	free(v);
 }
 
@@ -601,7 +603,8 @@ vnc_view_open(struct ui *ui, const struct vm_config *c)
 	struct opening *o;
 
 	for (v = ui_view_next(ui, &vnc_view, NULL); v != NULL; v = ui_view_next(ui, &vnc_view, v)) {
-		if (strcmp(v->vm, c->name) == 0 && (v->s != NULL || v->opening != NULL)) {
+		if (strcmp(v->vm, c->name) == 0 && strcmp(v->host, c->host != NULL ? c->host : "") == 0 &&
+		    (v->s != NULL || v->opening != NULL)) {
 			ui_view_show(ui, v);
 			return 0;
 		}
@@ -613,6 +616,7 @@ vnc_view_open(struct ui *ui, const struct vm_config *c)
 	v->ui = ui;
 	v->list = ui_view_state(ui);
 	v->vm = xstrdup(c->name);
+	v->host = xstrdup(c->host != NULL ? c->host : "");
 	v->watch = v->timer = -1;
 	v->cv = cellview_new();
 	v->r.fit = true;

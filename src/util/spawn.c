@@ -19,11 +19,11 @@
 
 /* In the child: set up fds 0-2 and close the rest but SPAWN_ERR_FD. */
 static void
-child_fds(int out_fd, int err_fd)
+child_fds(int in_fd, int out_fd, int err_fd)
 {
 	int null = open("/dev/null", O_RDWR);
 
-	dup2(null, 0);
+	dup2(in_fd >= 0 ? in_fd : null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(err_fd >= 0 ? err_fd : null, 2);
 	/* close_range where the kernel has it; a loop otherwise. */
@@ -34,29 +34,30 @@ child_fds(int out_fd, int err_fd)
 }
 
 int
-spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *status)
+spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 {
-	long long deadline = log_now_ms() + timeout_ms;
-	int st = 0, pipefd[2];
+	int pipefd[2], child_errno = 0;
 	ssize_t n;
-	pid_t pid, w;
-	int child_errno = 0;
+	pid_t p;
 
-	/* A close-on-exec pipe tells us whether execvp itself failed. */
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return err_set("cannot create a pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
+	p = fork();
+	if (p < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return err_set("cannot fork to run '%s': %s", argv[0], strerror(errno));
 	}
-	if (pid == 0) {
+	if (p == 0) {
+		sigset_t none;
 		int e;
 
+		/* A worker thread may block signals; the program must not. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		dup2(pipefd[1], SPAWN_ERR_FD);
-		child_fds(out_fd, err_fd);
+		child_fds(in_fd, out_fd, err_fd);
 		fcntl(SPAWN_ERR_FD, F_SETFD, FD_CLOEXEC);
 		execvp(argv[0], argv);
 		e = errno;
@@ -65,12 +66,26 @@ spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *stat
 		_exit(127);
 	}
 	close(pipefd[1]);
-	n = read(pipefd[0], &child_errno, sizeof child_errno);
+	while ((n = read(pipefd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
+		;
 	close(pipefd[0]);
 	if (n == (ssize_t)sizeof child_errno) {
-		waitpid(pid, NULL, 0);
+		waitpid(p, NULL, 0);
 		return err_set("cannot run '%s': %s", argv[0], strerror(child_errno));
 	}
+	*pid = p;
+	return 0;
+}
+
+int
+spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *status)
+{
+	long long deadline = log_now_ms() + timeout_ms;
+	int st = 0;
+	pid_t pid, w;
+
+	if (spawn_start(argv, -1, out_fd, err_fd, &pid) != 0)
+		return -1;
 	for (;;) {
 		w = waitpid(pid, &st, WNOHANG);
 		if (w == pid)
@@ -111,8 +126,7 @@ spawn_lines(char *buf, size_t len, spawn_line_fn on_line, void *arg)
 	return len - start;
 }
 
-/* Keep the last ERRLEN - 1 bytes of stderr in ERRBUF. */
-static void
+void
 spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, size_t n)
 {
 	if (errlen < 2)
@@ -164,7 +178,7 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf
 		int e;
 
 		signal(SIGPIPE, SIG_DFL);
-		child_fds(out[1], errp[1]);
+		child_fds(-1, out[1], errp[1]);
 		execvp(argv[0], argv);
 		e = errno;
 		dprintf(2, "cannot run '%s': %s", argv[0], strerror(e));

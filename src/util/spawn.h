@@ -20,4 +20,14 @@ typedef void (*spawn_line_fn)(const char *line, void *arg);
 int spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf,
     size_t errlen, int timeout_ms, int *status);
 
+/* Start ARGV in the background with stdin from IN_FD, stdout to OUT_FD and
+ * stderr to ERR_FD (each -1: /dev/null), every other fd closed.  *PID gets
+ * the child, which the caller reaps (waitpid).  0, or -1 + err (cannot
+ * run it). */
+int spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid);
+
+/* Keep the last ERRLEN - 1 bytes of a stream in ERRBUF (NUL-terminated),
+ * *HAVE of them so far, after adding DATA (N bytes). */
+void spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, size_t n);
+
 #endif

@@ -23,7 +23,8 @@
 #                                  same URI, same host_uuid
 #   sshd_start [NAME]              sshd on 127.0.0.1:free port inside the
 #       namespace, key auth only; exports SSH_PORT SSH_KEY SSH_URI
-#       SSH_LIBSSH_URI SSH_KNOWN_HOSTS SSH_COMMAND
+#       SSH_LIBSSH_URI SSH_KNOWN_HOSTS SSH_COMMAND; SSHD_TCP_FORWARDING
+#       (default no) is its AllowTcpForwarding, e.g. local for `ssh -W`
 #   blackhole_start                TCP listener that accepts and never says a
 #       word; exports BLACKHOLE_PORT BLACKHOLE_TCP_URI BLACKHOLE_SSH_URI
 #   tiny_domain_xml NAME [MiB]     domain XML for the tiny guest (TCG)
@@ -537,7 +538,7 @@ UsePAM no
 StrictModes no
 UseDNS no
 X11Forwarding no
-AllowTcpForwarding no
+AllowTcpForwarding ${SSHD_TCP_FORWARDING:-no}
 PermitTTY no
 PrintMotd no
 Subsystem sftp internal-sftp
