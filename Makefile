@@ -1,8 +1,8 @@
 # vmtty: plain GNU make with pkg-config.
 #   make            build build/vmtty
 #   make run        install deps, build, open the TUI
-#   make check      install deps, build, run every test
-#   make check-asan unit tests under ASan/UBSan
+#   make check      install deps, the sanitizer run, then build and run every test
+#   make check-asan only the sanitizer run (unit, CLI and TUI frames, ASan/UBSan/LSan)
 #   make bench      benchmarks (figures and ratios)
 #   make install PREFIX=/usr/local DESTDIR=
 
@@ -59,7 +59,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run check check-asan unit bench install uninstall clean deps layers lint-man
+.PHONY: all run check check-asan asan-run unit bench install uninstall clean deps layers lint-man
 
 all: $(BUILD)/vmtty $(PLUGINS)
 
@@ -125,11 +125,17 @@ layers:
 lint-man:
 	@mandoc -Tlint -W warning man/*.[1-9]
 
+# The sanitizer run first (unit tests, the CLI suites and TUI frames), then
+# every test, whose line "total: N passed, N failed" ends the output.
 check: deps
+	@$(MAKE) --no-print-directory asan-run
 	@$(MAKE) --no-print-directory all unit $(BENCH_BIN)
 	@tests/run --build $(BUILD)
 
 check-asan: deps
+	@$(MAKE) --no-print-directory asan-run
+
+asan-run:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit $(BENCH_BIN:$(BUILD)/%=build-asan/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run --build build-asan --fast
