@@ -205,7 +205,7 @@ add_controllers(struct strv *a, const struct vm_config *c)
 	if (scsi)
 		strv_add2(a, "-device", "virtio-scsi-pci,id=scsi0");
 	if (sata)
-		strv_add2(a, "-device", "ahci,id=sata0");
+		strv_add2(a, "-device", "ahci,id=ahci0");
 }
 
 static void
@@ -231,7 +231,7 @@ add_disk(struct strv *a, const struct vm_config *c, size_t i, int *sata_port, in
 		strv_addf(a, "%s,drive=disk%zu,bus=scsi0.0,id=sd%zu%s",
 		    d->cdrom ? "scsi-cd" : "scsi-hd", i, i, boot);
 	} else if (strcmp(bus, "sata") == 0) {
-		strv_addf(a, "%s,drive=disk%zu,bus=sata0.%d,id=sata%zu%s",
+		strv_addf(a, "%s,drive=disk%zu,bus=ahci0.%d,id=sata%zu%s",
 		    d->cdrom ? "ide-cd" : "ide-hd", i, (*sata_port)++, i, boot);
 	} else if (strcmp(bus, "ide") == 0) {
 		int u = (*ide_unit)++;

@@ -32,7 +32,7 @@ qemu-img create -q -f raw "$root/img/data.raw" 16M
 qemu-img create -q -f raw "$root/iso/install.iso" 1M
 qemu-img create -q -f raw "$root/iso/scsi.iso" 1M
 
-for name in tiny-kernel disk-buses pc-ide-nographics commas boot-order; do
+for name in tiny-kernel disk-buses pc-ide-nographics commas boot-order sata-first; do
 	t_check "qemu accepts fixture '$name'" accepted "$name"
 done
 # bridge/tap NICs need privileges and devices, UEFI needs ovmf and KVM a

@@ -95,6 +95,28 @@ cfg_uefi_kvm(struct vm_config *c, struct qemu_env *env)
 	set(&n->model, "e1000e");
 }
 
+/* The windows-11 shape under TCG: the first disk on SATA (whose device id
+ * must not clash with the AHCI controller's), e1000e, a CPU topology. */
+static void
+cfg_sata_first(struct vm_config *c, struct qemu_env *env)
+{
+	struct vm_nic *n;
+
+	(void)env;
+	c->sockets = 1;
+	c->cores = 2;
+	c->threads = 2;
+	c->memory_mib = 512;
+	vm_config_add_disk(c, "/img/sata.qcow2");
+	set(&c->disks[0].bus, "sata");
+	vm_config_add_disk(c, "/iso/install.iso");
+	set(&c->disks[1].format, "raw");
+	set(&c->disks[1].bus, "sata");
+	c->disks[1].cdrom = true;
+	n = vm_config_add_nic(c, "user");
+	set(&n->model, "e1000e");
+}
+
 static void
 cfg_nics(struct vm_config *c, struct qemu_env *env)
 {
@@ -152,6 +174,7 @@ static const struct {
 	{ "nics", cfg_nics },
 	{ "commas", cfg_commas },
 	{ "boot-order", cfg_boot_order },
+	{ "sata-first", cfg_sata_first },
 };
 
 static char *
