@@ -219,7 +219,7 @@ work_connect(void *arg)
 	/* Events are a bonus: without them the poll timer still refreshes. */
 	if (hv_watch(j->hv, on_event, h) != 0)
 		log_debug("fleet: host '%s': %s", h->host.name, err_get());
-	if (h->host.kind == HOST_LIBVIRT && hv_list(j->hv, &j->doms, &j->ndoms) != 0) {
+	if (hv_list(j->hv, &j->doms, &j->ndoms) != 0) {
 		j->rc = -1;
 		snprintf(j->error, sizeof j->error, "%s", err_get());
 	}
@@ -392,7 +392,7 @@ done_action(void *arg)
 	h->pub.busy--;
 	if (j->done != NULL)
 		j->done(j->rc == 0 ? NULL : j->error, j->note, j->done_arg);
-	if (!h->gone && !h->f->closing && h->host.kind == HOST_LIBVIRT)
+	if (!h->gone && !h->f->closing)
 		queue_list(h);
 	fjob_free(j);
 }
@@ -496,8 +496,7 @@ queue_list(struct fhost *h)
 {
 	struct fjob *j;
 
-	if (h->host.kind != HOST_LIBVIRT || h->pub.state != FLEET_UP || h->lane == NULL ||
-	    h->hv == NULL || h->f->closing)
+	if (h->pub.state != FLEET_UP || h->lane == NULL || h->hv == NULL || h->f->closing)
 		return;
 	if (h->refresh_queued) {
 		h->refresh_again = true;

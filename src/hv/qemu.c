@@ -34,6 +34,7 @@
 
 struct qemu_priv {
 	char *base;		/* runtime directory of all VMs */
+	struct qemu_watch *watch;	/* events, while a front end follows them */
 };
 
 static const char *
@@ -59,8 +60,10 @@ qemu_close(struct hv *hv)
 {
 	struct qemu_priv *p = hv->priv;
 
-	if (p != NULL)
+	if (p != NULL) {
+		qemu_watch_stop(p->watch);
 		free(p->base);
+	}
 	free(p);
 	hv->priv = NULL;
 }
@@ -242,6 +245,44 @@ map_status(const char *s)
 	return HV_PAUSED;
 }
 
+/* V up to its first single comma into OUT, QEMU's ",," escapes undone. */
+static void
+unescape_option(const char *v, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *v != '\0' && o + 1 < len; v++) {
+		if (*v == ',') {
+			if (v[1] != ',')
+				break;
+			v++;
+		}
+		out[o++] = *v;
+	}
+	out[o] = '\0';
+}
+
+/* The argument after FLAG in the NUL-separated command line CMD, up to
+ * its first single comma (QEMU's ",," escapes are undone), skipping
+ * PREFIX; "" when absent. */
+static void
+cmdline_value(const char *cmd, size_t clen, const char *flag, const char *prefix, char *out,
+    size_t len)
+{
+	size_t plen = strlen(prefix);
+
+	out[0] = '\0';
+	for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1) {
+		size_t next = i + strlen(cmd + i) + 1;
+
+		if (strcmp(cmd + i, flag) != 0 || next >= clen ||
+		    strncmp(cmd + next, prefix, plen) != 0)
+			continue;
+		unescape_option(cmd + next + plen, out, len);
+		return;
+	}
+}
+
 /* The value after "-accel" in qemu's command line. */
 static void
 cmdline_accel(int pid, char *out, size_t len)
@@ -252,12 +293,7 @@ cmdline_accel(int pid, char *out, size_t len)
 	out[0] = '\0';
 	if (cmd == NULL)
 		return;
-	for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1) {
-		size_t next = i + strlen(cmd + i) + 1;
-
-		if (strcmp(cmd + i, "-accel") == 0 && next < clen)
-			snprintf(out, len, "%.*s", (int)strcspn(cmd + next, ","), cmd + next);
-	}
+	cmdline_value(cmd, clen, "-accel", "", out, len);
 	free(cmd);
 }
 
@@ -369,23 +405,13 @@ cmdline_uses(const char *cmd, size_t len, const char *want)
 	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
 		const char *a = cmd + i, *f;
 		char path[PATH_MAX], real[PATH_MAX];
-		size_t o = 0;
 
 		if (strcmp(a, "-drive") != 0 || i + strlen(a) + 1 >= len)
 			continue;
 		a = cmd + i + strlen(a) + 1;
 		if ((f = strstr(a, "file=")) == NULL || (f != a && f[-1] != ','))
 			continue;
-		/* Undo QEMU's comma doubling up to the first single comma. */
-		for (f += 5; *f != '\0' && o + 1 < sizeof path; f++) {
-			if (*f == ',') {
-				if (f[1] != ',')
-					break;
-				f++;
-			}
-			path[o++] = *f;
-		}
-		path[o] = '\0';
+		unescape_option(f + 5, path, sizeof path);
 		if (strcmp(path, want) == 0 ||
 		    (realpath(path, real) != NULL && strcmp(real, want) == 0))
 			return true;
@@ -420,12 +446,10 @@ disk_in_use(struct hv *hv, const struct vm_config *self, const char *disk, char 
 			continue;
 		if (cmdline_uses(cmd, clen, real)) {
 			used = true;
-			snprintf(who, len, "%.64s", de->d_name);
-			/* Prefer the guest name from "-name guest=NAME,...". */
-			for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1)
-				if (strncmp(cmd + i, "guest=", 6) == 0)
-					snprintf(who, len, "%.*s", (int)strcspn(cmd + i + 6, ","),
-					    cmd + i + 6);
+			/* The guest name from "-name guest=NAME,...", else the dir. */
+			cmdline_value(cmd, clen, "-name", "guest=", who, len);
+			if (who[0] == '\0')
+				snprintf(who, len, "%.64s", de->d_name);
 		}
 		free(cmd);
 	}
@@ -578,6 +602,18 @@ lock_vm(const struct vm_config *c, const struct qemu_run *r)
 	return fd;
 }
 
+/* QEMU makes its sockets with the umask's mode; the directory is 0700
+ * already, and the sockets are made the owner's alone as well. */
+static void
+private_sockets(const struct qemu_run *r)
+{
+	const char *socks[] = { r->qmp, r->events, r->serial, r->vnc };
+
+	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
+		if (chmod(socks[i], 0600) != 0 && errno != ENOENT)
+			log_debug("qemu: chmod '%s': %s", socks[i], strerror(errno));
+}
+
 static int
 qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 {
@@ -629,6 +665,7 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 		clean_runtime(&r);
 		goto out;
 	}
+	private_sockets(&r);
 	log_append(r.log, "VM '%s' started, qemu pid %d", c->name, read_pidfile(r.pidfile));
 	rc = 0;
 out:
@@ -862,6 +899,104 @@ qemu_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
 	return connect_run_socket(hv, c, r.vnc, "graphical display", fd);
 }
 
+bool
+qemu_dir_running(const char *dir, int *pid, char *uuid, size_t uuidlen, char *name,
+    size_t namelen)
+{
+	char pidfile[PATH_MAX];
+	size_t clen;
+	char *cmd;
+
+	if (paths_join(pidfile, sizeof pidfile, dir, "qemu.pid") != 0)
+		return false;
+	*pid = read_pidfile(pidfile);
+	if (!pid_is_ours(*pid, pidfile) || (cmd = proc_cmdline(*pid, &clen)) == NULL)
+		return false;
+	if (uuid != NULL)
+		cmdline_value(cmd, clen, "-uuid", "", uuid, uuidlen);
+	if (name != NULL)
+		cmdline_value(cmd, clen, "-name", "guest=", name, namelen);
+	free(cmd);
+	return true;
+}
+
+/* The live state of the qemu behind QMP socket SOCK, and its balloon's
+ * size: HV_UNKNOWN when QMP does not answer (another client may hold it). */
+static enum hv_state
+qmp_state(const char *sock, int64_t *memory_mib)
+{
+	json_object *ret = NULL, *v;
+	enum hv_state state = HV_UNKNOWN;
+	struct qmp *q = qmp_connect(sock, QEMU_QMP_MS);
+
+	if (q == NULL)
+		return HV_UNKNOWN;
+	if (qmp_call(q, "query-status", NULL, QEMU_QMP_MS, &ret) == 0 &&
+	    json_object_object_get_ex(ret, "status", &v))
+		state = map_status(json_object_get_string(v));
+	json_object_put(ret);
+	ret = NULL;
+	if (qmp_call(q, "query-balloon", NULL, QEMU_QMP_MS, &ret) == 0 &&
+	    json_object_object_get_ex(ret, "actual", &v))
+		*memory_mib = json_object_get_int64(v) / (1024 * 1024);
+	json_object_put(ret);
+	qmp_close(q);
+	return state;
+}
+
+/* The VMs whose qemu runs now, found in the runtime directory, with their
+ * live state from QMP: what a long-running front end follows (events from
+ * qemu_watch say when to ask again). */
+static int
+qemu_list(struct hv *hv, struct hv_domain **out, size_t *n)
+{
+	struct qemu_priv *p = hv->priv;
+	struct hv_domain *doms = NULL;
+	struct dirent *de;
+	size_t nd = 0;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(p->base)) == NULL)
+		return errno == ENOENT ? 0 : err_set("cannot read runtime directory '%s': %s",
+		    p->base, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char dir[PATH_MAX], name[256], sock[PATH_MAX];
+		struct hv_domain *dom;
+		int pid;
+
+		if (de->d_name[0] == '.' || paths_join(dir, sizeof dir, p->base, de->d_name) != 0)
+			continue;
+		doms = xreallocarray(doms, nd + 1, sizeof *doms);
+		dom = &doms[nd];
+		memset(dom, 0, sizeof *dom);
+		if (!qemu_dir_running(dir, &pid, dom->uuid, sizeof dom->uuid, name, sizeof name) ||
+		    dom->uuid[0] == '\0' || paths_join(sock, sizeof sock, dir, "qmp.sock") != 0)
+			continue;
+		dom->name = xstrdup(name);
+		dom->id = pid;
+		dom->persistent = true;
+		dom->state = qmp_state(sock, &dom->memory_mib);
+		nd++;
+	}
+	closedir(d);
+	*out = doms;
+	*n = nd;
+	return 0;
+}
+
+static int
+qemu_watch(struct hv *hv, hv_event_cb cb, void *arg)
+{
+	struct qemu_priv *p = hv->priv;
+
+	if (p->watch != NULL)
+		return err_set("the built-in backend is already being watched");
+	p->watch = qemu_watch_start(p->base, cb, arg);
+	return p->watch != NULL ? 0 : -1;
+}
+
 /* The built-in backend's definition is the inventory row itself. */
 static int
 qemu_define(struct hv *hv, const struct vm_config *c)
@@ -895,6 +1030,8 @@ const struct hv_ops hv_qemu_ops = {
 	.define = qemu_define,
 	.undefine = qemu_undefine,
 	.serial_log = qemu_serial_log,
+	.list = qemu_list,
+	.watch = qemu_watch,
 	.console_open = qemu_console_open,
 	.graphics_open = qemu_graphics_open,
 };

@@ -4,8 +4,10 @@
 #ifndef VMTTY_QEMU_H
 #define VMTTY_QEMU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "hv/hv.h"
 #include "model/vm.h"
 #include "util/strv.h"
 
@@ -43,5 +45,21 @@ int qemu_build_argv(const struct vm_config *c, const struct qemu_env *env,
 const char *qemu_accel_resolve(const char *want, char *note, size_t len);
 /* The MAC of NIC IDX when the config gives none: stable per VM. */
 void qemu_default_mac(const struct vm_config *c, size_t idx, char out[18]);
+
+/* Does a qemu of ours run in runtime directory DIR?  *PID gets its pid;
+ * UUID and NAME (either may be NULL) the VM's, from its command line. */
+bool qemu_dir_running(const char *dir, int *pid, char *uuid, size_t uuidlen, char *name,
+    size_t namelen);
+
+/*
+ * Follow the QMP events of every VM running under BASE, on a thread of its
+ * own: each VM's long-lived event socket is connected when its qemu
+ * appears, and CB gets HV_EV_STATE for a pause, resume, reset, power-down,
+ * shutdown or balloon change, and when a qemu goes away.  NULL + err.
+ */
+struct qemu_watch;
+struct qemu_watch *qemu_watch_start(const char *base, hv_event_cb cb, void *arg);
+/* Stop the thread and close every connection (NULL is fine). */
+void qemu_watch_stop(struct qemu_watch *w);
 
 #endif

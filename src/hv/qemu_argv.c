@@ -10,21 +10,8 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/paths.h"
 #include "util/xalloc.h"
-
-/* OUT = DIR "/" NAME; -1 when it does not fit in LEN. */
-static int
-path_join(char *out, size_t len, const char *dir, const char *name)
-{
-	size_t dl = strlen(dir), nl = strlen(name);
-
-	if (dl + 1 + nl + 1 > len)
-		return -1;
-	memcpy(out, dir, dl);
-	out[dl] = '/';
-	memcpy(out + dl + 1, name, nl + 1);
-	return 0;
-}
 
 int
 qemu_run_paths(const char *base, const struct vm_config *c, struct qemu_run *r)
@@ -33,19 +20,19 @@ qemu_run_paths(const char *base, const struct vm_config *c, struct qemu_run *r)
 
 	memset(r, 0, sizeof *r);
 	snprintf(id, sizeof id, "%.8s", c->uuid);
-	if (path_join(r->dir, sizeof r->dir, base, id) != 0 ||
-	    path_join(r->qmp, sizeof r->qmp, r->dir, "qmp.sock") != 0 ||
-	    path_join(r->events, sizeof r->events, r->dir, "events.sock") != 0 ||
-	    path_join(r->serial, sizeof r->serial, r->dir, "serial.sock") != 0 ||
-	    path_join(r->vnc, sizeof r->vnc, r->dir, "vnc.sock") != 0)
+	if (paths_join(r->dir, sizeof r->dir, base, id) != 0 ||
+	    paths_join(r->qmp, sizeof r->qmp, r->dir, "qmp.sock") != 0 ||
+	    paths_join(r->events, sizeof r->events, r->dir, "events.sock") != 0 ||
+	    paths_join(r->serial, sizeof r->serial, r->dir, "serial.sock") != 0 ||
+	    paths_join(r->vnc, sizeof r->vnc, r->dir, "vnc.sock") != 0)
 		return err_set("runtime directory '%s' is too long for unix sockets (the limit "
 		    "is %d bytes); set VMTTY_RUNTIME_DIR to a shorter path", base,
 		    QEMU_SOCK_MAX - 22);
-	path_join(r->pidfile, sizeof r->pidfile, r->dir, "qemu.pid");
-	path_join(r->log, sizeof r->log, r->dir, "qemu.log");
-	path_join(r->trace, sizeof r->trace, r->dir, "qemu-trace.log");
-	path_join(r->serial_log, sizeof r->serial_log, r->dir, "serial.log");
-	path_join(r->lock, sizeof r->lock, r->dir, "lock");
+	paths_join(r->pidfile, sizeof r->pidfile, r->dir, "qemu.pid");
+	paths_join(r->log, sizeof r->log, r->dir, "qemu.log");
+	paths_join(r->trace, sizeof r->trace, r->dir, "qemu-trace.log");
+	paths_join(r->serial_log, sizeof r->serial_log, r->dir, "serial.log");
+	paths_join(r->lock, sizeof r->lock, r->dir, "lock");
 	return 0;
 }
 

@@ -200,6 +200,17 @@ open_backends(struct vmlist *v)
 			v->hvs[h] = hv_open(&v->hosts[h]);
 }
 
+/* What the fleet last heard of built-in VM UUID (its QMP state, kept
+ * current by the host's event watch); NULL when it has no word. */
+static const struct hv_domain *
+fleet_word(const struct fleet_host *fh, const char *uuid)
+{
+	for (size_t i = 0; fh != NULL && fh->state == FLEET_UP && i < fh->ndoms; i++)
+		if (strcmp(fh->doms[i].uuid, uuid) == 0)
+			return fh->doms[i].state == HV_UNKNOWN ? NULL : &fh->doms[i];
+	return NULL;
+}
+
 /* Refresh the live state of every VM; true when anything changed. */
 bool
 vmlist_peek_all(struct vmlist *v)
@@ -208,8 +219,11 @@ vmlist_peek_all(struct vmlist *v)
 	size_t j = 0;
 
 	for (size_t h = 0; h < v->nhosts; h++) {
+		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), v->hosts[h].name);
+
 		for (; j < v->nvms && strcmp(v->vms[j].host, v->hosts[h].name) == 0; j++) {
 			struct vm_config c = { 0 };
+			const struct hv_domain *word;
 			struct hv_status st;
 
 			if (v->hvs[h] == NULL)
@@ -218,8 +232,12 @@ vmlist_peek_all(struct vmlist *v)
 			c.name = v->vms[j].name;
 			if (hv_peek(v->hvs[h], &c, &st) != 0)
 				continue;
-			/* A peek cannot see a pause; the last recorded state can. */
-			if (st.state == HV_RUNNING && strcmp(v->vms[j].state, "paused") == 0)
+			/* A peek cannot see a pause: QMP (through the fleet) can,
+			 * else the last recorded state is the best guess. */
+			word = st.state == HV_RUNNING ? fleet_word(fh, v->vms[j].uuid) : NULL;
+			if (word != NULL && word->state == HV_PAUSED)
+				st.state = HV_PAUSED;
+			else if (word == NULL && strcmp(v->vms[j].state, "paused") == 0)
 				st.state = HV_PAUSED;
 			if (st.state != v->live[j].st.state ||
 			    strcmp(st.accel, v->live[j].st.accel) != 0 ||
@@ -294,7 +312,9 @@ vmlist_fleet_changed(void *arg)
 		}
 		wrote = true;
 	}
-	/* Even without writes, host states changed: redraw. */
+	/* Even without writes, host states changed (and built-in VMs' QMP
+	 * states with them): redraw. */
+	vmlist_peek_all(v);
 	return wrote ? UI_RELOAD : UI_REDRAW;
 }
 
@@ -376,6 +396,7 @@ vmlist_free(void *arg)
 	free(v->live);
 	free(v->samples);
 	free(v->pending);
+	free(v->waits);
 	for (size_t i = 0; i < v->ncollapsed; i++)
 		free(v->collapsed[i]);
 	free(v->collapsed);
@@ -744,6 +765,7 @@ vmlist_tick(void *arg)
 {
 	struct vmlist *v = arg;
 	bool redraw = vmlist_peek_all(v);
+	int intent = vmlist_check_shutdowns(v);
 
 	/* Keep the spinner of a host that is still connecting moving. */
 	for (size_t h = 0; h < v->nhosts && !redraw; h++) {
@@ -751,7 +773,7 @@ vmlist_tick(void *arg)
 
 		redraw = fh != NULL && fh->kind == HOST_LIBVIRT && fh->state == FLEET_CONNECTING;
 	}
-	return redraw ? UI_REDRAW : UI_IGNORED;
+	return intent | (redraw ? UI_REDRAW : UI_IGNORED);
 }
 
 const struct view vmlist_view = {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "hv/fleet.h"
@@ -15,6 +16,7 @@
 #include "model/journal.h"
 #include "model/name.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 const char *const vmlist_help[] = {
@@ -142,6 +144,34 @@ disks_done(void *arg)
 	op_free(o);
 }
 
+/* How long a shutdown may take before the force-off is offered:
+ * $VMTTY_SHUTDOWN_TIMEOUT seconds, 60 by default (as the CLI's --wait). */
+static long
+shutdown_timeout_s(void)
+{
+	const char *e = getenv("VMTTY_SHUTDOWN_TIMEOUT");
+	char *end;
+	long s;
+
+	if (e == NULL || e[0] == '\0')
+		return 60;
+	errno = 0;
+	s = strtol(e, &end, 10);
+	return errno != 0 || *end != '\0' || s < 1 || s > 86400 ? 60 : s;
+}
+
+static void
+shutdown_follow(struct vmlist *v, const char *uuid, const char *name)
+{
+	struct shutdown_wait *w;
+
+	v->waits = xreallocarray(v->waits, v->nwaits + 1, sizeof *v->waits);
+	w = &v->waits[v->nwaits++];
+	snprintf(w->uuid, sizeof w->uuid, "%s", uuid);
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->deadline = log_now_ms() + shutdown_timeout_s() * 1000;
+}
+
 /* Runs on the UI thread when the lane has finished. */
 static void
 op_done(const char *error, const char *note, void *arg)
@@ -184,6 +214,8 @@ op_done(const char *error, const char *note, void *arg)
 			vm_set_pending(db, o->id, NULL);
 		snprintf(msg, sizeof msg, "%s done%s%s", op_word(o->action),
 		    note != NULL && note[0] != '\0' ? "; " : "", note != NULL ? note : "");
+		if (o->action == HV_SHUTDOWN)
+			shutdown_follow(v, o->uuid, o->name);
 	}
 	journal_add(db, o->host, o->name, op_word(o->action), true, msg);
 	ui_status(v->ui, false, "VM '%s': %s.", o->name, msg);
@@ -211,17 +243,14 @@ free_vm(struct vmlist *v)
 	return r;
 }
 
-/* Start ACTION on the selected VM. */
+/* Start ACTION on VM J (an index into v->vms). */
 static int
-vm_op(struct vmlist *v, int action, bool delete_disks)
+vm_op_on(struct vmlist *v, size_t j, int action, bool delete_disks)
 {
-	const struct row *r = free_vm(v);
 	struct vm_config c;
 	struct op *o;
 
-	if (r == NULL)
-		return UI_HANDLED | UI_REDRAW;
-	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+	if (vm_load(ui_db(v->ui), v->vms[j].id, &c) != 0) {
 		ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -250,6 +279,79 @@ vm_op(struct vmlist *v, int action, bool delete_disks)
 	}
 	vm_config_clear(&c);
 	return UI_HANDLED | UI_REDRAW;
+}
+
+/* Start ACTION on the selected VM. */
+static int
+vm_op(struct vmlist *v, int action, bool delete_disks)
+{
+	const struct row *r = free_vm(v);
+
+	if (r == NULL)
+		return UI_HANDLED | UI_REDRAW;
+	return vm_op_on(v, (size_t)r->vm, action, delete_disks);
+}
+
+static ssize_t
+vm_by_uuid(const struct vmlist *v, const char *uuid)
+{
+	for (size_t j = 0; j < v->nvms; j++)
+		if (strcmp(v->vms[j].uuid, uuid) == 0)
+			return (ssize_t)j;
+	return -1;
+}
+
+/* The answer to "force it off?": the UUID is the callback's. */
+static int
+on_force_off(struct ui *ui, int choice, const char *input, void *arg)
+{
+	struct vmlist *v = ui_view_state(ui);
+	char *uuid = arg;
+	ssize_t j = vm_by_uuid(v, uuid);
+	int intent = UI_HANDLED | UI_REDRAW;
+
+	(void)input;
+	if (choice != 1)
+		ui_status(ui, false, "The VM was left running.");
+	else if (j < 0)
+		ui_status(ui, true, "That VM is gone; nothing was done.");
+	else if (strcmp(v->vms[j].state, "off") == 0)
+		ui_status(ui, false, "VM '%s' is off by now.", v->vms[j].name);
+	else if (vmlist_pending(v, uuid) != NULL)
+		ui_status(ui, true, "VM '%s' is busy with %s; nothing more was done.",
+		    v->vms[j].name, vmlist_pending(v, uuid));
+	else
+		intent = vm_op_on(v, (size_t)j, HV_POWEROFF, false);
+	free(uuid);
+	return intent;
+}
+
+int
+vmlist_check_shutdowns(struct vmlist *v)
+{
+	long long now = log_now_ms();
+	int intent = UI_IGNORED;
+
+	for (size_t i = v->nwaits; i-- > 0;) {
+		struct shutdown_wait *w = &v->waits[i];
+		ssize_t j = vm_by_uuid(v, w->uuid);
+		bool up = j >= 0 && (strcmp(v->vms[j].state, "running") == 0 ||
+		    strcmp(v->vms[j].state, "paused") == 0);
+		char q[400];
+
+		if (up && now < w->deadline)
+			continue;
+		if (up) {
+			snprintf(q, sizeof q, "VM '%s' did not shut down within %ld s (the guest "
+			    "ignored the power button). Force it off? Unsaved guest data is lost.",
+			    w->name, shutdown_timeout_s());
+			ui_push(v->ui, overlay_confirm("Shutdown timed out", q, NULL, on_force_off,
+			    xstrdup(w->uuid)));
+			intent = UI_REDRAW;
+		}
+		v->waits[i] = v->waits[--v->nwaits];
+	}
+	return intent;
 }
 
 /* Confirmation callbacks carry the action in a small heap cell. */

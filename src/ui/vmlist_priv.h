@@ -45,6 +45,14 @@ struct pending {
 	char what[24];
 };
 
+/* A shutdown asked for here, followed until the VM is off; past its
+ * deadline the user is offered to force it off. */
+struct shutdown_wait {
+	char uuid[UUID_STR_LEN];
+	char name[128];
+	long long deadline;	/* log_now_ms() */
+};
+
 struct vmlist {
 	struct ui *ui;
 	struct host *hosts;
@@ -75,6 +83,8 @@ struct vmlist {
 	enum vmlist_sort sort;
 	struct pending *pending;
 	size_t npending;
+	struct shutdown_wait *waits;
+	size_t nwaits;
 	bool esc_hint_shown;
 };
 
@@ -88,6 +98,9 @@ bool vmlist_peek_all(struct vmlist *v);
 
 /* vmlist_act.c */
 int vmlist_key(void *arg, int key);
+/* Shutdowns past their deadline with the VM still up: offer a force-off.
+ * Intent flags. */
+int vmlist_check_shutdowns(struct vmlist *v);
 extern const char *const vmlist_help[];
 
 #endif

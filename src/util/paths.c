@@ -152,3 +152,16 @@ paths_copy_file(const char *src, const char *dst, mode_t mode)
 		unlink(dst);
 	return rc;
 }
+
+int
+paths_join(char *out, size_t len, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+
+	if (dl + 1 + nl + 1 > len)
+		return -1;
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, nl + 1);
+	return 0;
+}

@@ -2,6 +2,7 @@
 #ifndef VMTTY_PATHS_H
 #define VMTTY_PATHS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* $XDG_DATA_HOME/vmtty (default ~/.local/share/vmtty); allocated. */
@@ -13,6 +14,8 @@ char *paths_config_dir(void);
 /* Where running VMs keep sockets and pidfiles: $VMTTY_RUNTIME_DIR, else
  * $XDG_RUNTIME_DIR/vmtty, else /run/vmtty for root, else /tmp/vmtty-UID. */
 char *paths_runtime_dir(void);
+/* OUT = DIR "/" NAME; -1 when it does not fit in LEN. */
+int paths_join(char *out, size_t len, const char *dir, const char *name);
 /* mkdir -p; directories it creates get MODE, existing ones are left. */
 int paths_mkdir_p(const char *dir, mode_t mode);
 /* mkdir -p of the directory part of PATH. */

@@ -24,6 +24,22 @@ t_eq "list says running again" running "$(vm_state t1)"
 t_status "starting a running VM is refused" 1 "$VMTTY" start t1
 t_match "with a clear message" "VM 't1' is already running" "$T_ERR"
 
+# QMP events reach an open TUI by themselves: a pause and a resume made by
+# another QMP client (not vmtty, so the inventory never hears of them) show
+# within 2 s, without a key, well inside the 5 s list poll.
+qmpsock="$VMTTY_RUNTIME_DIR/$(vm_uuid t1 | cut -c1-8)/qmp.sock"
+tui_start 120 30 "$VMTTY" --log "$T_TMP/ui.log"
+tui_expect "the TUI shows t1 running" 't1 +running'
+_watching() { grep -q "qemu_watch: $(vm_uuid t1)" "$T_TMP/ui.log" 2>/dev/null; }
+t_check "the TUI connected t1's event socket" wait_for 5 _watching
+python3 "$T_ROOT/tests/vnc/qmp.py" "$qmpsock" stop >/dev/null
+tui_expect "a pause made over QMP shows as paused within 2 s (STOP event)" 't1 +paused' 2
+t_check "the STOP event is what told it" grep -q "qemu_watch: $(vm_uuid t1): STOP" "$T_TMP/ui.log"
+python3 "$T_ROOT/tests/vnc/qmp.py" "$qmpsock" cont >/dev/null
+tui_expect "a resume made over QMP shows as running within 2 s (RESUME event)" 't1 +running' 2
+t_check "the RESUME event is what told it" grep -q "qemu_watch: $(vm_uuid t1): RESUME" "$T_TMP/ui.log"
+tui_kill
+
 # 2. ACPI shutdown -> off; reboot -> the marker a second time.
 t_status "shutdown t1 (ACPI) and wait" 0 "$VMTTY" shutdown t1 --wait --timeout 60
 t_eq "state is off after ACPI shutdown" off "$(vm_state t1)"
@@ -31,6 +47,24 @@ t_status "start t1 again" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --time
 t_status "reboot t1" 0 "$VMTTY" reboot t1
 t_check "the marker appears a second time after reboot" wait_serial t1 "GUEST READY" 2 90
 t_eq "running after the reboot" running "$(vm_state t1)"
+
+# Two starts of one VM at once: the per-VM lock lets exactly one through,
+# and exactly one qemu runs.
+"$VMTTY" poweroff t1 --wait >/dev/null 2>&1
+for i in 1 2; do
+	( "$VMTTY" start t1 --wait >"$T_TMP/start$i.out" 2>&1; echo $? >"$T_TMP/start$i.rc" ) &
+done
+wait
+rcs=$(cat "$T_TMP/start1.rc" "$T_TMP/start2.rc" | sort | tr '\n' ' ')
+t_eq "two simultaneous starts: one succeeds, one is refused" "0 1 " "$rcs"
+t_check "the refused one says why" grep -Eq "being started or stopped by another vmtty|is already running" \
+	"$T_TMP/start1.out" "$T_TMP/start2.out"
+rundir="$VMTTY_RUNTIME_DIR/$(vm_uuid t1 | cut -c1-8)"
+t_eq "exactly one qemu runs for t1" 1 "$(pgrep -f -- "-pidfile $rundir/qemu.pid" | wc -l)"
+t_eq "the runtime dir is 0700" 700 "$(stat -c %a "$rundir")"
+for s in qmp events serial vnc; do
+	t_eq "the $s socket is 0600" 600 "$(stat -c %a "$rundir/$s.sock")"
+done
 
 # 3. kill -9 of vmtty while it waits: the VM lives on; a new vmtty stops it.
 "$VMTTY" poweroff t1 --wait >/dev/null 2>&1
@@ -63,6 +97,25 @@ t_match "show says qemu died, with the log tail" "Crash log: qemu \\(pid $pid\\)
 t_status "start after a crash works" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
 t_eq "running again" running "$(vm_state t1)"
 
+# A guest that ignores the power button (no ACPI): after the TUI's
+# shutdown deadline it offers a force-off, and taking it turns the VM off.
+t_status "create t3 without ACPI" 0 create_tiny t3 --cmdline "console=ttyS0 acpi=off"
+t_status "start t3" 0 "$VMTTY" start t3 --wait-serial "GUEST READY" --timeout 90
+tui_start 120 30 env VMTTY_SHUTDOWN_TIMEOUT=3 "$VMTTY"
+tui_expect "the TUI shows t3 running" 't3 +running'
+tui_keys /; tui_type t3; tui_keys Enter j
+tui_keys S
+tui_expect "shutdown is asked for" "VM 't3': shutdown done"
+tui_expect "past the deadline the TUI offers a force-off" "did not shut down within 3 s" 15
+t_eq "the guest is still running meanwhile" running "$(vm_state t3)"
+tui_keys y
+t_check "force-off from the offer turns it off" wait_state t3 off 15
+tui_expect "the TUI shows t3 off" 't3 +off'
+tui_kill
+t_status "the journal of t3" 0 "$VMTTY" log t3 --json
+t_match "has the shutdown" '"action": "shutdown"' "$T_OUT"
+t_match "and the poweroff" '"action": "poweroff"' "$T_OUT"
+
 # 5. Bad input: one-line errors, exit 1, no VM row written.
 n0=$(vm_count)
 bad() {
@@ -87,7 +140,9 @@ t_status "poweroff t2" 0 "$VMTTY" poweroff t2 --wait
 t_status "delete t2 keeps its disk" 0 "$VMTTY" delete t2
 t_check "disk file still there" test -f "$T_TMP/disk.qcow2"
 t_status "log t1 --json" 0 "$VMTTY" log t1 --json
-t_match "the journal has t1's starts" '"action": "start"' "$T_OUT"
+for a in start pause resume shutdown reboot poweroff; do
+	t_match "the journal has t1's $a" "\"action\": \"$a\"" "$T_OUT"
+done
 t_status "log b4 --json (a VM that was never created)" 0 "$VMTTY" log b4 --json
 t_match "the journal kept the refused create" '"result": "failed"' "$T_OUT"
 t_status "poweroff t1" 0 "$VMTTY" poweroff t1 --wait
