@@ -63,6 +63,8 @@ tui_type top
 tui_keys Enter
 tui_expect "top draws its header (Mem:)" '^Mem: '
 tui_expect "and its load average" 'Load average'
+tui_expect "and its process list under the header" 'PID +PPID +USER'
+t_check "the process list has busybox init as PID 1" _tui_has '^ +1 +0 +root'
 tui_keys q
 tui_type 'echo BACK-$((1+1))'
 tui_keys Enter
@@ -201,6 +203,21 @@ tui_keys Enter
 tui_type 'echo REBOOTED-$((6*7))'
 tui_keys Enter
 tui_expect "typing after the reboot runs in the new boot: REBOOTED-42" '^REBOOTED-42'
+
+# 8b. A clean power-off under the pane: it says so and waits; a new start
+# reattaches it by itself, with the new boot.
+t_status "vmtty poweroff t1 from another shell" 0 "$VMTTY" poweroff t1 --wait
+tui_expect "the title says the console closed" "\[the console closed: "
+tui_keys x
+tui_expect "a key for the stopped VM's console says it reattaches when the VM runs" \
+	"The console of VM 't1' is closed; it reattaches when the VM runs again"
+t_status "vmtty start t1 from another shell" 0 "$VMTTY" start t1 --wait-serial "GUEST READY" --timeout 90
+t_check "the pane reattached by itself" wait_for 15 eval '! title | grep -q "console closed"'
+tui_expect "and shows the new boot's GUEST READY" 'GUEST READY' 30
+tui_keys Enter
+tui_type 'echo AGAIN-$((6*7))'
+tui_keys Enter
+tui_expect "typing reaches the new boot: AGAIN-42" '^AGAIN-42'
 
 # 9. qemu killed under the pane: closed, the TUI keeps answering.
 pid=$(vm_pid t1)
