@@ -116,6 +116,33 @@ chmod +x "$T_TMP/bad-qemu-img"
 fails "qemu-img fails midway" "^vmtty: Creating the disk failed: .*injected failure" f9 \
 	env VMTTY_QEMU_IMG="$T_TMP/bad-qemu-img" "$VMTTY" create f9 --template alpine-iso --disk-size 1G
 
+# 2c. windows-11 (UEFI, SATA, e1000e): an argv that real qemu takes, started
+# paused (-S) and stopped again; the variable store copied where vmtty start
+# would put it.  Needs ovmf (scripts/install-deps).
+# qemu_accepts NAME: run show NAME --argv with -S; true if qemu starts.
+qemu_accepts() {
+	local args=() a pid vars= pidfile
+	mapfile -d '' args < <("$VMTTY" show "$1" --argv | python3 -c 'import shlex,sys; sys.stdout.write("\0".join(shlex.split(sys.stdin.read())) + "\0")')
+	[ "${#args[@]}" -gt 1 ] || return 1
+	for a in "${args[@]}"; do
+		[[ $a == if=pflash,*unit=1,*file=* ]] && vars=${a##*,file=}
+	done
+	pidfile=$(printf '%s\n' "${args[@]}" | grep -A1 -x -- -pidfile | tail -1)
+	[ -z "$vars" ] || { mkdir -p "$(dirname "$vars")" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"; } || return 1
+	mkdir -p "$(dirname "$pidfile")"
+	"${args[@]}" -S 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
+	pid=$(cat "$pidfile")
+	kill "$pid"
+	_gone() { ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid")" = Z ]; }
+	wait_for 10 _gone
+}
+t_status "create w --template windows-11 --disk-size 1G" 0 "$VMTTY" create w --template windows-11 --disk-size 1G
+t_status "show w --argv" 0 "$VMTTY" show w --argv
+t_match "UEFI from OVMF, a SATA disk, an e1000e NIC" \
+	"file=/usr/share/OVMF/OVMF_CODE[^ ]*\.fd .* -device ahci,id=ahci0 .* -device ide-hd,drive=disk0,bus=ahci0\.0,id=sata0,bootindex=1 .* -device e1000e," "$T_OUT"
+t_check "real qemu accepts w's argv (paused with -S)" qemu_accepts w
+t_status "delete w --delete-disks" 0 "$VMTTY" delete w --delete-disks
+
 # 3. A kernel template: the second VM takes kernel and initrd from the first.
 t_status "create k1 from tiny-linux with kernel and initrd" 0 "$VMTTY" create k1 --template tiny-linux \
 	--kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --accel tcg
