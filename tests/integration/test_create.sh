@@ -116,6 +116,32 @@ chmod +x "$T_TMP/bad-qemu-img"
 fails "qemu-img fails midway" "^vmtty: Creating the disk failed: .*injected failure" f9 \
 	env VMTTY_QEMU_IMG="$T_TMP/bad-qemu-img" "$VMTTY" create f9 --template alpine-iso --disk-size 1G
 
+# 2b. A user template replaces the shipped one of the same name.
+cat >"$XDG_CONFIG_HOME/vmtty/templates/blank.ini" <<'EOF'
+[template]
+name = blank
+label = Blank, my way
+[machine]
+cpus = 3
+memory = 768
+[network]
+model = e1000
+EOF
+t_status "templates --json with a user blank.ini" 0 "$VMTTY" templates --json
+t_eq "blank is listed once, the user's, with its values" \
+	"$XDG_CONFIG_HOME/vmtty/templates/blank.ini|Blank, my way|3|768" \
+	"$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["templates"]:
+    if t["name"] == "blank": print(t["file"], t["label"], t["cpus"], t["memory_mib"], sep="|")')"
+t_match "templates shows the user's label" "^blank +empty +3 +768 MiB +- +Blank, my way$" "$("$VMTTY" templates 2>/dev/null)"
+t_status "create b1 --template blank" 0 "$VMTTY" create b1 --template blank
+t_eq "b1 has the user's CPUs, memory and NIC model" "blank 3 768 e1000" \
+	"$("$VMTTY" show b1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["template"], v["cpus"], v["memory_mib"], v["nics"][0]["model"])')"
+t_status "delete b1" 0 "$VMTTY" delete b1
+rm "$XDG_CONFIG_HOME/vmtty/templates/blank.ini"
+t_match "without the file the shipped blank is back" "^blank +empty +1 +512 MiB .*Blank machine" "$("$VMTTY" templates 2>/dev/null)"
+
 # 2c. windows-11 (UEFI, SATA, e1000e): an argv that real qemu takes, started
 # paused (-S) and stopped again; the variable store copied where vmtty start
 # would put it.  Needs ovmf (scripts/install-deps).
