@@ -178,21 +178,50 @@ t_eq "k2 has k1's kernel and initrd and the template's cmdline" "$GUEST/vmlinuz 
 	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kernel"], v["initrd"], v["cmdline"])')"
 t_status "k2 boots to the guest's marker" 0 "$VMTTY" start k2 --wait-serial "GUEST READY" --timeout 90
 
-# 4. Edit: a stopped VM changes at once; a running one marks it pending
-# until its next start.
+# 4. Edit: a stopped VM changes at once (CPUs, memory, cmdline, firmware,
+# a NIC removed); a running one marks it pending (CPUs, a new disk, a new
+# NIC) until its next start.
 cpus_mem() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"], v["pending_restart"])'; }
 t_status "edit k1 (off) --cpus 2 --memory 512" 0 "$VMTTY" edit k1 --cpus 2 --memory 512
 t_eq "k1 changed, nothing pending" "2 512 None" "$(cpus_mem k1)"
+# field NAME KEY: one value of show --json.
+field() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+t_status "edit k1 --cmdline 'console=ttyS0 quiet'" 0 "$VMTTY" edit k1 --cmdline "console=ttyS0 quiet"
+t_eq "show --json has the new cmdline" "console=ttyS0 quiet" "$(field k1 cmdline)"
+t_match "qemu's -append has it" " -append 'console=ttyS0 quiet' " "$("$VMTTY" show k1 --argv)"
+t_match "journaled" "ok +edit +local/k1: changed kernel command line" "$("$VMTTY" log k1)"
+t_status "edit k1 --firmware uefi" 0 "$VMTTY" edit k1 --firmware uefi
+t_eq "show --json has UEFI" "uefi" "$(field k1 firmware)"
+t_match "qemu gets OVMF as pflash" " -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE[^ ]*\.fd -drive if=pflash,format=raw,unit=1,file=$XDG_DATA_HOME/vmtty/nvram/$(vm_uuid k1)_VARS\.fd " \
+	"$("$VMTTY" show k1 --argv)"
+t_status "edit k1 --firmware bios" 0 "$VMTTY" edit k1 --firmware bios
+t_nomatch "back on BIOS: no pflash" "if=pflash" "$("$VMTTY" show k1 --argv)"
+t_status "edit k1 --remove-nic 0" 0 "$VMTTY" edit k1 --remove-nic 0
+t_eq "k1 has no NIC left" "[]" "$(field k1 nics)"
+t_nomatch "qemu gets no -netdev" "-netdev" "$("$VMTTY" show k1 --argv)"
+t_status "removing a NIC it does not have is refused" 1 "$VMTTY" edit k1 --remove-nic 0
+t_match "naming the number" "VM 'k1' has no NIC '0'; give its number from 0" "$T_ERR"
 t_status "edit k2 (running) --cpus 2" 0 "$VMTTY" edit k2 --cpus 2
 t_match "it says the change waits for a restart" "note: VM 'k2' is running: CPUs take effect at its next start" "$T_ERR"
 t_eq "show k2 has the change, pending" "2 256 CPUs" "$(cpus_mem k2)"
 t_match "list marks it" '"name": "k2".*"pending_restart": true' "$("$VMTTY" list --json | tr -d '\n')"
 t_match "qemu still runs with 1 vCPU" "-smp 1[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_status "edit k2 (running) --new-disk 64M --add-nic user --nic-model e1000" 0 \
+	"$VMTTY" edit k2 --new-disk 64M --add-nic user --nic-model e1000
+t_match "the note names disks and NICs" "note: VM 'k2' is running: disks, NICs take effect at its next start" "$T_ERR"
+t_eq "pending: CPUs, then disks and NICs" "2 256 CPUs, disks, NICs" "$(cpus_mem k2)"
+t_eq "show --json has the new disk and NIC" "$IMAGES/k2/k2-0.qcow2 virtio-net e1000" \
+	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(*[d["path"] for d in v["disks"]], *[n["model"] for n in v["nics"]])')"
+t_check "the disk file is made at once" test -f "$IMAGES/k2/k2-0.qcow2"
+t_nomatch "the running qemu has neither" "k2-0\.qcow2|e1000" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
 t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
 t_status "start k2 again" 0 "$VMTTY" start k2 --wait
 t_eq "the start took the pending change" "2 256 None" "$(cpus_mem k2)"
 t_match "qemu runs with 2 vCPUs now" "-smp 2[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_match "with the new disk and the e1000 NIC" "file=$IMAGES/k2/k2-0\.qcow2,.* -device e1000,netdev=net1," \
+	"$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
 t_status "resizing a running VM's disk is refused" 1 "$VMTTY" edit k2 --resize-disk 0:2G
+t_match "because it is running" "VM 'k2' is running: a disk grows only while it is stopped" "$T_ERR"
 t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
 t_status "edit c1 --resize-disk 0:30G" 0 "$VMTTY" edit c1 --resize-disk 0:30G
 t_match "the overlay is 30G" '"virtual-size": 32212254720' "$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"
