@@ -2,7 +2,8 @@
 # The new-VM wizard in the real TUI under tmux: t1 from tiny-linux on
 # local (the kernel and initrd typed the first time), started from the
 # TUI, the guest's marker on its serial log; fields checked on the spot;
-# a second VM from the same template in 5 keystrokes.
+# a second VM from the same template in 5 keystrokes; D refuses a wrong
+# name and deletes with the disks on the right one; x keeps the disks.
 source "$(dirname "$0")/lib.sh"
 
 export XDG_CONFIG_HOME="$T_TMP/config"
@@ -111,6 +112,16 @@ tui_keys / ; tui_type d1; tui_keys Enter End
 tui_expect "d1 is listed and selected" 'VM +d1' 10
 tui_keys D
 tui_expect "D asks for the typed name" "Delete VM 'd1' AND its disk files" 5
+tui_type d1x
+tui_keys Enter
+tui_expect "a wrong name is refused in the dialog" "'d1x' is not 'd1'; nothing was changed\." 5
+t_check "the dialog stays up" _tui_has "Type 'd1' and Enter: d1x"
+tui_keys Escape
+tui_expect "Esc closes it" "Cancelled; nothing was changed\." 5
+t_status "d1 is still in the inventory" 0 "$VMTTY" show d1 --json
+t_check "and its disk file is still there" test -f "$d1disk"
+tui_keys D
+tui_expect "D asks again" "Type 'd1' and Enter:" 5
 tui_type d1
 tui_keys Enter
 tui_expect "d1 is deleted with its disks" "VM 'd1': deleted with its disks \(1 disk file" 30
@@ -119,6 +130,21 @@ t_check "and its directory" test ! -e "$(dirname "$d1disk")"
 t_check "the ISO it did not make stays" test -f "$GUEST/rootfs.qcow2"
 t_status "the journal has the deletion" 0 "$VMTTY" log d1 --json
 t_match "journaled with its disks" 'deleted with its disks' "$T_OUT"
+tui_keys Escape
+
+# x deletes the VM only: its disk file stays.
+t_status "d2 from alpine-iso with a new 1G disk" 0 "$VMTTY" create d2 --template alpine-iso --disk-size 1G
+d2disk=$("$VMTTY" show d2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["disks"][0]["path"])')
+tui_expect "the TUI picks d2 up" 'd2 +off' 10
+tui_keys / ; tui_type d2; tui_keys Enter End
+tui_expect "d2 is listed and selected" 'VM +d2' 10
+tui_keys x
+tui_expect "x asks, saying the disks are kept" "Delete VM 'd2' \(its disks are kept\)\?" 5
+tui_keys y
+tui_expect "d2 is deleted" "VM 'd2': deleted\." 30
+t_status "d2 is gone from the inventory" 1 "$VMTTY" show d2
+t_check "its disk file stays" test -f "$d2disk"
+t_match "journaled" 'ok +delete +local/d2: deleted' "$("$VMTTY" log d2)"
 tui_keys Escape
 
 tui_keys q
