@@ -35,8 +35,8 @@ static const struct cli_cmd commands[] = {
 	{ "edit", "VM [--cpus N] [--memory MIB] [--kernel K] [--initrd I] [--cmdline C] "
 	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
 	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
-	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] [--add-nic user|bridge:BR|network:NET] "
-	  "[--remove-nic N]",
+	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
+	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N]",
 	  "change a VM; a running VM gets the changes at its next start", cmd_edit },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },

@@ -32,6 +32,7 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		{ "remove-disk", &e.remove_disk, NULL },
 		{ "resize-disk", &e.resize_disk, NULL },
 		{ "add-nic", &e.add_nic, NULL },
+		{ "nic-model", &e.nic_model, NULL },
 		{ "remove-nic", &e.remove_nic, NULL },
 		{ "pool", &e.pool, NULL },
 		{ 0 },

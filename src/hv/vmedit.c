@@ -191,14 +191,27 @@ apply_nics(struct vmedit *e, struct vm_config *c)
 		c->nnics--;
 		changed(e, "NICs");
 	}
+	if (e->nic_model != NULL && e->add_nic == NULL)
+		return err_set("NIC model: '%s' is the model of a NIC to add; give the NIC too "
+		    "(--add-nic)", e->nic_model);
 	if (e->add_nic != NULL) {
 		const char *colon = strchr(e->add_nic, ':');
 		char *kind = colon != NULL ? xstrndup(e->add_nic, (size_t)(colon - e->add_nic)) :
 		    xstrdup(e->add_nic);
-		struct vm_nic *n = vm_config_add_nic(c, kind);
+		struct vm_nic *n;
 
+		if (kind[0] == '\0') {
+			free(kind);
+			return err_set("add NIC: '%s' has no network kind; give user, bridge:BR, "
+			    "tap:TAP or network:NET", e->add_nic);
+		}
+		n = vm_config_add_nic(c, kind);
 		free(kind);
 		n->source = colon != NULL ? xstrdup(colon + 1) : NULL;
+		if (e->nic_model != NULL) {
+			free(n->model);
+			n->model = xstrdup(e->nic_model);
+		}
 		changed(e, "NICs");
 	}
 	return 0;

@@ -24,6 +24,7 @@ struct vmedit {
 	const char *remove_disk;	/* a disk's number (from 0) or path */
 	const char *resize_disk;	/* DISK:SIZE, only ever larger */
 	const char *add_nic;		/* KIND[:SOURCE] */
+	const char *nic_model;		/* the added NIC's model; NULL virtio-net */
 	const char *remove_nic;		/* a NIC's number */
 	const char *pool;		/* libvirt: the pool of the new disk */
 

@@ -1,6 +1,7 @@
 /*
  * The edit form of one VM (key e): CPUs, memory, kernel command line,
- * firmware, boot order, a new disk, removing and growing a disk.  Each
+ * firmware, boot order, a new disk, removing and growing a disk, adding
+ * (network kind, source, model) and removing a NIC.  Each
  * field is checked as it is left with the CLI's own code (vmedit_apply);
  * saving runs the blocking part (vmedit_run) on the host's lane and then
  * writes the inventory here on the UI thread.  A running VM gets the
@@ -21,7 +22,7 @@
 #include "util/xalloc.h"
 
 enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_BOOT, E_NEW_DISK, E_REMOVE_DISK,
-	E_RESIZE_DISK, E_COUNT };
+	E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL, E_REMOVE_NIC, E_COUNT };
 
 static const char *const labels[E_COUNT] = {
 	[E_CPUS] = "vCPUs",
@@ -32,9 +33,16 @@ static const char *const labels[E_COUNT] = {
 	[E_NEW_DISK] = "New disk (size)",
 	[E_REMOVE_DISK] = "Remove disk (number)",
 	[E_RESIZE_DISK] = "Grow disk (DISK:SIZE)",
+	[E_NIC_KIND] = "New NIC (Left/Right)",
+	[E_NIC_SOURCE] = "NIC source (bridge, tap, net)",
+	[E_NIC_MODEL] = "NIC model (Left/Right)",
+	[E_REMOVE_NIC] = "Remove NIC (number)",
 };
 
 static const char *const firmwares[] = { "bios", "uefi", NULL };
+/* "none" adds no NIC; the others are vmedit's kinds and models. */
+static const char *const nic_kinds[] = { "none", "user", "bridge", "tap", "network", NULL };
+static const char *const nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 
 #define EF_LEN 512
 
@@ -44,6 +52,8 @@ struct editf {
 	char text[E_COUNT][EF_LEN];
 	char init[E_COUNT][EF_LEN];	/* what the fields started with */
 	int firmware, firmware0;
+	int nic_kind, nic_model;	/* indexes into nic_kinds, nic_models */
+	char nic_spec[EF_LEN + 16];	/* KIND[:SOURCE] of the new NIC */
 	int focus;
 	bool busy;
 	/* The job on the host's lane. */
@@ -67,8 +77,9 @@ static const char *const edit_hints[] = {
 
 static const char *const edit_help[] = {
 	"Edit VM",
-	"Tab Down / Up\tthe next / previous field (the field is checked first)",
-	"Left/Right Space\tthe firmware choice",
+	"Tab Down / Up\tthe next / previous field (the field is checked first;",
+	"\tthe new NIC's three when the focus leaves them)",
+	"Left/Right Space\ta choice: firmware, the new NIC's kind and model",
 	"Ctrl-U\tclear the field",
 	"Enter\tsave: a running VM gets the changes at its next start",
 	"Esc\tclose the form; nothing is changed",
@@ -83,12 +94,43 @@ form(struct editf *f, struct formw_field *out)
 		if (i == E_FIRMWARE) {
 			out[i].choices = firmwares;
 			out[i].choice = &f->firmware;
+		} else if (i == E_NIC_KIND) {
+			out[i].choices = nic_kinds;
+			out[i].choice = &f->nic_kind;
+		} else if (i == E_NIC_MODEL) {
+			out[i].choices = nic_models;
+			out[i].choice = &f->nic_model;
 		} else {
 			out[i].text = f->text[i];
 			out[i].len = EF_LEN;
 		}
 	}
 	return E_COUNT;
+}
+
+/* Is field I one of the new NIC's?  They are checked together, when the
+ * focus leaves the three (a bridge's name is typed after its kind). */
+static bool
+nic_field(int i)
+{
+	return i == E_NIC_KIND || i == E_NIC_SOURCE || i == E_NIC_MODEL;
+}
+
+/* The new NIC as vmedit takes it (--add-nic, --nic-model), from its
+ * three fields; a source without a kind is ":SOURCE", which vmedit
+ * refuses. */
+static void
+edit_nic(struct editf *f, struct vmedit *e)
+{
+	const char *src = f->text[E_NIC_SOURCE];
+
+	if (f->nic_kind == 0 && src[0] == '\0')
+		return;
+	snprintf(f->nic_spec, sizeof f->nic_spec, "%s%s%s", f->nic_kind != 0 ?
+	    nic_kinds[f->nic_kind] : "", src[0] != '\0' ? ":" : "", src);
+	e->add_nic = f->nic_spec;
+	if (f->nic_kind != 0)
+		e->nic_model = nic_models[f->nic_model];
 }
 
 /* E gets field I when it differs from what it started with. */
@@ -102,6 +144,10 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 			e->firmware = firmwares[f->firmware];
 		return;
 	}
+	if (nic_field(i)) {
+		edit_nic(f, e);
+		return;
+	}
 	if (strcmp(t, f->init[i]) == 0)
 		return;
 	switch (i) {
@@ -112,6 +158,7 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 	case E_NEW_DISK: e->new_disk = t; break;
 	case E_REMOVE_DISK: e->remove_disk = t; break;
 	case E_RESIZE_DISK: e->resize_disk = t; break;
+	case E_REMOVE_NIC: e->remove_nic = t; break;
 	}
 }
 
@@ -266,11 +313,18 @@ editf_key(void *arg, int key)
 	}
 	if (key == '\r' || key == K_FN(KEY_ENTER))
 		return check_field(f, f->focus) != 0 ? UI_HANDLED | UI_REDRAW : save(f);
-	/* A field is checked before the focus leaves it. */
-	if (formw_moves(key) && check_field(f, f->focus) != 0)
-		return UI_HANDLED | UI_REDRAW;
-	if (formw_moves(key))
+	/* A field is checked before the focus leaves it (the NIC's fields
+	 * when it leaves them all). */
+	if (formw_moves(key)) {
+		int to = f->focus;
+
+		formw_key(fs, n, &to, key);
+		if ((!nic_field(f->focus) || !nic_field(to)) && check_field(f, f->focus) != 0)
+			return UI_HANDLED | UI_REDRAW;
 		ui_status(f->ui, false, "%s", "");
+		f->focus = to;
+		return UI_HANDLED | UI_REDRAW;
+	}
 	formw_key(fs, n, &f->focus, key);
 	return UI_HANDLED | UI_REDRAW;
 }
@@ -295,6 +349,14 @@ editf_draw(void *arg, int top, int rows, int cols)
 	for (size_t i = 0; i < c->ndisks && y < top + rows - 1; i++, y++) {
 		snprintf(line, sizeof line, "  disk %zu: %s (%s, %s%s)", i, c->disks[i].path,
 		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "");
+		ui_put(y, 0, cols, line);
+	}
+	for (size_t i = 0; i < c->nnics && y < top + rows - 1; i++, y++) {
+		const struct vm_nic *nic = &c->nics[i];
+
+		snprintf(line, sizeof line, "  NIC %zu: %s%s%s (%s)", i, nic->kind,
+		    nic->source != NULL ? " " : "", nic->source != NULL ? nic->source : "",
+		    nic->model);
 		ui_put(y, 0, cols, line);
 	}
 	if (y < top + rows - 1 && strcmp(c->state, "off") != 0 && strcmp(c->state, "crashed") != 0) {

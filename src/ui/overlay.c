@@ -24,6 +24,7 @@ struct overlay {
 	struct listw list;
 	char *question;
 	char *typed;		/* confirm: the text that must be typed */
+	bool refused;		/* confirm: Enter with other text, until an edit */
 	char *label;
 	char input[PROMPT_MAX];
 	overlay_fn fn;
@@ -181,11 +182,13 @@ overlay_key(struct ui *ui, struct overlay *o, int key, bool *close)
 		__attribute__((fallthrough));
 	case OV_PROMPT:
 		if (key == '\r' || key == K_FN(KEY_ENTER)) {
-			if (o->kind == OV_CONFIRM)
-				return strcmp(o->input, o->typed) == 0 ? finish(ui, o, 1, close) :
-				    UI_HANDLED;
+			if (o->kind == OV_CONFIRM && strcmp(o->input, o->typed) != 0) {
+				o->refused = true;
+				return UI_HANDLED | UI_REDRAW;
+			}
 			return finish(ui, o, 1, close);
 		}
+		o->refused = false;
 		if (key == K_FN(KEY_BACKSPACE) || key == 0x7f || key == K_CTRL('h'))
 			input_backspace(o);
 		else if (key == K_CTRL('u'))
@@ -275,6 +278,13 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 		if (o->typed != NULL) {
 			snprintf(buf, sizeof buf, "Type '%s' and Enter: %s", o->typed, o->input);
 			ui_put(y0 + 4, x0 + 2, w - 4, buf);
+			if (o->refused) {
+				snprintf(buf, sizeof buf, "'%s' is not '%s'; nothing was changed.",
+				    o->input, o->typed);
+				attrset(theme_attr(TH_ERROR));
+				ui_put(y0 + 5, x0 + 2, w - 4, buf);
+				attrset(A_NORMAL);
+			}
 			ui_put(y0 + 6, x0 + 2, w - 4, "Esc cancels; nothing is changed.");
 		} else {
 			attrset(theme_attr(TH_HINT_KEY));

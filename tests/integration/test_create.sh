@@ -116,6 +116,59 @@ chmod +x "$T_TMP/bad-qemu-img"
 fails "qemu-img fails midway" "^vmtty: Creating the disk failed: .*injected failure" f9 \
 	env VMTTY_QEMU_IMG="$T_TMP/bad-qemu-img" "$VMTTY" create f9 --template alpine-iso --disk-size 1G
 
+# 2b. A user template replaces the shipped one of the same name.
+cat >"$XDG_CONFIG_HOME/vmtty/templates/blank.ini" <<'EOF'
+[template]
+name = blank
+label = Blank, my way
+[machine]
+cpus = 3
+memory = 768
+[network]
+model = e1000
+EOF
+t_status "templates --json with a user blank.ini" 0 "$VMTTY" templates --json
+t_eq "blank is listed once, the user's, with its values" \
+	"$XDG_CONFIG_HOME/vmtty/templates/blank.ini|Blank, my way|3|768" \
+	"$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["templates"]:
+    if t["name"] == "blank": print(t["file"], t["label"], t["cpus"], t["memory_mib"], sep="|")')"
+t_match "templates shows the user's label" "^blank +empty +3 +768 MiB +- +Blank, my way$" "$("$VMTTY" templates 2>/dev/null)"
+t_status "create b1 --template blank" 0 "$VMTTY" create b1 --template blank
+t_eq "b1 has the user's CPUs, memory and NIC model" "blank 3 768 e1000" \
+	"$("$VMTTY" show b1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["template"], v["cpus"], v["memory_mib"], v["nics"][0]["model"])')"
+t_status "delete b1" 0 "$VMTTY" delete b1
+rm "$XDG_CONFIG_HOME/vmtty/templates/blank.ini"
+t_match "without the file the shipped blank is back" "^blank +empty +1 +512 MiB .*Blank machine" "$("$VMTTY" templates 2>/dev/null)"
+
+# 2c. windows-11 (UEFI, SATA, e1000e): an argv that real qemu takes, started
+# paused (-S) and stopped again; the variable store copied where vmtty start
+# would put it.  Needs ovmf (scripts/install-deps).
+# qemu_accepts NAME: run show NAME --argv with -S; true if qemu starts.
+qemu_accepts() {
+	local args=() a pid vars= pidfile
+	mapfile -d '' args < <("$VMTTY" show "$1" --argv | python3 -c 'import shlex,sys; sys.stdout.write("\0".join(shlex.split(sys.stdin.read())) + "\0")')
+	[ "${#args[@]}" -gt 1 ] || return 1
+	for a in "${args[@]}"; do
+		[[ $a == if=pflash,*unit=1,*file=* ]] && vars=${a##*,file=}
+	done
+	pidfile=$(printf '%s\n' "${args[@]}" | grep -A1 -x -- -pidfile | tail -1)
+	[ -z "$vars" ] || { mkdir -p "$(dirname "$vars")" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"; } || return 1
+	mkdir -p "$(dirname "$pidfile")"
+	"${args[@]}" -S 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
+	pid=$(cat "$pidfile")
+	kill "$pid"
+	_gone() { ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid")" = Z ]; }
+	wait_for 10 _gone
+}
+t_status "create w --template windows-11 --disk-size 1G" 0 "$VMTTY" create w --template windows-11 --disk-size 1G
+t_status "show w --argv" 0 "$VMTTY" show w --argv
+t_match "UEFI from OVMF, a SATA disk, an e1000e NIC" \
+	"file=/usr/share/OVMF/OVMF_CODE[^ ]*\.fd .* -device ahci,id=ahci0 .* -device ide-hd,drive=disk0,bus=ahci0\.0,id=sata0,bootindex=1 .* -device e1000e," "$T_OUT"
+t_check "real qemu accepts w's argv (paused with -S)" qemu_accepts w
+t_status "delete w --delete-disks" 0 "$VMTTY" delete w --delete-disks
+
 # 3. A kernel template: the second VM takes kernel and initrd from the first.
 t_status "create k1 from tiny-linux with kernel and initrd" 0 "$VMTTY" create k1 --template tiny-linux \
 	--kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --accel tcg
@@ -125,21 +178,50 @@ t_eq "k2 has k1's kernel and initrd and the template's cmdline" "$GUEST/vmlinuz 
 	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["kernel"], v["initrd"], v["cmdline"])')"
 t_status "k2 boots to the guest's marker" 0 "$VMTTY" start k2 --wait-serial "GUEST READY" --timeout 90
 
-# 4. Edit: a stopped VM changes at once; a running one marks it pending
-# until its next start.
+# 4. Edit: a stopped VM changes at once (CPUs, memory, cmdline, firmware,
+# a NIC removed); a running one marks it pending (CPUs, a new disk, a new
+# NIC) until its next start.
 cpus_mem() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"], v["pending_restart"])'; }
 t_status "edit k1 (off) --cpus 2 --memory 512" 0 "$VMTTY" edit k1 --cpus 2 --memory 512
 t_eq "k1 changed, nothing pending" "2 512 None" "$(cpus_mem k1)"
+# field NAME KEY: one value of show --json.
+field() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+t_status "edit k1 --cmdline 'console=ttyS0 quiet'" 0 "$VMTTY" edit k1 --cmdline "console=ttyS0 quiet"
+t_eq "show --json has the new cmdline" "console=ttyS0 quiet" "$(field k1 cmdline)"
+t_match "qemu's -append has it" " -append 'console=ttyS0 quiet' " "$("$VMTTY" show k1 --argv)"
+t_match "journaled" "ok +edit +local/k1: changed kernel command line" "$("$VMTTY" log k1)"
+t_status "edit k1 --firmware uefi" 0 "$VMTTY" edit k1 --firmware uefi
+t_eq "show --json has UEFI" "uefi" "$(field k1 firmware)"
+t_match "qemu gets OVMF as pflash" " -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE[^ ]*\.fd -drive if=pflash,format=raw,unit=1,file=$XDG_DATA_HOME/vmtty/nvram/$(vm_uuid k1)_VARS\.fd " \
+	"$("$VMTTY" show k1 --argv)"
+t_status "edit k1 --firmware bios" 0 "$VMTTY" edit k1 --firmware bios
+t_nomatch "back on BIOS: no pflash" "if=pflash" "$("$VMTTY" show k1 --argv)"
+t_status "edit k1 --remove-nic 0" 0 "$VMTTY" edit k1 --remove-nic 0
+t_eq "k1 has no NIC left" "[]" "$(field k1 nics)"
+t_nomatch "qemu gets no -netdev" "-netdev" "$("$VMTTY" show k1 --argv)"
+t_status "removing a NIC it does not have is refused" 1 "$VMTTY" edit k1 --remove-nic 0
+t_match "naming the number" "VM 'k1' has no NIC '0'; give its number from 0" "$T_ERR"
 t_status "edit k2 (running) --cpus 2" 0 "$VMTTY" edit k2 --cpus 2
 t_match "it says the change waits for a restart" "note: VM 'k2' is running: CPUs take effect at its next start" "$T_ERR"
 t_eq "show k2 has the change, pending" "2 256 CPUs" "$(cpus_mem k2)"
 t_match "list marks it" '"name": "k2".*"pending_restart": true' "$("$VMTTY" list --json | tr -d '\n')"
 t_match "qemu still runs with 1 vCPU" "-smp 1[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_status "edit k2 (running) --new-disk 64M --add-nic user --nic-model e1000" 0 \
+	"$VMTTY" edit k2 --new-disk 64M --add-nic user --nic-model e1000
+t_match "the note names disks and NICs" "note: VM 'k2' is running: disks, NICs take effect at its next start" "$T_ERR"
+t_eq "pending: CPUs, then disks and NICs" "2 256 CPUs, disks, NICs" "$(cpus_mem k2)"
+t_eq "show --json has the new disk and NIC" "$IMAGES/k2/k2-0.qcow2 virtio-net e1000" \
+	"$("$VMTTY" show k2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(*[d["path"] for d in v["disks"]], *[n["model"] for n in v["nics"]])')"
+t_check "the disk file is made at once" test -f "$IMAGES/k2/k2-0.qcow2"
+t_nomatch "the running qemu has neither" "k2-0\.qcow2|e1000" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
 t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
 t_status "start k2 again" 0 "$VMTTY" start k2 --wait
 t_eq "the start took the pending change" "2 256 None" "$(cpus_mem k2)"
 t_match "qemu runs with 2 vCPUs now" "-smp 2[, ]" "$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
+t_match "with the new disk and the e1000 NIC" "file=$IMAGES/k2/k2-0\.qcow2,.* -device e1000,netdev=net1," \
+	"$(tr '\0' ' ' <"/proc/$(vm_pid k2)/cmdline")"
 t_status "resizing a running VM's disk is refused" 1 "$VMTTY" edit k2 --resize-disk 0:2G
+t_match "because it is running" "VM 'k2' is running: a disk grows only while it is stopped" "$T_ERR"
 t_status "poweroff k2" 0 "$VMTTY" poweroff k2 --wait
 t_status "edit c1 --resize-disk 0:30G" 0 "$VMTTY" edit c1 --resize-disk 0:30G
 t_match "the overlay is 30G" '"virtual-size": 32212254720' "$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"

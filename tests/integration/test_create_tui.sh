@@ -2,7 +2,9 @@
 # The new-VM wizard in the real TUI under tmux: t1 from tiny-linux on
 # local (the kernel and initrd typed the first time), started from the
 # TUI, the guest's marker on its serial log; fields checked on the spot;
-# a second VM from the same template in 5 keystrokes.
+# a second VM from the same template in 5 keystrokes; D refuses a wrong
+# name and deletes with the disks on the right one; x keeps the disks;
+# debian-12-cloud as an overlay with a cloud-init seed.
 source "$(dirname "$0")/lib.sh"
 
 export XDG_CONFIG_HOME="$T_TMP/config"
@@ -111,6 +113,16 @@ tui_keys / ; tui_type d1; tui_keys Enter End
 tui_expect "d1 is listed and selected" 'VM +d1' 10
 tui_keys D
 tui_expect "D asks for the typed name" "Delete VM 'd1' AND its disk files" 5
+tui_type d1x
+tui_keys Enter
+tui_expect "a wrong name is refused in the dialog" "'d1x' is not 'd1'; nothing was changed\." 5
+t_check "the dialog stays up" _tui_has "Type 'd1' and Enter: d1x"
+tui_keys Escape
+tui_expect "Esc closes it" "Cancelled; nothing was changed\." 5
+t_status "d1 is still in the inventory" 0 "$VMTTY" show d1 --json
+t_check "and its disk file is still there" test -f "$d1disk"
+tui_keys D
+tui_expect "D asks again" "Type 'd1' and Enter:" 5
 tui_type d1
 tui_keys Enter
 tui_expect "d1 is deleted with its disks" "VM 'd1': deleted with its disks \(1 disk file" 30
@@ -120,6 +132,74 @@ t_check "the ISO it did not make stays" test -f "$GUEST/rootfs.qcow2"
 t_status "the journal has the deletion" 0 "$VMTTY" log d1 --json
 t_match "journaled with its disks" 'deleted with its disks' "$T_OUT"
 tui_keys Escape
+
+# x deletes the VM only: its disk file stays.
+t_status "d2 from alpine-iso with a new 1G disk" 0 "$VMTTY" create d2 --template alpine-iso --disk-size 1G
+d2disk=$("$VMTTY" show d2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["disks"][0]["path"])')
+tui_expect "the TUI picks d2 up" 'd2 +off' 10
+tui_keys / ; tui_type d2; tui_keys Enter End
+tui_expect "d2 is listed and selected" 'VM +d2' 10
+tui_keys x
+tui_expect "x asks, saying the disks are kept" "Delete VM 'd2' \(its disks are kept\)\?" 5
+tui_keys y
+tui_expect "d2 is deleted" "VM 'd2': deleted\." 30
+t_status "d2 is gone from the inventory" 1 "$VMTTY" show d2
+t_check "its disk file stays" test -f "$d2disk"
+t_match "journaled" 'ok +delete +local/d2: deleted' "$("$VMTTY" log d2)"
+tui_keys Escape
+
+# The cloud image path: debian-12-cloud, an overlay on a base image the
+# test makes, a NoCloud seed with a user, an ssh key and a hostname.
+qemu-img create -q -f qcow2 "$T_TMP/BASE.qcow2" 1G
+ssh-keygen -q -t ed25519 -N '' -C tui-test-key -f "$T_TMP/key"
+tui_keys n
+tui_expect "the wizard again" 'New VM on local: Template'
+tui_type debian
+tui_keys Enter
+tui_expect "typing picks debian-12-cloud: its name is suggested" 'Name +debian-12-cloud-1'
+tui_keys C-u
+tui_type c1
+tui_keys Enter
+tui_expect "the template's CPUs and memory" 'Memory \(MiB or 2G\) +2048'
+tui_keys Enter
+tui_expect "the storage step offers an overlay" 'Disk \(Left/Right\) +overlay on an image'
+tui_expect "of the template's size" 'Disk size +20G'
+tui_keys Enter
+tui_expect "an overlay without an image is refused" 'disk image: the disk needs an image; give its path \(the template.s cloud image'
+tui_keys Tab Tab
+tui_type "$T_TMP/BASE.qcow2"
+tui_keys Enter
+tui_expect "the network step" 'Network \(user, none'
+tui_keys Enter
+tui_expect "the cloud-init step" 'SSH public key file'
+tui_type alice
+tui_keys Tab
+tui_type "$T_TMP/BASE.qcow2"
+tui_keys Enter
+tui_expect "a file that is not a public key is refused" 'ssh key: .*not an OpenSSH public key'
+tui_keys C-u
+tui_type "$T_TMP/key.pub"
+tui_keys Tab
+tui_type web-1
+tui_keys Enter
+tui_expect "the review" 'Enter: create the VM'
+tui_expect "lists the overlay" "Disk: +overlay on an image, 20G, $T_TMP/BASE.qcow2"
+tui_expect "and the cloud-init seed" 'Cloud-init: user alice, with an ssh key, hostname web-1'
+tui_keys Enter
+tui_expect "c1 is created" "VM 'c1' created on host 'local'" 30
+IMAGES="$XDG_DATA_HOME/vmtty/images"
+t_eq "show --json lists the overlay and the seed ISO" \
+	"disk qcow2 True $IMAGES/c1/c1.qcow2
+cdrom raw True $IMAGES/c1/c1-seed.iso" \
+	"$("$VMTTY" show c1 --json | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["disks"]: print(d["media"], d["format"], d["owned"], d["path"])')"
+t_match "the overlay is on BASE" "\"backing-filename\": \"$T_TMP/BASE.qcow2\"" \
+	"$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"
+ud=$(isoinfo -R -i "$IMAGES/c1/c1-seed.iso" -x /user-data)
+t_check "the seed's user-data holds the key" grep -qF -- "$(cut -d' ' -f2 "$T_TMP/key.pub")" <<<"$ud"
+t_match "for user alice" 'name: "alice"' "$ud"
+t_match "with hostname web-1" 'hostname: "web-1"' "$ud"
 
 tui_keys q
 tui_expect "the TUI exits 0" '\[exited 0\]' 5

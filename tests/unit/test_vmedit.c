@@ -61,6 +61,10 @@ test_refused(void **state)
 		{ { .new_disk = "big" }, "new disk:" },
 		{ { .remove_nic = "1" }, "VM 'ed' has no NIC '1'" },
 		{ { .add_nic = "bridge" }, "bridge networking needs a source name" },
+		{ { .add_nic = ":br0" }, "add NIC: ':br0' has no network kind" },
+		{ { .add_nic = "token-ring" }, "network kind 'token-ring' is not known" },
+		{ { .add_nic = "user", .nic_model = "ne2k" }, "NIC 1: NIC model 'ne2k' is not known" },
+		{ { .nic_model = "e1000" }, "NIC model: 'e1000' is the model of a NIC to add" },
 	};
 
 	(void)state;
@@ -80,7 +84,7 @@ test_applied(void **state)
 {
 	struct vmedit e = { .cpus = "4", .memory = "2G", .boot = "cdrom,disk",
 		.firmware = "uefi", .remove_disk = "1", .new_disk = "1G",
-		.resize_disk = "/img/ed.qcow2:20G", .add_nic = "bridge:br0" };
+		.resize_disk = "/img/ed.qcow2:20G", .add_nic = "bridge:br0", .nic_model = "e1000e" };
 	struct vm_config c;
 
 	(void)state;
@@ -95,7 +99,9 @@ test_applied(void **state)
 	assert_string_equal(e.resize_path, "/img/ed.qcow2");
 	assert_int_equal(e.resize_bytes, 20LL << 30);
 	assert_int_equal(c.nnics, 2);
+	assert_string_equal(c.nics[1].kind, "bridge");
 	assert_string_equal(c.nics[1].source, "br0");
+	assert_string_equal(c.nics[1].model, "e1000e");
 	/* Each kind of change once, in order. */
 	assert_string_equal(e.changes, "CPUs, memory, firmware, boot order, disks, disk size, NICs");
 	vm_config_clear(&c);
@@ -103,7 +109,8 @@ test_applied(void **state)
 
 	/* An empty boot order goes back to none; an empty edit changes nothing. */
 	{
-		struct vmedit b = { .boot = "" }, none = { 0 };
+		struct vmedit b = { .boot = "" }, none = { 0 }, r = { .remove_nic = "0" },
+		    u = { .add_nic = "user" };
 
 		assert_int_equal(apply(&b, &c), 0);
 		assert_null(c.boot_order);
@@ -111,6 +118,16 @@ test_applied(void **state)
 		vm_config_clear(&c);
 		assert_int_equal(apply(&none, NULL), 0);
 		assert_string_equal(none.changes, "");
+		/* The last NIC goes; an added one is virtio-net unless told. */
+		assert_int_equal(apply(&r, &c), 0);
+		assert_int_equal(c.nnics, 0);
+		assert_string_equal(r.changes, "NICs");
+		vm_config_clear(&c);
+		assert_int_equal(apply(&u, &c), 0);
+		assert_int_equal(c.nnics, 2);
+		assert_string_equal(c.nics[1].model, "virtio-net");
+		assert_null(c.nics[1].source);
+		vm_config_clear(&c);
 	}
 }
 
