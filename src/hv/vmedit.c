@@ -7,6 +7,7 @@
 
 #include "hv/hv.h"
 #include "hv/provision.h"
+#include "hv/qemu.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -182,6 +183,16 @@ apply_nics(struct vmedit *e, struct vm_config *c)
 		if (e->remove_nic[0] == '\0' || *end != '\0' || n >= c->nnics)
 			return err_set("VM '%s' has no NIC '%s'; give its number from 0", c->name,
 			    e->remove_nic);
+		/* A NIC without a stored MAC gets one from its position: pin
+		 * those after N first, so that the guest's other NICs keep
+		 * their addresses. */
+		for (size_t i = n + 1; i < c->nnics; i++)
+			if (c->nics[i].mac == NULL) {
+				char mac[18];
+
+				qemu_default_mac(c, i, mac);
+				c->nics[i].mac = xstrdup(mac);
+			}
 		free(c->nics[n].kind);
 		free(c->nics[n].model);
 		free(c->nics[n].mac);

@@ -2,6 +2,7 @@
  * and what a combined edit does to a configuration (no host involved). */
 #include "unit.h"
 
+#include "hv/qemu.h"
 #include "hv/vmedit.h"
 #include "model/vm.h"
 #include "util/err.h"
@@ -131,12 +132,39 @@ test_applied(void **state)
 	}
 }
 
+/* Removing a NIC keeps the MACs of the NICs after it: a MAC that was only
+ * derived from the NIC's position is stored before the positions shift. */
+static void
+test_remove_nic_keeps_macs(void **state)
+{
+	struct vmedit e = { .remove_nic = "0" };
+	struct vm_config c;
+	char before1[18], before2[18];
+
+	(void)state;
+	make(&c);
+	snprintf(c.uuid, sizeof c.uuid, "%s", "0c0ffee0-1234-4abc-8def-0000000000aa");
+	vm_config_add_nic(&c, "user");
+	vm_config_add_nic(&c, "user");
+	c.nics[2].mac = xstrdup("52:54:00:12:34:56");
+	qemu_default_mac(&c, 1, before1);
+	snprintf(before2, sizeof before2, "%s", c.nics[2].mac);
+	assert_int_equal(vmedit_apply(&e, &c), 0);
+	assert_int_equal(c.nnics, 2);
+	assert_non_null(c.nics[0].mac);
+	assert_string_equal(c.nics[0].mac, before1);
+	assert_string_equal(c.nics[1].mac, before2);
+	vm_config_clear(&c);
+	vmedit_clear(&e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_applied),
+		cmocka_unit_test(test_remove_nic_keeps_macs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
