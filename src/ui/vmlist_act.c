@@ -29,7 +29,8 @@ const char *const vmlist_help[] = {
 	"Viewing",
 	"/\tfilter VMs by name as you type (Enter keeps, Esc clears)",
 	"o F6\tsort by name, state, CPU or memory",
-	"Ctrl-L F5\trefresh from every host now",
+	"Esc\tclear the filter",
+	"Ctrl-L F5 r\trefresh from every host now",
 	"",
 	"VMs",
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
@@ -53,7 +54,7 @@ const char *const vmlist_help[] = {
 	"",
 	"Everywhere",
 	"? F1\tthis help",
-	"q F10\tquit (VMs keep running)",
+	"q Q F10\tquit (VMs keep running)",
 	NULL,
 };
 
