@@ -157,6 +157,9 @@ op_done(const char *error, const char *note, void *arg)
 		journal_add(db, o->host, o->name, op_word(o->action), false, error);
 		ui_status(v->ui, true, "%s", error);
 		op_free(o);
+		/* A peek during the operation may have seen it half done (a qemu
+		 * that failed to start, still exiting): show the state now. */
+		ui_intent(v->ui, UI_RELOAD);
 		return;
 	}
 	if (o->action == FLEET_UNDEFINE) {
