@@ -1,8 +1,10 @@
-/* ptyrun [-p COLSxROWS] CMD [ARGS]: run CMD, on a fresh pseudo-terminal of
- * that size with -p (else with output to a pipe), drain what it writes, and
- * print its wall time, peak RSS and the bytes it wrote:
+/* ptyrun [-p COLSxROWS] [-o FILE] CMD [ARGS]: run CMD, on a fresh
+ * pseudo-terminal of that size with -p (else with output to a pipe), drain
+ * what it writes (into FILE with -o, for tests of the bytes), and print its
+ * wall time, peak RSS and the bytes it wrote:
  * "wall_ms=12.3 maxrss_kb=4567 bytes=8910 status=0 cpu_ms=10.1". */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <stdio.h>
@@ -29,19 +31,33 @@ main(int argc, char **argv)
 	struct rusage ru;
 	long long bytes = 0;
 	double t0, t1;
-	int master, status = 0, first = 1, pty = 0, pfd[2];
+	int master, status = 0, first, pty = 0, pfd[2], out = -1, ch;
 	unsigned cols, rows;
 	pid_t pid;
 	char buf[65536];
 
-	if (argc > 2 && argv[1][0] == '-' && argv[1][1] == 'p') {
-		if (sscanf(argv[2], "%ux%u", &cols, &rows) != 2)
+	/* "+": the options end at CMD, whose own options are left alone. */
+	while ((ch = getopt(argc, argv, "+p:o:")) != -1) {
+		switch (ch) {
+		case 'p':
+			if (sscanf(optarg, "%ux%u", &cols, &rows) != 2)
+				goto usage;
+			ws.ws_col = (unsigned short)cols;
+			ws.ws_row = (unsigned short)rows;
+			pty = 1;
+			break;
+		case 'o':
+			out = open(optarg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (out < 0) {
+				perror("ptyrun: -o");
+				return 1;
+			}
+			break;
+		default:
 			goto usage;
-		ws.ws_col = (unsigned short)cols;
-		ws.ws_row = (unsigned short)rows;
-		pty = 1;
-		first = 3;
+		}
 	}
+	first = optind;
 	if (argc <= first)
 		goto usage;
 	t0 = now_ms();
@@ -78,7 +94,13 @@ main(int argc, char **argv)
 		if (n <= 0)
 			break;	/* EIO once the child has closed the pty */
 		bytes += n;
+		if (out >= 0 && write(out, buf, (size_t)n) != n) {
+			perror("ptyrun: -o");
+			return 1;
+		}
 	}
+	if (out >= 0)
+		close(out);
 	waitpid(pid, &status, 0);
 	t1 = now_ms();
 	getrusage(RUSAGE_CHILDREN, &ru);
@@ -88,6 +110,6 @@ main(int argc, char **argv)
 	    ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
 	return 0;
 usage:
-	fprintf(stderr, "usage: ptyrun [-p COLSxROWS] CMD [ARGS]\n");
+	fprintf(stderr, "usage: ptyrun [-p COLSxROWS] [-o FILE] CMD [ARGS]\n");
 	return 2;
 }

@@ -153,6 +153,10 @@ overlay_key(struct ui *ui, struct overlay *o, int key, bool *close)
 		return finish(ui, o, -1, close);
 	switch (o->kind) {
 	case OV_HELP:
+		/* Nothing is selected in the help: the moving keys scroll it,
+		 * from the bottom row going down and the top row going up. */
+		o->list.sel = key == K_FN(KEY_DOWN) || key == 'j' || key == K_FN(KEY_NPAGE) ||
+		    key == K_CTRL('f') ? o->list.top + o->list.height - 1 : o->list.top;
 		if (listw_key(&o->list, key) != UI_IGNORED)
 			return UI_HANDLED | UI_REDRAW;
 		if (key == 'q' || key == '?' || key == '\r' || key == K_FN(KEY_F(1)))

@@ -31,7 +31,8 @@ const char *const vmlist_help[] = {
 	"Viewing",
 	"/\tfilter VMs by name as you type (Enter keeps, Esc clears)",
 	"o F6\tsort by name, state, CPU or memory",
-	"Ctrl-L F5\trefresh from every host now",
+	"Esc\tclear the filter",
+	"Ctrl-L F5 r\trefresh from every host now",
 	"",
 	"VMs",
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
@@ -55,7 +56,7 @@ const char *const vmlist_help[] = {
 	"",
 	"Everywhere",
 	"? F1\tthis help",
-	"q F10\tquit (VMs keep running)",
+	"q Q F10\tquit (VMs keep running)",
 	NULL,
 };
 
@@ -186,6 +187,9 @@ op_done(const char *error, const char *note, void *arg)
 		journal_add(db, o->host, o->name, op_word(o->action), false, error);
 		ui_status(v->ui, true, "%s", error);
 		op_free(o);
+		/* A peek during the operation may have seen it half done (a qemu
+		 * that failed to start, still exiting): show the state now. */
+		ui_intent(v->ui, UI_RELOAD);
 		return;
 	}
 	if (o->action == FLEET_UNDEFINE) {
