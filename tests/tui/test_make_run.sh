@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # README's first command: 'make run' in a terminal installs what is missing,
 # builds, and opens the TUI on the default inventory (here the test's own
-# XDG_DATA_HOME), which shows host 'local'; q quits and the shell is back.
+# XDG_DATA_HOME; VMTTY_DB unset), which shows host 'local'; q quits and the shell is back.
 source "$(dirname "$0")/lib.sh"
 
 export XDG_DATA_HOME="$T_TMP/data"
 tui_shell 120 30
 tui_wait 'PROMPT\$' 5
-tui_type "cd '$T_ROOT' && XDG_DATA_HOME='$XDG_DATA_HOME' make --no-print-directory -s run BUILD='$T_BUILD'; echo MAKE-RUN-\$?"
+tui_type "cd '$T_ROOT' && unset VMTTY_DB && XDG_DATA_HOME='$XDG_DATA_HOME' make --no-print-directory -s run BUILD='$T_BUILD'; echo MAKE-RUN-\$?"
 tui_keys Enter
 tui_expect "make run opens the TUI with host local" 'local +\(builtin, 0 VMs\)' 120
 tui_keys q
