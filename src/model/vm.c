@@ -732,7 +732,8 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	st = db_prepare(db, "SELECT v.id, v.host_id, h.name, v.uuid, v.name, v.state, v.machine, "
 	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, v.memory_mib, v.kernel, "
 	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
-	    "v.seen, v.pending, v.boot_order FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
+	    "CASE WHEN h.kind = 'libvirt' AND h.last_seen > v.seen THEN h.last_seen "
+	    "ELSE v.seen END, v.pending, v.boot_order FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -875,31 +876,121 @@ vm_summary_free(struct vm_summary *v, size_t n)
 	free(v);
 }
 
-/* Upsert one seen domain; *ADDED counts inserts. */
+/* A cached row as the inventory holds it, to compare with what was seen. */
+struct cached {
+	char uuid[UUID_STR_LEN];
+	char *name, *state;
+	int sockets, cores, threads;
+	int64_t memory_mib;
+	bool matched;
+};
+
 static int
-cache_upsert(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t now, size_t *added)
+cached_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cached *)a)->uuid, ((const struct cached *)b)->uuid);
+}
+
+static void
+cached_free(struct cached *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].state);
+	}
+	free(c);
+}
+
+/* Host HOST_ID's cached rows, sorted by UUID. */
+static int
+cached_load(struct db *db, int64_t host_id, struct cached **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct cached *c = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	st = db_prepare(db, "SELECT uuid, name, state, sockets, cores, threads, memory_mib "
+	    "FROM vms WHERE host_id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 64;
+			c = xreallocarray(c, cap, sizeof *c);
+		}
+		memset(&c[len], 0, sizeof c[len]);
+		snprintf(c[len].uuid, sizeof c[len].uuid, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		c[len].name = db_col_text(st, 1);
+		c[len].state = db_col_text(st, 2);
+		c[len].sockets = sqlite3_column_int(st, 3);
+		c[len].cores = sqlite3_column_int(st, 4);
+		c[len].threads = sqlite3_column_int(st, 5);
+		c[len].memory_mib = sqlite3_column_int64(st, 6);
+		len++;
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		cached_free(c, len);
+		return db_error(db, "cannot read cached VMs");
+	}
+	if (len > 0)
+		qsort(c, len, sizeof *c, cached_cmp);
+	*out = c;
+	*n = len;
+	return 0;
+}
+
+static int
+seen_vcpus(const struct vm_seen *v)
+{
+	return v->vcpus > 0 ? v->vcpus : 1;
+}
+
+static int64_t
+seen_memory(const struct vm_seen *v)
+{
+	return v->memory_mib > 0 ? v->memory_mib : 1;
+}
+
+static bool
+cached_same(const struct cached *c, const struct vm_seen *v)
+{
+	return c->name != NULL && strcmp(c->name, v->name) == 0 &&
+	    c->state != NULL && strcmp(c->state, v->state) == 0 &&
+	    c->sockets == seen_vcpus(v) && c->cores == 1 && c->threads == 1 &&
+	    c->memory_mib == seen_memory(v);
+}
+
+/* Run one statement on a cached row: ?1 host, ?2 uuid. */
+static int
+cached_exec(struct db *db, const char *sql, int64_t host_id, const char *uuid, const char *what)
+{
+	sqlite3_stmt *st = db_prepare(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	db_bind_text(st, 2, uuid);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 : db_error(db, what);
+}
+
+/* Write one seen domain: UPDATE when the inventory knew it, else INSERT. */
+static int
+cache_write(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t now, bool known)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	st = db_prepare(db, "UPDATE vms SET name = ?3, state = ?4, sockets = ?5, cores = 1, "
-	    "threads = 1, memory_mib = ?6, seen = ?7 WHERE host_id = ?1 AND uuid = ?2");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, host_id);
-	db_bind_text(st, 2, v->uuid);
-	db_bind_text(st, 3, v->name);
-	db_bind_text(st, 4, v->state);
-	sqlite3_bind_int(st, 5, v->vcpus > 0 ? v->vcpus : 1);
-	sqlite3_bind_int64(st, 6, v->memory_mib > 0 ? v->memory_mib : 1);
-	sqlite3_bind_int64(st, 7, now);
-	rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE)
-		return db_error(db, "cannot update a cached VM");
-	if (sqlite3_changes(db_sqlite(db)) > 0)
-		return 0;
-	st = db_prepare(db, "INSERT INTO vms (host_id, uuid, name, state, sockets, memory_mib, "
+	st = known ?
+	    db_prepare(db, "UPDATE vms SET name = ?3, state = ?4, sockets = ?5, cores = 1, "
+	    "threads = 1, memory_mib = ?6, seen = ?7 WHERE host_id = ?1 AND uuid = ?2") :
+	    db_prepare(db, "INSERT INTO vms (host_id, uuid, name, state, sockets, memory_mib, "
 	    "seen, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)");
 	if (st == NULL)
 		return -1;
@@ -907,63 +998,85 @@ cache_upsert(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t no
 	db_bind_text(st, 2, v->uuid);
 	db_bind_text(st, 3, v->name);
 	db_bind_text(st, 4, v->state);
-	sqlite3_bind_int(st, 5, v->vcpus > 0 ? v->vcpus : 1);
-	sqlite3_bind_int64(st, 6, v->memory_mib > 0 ? v->memory_mib : 1);
+	sqlite3_bind_int(st, 5, seen_vcpus(v));
+	sqlite3_bind_int64(st, 6, seen_memory(v));
 	sqlite3_bind_int64(st, 7, now);
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE)
-		return db_error(db, "cannot add a cached VM");
-	(*added)++;
+		return db_error(db, known ? "cannot update a cached VM" : "cannot add a cached VM");
 	return 0;
 }
 
+/*
+ * Only rows that differ are written: a refresh that finds the host as it
+ * was costs one read and no write.  A row's last-seen time is the host's
+ * last contact (every cached row was seen then), so unchanged rows need no
+ * timestamp either.
+ */
 int
 vm_cache_sync(struct db *db, int64_t host_id, const struct vm_seen *seen, size_t n,
     size_t *added, size_t *removed)
 {
-	sqlite3_stmt *st;
-	size_t add = 0;
+	struct cached *c = NULL, key;
+	const struct cached **hit = xcalloc(n + 1, sizeof *hit);
+	bool *same = xcalloc(n + 1, sizeof *same);
+	size_t nc = 0, add = 0, gone = 0;
 	int64_t now = db_now_ms();
-	int rc;
 
 	if (db_begin(db) != 0)
-		return -1;
-	/* Mark every row unseen.  A name can also move between UUIDs (undefine
-	 * + define): park every name so UNIQUE (host_id, name) never trips. */
-	st = db_prepare(db, "UPDATE vms SET name = char(1) || uuid, seen = NULL "
-	    "WHERE host_id = ?1");
-	if (st == NULL)
+		goto out;
+	if (cached_load(db, host_id, &c, &nc) != 0)
 		goto fail;
-	sqlite3_bind_int64(st, 1, host_id);
-	rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE) {
-		db_error(db, "cannot refresh cached VMs");
-		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct cached *m;
+
+		snprintf(key.uuid, sizeof key.uuid, "%s", seen[i].uuid);
+		m = nc > 0 ? bsearch(&key, c, nc, sizeof *c, cached_cmp) : NULL;
+		if (m != NULL && !m->matched) {
+			m->matched = true;
+			hit[i] = m;
+			same[i] = cached_same(m, &seen[i]);
+		}
+	}
+	/* Vanished rows go first, then the names of rows about to change are
+	 * parked: a name can move between UUIDs (undefine + define) and
+	 * UNIQUE (host_id, name) must never trip on the way. */
+	for (size_t k = 0; k < nc; k++) {
+		if (c[k].matched)
+			continue;
+		if (cached_exec(db, "DELETE FROM vms WHERE host_id = ?1 AND uuid = ?2",
+		    host_id, c[k].uuid, "cannot drop a vanished VM") != 0)
+			goto fail;
+		gone++;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (cache_upsert(db, host_id, &seen[i], now, &add) != 0)
+		if (hit[i] != NULL && !same[i] &&
+		    cached_exec(db, "UPDATE vms SET name = char(1) || uuid WHERE host_id = ?1 "
+		    "AND uuid = ?2", host_id, hit[i]->uuid, "cannot refresh a cached VM") != 0)
 			goto fail;
-	/* What was not seen now is gone from the host. */
-	st = db_prepare(db, "DELETE FROM vms WHERE host_id = ?1 AND seen IS NULL");
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, host_id);
-	rc = sqlite3_step(st);
-	db_done(st);
-	if (rc != SQLITE_DONE) {
-		db_error(db, "cannot drop vanished VMs");
-		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (same[i])
+			continue;
+		if (cache_write(db, host_id, &seen[i], now, hit[i] != NULL) != 0)
+			goto fail;
+		add += hit[i] == NULL;
 	}
-	if (removed != NULL)
-		*removed = (size_t)sqlite3_changes(db_sqlite(db));
 	if (db_commit(db) != 0)
 		goto fail;
+	cached_free(c, nc);
+	free(hit);
+	free(same);
 	if (added != NULL)
 		*added = add;
+	if (removed != NULL)
+		*removed = gone;
 	return 0;
 fail:
 	db_rollback(db);
+out:
+	cached_free(c, nc);
+	free(hit);
+	free(same);
 	return -1;
 }

@@ -482,6 +482,10 @@ test_cache_sync(void **state)
 		{ "11111111-0000-4000-8000-000000000001", "beta", "paused", 4, 2048 },
 		{ "11111111-0000-4000-8000-000000000003", "gamma", "running", 1, 256 },
 	};
+	const struct vm_seen swapped[] = {
+		{ "11111111-0000-4000-8000-000000000001", "gamma", "paused", 4, 2048 },
+		{ "11111111-0000-4000-8000-000000000003", "beta", "running", 1, 256 },
+	};
 
 	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
 	lab = host_id(f->db, "lab");
@@ -502,6 +506,20 @@ test_cache_sync(void **state)
 	assert_int_equal(v[0].cpus, 4);
 	assert_int_equal(v[0].memory_mib, 2048);
 	assert_string_equal(v[1].name, "gamma");
+	vm_summary_free(v, n);
+	/* The same list again changes nothing; two VMs swapping names (a
+	 * name moving between UUIDs both ways) goes through. */
+	assert_int_equal(vm_cache_sync(f->db, lab, second, 2, &added, &removed), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(vm_cache_sync(f->db, lab, swapped, 2, &added, &removed), 0);
+	assert_int_equal(added + removed, 0);
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "beta");
+	assert_string_equal(v[0].uuid, "11111111-0000-4000-8000-000000000003");
+	assert_string_equal(v[1].name, "gamma");
+	assert_string_equal(v[1].uuid, "11111111-0000-4000-8000-000000000001");
 	vm_summary_free(v, n);
 	/* Other hosts' VMs are untouched; an empty list empties only lab. */
 	assert_int_equal(vm_cache_sync(f->db, lab, NULL, 0, &added, &removed), 0);
