@@ -56,6 +56,7 @@ struct lv_priv {
 	char *name;		/* host name and URI, for messages */
 	char *uri;
 	bool remote;
+	bool name_is_identity;	/* UUIDs differ between connections (test driver) */
 	atomic_bool closed;	/* the close callback ran */
 	atomic_int close_reason;
 
@@ -487,6 +488,13 @@ lv_open(struct hv *hv)
 	if (virConnectRegisterCloseCallback(p->conn, lv_on_close, p, NULL) < 0)
 		log_debug("libvirt: host '%s': no close callback: %s", p->name,
 		    virGetLastErrorMessage());
+	/* The test driver makes up a new UUID, on each connection, for every
+	 * domain its file defines without one: there, only the name lasts. */
+	{
+		const char *type = virConnectGetType(p->conn);
+
+		p->name_is_identity = type != NULL && strcmp(type, "TEST") == 0;
+	}
 	hv->priv = p;
 	return 0;
 }
@@ -554,8 +562,8 @@ lv_lookup(struct lv_priv *p, const struct vm_config *c, bool *missing)
 		err_set("VM '%s' is not defined on host '%s'", c->name, p->name);
 		return NULL;
 	}
-	if (c->uuid[0] != '\0' && virDomainGetUUIDString(dom, uuid) == 0 &&
-	    strcasecmp(uuid, c->uuid) != 0) {
+	if (c->uuid[0] != '\0' && !p->name_is_identity &&
+	    virDomainGetUUIDString(dom, uuid) == 0 && strcasecmp(uuid, c->uuid) != 0) {
 		err_set("VM '%s' is not defined on host '%s': a domain of that name has UUID "
 		    "%s, not %s; it was redefined outside vmtty, refresh the host", c->name,
 		    p->name, uuid, c->uuid);

@@ -30,6 +30,12 @@ for uri in test:///default "test://$SHARED/testsuite.xml" "test://$SHARED/testdr
 	want=$(virsh_states "$uri")
 	t_eq "list --host t$i matches virsh list --all ($(echo "$want" | wc -l) domains)" "$want" "$(vmtty_states "t$i")"
 done
+# Domains the file defines without a UUID get a new one on each connection:
+# by name, they can still be acted on (the test driver keeps no state
+# between connections, so each command starts from the file).
+t_status "pause a lv9 domain that has no <uuid> (new UUID each connection)" 0 \
+	"$VMTTY" pause t3/test-arm-kernel
+t_status "force it off" 0 "$VMTTY" poweroff t3/test-arm-kernel
 t_status "show --xml of a test-driver domain" 0 "$VMTTY" show t1/test --xml
 t_match "it is the domain's own XML" "<name>test</name>" "$T_OUT"
 
@@ -85,6 +91,9 @@ tui_expect "and the resume" '▶ g1 +running' 1
 # it comes back: the host reconnects by itself.
 libvirtd_stop lv
 tui_expect "lv shows unreachable with a reason" 'lv .*unreachable: .+' 30
+t_status "list --json with lv down answers from the inventory" 0 "$VMTTY" list --host lv --json
+t_match "g1 is there, marked stale" '"name": "g1".*"stale": true' "$T_OUT"
+t_match "stderr says why and what is shown" "showing the VMs last seen there" "$T_ERR"
 tui_keys '?'
 tui_expect "help still opens" 'Keys' 2
 tui_keys Escape
