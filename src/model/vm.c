@@ -1033,7 +1033,7 @@ vm_cache_sync(struct db *db, int64_t host_id, const struct vm_seen *seen, size_t
 
 		snprintf(key.uuid, sizeof key.uuid, "%s", seen[i].uuid);
 		m = nc > 0 ? bsearch(&key, c, nc, sizeof *c, cached_cmp) : NULL;
-		if (m != NULL && !m->matched) {
+		if (m != NULL) {
 			m->matched = true;
 			hit[i] = m;
 			same[i] = cached_same(m, &seen[i]);
