@@ -72,6 +72,16 @@ t_match "and says why" "disks are there, and deleting them through storage pools
 t_check "the local file of the same name is untouched" test -f "$T_TMP/decoy.qcow2"
 t_eq "g2 is still defined" "shut off" "$(libvirtd_domstate g2)"
 t_status "delete g2 without disks" 0 "$VMTTY" delete lv/g2
+# A domain redefined behind vmtty's back (same name, new UUID) is another
+# VM: vmtty refuses to act on it and says so.
+t_status "create g3 on lv" 0 create_tiny g3 --host lv
+libvirtd_virsh undefine g3 >/dev/null
+tiny_domain_xml g3 >"$T_TMP/g3.xml"
+libvirtd_virsh define "$T_TMP/g3.xml" >/dev/null
+t_status "start of a g3 redefined with virsh is refused" 1 "$VMTTY" start lv/g3
+t_match "saying it was redefined outside vmtty" "it was redefined outside vmtty, refresh the host" "$T_ERR"
+t_eq "the other g3 was not started" "shut off" "$(libvirtd_domstate g3)"
+libvirtd_virsh undefine g3 >/dev/null
 t_status "start --wait-serial on libvirt is refused before starting" 1 "$VMTTY" start lv/g1 --wait-serial X
 t_eq "g1 was not started" "shut off" "$(libvirtd_domstate g1)"
 
