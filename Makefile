@@ -135,9 +135,17 @@ check: deps
 check-asan: deps
 	@$(MAKE) --no-print-directory asan-run
 
+# intercept_tls_get_addr=0: LSan's tracking of dynamic TLS (GCC 12, glibc
+# 2.36) can record a bogus range for the main thread when the process exits
+# while worker threads are still connecting to libvirt hosts (the TUI's
+# --frames runs), and the leak check then dies
+# ("LeakSanitizer has encountered a fatal error", 2-5 in 15 runs of
+# cli/test_frames at 200x60).  The heap, stacks and static TLS are still
+# scanned for leaks.
 asan-run:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit $(BENCH_BIN:$(BUILD)/%=build-asan/%)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:intercept_tls_get_addr=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run --build build-asan --fast
 
 bench: deps
