@@ -33,13 +33,15 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		json_object *st = json_object_new_string(v[i].state);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
-		    "\"cpus\": %d, \"memory_mib\": %lld, \"stale\": %s, \"pending_restart\": %s }",
+		    "\"cpus\": %d, \"memory_mib\": %lld, \"max_memory_mib\": %lld, "
+		    "\"autostart\": %s, \"persistent\": %s, \"stale\": %s, \"pending_restart\": %s }",
 		    i == 0 ? "" : ",",
 		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
 		    v[i].uuid,
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
-		    v[i].cpus, (long long)v[i].memory_mib,
+		    v[i].cpus, (long long)v[i].memory_mib, (long long)v[i].max_memory_mib,
+		    v[i].autostart ? "true" : "false", v[i].persistent ? "true" : "false",
 		    is_stale(v[i].host, stale, nstale) ? "true" : "false",
 		    v[i].pending ? "true" : "false");
 		json_object_put(h);

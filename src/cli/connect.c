@@ -150,16 +150,9 @@ cli_hv_open(const struct host *h)
 static int
 sync_host(struct db *db, const struct host *h, const struct hv_domain *d, size_t n)
 {
-	struct vm_seen *seen = xcalloc(n + 1, sizeof *seen);
+	struct vm_seen *seen = hv_domains_seen(d, n);
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		seen[i].uuid = d[i].uuid;
-		seen[i].name = d[i].name;
-		seen[i].state = hv_state_name(d[i].state);
-		seen[i].vcpus = d[i].vcpus;
-		seen[i].memory_mib = d[i].memory_mib;
-	}
 	rc = vm_cache_sync(db, h->id, seen, n, NULL, NULL);
 	free(seen);
 	return rc;

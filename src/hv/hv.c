@@ -200,6 +200,24 @@ hv_domains_free(struct hv_domain *d, size_t n)
 	free(d);
 }
 
+struct vm_seen *
+hv_domains_seen(const struct hv_domain *d, size_t n)
+{
+	struct vm_seen *seen = xcalloc(n + 1, sizeof *seen);
+
+	for (size_t i = 0; i < n; i++) {
+		seen[i].uuid = d[i].uuid;
+		seen[i].name = d[i].name;
+		seen[i].state = hv_state_name(d[i].state);
+		seen[i].vcpus = d[i].vcpus;
+		seen[i].memory_mib = d[i].memory_mib;
+		seen[i].max_memory_mib = d[i].max_memory_mib;
+		seen[i].autostart = d[i].autostart;
+		seen[i].persistent = d[i].persistent;
+	}
+	return seen;
+}
+
 int
 hv_define(struct hv *hv, const struct vm_config *c)
 {

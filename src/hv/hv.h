@@ -155,6 +155,9 @@ int hv_undefine(struct hv *hv, const struct vm_config *c);
 int hv_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len);
 int hv_list(struct hv *hv, struct hv_domain **out, size_t *n);
 void hv_domains_free(struct hv_domain *d, size_t n);
+/* D's N domains as the inventory's cache rows (vm_cache_sync); the rows
+ * point into D.  Free the array alone. */
+struct vm_seen *hv_domains_seen(const struct hv_domain *d, size_t n);
 int hv_define(struct hv *hv, const struct vm_config *c);
 int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
 int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);

@@ -150,6 +150,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE vms ADD COLUMN pending TEXT;",
 	/* 4 -> 5: the boot order, device kinds ("cdrom,disk"). */
 	"ALTER TABLE vms ADD COLUMN boot_order TEXT;",
+	/* 5 -> 6: what a libvirt host says of its domains beyond the config:
+	 * the maximum memory (NULL: the configured memory), autostart, and
+	 * whether the domain is persistent (defined) or transient. */
+	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER;"
+	"ALTER TABLE vms ADD COLUMN autostart INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN persistent INTEGER NOT NULL DEFAULT 1;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -831,7 +831,8 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 	int rc;
 
 	st = db_prepare(db, "SELECT v.id, h.name, v.name, v.uuid, v.state, "
-	    "v.sockets * v.cores * v.threads, v.memory_mib, v.pending IS NOT NULL "
+	    "v.sockets * v.cores * v.threads, v.memory_mib, v.pending IS NOT NULL, "
+	    "coalesce(v.max_memory_mib, v.memory_mib), v.autostart, v.persistent "
 	    "FROM vms v JOIN hosts h ON h.id = v.host_id "
 	    "WHERE ?1 IS NULL OR h.name = ?1 "
 	    "ORDER BY (h.name <> 'local'), h.name, v.name");
@@ -854,6 +855,9 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 		s->cpus = sqlite3_column_int(st, 5);
 		s->memory_mib = sqlite3_column_int64(st, 6);
 		s->pending = sqlite3_column_int(st, 7) != 0;
+		s->max_memory_mib = sqlite3_column_int64(st, 8);
+		s->autostart = sqlite3_column_int(st, 9) != 0;
+		s->persistent = sqlite3_column_int(st, 10) != 0;
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE) {
@@ -881,7 +885,8 @@ struct cached {
 	char uuid[UUID_STR_LEN];
 	char *name, *state;
 	int sockets, cores, threads;
-	int64_t memory_mib;
+	int64_t memory_mib, max_memory_mib;
+	bool autostart, persistent;
 	bool matched;
 };
 
@@ -910,7 +915,8 @@ cached_load(struct db *db, int64_t host_id, struct cached **out, size_t *n)
 	size_t len = 0, cap = 0;
 	int rc;
 
-	st = db_prepare(db, "SELECT uuid, name, state, sockets, cores, threads, memory_mib "
+	st = db_prepare(db, "SELECT uuid, name, state, sockets, cores, threads, memory_mib, "
+	    "coalesce(max_memory_mib, memory_mib), autostart, persistent "
 	    "FROM vms WHERE host_id = ?1");
 	if (st == NULL)
 		return -1;
@@ -929,6 +935,9 @@ cached_load(struct db *db, int64_t host_id, struct cached **out, size_t *n)
 		c[len].cores = sqlite3_column_int(st, 4);
 		c[len].threads = sqlite3_column_int(st, 5);
 		c[len].memory_mib = sqlite3_column_int64(st, 6);
+		c[len].max_memory_mib = sqlite3_column_int64(st, 7);
+		c[len].autostart = sqlite3_column_int(st, 8) != 0;
+		c[len].persistent = sqlite3_column_int(st, 9) != 0;
 		len++;
 	}
 	db_done(st);
@@ -955,13 +964,20 @@ seen_memory(const struct vm_seen *v)
 	return v->memory_mib > 0 ? v->memory_mib : 1;
 }
 
+static int64_t
+seen_max_memory(const struct vm_seen *v)
+{
+	return v->max_memory_mib > seen_memory(v) ? v->max_memory_mib : seen_memory(v);
+}
+
 static bool
 cached_same(const struct cached *c, const struct vm_seen *v)
 {
 	return c->name != NULL && strcmp(c->name, v->name) == 0 &&
 	    c->state != NULL && strcmp(c->state, v->state) == 0 &&
 	    c->sockets == seen_vcpus(v) && c->cores == 1 && c->threads == 1 &&
-	    c->memory_mib == seen_memory(v);
+	    c->memory_mib == seen_memory(v) && c->max_memory_mib == seen_max_memory(v) &&
+	    c->autostart == v->autostart && c->persistent == v->persistent;
 }
 
 /* Run one statement on a cached row: ?1 host, ?2 uuid. */
@@ -989,9 +1005,11 @@ cache_write(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t now
 
 	st = known ?
 	    db_prepare(db, "UPDATE vms SET name = ?3, state = ?4, sockets = ?5, cores = 1, "
-	    "threads = 1, memory_mib = ?6, seen = ?7 WHERE host_id = ?1 AND uuid = ?2") :
+	    "threads = 1, memory_mib = ?6, seen = ?7, max_memory_mib = ?8, autostart = ?9, "
+	    "persistent = ?10 WHERE host_id = ?1 AND uuid = ?2") :
 	    db_prepare(db, "INSERT INTO vms (host_id, uuid, name, state, sockets, memory_mib, "
-	    "seen, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)");
+	    "seen, created, updated, max_memory_mib, autostart, persistent) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8, ?9, ?10)");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, host_id);
@@ -1001,6 +1019,9 @@ cache_write(struct db *db, int64_t host_id, const struct vm_seen *v, int64_t now
 	sqlite3_bind_int(st, 5, seen_vcpus(v));
 	sqlite3_bind_int64(st, 6, seen_memory(v));
 	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, seen_max_memory(v));
+	sqlite3_bind_int(st, 9, v->autostart);
+	sqlite3_bind_int(st, 10, v->persistent);
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE)

@@ -73,6 +73,9 @@ struct vm_summary {
 	char *state;
 	int cpus;
 	int64_t memory_mib;
+	int64_t max_memory_mib;	/* the configured memory unless a host says more */
+	bool autostart;		/* libvirt: started when its host boots */
+	bool persistent;	/* false: a transient libvirt domain */
 	bool pending;		/* changes wait for the next start */
 };
 
@@ -130,6 +133,9 @@ struct vm_seen {
 	const char *state;
 	int vcpus;
 	int64_t memory_mib;
+	int64_t max_memory_mib;	/* 0: unknown, taken as MEMORY_MIB */
+	bool autostart;
+	bool persistent;
 };
 
 /* Make host HOST_ID's VMs in the inventory exactly SEEN, matched by UUID:

@@ -294,15 +294,8 @@ vmlist_fleet_changed(void *arg)
 			continue;
 		*gen = fh->generation;
 		if (fh->state == FLEET_UP) {
-			struct vm_seen *seen = xcalloc(fh->ndoms + 1, sizeof *seen);
+			struct vm_seen *seen = hv_domains_seen(fh->doms, fh->ndoms);
 
-			for (size_t i = 0; i < fh->ndoms; i++) {
-				seen[i].uuid = fh->doms[i].uuid;
-				seen[i].name = fh->doms[i].name;
-				seen[i].state = hv_state_name(fh->doms[i].state);
-				seen[i].vcpus = fh->doms[i].vcpus;
-				seen[i].memory_mib = fh->doms[i].memory_mib;
-			}
 			if (vm_cache_sync(ui_db(v->ui), v->hosts[h].id, seen, fh->ndoms, NULL, NULL) != 0)
 				ui_status(v->ui, true, "%s", err_get());
 			host_set_contact(ui_db(v->ui), v->hosts[h].id, NULL);
@@ -653,7 +646,17 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 	    c->threads);
 	detail_line(&y, bottom, x, w, "vCPUs", buf);
 	format_mem(c->memory_mib, buf, sizeof buf);
+	if (v->vms[r->vm].max_memory_mib > c->memory_mib) {
+		char max[32];
+
+		format_mem(v->vms[r->vm].max_memory_mib, max, sizeof max);
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (max %s)", max);
+	}
 	detail_line(&y, bottom, x, w, "Memory", buf);
+	if (v->hosts[r->host].kind == HOST_LIBVIRT)
+		detail_line(&y, bottom, x, w, "Domain", !v->vms[r->vm].persistent ?
+		    "transient (gone when it stops)" : v->vms[r->vm].autostart ?
+		    "persistent, autostart" : "persistent, no autostart");
 	snprintf(buf, sizeof buf, "%s, %s, accel %s", c->machine, c->firmware, c->accel);
 	detail_line(&y, bottom, x, w, "Machine", buf);
 	detail_line(&y, bottom, x, w, "Kernel", c->kernel);

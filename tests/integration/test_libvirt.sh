@@ -21,6 +21,15 @@ import json, sys
 for v in json.load(sys.stdin): print(v["name"], v["state"])' | sort
 }
 
+# vmtty_field HOST FIELD [NAME]: FIELD of every VM (or of NAME) in list --json.
+vmtty_field() {
+	"$VMTTY" list --host "$1" --json | python3 -c '
+import json, sys
+for v in json.load(sys.stdin):
+    if len(sys.argv) < 3 or v["name"] == sys.argv[2]:
+        print(v["name"], json.dumps(v[sys.argv[1]]))' "$2" ${3:+"$3"} | sort
+}
+
 # 1. The test driver: vmtty's list is virsh's list.
 i=0
 for uri in test:///default "test://$SHARED/testsuite.xml" "test://$SHARED/testdriver-lv9.xml"; do
@@ -30,6 +39,17 @@ for uri in test:///default "test://$SHARED/testsuite.xml" "test://$SHARED/testdr
 	want=$(virsh_states "$uri")
 	t_eq "list --host t$i matches virsh list --all ($(echo "$want" | wc -l) domains)" "$want" "$(vmtty_states "t$i")"
 done
+# Persistence and the maximum memory, as virsh has them.
+LV9="test://$SHARED/testdriver-lv9.xml"
+t_eq "the transient domains in list --json are virsh's --transient ones" \
+	"$(virsh -q -c "$LV9" list --all --transient --name | sed '/^$/d' | sort)" \
+	"$(vmtty_field t3 persistent | awk '$2 == "false" { print $1 }')"
+t_eq "max_memory_mib is virsh dominfo's Max memory" \
+	"test $(virsh -c test:///default dominfo test | awk '/^Max memory/ { print $3 / 1024 }')" \
+	"$(vmtty_field t1 max_memory_mib test)"
+t_eq "memory_mib is its Used memory" \
+	"test $(virsh -c test:///default dominfo test | awk '/^Used memory/ { print $3 / 1024 }')" \
+	"$(vmtty_field t1 memory_mib test)"
 # Domains the file defines without a UUID get a new one on each connection:
 # by name, they can still be acted on (the test driver keeps no state
 # between connections, so each command starts from the file).
@@ -44,6 +64,11 @@ libvirtd_start lv
 t_status "host add lv" 0 "$VMTTY" host add lv "$LIBVIRTD_URI"
 t_status "create g1 on lv (XML validated by libvirt)" 0 create_tiny g1 --host lv
 t_eq "virsh sees g1 defined and off" "shut off" "$(libvirtd_domstate g1)"
+t_status "autostart g1 on" 0 "$VMTTY" autostart lv/g1 on
+t_eq "list --json says autostart, as virsh dominfo does" "g1 true/enable" \
+	"$(vmtty_field lv autostart g1)/$(libvirtd_virsh dominfo g1 | awk '/^Autostart/ { print $2 }')"
+t_status "autostart g1 off" 0 "$VMTTY" autostart lv/g1 off
+t_eq "and off again" "g1 false" "$(vmtty_field lv autostart g1)"
 t_status "show --xml g1" 0 "$VMTTY" show lv/g1 --xml
 t_match "a TCG domain" "<domain type=.qemu." "$T_OUT"
 t_status "start g1" 0 "$VMTTY" start lv/g1 --wait

@@ -81,6 +81,8 @@ tui_keys g
 until_sel() { tui_screen | grep -Eq "VM +$1"; }
 for _ in $(seq 10); do until_sel test && break; tui_keys j; wait_for 1 until_sel test; done
 t_check "the test domain is selected" until_sel test
+tui_expect "its memory, with the maximum libvirt reports" 'Memory +2048 MiB \(max 8192 MiB\)' 5
+t_check "and what kind of domain it is" _tui_has 'Domain +persistent, no autostart'
 tui_keys p
 tui_expect "p pauses it" '‖ test +paused'
 tui_keys p

@@ -252,7 +252,9 @@ test_migrate_with_backup(void **state)
 	{
 		struct vm_config c;
 		const struct vm_seen seen = { "11111111-0000-4000-8000-000000000001", "keep",
-			"off", 1, 256 };
+			"off", 1, 256, 0, false, true };
+		struct vm_summary *v;
+		size_t nv;
 
 		/* The VM and its disk survived the table rebuild... */
 		assert_int_equal(vm_load(db, 7, &c), 0);
@@ -264,6 +266,13 @@ test_migrate_with_backup(void **state)
 		assert_null(c.pending);
 		assert_null(c.boot_order);
 		vm_config_clear(&c);
+		/* Schema 6: persistent, no autostart, the memory the maximum. */
+		assert_int_equal(vm_list(db, "local", &v, &nv), 0);
+		assert_int_equal(nv, 1);
+		assert_true(v[0].persistent);
+		assert_false(v[0].autostart);
+		assert_int_equal(v[0].max_memory_mib, v[0].memory_mib);
+		vm_summary_free(v, nv);
 		/* ...and the same UUID may now exist on another host. */
 		assert_int_equal(host_get(db, "lab", &h), 0);
 		assert_int_equal(vm_cache_sync(db, h.id, &seen, 1, NULL, NULL), 0);

@@ -474,17 +474,22 @@ test_cache_sync(void **state)
 	size_t n, added, removed;
 	int64_t lab, id;
 	const struct vm_seen first[] = {
-		{ "11111111-0000-4000-8000-000000000001", "alpha", "running", 2, 1024 },
-		{ "11111111-0000-4000-8000-000000000002", "beta", "off", 1, 512 },
+		{ "11111111-0000-4000-8000-000000000001", "alpha", "running", 2, 1024, 0, false, true },
+		{ "11111111-0000-4000-8000-000000000002", "beta", "off", 1, 512, 0, false, true },
 	};
 	/* beta is gone; alpha renamed to beta's name; gamma new. */
 	const struct vm_seen second[] = {
-		{ "11111111-0000-4000-8000-000000000001", "beta", "paused", 4, 2048 },
-		{ "11111111-0000-4000-8000-000000000003", "gamma", "running", 1, 256 },
+		{ "11111111-0000-4000-8000-000000000001", "beta", "paused", 4, 2048, 4096, true, true },
+		{ "11111111-0000-4000-8000-000000000003", "gamma", "running", 1, 256, 0, false, false },
 	};
 	const struct vm_seen swapped[] = {
-		{ "11111111-0000-4000-8000-000000000001", "gamma", "paused", 4, 2048 },
-		{ "11111111-0000-4000-8000-000000000003", "beta", "running", 1, 256 },
+		{ "11111111-0000-4000-8000-000000000001", "gamma", "paused", 4, 2048, 4096, true, true },
+		{ "11111111-0000-4000-8000-000000000003", "beta", "running", 1, 256, 0, false, false },
+	};
+	/* Only autostart and persistence change: still written. */
+	const struct vm_seen flags[] = {
+		{ "11111111-0000-4000-8000-000000000001", "gamma", "paused", 4, 2048, 4096, false, true },
+		{ "11111111-0000-4000-8000-000000000003", "beta", "running", 1, 256, 0, false, true },
 	};
 
 	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
@@ -505,7 +510,21 @@ test_cache_sync(void **state)
 	assert_string_equal(v[0].state, "paused");
 	assert_int_equal(v[0].cpus, 4);
 	assert_int_equal(v[0].memory_mib, 2048);
+	assert_int_equal(v[0].max_memory_mib, 4096);
+	assert_true(v[0].autostart);
+	assert_true(v[0].persistent);
 	assert_string_equal(v[1].name, "gamma");
+	/* No maximum reported: the memory is the maximum. */
+	assert_int_equal(v[1].max_memory_mib, 256);
+	assert_false(v[1].autostart);
+	assert_false(v[1].persistent);
+	vm_summary_free(v, n);
+	/* A built-in VM: persistent, no autostart, its memory the maximum. */
+	assert_int_equal(vm_list(f->db, "local", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].persistent);
+	assert_false(v[0].autostart);
+	assert_int_equal(v[0].max_memory_mib, v[0].memory_mib);
 	vm_summary_free(v, n);
 	/* The same list again changes nothing; two VMs swapping names (a
 	 * name moving between UUIDs both ways) goes through. */
@@ -520,6 +539,12 @@ test_cache_sync(void **state)
 	assert_string_equal(v[0].uuid, "11111111-0000-4000-8000-000000000003");
 	assert_string_equal(v[1].name, "gamma");
 	assert_string_equal(v[1].uuid, "11111111-0000-4000-8000-000000000001");
+	vm_summary_free(v, n);
+	assert_int_equal(vm_cache_sync(f->db, lab, flags, 2, &added, &removed), 0);
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(v[0].persistent);
+	assert_false(v[1].autostart);
 	vm_summary_free(v, n);
 	/* Other hosts' VMs are untouched; an empty list empties only lab. */
 	assert_int_equal(vm_cache_sync(f->db, lab, NULL, 0, &added, &removed), 0);
