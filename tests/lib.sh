@@ -69,6 +69,18 @@ wait_for() {
 	"$@"
 }
 
+# holds_for SECONDS CMD...: CMD keeps succeeding for SECONDS, polled every
+# 100 ms; false as soon as it fails (a "nothing happens" check).
+holds_for() {
+	local secs=$1 deadline; shift
+	deadline=$(($(date +%s%N) + secs * 1000000000))
+	while [ "$(date +%s%N)" -lt "$deadline" ]; do
+		"$@" || return 1
+		read -rt 0.1 <> <(:) || true
+	done
+	"$@"
+}
+
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

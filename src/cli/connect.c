@@ -91,6 +91,10 @@ reach_all(struct reach **rs, size_t n)
 	}
 	while (left > 0 && log_now_ms() < deadline) {
 		loop_run_once(l, 100);
+		/* Time the user takes to answer a password question is not the
+		 * host's: the deadline counts from the answer. */
+		if (hv_asking() > 0)
+			deadline = log_now_ms() + timeout_ms();
 		left = 0;
 		for (size_t i = 0; i < n; i++)
 			left += !rs[i]->finished;

@@ -133,6 +133,13 @@ set_unreachable(struct fhost *h, const char *why)
 	h->backoff = h->backoff == 0 ? FLEET_BACKOFF_MIN : h->backoff * 2;
 	if (h->backoff > FLEET_BACKOFF_MAX)
 		h->backoff = FLEET_BACKOFF_MAX;
+	if (h->pub.held) {
+		/* The user declined to log in: asking again on a timer would
+		 * only nag.  'Refresh' (fleet_refresh) tries again. */
+		h->pub.retry_at = 0;
+		log_debug("fleet: host '%s' unreachable: %s (held)", h->pub.name, why);
+		return;
+	}
 	h->pub.retry_at = log_now_ms() + h->backoff;
 	log_debug("fleet: host '%s' unreachable: %s (retry in %ld ms)", h->pub.name, why,
 	    h->backoff);
@@ -351,6 +358,7 @@ done_connect(void *arg)
 	} else {
 		h->connected = true;
 		h->backoff = 0;
+		h->pub.held = false;
 		h->pub.state = FLEET_UP;
 		h->pub.error[0] = '\0';
 		take_list(h, j);
@@ -464,8 +472,14 @@ on_connect_watchdog(void *arg)
 	h->watchdog = -1;
 	if (h->gone || h->connected || h->pub.state == FLEET_UP)
 		return;
-	if (h->lane != NULL && lane_busy(h->lane) > 0 &&
-	    log_now_ms() - h->connect_started >= FLEET_CONNECT_MS) {
+	/* The user is answering a question of this connect, or answered it
+	 * lately: the timeout counts from the answer. */
+	if (h->pub.asking || (h->lane != NULL && lane_busy(h->lane) > 0 &&
+	    log_now_ms() - h->connect_started < FLEET_CONNECT_MS)) {
+		schedule_connect(h, -1);
+		return;
+	}
+	if (h->lane != NULL && lane_busy(h->lane) > 0) {
 		char why[512];
 
 		snprintf(why, sizeof why, "host '%s' did not answer within %d s (%s)",
@@ -512,9 +526,34 @@ queue_list(struct fhost *h)
 void
 fleet_refresh(struct fleet *f)
 {
-	for (struct fhost *h = f->hosts; h != NULL; h = h->next)
-		if (!h->gone)
-			queue_list(h);
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next) {
+		if (h->gone)
+			continue;
+		if (h->pub.state == FLEET_UNREACHABLE && !h->pub.asking &&
+		    (h->lane == NULL || lane_busy(h->lane) == 0)) {
+			h->pub.held = false;
+			h->backoff = 0;
+			schedule_connect(h, 0);
+			continue;
+		}
+		queue_list(h);
+	}
+}
+
+void
+fleet_asking(struct fleet *f, const char *host, bool asking, bool declined)
+{
+	struct fhost *h = find(f, host);
+
+	if (h == NULL)
+		return;
+	h->pub.asking = asking;
+	if (!asking) {
+		h->connect_started = log_now_ms();
+		h->pub.held = declined;
+	}
+	h->pub.generation++;
+	notify(f);
 }
 
 static void
@@ -522,7 +561,11 @@ on_poll(void *arg)
 {
 	struct fleet *f = arg;
 
-	fleet_refresh(f);
+	/* Only the lists: reconnecting is the backoff's business (and a held
+	 * host's user's). */
+	for (struct fhost *h = f->hosts; h != NULL; h = h->next)
+		if (!h->gone)
+			queue_list(h);
 	f->poll_timer = loop_add_timer(f->loop, FLEET_POLL_MS, on_poll, f);
 }
 

@@ -34,6 +34,9 @@ struct fleet_host {
 	size_t ndoms;
 	uint64_t generation;	/* bumps whenever doms or state change */
 	int busy;		/* jobs queued or running for this host */
+	bool asking;		/* its connect waits for the user's answer */
+	bool held;		/* the user declined to log in: not retried by
+				 * itself, only by fleet_refresh */
 };
 
 /* CHANGED(ARG) runs on the UI thread after any host's view changed. */
@@ -46,8 +49,14 @@ void fleet_free(struct fleet *f);
 /* Follow exactly these hosts (by name and URI); new ones connect. */
 void fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n);
 struct fleet_host *fleet_get(struct fleet *f, const char *name);
-/* Ask every reachable libvirt host for its list again now. */
+/* Ask every reachable libvirt host for its list again now, and connect the
+ * unreachable ones now (also those held after a declined login). */
 void fleet_refresh(struct fleet *f);
+/* The UI puts a question of HOST's connect to the user (ASKING true): no
+ * timeout runs meanwhile.  ASKING false: answered, the connect goes on
+ * (its timeout starts again); DECLINED: the user cancelled, so a failed
+ * connect is not retried by itself. */
+void fleet_asking(struct fleet *f, const char *host, bool asking, bool declined);
 
 /* Operations besides enum hv_action. */
 #define FLEET_START (-1)

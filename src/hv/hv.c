@@ -1,7 +1,14 @@
 #include "hv/hv.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "util/err.h"
 #include "util/plugin.h"
@@ -24,6 +31,110 @@ static const char *const action_names[] = {
 	[HV_PAUSE] = "pause",
 	[HV_RESUME] = "resume",
 };
+
+static pthread_mutex_t ask_lock = PTHREAD_MUTEX_INITIALIZER;
+static hv_ask_fn asker;
+static void *asker_arg;
+static atomic_int asking;
+
+void
+hv_set_asker(hv_ask_fn fn, void *arg)
+{
+	pthread_mutex_lock(&ask_lock);
+	asker = fn;
+	asker_arg = arg;
+	pthread_mutex_unlock(&ask_lock);
+}
+
+/* One line from the terminal; echo off for secrets.  Called with
+ * tty_lock held: hosts connect in parallel, their questions do not. */
+static char *
+tty_ask(const struct hv_question *q)
+{
+	struct termios old, quiet;
+	char buf[1024], *line;
+	size_t n = 0;
+	bool restore = false;
+	char ch;
+	int fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		err_set("libvirt asks for '%s', but there is no terminal to ask on "
+		    "(/dev/tty: %s); use an ssh key or a stored credential", q->prompt,
+		    strerror(errno));
+		return NULL;
+	}
+	/* Echo off before the prompt: TCSAFLUSH drops what was typed ahead,
+	 * so nothing typed after the prompt may be lost. */
+	if (!q->echo && tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	dprintf(fd, "host '%s' (%s): %s%s%s%s: ", q->host, q->uri, q->prompt,
+	    q->def != NULL ? " [" : "", q->def != NULL ? q->def : "", q->def != NULL ? "]" : "");
+	while (n + 1 < sizeof buf) {
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n' || ch == '\r')
+			break;
+		buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	if (restore) {
+		tcsetattr(fd, TCSANOW, &old);
+		dprintf(fd, "\n");
+	}
+	close(fd);
+	line = strdup(n == 0 && q->def != NULL ? q->def : buf);
+	explicit_bzero(buf, sizeof buf);
+	if (line == NULL)
+		err_set("out of memory reading '%s'", q->prompt);
+	return line;
+}
+
+bool
+hv_asks_on_terminal(void)
+{
+	bool tty;
+
+	pthread_mutex_lock(&ask_lock);
+	tty = asker == NULL;
+	pthread_mutex_unlock(&ask_lock);
+	return tty;
+}
+
+char *
+hv_ask(const struct hv_question *q)
+{
+	static pthread_mutex_t tty_lock = PTHREAD_MUTEX_INITIALIZER;
+	hv_ask_fn fn;
+	void *arg;
+	char *answer;
+
+	pthread_mutex_lock(&ask_lock);
+	fn = asker;
+	arg = asker_arg;
+	pthread_mutex_unlock(&ask_lock);
+	atomic_fetch_add(&asking, 1);
+	if (fn != NULL) {
+		answer = fn(q, arg);
+	} else {
+		pthread_mutex_lock(&tty_lock);
+		answer = tty_ask(q);
+		pthread_mutex_unlock(&tty_lock);
+	}
+	atomic_fetch_sub(&asking, 1);
+	return answer;
+}
+
+int
+hv_asking(void)
+{
+	return atomic_load(&asking);
+}
 
 const char *
 hv_state_name(enum hv_state s)

@@ -139,6 +139,33 @@ extern const struct hv_ops hv_qemu_ops;
 struct hv *hv_open(const struct host *host);
 void hv_close(struct hv *hv);
 
+/*
+ * What a host asks the user while connecting: a user name, a password, a
+ * key's passphrase, whether to trust a host key (libvirt's auth callback).
+ * The asker runs on the connecting (worker) thread and may block until the
+ * user answers.  It returns the answer (allocated; the caller zeroes and
+ * frees it), or NULL + err when nobody can answer or the user declined.
+ */
+struct hv_question {
+	const char *host;	/* the host's name in vmtty */
+	const char *uri;
+	const char *prompt;	/* libvirt's words, without a trailing ": " */
+	const char *def;	/* the default answer, or NULL */
+	bool echo;		/* false: a secret, never shown */
+};
+
+typedef char *(*hv_ask_fn)(const struct hv_question *q, void *arg);
+/* Who answers (the TUI: an overlay); NULL: the terminal, one question at a
+ * time, on /dev/tty (never stdin). */
+void hv_set_asker(hv_ask_fn fn, void *arg);
+char *hv_ask(const struct hv_question *q);
+/* True while no asker is set: questions go to the terminal, and so may
+ * those of programs a backend runs (ssh). */
+bool hv_asks_on_terminal(void);
+/* Questions open right now: a connect deadline waits while the user
+ * answers. */
+int hv_asking(void);
+
 const char *hv_state_name(enum hv_state s);
 const char *hv_action_name(enum hv_action a);
 /* "shutdown" -> HV_SHUTDOWN; -1 when unknown. */

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -331,8 +330,9 @@ seen_drop(struct lv_priv *p, const char *uuid)
 }
 
 /*
- * Authentication: libvirt asks for a user name or a password (SASL,
- * ssh).  Ask on /dev/tty, never stdin (a pipe for --json, or curses').
+ * Authentication: libvirt asks for a user name, a password, a key's
+ * passphrase (SASL, libssh); hv_ask puts it to the user (the terminal, or
+ * the TUI's overlay).
  */
 struct lv_ask {
 	const char *host;
@@ -340,76 +340,34 @@ struct lv_ask {
 	char error[512];
 };
 
-/* One line from the terminal; echo off for secrets.  Allocated (libvirt
- * frees it), NULL + A->error. */
-static char *
-tty_ask(struct lv_ask *a, const char *prompt, const char *def, bool echo)
-{
-	struct termios old, quiet;
-	char buf[1024], *line = NULL;
-	size_t n = 0, plen = strlen(prompt);
-	bool restore = false;
-	char ch;
-	int fd;
-
-	/* libvirt's prompts may end in ": " already; ours adds one. */
-	while (plen > 0 && (prompt[plen - 1] == ' ' || prompt[plen - 1] == ':'))
-		plen--;
-	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-		snprintf(a->error, sizeof a->error, "libvirt asks for '%s', but there is no "
-		    "terminal to ask on (/dev/tty: %s); use an ssh key or a stored credential",
-		    prompt, strerror(errno));
-		return NULL;
-	}
-	/* Echo off before the prompt: TCSAFLUSH drops what was typed ahead,
-	 * so nothing typed after the prompt may be lost. */
-	if (!echo && tcgetattr(fd, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-	}
-	dprintf(fd, "host '%s' (%s): %.*s%s%s%s: ", a->host, a->uri, (int)plen, prompt,
-	    def != NULL ? " [" : "", def != NULL ? def : "", def != NULL ? "]" : "");
-	while (n + 1 < sizeof buf) {
-		ssize_t r = read(fd, &ch, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || ch == '\n' || ch == '\r')
-			break;
-		buf[n++] = ch;
-	}
-	buf[n] = '\0';
-	if (restore) {
-		tcsetattr(fd, TCSANOW, &old);
-		dprintf(fd, "\n");
-	}
-	close(fd);
-	line = strdup(n == 0 && def != NULL ? def : buf);
-	explicit_bzero(buf, sizeof buf);
-	if (line == NULL)
-		snprintf(a->error, sizeof a->error, "out of memory reading '%s'", prompt);
-	return line;
-}
-
 static int
 lv_auth(virConnectCredentialPtr cred, unsigned int ncred, void *cbdata)
 {
 	struct lv_ask *a = cbdata;
 
 	for (unsigned int i = 0; i < ncred; i++) {
-		bool echo = cred[i].type == VIR_CRED_AUTHNAME || cred[i].type == VIR_CRED_ECHOPROMPT;
-		const char *prompt = cred[i].prompt != NULL ? cred[i].prompt :
-		    cred[i].type == VIR_CRED_AUTHNAME ? "user name" : "password";
+		struct hv_question q = { a->host, a->uri, NULL, cred[i].defresult, false };
+		char prompt[512];
+		size_t plen;
 
+		snprintf(prompt, sizeof prompt, "%s", cred[i].prompt != NULL ? cred[i].prompt :
+		    cred[i].type == VIR_CRED_AUTHNAME ? "user name" : "password");
+		/* libvirt's prompts may end in ": " already; the asker adds one. */
+		plen = strlen(prompt);
+		while (plen > 0 && (prompt[plen - 1] == ' ' || prompt[plen - 1] == ':'))
+			prompt[--plen] = '\0';
+		q.prompt = prompt;
+		q.echo = cred[i].type == VIR_CRED_AUTHNAME || cred[i].type == VIR_CRED_ECHOPROMPT;
 		if (cred[i].type != VIR_CRED_AUTHNAME && cred[i].type != VIR_CRED_PASSPHRASE &&
 		    cred[i].type != VIR_CRED_ECHOPROMPT && cred[i].type != VIR_CRED_NOECHOPROMPT) {
 			snprintf(a->error, sizeof a->error, "libvirt asks for a credential of a "
 			    "kind vmtty cannot ask for (type %d, '%s')", cred[i].type, prompt);
 			return -1;
 		}
-		if ((cred[i].result = tty_ask(a, prompt, cred[i].defresult, echo)) == NULL)
+		if ((cred[i].result = hv_ask(&q)) == NULL) {
+			snprintf(a->error, sizeof a->error, "%s", err_get());
 			return -1;
+		}
 		cred[i].resultlen = (unsigned int)strlen(cred[i].result);
 	}
 	return 0;
@@ -451,15 +409,43 @@ lv_on_close(virConnectPtr conn, int reason, void *opaque)
 	deliver(p, &ev);
 }
 
+/* A URI whose transport is the ssh program (qemu+ssh://), not libssh. */
+static bool
+uri_runs_ssh(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+
+	return sep != NULL && sep - uri >= 4 && strncmp(sep - 4, "+ssh", 4) == 0;
+}
+
+/* The URI to open: under an asker that is not the terminal (the TUI), the
+ * ssh program must not prompt on the terminal either, so it gets libvirt's
+ * no_tty=1 (ssh -T, BatchMode).  Allocated. */
+static char *
+open_uri(const char *uri, bool *no_tty)
+{
+	*no_tty = !hv_asks_on_terminal() && uri_runs_ssh(uri) && strstr(uri, "no_tty=") == NULL &&
+	    strchr(uri, '#') == NULL;
+	if (!*no_tty)
+		return xstrdup(uri);
+	return xasprintf("%s%cno_tty=1", uri, strchr(uri, '?') != NULL ? '&' : '?');
+}
+
 static int
 lv_open(struct hv *hv)
 {
 	static int credtype[] = { VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE, VIR_CRED_ECHOPROMPT,
 		VIR_CRED_NOECHOPROMPT };
-	struct lv_ask ask = { hv->host.name, hv->host.uri, "" };
+	/* Questions name the URI without its parameters (key files, sockets):
+	 * enough to tell hosts apart, short enough for a prompt. */
+	char shown[512];
+	struct lv_ask ask = { hv->host.name, shown, "" };
 	virConnectAuth auth = { credtype, sizeof credtype / sizeof credtype[0], lv_auth, &ask };
 	struct lv_priv *p;
+	char *uri;
+	bool no_tty;
 
+	snprintf(shown, sizeof shown, "%.*s", (int)strcspn(hv->host.uri, "?"), hv->host.uri);
 	pthread_once(&lv_once, lv_init);
 	if (lv_init_rc != 0)
 		return err_set("host '%s': cannot set up libvirt: %s", hv->host.name,
@@ -479,10 +465,18 @@ lv_open(struct hv *hv)
 	    (p->uri[4] == ':' || p->uri[4] == '+');
 	p->lifecycle_id = -1;
 	p->kvm = -1;
-	p->conn = virConnectOpenAuth(p->uri, &auth, 0);
+	uri = open_uri(p->uri, &no_tty);
+	p->conn = virConnectOpenAuth(uri, &auth, 0);
+	free(uri);
 	if (p->conn == NULL) {
-		err_set("host '%s': cannot connect to '%s': %s", p->name, p->uri,
-		    ask.error[0] != '\0' ? ask.error : virGetLastErrorMessage());
+		const char *why = ask.error[0] != '\0' ? ask.error : virGetLastErrorMessage();
+
+		err_set("host '%s': cannot connect to '%s': %s%s", p->name, p->uri, why,
+		    no_tty && (strstr(why, "Permission denied") != NULL ||
+		    strstr(why, "Host key verification failed") != NULL) ?
+		    "; ssh may not ask for a passphrase, a password or a host key here: load "
+		    "the key into ssh-agent, add the host key to known_hosts, or use "
+		    "qemu+libssh://, whose questions vmtty asks" : "");
 		priv_unref(p);
 		return -1;
 	}

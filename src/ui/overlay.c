@@ -27,6 +27,7 @@ struct overlay {
 	bool refused;		/* confirm: Enter with other text, until an edit */
 	char *label;
 	char input[PROMPT_MAX];
+	bool secret;		/* prompt: the input is never drawn */
 	overlay_fn fn;
 	void *arg;
 };
@@ -88,11 +89,21 @@ overlay_prompt(const char *title, const char *label, const char *initial, overla
 	return o;
 }
 
+struct overlay *
+overlay_secret(const char *title, const char *label, overlay_fn fn, void *arg)
+{
+	struct overlay *o = overlay_prompt(title, label, NULL, fn, arg);
+
+	o->secret = true;
+	return o;
+}
+
 void
 overlay_free(struct overlay *o)
 {
 	if (o == NULL)
 		return;
+	explicit_bzero(o->input, sizeof o->input);
 	for (int i = 0; i < o->nlines; i++)
 		free(o->lines[i]);
 	free(o->lines);
@@ -299,10 +310,13 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 	case OV_PROMPT:
 		h = 6;
 		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
-		snprintf(buf, sizeof buf, "%s %s_", o->label, o->input);
+		snprintf(buf, sizeof buf, "%s %s_", o->label, o->secret ? "" : o->input);
 		ui_put(y0 + 2, x0 + 2, w - 4, buf);
+		explicit_bzero(buf, sizeof buf);
 		attrset(theme_attr(TH_DIM));
-		ui_put(y0 + 4, x0 + 2, w - 4, "Enter accept   Esc cancel   Ctrl-U clear");
+		ui_put(y0 + 4, x0 + 2, w - 4, o->secret ?
+		    "(not shown)  Enter accept   Esc cancel   Ctrl-U clear" :
+		    "Enter accept   Esc cancel   Ctrl-U clear");
 		attrset(A_NORMAL);
 		break;
 	}

@@ -1,5 +1,6 @@
 /* The TUI's shell: terminal setup and restore, signals, the poll loop,
  * the status line and the hint bar.  Views draw the rest. */
+#include "ui/ask.h"
 #include "ui/overlay.h"
 #include "ui/ui.h"
 #include "ui/ui_priv.h"
@@ -149,15 +150,16 @@ ui_db(struct ui *ui)
 	return ui->db;
 }
 
-void
+bool
 ui_push(struct ui *ui, struct overlay *o)
 {
 	if (ui->noverlays == UI_OVERLAYS) {
 		overlay_free(o);
-		return;
+		return false;
 	}
 	ui->overlays[ui->noverlays++] = o;
 	ui->dirty = true;
+	return true;
 }
 
 void *
@@ -599,6 +601,9 @@ ui_main(struct db *db, long frames)
 		return -1;
 	}
 	ui.fleet = fleet_new(ui.loop, ui.jobs, on_fleet_changed, &ui);
+	/* Hosts' login questions become overlays, never reads of the
+	 * terminal curses owns. */
+	ask_start(&ui);
 	sig_loop = ui.loop;
 	install_signals();
 	if (ui_setup_terminal(&ui) != 0) {
@@ -637,6 +642,7 @@ ui_main(struct db *db, long frames)
 			ui.dirty = true;
 	}
 	/* Backends first: completions may still reach the view. */
+	ask_stop();
 	fleet_shutdown(ui.fleet);
 	jobs_free(ui.jobs);
 	ui.jobs = NULL;
@@ -647,6 +653,7 @@ ui_main(struct db *db, long frames)
 	while (ui.noverlays > 0)
 		overlay_free(ui.overlays[--ui.noverlays]);
 out:
+	ask_stop();
 	if (ui.jobs != NULL) {
 		fleet_shutdown(ui.fleet);
 		jobs_free(ui.jobs);

@@ -47,8 +47,9 @@ extern const struct view vmlist_view;
 struct overlay;
 
 struct db *ui_db(struct ui *ui);
-/* Show O on top of everything; it takes the keys until it closes. */
-void ui_push(struct ui *ui, struct overlay *o);
+/* Show O on top of everything; it takes the keys until it closes.  False
+ * (O freed, its callback never called) when too many are open. */
+bool ui_push(struct ui *ui, struct overlay *o);
 /* The view's state (for overlay callbacks). */
 void *ui_view_state(struct ui *ui);
 /* Act on INTENT as if a key handler had returned it (for callbacks). */

@@ -452,20 +452,47 @@ host_unreachable(struct vmlist *v, const struct host *h)
 	return fh != NULL && fh->state == FLEET_UNREACHABLE;
 }
 
+/* FH's error without what the host's row already says (its name and URI):
+ * "host 'x': cannot connect to 'uri': why" -> "cannot connect: why". */
+static const char *
+short_error(const struct fleet_host *fh, char *buf, size_t len)
+{
+	const char *why = fh->error;
+	char pre[700];
+	size_t n;
+
+	snprintf(pre, sizeof pre, "host '%s': ", fh->name);
+	if (strncmp(why, pre, strlen(pre)) == 0)
+		why += strlen(pre);
+	snprintf(pre, sizeof pre, "cannot connect to '%s': ", fh->uri);
+	n = strlen(pre);
+	if (strncmp(why, pre, n) == 0) {
+		snprintf(buf, len, "cannot connect: %s", why + n);
+		return buf;
+	}
+	return why;
+}
+
 /* "connecting", "unreachable: why", or "" when up; a spinner while busy. */
 static const char *
 host_conn_text(struct vmlist *v, const struct host *h)
 {
+	char why[600];
 	static char buf[600];
 	static const char spin[] = "|/-\\";
 	struct fleet_host *fh = h->kind == HOST_LIBVIRT ? fleet_get(ui_fleet(v->ui), h->name) : NULL;
 
 	if (fh == NULL)
 		return "";
-	if (fh->state == FLEET_CONNECTING)
+	if (fh->asking)
+		snprintf(buf, sizeof buf, "logging in: waiting for your answer");
+	else if (fh->state == FLEET_CONNECTING)
 		snprintf(buf, sizeof buf, "connecting %c", spin[(log_now_ms() / 250) % 4]);
+	else if (fh->state == FLEET_UNREACHABLE && fh->held)
+		snprintf(buf, sizeof buf, "unreachable: %s (r tries again)",
+		    short_error(fh, why, sizeof why));
 	else if (fh->state == FLEET_UNREACHABLE)
-		snprintf(buf, sizeof buf, "unreachable: %s", fh->error);
+		snprintf(buf, sizeof buf, "unreachable: %s", short_error(fh, why, sizeof why));
 	else
 		buf[0] = '\0';
 	return buf;
@@ -584,12 +611,14 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		detail_line(&y, bottom, x, w, "VMs", buf);
 		if (h->kind == HOST_LIBVIRT) {
 			struct fleet_host *fh = fleet_get(ui_fleet(v->ui), h->name);
+			char why[600];
 
 			if (fh != NULL) {
 				detail_line(&y, bottom, x, w, "Link", fleet_state_name(fh->state));
 				if (fh->state == FLEET_UNREACHABLE) {
 					attrset(theme_attr(TH_CRASHED));
-					detail_line(&y, bottom, x, w, "Reason", fh->error);
+					detail_line(&y, bottom, x, w, "Reason",
+					    short_error(fh, why, sizeof why));
 					attrset(A_NORMAL);
 				}
 			}

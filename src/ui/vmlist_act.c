@@ -32,7 +32,7 @@ const char *const vmlist_help[] = {
 	"/\tfilter VMs by name as you type (Enter keeps, Esc clears)",
 	"o F6\tsort by name, state, CPU or memory",
 	"Esc\tclear the filter",
-	"Ctrl-L F5 r\trefresh from every host now",
+	"Ctrl-L F5 r\trefresh from every host now; unreachable ones connect again",
 	"",
 	"VMs",
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",

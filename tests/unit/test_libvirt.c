@@ -764,6 +764,31 @@ run_auth_child(const char *uri, int master, const char *slave, const char *const
 	return out;
 }
 
+/* An asker as the TUI sets one: answers from a script, records what it
+ * was asked. */
+struct script {
+	const char *answers[4];
+	int asked;
+	char seen[1024];
+};
+
+static char *
+scripted_asker(const struct hv_question *q, void *arg)
+{
+	struct script *s = arg;
+	size_t len = strlen(s->seen);
+	const char *a = s->answers[s->asked];
+
+	snprintf(s->seen + len, sizeof s->seen - len, "[%s|%s|%s|%s]", q->host, q->uri,
+	    q->prompt, q->echo ? "echo" : "secret");
+	s->asked++;
+	if (a == NULL) {
+		err_set("you cancelled the login");
+		return NULL;
+	}
+	return xstrdup(a);
+}
+
 static void
 test_auth(void **state)
 {
@@ -800,6 +825,39 @@ test_auth(void **state)
 	assert_non_null(strstr(seen, "alice"));
 	assert_null(strstr(seen, "s3cret"));
 	close(master);
+
+	/* An asker of its own (the TUI's): the questions go there, with the
+	 * host, the URI and whether the answer is a secret. */
+	{
+		struct script good_s = { { "alice", "s3cret", NULL }, 0, "" };
+		struct script cancel_s = { { NULL }, 0, "" };
+		struct host h = { 0 };
+		struct hv *hv;
+		char want[2048];
+
+		h.name = (char *)"auth";
+		h.uri = uri;
+		h.kind = HOST_LIBVIRT;
+		assert_true(hv_asks_on_terminal());
+		hv_set_asker(scripted_asker, &good_s);
+		assert_false(hv_asks_on_terminal());
+		hv = hv_open(&h);
+		if (hv == NULL)
+			fail_msg("cannot open with the asker: %s", err_get());
+		hv_close(hv);
+		assert_int_equal(good_s.asked, 2);
+		snprintf(want, sizeof want, "[auth|%s|Enter username for localhost|echo]"
+		    "[auth|%s|Enter alice's password for localhost|secret]", uri, uri);
+		assert_string_equal(good_s.seen, want);
+		assert_int_equal(hv_asking(), 0);
+		/* Declined: the connect fails with the asker's reason. */
+		hv_set_asker(scripted_asker, &cancel_s);
+		assert_null(hv_open(&h));
+		assert_non_null(strstr(err_get(), "host 'auth': cannot connect to 'test://"));
+		assert_non_null(strstr(err_get(), "you cancelled the login"));
+		assert_int_equal(cancel_s.asked, 1);
+		hv_set_asker(NULL, NULL);
+	}
 	free(uri);
 	unit_rmdir(dir);
 }
