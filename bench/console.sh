@@ -10,8 +10,8 @@
 #       (ii)  by socat reading the same socket into grep (the reference);
 #       (iii) on the screen of the pane's emulator alone, fed the way the
 #             pane feeds it (build/bench/serialbench: console/serial.c on
-#             the real socket, same reads, same gathering, a frame every
-#             16 ms, no curses): where the time goes;
+#             the real socket, the same reads at every wakeup, a frame
+#             every 16 ms, no curses): where the time goes;
 #     alternating, medians; ratio socat/pane (target: at least 0.9).  The
 #     guest's serial port is the bottleneck of all three (QEMU writes it to
 #     the socket a byte or a few at a time), so the ratio says how much

@@ -42,7 +42,7 @@
 #define CHUNK (64 * 1024)
 #define WAKEUP_MAX (1024 * 1024)
 #define FRAME_US 16000		/* CON_FRAME_MS in src/ui/console_view.c */
-#define GATHER_US 1000		/* CON_GATHER_US there */
+#define GATHER_US 0		/* the pane reads at every wakeup (PAUSE_US to try a rest) */
 #define TIMEOUT_US (600LL * 1000000)
 
 static char buf[CHUNK];
@@ -150,7 +150,7 @@ throughput(const char *sock, int rows, int cols, const char *cmd, const char *ma
 
 		if (pending)
 			wait = last + FRAME_US > now ? (last + FRAME_US - now + 999) / 1000 : 0;
-		/* In a stream, let the output gather for a moment (as the pane does). */
+		/* PAUSE_US: in a stream, let the output gather for a moment. */
 		if (now < paused_until) {
 			pfd.fd = -1;
 			if (wait < 0 || wait > (paused_until - now + 999) / 1000)

@@ -46,7 +46,6 @@
 #define CON_REST_US 50000		/* a pause this long ends a stream */
 #define CON_RETRY_MS 1000
 #define CON_TAIL 64			/* the last bytes seen, to find them in the log */
-#define CON_GATHER_US 1000		/* in a stream, reads at least this far apart */
 
 struct opening;
 
@@ -69,8 +68,6 @@ struct console {
 	size_t outlen, outsize;
 	long long last_read;	/* log_now_us() of the last read that got bytes */
 	long long burst_start;	/* log_now_us() of the first read after a rest */
-	bool gathering;		/* not reading for a moment (see console_read) */
-	int gather_timer;
 
 	bool closed;
 	char why[512];		/* why it closed */
@@ -273,17 +270,7 @@ out_events(struct console *con)
 {
 	if (con->watch >= 0)
 		loop_set_events(ui_loop(con->ui), con->watch,
-		    (con->gathering ? 0 : POLLIN) | (con->outlen > 0 ? POLLOUT : 0));
-}
-
-static void
-on_gathered(void *arg)
-{
-	struct console *con = arg;
-
-	con->gather_timer = -1;
-	con->gathering = false;
-	out_events(con);
+		    POLLIN | (con->outlen > 0 ? POLLOUT : 0));
 }
 
 /* The guest's end is gone: keep the screen, say why, and for built-in
@@ -298,10 +285,6 @@ console_closed(struct console *con, const char *why, bool retry)
 	}
 	con->fd = con->watch = -1;
 	con->outlen = 0;
-	if (con->gather_timer >= 0)
-		loop_cancel_timer(ui_loop(con->ui), con->gather_timer);
-	con->gather_timer = -1;
-	con->gathering = false;
 	con->closed = true;
 	snprintf(con->why, sizeof con->why, "%s", why);
 	log_debug("console: VM '%s': closed: %s", con->cfg.name, why);
@@ -367,13 +350,12 @@ console_feed(struct console *con, const char *p, size_t n)
 }
 
 /*
- * Read what the guest sent.  QEMU writes a serial port's output to the
- * socket a byte or a few at a time; reading each write as it comes costs a
- * wakeup per few bytes, CPU a TCG guest's vCPU wants on a small machine
- * (and the guest then prints more slowly).  So in a stream (bytes again
- * within CON_GATHER_US) the fd rests for that long and the next read takes
- * what gathered: well within what the socket buffers, invisible at 60
- * frames a second, while an echo after a quiet spell is read at once.
+ * Read what the guest sent, at every wakeup.  QEMU writes a serial port's
+ * output to the socket a byte or a few at a time, and the socket holds
+ * only some 150 such writes before QEMU's next one blocks and the guest's
+ * UART stalls: letting output gather (a 1 ms rest between reads, as this
+ * did) cut a 5 MB cat to a third of socat's speed.  Drawing, not reading,
+ * is what is spaced out (con_dirty).
  */
 static void
 console_read(struct console *con)
@@ -411,11 +393,6 @@ console_read(struct console *con)
 		now = log_now_us();
 		if (now - con->last_read >= CON_REST_US)
 			con->burst_start = now;
-		if (now - con->last_read < CON_GATHER_US && con->gather_timer < 0) {
-			con->gathering = true;
-			con->gather_timer = loop_add_timer(ui_loop(con->ui),
-			    (CON_GATHER_US + 999) / 1000, on_gathered, con);
-		}
 		con->last_read = now;
 	}
 	if (con->outlen > 0)
@@ -497,7 +474,7 @@ console_new(struct opening *op)
 	con->s = serial_new(con->rows, con->cols, CON_SCROLLBACK);
 	con->cv = cellview_new();
 	con->fd = con->watch = -1;
-	con->retry_timer = con->frame_timer = con->cursor_timer = con->gather_timer = -1;
+	con->retry_timer = con->frame_timer = con->cursor_timer = -1;
 	con->match = -1;
 	if (con->builtin) {
 		char *dir = paths_runtime_dir();
@@ -524,8 +501,6 @@ console_free(void *arg)
 		loop_cancel_timer(loop, con->frame_timer);
 	if (con->cursor_timer >= 0)
 		loop_cancel_timer(loop, con->cursor_timer);
-	if (con->gather_timer >= 0)
-		loop_cancel_timer(loop, con->gather_timer);
 	if (con->fd >= 0) {
 		loop_remove_fd(loop, con->watch);
 		close(con->fd);
