@@ -42,6 +42,8 @@ static const char *const labels[E_COUNT] = {
 static const char *const firmwares[] = { "bios", "uefi", NULL };
 /* "none" adds no NIC; the others are vmedit's kinds and models. */
 static const char *const nic_kinds[] = { "none", "user", "bridge", "tap", "network", NULL };
+/* The built-in backend has no libvirt networks: not offered there. */
+static const char *const nic_kinds_builtin[] = { "none", "user", "bridge", "tap", NULL };
 static const char *const nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 
 #define EF_LEN 512
@@ -52,7 +54,8 @@ struct editf {
 	char text[E_COUNT][EF_LEN];
 	char init[E_COUNT][EF_LEN];	/* what the fields started with */
 	int firmware, firmware0;
-	int nic_kind, nic_model;	/* indexes into nic_kinds, nic_models */
+	const char *const *kinds;	/* nic_kinds or nic_kinds_builtin */
+	int nic_kind, nic_model;	/* indexes into kinds, nic_models */
 	char nic_spec[EF_LEN + 16];	/* KIND[:SOURCE] of the new NIC */
 	int focus;
 	bool busy;
@@ -95,7 +98,7 @@ form(struct editf *f, struct formw_field *out)
 			out[i].choices = firmwares;
 			out[i].choice = &f->firmware;
 		} else if (i == E_NIC_KIND) {
-			out[i].choices = nic_kinds;
+			out[i].choices = f->kinds;
 			out[i].choice = &f->nic_kind;
 		} else if (i == E_NIC_MODEL) {
 			out[i].choices = nic_models;
@@ -127,7 +130,7 @@ edit_nic(struct editf *f, struct vmedit *e)
 	if (f->nic_kind == 0 && src[0] == '\0')
 		return;
 	snprintf(f->nic_spec, sizeof f->nic_spec, "%s%s%s", f->nic_kind != 0 ?
-	    nic_kinds[f->nic_kind] : "", src[0] != '\0' ? ":" : "", src);
+	    f->kinds[f->nic_kind] : "", src[0] != '\0' ? ":" : "", src);
 	e->add_nic = f->nic_spec;
 	if (f->nic_kind != 0)
 		e->nic_model = nic_models[f->nic_model];
@@ -393,9 +396,16 @@ int
 edit_form_open(struct ui *ui, const struct vm_config *c)
 {
 	struct editf *f = xcalloc(1, sizeof *f);
+	struct host h;
 
 	f->ui = ui;
 	vm_config_copy(&f->orig, c);
+	f->kinds = nic_kinds;
+	if (host_get(ui_db(ui), c->host, &h) == 0) {
+		if (h.kind == HOST_BUILTIN)
+			f->kinds = nic_kinds_builtin;
+		host_clear(&h);
+	}
 	snprintf(f->init[E_CPUS], EF_LEN, "%d", vm_config_cpus(c));
 	snprintf(f->init[E_MEMORY], EF_LEN, "%lld", (long long)c->memory_mib);
 	snprintf(f->init[E_CMDLINE], EF_LEN, "%s", c->cmdline != NULL ? c->cmdline : "");

@@ -120,6 +120,11 @@ tui_type 320
 # and a second user NIC, an rtl8139: New NIC is 7 fields below memory.
 tui_keys Down Down Down Down Down Down Down Right
 tui_expect "a user NIC" 'New NIC \(Left/Right\) +user$'
+tui_keys Left Left
+tui_expect "the built-in backend offers no libvirt network: Left from none wraps to tap" \
+	'New NIC \(Left/Right\) +tap$'
+tui_keys Right Right
+tui_expect "and back to user" 'New NIC \(Left/Right\) +user$'
 tui_keys Down Down Right Right Right
 tui_expect "an rtl8139" 'NIC model \(Left/Right\) +rtl8139$'
 tui_keys Enter
