@@ -39,6 +39,18 @@ python3 "$T_ROOT/tests/vnc/qmp.py" "$qmpsock" cont >/dev/null
 tui_expect "a resume made over QMP shows as running within 2 s (RESUME event)" 't1 +running' 2
 t_check "the RESUME event is what told it" grep -q "qemu_watch: $(vm_uuid t1): RESUME" "$T_TMP/ui.log"
 tui_kill
+# The devices every VM gets, asked of the running QEMU itself: a virtio
+# balloon (id balloon0) at the VM's 256 MiB, and a virtio-rng fed by
+# /dev/urandom (rng0).
+qmp() { python3 "$T_ROOT/tests/vnc/qmp.py" "$qmpsock" "$@"; }
+t_match "the balloon reports the VM's memory (query-balloon)" '"actual": 268435456' \
+	"$(qmp query-balloon)"
+t_match "balloon0 is a virtio-balloon-pci" '"name": "balloon0", "type": "child<virtio-balloon-pci>"' \
+	"$(qmp qom-list '{"path": "/machine/peripheral"}')"
+t_match "a virtio-rng-pci is plugged" 'child<virtio-rng-pci>' \
+	"$(qmp qom-list '{"path": "/machine/peripheral-anon"}')"
+t_match "fed by /dev/urandom" '"return": "/dev/urandom"' \
+	"$(qmp qom-get '{"path": "/objects/rng0", "property": "filename"}')"
 
 # 2. ACPI shutdown -> off; reboot -> the marker a second time.
 t_status "shutdown t1 (ACPI) and wait" 0 "$VMTTY" shutdown t1 --wait --timeout 60
