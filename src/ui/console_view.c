@@ -165,12 +165,17 @@ on_frame(void *arg)
 static void
 con_dirty(struct console *con)
 {
-	long long since = log_now_ms() - con->last_frame, now = log_now_us();
-	int spacing = now - con->last_read < CON_REST_US &&
-	    con->last_read - con->burst_start > CON_FLOOD_US ? CON_FLOOD_FRAME_MS : CON_FRAME_MS;
+	long long since, now;
+	int spacing;
 
+	/* A frame already due: nothing to do (and no clock to read, once per
+	 * read in a stream). */
 	if (!con_current(con) || con->frame_timer >= 0)
 		return;
+	since = log_now_ms() - con->last_frame;
+	now = log_now_us();
+	spacing = now - con->last_read < CON_REST_US &&
+	    con->last_read - con->burst_start > CON_FLOOD_US ? CON_FLOOD_FRAME_MS : CON_FRAME_MS;
 	if (since >= spacing)
 		ui_intent(con->ui, UI_REDRAW);
 	else
