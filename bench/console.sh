@@ -27,7 +27,7 @@
 # Run `make` first; the helper is built here when missing.
 set -u
 cd "$(dirname "$0")/.."
-build=build runs=7 kb=1000
+build=build runs=5 kb=5000
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
