@@ -548,13 +548,12 @@ on_tool_line(const char *line, void *arg)
 
 /* Run a tool; -1 + err with its stderr when it fails. */
 static int
-run_tool(const struct strv *argv, struct tool_progress *tp, char **out)
+run_tool(const struct strv *argv, struct tool_progress *tp, const atomic_bool *cancel)
 {
 	char errbuf[1024];
 	int status;
 
-	(void)out;
-	if (spawn_capture(argv->v, on_tool_line, tp, errbuf, sizeof errbuf, PROV_TOOL_MS,
+	if (spawn_capture(argv->v, on_tool_line, tp, cancel, errbuf, sizeof errbuf, PROV_TOOL_MS,
 	    &status) != 0)
 		return -1;
 	if (status == 0)
@@ -671,7 +670,7 @@ local_disk(const struct provision_plan *p, struct provision_made *m, const char 
 		fn(p->disk == PROV_DISK_COPY ? "Copying the image" : "Creating the disk",
 		    p->disk == PROV_DISK_COPY ? 0 : -1, arg);
 	made_add(&m->files, &m->nfiles, path);
-	rc = run_tool(&a, &tp, NULL);
+	rc = run_tool(&a, &tp, p->cancel);
 	strv_free(&a);
 	if (rc == 0 && p->disk == PROV_DISK_COPY && p->disk_bytes > base) {
 		provision_format_size(p->disk_bytes, size, sizeof size);
@@ -681,7 +680,7 @@ local_disk(const struct provision_plan *p, struct provision_made *m, const char 
 		strv_add2(&a, "-f", "qcow2");
 		strv_add(&a, path);
 		strv_addf(&a, "%lld", (long long)p->disk_bytes);
-		rc = run_tool(&a, NULL, NULL);
+		rc = run_tool(&a, NULL, p->cancel);
 		strv_free(&a);
 	}
 	return rc;
@@ -782,7 +781,7 @@ make_seed(const struct provision_plan *p, const char *uuid, const char *iso)
 	strv_add(&a, "-rock");
 	strv_add(&a, ud);
 	strv_add(&a, md);
-	rc = run_tool(&a, NULL, NULL);
+	rc = run_tool(&a, NULL, p->cancel);
 	strv_free(&a);
 out:
 	unlink(ud);
@@ -999,6 +998,8 @@ provision_build(struct hv *hv, const struct provision_plan *p, provision_progres
 		return -1;
 	}
 	rc = p->builtin ? build_local(p, m, &c, fn, arg) : build_remote(hv, p, m, &c, fn, arg);
+	if (rc == 0 && p->cancel != NULL && atomic_load(p->cancel))
+		rc = err_set("cancelled before the VM was defined");
 	if (rc == 0 && hv_check(hv, &c) != 0)
 		rc = err_prefix("Checking the VM failed");
 	if (rc == 0) {

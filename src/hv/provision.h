@@ -7,6 +7,7 @@
 #ifndef VMTTY_PROVISION_H
 #define VMTTY_PROVISION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,11 @@ struct provision_plan {
 
 	/* From the template, passed through. */
 	char *machine, *firmware, *accel, *graphics, *notes;
+
+	/* Set from another thread (the wizard's Esc): provision_build stops
+	 * its tool (qemu-img, genisoimage) and takes back what it made.  NULL:
+	 * not cancellable.  Not owned. */
+	const atomic_bool *cancel;
 };
 
 /* What provision_build made, to keep or take back. */

@@ -9,6 +9,7 @@
 #include "ui/formw.h"
 #include "ui/ui_priv.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ struct wizard {
 	char error[1100];
 	char typeahead[32];
 	bool busy;
+	atomic_bool cancel;		/* Esc while busy: provision_build stops */
 	/* The job on the host's lane. */
 	struct vm_config made_cfg;
 	struct provision_made *made;
@@ -417,6 +419,9 @@ done_create(void *arg)
 	char msg[1200];
 
 	w->busy = false;
+	w->plan.cancel = NULL;
+	if (w->rc != 0 && atomic_load(&w->cancel))
+		snprintf(w->job_error, sizeof w->job_error, "Cancelled; nothing was made.");
 	if (w->rc == 0 && vm_insert(db, &w->made_cfg) != 0) {
 		snprintf(w->job_error, sizeof w->job_error, "Adding the VM to the inventory "
 		    "failed: %s", err_get());
@@ -452,7 +457,10 @@ create(struct wizard *w)
 		snprintf(w->error, sizeof w->error, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	}
+	atomic_store(&w->cancel, false);
+	w->plan.cancel = &w->cancel;
 	if (fleet_run(ui_fleet(w->ui), w->plan.host, work_create, done_create, w) != 0) {
+		w->plan.cancel = NULL;
 		snprintf(w->error, sizeof w->error, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -552,8 +560,16 @@ wizard_key(void *arg, int key)
 
 	if (key == K_FN(KEY_F(1)) || key == K_FN(KEY_F(10)))
 		return UI_IGNORED;
-	if (w->busy)
+	if (w->busy) {
+		/* Esc stops the tool making the disk or the seed; what was
+		 * made is taken back (done_create says so). */
+		if (key == K_ESC && !atomic_load(&w->cancel)) {
+			atomic_store(&w->cancel, true);
+			ui_status(w->ui, false, "Cancelling the creation of VM '%s'...", w->plan.name);
+			return UI_HANDLED | UI_REDRAW;
+		}
 		return UI_HANDLED;
+	}
 	if (key == K_ESC || key == K_FN(KEY_BTAB)) {
 		enum wstep s = w->step;
 
@@ -630,7 +646,8 @@ draw_review(struct wizard *w, int y, int x, int width)
 #undef R
 	i++;
 	attrset(A_BOLD);
-	ui_put(y + i, x, width, w->busy ? "Creating the VM..." : "Enter: create the VM");
+	ui_put(y + i, x, width, !w->busy ? "Enter: create the VM" : atomic_load(&w->cancel) ?
+	    "Cancelling..." : "Creating the VM...  Esc cancels");
 	attrset(A_NORMAL);
 }
 

@@ -148,8 +148,8 @@ spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, siz
 }
 
 int
-spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf,
-    size_t errlen, int timeout_ms, int *status)
+spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic_bool *cancel,
+    char *errbuf, size_t errlen, int timeout_ms, int *status)
 {
 	int out[2], errp[2], rc = -1, done = 0;
 	struct pollfd pfd[2];
@@ -201,7 +201,14 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf
 			    timeout_ms);
 			goto out_fds;
 		}
-		n = poll(pfd, 2, left > 1000 ? 1000 : (int)left);
+		if (cancel != NULL && atomic_load(cancel)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			rc = err_set("cancelled: '%s' was stopped", argv[0]);
+			goto out_fds;
+		}
+		n = poll(pfd, 2, left > (cancel != NULL ? 100 : 1000) ? (cancel != NULL ? 100 : 1000) :
+		    (int)left);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; n > 0 && i < 2; i++) {

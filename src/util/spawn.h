@@ -2,6 +2,7 @@
 #ifndef VMTTY_SPAWN_H
 #define VMTTY_SPAWN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,9 +17,11 @@ int spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *
 typedef void (*spawn_line_fn)(const char *line, void *arg);
 
 /* Like spawn_wait, but stdout goes line by line to ON_LINE (may be NULL)
- * and the end of stderr (trimmed, at most ERRLEN - 1 bytes) into ERRBUF. */
-int spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, char *errbuf,
-    size_t errlen, int timeout_ms, int *status);
+ * and the end of stderr (trimmed, at most ERRLEN - 1 bytes) into ERRBUF.
+ * CANCEL (may be NULL) set from another thread stops the child within
+ * about 0.1 s: -1 + err "cancelled". */
+int spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic_bool *cancel,
+    char *errbuf, size_t errlen, int timeout_ms, int *status);
 
 /* Start ARGV in the background with stdin from IN_FD, stdout to OUT_FD and
  * stderr to ERR_FD (each -1: /dev/null), every other fd closed.  *PID gets

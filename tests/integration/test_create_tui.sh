@@ -166,12 +166,16 @@ tui_expect "the storage step offers an overlay" 'Disk \(Left/Right\) +overlay on
 tui_expect "of the template's size" 'Disk size +20G'
 tui_keys Enter
 tui_expect "an overlay without an image is refused" 'disk image: the disk needs an image; give its path \(the template.s cloud image'
-tui_keys Tab Tab
-tui_type "$T_TMP/BASE.qcow2"
-tui_keys Enter
-tui_expect "the network step" 'Network \(user, none'
-tui_keys Enter
-tui_expect "the cloud-init step" 'SSH public key file'
+# disk_image PATH: the storage step's image field, then on to cloud-init.
+disk_image() {
+	tui_keys Tab Tab
+	tui_type "$1"
+	tui_keys Enter
+	tui_expect "the network step" 'Network \(user, none'
+	tui_keys Enter
+	tui_expect "the cloud-init step" 'SSH public key file'
+}
+disk_image "$T_TMP/BASE.qcow2"
 tui_type alice
 tui_keys Tab
 tui_type "$T_TMP/BASE.qcow2"
@@ -203,6 +207,51 @@ t_match "with hostname web-1" 'hostname: "web-1"' "$ud"
 
 tui_keys q
 tui_expect "the TUI exits 0" '\[exited 0\]' 5
+
+# Esc while the disk is being made: the copy stops and nothing is left.
+# The copy is slowed with qemu-img's own rate limit (convert -r), through
+# VMTTY_QEMU_IMG, so that there is time to press Esc.
+head -c 64M /dev/urandom >"$T_TMP/BIG.raw"
+cat >"$T_TMP/slow-qemu-img" <<'SH'
+#!/bin/sh
+if [ "$1" = convert ]; then shift; exec qemu-img convert -r 2M "$@"; fi
+exec qemu-img "$@"
+SH
+chmod 755 "$T_TMP/slow-qemu-img"
+export VMTTY_QEMU_IMG="$T_TMP/slow-qemu-img"
+tui_start 120 36 "$VMTTY"
+tui_keys n
+tui_expect "the wizard" 'New VM on local: Template'
+tui_type debian
+tui_keys Enter
+tui_expect "the name step" 'New VM on local: Name'
+tui_keys C-u
+tui_type c2
+tui_keys Enter Enter
+tui_expect "the storage step" 'Disk \(Left/Right\) +overlay on an image'
+tui_keys Right
+tui_expect "a copy of an image" 'Disk \(Left/Right\) +copy of an image'
+disk_image "$T_TMP/BIG.raw"
+tui_type alice
+tui_keys Tab
+tui_type "$T_TMP/key.pub"
+tui_keys Enter
+tui_expect "the review" 'Enter: create the VM'
+tui_keys Enter
+tui_expect "creating, Esc cancels" 'Creating the VM\.\.\.  Esc cancels' 10
+_copying() { pgrep -f "qemu-img convert -r 2M .*BIG.raw" >/dev/null; }
+t_check "qemu-img is copying" wait_for 10 _copying
+tui_keys Escape
+tui_expect "Esc: cancelled, nothing made" 'Cancelled; nothing was made\.' 10
+t_check "qemu-img was stopped" wait_for 5 eval '! _copying'
+t_check "no c2 in the inventory" eval '! "$VMTTY" show c2 >/dev/null 2>&1'
+t_check "no disk or directory of c2 left" [ ! -e "$IMAGES/c2" ]
+t_match "the journal says so" 'FAILED +create +local/c2: Cancelled; nothing was made' "$("$VMTTY" log c2)"
+# Esc steps back to the template step, and from there closes the wizard.
+for _ in $(seq 10); do _tui_lacks 'New VM on local' && break; tui_keys Escape; read -rt 0.2 <> <(:) || true; done
+tui_keys q
+tui_expect "the TUI exits 0" '\[exited 0\]' 10
+unset VMTTY_QEMU_IMG
 "$VMTTY" poweroff t1 --wait >/dev/null 2>&1
 
 t_summary
