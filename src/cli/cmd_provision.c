@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,41 @@ on_progress(const char *step, int percent, void *arg)
 	*shown = true;
 }
 
+/* Ctrl-C (or a TERM, a HUP) while the VM is being made: stop the tool at
+ * work and take back what was made, rather than die with half a VM. */
+static atomic_bool create_cancel;
+
+static void
+on_create_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&create_cancel, true);
+}
+
+static int
+create_cancellable(struct db *db, struct hv *hv, struct provision_plan *p, bool *shown,
+    struct vm_config *c)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old[3];
+	int rc;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_create_signal;
+	sigemptyset(&sa.sa_mask);
+	atomic_store(&create_cancel, false);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	p->cancel = &create_cancel;
+	rc = provision_create(db, hv, p, on_progress, shown, c);
+	p->cancel = NULL;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (rc != 0 && atomic_load(&create_cancel))
+		err_set("VM '%s': creation cancelled by a signal; nothing was made", p->name);
+	return rc;
+}
+
 int
 cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_opts *o)
 {
@@ -187,7 +224,7 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 		hv = cli_hv_open(&h);
 		host_clear(&h);
 		if (hv != NULL)
-			rc = provision_create(db, hv, &p, on_progress, &shown, &c);
+			rc = create_cancellable(db, hv, &p, &shown, &c);
 	}
 	if (shown)
 		fputc('\n', stderr);

@@ -251,4 +251,25 @@ t_check "no c1-3.qcow2 left" test ! -e "$IMAGES/c1/c1-3.qcow2"
 t_status "delete c1 --delete-disks" 0 "$VMTTY" delete c1 --delete-disks
 t_eq "its disks are gone; the detached seed ISO stays" "./c1-seed.iso" "$(files_under "$IMAGES/c1")"
 
+# Ctrl-C (here a SIGINT to vmtty alone) while the disk is copied: the copy
+# stops and nothing is left.  qemu-img's own rate limit (convert -r)
+# slows the copy, through VMTTY_QEMU_IMG.
+head -c 32M /dev/urandom >"$T_TMP/BIG.raw"
+printf '#!/bin/sh\nif [ "$1" = convert ]; then shift; exec qemu-img convert -r 2M "$@"; fi\nexec qemu-img "$@"\n' \
+	>"$T_TMP/slow-qemu-img"
+chmod 755 "$T_TMP/slow-qemu-img"
+VMTTY_QEMU_IMG="$T_TMP/slow-qemu-img" "$VMTTY" create k9 --template debian-12-cloud \
+	--image "$T_TMP/BIG.raw" --copy --user bob >"$T_TMP/k9.out" 2>&1 &
+k9=$!
+_copying() { pgrep -f "qemu-img convert -r 2M .*BIG.raw" >/dev/null; }
+t_check "qemu-img is copying k9's disk" wait_for 10 _copying
+kill -INT "$k9"
+wait "$k9"
+t_eq "create exits 1 on SIGINT" 1 "$?"
+t_match "saying nothing was made" "VM 'k9': creation cancelled by a signal; nothing was made" \
+	"$(cat "$T_TMP/k9.out")"
+t_check "qemu-img was stopped" wait_for 5 eval '! _copying'
+t_check "no images/k9 left" test ! -e "$IMAGES/k9"
+t_status "no k9 in the inventory" 1 "$VMTTY" show k9
+
 t_summary
