@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
@@ -192,23 +193,19 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic
 	pfd[0].events = pfd[1].events = POLLIN;
 	while (done < 2) {
 		long long left = deadline - log_now_ms();
+		bool cancelled = cancel != NULL && atomic_load(cancel);
+		int slice = cancel != NULL ? 100 : 1000;	/* ms between looks */
 		int n;
 
-		if (left <= 0) {
+		if (left <= 0 || cancelled) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			rc = err_set("'%s' did not finish within %d ms and was stopped", argv[0],
+			rc = cancelled ? err_set("cancelled: '%s' was stopped", argv[0]) :
+			    err_set("'%s' did not finish within %d ms and was stopped", argv[0],
 			    timeout_ms);
 			goto out_fds;
 		}
-		if (cancel != NULL && atomic_load(cancel)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			rc = err_set("cancelled: '%s' was stopped", argv[0]);
-			goto out_fds;
-		}
-		n = poll(pfd, 2, left > (cancel != NULL ? 100 : 1000) ? (cancel != NULL ? 100 : 1000) :
-		    (int)left);
+		n = poll(pfd, 2, left > slice ? slice : (int)left);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; n > 0 && i < 2; i++) {
