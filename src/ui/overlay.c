@@ -312,7 +312,6 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
 		snprintf(buf, sizeof buf, "%s %s_", o->label, o->secret ? "" : o->input);
 		ui_put(y0 + 2, x0 + 2, w - 4, buf);
-		explicit_bzero(buf, sizeof buf);
 		attrset(theme_attr(TH_DIM));
 		ui_put(y0 + 4, x0 + 2, w - 4, o->secret ?
 		    "(not shown)  Enter accept   Esc cancel   Ctrl-U clear" :
