@@ -201,7 +201,8 @@ cli_abs_path(const char *p)
 {
 	char cwd[PATH_MAX];
 
-	if (p[0] == '/')
+	/* An empty path stays empty, for the checks to name, not the cwd. */
+	if (p[0] == '/' || p[0] == '\0')
 		return xstrdup(p);
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		return xstrdup(p);

@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "util/xalloc.h"
 
 #define CLI_CONNECT_MS 15000
+#define CLI_CONNECT_MAX_S 300	/* an hour-long wait is a hang, not a timeout */
 
 struct reach {
 	struct host host;	/* a copy */
@@ -53,13 +56,41 @@ reach_done(void *arg)
 	r->finished = true;
 }
 
+/* $VMTTY_CONNECT_TIMEOUT in ms: whole seconds from 1 to CLI_CONNECT_MAX_S;
+ * anything else is said on stderr and the default (or the cap) used. */
+static int
+read_timeout_ms(void)
+{
+	const char *e = getenv("VMTTY_CONNECT_TIMEOUT");
+	char *end;
+	long v;
+
+	if (e == NULL || e[0] == '\0')
+		return CLI_CONNECT_MS;
+	errno = 0;
+	v = strtol(e, &end, 10);
+	if (errno == ERANGE || (*end == '\0' && v > CLI_CONNECT_MAX_S)) {
+		fprintf(stderr, "vmtty: VMTTY_CONNECT_TIMEOUT: more than the limit of %d seconds; "
+		    "using %d\n", CLI_CONNECT_MAX_S, CLI_CONNECT_MAX_S);
+		return CLI_CONNECT_MAX_S * 1000;
+	}
+	if (*end != '\0' || v < 1 || !isdigit((unsigned char)e[0])) {
+		fprintf(stderr, "vmtty: VMTTY_CONNECT_TIMEOUT: not a number of seconds from 1 to "
+		    "%d; using the default of %d\n", CLI_CONNECT_MAX_S, CLI_CONNECT_MS / 1000);
+		return CLI_CONNECT_MS;
+	}
+	return (int)v * 1000;
+}
+
+/* The connect timeout, read (and any complaint said) once a process. */
 static int
 timeout_ms(void)
 {
-	const char *e = getenv("VMTTY_CONNECT_TIMEOUT");
-	int v = e != NULL ? atoi(e) : 0;
+	static int ms;
 
-	return v > 0 ? v * 1000 : CLI_CONNECT_MS;
+	if (ms == 0)
+		ms = read_timeout_ms();
+	return ms;
 }
 
 /*

@@ -26,7 +26,6 @@
 
 #define PROV_TOOL_MS (30 * 60 * 1000)	/* a big convert may take long */
 #define PROV_MAX_BYTES (TEMPLATE_MAX_DISK_GIB * (1LL << 30))
-#define PROV_MIN_BYTES (1LL << 20)
 #define PROV_KEY_MAX 16384
 
 /* What a build made, in order, to take back. */
@@ -318,6 +317,30 @@ check_network(const struct provision_plan *p)
 	return 0;
 }
 
+/* An RFC 1123 host name: dot-separated labels of letters, digits and '-'. */
+static int
+check_hostname(const char *h)
+{
+	size_t len = strlen(h), label = 0;
+
+	if (len == 0 || len > 253)
+		return err_set("hostname: give 1 to 253 characters");
+	for (size_t i = 0; i <= len; i++) {
+		if (h[i] == '.' || h[i] == '\0') {
+			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
+				return err_set("hostname: '%s' is not a host name; give labels "
+				    "of letters, digits and '-', separated by dots", h);
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
+			label++;
+		} else {
+			return err_set("hostname: '%s' has '%c'; give letters, digits, '-' "
+			    "and dots", h, h[i]);
+		}
+	}
+	return 0;
+}
+
 static int
 check_cloud_init(const struct provision_plan *p)
 {
@@ -340,26 +363,11 @@ check_cloud_init(const struct provision_plan *p)
 	}
 	if (p->ssh_key != NULL && check_key(p->ssh_key) != 0)
 		return -1;
-	if (h != NULL) {
-		size_t len = strlen(h), label = 0;
-
-		if (len == 0 || len > 253)
-			return err_set("hostname: give 1 to 253 characters");
-		for (size_t i = 0; i <= len; i++) {
-			if (h[i] == '.' || h[i] == '\0') {
-				if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
-					return err_set("hostname: '%s' is not a host name; give labels "
-					    "of letters, digits and '-', separated by dots", h);
-				label = 0;
-			} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
-				label++;
-			} else {
-				return err_set("hostname: '%s' has '%c'; give letters, digits, '-' "
-				    "and dots", h, h[i]);
-			}
-		}
-	}
-	return 0;
+	/* The guest takes the VM's name as its host name unless given one. */
+	if (h == NULL && p->name != NULL && check_hostname(p->name) != 0)
+		return err_set("hostname: VM name '%s' is not a host name, and the guest would "
+		    "take it as one; give a hostname (letters, digits, '-' and dots)", p->name);
+	return h != NULL ? check_hostname(h) : 0;
 }
 
 int

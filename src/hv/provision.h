@@ -99,7 +99,11 @@ int provision_check_field(const struct provision_plan *p, enum provision_field f
 /* Every field, in order; the first problem. */
 int provision_validate(const struct provision_plan *p);
 
-/* "20G", "512M", "1T" or "20" (GiB) into bytes, >= 1 MiB. */
+/* The smallest disk vmtty makes. */
+#define PROV_MIN_BYTES (1LL << 20)
+
+/* "20G", "512M", "1T" or "20" (GiB) into bytes (PROV_MIN_BYTES is checked
+ * where a disk is made). */
 int provision_parse_size(const char *s, int64_t *bytes);
 /* "16G", "512M": the size in the largest unit that divides it. */
 void provision_format_size(int64_t bytes, char *buf, size_t len);

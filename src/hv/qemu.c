@@ -473,6 +473,36 @@ check_file(const char *what, const char *vm, const char *path)
 	return 0;
 }
 
+/* A NIC this machine can give the VM: a bridge that exists (qemu's bridge
+ * helper would only fail at start), a tap that exists or that root's qemu
+ * makes, no libvirt network. */
+static int
+check_nic(const struct vm_config *c, size_t i)
+{
+	const struct vm_nic *n = &c->nics[i];
+	char path[64];
+	struct stat st;
+
+	if (strcmp(n->kind, "network") == 0)
+		return err_set("VM '%s': a libvirt network NIC needs a libvirt host; "
+		    "use user, bridge or tap networking here", c->name);
+	if (strcmp(n->kind, "bridge") == 0) {
+		/* vm_config_validate kept the name to 15 safe characters. */
+		snprintf(path, sizeof path, "/sys/class/net/%s/bridge", n->source);
+		if (stat(path, &st) != 0)
+			return err_set("VM '%s', NIC %zu: bridge '%s' does not exist on this "
+			    "machine; create it (ip link add %s type bridge) or give another",
+			    c->name, i, n->source, n->source);
+	} else if (strcmp(n->kind, "tap") == 0 && getuid() != 0) {
+		snprintf(path, sizeof path, "/sys/class/net/%s", n->source);
+		if (stat(path, &st) != 0)
+			return err_set("VM '%s', NIC %zu: tap '%s' does not exist, and only root's "
+			    "qemu can make one; create it (ip tuntap add %s mode tap user USER)",
+			    c->name, i, n->source, n->source);
+	}
+	return 0;
+}
+
 static int
 qemu_check(struct hv *hv, const struct vm_config *c)
 {
@@ -495,9 +525,8 @@ qemu_check(struct hv *hv, const struct vm_config *c)
 			    "or use another disk", c->name, d->path, who);
 	}
 	for (size_t i = 0; i < c->nnics; i++)
-		if (strcmp(c->nics[i].kind, "network") == 0)
-			return err_set("VM '%s': a libvirt network NIC needs a libvirt host; "
-			    "use user, bridge or tap networking here", c->name);
+		if (check_nic(c, i) != 0)
+			return -1;
 	return 0;
 }
 

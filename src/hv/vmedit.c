@@ -118,6 +118,18 @@ apply_boot(struct vmedit *e, struct vm_config *c)
 	return 0;
 }
 
+/* The size of a disk to make or grow: a size, and not less than a new disk
+ * may be (0 would be taken and do nothing). */
+static int
+disk_size(const char *s, int64_t *bytes)
+{
+	if (provision_parse_size(s, bytes) != 0)
+		return -1;
+	if (*bytes < PROV_MIN_BYTES)
+		return err_set("disk size '%s' is too small; give 1M or more, such as 20G", s);
+	return 0;
+}
+
 static int
 apply_disks(struct vmedit *e, struct vm_config *c)
 {
@@ -147,7 +159,7 @@ apply_disks(struct vmedit *e, struct vm_config *c)
 		changed(e, "disks");
 	}
 	if (e->new_disk != NULL) {
-		if (provision_parse_size(e->new_disk, &e->new_bytes) != 0)
+		if (disk_size(e->new_disk, &e->new_bytes) != 0)
 			return err_prefix("new disk");
 		changed(e, "disks");
 	}
@@ -163,7 +175,7 @@ apply_disks(struct vmedit *e, struct vm_config *c)
 		spec = xstrndup(e->resize_disk, (size_t)(colon - e->resize_disk));
 		rc = find_disk(c, spec, &i);
 		free(spec);
-		if (rc != 0 || provision_parse_size(colon + 1, &e->resize_bytes) != 0)
+		if (rc != 0 || disk_size(colon + 1, &e->resize_bytes) != 0)
 			return err_prefix("resize disk");
 		free(e->resize_path);
 		e->resize_path = xstrdup(c->disks[i].path);

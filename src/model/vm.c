@@ -303,10 +303,29 @@ vm_config_validate(const struct vm_config *c)
 		if (strcmp(n->kind, "user") != 0 && (n->source == NULL || n->source[0] == '\0'))
 			return err_set("VM '%s', NIC %zu: %s networking needs a source name",
 			    c->name, i, n->kind);
+		if ((strcmp(n->kind, "bridge") == 0 || strcmp(n->kind, "tap") == 0) &&
+		    vm_ifname_check(n->kind, n->source) != 0)
+			return err_prefix("VM '%s', NIC %zu", c->name, i);
 	}
 	if (c->tuning.balloon_mib < 0 || c->tuning.balloon_mib > c->memory_mib)
 		return err_set("VM '%s': balloon target %lld MiB is outside 0..%lld MiB",
 		    c->name, (long long)c->tuning.balloon_mib, (long long)c->memory_mib);
+	return 0;
+}
+
+/* A Linux network interface name as a bridge or tap NIC names it: what the
+ * kernel takes (1 to 15 bytes, not . or ..) in the characters that are safe
+ * inside QEMU's comma-separated options and libvirt's XML. */
+int
+vm_ifname_check(const char *kind, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 15 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0')
+		return err_set("%s name '%s' is not an interface name; give 1 to 15 letters, "
+		    "digits, '-', '_' or '.'", kind, name);
 	return 0;
 }
 

@@ -104,6 +104,9 @@ int vm_config_validate(const struct vm_config *c);
 /* A boot order: "disk", "cdrom" and "network", each at most once, comma
  * separated ("cdrom,disk").  0, or -1 + err naming what is wrong. */
 int vm_boot_order_check(const char *order);
+/* The interface name of a bridge or tap NIC (KIND names it in the message).
+ * 0, or -1 + err. */
+int vm_ifname_check(const char *kind, const char *name);
 /* The boot position (1, 2, ...) of disk IDX, or of NIC IDX when NIC; 0 when
  * the device is not one to boot from.  A VM with a kernel boots it directly:
  * no device has a position.  Without a boot order the disks (CD-ROMs too)

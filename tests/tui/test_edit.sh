@@ -52,6 +52,8 @@ t_match "the journal has the edit" "ok +edit +local/e1: changed CPUs, memory" "$
 
 # 1b. NICs: a bridge NIC added (its name typed after its kind), then the
 # first NIC removed, with vmedit's checks as for edit --add-nic/--remove-nic.
+# The bridge must exist on this machine (the built-in host checks it).
+ip link add vmttyebr0 type bridge && t_on_exit 'ip link del vmttyebr0'
 # nics NAME: "KIND MODEL SOURCE|..." from show --json.
 nics() {
 	"$VMTTY" show "$1" --json | python3 -c 'import json,sys; print("|".join("%s %s %s" % (n["kind"], n["model"], n["source"]) for n in json.load(sys.stdin)["nics"]))'
@@ -71,30 +73,30 @@ tui_expect "leaving them refuses a bridge without a name" \
 	"VM 'e1', NIC 1: bridge networking needs a source name"
 t_check "the focus stays on the NIC model" _tui_has 'NIC model \(Left/Right\) +e1000$'
 tui_keys Up
-tui_type br0
+tui_type vmttyebr0
 tui_keys Down Down
 tui_expect "with a bridge name it moves on to Remove NIC" 'Remove NIC \(number\) +_'
 tui_keys Enter
 tui_expect "Enter saves the NIC" "VM 'e1': NICs changed\."
 tui_expect "the list is drawn whole again" '■ e1 +off'
-t_eq "show --json has the bridge NIC, model e1000" "user virtio-net None|bridge e1000 br0" "$(nics e1)"
-t_match "the qemu argv has it" " -netdev bridge,id=net1,br=br0 -device e1000,netdev=net1,mac=[0-9a-f:]+,id=nic1 " \
+t_eq "show --json has the bridge NIC, model e1000" "user virtio-net None|bridge e1000 vmttyebr0" "$(nics e1)"
+t_match "the qemu argv has it" " -netdev bridge,id=net1,br=vmttyebr0 -device e1000,netdev=net1,mac=[0-9a-f:]+,id=nic1 " \
 	"$("$VMTTY" show e1 --argv)"
 tui_keys e
-tui_expect "the form lists both NICs" 'NIC 1: bridge br0 \(e1000\)'
+tui_expect "the form lists both NICs" 'NIC 1: bridge vmttyebr0 \(e1000\)'
 tui_keys Up
 tui_expect "Up from the top wraps to Remove NIC" 'Remove NIC \(number\) +_'
 tui_type 5
 tui_keys Enter
 tui_expect "a NIC it does not have is refused" "VM 'e1' has no NIC '5'; give its number from 0"
-t_eq "nothing changed" "user virtio-net None|bridge e1000 br0" "$(nics e1)"
+t_eq "nothing changed" "user virtio-net None|bridge e1000 vmttyebr0" "$(nics e1)"
 tui_keys C-u
 tui_type 0
 tui_keys Enter
 tui_expect "Enter removes NIC 0" "VM 'e1': NICs changed\."
-t_eq "show --json has the bridge NIC alone" "bridge e1000 br0" "$(nics e1)"
+t_eq "show --json has the bridge NIC alone" "bridge e1000 vmttyebr0" "$(nics e1)"
 argv=$("$VMTTY" show e1 --argv)
-t_match "the qemu argv has it as the first NIC" " -netdev bridge,id=net0,br=br0 -device e1000,netdev=net0,mac=[0-9a-f:]+,id=nic0 " "$argv"
+t_match "the qemu argv has it as the first NIC" " -netdev bridge,id=net0,br=vmttyebr0 -device e1000,netdev=net0,mac=[0-9a-f:]+,id=nic0 " "$argv"
 t_nomatch "and no user networking" "-netdev user" "$argv"
 t_match "the journal has both edits" "changed NICs.*changed NICs" "$("$VMTTY" log e1 | tr '\n' ' ')"
 
