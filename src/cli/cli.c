@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv/provision.h"
 #include "model/db.h"
+#include "model/host.h"
 #include "ui/ui.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -145,6 +147,27 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+/* A libvirt host, for taking back an interrupted creation's volumes. */
+static struct hv *
+recover_open(const char *name, void *arg)
+{
+	struct host h;
+	struct hv *hv;
+
+	if (host_get(arg, name, &h) != 0)
+		return NULL;
+	hv = cli_hv_open(&h);
+	host_clear(&h);
+	return hv;
+}
+
+static void
+recover_said(const char *line, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "vmtty: %s\n", line);
+}
+
 struct db *
 cli_db(struct cli_ctx *ctx)
 {
@@ -155,8 +178,14 @@ cli_db(struct cli_ctx *ctx)
 	path = paths_inventory(ctx->db_path);
 	ctx->db = db_open(path);
 	free(path);
-	if (ctx->db == NULL)
+	if (ctx->db == NULL) {
 		cli_fail_err();
+		return NULL;
+	}
+	/* Every command and the TUI open the inventory here: a creation
+	 * that a killed vmtty left half made is taken back first. */
+	if (provision_recover(ctx->db, recover_open, ctx->db, recover_said, NULL) != 0)
+		fprintf(stderr, "vmtty: %s\n", err_get());
 	return ctx->db;
 }
 

@@ -540,8 +540,10 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	/* A libvirt host's disks live on that host: a local file at the same
 	 * path is somebody else's.  Volumes vmtty made there go through the
-	 * storage API; if the VM has other disks nothing is deleted. */
-	if (disks && provision_check_delete_disks(&v.c, v.hv->host.kind == HOST_BUILTIN) != 0) {
+	 * storage API; if the VM has other disks, or a disk another VM uses,
+	 * nothing is deleted. */
+	if (disks && provision_check_delete_disks(ctx->db, &v.c,
+	    v.hv->host.kind == HOST_BUILTIN) != 0) {
 		char why[1024];
 
 		snprintf(why, sizeof why, "%s", err_get());

@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
+#include "model/creation.h"
+#include "model/db.h"
+#include "model/host.h"
+#include "model/journal.h"
 #include "model/name.h"
 #include "model/template.h"
 #include "model/vm.h"
@@ -37,6 +41,9 @@ struct provision_made {
 	char **volumes;		/* volume paths on a libvirt host */
 	size_t nvolumes;
 	struct vm_config defined;	/* the definition; name NULL: none */
+	struct db *rec;		/* where the creation is recorded; NULL: not */
+	bool own_rec;		/* rec is a connection of our own, closed with this */
+	int64_t rec_id;
 };
 
 static const char *const field_names[PROV_F_COUNT] = {
@@ -432,16 +439,39 @@ provision_validate(const struct provision_plan *p)
 
 /* ---- what was made ---------------------------------------------------- */
 
-static void
-made_add(char ***v, size_t *n, const char *s)
+/* Note S, of KIND, as made: in M for provision_undo, and in the record
+ * for the next vmtty should this one die before it is done. */
+static int
+made_add(struct provision_made *m, enum creation_kind kind, const char *s)
 {
+	char ***v = kind == CREATION_DIR ? &m->dirs : kind == CREATION_FILE ? &m->files :
+	    &m->volumes;
+	size_t *n = kind == CREATION_DIR ? &m->ndirs : kind == CREATION_FILE ? &m->nfiles :
+	    &m->nvolumes;
+
 	*v = xreallocarray(*v, *n + 1, sizeof **v);
 	(*v)[(*n)++] = xstrdup(s);
+	if (m->rec != NULL && creation_note(m->rec, m->rec_id, kind, s) != 0)
+		return err_prefix("cannot record '%s' as made", s);
+	return 0;
+}
+
+/* The creation is over (made or taken back): its record goes. */
+static void
+made_end(struct provision_made *m)
+{
+	if (m->rec != NULL && creation_end(m->rec, m->rec_id) < 0)
+		log_debug("provision: %s", err_get());
+	if (m->own_rec)
+		db_close(m->rec);
+	m->rec = NULL;
+	m->own_rec = false;
 }
 
 static void
 made_free(struct provision_made *m)
 {
+	made_end(m);
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i]);
 	for (size_t i = 0; i < m->ndirs; i++)
@@ -501,9 +531,10 @@ make_dirs(struct provision_made *m, const char *dir)
 		char c = *s;
 
 		*s = '\0';
-		if (mkdir(path, 0700) == 0)
-			made_add(&m->dirs, &m->ndirs, path);
-		else if (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (mkdir(path, 0700) == 0) {
+			if ((rc = made_add(m, CREATION_DIR, path)) != 0)
+				break;
+		} else if (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			rc = err_set("cannot create directory '%s': %s", path,
 			    errno == EEXIST ? "a file is in the way" : strerror(errno));
 			break;
@@ -677,8 +708,9 @@ local_disk(const struct provision_plan *p, struct provision_made *m, const char 
 	if (fn != NULL)
 		fn(p->disk == PROV_DISK_COPY ? "Copying the image" : "Creating the disk",
 		    p->disk == PROV_DISK_COPY ? 0 : -1, arg);
-	made_add(&m->files, &m->nfiles, path);
-	rc = run_tool(&a, &tp, p->cancel);
+	rc = made_add(m, CREATION_FILE, path);
+	if (rc == 0)
+		rc = run_tool(&a, &tp, p->cancel);
 	strv_free(&a);
 	if (rc == 0 && p->disk == PROV_DISK_COPY && p->disk_bytes > base) {
 		provision_format_size(p->disk_bytes, size, sizeof size);
@@ -906,10 +938,8 @@ build_local(const struct provision_plan *p, struct provision_made *m, struct vm_
 			fn("Making the cloud-init seed ISO", -1, arg);
 		if (check_absent(path) != 0)
 			rc = -1;
-		else {
-			made_add(&m->files, &m->nfiles, path);
+		else if ((rc = made_add(m, CREATION_FILE, path)) == 0)
 			rc = make_seed(p, c->uuid, path);
-		}
 		if (rc == 0)
 			add_disk(c, path, "raw", NULL, true, true);
 		free(path);
@@ -939,9 +969,11 @@ build_remote(struct hv *hv, const struct provision_plan *p, struct provision_mad
 		free(name);
 		if (rc != 0)
 			return err_prefix("Creating the disk failed");
-		made_add(&m->volumes, &m->nvolumes, path);
+		rc = made_add(m, CREATION_VOLUME, path);
 		add_disk(c, path, "qcow2", p->disk_bus, false, true);
 		free(path);
+		if (rc != 0)
+			return err_prefix("Creating the disk failed");
 	} else if (p->disk == PROV_DISK_EXISTING) {
 		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
 	}
@@ -972,16 +1004,65 @@ build_remote(struct hv *hv, const struct provision_plan *p, struct provision_mad
 		free(name);
 		if (rc != 0)
 			return err_prefix("Making the cloud-init seed ISO failed");
-		made_add(&m->volumes, &m->nvolumes, path);
+		rc = made_add(m, CREATION_VOLUME, path);
 		add_disk(c, path, "raw", NULL, true, true);
 		free(path);
+		if (rc != 0)
+			return err_prefix("Making the cloud-init seed ISO failed");
 	}
 	return 0;
 }
 
-int
-provision_build(struct hv *hv, const struct provision_plan *p, provision_progress_fn fn,
-    void *arg, struct vm_config *out, struct provision_made **made)
+/* The start time of process PID (field 22 of /proc/PID/stat, clock ticks
+ * since boot): with the pid, it names one process; -1 when there is none. */
+static int64_t
+proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *s;
+	long long start = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After the command name in parentheses: state is field 3. */
+	if ((s = strrchr(buf, ')')) == NULL)
+		return -1;
+	s++;
+	for (int field = 3; field <= 22 && s != NULL; field++) {
+		s += strspn(s, " ");
+		if (field == 22)
+			start = strtoll(s, NULL, 10);
+		s = strchr(s, ' ');
+	}
+	return start;
+}
+
+/* Record the creation of C in REC (the inventory) before anything is made. */
+static int
+record_begin(struct provision_made *m, struct db *rec, bool own, const struct vm_config *c)
+{
+	if (rec == NULL)
+		return 0;
+	if (creation_begin(rec, c->host_id, c->name, c->uuid, getpid(), proc_start(getpid()),
+	    &m->rec_id) != 0)
+		return err_prefix("Recording the creation failed");
+	m->rec = rec;
+	m->own_rec = own;
+	return 0;
+}
+
+/* provision_build, recording the creation in REC (NULL: not recorded;
+ * OWN: a connection of its own, closed when the creation ends). */
+static int
+build(struct hv *hv, const struct provision_plan *p, provision_progress_fn fn, void *arg,
+    struct vm_config *out, struct provision_made **made, struct db *rec, bool own)
 {
 	struct provision_made *m = xcalloc(1, sizeof *m);
 	struct vm_config c;
@@ -990,17 +1071,17 @@ provision_build(struct hv *hv, const struct provision_plan *p, provision_progres
 	*made = NULL;
 	memset(out, 0, sizeof *out);
 	if (provision_validate(p) != 0) {
+		if (own)
+			db_close(rec);
 		made_free(m);
 		return -1;
 	}
 	plan_config(p, hv->host.id, &c);
-	if (uuid_generate(c.uuid) != 0) {
-		vm_config_clear(&c);
-		made_free(m);
-		return -1;
-	}
-	/* The model's checks before anything is made. */
-	if (vm_config_validate(&c) != 0) {
+	/* The model's checks before anything is made; then the record. */
+	if (uuid_generate(c.uuid) != 0 || vm_config_validate(&c) != 0 ||
+	    record_begin(m, rec, own, &c) != 0) {
+		if (own && m->rec == NULL)
+			db_close(rec);
 		vm_config_clear(&c);
 		made_free(m);
 		return -1;
@@ -1029,6 +1110,21 @@ provision_build(struct hv *hv, const struct provision_plan *p, provision_progres
 }
 
 int
+provision_build(struct hv *hv, const struct provision_plan *p, provision_progress_fn fn,
+    void *arg, struct vm_config *out, struct provision_made **made)
+{
+	struct db *rec = NULL;
+
+	/* Its own connection: this runs on whatever thread the caller chose. */
+	if (p->inventory != NULL && (rec = db_open(p->inventory)) == NULL) {
+		*made = NULL;
+		memset(out, 0, sizeof *out);
+		return err_prefix("Recording the creation failed");
+	}
+	return build(hv, p, fn, arg, out, made, rec, rec != NULL);
+}
+
+int
 provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
     provision_progress_fn fn, void *arg, struct vm_config *out)
 {
@@ -1045,7 +1141,7 @@ provision_create(struct db *db, struct hv *hv, const struct provision_plan *p,
 	if (rc == 0)
 		return err_set("name: a VM named '%s' already exists on host '%s'; choose "
 		    "another name", p->name, p->host);
-	if (provision_build(hv, p, fn, arg, out, &m) != 0)
+	if (build(hv, p, fn, arg, out, &m, db, false) != 0)
 		return -1;
 	if (vm_insert(db, out) != 0) {
 		err_prefix("Adding the VM to the inventory failed");
@@ -1148,9 +1244,50 @@ provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path
 	return rc != 0 ? err_prefix("Resizing disk '%s' failed", path) : 0;
 }
 
-int
-provision_check_delete_disks(const struct vm_config *c, bool builtin)
+/* Disk D of a VM goes with --delete-disks (the rule of provision_delete_disks). */
+static bool
+disk_goes(const struct vm_disk *d, bool builtin)
 {
+	if ((d->cdrom || d->readonly) && !d->owned)
+		return false;
+	return builtin || d->owned;
+}
+
+/* Local paths A and B name the same file. */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+/* The VM other than VM_ID (on host HOST_ID for a libvirt path) whose disks
+ * include PATH, or NULL. */
+static const struct vm_disk_ref *
+disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int64_t host_id,
+    bool builtin, const char *path)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (refs[i].vm_id == vm_id || refs[i].builtin != builtin)
+			continue;
+		if (builtin ? same_file(path, refs[i].path) :
+		    refs[i].host_id == host_id && strcmp(path, refs[i].path) == 0)
+			return &refs[i];
+	}
+	return NULL;
+}
+
+int
+provision_check_delete_disks(struct db *db, const struct vm_config *c, bool builtin)
+{
+	struct vm_disk_ref *refs;
+	size_t n;
+	int rc = 0;
+
 	for (size_t i = 0; !builtin && i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 
@@ -1160,7 +1297,21 @@ provision_check_delete_disks(const struct vm_config *c, bool builtin)
 		    "them through storage pools is not supported for disks vmtty did not make "
 		    "('%s')", c->name, c->host, d->path);
 	}
-	return 0;
+	/* A disk another VM uses stays, and so does everything else. */
+	if (vm_disk_refs(db, &refs, &n) != 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+		const struct vm_disk_ref *u;
+
+		if (!disk_goes(d, builtin) ||
+		    (u = disk_user(refs, n, c->id, c->host_id, builtin, d->path)) == NULL)
+			continue;
+		rc = err_set("disk '%s' of VM '%s' is also used by VM '%s' on host '%s', which "
+		    "keeps it: nothing was deleted", d->path, c->name, u->vm, u->host);
+	}
+	vm_disk_refs_free(refs, n);
+	return rc;
 }
 
 int
@@ -1172,11 +1323,9 @@ provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed)
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 
-		if ((d->cdrom || d->readonly) && !d->owned)
-			continue;
+		if (!disk_goes(d, hv->host.kind == HOST_BUILTIN))
+			continue;	/* provision_check_delete_disks said so */
 		if (hv->host.kind != HOST_BUILTIN) {
-			if (!d->owned)
-				continue;	/* provision_check_delete_disks said so */
 			if (hv_volume_delete(hv, d->path) == 0)
 				(*removed)++;
 			else if (first[0] == '\0')
@@ -1203,4 +1352,125 @@ provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed)
 	if (first[0] != '\0')
 		return err_set("VM '%s' deleted, but %s", c->name, first);
 	return 0;
+}
+
+/* The maker of creation C still runs (this process counts: its own
+ * creations are under way on another thread). */
+static bool
+owner_alive(const struct creation *c)
+{
+	int64_t start;
+
+	if (c->pid == (int64_t)getpid())
+		return true;
+	if (c->pid <= 0 || (start = proc_start((pid_t)c->pid)) < 0)
+		return false;
+	/* Another process with the recycled pid is not the maker. */
+	return c->pid_start < 0 || start == c->pid_start;
+}
+
+/* PATH is recorded by a creation other than C that is still under way. */
+static bool
+made_by_other(const struct creation *all, size_t n, const struct creation *c,
+    const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; &all[i] != c && j < all[i].npaths && owner_alive(&all[i]); j++)
+			if (strcmp(all[i].paths[j].path, path) == 0)
+				return true;
+	return false;
+}
+
+/* Remove what creation C made, newest first: only the paths it recorded,
+ * and of those none that a VM in the inventory or another creation uses. */
+static void
+take_back(struct hv *hv, const struct creation *c, const struct creation *all, size_t n,
+    const struct vm_disk_ref *refs, size_t nrefs)
+{
+	for (size_t i = c->npaths; i-- > 0;) {
+		const struct creation_path *p = &c->paths[i];
+		const struct vm_disk_ref *u = disk_user(refs, nrefs, -1, c->host_id,
+		    p->kind != CREATION_VOLUME, p->path);
+
+		if (u != NULL || made_by_other(all, n, c, p->path)) {
+			log_debug("provision: '%s' of the interrupted creation of '%s' stays: "
+			    "it is in use", p->path, c->name);
+			continue;
+		}
+		switch (p->kind) {
+		case CREATION_DIR:
+			if (rmdir(p->path) != 0 && errno != ENOENT)
+				log_debug("provision: cannot remove '%s': %s", p->path,
+				    strerror(errno));
+			break;
+		case CREATION_FILE:
+			if (unlink(p->path) != 0 && errno != ENOENT)
+				log_debug("provision: cannot remove '%s': %s", p->path,
+				    strerror(errno));
+			break;
+		case CREATION_VOLUME:
+			if (hv == NULL || hv_volume_delete(hv, p->path) != 0)
+				log_debug("provision: cannot delete volume '%s': %s", p->path,
+				    hv == NULL ? "no connection" : err_get());
+			break;
+		}
+	}
+}
+
+/* A VM of UUID is on host HOST_ID in the inventory (made, and kept). */
+static bool
+vm_kept(const struct vm_summary *vms, size_t nvms, const struct creation *c)
+{
+	for (size_t i = 0; i < nvms; i++)
+		if (strcmp(vms[i].uuid, c->uuid) == 0 && strcmp(vms[i].host, c->host) == 0)
+			return true;
+	return false;
+}
+
+int
+provision_recover(struct db *db, provision_open_fn open_hv, void *arg,
+    void (*said)(const char *line, void *arg), void *said_arg)
+{
+	struct creation *cs;
+	struct vm_disk_ref *refs = NULL;
+	struct vm_summary *vms = NULL;
+	size_t n, nrefs = 0, nvms = 0;
+	int rc = 0;
+
+	if (creation_list(db, &cs, &n) != 0)
+		return -1;
+	if (n > 0 && (vm_disk_refs(db, &refs, &nrefs) != 0 || vm_list(db, NULL, &vms, &nvms) != 0))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct creation *c = &cs[i];
+		struct hv *hv = NULL;
+		char msg[512];
+
+		if (owner_alive(c))
+			continue;
+		/* Its maker died after the VM was in the inventory: all kept. */
+		if (vm_kept(vms, nvms, c)) {
+			creation_end(db, c->id);
+			continue;
+		}
+		/* A libvirt host's volumes need the host; if it does not answer,
+		 * the record stays for the next vmtty. */
+		if (!c->builtin && (open_hv == NULL || (hv = open_hv(c->host, arg)) == NULL)) {
+			log_debug("provision: the interrupted creation of '%s' on '%s' waits for "
+			    "the host: %s", c->name, c->host, err_get());
+			continue;
+		}
+		take_back(hv, c, cs, n, refs, nrefs);
+		hv_close(hv);
+		if (creation_end(db, c->id) != 1)
+			continue;	/* another vmtty took it back at the same time */
+		snprintf(msg, sizeof msg, "creation of %s interrupted; cleaned up", c->name);
+		journal_add(db, c->host, c->name, "create", false, msg);
+		if (said != NULL)
+			said(msg, said_arg);
+	}
+	vm_summary_free(vms, nvms);
+	vm_disk_refs_free(refs, nrefs);
+	creation_free(cs, n);
+	return rc;
 }

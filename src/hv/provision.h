@@ -76,6 +76,12 @@ struct provision_plan {
 	 * its tool (qemu-img, genisoimage) and takes back what it made.  NULL:
 	 * not cancellable.  Not owned. */
 	const atomic_bool *cancel;
+
+	/* The inventory's path: provision_build records the creation there
+	 * (its own connection, so any thread) before anything is made, so
+	 * that the next vmtty takes back one cut short.  NULL: not recorded
+	 * (provision_create records it in its DB).  Not owned. */
+	const char *inventory;
 };
 
 /* What provision_build made, to keep or take back. */
@@ -142,10 +148,13 @@ int provision_add_disk(struct hv *hv, const struct vm_config *c, const char *poo
 int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path,
     int64_t bytes);
 
-/* Deleting a VM with its disks.  On a libvirt host only the volumes vmtty
+/* Deleting a VM C with its disks, asked before anything is deleted (the
+ * CLI and the TUI both ask here).  On a libvirt host only the volumes vmtty
  * made can go (through the storage API): a disk it did not make is
- * refused, by name, before anything is deleted.  0 or -1 + err. */
-int provision_check_delete_disks(const struct vm_config *c, bool builtin);
+ * refused, by name.  A disk that another VM in DB's inventory uses (the
+ * same path, or locally the same file) is refused naming that VM, which
+ * keeps it.  0 or -1 + err. */
+int provision_check_delete_disks(struct db *db, const struct vm_config *c, bool builtin);
 /* Delete C's disks once C itself is gone (a failure then leaves a file,
  * never a VM without its disk).  CD-ROMs and read-only disks stay unless
  * vmtty made them (the seed ISO); a directory vmtty made goes when empty.
@@ -153,5 +162,22 @@ int provision_check_delete_disks(const struct vm_config *c, bool builtin);
  * first that could not be removed.  Blocking (libvirt): not on the UI
  * thread. */
 int provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed);
+
+/* Opens host HOST for provision_recover (a libvirt host's volumes);
+ * NULL + err when it does not answer. */
+typedef struct hv *(*provision_open_fn)(const char *host, void *arg);
+
+/*
+ * Take back the creations in DB that were cut short (their vmtty was
+ * killed, or crashed): for each record whose maker process is gone, the
+ * paths it recorded as made by it are removed (none that a VM in the
+ * inventory or another creation uses), the record goes, the journal says
+ * "creation of NAME interrupted; cleaned up", and so does SAID.  A
+ * creation whose VM reached the inventory only loses its record.  A
+ * libvirt host's record waits until OPEN_HV reaches the host.  Run it once
+ * when vmtty opens the inventory.  -1 + err when DB cannot be read.
+ */
+int provision_recover(struct db *db, provision_open_fn open_hv, void *arg,
+    void (*said)(const char *line, void *arg), void *said_arg);
 
 #endif

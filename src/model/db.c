@@ -156,6 +156,22 @@ static const char *const migrations[] = {
 	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER;"
 	"ALTER TABLE vms ADD COLUMN autostart INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE vms ADD COLUMN persistent INTEGER NOT NULL DEFAULT 1;",
+	/* 6 -> 7: creations under way, written before a file is made, so that
+	 * one cut short (kill -9) is taken back by the next vmtty: who makes
+	 * it (pid and its start time) and each path it made. */
+	"CREATE TABLE creations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  pid_start INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL);"
+	"CREATE TABLE creation_paths ("
+	"  id INTEGER PRIMARY KEY,"
+	"  creation_id INTEGER NOT NULL REFERENCES creations(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'file', 'volume')),"
+	"  path TEXT NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -625,6 +625,57 @@ vm_delete(struct db *db, int64_t id)
 }
 
 int
+vm_disk_refs(struct db *db, struct vm_disk_ref **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT v.id, v.host_id, v.name, h.name, h.kind, "
+	    "d.path FROM disks d JOIN vms v ON v.id = d.vm_id JOIN hosts h ON h.id = v.host_id "
+	    "ORDER BY h.name, v.name, d.idx");
+	struct vm_disk_ref *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 4);
+		struct vm_disk_ref *r;
+
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		r = &v[len++];
+		r->vm_id = sqlite3_column_int64(st, 0);
+		r->host_id = sqlite3_column_int64(st, 1);
+		r->vm = db_col_text(st, 2);
+		r->host = db_col_text(st, 3);
+		r->builtin = kind != NULL && strcmp(kind, "builtin") == 0;
+		r->path = db_col_text(st, 5);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		vm_disk_refs_free(v, len);
+		return db_error(db, "cannot read the disks of the VMs");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void
+vm_disk_refs_free(struct vm_disk_ref *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].vm);
+		free(r[i].host);
+		free(r[i].path);
+	}
+	free(r);
+}
+
+int
 vm_set_state(struct db *db, int64_t id, const char *state)
 {
 	sqlite3_stmt *st = db_prepare(db, "UPDATE vms SET state = ?2, seen = ?3 WHERE id = ?1");

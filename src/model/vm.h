@@ -129,6 +129,20 @@ int vm_set_pending(struct db *db, int64_t id, const char *pending);
  * *ID = 0 when there is none. */
 int vm_last_from_template(struct db *db, const char *template_name, int64_t *id);
 
+/* One disk of one VM in the inventory: who uses which path. */
+struct vm_disk_ref {
+	int64_t vm_id;
+	int64_t host_id;
+	char *vm;		/* the VM's name */
+	char *host;		/* its host's name */
+	bool builtin;		/* the host runs the built-in backend */
+	char *path;
+};
+
+/* Every disk (CD-ROMs too) of every VM in the inventory. */
+int vm_disk_refs(struct db *db, struct vm_disk_ref **out, size_t *n);
+void vm_disk_refs_free(struct vm_disk_ref *r, size_t n);
+
 /* A domain as a libvirt host reported it, for the inventory's cache. */
 struct vm_seen {
 	const char *uuid;

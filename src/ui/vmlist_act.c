@@ -397,7 +397,8 @@ confirm_op(struct vmlist *v, int action, bool disks)
 			ui_status(v->ui, true, "%s", err_get());
 			return UI_HANDLED | UI_REDRAW;
 		}
-		bad = provision_check_delete_disks(&c, v->hosts[r->host].kind == HOST_BUILTIN);
+		bad = provision_check_delete_disks(ui_db(v->ui), &c,
+		    v->hosts[r->host].kind == HOST_BUILTIN);
 		vm_config_clear(&c);
 		if (bad != 0) {
 			ui_status(v->ui, true, "%s; x deletes the VM only.", err_get());

@@ -16,6 +16,7 @@
 
 #include "hv/fleet.h"
 #include "hv/provision.h"
+#include "model/db.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/template.h"
@@ -459,6 +460,9 @@ create(struct wizard *w)
 	}
 	atomic_store(&w->cancel, false);
 	w->plan.cancel = &w->cancel;
+	/* Recorded before anything is made: a vmtty killed meanwhile leaves
+	 * the next one a record of what to take back. */
+	w->plan.inventory = db_path(ui_db(w->ui));
 	if (fleet_run(ui_fleet(w->ui), w->plan.host, work_create, done_create, w) != 0) {
 		w->plan.cancel = NULL;
 		snprintf(w->error, sizeof w->error, "%s", err_get());

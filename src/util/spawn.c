@@ -8,6 +8,7 @@
 #include <string.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,15 @@
 #include "util/log.h"
 
 #define SPAWN_ERR_FD 1023
+
+/* In the child: die with vmtty (a kill -9 of it must not leave a qemu-img
+ * writing on); PARENT is the pid before the fork, in case it died already. */
+static void
+child_die_with(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
+}
 
 /* In the child: set up fds 0-2 and close the rest but SPAWN_ERR_FD. */
 static void
@@ -39,7 +49,7 @@ spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 {
 	int pipefd[2], child_errno = 0;
 	ssize_t n;
-	pid_t p;
+	pid_t p, parent = getpid();
 
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return err_set("cannot create a pipe: %s", strerror(errno));
@@ -53,6 +63,7 @@ spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 		sigset_t none;
 		int e;
 
+		child_die_with(parent);
 		/* A worker thread may block signals; the program must not. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -156,7 +167,7 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic
 	struct pollfd pfd[2];
 	char line[4096], chunk[4096];
 	size_t linelen = 0, errhave = 0;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	long long deadline = log_now_ms() + timeout_ms;
 
 	if (errlen > 0)
@@ -178,6 +189,7 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic
 	if (pid == 0) {
 		int e;
 
+		child_die_with(parent);
 		signal(SIGPIPE, SIG_DFL);
 		child_fds(-1, out[1], errp[1]);
 		execvp(argv[0], argv);

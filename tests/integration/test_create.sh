@@ -272,4 +272,47 @@ t_check "qemu-img was stopped" wait_for 5 eval '! _copying'
 t_check "no images/k9 left" test ! -e "$IMAGES/k9"
 t_status "no k9 in the inventory" 1 "$VMTTY" show k9
 
+
+# A disk two VMs use: deleting one of them with its disks is refused,
+# names the other VM, and deletes nothing.
+qemu-img create -q -f qcow2 "$T_TMP/S.qcow2" 64M
+t_status "create s1 --disk S" 0 "$VMTTY" create s1 --disk "$T_TMP/S.qcow2"
+t_status "create s2 --disk S" 0 "$VMTTY" create s2 --disk "$T_TMP/S.qcow2"
+t_status "delete s2 --delete-disks is refused" 1 "$VMTTY" delete s2 --delete-disks
+t_match "it names the VM that keeps the disk" \
+	"disk '$T_TMP/S.qcow2' of VM 's2' is also used by VM 's1' on host 'local', which keeps it" "$T_ERR"
+t_check "the disk is still there" test -f "$T_TMP/S.qcow2"
+t_eq "both VMs are still there" "s1 s2" \
+	"$("$VMTTY" list --json | python3 -c 'import json,sys; print(" ".join(v["name"] for v in json.load(sys.stdin) if v["name"] in ("s1", "s2")))')"
+t_status "deleting s2 alone works" 0 "$VMTTY" delete s2
+t_status "then s1 may delete the disk, its own now" 0 "$VMTTY" delete s1 --delete-disks
+t_check "and it is gone" test ! -e "$T_TMP/S.qcow2"
+
+# kill -9 while the disk is copied: qemu-img dies with vmtty; the next
+# vmtty takes back what the creation made, says so, and the same create
+# works.
+_copying8() { pgrep -f "qemu-img convert -r 2M .*BIG.raw $IMAGES/k8/k8.qcow2" >/dev/null; }
+VMTTY_QEMU_IMG="$T_TMP/slow-qemu-img" "$VMTTY" create k8 --template debian-12-cloud \
+	--image "$T_TMP/BIG.raw" --copy --user bob >/dev/null 2>&1 &
+k8=$!
+t_check "qemu-img is copying k8's disk" wait_for 10 _copying8
+# Meanwhile another vmtty leaves a creation under way alone.
+t_status "a vmtty started meanwhile runs" 0 "$VMTTY" list
+t_eq "and says nothing of k8's creation" "" "$T_ERR"
+t_check "k8's files are still being made" test -e "$IMAGES/k8/k8.qcow2"
+{ kill -KILL "$k8"; wait "$k8"; } 2>/dev/null
+t_check "no qemu-img is left within 1 s" wait_for 1 eval '! _copying8'
+t_check "the killed create left images/k8" test -e "$IMAGES/k8/k8.qcow2"
+t_status "the next vmtty (list) runs" 0 "$VMTTY" list
+t_eq "it says the creation was interrupted and cleaned up" \
+	"vmtty: creation of k8 interrupted; cleaned up" "$T_ERR"
+t_check "images/k8 is gone" test ! -e "$IMAGES/k8"
+t_match "the journal says so" "creation of k8 interrupted; cleaned up" "$("$VMTTY" log k8 2>&1)"
+t_status "a second vmtty has nothing left to take back" 0 "$VMTTY" list
+t_eq "and says nothing" "" "$T_ERR"
+t_status "the same create succeeds" 0 "$VMTTY" create k8 --template debian-12-cloud \
+	--image "$T_TMP/BIG.raw" --copy --user bob
+t_check "k8's disk is there" test -f "$IMAGES/k8/k8.qcow2"
+t_status "delete k8 --delete-disks" 0 "$VMTTY" delete k8 --delete-disks
+
 t_summary

@@ -148,6 +148,22 @@ t_check "its disk file stays" test -f "$d2disk"
 t_match "journaled" 'ok +delete +local/d2: deleted' "$("$VMTTY" log d2)"
 tui_keys Escape
 
+# D on a VM whose disk another VM uses: refused before the dialog, naming
+# the other VM; nothing is deleted (the CLI's rule, from the same check).
+qemu-img create -q -f qcow2 "$T_TMP/S.qcow2" 64M
+t_status "s1 with disk S" 0 "$VMTTY" create s1 --disk "$T_TMP/S.qcow2"
+t_status "s2 with the same disk S" 0 "$VMTTY" create s2 --disk "$T_TMP/S.qcow2"
+tui_expect "the TUI picks s2 up" 's2 +off' 10
+tui_keys / ; tui_type s2; tui_keys Enter End
+tui_expect "s2 is listed and selected" 'VM +s2' 10
+tui_keys D
+tui_expect "D is refused, naming the VM that keeps the disk" "also used by VM 's1'" 5
+t_check "no dialog asks" _tui_lacks "AND its disk files"
+t_status "s2 is still in the inventory" 0 "$VMTTY" show s2
+t_status "and s1" 0 "$VMTTY" show s1
+t_check "the disk is still there" test -f "$T_TMP/S.qcow2"
+tui_keys Escape
+
 # The cloud image path: debian-12-cloud, an overlay on a base image the
 # test makes, a NoCloud seed with a user, an ssh key and a hostname.
 qemu-img create -q -f qcow2 "$T_TMP/BASE.qcow2" 1G

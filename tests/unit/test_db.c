@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"
 #include "model/vm.h"
@@ -227,7 +228,8 @@ test_migrate_with_backup(void **state)
 	db_close(db);
 	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid,
 	 * disks without the owned flag of schema 4. */
-	make_sqlite(path, "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
+	make_sqlite(path, "DROP TABLE creation_paths; DROP TABLE creations;"
+	    "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	    " uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'off',"
 	    " machine TEXT NOT NULL DEFAULT 'q35', accel TEXT NOT NULL DEFAULT 'auto',"
@@ -273,6 +275,15 @@ test_migrate_with_backup(void **state)
 		assert_false(v[0].autostart);
 		assert_int_equal(v[0].max_memory_mib, v[0].memory_mib);
 		vm_summary_free(v, nv);
+		/* Schema 7: no creation under way. */
+		{
+			struct creation *cs;
+			size_t nc;
+
+			assert_int_equal(creation_list(db, &cs, &nc), 0);
+			assert_int_equal(nc, 0);
+			creation_free(cs, nc);
+		}
 		/* ...and the same UUID may now exist on another host. */
 		assert_int_equal(host_get(db, "lab", &h), 0);
 		assert_int_equal(vm_cache_sync(db, h.id, &seen, 1, NULL, NULL), 0);
