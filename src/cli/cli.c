@@ -15,6 +15,7 @@
 #include "model/host.h"
 #include "ui/ui.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/log.h"
 #include "util/paths.h"
 #include "util/xalloc.h"
@@ -25,7 +26,7 @@ static const struct cli_cmd commands[] = {
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
 	{ "show", "VM [--json | --argv | --xml]",
 	  "show a VM's configuration, qemu command line or libvirt XML", cmd_show },
-	{ "create", "NAME [--template T] [--kernel K [--initrd I] [--cmdline C]] [--memory MIB] "
+	{ "create", "NAME [--template T] [--kernel K [--initrd I] [--cmdline C]] [--memory SIZE] "
 	  "[--cpus N] [--disk PATH | --disk-size SIZE | --image BASE [--copy]] [--iso ISO] "
 	  "[--ssh-key KEY.pub] [--user U] [--hostname H] "
 	  "[--network user|none|bridge:BR|network:NET] [--forward tcp:HOST:GUEST] "
@@ -34,7 +35,7 @@ static const struct cli_cmd commands[] = {
 	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl },
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
 	  cmd_templates },
-	{ "edit", "VM [--cpus N] [--memory MIB] [--kernel K] [--initrd I] [--cmdline C] "
+	{ "edit", "VM [--cpus N] [--memory SIZE] [--kernel K] [--initrd I] [--cmdline C] "
 	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
 	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
@@ -307,12 +308,11 @@ cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
 static int
 parse_frames(const char *s, long *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long long v;
 
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
+	if (num_parse(s, 1, 1000000, &v) != 0)
 		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 

@@ -83,7 +83,7 @@ int cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *ns
 /* The options of `vmtty create`. */
 struct cli_create_opts {
 	const char *host, *template_name, *kernel, *initrd, *cmdline, *memory, *cpus;
-	const char *disk, *accel, *machine, *graphics, *net, *fwd, *notes;
+	const char *disk, *accel, *machine, *graphics, *fwd, *notes;
 	const char *disk_size, *image, *iso, *ssh_key, *user, *hostname, *network, *pool, *dir;
 	bool copy;
 };

@@ -2,11 +2,13 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/journal.h"
+#include "util/num.h"
 #include "model/vm.h"
 
 int
@@ -24,8 +26,8 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 	struct vm_config c = { 0 };
 	const char *vm = NULL;
 	struct db *db;
-	long limit = 50;
-	char **ops, *end;
+	long long limit = 50;
+	char **ops;
 	size_t n;
 	int nops, rc;
 
@@ -37,8 +39,7 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage("log", "log takes at most one VM");
 	}
 	if (limit_s != NULL) {
-		limit = strtol(limit_s, &end, 10);
-		if (*limit_s == '\0' || *end != '\0' || limit < 0) {
+		if (num_parse(limit_s, 0, LLONG_MAX, &limit) != 0) {
 			free(ops);
 			return cli_usage("log", "--limit takes a whole number (0 for all), not '%s'",
 			    limit_s);

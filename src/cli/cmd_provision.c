@@ -18,22 +18,6 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
-/* MiB from "512" (MiB) or a size with a unit ("2G"). */
-static int
-parse_memory(const char *s, int64_t *mib)
-{
-	int64_t bytes;
-
-	if (s[0] != '\0' && s[strspn(s, "0123456789")] == '\0' && strlen(s) < 13) {
-		*mib = strtoll(s, NULL, 10);
-		return 0;
-	}
-	if (provision_parse_size(s, &bytes) != 0 || bytes % (1LL << 20) != 0)
-		return err_set("memory '%s' is not a size; give MiB or a size such as 2G", s);
-	*mib = bytes >> 20;
-	return 0;
-}
-
 static void
 set(char **field, const char *value)
 {
@@ -64,10 +48,27 @@ prefill_kernel(struct db *db, struct provision_plan *p)
 	vm_config_clear(&last);
 }
 
+/* The numbers of the command line, read before anything else is looked at:
+ * one that is not a number is a usage error. */
+struct create_numbers {
+	int cpus;
+	int64_t memory_mib, disk_bytes;
+};
+
+static int
+parse_numbers(const struct cli_create_opts *o, struct create_numbers *n)
+{
+	if ((o->cpus != NULL && vm_parse_cpus(o->cpus, &n->cpus) != 0) ||
+	    (o->memory != NULL && vm_parse_memory(o->memory, &n->memory_mib) != 0) ||
+	    (o->disk_size != NULL && provision_parse_size(o->disk_size, &n->disk_bytes) != 0))
+		return -1;
+	return 0;
+}
+
 /* Fill P from the command line over the template's defaults. */
 static int
 plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
-    const struct cli_create_opts *o)
+    const struct cli_create_opts *o, const struct create_numbers *n)
 {
 	struct host h;
 	char **dirs;
@@ -90,19 +91,12 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	}
 	set(&p->host, o->host);
 	set(&p->name, name);
-	if (o->cpus != NULL) {
-		char *end;
-		long v = strtol(o->cpus, &end, 10);
-
-		if (o->cpus[0] == '\0' || *end != '\0' || v < 0 || v > 1 << 20)
-			return err_set("CPUs: '%s' is not a whole number", o->cpus);
-		p->cpus = (int)v;
-	}
-	if (o->memory != NULL && parse_memory(o->memory, &p->memory_mib) != 0)
-		return -1;
+	if (o->cpus != NULL)
+		p->cpus = n->cpus;
+	if (o->memory != NULL)
+		p->memory_mib = n->memory_mib;
 	if (o->disk_size != NULL) {
-		if (provision_parse_size(o->disk_size, &p->disk_bytes) != 0)
-			return -1;
+		p->disk_bytes = n->disk_bytes;
 		if (p->disk == PROV_DISK_NONE)
 			p->disk = PROV_DISK_NEW;
 	}
@@ -136,7 +130,7 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	set(&p->machine, o->machine);
 	set(&p->graphics, o->graphics);
 	set(&p->notes, o->notes);
-	set(&p->network, o->network != NULL ? o->network : o->net);
+	set(&p->network, o->network);
 	set(&p->forwards, o->fwd);
 	set(&p->pool, o->pool);
 	if (o->dir != NULL) {
@@ -206,6 +200,7 @@ create_cancellable(struct db *db, struct hv *hv, struct provision_plan *p, bool 
 int
 cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_opts *o)
 {
+	struct create_numbers num = { 0 };
 	struct provision_plan p;
 	struct vm_config c;
 	struct host h;
@@ -215,11 +210,13 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 	bool shown = false;
 	int rc = -1;
 
+	if (parse_numbers(o, &num) != 0)
+		return cli_usage("create", "%s", err_get());
 	if ((db = cli_db(ctx)) == NULL)
 		return CLI_FAILED;
 	provision_init(&p);
 	memset(&c, 0, sizeof c);
-	if (plan_from_opts(db, &p, name, o) == 0 && provision_validate(&p) == 0 &&
+	if (plan_from_opts(db, &p, name, o, &num) == 0 && provision_validate(&p) == 0 &&
 	    host_get(db, o->host, &h) == 0) {
 		hv = cli_hv_open(&h);
 		host_clear(&h);

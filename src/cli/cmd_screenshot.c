@@ -15,6 +15,7 @@
 #include "console/vnc.h"
 #include "hv/hv.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -121,7 +122,7 @@ cmd_screenshot(struct cli_ctx *ctx, int argc, char **argv)
 		{ "vnc", &addr, NULL },
 		{ NULL, NULL, NULL },
 	};
-	char **ops, *end, *name;
+	char **ops, *name;
 	struct cli_vm v;
 	struct vnc *s;
 	int n, rc, fd, secs = SHOT_TIMEOUT_S;
@@ -135,9 +136,9 @@ cmd_screenshot(struct cli_ctx *ctx, int argc, char **argv)
 		    "file name" : "screenshot takes a VM and a PNG file name");
 	}
 	if (timeout_s != NULL) {
-		long t = strtol(timeout_s, &end, 10);
+		long long t;
 
-		if (*timeout_s == '\0' || *end != '\0' || t < 1 || t > 3600) {
+		if (num_parse(timeout_s, 1, 3600, &t) != 0) {
 			free(ops);
 			return cli_usage("screenshot", "--timeout takes seconds from 1 to 3600, "
 			    "not '%s'", timeout_s);

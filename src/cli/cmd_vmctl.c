@@ -18,6 +18,7 @@
 #include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -107,13 +108,11 @@ load_vm(struct cli_ctx *ctx, const char *spec, struct cli_vm *v)
 static int
 parse_seconds(const char *cmd, const char *s, int *out)
 {
-	char *end;
-	long v;
+	long long v;
 
 	if (s == NULL)
 		return 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 1 || v > 86400)
+	if (num_parse(s, 1, 86400, &v) != 0)
 		return cli_usage(cmd, "--timeout takes seconds from 1 to 86400, not '%s'", s);
 	*out = (int)v;
 	return 0;
@@ -317,60 +316,6 @@ cmd_action(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* qcow2 files start with "QFI\xfb"; anything else is taken as raw. */
-static const char *
-probe_format(const char *path)
-{
-	unsigned char magic[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
-		return "qcow2";
-	return "raw";
-}
-
-/* qcow2 when the name says so, else raw. */
-static const char *
-format_by_name(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n > 6 && strcmp(path + n - 6, ".qcow2") == 0 ? "qcow2" : "raw";
-}
-
-/* True when HOST is a built-in host (files are on this machine). */
-static bool
-host_is_builtin(struct db *db, const char *name)
-{
-	struct host h;
-	bool builtin;
-
-	if (host_get(db, name, &h) != 0)
-		return true;
-	builtin = h.kind == HOST_BUILTIN;
-	host_clear(&h);
-	return builtin;
-}
-
-static int
-parse_count(const char *cmd, const char *opt, const char *s, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > max)
-		return cli_usage(cmd, "--%s takes a whole number, not '%s'", opt, s);
-	*out = v;
-	return 0;
-}
-
 static int
 cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -386,7 +331,6 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		{ "accel", &o.accel, NULL },
 		{ "machine", &o.machine, NULL },
 		{ "graphics", &o.graphics, NULL },
-		{ "net", &o.net, NULL },
 		{ "forward", &o.fwd, NULL },
 		{ "notes", &o.notes, NULL },
 		{ "template", &o.template_name, NULL },
@@ -402,14 +346,7 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		{ "dir", &o.dir, NULL },
 		{ 0 },
 	};
-	const char *host, *kernel, *initrd, *cmdline, *memory, *cpus, *disk, *accel;
-	const char *machine, *graphics, *net, *fwd, *notes;
-	struct vm_config c;
-	struct host h;
-	struct hv *hv = NULL;
-	struct db *db;
-	long long mem = 512, ncpu = 1;
-	char **ops, okmsg[256];
+	char **ops;
 	int n, rc;
 
 	rc = cli_parse("create", argc, argv, opts, &ops, &n);
@@ -419,105 +356,9 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("create", "create takes one NAME");
 	}
-	/* Templates, new disks, images and cloud-init go through provisioning. */
-	if (o.template_name != NULL || o.disk_size != NULL || o.image != NULL || o.copy ||
-	    o.iso != NULL || o.ssh_key != NULL || o.user != NULL || o.hostname != NULL ||
-	    o.network != NULL || o.pool != NULL || o.dir != NULL) {
-		rc = cli_create_plan(ctx, ops[0], &o);
-		free(ops);
-		return rc;
-	}
-	host = o.host, kernel = o.kernel, initrd = o.initrd, cmdline = o.cmdline;
-	memory = o.memory, cpus = o.cpus, disk = o.disk, accel = o.accel;
-	machine = o.machine, graphics = o.graphics, net = o.net, fwd = o.fwd, notes = o.notes;
-	if (parse_count("create", "memory", memory, 1LL << 40, &mem) != 0 ||
-	    parse_count("create", "cpus", cpus, 1 << 20, &ncpu) != 0) {
-		free(ops);
-		return CLI_USAGE;
-	}
-	if (net != NULL && strcmp(net, "user") != 0 && strcmp(net, "none") != 0) {
-		free(ops);
-		return cli_usage("create", "--net takes 'user' or 'none', not '%s'", net);
-	}
-	if ((db = cli_db(ctx)) == NULL) {
-		free(ops);
-		return CLI_FAILED;
-	}
-	vm_config_init(&c);
-	c.name = xstrdup(ops[0]);
+	/* Every option set is one provision_plan: one path, one set of checks. */
+	rc = cli_create_plan(ctx, ops[0], &o);
 	free(ops);
-	c.memory_mib = mem;
-	c.sockets = (int)ncpu;
-	c.kernel = kernel != NULL ? cli_abs_path(kernel) : NULL;
-	c.initrd = initrd != NULL ? cli_abs_path(initrd) : NULL;
-	c.cmdline = xstrdup0(cmdline);
-	c.notes = xstrdup0(notes);
-	if (accel != NULL) {
-		free(c.accel);
-		c.accel = xstrdup(accel);
-	}
-	if (machine != NULL) {
-		free(c.machine);
-		c.machine = xstrdup(machine);
-	}
-	if (graphics != NULL) {
-		free(c.graphics);
-		c.graphics = xstrdup(graphics);
-	}
-	if (disk != NULL) {
-		bool here = host_is_builtin(db, host);
-		char *p = here ? cli_abs_path(disk) : xstrdup(disk);
-		struct vm_disk *d = vm_config_add_disk(&c, p);
-
-		/* The file of a libvirt host is on that host: go by its name. */
-		free(d->format);
-		d->format = xstrdup(here ? probe_format(p) : format_by_name(p));
-		free(p);
-	}
-	if (net == NULL || strcmp(net, "user") == 0) {
-		struct vm_nic *nic = vm_config_add_nic(&c, "user");
-
-		nic->forwards = xstrdup0(fwd);
-	} else if (fwd != NULL) {
-		vm_config_clear(&c);
-		return cli_usage("create", "--forward needs user networking");
-	}
-	rc = -1;
-	if (host_get(db, host, &h) == 0) {
-		c.host_id = h.id;
-		hv = cli_hv_open(&h);
-		host_clear(&h);
-		/*
-		 * Validate against the model and the host before writing anything;
-		 * then the host's definition, then the inventory row.  If the row
-		 * cannot be written, the definition is taken back.
-		 */
-		if (hv != NULL && hv_check(hv, &c) == 0 && uuid_generate(c.uuid) == 0 &&
-		    hv_define(hv, &c) == 0) {
-			rc = vm_insert(db, &c);
-			if (rc != 0) {
-				char msg[1024];
-
-				snprintf(msg, sizeof msg, "%s", err_get());
-				hv_undefine(hv, &c);
-				err_set("%s", msg);
-			}
-		}
-	}
-	if (rc == 0) {
-		snprintf(okmsg, sizeof okmsg, "created with %d vCPU(s), %lld MiB",
-		    vm_config_cpus(&c), (long long)c.memory_mib);
-		journal_add(db, host, c.name, "create", true, okmsg);
-		rc = CLI_OK;
-	} else {
-		char msg[1024];
-
-		snprintf(msg, sizeof msg, "%s", err_get());
-		journal_add(db, host, c.name, "create", false, msg);
-		rc = cli_fail("%s", msg);
-	}
-	hv_close(hv);
-	vm_config_clear(&c);
 	return rc;
 }
 

@@ -5,8 +5,6 @@
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include "util/err.h"
 #include "util/job.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/loop.h"
 #include "util/xalloc.h"
 
@@ -62,24 +61,22 @@ static int
 read_timeout_ms(void)
 {
 	const char *e = getenv("VMTTY_CONNECT_TIMEOUT");
-	char *end;
-	long v;
+	size_t digits;
+	long long v;
 
 	if (e == NULL || e[0] == '\0')
 		return CLI_CONNECT_MS;
-	errno = 0;
-	v = strtol(e, &end, 10);
-	if (errno == ERANGE || (*end == '\0' && v > CLI_CONNECT_MAX_S)) {
+	if (num_parse(e, 1, CLI_CONNECT_MAX_S, &v) == 0)
+		return (int)v * 1000;
+	digits = strspn(e, "0123456789");
+	if (digits > 0 && e[digits] == '\0' && strspn(e, "0") < digits) {
 		fprintf(stderr, "vmtty: VMTTY_CONNECT_TIMEOUT: more than the limit of %d seconds; "
 		    "using %d\n", CLI_CONNECT_MAX_S, CLI_CONNECT_MAX_S);
 		return CLI_CONNECT_MAX_S * 1000;
 	}
-	if (*end != '\0' || v < 1 || !isdigit((unsigned char)e[0])) {
-		fprintf(stderr, "vmtty: VMTTY_CONNECT_TIMEOUT: not a number of seconds from 1 to "
-		    "%d; using the default of %d\n", CLI_CONNECT_MAX_S, CLI_CONNECT_MS / 1000);
-		return CLI_CONNECT_MS;
-	}
-	return (int)v * 1000;
+	fprintf(stderr, "vmtty: VMTTY_CONNECT_TIMEOUT: not a number of seconds from 1 to "
+	    "%d; using the default of %d\n", CLI_CONNECT_MAX_S, CLI_CONNECT_MS / 1000);
+	return CLI_CONNECT_MS;
 }
 
 /* The connect timeout, read (and any complaint said) once a process. */

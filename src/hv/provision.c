@@ -22,6 +22,7 @@
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/paths.h"
 #include "util/spawn.h"
 #include "util/strv.h"
@@ -79,15 +80,15 @@ provision_init(struct provision_plan *p)
 {
 	memset(p, 0, sizeof *p);
 	p->builtin = true;
-	p->cpus = 1;
-	p->memory_mib = 512;
-	p->disk_bus = xstrdup("virtio");
-	p->network = xstrdup("user");
-	p->nic_model = xstrdup("virtio-net");
-	p->machine = xstrdup("q35");
-	p->firmware = xstrdup("bios");
-	p->accel = xstrdup("auto");
-	p->graphics = xstrdup("vnc");
+	p->cpus = VM_DEFAULT_CPUS;
+	p->memory_mib = VM_DEFAULT_MEMORY_MIB;
+	p->disk_bus = xstrdup(VM_DEFAULT_DISK_BUS);
+	p->network = xstrdup(VM_DEFAULT_NETWORK);
+	p->nic_model = xstrdup(VM_DEFAULT_NIC_MODEL);
+	p->machine = xstrdup(VM_DEFAULT_MACHINE);
+	p->firmware = xstrdup(VM_DEFAULT_FIRMWARE);
+	p->accel = xstrdup(VM_DEFAULT_ACCEL);
+	p->graphics = xstrdup(VM_DEFAULT_GRAPHICS);
 	p->template_source = TPL_EMPTY;
 }
 
@@ -149,31 +150,13 @@ provision_field_name(enum provision_field f)
 int
 provision_parse_size(const char *s, int64_t *bytes)
 {
-	static const struct {
-		const char *suffix;
-		int shift;
-	} units[] = {
-		{ "", 30 }, { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 },
-		{ "g", 30 }, { "gib", 30 }, { "t", 40 }, { "tib", 40 },
-	};
-	size_t n = strspn(s, "0123456789");
-	const char *u = s + n;
 	long long v;
 
-	if (n == 0 || n > 12)
-		return err_set("disk size '%s' is not a size; give one such as 20G or 512M", s);
-	v = strtoll(s, NULL, 10);
-	u += strspn(u, " ");
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcasecmp(u, units[i].suffix) != 0)
-			continue;
-		if (v > (PROV_MAX_BYTES >> units[i].shift))
-			return err_set("disk size '%s' is more than the limit of %d TiB", s,
-			    TEMPLATE_MAX_DISK_GIB / 1024);
-		*bytes = (int64_t)v << units[i].shift;
-		return 0;
-	}
-	return err_set("disk size '%s' has an unknown unit; give one such as 20G or 512M", s);
+	if (num_parse_size(s, 30, 0, PROV_MAX_BYTES, &v) != 0)
+		return err_set("disk size '%s' is not a size up to %d TiB; give one such as 20G "
+		    "or 512M", s, TEMPLATE_MAX_DISK_GIB / 1024);
+	*bytes = v;
+	return 0;
 }
 
 void

@@ -10,6 +10,7 @@
 #include "hv/qemu.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 /* Append WHAT to the list of changes, once. */
@@ -35,11 +36,10 @@ replace(char **field, const char *value)
 static int
 find_disk(const struct vm_config *c, const char *spec, size_t *idx)
 {
-	char *end;
-	unsigned long n = strtoul(spec, &end, 10);
+	long long n;
 
-	if (spec[0] != '\0' && *end == '\0' && n < c->ndisks) {
-		*idx = n;
+	if (num_parse(spec, 0, (long long)c->ndisks - 1, &n) == 0) {
+		*idx = (size_t)n;
 		return 0;
 	}
 	for (size_t i = 0; i < c->ndisks; i++) {
@@ -55,32 +55,18 @@ find_disk(const struct vm_config *c, const char *spec, size_t *idx)
 static int
 apply_cpu_memory(struct vmedit *e, struct vm_config *c)
 {
-	char *end;
-
 	if (e->cpus != NULL) {
-		long n = strtol(e->cpus, &end, 10);
+		int n;
 
-		if (e->cpus[0] == '\0' || *end != '\0' || n < 1 || n > VM_MAX_CPUS)
-			return err_set("CPUs: '%s' is not a whole number from 1 to %d", e->cpus,
-			    VM_MAX_CPUS);
-		c->sockets = (int)n;
+		if (vm_parse_cpus(e->cpus, &n) != 0)
+			return -1;
+		c->sockets = n;
 		c->cores = c->threads = 1;
 		changed(e, "CPUs");
 	}
 	if (e->memory != NULL) {
-		int64_t bytes;
-
-		if (e->memory[strspn(e->memory, "0123456789")] == '\0' && e->memory[0] != '\0' &&
-		    strlen(e->memory) < 12)
-			c->memory_mib = strtoll(e->memory, NULL, 10);
-		else if (provision_parse_size(e->memory, &bytes) == 0 && bytes % (1 << 20) == 0)
-			c->memory_mib = bytes >> 20;
-		else
-			return err_set("memory: '%s' is not a size; give MiB or a size such as 2G",
-			    e->memory);
-		if (c->memory_mib < 1 || c->memory_mib > VM_MAX_MEMORY_MIB)
-			return err_set("memory: %lld MiB is out of range; give 1 MiB to %lld MiB",
-			    (long long)c->memory_mib, VM_MAX_MEMORY_MIB);
+		if (vm_parse_memory(e->memory, &c->memory_mib) != 0)
+			return -1;
 		changed(e, "memory");
 	}
 	return 0;
@@ -187,14 +173,14 @@ apply_disks(struct vmedit *e, struct vm_config *c)
 static int
 apply_nics(struct vmedit *e, struct vm_config *c)
 {
-	char *end;
-
 	if (e->remove_nic != NULL) {
-		unsigned long n = strtoul(e->remove_nic, &end, 10);
+		long long ln;
+		size_t n;
 
-		if (e->remove_nic[0] == '\0' || *end != '\0' || n >= c->nnics)
+		if (num_parse(e->remove_nic, 0, (long long)c->nnics - 1, &ln) != 0)
 			return err_set("VM '%s' has no NIC '%s'; give its number from 0", c->name,
 			    e->remove_nic);
+		n = (size_t)ln;
 		/* A NIC without a stored MAC gets one from its position: pin
 		 * those after N first, so that the guest's other NICs keep
 		 * their addresses. */

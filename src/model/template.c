@@ -17,6 +17,7 @@
 #include "model/name.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/paths.h"
 #include "util/xalloc.h"
 
@@ -40,14 +41,9 @@ static const char *const tpl_sections[] = {
 };
 #define TPL_NSECTIONS (sizeof tpl_sections / sizeof tpl_sections[0] - 1)
 
-static const char *const tpl_machines[] = { "q35", "pc", NULL };
-static const char *const tpl_firmwares[] = { "bios", "uefi", NULL };
-static const char *const tpl_accels[] = { "auto", "kvm", "tcg", NULL };
-static const char *const tpl_buses[] = { "virtio", "scsi", "sata", "ide", "nvme", NULL };
-static const char *const tpl_formats[] = { "qcow2", "raw", NULL };
+/* A template's network mode: a NIC kind of the model but tap (a device of
+ * one machine), or none. */
 static const char *const tpl_net_modes[] = { "user", "bridge", "network", "none", NULL };
-static const char *const tpl_nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
-static const char *const tpl_graphics[] = { "vnc", "none", NULL };
 /* In the order of enum template_source. */
 static const char *const tpl_sources[] = {
 	"iso", "cloud-image", "disk", "kernel", "empty", NULL
@@ -80,19 +76,19 @@ static const struct tpl_key tpl_keys[] = {
 	{ "template", "name", K_NAME, F(name), NULL },
 	{ "template", "label", K_TEXT, F(label), NULL },
 	{ "template", "notes", K_NOTES, F(notes), NULL },
-	{ "machine", "type", K_CHOICE, F(machine), tpl_machines },
-	{ "machine", "firmware", K_CHOICE, F(firmware), tpl_firmwares },
-	{ "machine", "accel", K_CHOICE, F(accel), tpl_accels },
+	{ "machine", "type", K_CHOICE, F(machine), vm_machines },
+	{ "machine", "firmware", K_CHOICE, F(firmware), vm_firmwares },
+	{ "machine", "accel", K_CHOICE, F(accel), vm_accels },
 	{ "machine", "cpus", K_CPUS, F(cpus), NULL },
 	{ "machine", "memory", K_MEMORY, F(memory_mib), NULL },
 	{ "disk", "size", K_DISK, F(disk_gib), NULL },
-	{ "disk", "bus", K_CHOICE, F(disk_bus), tpl_buses },
-	{ "disk", "format", K_CHOICE, F(disk_format), tpl_formats },
+	{ "disk", "bus", K_CHOICE, F(disk_bus), vm_disk_buses },
+	{ "disk", "format", K_CHOICE, F(disk_format), vm_disk_formats },
 	{ "network", "mode", K_CHOICE, F(net_mode), tpl_net_modes },
-	{ "network", "model", K_CHOICE, F(nic_model), tpl_nic_models },
+	{ "network", "model", K_CHOICE, F(nic_model), vm_nic_models },
 	{ "network", "source", K_WORD, F(net_source), NULL },
 	{ "network", "forward", K_FORWARDS, F(forwards), NULL },
-	{ "graphics", "type", K_CHOICE, F(graphics), tpl_graphics },
+	{ "graphics", "type", K_CHOICE, F(graphics), vm_graphics },
 	{ "install", "source", K_SOURCE, F(source), tpl_sources },
 	{ "install", "url", K_URL, F(url), NULL },
 	{ "install", "cmdline", K_TEXT, F(cmdline), NULL },
@@ -246,72 +242,6 @@ tpl_read(char *str, int num, void *stream)
 	return str;
 }
 
-/* A whole number in [MIN, MAX] from all of S. */
-static int
-tpl_number(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/*
- * A size in units of 2^UNIT bytes: "512" (in that unit), or with a binary
- * unit "512M", "4 GiB", "1T" (case does not matter; "iB" may be left out).
- * A size that is not a whole number of units is refused.
- */
-static int
-tpl_size(const char *s, int unit, long long max, int64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		int shift;
-	} units[] = {
-		{ "", -1 }, { "m", 20 }, { "mib", 20 }, { "g", 30 }, { "gib", 30 },
-		{ "t", 40 }, { "tib", 40 },
-	};
-	char digits[24];
-	const char *p = s, *u;
-	long long v;
-	size_t n;
-
-	n = strspn(p, "0123456789");
-	if (n == 0 || n >= sizeof digits)
-		return -1;
-	memcpy(digits, p, n);
-	digits[n] = '\0';
-	if (tpl_number(digits, 0, 1LL << 40, &v) != 0)
-		return -1;
-	u = p + n + strspn(p + n, " \t");
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		int shift = units[i].shift;
-
-		if (strcasecmp(u, units[i].suffix) != 0)
-			continue;
-		if (shift == -1 || shift == unit)
-			;
-		else if (shift > unit)
-			v <<= shift - unit;
-		else if (v % (1LL << (unit - shift)) != 0)
-			return -1;
-		else
-			v >>= unit - shift;
-		if (v > max)
-			return -1;
-		*out = v;
-		return 0;
-	}
-	return -1;
-}
-
 /* Check VALUE of key K and store it into the template. */
 static int
 tpl_set(struct tpl_parse *p, const struct tpl_key *k, const char *value)
@@ -355,23 +285,24 @@ tpl_set(struct tpl_parse *p, const struct tpl_key *k, const char *value)
 			tpl_set_str(tpl_field_str(t, k), value);
 		return 1;
 	case K_CPUS:
-		if (tpl_number(value, 1, VM_MAX_CPUS, &v) != 0)
+		if (num_parse(value, 1, VM_MAX_CPUS, &v) != 0)
 			return tpl_fail(p, p->lineno, "'cpus' in [machine] is '%s'; give a whole "
 			    "number from 1 to %d", value, VM_MAX_CPUS);
 		t->cpus = (int)v;
 		return 1;
 	case K_MEMORY:
-		if (tpl_size(value, 20, VM_MAX_MEMORY_MIB, &t->memory_mib) != 0 ||
-		    t->memory_mib < 1)
+		if (num_parse_size(value, 20, 20, VM_MAX_MEMORY_MIB, &v) != 0 || v < 1)
 			return tpl_fail(p, p->lineno, "'memory' in [machine] is '%s'; give MiB "
 			    "from 1 to %lld, or a size such as 512M or 4G", value,
 			    VM_MAX_MEMORY_MIB);
+		t->memory_mib = v;
 		return 1;
 	case K_DISK:
-		if (tpl_size(value, 30, TEMPLATE_MAX_DISK_GIB, &t->disk_gib) != 0)
+		if (num_parse_size(value, 30, 30, TEMPLATE_MAX_DISK_GIB, &v) != 0)
 			return tpl_fail(p, p->lineno, "'size' in [disk] is '%s'; give GiB from "
 			    "0 (no disk) to %d, or a size such as 2T", value,
 			    TEMPLATE_MAX_DISK_GIB);
+		t->disk_gib = v;
 		return 1;
 	case K_FORWARDS:
 		if (value[0] != '\0') {
@@ -524,16 +455,16 @@ tpl_init(struct template *t, const char *name, const char *path)
 	memset(t, 0, sizeof *t);
 	t->name = xstrdup(name);
 	t->file = xstrdup(path);
-	t->machine = xstrdup("q35");
-	t->firmware = xstrdup("bios");
-	t->accel = xstrdup("auto");
-	t->cpus = 1;
-	t->memory_mib = 512;
-	t->disk_bus = xstrdup("virtio");
-	t->disk_format = xstrdup("qcow2");
-	t->net_mode = xstrdup("user");
-	t->nic_model = xstrdup("virtio-net");
-	t->graphics = xstrdup("vnc");
+	t->machine = xstrdup(VM_DEFAULT_MACHINE);
+	t->firmware = xstrdup(VM_DEFAULT_FIRMWARE);
+	t->accel = xstrdup(VM_DEFAULT_ACCEL);
+	t->cpus = VM_DEFAULT_CPUS;
+	t->memory_mib = VM_DEFAULT_MEMORY_MIB;
+	t->disk_bus = xstrdup(VM_DEFAULT_DISK_BUS);
+	t->disk_format = xstrdup(VM_DEFAULT_DISK_FORMAT);
+	t->net_mode = xstrdup(VM_DEFAULT_NETWORK);
+	t->nic_model = xstrdup(VM_DEFAULT_NIC_MODEL);
+	t->graphics = xstrdup(VM_DEFAULT_GRAPHICS);
 	t->source = TPL_EMPTY;
 }
 

@@ -7,19 +7,33 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/num.h"
 #include "util/xalloc.h"
+
+/* The choices of each enumerated field, NULL-terminated. */
+const char *const vm_machines[] = { "q35", "pc", NULL };
+const char *const vm_accels[] = { "auto", "kvm", "tcg", NULL };
+const char *const vm_firmwares[] = { "bios", "uefi", NULL };
+const char *const vm_graphics[] = { "vnc", "none", NULL };
+const char *const vm_disk_formats[] = { "qcow2", "raw", NULL };
+const char *const vm_disk_buses[] = { "virtio", "scsi", "sata", "ide", "nvme", NULL };
+const char *const vm_disk_caches[] = { "none", "writeback", "writethrough", "directsync",
+	"unsafe", NULL };
+const char *const vm_nic_kinds[] = { "user", "bridge", "tap", "network", NULL };
+const char *const vm_nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 
 void
 vm_config_init(struct vm_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->machine = xstrdup("q35");
-	c->accel = xstrdup("auto");
-	c->firmware = xstrdup("bios");
-	c->graphics = xstrdup("vnc");
+	c->machine = xstrdup(VM_DEFAULT_MACHINE);
+	c->accel = xstrdup(VM_DEFAULT_ACCEL);
+	c->firmware = xstrdup(VM_DEFAULT_FIRMWARE);
+	c->graphics = xstrdup(VM_DEFAULT_GRAPHICS);
 	c->state = xstrdup("off");
-	c->sockets = c->cores = c->threads = 1;
-	c->memory_mib = 512;
+	c->sockets = VM_DEFAULT_CPUS;
+	c->cores = c->threads = 1;
+	c->memory_mib = VM_DEFAULT_MEMORY_MIB;
 }
 
 static void
@@ -123,8 +137,8 @@ vm_config_add_disk(struct vm_config *c, const char *path)
 	d = &c->disks[c->ndisks++];
 	memset(d, 0, sizeof *d);
 	d->path = xstrdup(path);
-	d->format = xstrdup("qcow2");
-	d->bus = xstrdup("virtio");
+	d->format = xstrdup(VM_DEFAULT_DISK_FORMAT);
+	d->bus = xstrdup(VM_DEFAULT_DISK_BUS);
 	return d;
 }
 
@@ -137,7 +151,7 @@ vm_config_add_nic(struct vm_config *c, const char *kind)
 	n = &c->nics[c->nnics++];
 	memset(n, 0, sizeof *n);
 	n->kind = xstrdup(kind);
-	n->model = xstrdup("virtio-net");
+	n->model = xstrdup(VM_DEFAULT_NIC_MODEL);
 	return n;
 }
 
@@ -232,16 +246,6 @@ vm_forwards_parse(const char *s, struct vm_forward *out, size_t max, size_t *n)
 int
 vm_config_validate(const struct vm_config *c)
 {
-	static const char *const machines[] = { "q35", "pc", NULL };
-	static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
-	static const char *const firmwares[] = { "bios", "uefi", NULL };
-	static const char *const graphics[] = { "vnc", "none", NULL };
-	static const char *const formats[] = { "qcow2", "raw", NULL };
-	static const char *const buses[] = { "virtio", "scsi", "sata", "nvme", "ide", NULL };
-	static const char *const caches[] = { "none", "writeback", "writethrough",
-		"directsync", "unsafe", NULL };
-	static const char *const nic_kinds[] = { "user", "bridge", "tap", "network", NULL };
-	static const char *const nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 	long long cpus;
 
 	if (c->name == NULL || name_check("VM", c->name) != 0)
@@ -258,10 +262,10 @@ vm_config_validate(const struct vm_config *c)
 	if (c->memory_mib > VM_MAX_MEMORY_MIB)
 		return err_set("VM '%s': memory of %lld MiB is more than the limit of %lld MiB",
 		    c->name, (long long)c->memory_mib, VM_MAX_MEMORY_MIB);
-	if (check_choice("machine type", c->machine, machines) != 0 ||
-	    check_choice("accelerator", c->accel, accels) != 0 ||
-	    check_choice("firmware", c->firmware, firmwares) != 0 ||
-	    check_choice("graphics", c->graphics, graphics) != 0)
+	if (check_choice("machine type", c->machine, vm_machines) != 0 ||
+	    check_choice("accelerator", c->accel, vm_accels) != 0 ||
+	    check_choice("firmware", c->firmware, vm_firmwares) != 0 ||
+	    check_choice("graphics", c->graphics, vm_graphics) != 0)
 		return err_prefix("VM '%s'", c->name);
 	if (c->boot_order != NULL && vm_boot_order_check(c->boot_order) != 0)
 		return err_prefix("VM '%s'", c->name);
@@ -272,9 +276,9 @@ vm_config_validate(const struct vm_config *c)
 
 		if (d->path == NULL || d->path[0] == '\0')
 			return err_set("VM '%s': disk %zu has no path", c->name, i);
-		if (check_choice("disk format", d->format, formats) != 0 ||
-		    check_choice("disk bus", d->bus, buses) != 0 ||
-		    (d->cache != NULL && check_choice("disk cache mode", d->cache, caches) != 0))
+		if (check_choice("disk format", d->format, vm_disk_formats) != 0 ||
+		    check_choice("disk bus", d->bus, vm_disk_buses) != 0 ||
+		    (d->cache != NULL && check_choice("disk cache mode", d->cache, vm_disk_caches) != 0))
 			return err_prefix("VM '%s', disk '%s'", c->name, d->path);
 		if (d->cdrom && (strcmp(d->bus, "virtio") == 0 || strcmp(d->bus, "nvme") == 0))
 			return err_set("VM '%s': CD-ROM '%s' cannot sit on a %s bus; use sata, ide "
@@ -286,8 +290,8 @@ vm_config_validate(const struct vm_config *c)
 	for (size_t i = 0; i < c->nnics; i++) {
 		const struct vm_nic *n = &c->nics[i];
 
-		if (check_choice("network kind", n->kind, nic_kinds) != 0 ||
-		    check_choice("NIC model", n->model, nic_models) != 0 ||
+		if (check_choice("network kind", n->kind, vm_nic_kinds) != 0 ||
+		    check_choice("NIC model", n->model, vm_nic_models) != 0 ||
 		    (n->mac != NULL && check_mac(n->mac) != 0))
 			return err_prefix("VM '%s', NIC %zu", c->name, i);
 		if (n->forwards != NULL) {
@@ -326,6 +330,29 @@ vm_ifname_check(const char *kind, const char *name)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0')
 		return err_set("%s name '%s' is not an interface name; give 1 to 15 letters, "
 		    "digits, '-', '_' or '.'", kind, name);
+	return 0;
+}
+
+int
+vm_parse_cpus(const char *s, int *cpus)
+{
+	long long v;
+
+	if (num_parse(s, 1, VM_MAX_CPUS, &v) != 0)
+		return err_set("CPUs: '%s' is not a whole number from 1 to %d", s, VM_MAX_CPUS);
+	*cpus = (int)v;
+	return 0;
+}
+
+int
+vm_parse_memory(const char *s, int64_t *mib)
+{
+	long long v;
+
+	if (num_parse_size(s, 20, 20, VM_MAX_MEMORY_MIB, &v) != 0 || v < 1)
+		return err_set("memory: '%s' is not a size; give MiB from 1 to %lld, or a size "
+		    "such as 512M or 4G", s, VM_MAX_MEMORY_MIB);
+	*mib = v;
 	return 0;
 }
 

@@ -11,6 +11,25 @@
 
 struct db;
 
+/* The defaults of a new VM, written once: vm_config_init, templates and
+ * provisioning all take them from here. */
+#define VM_DEFAULT_MACHINE "q35"
+#define VM_DEFAULT_ACCEL "auto"
+#define VM_DEFAULT_FIRMWARE "bios"
+#define VM_DEFAULT_GRAPHICS "vnc"
+#define VM_DEFAULT_CPUS 1
+#define VM_DEFAULT_MEMORY_MIB 512
+#define VM_DEFAULT_DISK_BUS "virtio"
+#define VM_DEFAULT_DISK_FORMAT "qcow2"
+#define VM_DEFAULT_NETWORK "user"
+#define VM_DEFAULT_NIC_MODEL "virtio-net"
+
+/* The choices of each enumerated field, NULL-terminated: the model checks
+ * them, templates and forms offer them. */
+extern const char *const vm_machines[], *const vm_accels[], *const vm_firmwares[];
+extern const char *const vm_graphics[], *const vm_disk_formats[], *const vm_disk_buses[];
+extern const char *const vm_disk_caches[], *const vm_nic_kinds[], *const vm_nic_models[];
+
 #define VM_MAX_CPUS 256
 #define VM_MAX_MEMORY_MIB (4LL * 1024 * 1024)	/* 4 TiB */
 
@@ -99,6 +118,11 @@ void vm_config_copy(struct vm_config *dst, const struct vm_config *src);
 struct vm_disk *vm_config_add_disk(struct vm_config *c, const char *path);
 struct vm_nic *vm_config_add_nic(struct vm_config *c, const char *kind);
 int vm_config_cpus(const struct vm_config *c);
+/* The vCPU count and the memory (MiB, or a size such as 2G) as every option,
+ * form and template takes them, through util/num.  0, or -1 + err naming the
+ * field. */
+int vm_parse_cpus(const char *s, int *cpus);
+int vm_parse_memory(const char *s, int64_t *mib);
 /* Backend-independent checks: name, ranges, enumerations. */
 int vm_config_validate(const struct vm_config *c);
 /* A boot order: "disk", "cdrom" and "network", each at most once, comma

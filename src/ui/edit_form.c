@@ -39,12 +39,10 @@ static const char *const labels[E_COUNT] = {
 	[E_REMOVE_NIC] = "Remove NIC (number)",
 };
 
-static const char *const firmwares[] = { "bios", "uefi", NULL };
 /* "none" adds no NIC; the others are vmedit's kinds and models. */
 static const char *const nic_kinds[] = { "none", "user", "bridge", "tap", "network", NULL };
 /* The built-in backend has no libvirt networks: not offered there. */
 static const char *const nic_kinds_builtin[] = { "none", "user", "bridge", "tap", NULL };
-static const char *const nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 
 #define EF_LEN 512
 
@@ -55,7 +53,7 @@ struct editf {
 	char init[E_COUNT][EF_LEN];	/* what the fields started with */
 	int firmware, firmware0;
 	const char *const *kinds;	/* nic_kinds or nic_kinds_builtin */
-	int nic_kind, nic_model;	/* indexes into kinds, nic_models */
+	int nic_kind, nic_model;	/* indexes into kinds, vm_nic_models */
 	char nic_spec[EF_LEN + 16];	/* KIND[:SOURCE] of the new NIC */
 	int focus;
 	bool busy;
@@ -95,13 +93,13 @@ form(struct editf *f, struct formw_field *out)
 	for (int i = 0; i < E_COUNT; i++) {
 		out[i] = (struct formw_field){ .label = labels[i] };
 		if (i == E_FIRMWARE) {
-			out[i].choices = firmwares;
+			out[i].choices = vm_firmwares;
 			out[i].choice = &f->firmware;
 		} else if (i == E_NIC_KIND) {
 			out[i].choices = f->kinds;
 			out[i].choice = &f->nic_kind;
 		} else if (i == E_NIC_MODEL) {
-			out[i].choices = nic_models;
+			out[i].choices = vm_nic_models;
 			out[i].choice = &f->nic_model;
 		} else {
 			out[i].text = f->text[i];
@@ -133,7 +131,7 @@ edit_nic(struct editf *f, struct vmedit *e)
 	    f->kinds[f->nic_kind] : "", src[0] != '\0' ? ":" : "", src);
 	e->add_nic = f->nic_spec;
 	if (f->nic_kind != 0)
-		e->nic_model = nic_models[f->nic_model];
+		e->nic_model = vm_nic_models[f->nic_model];
 }
 
 /* E gets field I when it differs from what it started with. */
@@ -144,7 +142,7 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 
 	if (i == E_FIRMWARE) {
 		if (f->firmware != f->firmware0)
-			e->firmware = firmwares[f->firmware];
+			e->firmware = vm_firmwares[f->firmware];
 		return;
 	}
 	if (nic_field(i)) {

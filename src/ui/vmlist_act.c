@@ -16,6 +16,7 @@
 #include "model/journal.h"
 #include "model/name.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -151,14 +152,11 @@ static long
 shutdown_timeout_s(void)
 {
 	const char *e = getenv("VMTTY_SHUTDOWN_TIMEOUT");
-	char *end;
-	long s;
+	long long s;
 
-	if (e == NULL || e[0] == '\0')
+	if (e == NULL || e[0] == '\0' || num_parse(e, 1, 86400, &s) != 0)
 		return 60;
-	errno = 0;
-	s = strtol(e, &end, 10);
-	return errno != 0 || *end != '\0' || s < 1 || s > 86400 ? 60 : s;
+	return (long)s;
 }
 
 static void

@@ -240,30 +240,17 @@ static int
 read_step(struct wizard *w, enum wstep s)
 {
 	struct provision_plan *p = &w->plan;
-	char *end;
 
 	switch (s) {
 	case W_NAME:
 		free(p->name);
 		p->name = text_or_null(w, F_NAME);
 		return 0;
-	case W_CPUMEM: {
-		long n = strtol(w->text[F_CPUS], &end, 10);
-		int64_t bytes;
-
-		if (w->text[F_CPUS][0] == '\0' || *end != '\0')
-			return err_set("vCPUs: '%s' is not a whole number", w->text[F_CPUS]);
-		p->cpus = n > 1 << 20 ? 1 << 20 : (int)n;
-		if (w->text[F_MEMORY][strspn(w->text[F_MEMORY], "0123456789")] == '\0' &&
-		    w->text[F_MEMORY][0] != '\0')
-			p->memory_mib = strtoll(w->text[F_MEMORY], NULL, 10);
-		else if (provision_parse_size(w->text[F_MEMORY], &bytes) == 0)
-			p->memory_mib = bytes >> 20;
-		else
-			return err_set("memory: '%s' is not a size; give MiB or such as 2G",
-			    w->text[F_MEMORY]);
+	case W_CPUMEM:
+		if (vm_parse_cpus(w->text[F_CPUS], &p->cpus) != 0 ||
+		    vm_parse_memory(w->text[F_MEMORY], &p->memory_mib) != 0)
+			return -1;
 		return 0;
-	}
 	case W_STORAGE:
 		if (field_used(w, F_SIZE)) {
 			if (w->text[F_SIZE][0] == '\0')

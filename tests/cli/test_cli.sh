@@ -69,7 +69,11 @@ t_status "start --timeout 0 exits 2" 2 "$VMTTY" start ghost --timeout 0
 t_status "start of an unknown VM exits 1" 1 "$VMTTY" start ghost
 t_match "and names it" "no VM named 'ghost'" "$T_ERR"
 t_status "create --cpus abc exits 2" 2 "$VMTTY" create v --cpus abc
-t_status "create --net bogus exits 2" 2 "$VMTTY" create v --net bogus
+t_status "create --network bogus exits 1" 1 "$VMTTY" create v --network bogus
+t_status "create --net (not an option) exits 2" 2 "$VMTTY" create v --net user
+t_status "create --memory 2G (no other option) is taken" 0 "$VMTTY" create m2g --memory 2G
+t_eq "with 2048 MiB" 2048 "$("$VMTTY" show m2g --json | python3 -c "import json,sys; print(json.load(sys.stdin)[\"memory_mib\"])")"
+t_status "delete it" 0 "$VMTTY" delete m2g
 t_status "create on an unknown host exits 1" 1 "$VMTTY" create v --host nope --kernel /bin/true
 t_status "nothing was created" 0 "$VMTTY" list --host local --json
 t_eq "still no VMs on local" "[]" "$T_OUT"

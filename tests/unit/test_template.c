@@ -281,7 +281,7 @@ test_sizes(void **state)
 	} cases[] = {
 		{ "memory", "512", 512 },
 		{ "memory", "512M", 512 },
-		{ "memory", "512 MiB", 512 },
+		{ "memory", "512 MiB", -1 },	/* one size grammar: no spaces */
 		{ "memory", "2G", 2048 },
 		{ "memory", "2gib", 2048 },
 		{ "memory", "4T", 4194304 },

@@ -51,7 +51,7 @@ test_refused(void **state)
 		{ { .cpus = "two" }, "CPUs: 'two' is not a whole number" },
 		{ { .cpus = "257" }, "CPUs: '257' is not a whole number from 1 to 256" },
 		{ { .memory = "lots" }, "memory: 'lots' is not a size" },
-		{ { .memory = "0" }, "memory: 0 MiB is out of range" },
+		{ { .memory = "0" }, "memory: '0' is not a size; give MiB from 1 to" },
 		{ { .memory = "1536K" }, "memory: '1536K' is not a size" },
 		{ { .boot = "disk,floppy" }, "boot order 'disk,floppy': 'floppy' is not a device kind" },
 		{ { .firmware = "coreboot" }, "firmware 'coreboot' is not known" },
