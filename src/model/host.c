@@ -2,8 +2,10 @@
 #include "model/model_priv.h"
 #include "model/name.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -14,27 +16,128 @@ host_kind_name(enum host_kind kind)
 	return kind == HOST_BUILTIN ? "builtin" : "libvirt";
 }
 
+#define URI_EXAMPLES "'qemu:///system' or 'qemu+ssh://user@host/system'"
+
+/* The transports of libvirt's remote driver, the part after '+' in
+ * "qemu+ssh". */
+static const char *const uri_transports[] = {
+	"ssh", "libssh", "libssh2", "tcp", "tls", "unix", "ext", NULL,
+};
+
+static bool
+uri_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+uri_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The scheme, the SLEN bytes of URI before "://": driver[+transport]. */
+static int
+uri_check_scheme(const char *uri, size_t slen)
+{
+	const char *plus = memchr(uri, '+', slen);
+	size_t dlen = plus != NULL ? (size_t)(plus - uri) : slen;
+
+	for (size_t i = 0; i < dlen; i++)
+		if (!(uri_alpha(uri[i]) || (i > 0 && (uri_digit(uri[i]) || uri[i] == '-' ||
+		    uri[i] == '.'))))
+			return err_set("host URI '%s' has an invalid scheme; the driver before "
+			    "'://' is a word like 'qemu' or 'test', e.g. " URI_EXAMPLES, uri);
+	if (plus == NULL)
+		return 0;
+	for (int i = 0; uri_transports[i] != NULL; i++) {
+		size_t tlen = strlen(uri_transports[i]);
+
+		if (tlen == slen - dlen - 1 && strncasecmp(plus + 1, uri_transports[i], tlen) == 0)
+			return 0;
+	}
+	return err_set("host URI '%s' has an unknown transport '%.*s'; use ssh, libssh, "
+	    "libssh2, tcp, tls, unix or ext, e.g. " URI_EXAMPLES, uri,
+	    (int)(slen - dlen - 1), plus + 1);
+}
+
+/* The authority, the N bytes of URI at A: [user@]host[:port]. */
+static int
+uri_check_authority(const char *uri, const char *a, size_t n)
+{
+	const char *at = memchr(a, '@', n), *h, *end = a + n, *colon = NULL;
+
+	if (at != NULL && memchr(at + 1, '@', (size_t)(end - at - 1)) != NULL)
+		goto bad;
+	h = at != NULL ? at + 1 : a;
+	if (h < end && *h == '[') {	/* an IPv6 address */
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (close == NULL || close == h + 1)
+			goto bad;
+		for (const char *p = h + 1; p < close; p++)
+			if (!(uri_digit(*p) || (*p >= 'a' && *p <= 'f') ||
+			    (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
+				goto bad;
+		if (close + 1 < end && close[1] != ':')
+			goto bad;
+		colon = close + 1 < end ? close + 1 : NULL;
+	} else {
+		for (; h < end && *h != ':'; h++)
+			if (!(uri_alpha(*h) || uri_digit(*h) || *h == '-' || *h == '.' || *h == '_'))
+				goto bad;
+		colon = h < end ? h : NULL;
+	}
+	if (colon != NULL) {
+		long port = 0;
+
+		if (colon + 1 == end)
+			goto bad;
+		for (const char *p = colon + 1; p < end; p++) {
+			if (!uri_digit(*p) || (port = port * 10 + (*p - '0')) > 65535)
+				goto bad;
+		}
+		if (port == 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	return err_set("host URI '%s' has an invalid machine part '%.*s'; write it as "
+	    "[USER@]HOST[:PORT], e.g. " URI_EXAMPLES, uri, (int)n, a);
+}
+
+/* A libvirt-style URI, "driver[+transport]://[user@][host[:port]][/path]
+ * [?params]": checked here so that a mistyped one is refused when the
+ * host is added, not when it is first contacted. */
 int
 host_kind_from_uri(const char *uri, enum host_kind *kind)
 {
-	const char *sep = strstr(uri, "://");
-	size_t slen;
+	const char *sep, *rest, *p;
+	size_t slen, alen, plen;
 
-	if (sep == NULL || sep == uri)
-		return err_set("host URI '%s' has no scheme; write it like "
-		    "'qemu:///system' or 'qemu+ssh://user@host/system'", uri);
-	slen = (size_t)(sep - uri);
-	for (size_t i = 0; i < slen; i++) {
-		char c = uri[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-			return err_set("host URI '%s' has an invalid scheme; write it like "
-			    "'qemu:///system'", uri);
-	}
-	for (const char *p = uri; *p != '\0'; p++)
+	if (uri[0] == '\0')
+		return err_set("no host URI given; give one like " URI_EXAMPLES);
+	for (p = uri; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x21 || *p == 0x7f)
-			return err_set("host URI '%s' contains a space or control character", uri);
+			return err_set("host URI '%s' contains a space or control character; "
+			    "give one like " URI_EXAMPLES, uri);
+	sep = strstr(uri, "://");
+	if (sep == NULL || sep == uri)
+		return err_set("host URI '%s' has no scheme; write it like " URI_EXAMPLES, uri);
+	slen = (size_t)(sep - uri);
+	if (uri_check_scheme(uri, slen) != 0)
+		return -1;
+	rest = sep + 3;
+	alen = strcspn(rest, "/?#");
+	if (uri_check_authority(uri, rest, alen) != 0)
+		return -1;
+	/* "qemu+ssh://root@HOST/systemtest:///default": a URI typed after
+	 * another.  Parameters may hold a URI (?name=qemu:///system). */
+	plen = strcspn(rest + alen, "?#");
+	for (p = rest + alen; p + 3 <= rest + alen + plen; p++)
+		if (strncmp(p, "://", 3) == 0)
+			return err_set("host URI '%s' has a second '://' in its path (two URIs "
+			    "run together?); give one URI like " URI_EXAMPLES, uri);
 	if ((slen == 5 && strncmp(uri, "vmtty", 5) == 0) ||
 	    (slen > 6 && strncmp(uri, "vmtty+", 6) == 0))
 		*kind = HOST_BUILTIN;

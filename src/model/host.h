@@ -25,7 +25,9 @@ struct host {
 };
 
 const char *host_kind_name(enum host_kind kind);
-/* The backend a URI selects: vmtty[+ssh]:// is built-in, the rest libvirt. */
+/* The backend a URI selects: vmtty[+ssh]:// is built-in, the rest libvirt.
+ * -1 + err when URI is not "driver[+transport]://[user@][host[:port]]
+ * [/path][?params]" (a known transport, no spaces, one "://"). */
 int host_kind_from_uri(const char *uri, enum host_kind *kind);
 
 int host_add(struct db *db, const char *name, const char *uri);

@@ -26,6 +26,7 @@ struct overlay {
 	char *typed;		/* confirm: the text that must be typed */
 	bool refused;		/* confirm: Enter with other text, until an edit */
 	char *label;
+	char *hint;		/* prompt: shown dim while the input is empty */
 	char input[PROMPT_MAX];
 	bool secret;		/* prompt: the input is never drawn */
 	overlay_fn fn;
@@ -90,6 +91,16 @@ overlay_prompt(const char *title, const char *label, const char *initial, overla
 }
 
 struct overlay *
+overlay_prompt_hint(const char *title, const char *label, const char *initial, const char *hint,
+    overlay_fn fn, void *arg)
+{
+	struct overlay *o = overlay_prompt(title, label, initial, fn, arg);
+
+	o->hint = xstrdup0(hint);
+	return o;
+}
+
+struct overlay *
 overlay_secret(const char *title, const char *label, overlay_fn fn, void *arg)
 {
 	struct overlay *o = overlay_prompt(title, label, NULL, fn, arg);
@@ -111,6 +122,7 @@ overlay_free(struct overlay *o)
 	free(o->question);
 	free(o->typed);
 	free(o->label);
+	free(o->hint);
 	free(o);
 }
 
@@ -312,6 +324,12 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
 		snprintf(buf, sizeof buf, "%s %s_", o->label, o->secret ? "" : o->input);
 		ui_put(y0 + 2, x0 + 2, w - 4, buf);
+		if (o->hint != NULL && o->input[0] == '\0' && ui_width(buf) + 1 < w - 4) {
+			/* Not a value: the first key typed replaces it. */
+			attrset(theme_attr(TH_DIM));
+			ui_put(y0 + 2, x0 + 3 + ui_width(buf), w - 5 - ui_width(buf), o->hint);
+			attrset(A_NORMAL);
+		}
 		attrset(theme_attr(TH_DIM));
 		ui_put(y0 + 4, x0 + 2, w - 4, o->secret ?
 		    "(not shown)  Enter accept   Esc cancel   Ctrl-U clear" :

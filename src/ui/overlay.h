@@ -25,6 +25,10 @@ struct overlay *overlay_confirm(const char *title, const char *question, const c
 /* A one-line text prompt with an initial value. */
 struct overlay *overlay_prompt(const char *title, const char *label, const char *initial,
     overlay_fn fn, void *arg);
+/* The same with HINT (e.g. an example) shown dim while the input is empty:
+ * it is not a value, and the first key typed replaces it. */
+struct overlay *overlay_prompt_hint(const char *title, const char *label, const char *initial,
+    const char *hint, overlay_fn fn, void *arg);
 /* The same for a secret (a password): what is typed is never shown, and
  * the text is zeroed when the overlay goes. */
 struct overlay *overlay_secret(const char *title, const char *label, overlay_fn fn, void *arg);

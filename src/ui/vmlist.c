@@ -13,6 +13,7 @@
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/wrap.h"
 #include "util/xalloc.h"
 
 #define DETAILS_MIN_COLS 110
@@ -562,27 +563,26 @@ draw_row(struct vmlist *v, int i, int y, int width)
 }
 
 /* "Label     value" in the details pane, the value wrapped under itself
- * (by bytes: good enough for the ASCII of paths and logs). */
+ * between words. */
 static void
 detail_line(int *y, int bottom, int x, int w, const char *label, const char *val)
 {
-	char buf[256];
-	size_t len, chunk, off = 0;
+	char buf[1200];
+	size_t off = 0, len, next;
+	bool first = true;
 
 	if (val == NULL || w <= 12)
 		return;
-	len = strlen(val);
-	chunk = (size_t)w - 10;
 	do {
-		size_t n = len - off < chunk ? len - off : chunk;
-
 		if (*y >= bottom)
 			return;
-		snprintf(buf, sizeof buf, "%-9s %.*s", off == 0 ? label : "",
-		    (int)(n < sizeof buf - 11 ? n : sizeof buf - 11), val + off);
+		len = wrap_line(val + off, w - 10, &next);
+		snprintf(buf, sizeof buf, "%-9s %.*s", first ? label : "",
+		    (int)(len < sizeof buf - 11 ? len : sizeof buf - 11), val + off);
 		ui_put((*y)++, x, w, buf);
-		off += n;
-	} while (off < len);
+		off += next;
+		first = false;
+	} while (val[off] != '\0');
 }
 
 /* The details pane for the selected row, in rows [top, bottom). */
@@ -724,16 +724,16 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		const struct journal_entry *e = &v->djournal[i];
 		time_t t = (time_t)(e->time / 1000);
 		struct tm tm;
-		char when[16];
+		char when[16], line[1200];
 
 		localtime_r(&t, &tm);
 		strftime(when, sizeof when, "%m-%d %H:%M", &tm);
-		snprintf(buf, sizeof buf, "%s %s %s%s%s", when, e->action, e->ok ? "ok" : "FAILED",
+		snprintf(line, sizeof line, "%s %s %s%s%s", when, e->action, e->ok ? "ok" : "FAILED",
 		    e->message != NULL && e->message[0] != '\0' ? ": " : "",
 		    e->message != NULL ? e->message : "");
 		if (!e->ok)
 			attrset(theme_attr(TH_CRASHED));
-		detail_line(&y, bottom, x, w, i == 0 ? "Journal" : "", buf);
+		detail_line(&y, bottom, x, w, i == 0 ? "Journal" : "", line);
 		attrset(A_NORMAL);
 	}
 }

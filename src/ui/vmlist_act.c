@@ -422,12 +422,28 @@ confirm_op(struct vmlist *v, int action, bool disks)
 	return UI_HANDLED | UI_REDRAW;
 }
 
-/* Adding a host: a name prompt, then a URI prompt. */
+/* Adding a host: a name prompt, then a URI prompt.  The URI prompt starts
+ * empty, an example shown dim in it; a URI of the wrong form is refused
+ * and asked for again, as typed, to correct. */
+#define HOST_URI_HINT "e.g. qemu+ssh://root@HOST/system or qemu:///system"
+
+static int on_host_uri(struct ui *ui, int choice, const char *input, void *arg);
+
+static void
+host_uri_prompt(struct ui *ui, char *name, const char *initial)
+{
+	if (!ui_push(ui, overlay_prompt_hint("Add host", "libvirt URI:", initial, HOST_URI_HINT,
+	    on_host_uri, name)))
+		free(name);
+}
+
 static int
 on_host_uri(struct ui *ui, int choice, const char *input, void *arg)
 {
 	char *name = arg;
 	char msg[1024];
+	enum host_kind kind;
+	bool bad_uri;
 	int rc;
 
 	if (choice != 1) {
@@ -435,7 +451,8 @@ on_host_uri(struct ui *ui, int choice, const char *input, void *arg)
 		free(name);
 		return UI_HANDLED;
 	}
-	rc = host_add(ui_db(ui), name, input);
+	bad_uri = host_kind_from_uri(input, &kind) != 0;
+	rc = bad_uri ? -1 : host_add(ui_db(ui), name, input);
 	if (rc == 0) {
 		snprintf(msg, sizeof msg, "added host with URI '%s'", input);
 		journal_add(ui_db(ui), name, NULL, "host-add", true, msg);
@@ -444,6 +461,10 @@ on_host_uri(struct ui *ui, int choice, const char *input, void *arg)
 		snprintf(msg, sizeof msg, "%s", err_get());
 		journal_add(ui_db(ui), name, NULL, "host-add", false, msg);
 		ui_status(ui, true, "%s", msg);
+		if (bad_uri) {
+			host_uri_prompt(ui, name, input);
+			return UI_HANDLED | UI_REDRAW;
+		}
 	}
 	free(name);
 	return UI_HANDLED | UI_RELOAD;
@@ -461,8 +482,7 @@ on_host_name(struct ui *ui, int choice, const char *input, void *arg)
 		ui_status(ui, true, "%s", err_get());
 		return UI_HANDLED;
 	}
-	ui_push(ui, overlay_prompt("Add host", "libvirt URI:", "qemu+ssh://root@HOST/system",
-	    on_host_uri, xstrdup(input)));
+	host_uri_prompt(ui, xstrdup(input), NULL);
 	return UI_HANDLED | UI_REDRAW;
 }
 

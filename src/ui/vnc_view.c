@@ -481,10 +481,12 @@ pan(struct vncview *v, int dx, int dy)
 	return UI_HANDLED | UI_REDRAW;
 }
 
-/* The key after Ctrl-]. */
+/* The key after Ctrl-].  The "Ctrl-] ..." status goes first: it is no
+ * longer true, here or on the list 'l' and 'k' go back to. */
 static int
 command_key(struct vncview *v, int key)
 {
+	ui_status(v->ui, false, "%s", "");
 	switch (key) {
 	case 'l':
 		ui_view_show(v->ui, v->list);

@@ -185,8 +185,7 @@ tui_expect "Esc cancels" 'Cancelled; no host was added.'
 tui_keys a
 tui_type lab2
 tui_keys Enter
-tui_expect "then for its URI, an example to edit" 'libvirt URI: qemu\+ssh://root@HOST/system_'
-tui_keys C-u
+tui_expect "then for its URI, empty, an example shown" 'libvirt URI: _ e\.g\. qemu\+ssh://root@HOST/system'
 tui_type test:///default
 tui_keys Enter
 tui_expect "the host is added" "Host 'lab2' added; connecting."
