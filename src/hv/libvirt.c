@@ -1575,7 +1575,7 @@ lv_backing(struct lv_priv *p, virStoragePoolPtr pool, const char *backing, char 
     char *format, size_t flen)
 {
 	virStorageVolPtr vol;
-	char *xml, *f;
+	char *xml, f[16];
 	size_t n = strlen(backing);
 
 	vol = backing[0] == '/' ? virStorageVolLookupByPath(p->conn, backing) :
@@ -1590,11 +1590,12 @@ lv_backing(struct lv_priv *p, virStoragePoolPtr pool, const char *backing, char 
 		return 0;
 	}
 	*path = virStorageVolGetPath(vol);
+	/* Without a readable format the guess by name stands. */
 	if ((xml = virStorageVolGetXMLDesc(vol, 0)) != NULL &&
-	    (f = strstr(xml, "<format type='")) != NULL) {
-		f += strlen("<format type='");
-		snprintf(format, flen, "%.*s", (int)strcspn(f, "'"), f);
-	}
+	    libvirt_volume_format(xml, f, sizeof f) == 0)
+		snprintf(format, flen, "%s", f);
+	else if (xml != NULL)
+		log_debug("libvirt: volume '%s': %s", backing, err_get());
 	free(xml);
 	virStorageVolFree(vol);
 	if (*path == NULL)
@@ -1713,67 +1714,39 @@ lv_volume_delete(struct hv *hv, const char *path)
 	return rc;
 }
 
-/* The value of attribute NAME in the tag that starts at TAG (up to its
- * '>'), or "" when it has none. */
-static void
-lv_xml_attr(const char *tag, const char *name, char *out, size_t outlen)
-{
-	const char *end = strchr(tag, '>'), *a = tag;
-	size_t n = strlen(name);
-
-	out[0] = '\0';
-	while (end != NULL && (a = strstr(a, name)) != NULL && a < end) {
-		if (a[-1] == ' ' && a[n] == '=' && (a[n + 1] == '\'' || a[n + 1] == '"')) {
-			const char *v = a + n + 2, *q = strchr(v, a[n + 1]);
-
-			if (q != NULL && (size_t)(q - v) < outlen) {
-				memcpy(out, v, (size_t)(q - v));
-				out[q - v] = '\0';
-			}
-			return;
-		}
-		a += n;
-	}
-}
-
 /* The VNC server of running domain DOM as the host sees it: ADDR, *PORT. */
 static int
 lv_vnc_address(struct lv_priv *p, virDomainPtr dom, const char *vm, char *addr, size_t len,
     int *port)
 {
-	char *xml = virDomainGetXMLDesc(dom, 0), *g, val[64];
-	int rc = -1;
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	struct libvirt_vnc v;
+	int rc;
 
 	if (xml == NULL)
 		return lv_err(p, "cannot read the definition of VM '%s'", vm);
-	if ((g = strstr(xml, "<graphics type='vnc'")) == NULL) {
-		err_set("VM '%s' on host '%s' has no VNC display; set graphics=vnc and restart it",
-		    vm, p->name);
-		goto out;
-	}
-	lv_xml_attr(g, "socket", val, sizeof val);
-	if (val[0] != '\0') {
-		err_set("the VNC display of VM '%s' on host '%s' listens on a unix socket, which "
-		    "cannot be reached through ssh; give it a TCP listen address", vm, p->name);
-		goto out;
-	}
-	lv_xml_attr(g, "port", val, sizeof val);
-	*port = atoi(val);
-	if (*port <= 0 || *port > 65535) {
-		err_set("VM '%s' on host '%s' has no VNC port yet; is it running?", vm, p->name);
-		goto out;
-	}
-	lv_xml_attr(g, "listen", val, sizeof val);
-	if (val[0] == '\0' || strcmp(val, "0.0.0.0") == 0)
+	rc = libvirt_xml_vnc(xml, vm, &v);
+	free(xml);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return err_set("VM '%s' on host '%s' has no VNC display; set graphics=vnc and "
+		    "restart it", vm, p->name);
+	if (v.unix_socket)
+		return err_set("the VNC display of VM '%s' on host '%s' listens on a unix socket, "
+		    "which cannot be reached through ssh; give it a TCP listen address", vm,
+		    p->name);
+	*port = v.port;
+	if (*port <= 0 || *port > 65535)
+		return err_set("VM '%s' on host '%s' has no VNC port yet; is it running?", vm,
+		    p->name);
+	if (v.listen[0] == '\0' || strcmp(v.listen, "0.0.0.0") == 0)
 		snprintf(addr, len, "127.0.0.1");
-	else if (strcmp(val, "::") == 0)
+	else if (strcmp(v.listen, "::") == 0)
 		snprintf(addr, len, "::1");
 	else
-		snprintf(addr, len, "%s", val);
-	rc = 0;
-out:
-	free(xml);
-	return rc;
+		snprintf(addr, len, "%s", v.listen);
+	return 0;
 }
 
 /*

@@ -6,6 +6,7 @@
 #define VMTTY_LIBVIRT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "hv/hv.h"
 #include "model/vm.h"
@@ -32,8 +33,23 @@ char *libvirt_volume_xml(const struct hv_volume *v, const char *backing_format);
 char *libvirt_serial_log_path(const char *uri, const char *name);
 
 /* True when capabilities XML CAPS offers <domain type='kvm'> for an
- * x86_64 guest. */
+ * x86_64 guest; false for NULL or XML that does not parse. */
 bool libvirt_caps_have_kvm(const char *caps);
+
+/* The first VNC display in a domain's XML, as libvirt reports it. */
+struct libvirt_vnc {
+	bool unix_socket;	/* it listens on a unix socket */
+	int port;		/* its TCP port; 0 when none (yet) */
+	char listen[64];	/* its listen address; "" when none */
+};
+
+/* Read the VNC display of VM's domain XML XML into V: 1, 0 when the
+ * domain has none, -1 + err when the XML does not parse. */
+int libvirt_xml_vnc(const char *xml, const char *vm, struct libvirt_vnc *v);
+
+/* The format type of storage volume XML XML (/volume/target/format) into
+ * OUT: 0, or -1 + err when it does not parse or names none. */
+int libvirt_volume_format(const char *xml, char *out, size_t len);
 
 /* ACCEL auto|kvm|tcg -> "kvm" or "qemu": auto picks kvm only when the
  * host's capabilities (CAPS, may be NULL) offer it and, for a host that is

@@ -1,16 +1,26 @@
 /* Domain XML from a vm_config, one small helper per part, every value
  * escaped.  A pure function: the domain type and the serial log path come
  * resolved from the caller (struct libvirt_env), so fixtures pin the
- * output down (tests/data/xml). */
+ * output down (tests/data/xml).  The XML libvirt hands back is read with
+ * libxml2 and XPath (below libvirt_serial_log_path). */
 #include "hv/libvirt.h"
 #include "hv/qemu.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+
+#include "hv/libvirt_xml_priv.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* A growing string. */
@@ -439,49 +449,259 @@ libvirt_serial_log_path(const char *uri, const char *name)
 	return xasprintf("/var/log/libvirt/qemu/%s-serial0.log", name);
 }
 
-/* The text between the first <TAG...> at or after P and its </TAG>. */
-static const char *
-next_block(const char *p, const char *open, const char *close, size_t *len)
-{
-	const char *s = strstr(p, open), *e;
+/*
+ * Reading libvirt's XML back: libxml2 and XPath, never strstr, so that
+ * attribute order, quotes, comments and entities are libxml2's business.
+ * No DTD is loaded, no entity is fetched, nothing goes to the network
+ * (XML_PARSE_NONET, no XML_PARSE_NOENT or DTDLOAD), and a document with a
+ * DOCTYPE is refused: libvirt never sends one.  libxml2 would print its
+ * errors to stderr, which belongs to curses: while we call it, its
+ * handlers (per thread) record the first message instead.
+ */
+struct libvirt_xml {
+	xmlDocPtr doc;
+	xmlXPathContextPtr xp;
+};
 
-	if (s == NULL || (e = strstr(s, close)) == NULL)
-		return NULL;
-	*len = (size_t)(e - s);
-	return s;
+/* The handlers of libxml2 in this thread, while vmtty calls it. */
+struct quiet {
+	xmlStructuredErrorFunc old_s;
+	void *old_sctx;
+	xmlGenericErrorFunc old_g;
+	void *old_gctx;
+	char msg[256];
+	int line;
+};
+
+#if LIBXML_VERSION >= 21200
+#define XML_ERR_CONST const
+#else
+#define XML_ERR_CONST
+#endif
+
+static void
+quiet_structured(void *arg, XML_ERR_CONST xmlError *e)
+{
+	struct quiet *q = arg;
+
+	if (q->msg[0] != '\0' || e == NULL || e->message == NULL)
+		return;
+	snprintf(q->msg, sizeof q->msg, "%s", e->message);
+	q->msg[strcspn(q->msg, "\n")] = '\0';
+	q->line = e->line;
 }
 
-static bool
-block_has(const char *s, size_t len, const char *want)
-{
-	size_t wl = strlen(want);
+static void quiet_generic(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	for (size_t i = 0; i + wl <= len; i++)
-		if (memcmp(s + i, want, wl) == 0)
-			return true;
-	return false;
+static void
+quiet_generic(void *arg, const char *fmt, ...)
+{
+	struct quiet *q = arg;
+	va_list ap;
+
+	if (q->msg[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(q->msg, sizeof q->msg, fmt, ap);
+	va_end(ap);
+	q->msg[strcspn(q->msg, "\n")] = '\0';
+}
+
+/* libxml2 sets up its globals on first use; do it once, not racing the
+ * event thread. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void
+xml_init(void)
+{
+	xmlInitParser();
+}
+
+static void
+quiet_begin(struct quiet *q)
+{
+	pthread_once(&xml_once, xml_init);
+	q->msg[0] = '\0';
+	q->line = 0;
+	q->old_s = xmlStructuredError;
+	q->old_sctx = xmlStructuredErrorContext;
+	q->old_g = xmlGenericError;
+	q->old_gctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(q, quiet_structured);
+	xmlSetGenericErrorFunc(q, quiet_generic);
+}
+
+static void
+quiet_end(struct quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->old_sctx, q->old_s);
+	xmlSetGenericErrorFunc(q->old_gctx, q->old_g);
+}
+
+struct libvirt_xml *
+libvirt_xml_parse(const char *xml, const char *what)
+{
+	struct libvirt_xml *x;
+	struct quiet q;
+	xmlDocPtr doc;
+
+	if (xml == NULL || xml[0] == '\0') {
+		err_set("cannot read %s: libvirt's XML is empty", what);
+		return NULL;
+	}
+	quiet_begin(&q);
+	doc = xmlReadMemory(xml, (int)strnlen(xml, INT_MAX), "libvirt.xml", NULL,
+	    XML_PARSE_NONET);
+	quiet_end(&q);
+	if (doc == NULL) {
+		err_set("cannot read %s: libvirt's XML does not parse at line %d: %s", what,
+		    q.line, q.msg[0] != '\0' ? q.msg : "unknown error");
+		return NULL;
+	}
+	if (doc->intSubset != NULL || xmlDocGetRootElement(doc) == NULL) {
+		xmlFreeDoc(doc);
+		err_set("cannot read %s: libvirt's XML has a DOCTYPE or no element, which "
+		    "libvirt never sends", what);
+		return NULL;
+	}
+	x = xcalloc(1, sizeof *x);
+	x->doc = doc;
+	quiet_begin(&q);
+	x->xp = xmlXPathNewContext(doc);
+	quiet_end(&q);
+	if (x->xp == NULL) {
+		libvirt_xml_free(x);
+		err_set("cannot read %s: out of memory for XPath", what);
+		return NULL;
+	}
+	return x;
+}
+
+void
+libvirt_xml_free(struct libvirt_xml *x)
+{
+	if (x == NULL)
+		return;
+	xmlXPathFreeContext(x->xp);
+	xmlFreeDoc(x->doc);
+	free(x);
+}
+
+/* The node set EXPR selects, or NULL when it selects nothing. */
+static xmlXPathObjectPtr
+xml_eval(struct libvirt_xml *x, const char *expr)
+{
+	xmlXPathObjectPtr o;
+	struct quiet q;
+
+	quiet_begin(&q);
+	o = xmlXPathEval((const xmlChar *)expr, x->xp);
+	quiet_end(&q);
+	if (o == NULL)
+		log_debug("libvirt: XPath '%s': %s", expr, q.msg);
+	if (o != NULL && (o->type != XPATH_NODESET || o->nodesetval == NULL ||
+	    o->nodesetval->nodeNr == 0)) {
+		xmlXPathFreeObject(o);
+		o = NULL;
+	}
+	return o;
+}
+
+int
+libvirt_xml_count(struct libvirt_xml *x, const char *expr)
+{
+	xmlXPathObjectPtr o = xml_eval(x, expr);
+	int n = o != NULL ? o->nodesetval->nodeNr : 0;
+
+	xmlXPathFreeObject(o);
+	return n;
+}
+
+char *
+libvirt_xml_get(struct libvirt_xml *x, const char *expr)
+{
+	xmlXPathObjectPtr o = xml_eval(x, expr);
+	xmlChar *v;
+	char *s;
+
+	if (o == NULL)
+		return NULL;
+	v = xmlXPathCastNodeToString(o->nodesetval->nodeTab[0]);
+	xmlXPathFreeObject(o);
+	s = xstrdup(v != NULL ? (const char *)v : "");
+	xmlFree(v);
+	return s;
 }
 
 bool
 libvirt_caps_have_kvm(const char *caps)
 {
-	const char *g, *a;
-	size_t glen, alen;
+	struct libvirt_xml *x = libvirt_xml_parse(caps, "the host's capabilities");
+	bool kvm;
 
-	if (caps == NULL)
+	if (x == NULL) {
+		if (caps != NULL)
+			log_debug("libvirt: %s", err_get());
 		return false;
-	/* <guest> ... <arch name='x86_64'> ... <domain type='kvm'/> ... </arch> */
-	for (g = caps; (g = next_block(g, "<guest>", "</guest>", &glen)) != NULL; g += glen) {
-		for (a = g; (a = next_block(a, "<arch ", "</arch>", &alen)) != NULL &&
-		    a < g + glen; a += alen) {
-			if ((block_has(a, alen, "name='x86_64'") ||
-			    block_has(a, alen, "name=\"x86_64\"")) &&
-			    (block_has(a, alen, "<domain type='kvm'") ||
-			    block_has(a, alen, "<domain type=\"kvm\"")))
-				return true;
-		}
 	}
-	return false;
+	kvm = libvirt_xml_count(x,
+	    "/capabilities/guest/arch[@name='x86_64']/domain[@type='kvm']") > 0;
+	libvirt_xml_free(x);
+	return kvm;
+}
+
+/* The first VNC display of a domain. */
+#define VNC_G "/domain/devices/graphics[@type='vnc'][1]"
+
+int
+libvirt_xml_vnc(const char *xml, const char *vm, struct libvirt_vnc *v)
+{
+	struct libvirt_xml *x;
+	char what[300], *port, *addr;
+	int rc = 1;
+
+	memset(v, 0, sizeof *v);
+	snprintf(what, sizeof what, "the definition of VM '%s'", vm);
+	if ((x = libvirt_xml_parse(xml, what)) == NULL)
+		return -1;
+	if (libvirt_xml_count(x, VNC_G) == 0) {
+		libvirt_xml_free(x);
+		return 0;
+	}
+	v->unix_socket = libvirt_xml_count(x, VNC_G "[@socket or listen[@type='socket']]") > 0;
+	if ((port = libvirt_xml_get(x, VNC_G "/@port")) != NULL)
+		v->port = atoi(port);
+	/* libvirt copies the first address listen into @listen; older or
+	 * hand-written XML may have only the element. */
+	if ((addr = libvirt_xml_get(x, VNC_G "/@listen")) == NULL)
+		addr = libvirt_xml_get(x, VNC_G "/listen[@type='address'][1]/@address");
+	if (addr != NULL && (size_t)snprintf(v->listen, sizeof v->listen, "%s", addr) >=
+	    sizeof v->listen)
+		rc = err_set("cannot read %s: the VNC listen address '%.64s...' is too long",
+		    what, addr);
+	free(port);
+	free(addr);
+	libvirt_xml_free(x);
+	return rc;
+}
+
+int
+libvirt_volume_format(const char *xml, char *out, size_t len)
+{
+	struct libvirt_xml *x = libvirt_xml_parse(xml, "the storage volume");
+	char *f;
+	int rc = 0;
+
+	if (x == NULL)
+		return -1;
+	f = libvirt_xml_get(x, "/volume/target/format/@type");
+	if (f == NULL || f[0] == '\0')
+		rc = err_set("cannot read the storage volume: libvirt's XML names no format");
+	else if ((size_t)snprintf(out, len, "%s", f) >= len)
+		rc = err_set("cannot read the storage volume: its format '%s' is too long", f);
+	free(f);
+	libvirt_xml_free(x);
+	return rc;
 }
 
 const char *

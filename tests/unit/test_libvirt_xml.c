@@ -1,13 +1,19 @@
 /* The domain XML for a table of configs, compared with fixture files
  * tests/data/xml/NAME.xml, and each one defined on test:///default with
  * VIR_DOMAIN_DEFINE_VALIDATE: libvirt's own schema must accept it.
- * REGENERATE=1 rewrites the fixtures; review the diff before committing. */
+ * REGENERATE=1 rewrites the fixtures; review the diff before committing.
+ * Reading XML back: every fixture, and the same domains written otherwise
+ * (tests/data/xml/read: attribute order, quotes, comments, entities),
+ * give the same values; so do VNC, capabilities and volume XML. */
 #include "unit.h"
+
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "hv/libvirt.h"
+#include "hv/libvirt_xml_priv.h"
 #include "hv/qemu.h"
 #include "model/vm.h"
 #include "util/err.h"
@@ -434,6 +440,389 @@ test_domain_type(void **state)
 	virConnectClose(conn);
 }
 
+/* Every value vmtty could want back from a domain, one line each:
+ * "XPATH=VALUE", or "XPATH -" when it selects nothing. */
+static const char *const dump_top[] = {
+	"/domain/@type", "/domain/name", "/domain/uuid", "/domain/description",
+	"/domain/memory", "/domain/memory/@unit", "/domain/currentMemory",
+	"/domain/currentMemory/@unit", "/domain/memoryBacking/hugepages", "/domain/vcpu",
+	"/domain/vcpu/@placement", "/domain/os/@firmware", "/domain/os/type",
+	"/domain/os/type/@arch", "/domain/os/type/@machine", "/domain/os/kernel",
+	"/domain/os/initrd", "/domain/os/cmdline", "/domain/cpu/@mode",
+	"/domain/cpu/topology/@sockets", "/domain/cpu/topology/@dies",
+	"/domain/cpu/topology/@cores", "/domain/cpu/topology/@threads", "/domain/clock/@offset",
+};
+
+static const struct {
+	const char *elem;
+	const char *sub[12];
+} dump_each[] = {
+	{ "/domain/cputune/vcpupin", { "@vcpu", "@cpuset" } },
+	{ "/domain/devices/controller", { "@type", "@index", "@model" } },
+	{ "/domain/devices/disk", { "@type", "@device", "driver/@name", "driver/@type",
+	    "driver/@cache", "source/@file", "source/@dev", "target/@dev", "target/@bus",
+	    "readonly", "boot/@order" } },
+	{ "/domain/devices/interface", { "@type", "mac/@address", "source/@bridge",
+	    "source/@network", "target/@dev", "target/@managed", "model/@type", "boot/@order" } },
+	{ "/domain/devices/serial", { "@type", "log/@file", "target/@port" } },
+	{ "/domain/devices/graphics", { "@type", "@port", "@autoport", "@listen",
+	    "listen/@type", "listen/@address" } },
+	{ "/domain/devices/video", { "model/@type" } },
+};
+
+static void
+dump_one(FILE *fp, struct libvirt_xml *x, const char *expr)
+{
+	char *v = libvirt_xml_get(x, expr);
+
+	if (v == NULL)
+		fprintf(fp, "%s -\n", expr);
+	else
+		fprintf(fp, "%s=%s\n", expr, v);
+	free(v);
+}
+
+static char *
+dump(struct libvirt_xml *x)
+{
+	char *out = NULL, expr[256];
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+
+	assert_non_null(fp);
+	for (size_t i = 0; i < sizeof dump_top / sizeof dump_top[0]; i++)
+		dump_one(fp, x, dump_top[i]);
+	for (size_t k = 0; k < sizeof dump_each / sizeof dump_each[0]; k++) {
+		int n = libvirt_xml_count(x, dump_each[k].elem);
+
+		fprintf(fp, "%s count=%d\n", dump_each[k].elem, n);
+		for (int i = 1; i <= n; i++)
+			for (size_t j = 0; j < 12 && dump_each[k].sub[j] != NULL; j++) {
+				snprintf(expr, sizeof expr, "%s[%d]/%s", dump_each[k].elem, i,
+				    dump_each[k].sub[j]);
+				dump_one(fp, x, expr);
+			}
+	}
+	fclose(fp);
+	return out;
+}
+
+static struct libvirt_xml *
+parse_file(const char *file)
+{
+	char path[512], *text;
+	struct libvirt_xml *x;
+
+	snprintf(path, sizeof path, "%s/%s", FIXTURE_DIR, file);
+	if ((text = slurp(path)) == NULL)
+		fail_msg("fixture '%s' is missing", path);
+	if ((x = libvirt_xml_parse(text, path)) == NULL)
+		fail_msg("%s", err_get());
+	free(text);
+	return x;
+}
+
+/* EXPR in X is WANT (NULL: selects nothing). */
+static void
+expect(struct libvirt_xml *x, const char *file, const char *expr, const char *want)
+{
+	char *got = libvirt_xml_get(x, expr);
+
+	if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
+		fail_msg("'%s': %s is '%s', want '%s'", file, expr, got != NULL ? got : "(none)",
+		    want != NULL ? want : "(none)");
+	free(got);
+}
+
+static void
+expect_int(struct libvirt_xml *x, const char *file, const char *expr, long long want)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%lld", want);
+	expect(x, file, expr, buf);
+}
+
+static const char *
+nic_source_path(const struct vm_nic *n)
+{
+	if (strcmp(n->kind, "bridge") == 0)
+		return "source/@bridge";
+	if (strcmp(n->kind, "network") == 0)
+		return "source/@network";
+	return strcmp(n->kind, "tap") == 0 ? "target/@dev" : NULL;
+}
+
+/* The domain XML X holds config C, field by field. */
+static void
+check_config(struct libvirt_xml *x, const char *file, const struct vm_config *c)
+{
+	char expr[128], mac[18];
+
+	expect(x, file, "/domain/name", c->name);
+	expect(x, file, "/domain/uuid", c->uuid);
+	expect(x, file, "/domain/description",
+	    c->notes != NULL && c->notes[0] != '\0' ? c->notes : NULL);
+	expect_int(x, file, "/domain/memory", c->memory_mib);
+	expect_int(x, file, "/domain/vcpu", vm_config_cpus(c));
+	expect_int(x, file, "/domain/cpu/topology/@sockets", c->sockets);
+	expect_int(x, file, "/domain/cpu/topology/@cores", c->cores);
+	expect_int(x, file, "/domain/cpu/topology/@threads", c->threads);
+	expect(x, file, "/domain/os/type/@machine", c->machine);
+	expect(x, file, "/domain/os/kernel", c->kernel);
+	expect(x, file, "/domain/os/initrd", c->kernel != NULL ? c->initrd : NULL);
+	expect(x, file, "/domain/os/cmdline", c->kernel != NULL ? c->cmdline : NULL);
+	assert_int_equal(libvirt_xml_count(x, "/domain/devices/disk"), (int)c->ndisks);
+	for (size_t i = 0; i < c->ndisks; i++) {
+		snprintf(expr, sizeof expr, "/domain/devices/disk[%zu]/source/@*", i + 1);
+		expect(x, file, expr, c->disks[i].path);
+		snprintf(expr, sizeof expr, "/domain/devices/disk[%zu]/@device", i + 1);
+		expect(x, file, expr, c->disks[i].cdrom ? "cdrom" : "disk");
+	}
+	assert_int_equal(libvirt_xml_count(x, "/domain/devices/interface"), (int)c->nnics);
+	for (size_t i = 0; i < c->nnics; i++) {
+		const struct vm_nic *n = &c->nics[i];
+
+		if (nic_source_path(n) != NULL) {
+			snprintf(expr, sizeof expr, "/domain/devices/interface[%zu]/%s", i + 1,
+			    nic_source_path(n));
+			expect(x, file, expr, n->source);
+		}
+		if (n->mac != NULL)
+			snprintf(mac, sizeof mac, "%s", n->mac);
+		else
+			qemu_default_mac(c, i, mac);
+		snprintf(expr, sizeof expr, "/domain/devices/interface[%zu]/mac/@address", i + 1);
+		expect(x, file, expr, mac);
+		snprintf(expr, sizeof expr, "/domain/devices/interface[%zu]/model/@type", i + 1);
+		expect(x, file, expr, strcmp(n->model, "virtio-net") == 0 ? "virtio" : n->model);
+	}
+}
+
+/* Every fixture reads back as the config it was made from. */
+static void
+test_read_fixtures(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct vm_config c;
+		char file[128], *xml = make_case(i, &c);
+		struct libvirt_xml *x;
+
+		snprintf(file, sizeof file, "%s.xml", cases[i].name);
+		x = parse_file(file);
+		check_config(x, file, &c);
+		libvirt_xml_free(x);
+		free(xml);
+		vm_config_clear(&c);
+	}
+}
+
+/* The same domains written otherwise read back the same, value by value,
+ * and as the same config. */
+static void
+test_read_variants(void **state)
+{
+	static const struct {
+		const char *file, *base;
+	} t[] = {
+		{ "read/escaping.xml", "escaping" },
+		{ "read/nics.xml", "nics" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+		char file[128], *want, *got;
+		struct libvirt_xml *base, *x;
+		struct vm_config c;
+		size_t i;
+
+		for (i = 0; strcmp(cases[i].name, t[k].base) != 0; i++)
+			;
+		free(make_case(i, &c));
+		snprintf(file, sizeof file, "%s.xml", t[k].base);
+		base = parse_file(file);
+		x = parse_file(t[k].file);
+		want = dump(base);
+		got = dump(x);
+		if (strcmp(want, got) != 0) {
+			size_t at = 0;
+
+			/* The first line that differs (cmocka cuts long messages). */
+			for (size_t j = 0; want[j] == got[j]; j++)
+				if (want[j] == '\n')
+					at = j + 1;
+			fail_msg("'%s' reads otherwise than '%s':\nwant %.*s\ngot  %.*s", t[k].file,
+			    file, (int)strcspn(want + at, "\n"), want + at,
+			    (int)strcspn(got + at, "\n"), got + at);
+		}
+		check_config(x, t[k].file, &c);
+		free(want);
+		free(got);
+		libvirt_xml_free(base);
+		libvirt_xml_free(x);
+		vm_config_clear(&c);
+	}
+}
+
+static void
+test_read_vnc(void **state)
+{
+	static const struct {
+		const char *what, *xml;
+		int rc;
+		bool sock;
+		int port;
+		const char *listen;
+	} t[] = {
+		{ "libvirt's order", "<domain><devices><graphics type='vnc' port='5901' "
+		    "autoport='yes' listen='192.168.1.5'><listen type='address' "
+		    "address='192.168.1.5'/></graphics></devices></domain>", 1, false, 5901,
+		    "192.168.1.5" },
+		{ "reordered, double quotes, newlines", "<domain>\n<devices>\n<graphics "
+		    "listen=\"192.168.1.5\"\n\tautoport=\"yes\" port=\"5901\" type=\"vnc\"/>"
+		    "</devices></domain>", 1, false, 5901, "192.168.1.5" },
+		{ "a comment, then spice", "<domain><devices><!-- <graphics type='vnc' "
+		    "port='1'/> --><graphics type='spice' port='5900'/><graphics port='5902' "
+		    "type='vnc' listen='::'/></devices></domain>", 1, false, 5902, "::" },
+		{ "only a listen element", "<domain><devices><graphics type='vnc' port='5903'>"
+		    "<listen type='address' address='10.0.0.1'/></graphics></devices></domain>",
+		    1, false, 5903, "10.0.0.1" },
+		{ "character references", "<domain><devices><graphics type='vnc' "
+		    "port='&#53;904' listen='&#x31;27.0.0.1'/></devices></domain>", 1, false, 5904,
+		    "127.0.0.1" },
+		{ "not started", "<domain><devices><graphics type='vnc' port='-1' "
+		    "autoport='yes'/></devices></domain>", 1, false, -1, "" },
+		{ "a socket with an entity", "<domain><devices><graphics type='vnc' "
+		    "socket='/run/a&amp;b/vnc.sock'/></devices></domain>", 1, true, 0, "" },
+		{ "a socket listen", "<domain><devices><graphics type='vnc'><listen "
+		    "type='socket' socket='/run/x.sock'/></graphics></devices></domain>", 1, true,
+		    0, "" },
+		{ "spice only", "<domain><devices><graphics type='spice' port='5900'/>"
+		    "</devices></domain>", 0, false, 0, "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct libvirt_vnc v;
+		int rc = libvirt_xml_vnc(t[i].xml, "g", &v);
+
+		if (rc != t[i].rc || v.unix_socket != t[i].sock || v.port != t[i].port ||
+		    strcmp(v.listen, t[i].listen) != 0)
+			fail_msg("%s: got %d socket=%d port=%d listen='%s', want %d %d %d '%s'",
+			    t[i].what, rc, v.unix_socket, v.port, v.listen, t[i].rc, t[i].sock,
+			    t[i].port, t[i].listen);
+	}
+}
+
+static void
+test_read_caps(void **state)
+{
+	static const struct {
+		const char *what, *xml;
+		bool kvm;
+	} t[] = {
+		{ "double quotes, other attributes", "<capabilities><guest><os_type>hvm</os_type>"
+		    "<arch name=\"x86_64\"><domain type=\"qemu\"/><domain type=\"kvm\">"
+		    "<emulator>/usr/bin/qemu-system-x86_64</emulator></domain></arch></guest>"
+		    "</capabilities>", true },
+		{ "newlines in tags", "<capabilities>\n<guest>\n<arch\n  name='x86_64'\n>\n"
+		    "<domain\n type='kvm'\n/>\n</arch>\n</guest>\n</capabilities>", true },
+		{ "kvm only in a comment", "<capabilities><guest><arch name='x86_64'>"
+		    "<domain type='qemu'/><!-- <domain type='kvm'/> --></arch></guest>"
+		    "</capabilities>", false },
+		{ "x86_64 only as a machine name", "<capabilities><guest><arch name='i686'>"
+		    "<machine name='x86_64'/><domain type='kvm'/></arch></guest>"
+		    "</capabilities>", false },
+		{ "malformed", "<capabilities><guest><arch name='x86_64'><domain type='kvm'/>",
+		    false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (libvirt_caps_have_kvm(t[i].xml) != t[i].kvm)
+			fail_msg("%s: want %s", t[i].what, t[i].kvm ? "kvm" : "no kvm");
+}
+
+static void
+test_read_volume(void **state)
+{
+	static const struct {
+		const char *what, *xml, *want;
+	} t[] = {
+		{ "libvirt's order", "<volume type='file'><name>a&amp;b.qcow2</name><target>"
+		    "<path>/var/lib/libvirt/images/a&amp;b.qcow2</path><format type='qcow2'/>"
+		    "</target></volume>", "qcow2" },
+		{ "double quotes", "<volume type=\"file\"><target><format type=\"raw\"/>"
+		    "</target></volume>", "raw" },
+		{ "the backing store first", "<volume><backingStore><path>/b.raw</path><format "
+		    "type='raw'/></backingStore><target><path>/a&lt;1&gt;.qcow2</path><format "
+		    "type='qcow2'/></target></volume>", "qcow2" },
+		{ "no format", "<volume><target><path>/x</path></target></volume>", NULL },
+		{ "malformed", "<volume><target><format type='qcow2'></target></volume>", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char f[16] = "";
+		int rc = libvirt_volume_format(t[i].xml, f, sizeof f);
+
+		if (t[i].want == NULL ? rc != -1 : rc != 0 || strcmp(f, t[i].want) != 0)
+			fail_msg("%s: got %d '%s', want '%s'", t[i].what, rc, f,
+			    t[i].want != NULL ? t[i].want : "an error");
+	}
+}
+
+/* XML that does not parse, or that brings a DTD (an external entity),
+ * gives one line of error and nothing on stderr. */
+static void
+test_read_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not xml",
+		"<domain><devices>",
+		"<domain><name>a & b</name></domain>",
+		"<domain><name>&nbsp;</name></domain>",
+		"<domain type='qemu' type='kvm'/>",
+		"<?xml version='1.0'?><!DOCTYPE domain [<!ENTITY x SYSTEM "
+		    "'file:///etc/passwd'>]><domain><name>&x;</name></domain>",
+		"<!DOCTYPE domain [<!ENTITY a 'aaaa'>]><domain><devices><graphics type='vnc' "
+		    "port='5900' listen='&a;'/></devices></domain>",
+	};
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	long n;
+
+	(void)state;
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct libvirt_vnc v;
+		char f[16];
+
+		if (libvirt_xml_vnc(bad[i], "v1", &v) != -1) {
+			dup2(saved, 2);
+			fail_msg("'%s' reads", bad[i]);
+		}
+		assert_non_null(strstr(err_get(), "cannot read the definition of VM 'v1': "));
+		assert_null(strchr(err_get(), '\n'));
+		assert_false(libvirt_caps_have_kvm(bad[i]));
+		assert_int_equal(libvirt_volume_format(bad[i], f, sizeof f), -1);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fseek(tmp, 0, SEEK_END);
+	n = ftell(tmp);
+	fclose(tmp);
+	assert_int_equal(n, 0);
+	assert_int_equal(libvirt_xml_vnc("<domain><devices>", "v1", &(struct libvirt_vnc){ 0 }),
+	    -1);
+	assert_non_null(strstr(err_get(), "does not parse at line 1: "));
+}
+
 static void
 test_serial_log_path(void **state)
 {
@@ -483,6 +872,12 @@ main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_domain_type),
+		cmocka_unit_test(test_read_fixtures),
+		cmocka_unit_test(test_read_variants),
+		cmocka_unit_test(test_read_vnc),
+		cmocka_unit_test(test_read_caps),
+		cmocka_unit_test(test_read_volume),
+		cmocka_unit_test(test_read_malformed),
 		cmocka_unit_test(test_serial_log_path),
 		cmocka_unit_test(test_uri_remote),
 	};
