@@ -1,9 +1,11 @@
 # Shared shell test helpers: assertions that count, and polling with a
 # deadline (never a bare sleep).  Source it; call t_summary at the end.
-# Each test file prints "ok"/"not ok" lines and a final "N passed, N failed".
+# Each test file prints "ok"/"not ok" lines and a final "N passed, N failed",
+# followed by ", N skipped" when checks were skipped (t_skip).
 
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_BUILD=${T_BUILD:-$T_ROOT/build}
 VMTTY=${VMTTY:-$T_BUILD/vmtty}
@@ -23,6 +25,10 @@ t_cleanup() {
 
 t_ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 t_fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# t_skip DESC REASON: a check that cannot run here (say, test data that is
+# not next to the repository); counted apart, never a failure.
+t_skip() { T_SKIP=$((T_SKIP + 1)); echo "ok - $1 # SKIP $2"; }
 
 # t_check DESC CMD...: passes when CMD succeeds.
 t_check() {
@@ -82,6 +88,7 @@ holds_for() {
 }
 
 t_summary() {
-	echo "$T_PASS passed, $T_FAIL failed"
+	if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	else echo "$T_PASS passed, $T_FAIL failed"; fi
 	[ "$T_FAIL" -eq 0 ]
 }

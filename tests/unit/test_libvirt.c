@@ -23,6 +23,10 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* The project's own test-driver files: always there. */
+#define OWNDATA "tests/data/libvirt"
+/* Richer files next to the repository, when they are: tests that need
+ * them are skipped (and counted as such) without them. */
 #define TESTDATA "../shared/testdata/libvirt-test"
 
 /* A domain as `virsh list --all` prints it. */
@@ -205,25 +209,76 @@ test_default_list(void **state)
 
 static char self_path[PATH_MAX];
 
-/* test:///ABS/PATH for a file of ../shared, next to the repository (from
- * the repository root, where tests/run runs us, or from build/tests/);
- * NULL (skip) when absent. */
+/* test:///ABS/PATH for DIR/FILE, DIR relative to the repository root
+ * (where tests/run runs us, or from build/tests/); NULL when absent. */
 static char *
-testdata_uri(const char *file)
+data_uri(const char *dir, const char *file)
 {
 	char path[PATH_MAX], real[PATH_MAX];
 
-	snprintf(path, sizeof path, "%s/%s", TESTDATA, file);
+	snprintf(path, sizeof path, "%s/%s", dir, file);
 	if (realpath(path, real) == NULL) {
 		char *slash = strrchr(self_path, '/');
 
 		snprintf(path, sizeof path, "%.*s/../../%s/%s",
 		    slash != NULL ? (int)(slash - self_path) : 1,
-		    slash != NULL ? self_path : ".", TESTDATA, file);
+		    slash != NULL ? self_path : ".", dir, file);
 		if (realpath(path, real) == NULL)
 			return NULL;
 	}
 	return xasprintf("test://%s", real);
+}
+
+/* A file of ../shared, next to the repository; NULL (skip) when absent. */
+static char *
+testdata_uri(const char *file)
+{
+	return data_uri(TESTDATA, file);
+}
+
+/* A file of the project's own, under tests/data/libvirt: must be there. */
+static char *
+owndata_uri(const char *file)
+{
+	char *uri = data_uri(OWNDATA, file);
+
+	if (uri == NULL)
+		fail_msg("'%s/%s' is missing from the repository", OWNDATA, file);
+	return uri;
+}
+
+/* The project's lab: every state virsh shows, transient domains and
+ * domains without a <uuid>, listed as virsh lists them. */
+static void
+test_lab_list(void **state)
+{
+	char *uri = owndata_uri("lab.xml");
+	const struct hv_domain *x;
+	struct hv_domain *d;
+	struct hv *hv;
+	size_t n;
+
+	(void)state;
+	compare_with_virsh(uri, 10);
+	hv = open_uri("lab", uri);
+	assert_int_equal(hv_list(hv, &d, &n), 0);
+	x = find_dom(d, n, "web");
+	assert_non_null(x);
+	assert_int_equal(x->state, HV_RUNNING);
+	assert_string_equal(x->uuid, "6c0f3a52-9d1e-4b7a-8f26-0d5e7c1a2b01");
+	assert_int_equal(x->vcpus, 2);
+	assert_int_equal(x->max_memory_mib, 1024);
+	assert_int_equal(x->memory_mib, 512);
+	assert_true(x->persistent);
+	assert_int_equal(find_dom(d, n, "db")->state, HV_PAUSED);
+	assert_int_equal(find_dom(d, n, "closing")->state, HV_SHUTTING_DOWN);
+	assert_int_equal(find_dom(d, n, "spare")->state, HV_OFF);
+	assert_true(find_dom(d, n, "spare")->persistent);
+	assert_false(find_dom(d, n, "ephemeral-paused")->persistent);
+	assert_int_equal(find_dom(d, n, "ephemeral-paused")->state, HV_PAUSED);
+	hv_domains_free(d, n);
+	hv_close(hv);
+	free(uri);
 }
 
 static void
@@ -247,45 +302,72 @@ test_files_list(void **state)
 	}
 }
 
+/* Names of domains in a test-driver file, one per case checked. */
+struct flag_doms {
+	const char *transient, *shutoff, *crashed, *pmsuspended;
+};
+
 /* Transient and autostart come from the filtered lists. */
 static void
-test_flags_in_list(void **state)
+check_flags(const char *uri, const struct flag_doms *f)
 {
-	char *uri = testdata_uri("testdriver-lv9.xml");
 	struct hv_domain *d;
 	const struct hv_domain *x;
 	struct vm_config c = { 0 };
 	struct hv *hv;
 	size_t n;
 
-	(void)state;
-	if (uri == NULL)
-		skip();
-	hv = open_uri("lv9", uri);
+	hv = open_uri("flags", uri);
 	assert_int_equal(hv_list(hv, &d, &n), 0);
-	x = find_dom(d, n, "test-state-transient");
+	x = find_dom(d, n, f->transient);
 	assert_non_null(x);
 	assert_false(x->persistent);
-	x = find_dom(d, n, "test-state-shutoff");
+	x = find_dom(d, n, f->shutoff);
 	assert_non_null(x);
 	assert_true(x->persistent);
 	assert_false(x->autostart);
 	assert_int_equal(x->id, -1);
 	snprintf(c.uuid, sizeof c.uuid, "%s", x->uuid);
-	c.name = (char *)"test-state-shutoff";
+	c.name = (char *)f->shutoff;
 	hv_domains_free(d, n);
 	assert_int_equal(hv_set_autostart(hv, &c, true), 0);
 	assert_int_equal(hv_list(hv, &d, &n), 0);
-	assert_true(find_dom(d, n, "test-state-shutoff")->autostart);
-	assert_false(find_dom(d, n, "test-state-crashed")->autostart);
-	assert_int_equal(find_dom(d, n, "test-state-crashed")->state, HV_CRASHED);
-	assert_int_equal(find_dom(d, n, "test-state-pmsuspended")->state, HV_PAUSED);
+	assert_true(find_dom(d, n, f->shutoff)->autostart);
+	assert_false(find_dom(d, n, f->crashed)->autostart);
+	assert_int_equal(find_dom(d, n, f->crashed)->state, HV_CRASHED);
+	assert_int_equal(find_dom(d, n, f->pmsuspended)->state, HV_PAUSED);
 	hv_domains_free(d, n);
 	assert_int_equal(hv_set_autostart(hv, &c, false), 0);
 	assert_int_equal(hv_list(hv, &d, &n), 0);
-	assert_false(find_dom(d, n, "test-state-shutoff")->autostart);
+	assert_false(find_dom(d, n, f->shutoff)->autostart);
 	hv_domains_free(d, n);
 	hv_close(hv);
+}
+
+static void
+test_flags_in_list(void **state)
+{
+	static const struct flag_doms lab = { "ephemeral", "build", "flaky", "sleeper" };
+	char *uri = owndata_uri("lab.xml");
+
+	(void)state;
+	check_flags(uri, &lab);
+	free(uri);
+}
+
+static void
+test_flags_in_lv9(void **state)
+{
+	static const struct flag_doms lv9 = { "test-state-transient", "test-state-shutoff",
+		"test-state-crashed", "test-state-pmsuspended" };
+	char *uri = testdata_uri("testdriver-lv9.xml");
+
+	(void)state;
+	if (uri == NULL) {
+		print_message("'%s/testdriver-lv9.xml' is absent: skipped\n", TESTDATA);
+		skip();
+	}
+	check_flags(uri, &lv9);
 	free(uri);
 }
 
@@ -867,8 +949,10 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_list),
+		cmocka_unit_test(test_lab_list),
 		cmocka_unit_test(test_files_list),
 		cmocka_unit_test(test_flags_in_list),
+		cmocka_unit_test(test_flags_in_lv9),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_redefine_rename),
 		cmocka_unit_test(test_errors),
