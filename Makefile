@@ -127,7 +127,7 @@ lint-man:
 	@mandoc -Tlint -W warning man/*.[1-9]
 
 # The sanitizer run first (unit tests, the CLI suites and TUI frames), then
-# every test, whose line "total: N passed, N failed" ends the output.
+# every test, whose line "total: N passed, N failed, N skipped" ends the output.
 check: deps
 	@$(MAKE) --no-print-directory asan-run
 	@$(MAKE) --no-print-directory all unit $(BENCH_BIN)

@@ -7,7 +7,6 @@ export VMTTY_DB="$T_TMP/inv.db" XDG_DATA_HOME="$T_TMP/data" XDG_CONFIG_HOME="$T_
 export VMTTY_RUNTIME_DIR="$T_TMP/run"
 IMAGES="$XDG_DATA_HOME/vmtty/images"
 qemu-img create -q -f qcow2 "$T_TMP/d.qcow2" 16M
-type t_skip >/dev/null 2>&1 || t_skip() { t_ok "$1 # SKIP $2"; }
 one_line() { [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]; }
 vms() { "$VMTTY" list --json | python3 -c 'import json,sys; print(" ".join(v["name"] for v in json.load(sys.stdin)))'; }
 disks() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["disks"]))'; }
