@@ -184,8 +184,11 @@ check_key(const char *key)
 
 	for (size_t i = 0; types[i] != NULL; i++)
 		known |= strncmp(key, types[i], strlen(types[i])) == 0;
+	/* C0, DEL, C1 (U+0080-U+009F) and U+2028/U+2029: YAML reads some of
+	 * these as line breaks inside the quoted key. */
 	for (const unsigned char *u = (const unsigned char *)key; *u != '\0'; u++)
-		if (*u < 0x20 || *u == 0x7f)
+		if (*u < 0x20 || *u == 0x7f || (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) ||
+		    (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9)))
 			return err_set("ssh key: the key has a control character or more than one "
 			    "line; give one public key");
 	if (!known || strchr(key, ' ') == NULL)
@@ -713,13 +716,14 @@ local_disk(const struct provision_plan *p, struct provision_made *m, const char 
 static void
 yaml_str(FILE *fp, const char *s)
 {
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
+	json_object *o = json_object_new_string(s);
+
+	/* A JSON string is a YAML double-quoted scalar: json-c escapes quotes,
+	 * backslashes and every control character (a newline in a key cannot
+	 * start a new YAML key).  "\/" is left out: YAML 1.1 readers differ. */
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE), fp);
+	json_object_put(o);
 }
 
 static int
@@ -727,12 +731,16 @@ write_file(const char *path, const char *what, void (*fill)(FILE *, const void *
     const void *arg)
 {
 	FILE *fp = fopen(path, "wx");
+	bool failed;
 
 	if (fp == NULL)
 		return err_set("cannot write %s '%s': %s", what, path, strerror(errno));
 	fill(fp, arg);
-	if (fclose(fp) != 0)
-		return err_set("cannot write %s '%s': %s", what, path, strerror(errno));
+	/* A write error (a full disk) sticks to the stream; fclose may not say. */
+	failed = ferror(fp) != 0;
+	if (fclose(fp) != 0 || failed)
+		return err_set("cannot write %s '%s': %s", what, path,
+		    errno != 0 ? strerror(errno) : "write error");
 	return 0;
 }
 

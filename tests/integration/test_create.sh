@@ -42,6 +42,18 @@ t_status "create c2 with a user and a hostname" 0 "$VMTTY" create c2 --template 
 ud=$(isoinfo -R -i "$IMAGES/c2/c2-seed.iso" -x /user-data)
 t_match "user alice gets the key" 'name: "alice"' "$ud"
 t_match "hostname web-2" 'hostname: "web-2"' "$ud"
+# The seed's YAML holds the key as given, whatever its comment has: quotes,
+# a backslash, YAML's own punctuation, non-ASCII.  PyYAML reads it back.
+printf '%s %s\n' "$(cut -d' ' -f1-2 "$T_TMP/key.pub")" 'a"b\c '"'d'"' #e: f, [g] {h} é \u0041' >"$T_TMP/odd.pub"
+t_status "create c2y with an odd key comment" 0 "$VMTTY" create c2y --template debian-12-cloud \
+	--image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/odd.pub" --user bob
+ud=$(isoinfo -R -i "$IMAGES/c2y/c2y-seed.iso" -x /user-data)
+t_eq "user-data reads back the key, byte for byte" "$(head -1 "$T_TMP/odd.pub")" \
+	"$(printf '%s' "$ud" | /usr/bin/python3 -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["users"][1]["ssh_authorized_keys"][0])')"
+printf '%s %s\n' "$(cut -d' ' -f1-2 "$T_TMP/key.pub")" $'x\u2028y' >"$T_TMP/ls.pub"
+t_status "a key with U+2028 (a YAML line break) is refused" 1 "$VMTTY" create c2z --template debian-12-cloud \
+	--image "$T_TMP/BASE.qcow2" --ssh-key "$T_TMP/ls.pub"
+t_match "it is not a public key" "ssh key: .*is not an OpenSSH public key" "$T_ERR"
 t_eq "--cpus and --memory override the template" "1 1024" \
 	"$("$VMTTY" show c2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["cpus"], v["memory_mib"])')"
 t_status "a full copy with --copy" 0 "$VMTTY" create c3 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --copy --disk-size 2G

@@ -33,7 +33,7 @@ tui_expect "forward again" 'vCPUs +1'
 tui_keys Down C-u
 tui_type 0
 tui_keys Enter
-tui_expect "0 MiB is refused on the spot" 'memory: 0 MiB is out of range'
+tui_expect "0 MiB is refused on the spot" "memory: '0' is not a size; give MiB from 1"
 tui_keys C-u
 tui_type 256
 tui_keys Enter
