@@ -8,6 +8,7 @@
 
 #include "hv/hv.h"
 #include "model/host.h"
+#include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -73,6 +74,19 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 	}
 }
 
+/* A built-in VM found with a running qemu that no journaled start made
+ * (vmtty was killed while starting it): the start is journaled now, and
+ * said once on stderr. */
+static void
+journal_found(struct db *db, const char *host, const char *name, const struct hv_status *st)
+{
+	if (st->pid <= 0 || st->started <= 0)
+		return;
+	if (journal_found_running(db, host, name, st->started, st->pid) == 1)
+		fprintf(stderr, "vmtty: VM '%s' was found running with no journaled start; "
+		    "journaled now\n", name);
+}
+
 /*
  * Built-in VMs: the true state comes from their qemu (pidfile, /proc, QMP),
  * not from the inventory's last-seen value.  libvirt hosts keep the cached
@@ -102,6 +116,7 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 			if (hv_status(hv, &c, &st) == 0) {
 				free(v[i].state);
 				v[i].state = xstrdup(hv_state_name(st.state));
+				journal_found(db, v[i].host, v[i].name, &st);
 			}
 		}
 		hv_close(hv);
@@ -323,6 +338,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 	if (v.hv != NULL && hv_status(v.hv, &v.c, &st) == 0) {
 		free(v.c.state);
 		v.c.state = xstrdup(hv_state_name(st.state));
+		journal_found(ctx->db, v.c.host, v.c.name, &st);
 	} else {
 		st.state = HV_UNKNOWN;
 		st.detail[0] = '\0';

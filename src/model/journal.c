@@ -1,7 +1,9 @@
 #include "model/journal.h"
 #include "model/model_priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -28,6 +30,37 @@ journal_add(struct db *db, const char *host, const char *vm, const char *action,
 	if (rc != SQLITE_DONE)
 		return db_error(db, "cannot write the journal");
 	return 0;
+}
+
+int
+journal_found_running(struct db *db, const char *host, const char *vm, long long started,
+    int pid)
+{
+	sqlite3_stmt *st;
+	char msg[256], when[32];
+	struct tm tm;
+	time_t t = (time_t)started;
+	int rc;
+
+	/* A start journals after qemu is up: a row since then is that start. */
+	st = db_prepare(db, "SELECT 1 FROM journal WHERE host = ?1 AND vm = ?2 AND "
+	    "action = 'start' AND time >= ?3 LIMIT 1");
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, host);
+	db_bind_text(st, 2, vm);
+	sqlite3_bind_int64(st, 3, (int64_t)started * 1000);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot read the journal");
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(msg, sizeof msg, "found running (qemu pid %d, started %s); the start was not "
+	    "journaled: vmtty was stopped while it started the VM", pid, when);
+	return journal_add(db, host, vm, "start", true, msg) == 0 ? 1 : -1;
 }
 
 int

@@ -21,6 +21,12 @@ struct journal_entry {
 /* Record one operation.  A failure to record is itself reported. */
 int journal_add(struct db *db, const char *host, const char *vm, const char *action,
     bool ok, const char *message);
+/* VM on HOST was found running a qemu (PID) that started at STARTED
+ * (seconds since the epoch): unless a start has been journaled since then
+ * (a start killed after qemu daemonized never journaled it), journal it
+ * now.  1 when it wrote the row, 0 when the journal had it, -1 + err. */
+int journal_found_running(struct db *db, const char *host, const char *vm, long long started,
+    int pid);
 /* Newest LIMIT entries (0: all), oldest first; VM/HOST NULL match all. */
 int journal_list(struct db *db, const char *host, const char *vm, size_t limit,
     struct journal_entry **out, size_t *n);
