@@ -18,6 +18,7 @@
 #include "util/num.h"
 #include "util/log.h"
 #include "util/paths.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 static const struct cli_cmd commands[] = {
@@ -106,13 +107,29 @@ cli_command_help(const char *name)
 	printf("usage: vmtty %s %s\n  %s\n", c->name, c->args, c->summary);
 }
 
-/* "vmtty: MESSAGE" on stderr, one line. */
+/* "vmtty: MESSAGE" on stderr, one line: what the message quotes (user
+ * input, names from a host) has its controls and bad bytes escaped. */
 static void
 vwarn(const char *fmt, va_list ap)
 {
-	fputs("vmtty: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg, *esc;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	esc = str_escape(msg);
+	fprintf(stderr, "vmtty: %s\n", esc);
+	free(esc);
+	free(msg);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -201,7 +218,42 @@ cli_json_print(json_object *o)
 json_object *
 cli_json_str(const char *s)
 {
-	return s != NULL ? json_object_new_string(s) : NULL;
+	json_object *o;
+	char *fixed;
+
+	if (s == NULL)
+		return NULL;
+	if (str_utf8_valid(s))
+		return json_object_new_string(s);
+	fixed = str_utf8_fix(s);
+	o = json_object_new_string(fixed);
+	free(fixed);
+	return o;
+}
+
+void
+cli_print_cell(const char *s, int width)
+{
+	char *esc = str_escape(s);
+	int w = (int)str_width(esc);
+
+	fputs(esc, stdout);
+	printf("%*s", width > w ? width - w : 0, "");
+	free(esc);
+}
+
+int
+cli_cell_width(const char *s)
+{
+	char *esc;
+	int w;
+
+	if (!str_needs_escape(s))
+		return (int)str_width(s);
+	esc = str_escape(s);
+	w = (int)str_width(esc);
+	free(esc);
+	return w;
 }
 
 void

@@ -26,6 +26,8 @@ struct cli_cmd {
 struct db *cli_db(struct cli_ctx *ctx);
 /* Print "vmtty: MSG" to stderr; returns CLI_FAILED. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "vmtty: MSG" to stderr (a warning or a note). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the last error (err_get) and return CLI_FAILED. */
 int cli_fail_err(void);
 /* Print a usage error for CMD and return CLI_USAGE. */
@@ -34,7 +36,16 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 char *cli_abs_path(const char *p);
 /* Print JSON followed by a newline, then drop the reference. */
 void cli_json_print(json_object *o);
+/* A JSON string (NULL for NULL); bytes that are not UTF-8 become U+FFFD,
+ * since json-c copies them as they are and the output must stay JSON. */
 json_object *cli_json_str(const char *s);
+/*
+ * Plain output of text from users and hosts: S escaped (str_escape, so a
+ * domain name with CR, TAB or C1 controls cannot rewrite the line), then
+ * padded with spaces to WIDTH columns; cli_cell_width gives its columns.
+ */
+void cli_print_cell(const char *s, int width);
+int cli_cell_width(const char *s);
 /* "2026-11-21T23:52:46.123Z" */
 void cli_format_time_iso(int64_t ms, char *buf, size_t len);
 /* Local "2026-11-21 23:52:46" */

@@ -77,7 +77,7 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		char *all = vmedit_pending(v.c.pending, e.changes);
 
 		rc = vm_set_pending(ctx->db, c.id, all);
-		fprintf(stderr, "vmtty: note: VM '%s' is %s: %s take effect at its next start\n",
+		cli_warn("note: VM '%s' is %s: %s take effect at its next start",
 		    c.name, e.state, e.changes);
 		free(all);
 	}

@@ -91,12 +91,15 @@ host_list_cmd(struct cli_ctx *ctx, int n, bool json)
 		int w = 4;
 
 		for (size_t i = 0; i < nh; i++)
-			if ((int)strlen(hosts[i].name) > w)
-				w = (int)strlen(hosts[i].name);
+			if (cli_cell_width(hosts[i].name) > w)
+				w = cli_cell_width(hosts[i].name);
 		printf("%-*s  %-7s  %s\n", w, "NAME", "KIND", "URI");
-		for (size_t i = 0; i < nh; i++)
-			printf("%-*s  %-7s  %s\n", w, hosts[i].name,
-			    host_kind_name(hosts[i].kind), hosts[i].uri);
+		for (size_t i = 0; i < nh; i++) {
+			cli_print_cell(hosts[i].name, w);
+			printf("  %-7s  ", host_kind_name(hosts[i].kind));
+			cli_print_cell(hosts[i].uri, 0);
+			putchar('\n');
+		}
 	}
 	host_list_free(hosts, nh);
 	return CLI_OK;

@@ -10,6 +10,7 @@
 #include "model/journal.h"
 #include "util/num.h"
 #include "model/vm.h"
+#include "util/xalloc.h"
 
 int
 cmd_log(struct cli_ctx *ctx, int argc, char **argv)
@@ -86,13 +87,17 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 		cli_json_print(a);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			char t[40];
+			char t[40], *line;
 
 			cli_format_time_local(e[i].time, t, sizeof t);
-			printf("%s  %-6s  %-10s  %s%s%s: %s\n", t, e[i].ok ? "ok" : "FAILED",
+			/* One line per entry, whatever the names and message hold. */
+			line = xasprintf("%s  %-6s  %-10s  %s%s%s: %s", t, e[i].ok ? "ok" : "FAILED",
 			    e[i].action, e[i].host != NULL ? e[i].host : "",
 			    e[i].vm != NULL ? "/" : "", e[i].vm != NULL ? e[i].vm : "",
 			    e[i].message != NULL ? e[i].message : "");
+			cli_print_cell(line, 0);
+			putchar('\n');
+			free(line);
 		}
 	}
 	journal_free(e, n);

@@ -292,20 +292,22 @@ cmd_templates(struct cli_ctx *ctx, int argc, char **argv)
 			json_object_array_add(a, j);
 		}
 		for (size_t i = 0; i < nerr; i++)
-			json_object_array_add(e, json_object_new_string(errors[i]));
+			json_object_array_add(e, cli_json_str(errors[i]));
 		json_object_object_add(o, "templates", a);
 		json_object_object_add(o, "errors", e);
 		cli_json_print(o);
 	} else {
 		printf("%-20s %-12s %4s %8s %6s  %s\n", "NAME", "SOURCE", "CPUS", "MEMORY", "DISK",
 		    "LABEL");
-		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-12s %4d %4lld MiB %6s  %s\n", t[i].name,
+		for (size_t i = 0; i < n; i++) {
+			printf("%-20s %-12s %4d %4lld MiB %6s  ", t[i].name,
 			    template_source_name(t[i].source), t[i].cpus,
-			    (long long)t[i].memory_mib, disk_text(&t[i], buf, sizeof buf),
-			    t[i].label);
+			    (long long)t[i].memory_mib, disk_text(&t[i], buf, sizeof buf));
+			cli_print_cell(t[i].label, 0);
+			putchar('\n');
+		}
 		for (size_t i = 0; i < nerr; i++)
-			fprintf(stderr, "vmtty: %s\n", errors[i]);
+			cli_warn("%s", errors[i]);
 	}
 	template_list_free(t, n);
 	template_errors_free(errors, nerr);

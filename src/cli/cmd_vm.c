@@ -29,9 +29,9 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 {
 	fputs("[", stdout);
 	for (size_t i = 0; i < n; i++) {
-		json_object *h = json_object_new_string(v[i].host);
-		json_object *nm = json_object_new_string(v[i].name);
-		json_object *st = json_object_new_string(v[i].state);
+		json_object *h = cli_json_str(v[i].host);
+		json_object *nm = cli_json_str(v[i].name);
+		json_object *st = cli_json_str(v[i].state);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
 		    "\"cpus\": %d, \"memory_mib\": %lld, \"max_memory_mib\": %lld, "
@@ -58,10 +58,12 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 	int wh = 4, wn = 4;
 
 	for (size_t i = 0; i < n; i++) {
-		if ((int)strlen(v[i].host) > wh)
-			wh = (int)strlen(v[i].host);
-		if ((int)strlen(v[i].name) > wn)
-			wn = (int)strlen(v[i].name);
+		int w;
+
+		if ((w = cli_cell_width(v[i].host)) > wh)
+			wh = w;
+		if ((w = cli_cell_width(v[i].name)) > wn)
+			wn = w;
 	}
 	printf("%-*s  %-*s  %-13s  %4s  %9s\n", wh, "HOST", wn, "NAME", "STATE", "CPUS", "MEMORY");
 	for (size_t i = 0; i < n; i++) {
@@ -69,8 +71,14 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 
 		snprintf(state, sizeof state, "%s%s%s", v[i].state,
 		    is_stale(v[i].host, stale, nstale) ? "?" : "", v[i].pending ? "*" : "");
-		printf("%-*s  %-*s  %-13s  %4d  %5lld MiB\n", wh, v[i].host, wn, v[i].name,
-		    state, v[i].cpus, (long long)v[i].memory_mib);
+		/* Names come from libvirt hosts too: escaped, they cannot
+		 * return the cursor or fake columns. */
+		cli_print_cell(v[i].host, wh);
+		fputs("  ", stdout);
+		cli_print_cell(v[i].name, wn);
+		fputs("  ", stdout);
+		cli_print_cell(state, 13);
+		printf("  %4d  %5lld MiB\n", v[i].cpus, (long long)v[i].memory_mib);
 	}
 }
 
@@ -241,8 +249,18 @@ show_json(const struct vm_config *c)
 	return o;
 }
 
-#define FIELD(label, val) \
-	do { if ((val) != NULL) printf("%-10s %s\n", label ":", (val)); } while (0)
+/* A field of `vmtty show`: the value escaped, on one line. */
+static void
+field(const char *label, const char *val, const char *after)
+{
+	if (val == NULL)
+		return;
+	printf("%-10s ", label);
+	cli_print_cell(val, 0);
+	printf("%s\n", after);
+}
+
+#define FIELD(label, val) field(label ":", (val), "")
 
 static void
 show_text(const struct vm_config *c)
@@ -263,18 +281,23 @@ show_text(const struct vm_config *c)
 	FIELD("Graphics", c->graphics);
 	FIELD("Boot", c->boot_order);
 	FIELD("Template", c->template_name);
-	for (size_t i = 0; i < c->ndisks; i++)
-		printf("%-10s %s (%s, %s%s%s%s)\n", i == 0 ? "Disks:" : "", c->disks[i].path,
-		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "",
-		    c->disks[i].readonly ? ", read-only" : "",
+	for (size_t i = 0; i < c->ndisks; i++) {
+		char *after = xasprintf(" (%s, %s%s%s%s)", c->disks[i].format, c->disks[i].bus,
+		    c->disks[i].cdrom ? ", cdrom" : "", c->disks[i].readonly ? ", read-only" : "",
 		    c->disks[i].owned ? ", made by vmtty" : "");
-	for (size_t i = 0; i < c->nnics; i++)
-		printf("%-10s %s %s%s%s\n", i == 0 ? "NICs:" : "", c->nics[i].kind,
-		    c->nics[i].model, c->nics[i].mac != NULL ? " " : "",
-		    c->nics[i].mac != NULL ? c->nics[i].mac : "");
+
+		field(i == 0 ? "Disks:" : "", c->disks[i].path, after);
+		free(after);
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		char *nic = xasprintf("%s %s%s%s", c->nics[i].kind, c->nics[i].model,
+		    c->nics[i].mac != NULL ? " " : "", c->nics[i].mac != NULL ? c->nics[i].mac : "");
+
+		field(i == 0 ? "NICs:" : "", nic, "");
+		free(nic);
+	}
 	FIELD("Notes", c->notes);
-	if (c->pending != NULL)
-		printf("%-10s %s (takes effect at the next start)\n", "Pending:", c->pending);
+	field("Pending:", c->pending, " (takes effect at the next start)");
 }
 
 int
@@ -350,7 +373,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		if (st.accel[0] != '\0')
 			json_object_object_add(o, "accel_active", json_object_new_string(st.accel));
 		if (st.state == HV_CRASHED)
-			json_object_object_add(o, "crash_log", json_object_new_string(st.detail));
+			json_object_object_add(o, "crash_log", cli_json_str(st.detail));
 		cli_json_print(o);
 	} else {
 		show_text(&v.c);

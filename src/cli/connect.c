@@ -218,7 +218,7 @@ cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *nstale
 			if (r->error[0] == '\0')
 				snprintf(r->error, sizeof r->error, "%s", err_get());
 			host_set_contact(db, r->host.id, r->error);
-			fprintf(stderr, "vmtty: %s; showing the VMs last seen there\n", r->error);
+			cli_warn("%s; showing the VMs last seen there", r->error);
 			(*stale)[(*nstale)++] = xstrdup(r->host.name);
 		}
 		if (r->finished && r->hv != NULL)

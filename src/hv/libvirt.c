@@ -118,6 +118,26 @@ lv_event_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * libvirt's last error, up to its first newline: an XML parse error
+ * carries libxml2's excerpt of the bad line and a "----^" pointer on lines
+ * of their own, which would turn a one-line message into three (with the
+ * file's raw bytes in the middle).  The first line names file, line and
+ * problem.
+ */
+static const char *
+lv_errmsg(void)
+{
+	static _Thread_local char buf[1024];
+	const char *m = virGetLastErrorMessage();
+	size_t n = strcspn(m, "\n");
+
+	if (m[n] == '\0')
+		return m;
+	snprintf(buf, sizeof buf, "%.*s", (int)n, m);
+	return buf;
+}
+
 /* Once per process: libvirt, its event loop, and the thread that runs it
  * (with every signal blocked: they belong to the UI thread's loop). */
 static void
@@ -269,7 +289,7 @@ lv_err(struct lv_priv *p, const char *fmt, ...)
 	if (atomic_load(&p->closed))
 		return err_set("host '%s': %s: the connection to '%s' is closed (%s)", p->name,
 		    what, p->uri, close_reason_text(atomic_load(&p->close_reason)));
-	return err_set("host '%s': %s: %s", p->name, what, virGetLastErrorMessage());
+	return err_set("host '%s': %s: %s", p->name, what, lv_errmsg());
 }
 
 /* 0 when the connection is still there, else -1 + err. */
@@ -469,7 +489,7 @@ lv_open(struct hv *hv)
 	p->conn = virConnectOpenAuth(uri, &auth, 0);
 	free(uri);
 	if (p->conn == NULL) {
-		const char *why = ask.error[0] != '\0' ? ask.error : virGetLastErrorMessage();
+		const char *why = ask.error[0] != '\0' ? ask.error : lv_errmsg();
 
 		err_set("host '%s': cannot connect to '%s': %s%s", p->name, p->uri, why,
 		    no_tty && (strstr(why, "Permission denied") != NULL ||
@@ -1475,7 +1495,7 @@ lv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd)
 	atomic_fetch_add(&con->refs, 1);
 	if ((con->watch = virEventAddHandle(sv[1], VIR_EVENT_HANDLE_READABLE, console_on_fd, con,
 	    console_unref)) < 0) {
-		err_set("cannot watch the console of VM '%s': %s", c->name, virGetLastErrorMessage());
+		err_set("cannot watch the console of VM '%s': %s", c->name, lv_errmsg());
 		atomic_fetch_sub(&con->refs, 1);
 		goto out;
 	}

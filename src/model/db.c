@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct db {
 	struct db_stmt cache[DB_STMT_CACHE];
 	size_t ncache;
 	int data_version;
+	bool broken;	/* SQLite found it corrupt: refused, never written */
 };
 
 /*
@@ -198,9 +200,32 @@ db_path(const struct db *db)
 	return db->path;
 }
 
+/*
+ * A corrupt page can show up at any query, long after opening.  From then
+ * on the inventory is refused like one that fails at open: no statement
+ * that writes runs (no journal row saying what failed, no cache update),
+ * so the file stays byte for byte as it was for whoever repairs it.
+ */
+static void
+db_note_broken(struct db *db)
+{
+	int code = sqlite3_errcode(db->sq);
+
+	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+		db->broken = true;
+}
+
+static int
+db_refuse_write(struct db *db)
+{
+	return err_set("inventory '%s' is corrupt; vmtty does not write to it: move it aside "
+	    "(or restore a backup) and choose another with --db", db->path);
+}
+
 int
 db_error(struct db *db, const char *what)
 {
+	db_note_broken(db);
 	return err_set("inventory '%s': %s: %s", db->path, what, sqlite3_errmsg(db->sq));
 }
 
@@ -210,11 +235,18 @@ db_prepare(struct db *db, const char *sql)
 	sqlite3_stmt *st;
 
 	for (size_t i = 0; i < db->ncache; i++)
-		if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0)
+		if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
+			if (db->broken && !sqlite3_stmt_readonly(db->cache[i].st))
+				return db_refuse_write(db), NULL;
 			return db->cache[i].st;
+		}
 	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK) {
 		db_error(db, "cannot prepare a query");
 		return NULL;
+	}
+	if (db->broken && !sqlite3_stmt_readonly(st)) {
+		sqlite3_finalize(st);
+		return db_refuse_write(db), NULL;
 	}
 	if (db->ncache < DB_STMT_CACHE) {
 		db->cache[db->ncache].sql = sql;
@@ -258,7 +290,10 @@ db_exec(struct db *db, const char *sql, const char *what)
 {
 	char *msg = NULL;
 
+	if (db->broken)
+		return db_refuse_write(db);
 	if (sqlite3_exec(db->sq, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		db_note_broken(db);
 		err_set("inventory '%s': %s: %s", db->path, what,
 		    msg != NULL ? msg : sqlite3_errmsg(db->sq));
 		sqlite3_free(msg);
@@ -314,9 +349,10 @@ db_rollback(struct db *db)
 }
 
 /* Make sure PATH exists as a regular file we may read and write, creating
- * it (and its directory) with private permissions when absent. */
+ * it (and its directory) with private permissions when absent; *CREATED
+ * says whether this call made the file. */
 static int
-db_prepare_file(const char *path)
+db_prepare_file(const char *path, bool *created)
 {
 	struct stat st;
 	int fd;
@@ -335,9 +371,27 @@ db_prepare_file(const char *path)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno != EEXIST)
 		return err_set("cannot create inventory '%s': %s", path, strerror(errno));
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		*created = true;
+	}
 	return 0;
+}
+
+/* A new inventory that could not be set up (a full disk, say) is removed
+ * with SQLite's side files: a 0-byte file would pass for an inventory. */
+static void
+db_unlink_new(const char *path)
+{
+	static const char *const side[] = { "-wal", "-shm", "-journal" };
+
+	for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+		char *p = xasprintf("%s%s", path, side[i]);
+
+		unlink(p);
+		free(p);
+	}
+	unlink(path);
 }
 
 /* Copy the database to PATH.bak-vN before migrating it from version N. */
@@ -418,7 +472,10 @@ db_check(struct db *db, int *version)
 {
 	int tables;
 
-	if (db_int_query(db, "PRAGMA user_version", version) != 0) {
+	/* The schema too is read (sqlite_master), so a damaged first page is
+	 * found before anything is written (WAL mode, a migration). */
+	if (db_int_query(db, "PRAGMA user_version", version) != 0 ||
+	    db_int_query(db, "SELECT count(*) FROM sqlite_master", &tables) != 0) {
 		int code = sqlite3_errcode(db->sq);
 
 		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
@@ -429,9 +486,11 @@ db_check(struct db *db, int *version)
 	if (*version > DB_SCHEMA_VERSION)
 		return err_set("inventory '%s' has schema version %d, newer than this vmtty "
 		    "understands (%d); upgrade vmtty", db->path, *version, DB_SCHEMA_VERSION);
+	if (*version < 0)
+		return err_set("inventory '%s' has schema version %d, which no vmtty writes; "
+		    "it is damaged or not an inventory: move it aside or choose another "
+		    "with --db", db->path, *version);
 	if (*version == 0) {
-		if (db_int_query(db, "SELECT count(*) FROM sqlite_master", &tables) != 0)
-			return db_error(db, "cannot read the schema");
 		if (tables > 0)
 			return err_set("inventory '%s' is a SQLite database but not a vmtty "
 			    "inventory; choose another with --db", db->path);
@@ -443,9 +502,10 @@ struct db *
 db_open(const char *path)
 {
 	struct db *db;
+	bool created = false;
 	int version = 0;
 
-	if (db_prepare_file(path) != 0)
+	if (db_prepare_file(path, &created) != 0)
 		return NULL;
 	db = xcalloc(1, sizeof *db);
 	db->path = xstrdup(path);
@@ -474,6 +534,8 @@ db_open(const char *path)
 	return db;
 fail:
 	db_close(db);
+	if (created)
+		db_unlink_new(path);
 	return NULL;
 }
 

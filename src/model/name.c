@@ -3,25 +3,27 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/str.h"
 
 #define NAME_MAX_LEN 64
 
 /*
- * Names reach file names, libvirt XML and the "host/name" syntax, so '/'
- * and ".." are out, as are control characters and a leading '-' or '.'
+ * Names reach file names, libvirt XML, JSON and terminals, and the
+ * "host/name" syntax, so '/' and ".." are out, as are bytes that are not
+ * UTF-8, control characters (C0, DEL and C1) and a leading '-' or '.'
  * (option-like or hidden).  Quotes and other punctuation are fine: the
  * inventory binds values, it never splices them into SQL.
  */
 int
 name_check(const char *what, const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), len;
 
 	if (n == 0)
 		return err_set("%s name is empty; give a name", what);
 	if (n > NAME_MAX_LEN)
-		return err_set("%s name '%.20s...' is %zu bytes long; the limit is %d",
-		    what, name, n, NAME_MAX_LEN);
+		return err_set("%s name '%.*s...' is %zu bytes long; the limit is %d",
+		    what, (int)str_utf8_prefix(name, 20), name, n, NAME_MAX_LEN);
 	if (name[0] == '-' || name[0] == '.')
 		return err_set("%s name '%s' starts with '%c'; start it with a letter or digit",
 		    what, name, name[0]);
@@ -31,8 +33,13 @@ name_check(const char *what, const char *name)
 		return err_set("%s name '%s' contains '/'; choose a name without it", what, name);
 	if (strstr(name, "..") != NULL)
 		return err_set("%s name '%s' contains '..'; choose a name without it", what, name);
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return err_set("%s name contains a control character; use printable characters", what);
+	/* err_set shows the name with its bad bytes escaped (\xff, \n, \u009b). */
+	for (const char *p = name; *p != '\0'; p += len) {
+		if ((len = str_utf8_len(p)) == 0)
+			return err_set("%s name '%s' is not valid UTF-8; use UTF-8 text", what, name);
+		if (str_is_control(p, len))
+			return err_set("%s name '%s' contains a control character; use printable "
+			    "characters", what, name);
+	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "util/err.h"
 #include "util/num.h"
 #include "util/paths.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #ifndef VMTTY_DATADIR
@@ -160,14 +161,21 @@ tpl_fail(struct tpl_parse *p, int line, const char *fmt, ...)
 	return 0;
 }
 
-/* 1 when S has a control character other than a tab. */
-static int
-tpl_has_control(const char *s)
+/* What is wrong with text S ("is not UTF-8", "has a control character":
+ * C0 but a tab, DEL, C1), or NULL when it is fine.  The messages quote S
+ * whole; err_set shows its bad bytes escaped (\xff, \u009b). */
+static const char *
+tpl_bad_text(const char *s)
 {
-	for (const unsigned char *u = (const unsigned char *)s; *u != '\0'; u++)
-		if ((*u < 0x20 && *u != '\t') || *u == 0x7f)
-			return 1;
-	return 0;
+	size_t n;
+
+	for (; *s != '\0'; s += n) {
+		if ((n = str_utf8_len(s)) == 0)
+			return "is not UTF-8";
+		if (*s != '\t' && str_is_control(s, n))
+			return "has a control character";
+	}
+	return NULL;
 }
 
 /* A non-indented "[name]" line (or one before any key): check it. */
@@ -175,7 +183,7 @@ static void
 tpl_header(struct tpl_parse *p, const char *line)
 {
 	char list[128];
-	const char *close = strchr(line, ']'), *rest;
+	const char *close = strchr(line, ']'), *rest, *why;
 	char *name;
 	int i;
 
@@ -190,9 +198,9 @@ tpl_header(struct tpl_parse *p, const char *line)
 		return;
 	}
 	name = xstrndup(line + 1, (size_t)(close - line - 1));
-	if (tpl_has_control(name))
-		tpl_fail(p, p->lineno, "the section header has a control character; "
-		    "use printable text");
+	if ((why = tpl_bad_text(name)) != NULL)
+		tpl_fail(p, p->lineno, "the section header '[%s]' %s; use printable text",
+		    name, why);
 	else if ((i = tpl_index(tpl_sections, name)) == -1)
 		tpl_fail(p, p->lineno, "section [%s] is not known; use one of: %s", name,
 		    tpl_join(tpl_sections, "[", "]", list, sizeof list));
@@ -334,17 +342,18 @@ tpl_handler(void *user, const char *section, const char *key, const char *value)
 	bool continued = p->indented && p->after_key;
 	char list[160];
 	size_t i, n = 0;
-	const char *keys[TPL_NKEYS + 1];
+	const char *keys[TPL_NKEYS + 1], *why;
 
 	p->after_key = true;
 	if (p->err != NULL)
 		return 1;
-	if (tpl_has_control(key) || tpl_has_control(section))
-		return tpl_fail(p, p->lineno, "the line has a control character; "
-		    "use printable text");
-	if (tpl_has_control(value))
-		return tpl_fail(p, p->lineno, "the value of '%s' has a control character; "
-		    "use printable text", key);
+	if ((why = tpl_bad_text(section)) != NULL)
+		return tpl_fail(p, p->lineno, "section [%s] %s; use printable text", section, why);
+	if ((why = tpl_bad_text(key)) != NULL)
+		return tpl_fail(p, p->lineno, "the key '%s' %s; use printable text", key, why);
+	if ((why = tpl_bad_text(value)) != NULL)
+		return tpl_fail(p, p->lineno, "the value of '%s', '%s', %s; use printable text",
+		    key, value, why);
 	if (section[0] == '\0')
 		return tpl_fail(p, p->lineno, "'%s' comes before any section; put it under "
 		    "one of: %s", key, tpl_join(tpl_sections, "[", "]", list, sizeof list));

@@ -9,6 +9,7 @@
 #include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"
+#include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -131,6 +132,95 @@ test_newer_schema_refused(void **state)
 	assert_null(db_open(path));
 	assert_non_null(strstr(err_get(), "newer than this vmtty"));
 	assert_non_null(strstr(err_get(), path));
+	after = read_file(path, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(before, after, l1);
+	free(before);
+	free(after);
+	free(path);
+	unit_rmdir(dir);
+}
+
+/* An int from one SQL query on PATH, outside vmtty. */
+static int
+sqlite_int(const char *path, const char *sql)
+{
+	sqlite3 *sq;
+	sqlite3_stmt *st;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &sq), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return v;
+}
+
+/* A schema version below zero is no vmtty's: refused, and left as it was
+ * (not reset to 0 and "migrated" over the existing tables). */
+static void
+test_negative_schema_refused(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	char *before, *after;
+	struct db *db;
+	size_t l1, l2;
+
+	(void)state;
+	assert_non_null(db = db_open(path));
+	db_close(db);
+	make_sqlite(path, "PRAGMA user_version = -1;");
+	before = read_file(path, &l1);
+	assert_null(db_open(path));
+	assert_non_null(strstr(err_get(), "schema version -1"));
+	assert_non_null(strstr(err_get(), path));
+	after = read_file(path, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(before, after, l1);
+	assert_int_equal(sqlite_int(path, "PRAGMA user_version"), -1);
+	free(before);
+	free(after);
+	free(path);
+	unit_rmdir(dir);
+}
+
+/* A corrupt page found after opening: the failed command writes nothing
+ * more, no journal row saying it failed either. */
+static void
+test_corrupt_page_no_write(void **state)
+{
+	char *dir = unit_tmpdir();
+	char *path = xasprintf("%s/inv.db", dir);
+	char *before, *after, junk[65536];
+	struct db *db;
+	size_t l1, l2;
+	int page, size, fd;
+
+	(void)state;
+	assert_non_null(db = db_open(path));
+	assert_int_equal(host_add(db, "lab", "test:///default"), 0);
+	db_close(db);
+	/* Garbage over the page of the index that keeps host names unique. */
+	page = sqlite_int(path, "SELECT rootpage FROM sqlite_master "
+	    "WHERE name = 'sqlite_autoindex_hosts_1'");
+	size = sqlite_int(path, "PRAGMA page_size");
+	assert_true(page > 1 && size <= (int)sizeof junk);
+	memset(junk, 0xde, (size_t)size);
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, junk, (size_t)size, (off_t)(page - 1) * size), size);
+	close(fd);
+	before = read_file(path, &l1);
+
+	assert_non_null(db = db_open(path));
+	assert_int_equal(host_add(db, "lab2", "test:///default"), -1);
+	assert_non_null(strstr(err_get(), "malformed"));
+	assert_int_equal(journal_add(db, "lab2", NULL, "host-add", false, err_get()), -1);
+	assert_non_null(strstr(err_get(), "corrupt"));
+	assert_int_equal(db_begin(db), -1);
+	db_close(db);
 	after = read_file(path, &l2);
 	assert_int_equal(l1, l2);
 	assert_memory_equal(before, after, l1);
@@ -314,6 +404,8 @@ main(void)
 		cmocka_unit_test(test_create_private),
 		cmocka_unit_test(test_garbage_untouched),
 		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_negative_schema_refused),
+		cmocka_unit_test(test_corrupt_page_no_write),
 		cmocka_unit_test(test_foreign_sqlite_refused),
 		cmocka_unit_test(test_unwritable_path),
 		cmocka_unit_test(test_directory_refused),

@@ -1,6 +1,10 @@
 /* Hosts, VMs, the journal and the name rules, against temp inventories. */
 #include "unit.h"
 
+#include <locale.h>
+#include <stdbool.h>
+#include <wchar.h>
+
 #include "model/db.h"
 #include "model/host.h"
 #include "model/journal.h"
@@ -201,6 +205,61 @@ test_names(void **state)
 	}
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		assert_int_equal(name_check("VM", good[i]), 0);
+}
+
+/* Whether S is UTF-8, by the C library's decoder (not vmtty's). */
+static bool
+libc_utf8(const char *s)
+{
+	mbstate_t st = { 0 };
+	size_t len = strlen(s), n;
+
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	for (; len > 0; s += n, len -= n) {
+		n = mbrtowc(NULL, s, len, &st);
+		if (n == (size_t)-1 || n == (size_t)-2)
+			return false;
+	}
+	return true;
+}
+
+/* Names that are not UTF-8 or hold C0, DEL or C1 controls are refused
+ * (JSON and terminals cannot carry them), and the message shows the bad
+ * bytes escaped, on one line of UTF-8. */
+static void
+test_names_bytes(void **state)
+{
+	static const struct { const char *name, *want; } cases[] = {
+		{ "bad\xff", "VM name 'bad\\xff' is not valid UTF-8" },
+		{ "over\xc0\xaflong", "VM name 'over\\xc0\\xaflong' is not valid UTF-8" },
+		{ "cut\xc3", "VM name 'cut\\xc3' is not valid UTF-8" },
+		{ "a\xc2\x9b" "2J", "VM name 'a\\u009b2J' contains a control character" },
+		{ "a\xc2\x85z", "VM name 'a\\u0085z' contains a control character" },
+		{ "cr\rx", "VM name 'cr\\rx' contains a control character" },
+		{ "nl\nx", "VM name 'nl\\nx' contains a control character" },
+		{ "del\x7f", "VM name 'del\\x7f' contains a control character" },
+	};
+	char euros[67];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(name_check("VM", cases[i].name), -1);
+		if (strstr(err_get(), cases[i].want) == NULL)
+			fail_msg("name %zu: \"%s\" lacks \"%s\"", i, err_get(), cases[i].want);
+		assert_null(strchr(err_get(), '\n'));
+		assert_true(libc_utf8(err_get()));
+	}
+	/* U+00A0 is the first printable character after C1. */
+	assert_int_equal(name_check("VM", "nb\xc2\xa0sp"), 0);
+	/* A long name is cut between characters in the message (a euro
+	 * sign is 3 bytes: 20 bytes would end inside the seventh). */
+	for (size_t i = 0; i < 22; i++)
+		memcpy(euros + 3 * i, "\xe2\x82\xac", 3);
+	euros[66] = '\0';
+	assert_int_equal(name_check("VM", euros), -1);
+	assert_non_null(strstr(err_get(), "is 66 bytes long"));
+	assert_true(libc_utf8(err_get()));
+	assert_null(strstr(err_get(), "\\x"));
 }
 
 static void
@@ -584,6 +643,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_host_add_dup, setup, teardown),
 		cmocka_unit_test(test_host_uri_kinds),
+		cmocka_unit_test(test_names_bytes),
 		cmocka_unit_test_setup_teardown(test_host_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
 		cmocka_unit_test(test_names),

@@ -213,14 +213,28 @@ test_bad_generated(void **state)
 	write_file(dir, "ctl.ini", "[template]\nlabel = a\033[2Jb\n");
 	path = xasprintf("%s/ctl.ini", dir);
 	assert_int_equal(template_load_file(path, &t), -1);
-	assert_message(err_get(), path, 2, "the value of 'label' has a control character");
+	assert_message(err_get(), path, 2,
+	    "the value of 'label', 'a\\x1b[2Jb', has a control character");
 
 	write_file(dir, "ctl.ini", "[template]\nla\033bel = x\n");
 	assert_int_equal(template_load_file(path, &t), -1);
-	assert_message(err_get(), path, 2, "the line has a control character");
+	assert_message(err_get(), path, 2, "the key 'la\\x1bbel' has a control character");
 	write_file(dir, "ctl.ini", "[machine]\ncpus = 1\n[dis\033k]\n");
 	assert_int_equal(template_load_file(path, &t), -1);
-	assert_message(err_get(), path, 3, "the section header has a control character");
+	assert_message(err_get(), path, 3,
+	    "the section header '[dis\\x1bk]' has a control character");
+	/* Bytes that are not UTF-8, and C1 controls (U+009B is an 8-bit CSI),
+	 * are quoted escaped: the message stays one line of UTF-8. */
+	write_file(dir, "ctl.ini", "[template]\nlabel = ok\xff\n");
+	assert_int_equal(template_load_file(path, &t), -1);
+	assert_message(err_get(), path, 2, "the value of 'label', 'ok\\xff', is not UTF-8");
+	write_file(dir, "ctl.ini", "[template]\nlabel = a\xc2\x9b" "2J\n");
+	assert_int_equal(template_load_file(path, &t), -1);
+	assert_message(err_get(), path, 2,
+	    "the value of 'label', 'a\\u009b2J', has a control character");
+	write_file(dir, "ctl.ini", "[template]\nlabel = caf\xc3\xa9\tok\n");
+	assert_int_equal(template_load_file(path, &t), 0);
+	template_clear(&t);
 	free(path);
 
 	write_file(dir, "-dash.ini", "");

@@ -1,0 +1,202 @@
+#include "util/str.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+static bool
+cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+size_t
+str_utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* Shortest form only, no surrogates, nothing above U+10FFFF. */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (!cont(p[i]))
+			return 0;
+	return n;
+}
+
+bool
+str_utf8_valid(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n)
+		if ((n = str_utf8_len(s)) == 0)
+			return false;
+	return true;
+}
+
+size_t
+str_utf8_prefix(const char *s, size_t max)
+{
+	size_t at = 0, n;
+
+	while (s[at] != '\0') {
+		n = str_utf8_len(s + at);
+		if (n == 0)
+			n = 1;
+		if (at + n > max)
+			break;
+		at += n;
+	}
+	return at;
+}
+
+bool
+str_is_control(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (len == 1)
+		return p[0] < 0x20 || p[0] == 0x7f;
+	return len == 2 && p[0] == 0xc2 && p[1] <= 0x9f;
+}
+
+/* The escaped form of the character (or stray byte) at S into OUT;
+ * returns its length and sets *USED to the bytes of S it stands for. */
+static size_t
+piece(const char *s, char out[8], size_t *used)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = str_utf8_len(s);
+
+	if (n == 0) {
+		*used = 1;
+		return (size_t)snprintf(out, 8, "\\x%02x", p[0]);
+	}
+	*used = n;
+	if (!str_is_control(s, n)) {
+		memcpy(out, s, n);
+		return n;
+	}
+	if (n == 2)
+		return (size_t)snprintf(out, 8, "\\u00%02x", p[1]);
+	if (p[0] == '\n' || p[0] == '\r' || p[0] == '\t') {
+		out[0] = '\\';
+		out[1] = p[0] == '\n' ? 'n' : p[0] == '\r' ? 'r' : 't';
+		return 2;
+	}
+	return (size_t)snprintf(out, 8, "\\x%02x", p[0]);
+}
+
+static size_t
+escaped_len(const char *s)
+{
+	char tmp[8];
+	size_t len = 0, used;
+
+	for (; *s != '\0'; s += used)
+		len += piece(s, tmp, &used);
+	return len;
+}
+
+size_t
+str_escape_buf(char *dst, size_t cap, const char *s)
+{
+	bool fits = escaped_len(s) < cap;
+	size_t out = 0, used, n;
+	char tmp[8];
+
+	if (cap == 0)
+		return 0;
+	if (!fits && cap < 4) {
+		dst[0] = '\0';
+		return 0;
+	}
+	for (; *s != '\0'; s += used) {
+		n = piece(s, tmp, &used);
+		if (out + n + (fits ? 0 : 3) >= cap)
+			break;
+		memcpy(dst + out, tmp, n);
+		out += n;
+	}
+	if (!fits) {
+		memcpy(dst + out, "...", 3);
+		out += 3;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+char *
+str_escape(const char *s)
+{
+	size_t len = escaped_len(s) + 1;
+	char *d = xmalloc(len);
+
+	str_escape_buf(d, len, s);
+	return d;
+}
+
+bool
+str_needs_escape(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n)
+		if ((n = str_utf8_len(s)) == 0 || str_is_control(s, n))
+			return true;
+	return false;
+}
+
+char *
+str_utf8_fix(const char *s)
+{
+	size_t len = strlen(s), out = 0, n;
+	char *d = xmalloc(len * 3 + 1);
+
+	for (; *s != '\0'; s += n) {
+		n = str_utf8_len(s);
+		if (n == 0) {
+			memcpy(d + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			n = 1;
+		} else {
+			memcpy(d + out, s, n);
+			out += n;
+		}
+	}
+	d[out] = '\0';
+	return d;
+}
+
+size_t
+str_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (!cont((unsigned char)*s))
+			w++;
+	return w;
+}

@@ -1,0 +1,37 @@
+/* str: text from users and hosts made safe to show: UTF-8 checks and one
+ * escaping rule for every place that prints such text on a terminal. */
+#ifndef VMTTY_STR_H
+#define VMTTY_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The length (1-4) of the valid UTF-8 character S starts with; 0 when S
+ * starts with a byte that begins no valid, shortest-form character. */
+size_t str_utf8_len(const char *s);
+bool str_utf8_valid(const char *s);
+/* The longest prefix of S, at most MAX bytes, that cuts no character. */
+size_t str_utf8_prefix(const char *s, size_t max);
+/* A control character (C0, DEL, or C1 U+0080..U+009F) of the character
+ * at S, of length LEN (from str_utf8_len). */
+bool str_is_control(const char *s, size_t len);
+/*
+ * S with every byte that could move the cursor or break a line made
+ * visible: \n \r \t, other C0 controls and DEL as \xHH, C1 controls as
+ * \u0080..\u009f, bytes that are not UTF-8 as \xHH.  Printable text
+ * (backslash included) passes as it is, so escaping twice changes nothing.
+ * Writes at most CAP bytes with the NUL; when S does not fit it is cut
+ * between characters and ends in "...".  Returns the length written.
+ */
+size_t str_escape_buf(char *dst, size_t cap, const char *s);
+/* The same, allocated and never cut. */
+char *str_escape(const char *s);
+/* Whether str_escape would change S. */
+bool str_needs_escape(const char *s);
+/* A copy of S with each byte that is not UTF-8 replaced by U+FFFD, so
+ * that JSON built from it is valid (json-c copies bytes as they are). */
+char *str_utf8_fix(const char *s);
+/* Terminal columns of S, counted as one per character. */
+size_t str_width(const char *s);
+
+#endif

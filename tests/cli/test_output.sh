@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Honest output: names that are not UTF-8 or hold controls are refused;
+# names a libvirt host sends (CR, TAB, C1, "..", "-rf") are shown escaped
+# in plain output and as valid JSON; every error is one line.
+source "$(dirname "$0")/../lib.sh"
+
+export VMTTY_DB="$T_TMP/inv.db" XDG_CONFIG_HOME="$T_TMP/config"
+export XDG_RUNTIME_DIR="$T_TMP/run"
+DATA="$T_ROOT/tests/data"
+
+# strict_json: stdin is UTF-8 (strict) JSON.
+strict_json() {
+	python3 -c 'import json, sys; json.loads(sys.stdin.buffer.read().decode("utf-8"))'
+}
+# one_line TEXT: TEXT is UTF-8, one line, without control characters
+# (C0 such as CR, TAB or ESC, DEL, C1).
+one_line() {
+	printf '%s' "$1" | python3 -c '
+import sys
+b = sys.stdin.buffer.read()
+s = b.decode("utf-8")
+sys.exit(0 if "\n" not in s and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in s) else 1)'
+}
+
+# 1. Names that are not UTF-8, or hold C0/C1 controls, are refused by
+# the one name rule, with the bad bytes shown escaped.
+t_status "create with a name that is not UTF-8 exits 1" 1 \
+	"$VMTTY" create $'bad\xff' --kernel /bin/true --memory 64
+t_match "names the bad byte escaped" "VM name 'bad\\\\xff' is not valid UTF-8" "$T_ERR"
+t_check "that error is one line of text" one_line "$T_ERR"
+t_status "create with a C1 control (U+009B) exits 1" 1 \
+	"$VMTTY" create $'a\xc2\x9b2J' --kernel /bin/true --memory 64
+t_match "shows it as \\u009b" "'a\\\\u009b2J' contains a control character" "$T_ERR"
+t_status "create with a newline exits 1" 1 "$VMTTY" create $'two\nlines' --kernel /bin/true
+t_check "that error is one line" one_line "$T_ERR"
+t_status "a good UTF-8 name is created" 0 "$VMTTY" create $'caf\xc3\xa9' --kernel /bin/true --memory 64
+t_status "list --json" 0 "$VMTTY" list --json
+t_check "list --json is UTF-8 JSON" strict_json <<<"$T_OUT"
+
+# 2. User input in usage and lookup errors: escaped, one line.
+t_status "show of a name with CR and ESC exits 1" 1 "$VMTTY" show $'x\r\033[2Jy'
+t_match "quoted escaped" "no VM named 'x\\\\r\\\\x1b\\[2Jy'" "$T_ERR"
+t_check "one line" one_line "$T_ERR"
+t_status "unknown command with a newline exits 2" 2 "$VMTTY" $'fro\nb'
+t_match "quoted escaped" "unknown command 'fro\\\\nb'" "$T_ERR"
+
+# 3. A libvirt host whose domain names hold CR, TAB, C1, a newline, "..",
+# "-rf": plain output keeps one line per VM with the controls escaped.
+t_status "host add of the hostile host" 0 \
+	"$VMTTY" host add evil "test://$DATA/libvirt/hostile-names.xml"
+t_status "list --host evil" 0 "$VMTTY" list --host evil
+t_eq "one header and six VM lines" 7 "$(printf '%s\n' "$T_OUT" | wc -l)"
+t_check "no raw CR, TAB, ESC or C1 in the list" python3 -c '
+import sys
+s = open(sys.argv[1], "rb").read().decode("utf-8")
+sys.exit(0 if not any(ord(c) < 32 and c != "\n" or 127 <= ord(c) < 160 for c in s) else 1)' "$T_TMP/out"
+t_match "CR shown as \\r" '^evil +cr\\rspoof +running ' "$T_OUT"
+t_match "TAB shown as \\t" '^evil +tab\\tcol +running ' "$T_OUT"
+t_match "C1 shown as \\u009b" '^evil +c1\\u009b2J +running ' "$T_OUT"
+t_match "a newline cannot fake a row" '^evil +nl\\nfake  running +running ' "$T_OUT"
+t_match "'..' is listed in its column" '^evil +\.\. +running ' "$T_OUT"
+t_match "'-rf' is listed in its column" '^evil +-rf +running ' "$T_OUT"
+t_status "list --json of that host" 0 "$VMTTY" list --host evil --json
+t_check "is UTF-8 JSON" strict_json <<<"$T_OUT"
+t_eq "names come back exact through JSON" "$(printf '%s\n' -rf .. $'c1\xc2\x9b2J' \
+	$'cr\rspoof' $'nl\nfake  running' $'tab\tcol' | od -c)" \
+	"$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for v in json.loads(sys.stdin.buffer.read().decode("utf-8")):
+	sys.stdout.buffer.write(v["name"].encode("utf-8") + b"\n")' | od -c)"
+t_status "show of the CR domain by its name" 0 "$VMTTY" show $'evil/cr\rspoof'
+t_match "Name line escaped" '^Name: +cr\\rspoof$' "$T_OUT"
+
+# 4. A name that is not UTF-8 in the inventory (as a host could send):
+# JSON stays valid (U+FFFD), plain output shows \xff.
+python3 - "$VMTTY_DB" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE vms SET name = CAST(? AS TEXT) WHERE name = 'caf\u00e9'", (b"raw\xffname",))
+c.commit()
+PY
+t_status "list --json with a stored name that is not UTF-8" 0 "$VMTTY" list --host local --json
+t_check "is UTF-8 JSON" strict_json <<<"$T_OUT"
+t_match "the bad byte is U+FFFD" $'"name": "raw\xef\xbf\xbdname"' "$T_OUT"
+t_status "plain list of it" 0 "$VMTTY" list --host local
+t_match "shown as \\xff" '^local +raw\\xffname +' "$T_OUT"
+
+# 5. libxml2's report of a malformed host file (excerpt, caret line) does
+# not reach stderr as three raw lines: one line, escaped.
+printf '<node>\n<domain type="test"><name>a\xff</name>\n<oops></node>\n' > "$T_TMP/bad.xml"
+t_status "host add of a malformed test-driver file" 0 "$VMTTY" host add broken "test://$T_TMP/bad.xml"
+t_status "list --host broken" 0 "$VMTTY" list --host broken
+t_match "the parse error is reported" "host 'broken': cannot connect to .*bad.xml" "$T_ERR"
+t_check "as one line of text" one_line "$T_ERR"
+
+# 6. Template errors quote the bad bytes escaped.
+mkdir -p "$XDG_CONFIG_HOME/vmtty/templates"
+printf '[template]\nlabel = ok\xff\xc2\x9b\n' > "$XDG_CONFIG_HOME/vmtty/templates/lab.ini"
+t_status "templates with a broken one" 0 "$VMTTY" templates
+t_match "the value is quoted escaped" "the value of 'label', 'ok\\\\xff\\\\u009b', is not UTF-8" "$T_ERR"
+t_check "one line" one_line "$T_ERR"
+t_status "templates --json" 0 "$VMTTY" templates --json
+t_check "is UTF-8 JSON" strict_json <<<"$T_OUT"
+
+t_summary

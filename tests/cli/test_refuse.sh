@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Refused means untouched: an inventory vmtty refuses (a schema version
+# below zero, a corrupt page) keeps every byte, no journal row written into
+# it; a full file system leaves no empty new inventory behind.
+source "$(dirname "$0")/../lib.sh"
+
+export XDG_RUNTIME_DIR="$T_TMP/run"
+
+# sql DB SQL: run SQL on DB outside vmtty; prints the first column.
+sql() {
+	python3 - "$@" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for row in c.execute(sys.argv[2]):
+	print(row[0])
+c.commit()
+PY
+}
+
+# 1. user_version -1: refused, not reset to 0 nor "migrated".
+db="$T_TMP/neg/inv.db"
+t_status "a new inventory" 0 "$VMTTY" --db "$db" host add lab test:///default
+sql "$db" "PRAGMA user_version = -1"
+sum=$(sha256sum < "$db")
+t_status "list on schema version -1 exits 1" 1 "$VMTTY" --db "$db" list
+t_match "says why, naming the path" "inventory '$db' has schema version -1" "$T_ERR"
+t_status "host add on it exits 1 too" 1 "$VMTTY" --db "$db" host add other test:///default
+t_eq "the file is byte for byte as it was" "$sum" "$(sha256sum < "$db")"
+t_eq "its schema version is still -1" -1 "$(sql "$db" "PRAGMA user_version")"
+t_eq "nothing left beside it" "inv.db" "$(ls "$T_TMP/neg")"
+
+# 2. A corrupt page, found by the command (the index of host names):
+# the command fails and no FAILED journal row is written into the file.
+db="$T_TMP/corrupt/inv.db"
+t_status "another inventory" 0 "$VMTTY" --db "$db" host add lab test:///default
+page=$(sql "$db" "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_hosts_1'")
+size=$(sql "$db" "PRAGMA page_size")
+python3 -c '
+import sys
+with open(sys.argv[1], "r+b") as f:
+	f.seek((int(sys.argv[2]) - 1) * int(sys.argv[3]))
+	f.write(b"\xde" * int(sys.argv[3]))' "$db" "$page" "$size"
+sum=$(sha256sum < "$db")
+t_status "host add into a corrupt index exits 1" 1 "$VMTTY" --db "$db" host add lab2 test:///default
+t_match "the error names the inventory" "inventory '$db'" "$T_ERR"
+t_eq "the file is byte for byte as it was" "$sum" "$(sha256sum < "$db")"
+t_eq "the journal has only the first host add" "host-add ok" \
+	"$(sql "$db" "SELECT action || ' ' || result FROM journal")"
+t_eq "nothing left beside it" "inv.db" "$(ls "$T_TMP/corrupt")"
+
+# 3. A full file system: creating the inventory fails, and no 0-byte file
+# (which would pass for an empty inventory next time) is left.
+mnt="$T_TMP/full"
+mkdir -p "$mnt"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k,mode=0700 vmtty-test "$mnt" 2>/dev/null; then
+	t_on_exit "umount '$mnt'"
+	dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
+	t_status "a new inventory on a full file system exits 1" 1 \
+		"$VMTTY" --db "$mnt/inv.db" host list
+	t_match "names the path" "inventory '$mnt/inv.db'" "$T_ERR"
+	t_eq "no inventory file is left" "fill" "$(ls "$mnt")"
+else
+	t_ok "full file system: skipped (needs root to mount a tmpfs)"
+fi
+
+t_summary
