@@ -68,11 +68,23 @@ qemu_close(struct hv *hv)
 	hv->priv = NULL;
 }
 
+/* The runtime base, made and checked before anything in it is used: in a
+ * shared /tmp another user could have made it first (or a symbolic link by
+ * its name) and would get the VMs' sockets. */
+static int
+base_ready(struct qemu_priv *p)
+{
+	return paths_private_dir(p->base, "runtime directory", "remove it, or set "
+	    "XDG_RUNTIME_DIR or VMTTY_RUNTIME_DIR to a directory of your own");
+}
+
 static int
 run_paths(struct hv *hv, const struct vm_config *c, struct qemu_run *r)
 {
 	struct qemu_priv *p = hv->priv;
 
+	if (base_ready(p) != 0)
+		return -1;
 	return qemu_run_paths(p->base, c, r);
 }
 
@@ -204,10 +216,14 @@ log_append(const char *file, const char *fmt, ...)
 	time_t t = time(NULL);
 	struct tm tm;
 	va_list ap;
-	FILE *fp = fopen(file, "a");
+	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *fp = fd >= 0 ? fdopen(fd, "a") : NULL;
 
-	if (fp == NULL)
+	if (fp == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(fp, "%s vmtty: ", stamp);
@@ -429,7 +445,7 @@ disk_in_use(struct hv *hv, const struct vm_config *self, const char *disk, char 
 	bool used = false;
 	DIR *d;
 
-	if (realpath(disk, real) == NULL)
+	if (realpath(disk, real) == NULL || base_ready(p) != 0)
 		return false;
 	if ((d = opendir(p->base)) == NULL)
 		return false;
@@ -618,9 +634,9 @@ lock_vm(const struct vm_config *c, const struct qemu_run *r)
 {
 	int fd;
 
-	if (paths_mkdir_p(r->dir, 0700) != 0)
+	if (paths_private_dir(r->dir, "VM runtime directory", "remove it") != 0)
 		return -1;
-	fd = open(r->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(r->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return err_set("cannot open lock '%s': %s", r->lock, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -631,8 +647,12 @@ lock_vm(const struct vm_config *c, const struct qemu_run *r)
 	return fd;
 }
 
-/* QEMU makes its sockets with the umask's mode; the directory is 0700
- * already, and the sockets are made the owner's alone as well. */
+/*
+ * QEMU's -daemonize sets its umask to 027 whatever it inherits, so its
+ * sockets are born 0750: no one else may connect to them (that takes
+ * write permission), and they are in a directory no one else can enter.
+ * They are made the owner's alone once QEMU is up.
+ */
 static void
 private_sockets(const struct qemu_run *r)
 {
@@ -641,6 +661,34 @@ private_sockets(const struct qemu_run *r)
 	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
 		if (chmod(socks[i], 0600) != 0 && errno != ENOENT)
 			log_debug("qemu: chmod '%s': %s", socks[i], strerror(errno));
+}
+
+/*
+ * The files QEMU opens by name and truncates (the serial log, its -D log)
+ * are made afresh here, never reached through a symbolic link: whatever
+ * had their names goes first.  The log QEMU gets as its stderr is vmtty's
+ * own and grows across starts; a symbolic link there is refused.
+ */
+static int
+fresh_logs(const struct qemu_run *r, int *logfd)
+{
+	const char *files[] = { r->serial_log, r->trace };
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		int fd;
+
+		if (unlink(files[i]) != 0 && errno != ENOENT)
+			return err_set("cannot remove '%s': %s", files[i], strerror(errno));
+		fd = open(files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return err_set("cannot create '%s': %s", files[i], strerror(errno));
+		close(fd);
+	}
+	*logfd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*logfd < 0)
+		return err_set("cannot open log '%s': %s", r->log, errno == ELOOP ?
+		    "it is a symbolic link; remove it" : strerror(errno));
+	return 0;
 }
 
 static int
@@ -673,11 +721,8 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 	if (st.state == HV_CRASHED)
 		log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
 	clean_runtime(&r);
-	logfd = open(r.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		err_set("cannot open log '%s': %s", r.log, strerror(errno));
+	if (fresh_logs(&r, &logfd) != 0)
 		goto out;
-	}
 	line = strv_join_shell(&argv);
 	log_append(r.log, "starting VM '%s' (accel %s): %s", c->name, accel, line);
 	log_debug("qemu: start '%s': %s", c->name, line);
@@ -987,6 +1032,8 @@ qemu_list(struct hv *hv, struct hv_domain **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	if (base_ready(p) != 0)
+		return -1;
 	if ((d = opendir(p->base)) == NULL)
 		return errno == ENOENT ? 0 : err_set("cannot read runtime directory '%s': %s",
 		    p->base, strerror(errno));
@@ -1022,6 +1069,8 @@ qemu_watch(struct hv *hv, hv_event_cb cb, void *arg)
 
 	if (p->watch != NULL)
 		return err_set("the built-in backend is already being watched");
+	if (base_ready(p) != 0)
+		return -1;
 	p->watch = qemu_watch_start(p->base, cb, arg);
 	return p->watch != NULL ? 0 : -1;
 }

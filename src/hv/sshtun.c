@@ -186,7 +186,10 @@ sshtun_new(const char *host_name, const char *uri)
 	pthread_mutex_init(&s->lock, NULL);
 	/* ssh binds CTL plus ".XXXXXXXXXXXXXXXX" first: both must fit. */
 	dir = paths_runtime_dir();
-	if (paths_mkdir_p(dir, 0700) == 0) {
+	/* Another user's directory there would get the connection's socket. */
+	if (paths_private_dir(dir, "runtime directory", "one ssh connection per stream") != 0)
+		log_debug("sshtun: host '%s': %s", host_name, err_get());
+	else {
 		s->ctl = xasprintf("%s/ssh-%d-%d", dir, (int)getpid(),
 		    atomic_fetch_add(&sshtun_seq, 1));
 		if (strlen(s->ctl) + 18 > sizeof sa.sun_path) {

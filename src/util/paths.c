@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,6 +108,63 @@ paths_mkdir_p(const char *dir, mode_t mode)
 			break;
 	}
 	free(buf);
+	return rc;
+}
+
+/* Why ST (a directory's lstat) is not a private directory, into BUF; false
+ * when it is one.  *MODE: only its mode is wrong (the owner can fix it). */
+static bool
+not_private(const struct stat *st, char *buf, size_t len, bool *mode)
+{
+	*mode = false;
+	if (S_ISLNK(st->st_mode))
+		snprintf(buf, len, "it is a symbolic link");
+	else if (!S_ISDIR(st->st_mode))
+		snprintf(buf, len, "it is not a directory");
+	else if (st->st_uid != geteuid())
+		snprintf(buf, len, "it belongs to uid %u, not to you (uid %u)",
+		    (unsigned)st->st_uid, (unsigned)geteuid());
+	else if ((st->st_mode & 077) != 0) {
+		snprintf(buf, len, "other users can reach it (mode %04o)",
+		    (unsigned)(st->st_mode & 07777));
+		*mode = true;
+	} else
+		return false;
+	return true;
+}
+
+/*
+ * As tmux does for its socket directory: make DIR 0700 (its parents as
+ * paths_mkdir_p), then look at DIR itself, never through a symbolic link,
+ * and use it only when it is a real directory of this user's that no one
+ * else can enter.  Another user who made the name first (a shared /tmp)
+ * must not get what is put in it.
+ */
+int
+paths_private_dir(const char *dir, const char *what, const char *fix)
+{
+	char why[128], *d = xstrdup(dir);
+	size_t len = strlen(d);
+	struct stat st;
+	bool mode;
+	int rc = -1;
+
+	/* "DIR/" would be looked at through a symbolic link. */
+	while (len > 1 && d[len - 1] == '/')
+		d[--len] = '\0';
+	if (paths_mkdir_parent(d, 0700) != 0)
+		goto out;
+	if (mkdir(d, 0700) != 0 && errno != EEXIST)
+		err_set("cannot create %s '%s': %s", what, d, strerror(errno));
+	else if (lstat(d, &st) != 0)
+		err_set("cannot use %s '%s': %s", what, d, strerror(errno));
+	else if (not_private(&st, why, sizeof why, &mode))
+		err_set("refusing %s '%s': %s; %s%s", what, d, why, mode ? "chmod 700 it, or " : "",
+		    fix);
+	else
+		rc = 0;
+out:
+	free(d);
 	return rc;
 }
 

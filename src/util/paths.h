@@ -18,6 +18,10 @@ char *paths_runtime_dir(void);
 int paths_join(char *out, size_t len, const char *dir, const char *name);
 /* mkdir -p; directories it creates get MODE, existing ones are left. */
 int paths_mkdir_p(const char *dir, mode_t mode);
+/* mkdir -p DIR, mode 0700, then refuse it (-1 + err naming WHAT, DIR, the
+ * reason, then FIX, what to do) unless it is a real directory, not a
+ * symbolic link, owned by this user, with no group or other bits. */
+int paths_private_dir(const char *dir, const char *what, const char *fix);
 /* mkdir -p of the directory part of PATH. */
 int paths_mkdir_parent(const char *path, mode_t mode);
 
