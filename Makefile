@@ -47,7 +47,7 @@ endif
 LIBVIRT_SRC := $(sort $(wildcard src/hv/libvirt*.c))
 VNC_SRC   := $(sort $(wildcard src/console/vnc_*.c))
 LIB_SRC   := $(filter-out $(LIBVIRT_SRC) $(VNC_SRC),$(sort $(wildcard src/util/*.c src/model/*.c \
-             src/hv/*.c src/console/*.c src/ui/*.c src/cli/*.c)))
+             src/hv/*.c src/ops/*.c src/console/*.c src/ui/*.c src/cli/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBVIRT_OBJ := $(LIBVIRT_SRC:%.c=$(BUILD)/obj/%.o)
 LIBVIRT_PIC := $(LIBVIRT_SRC:%.c=$(BUILD)/pic/%.o)

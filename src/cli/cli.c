@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hv/provision.h"
+#include "ops/provision.h"
 #include "model/db.h"
 #include "model/host.h"
 #include "ui/ui.h"

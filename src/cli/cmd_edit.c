@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hv/hv.h"
-#include "hv/vmedit.h"
+#include "ops/vmedit.h"
 #include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
-#include "hv/provision.h"
+#include "ops/provision.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/template.h"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 #include "hv/hv.h"
 #include "util/err.h"
 #include "util/job.h"

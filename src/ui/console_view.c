@@ -25,7 +25,7 @@
 
 #include "console/passthru.h"
 #include "console/serial.h"
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 #include "model/host.h"
 #include "model/vm.h"
 #include "util/err.h"

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/fleet.h"
-#include "hv/vmedit.h"
+#include "ops/fleet.h"
+#include "ops/vmedit.h"
 #include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"

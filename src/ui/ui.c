@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 #include "model/db.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 #include "hv/hv.h"
 #include "model/host.h"
 #include "model/journal.h"

@@ -11,8 +11,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "hv/fleet.h"
-#include "hv/provision.h"
+#include "ops/fleet.h"
+#include "ops/provision.h"
 #include "model/journal.h"
 #include "model/name.h"
 #include "util/err.h"

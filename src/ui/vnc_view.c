@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "console/vnc.h"
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/log.h"

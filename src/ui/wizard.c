@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/fleet.h"
-#include "hv/provision.h"
+#include "ops/fleet.h"
+#include "ops/provision.h"
 #include "model/db.h"
 #include "model/host.h"
 #include "model/journal.h"

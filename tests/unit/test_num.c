@@ -8,8 +8,8 @@
 #include <fcntl.h>
 #include <limits.h>
 
-#include "hv/provision.h"
-#include "hv/vmedit.h"
+#include "ops/provision.h"
+#include "ops/vmedit.h"
 #include "model/template.h"
 #include "model/vm.h"
 #include "util/err.h"

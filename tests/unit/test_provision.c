@@ -5,7 +5,7 @@
 
 #include <sys/wait.h>
 
-#include "hv/provision.h"
+#include "ops/provision.h"
 #include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"

@@ -3,7 +3,7 @@
 #include "unit.h"
 
 #include "hv/qemu.h"
-#include "hv/vmedit.h"
+#include "ops/vmedit.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"

@@ -1,4 +1,4 @@
-#include "hv/vmedit.h"
+#include "ops/vmedit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
-#include "hv/provision.h"
+#include "ops/provision.h"
 #include "hv/qemu.h"
 #include "model/vm.h"
 #include "util/err.h"

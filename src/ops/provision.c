@@ -1,4 +1,4 @@
-#include "hv/provision.h"
+#include "ops/provision.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "hv/fleet.h"
+#include "ops/fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
