@@ -48,8 +48,7 @@ prefill_kernel(struct db *db, struct provision_plan *p)
 	vm_config_clear(&last);
 }
 
-/* The numbers of the command line, read before anything else is looked at:
- * one that is not a number is a usage error. */
+/* The numbers of the command line, read before anything else is looked at. */
 struct create_numbers {
 	int cpus;
 	int64_t memory_mib, disk_bytes;
@@ -210,8 +209,10 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 	bool shown = false;
 	int rc = -1;
 
+	/* A value out of its range is bad input like any other field's: one
+	 * line, exit 1, before the inventory is opened. */
 	if (parse_numbers(o, &num) != 0)
-		return cli_usage("create", "%s", err_get());
+		return cli_fail_err();
 	if ((db = cli_db(ctx)) == NULL)
 		return CLI_FAILED;
 	provision_init(&p);

@@ -68,7 +68,8 @@ t_status "shutdown with two VMs exits 2" 2 "$VMTTY" shutdown a b
 t_status "start --timeout 0 exits 2" 2 "$VMTTY" start ghost --timeout 0
 t_status "start of an unknown VM exits 1" 1 "$VMTTY" start ghost
 t_match "and names it" "no VM named 'ghost'" "$T_ERR"
-t_status "create --cpus abc exits 2" 2 "$VMTTY" create v --cpus abc
+t_status "create --cpus abc exits 1" 1 "$VMTTY" create v --cpus abc
+t_match "naming the field, in one line" "^vmtty: CPUs: 'abc' is not a whole number from 1 to 256$" "$T_ERR"
 t_status "create --network bogus exits 1" 1 "$VMTTY" create v --network bogus
 t_status "create --net (not an option) exits 2" 2 "$VMTTY" create v --net user
 t_status "create --memory 2G (no other option) is taken" 0 "$VMTTY" create m2g --memory 2G

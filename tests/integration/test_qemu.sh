@@ -136,9 +136,9 @@ bad() {
 	t_match "$desc: message" "$pattern" "$T_ERR"
 	t_eq "$desc: one line" 1 "$(printf '%s\n' "$T_ERR" | wc -l)"
 }
-bad "missing kernel" "kernel '/nonexistent/vmlinuz' does not exist" b1 --kernel /nonexistent/vmlinuz
-bad "0 MiB memory" "memory of 0 MiB is too small" b2 --kernel "$GUEST/vmlinuz" --memory 0
-bad "10,000 vCPUs" "10000 vCPUs is more than the limit" b3 --kernel "$GUEST/vmlinuz" --cpus 10000
+bad "missing kernel" "kernel: '/nonexistent/vmlinuz' does not exist" b1 --kernel /nonexistent/vmlinuz
+bad "0 MiB memory" "memory: '0' is not a size; give MiB from 1 to 4194304" b2 --kernel "$GUEST/vmlinuz" --memory 0
+bad "10,000 vCPUs" "CPUs: '10000' is not a whole number from 1 to 256" b3 --kernel "$GUEST/vmlinuz" --cpus 10000
 bad "a name with /" "contains '/'" "a/b" --kernel "$GUEST/vmlinuz"
 bad "a name with .." "contains '..'" "x..y" --kernel "$GUEST/vmlinuz"
 cp "$GUEST/rootfs.qcow2" "$T_TMP/disk.qcow2"
