@@ -3,7 +3,7 @@
 #   make run        install deps, build, open the TUI
 #   make check      install deps, the sanitizer run, then build and run every test
 #   make check-asan only the sanitizer run (unit, CLI and TUI frames, ASan/UBSan/LSan)
-#   make bench      benchmarks (figures and ratios)
+#   make bench      benchmarks (figures and ratios; BENCH_ARGS='--runs 3 --only list')
 #   make install PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -151,7 +151,7 @@ asan-run:
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@bench/run --build $(BUILD)
+	@bench/run --build $(BUILD) $(BENCH_ARGS)
 
 install: $(BUILD)/vmtty $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1 \

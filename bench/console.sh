@@ -12,21 +12,21 @@
 #             pane feeds it (build/bench/serialbench: console/serial.c on
 #             the real socket, the same reads at every wakeup, a frame
 #             every 16 ms, no curses): where the time goes;
-#     alternating, medians; ratio socat/pane (target: at least 0.9).  The
-#     guest's serial port is the bottleneck of all three (QEMU writes it to
-#     the socket a byte or a few at a time), so the ratio says how much
-#     vmtty's reading, emulating and drawing slow the guest down (on 2
-#     cores they compete with the vCPU).
+#     taking turns going first, medians and spread; ratio socat/pane
+#     (target: at least 0.9).  The guest's serial port is the bottleneck
+#     of all three (QEMU writes it to the socket a byte or a few at a
+#     time), so the ratio says how much vmtty's reading, emulating and
+#     drawing slow the guest down (on 2 cores they compete with the vCPU).
 # (b) Keystroke echo latency: 50 keys typed at the guest's prompt, each
 #     timed from its write() until its echo shows: in the pane (the whole
 #     TUI on a pty, its output on an emulated terminal: serialbench
 #     panelat), on the pane's emulator alone, and raw on the socket (the
-#     floor); medians.
+#     floor); rounds of the three taking turns, medians and spread.
 #
 #   bash bench/console.sh [--build DIR] [--runs N] [--kb N]
 # Run `make` first; the helper is built here when missing.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 build=build runs=5 kb=5000
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/console.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
-B="$PWD/$build"
+case $build in /*) B=$build ;; *) B="$PWD/$build" ;; esac
 VMTTY="$B/vmtty"
 SB="$B/bench/serialbench"
 [ -x "$VMTTY" ] || { echo "bench/console.sh: no $VMTTY; run make first" >&2; exit 1; }
@@ -146,48 +146,64 @@ pane_ms() {
 echo "vmtty console benchmarks ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) at start)"
 echo
 : > "$tmp/pane.ms"; : > "$tmp/vm.ms"; : > "$tmp/socat.ms"; : > "$tmp/wake"
-for ((i = 0; i < runs; i++)); do
-	pane_ms >> "$tmp/pane.ms" || { echo "bench/console.sh: the pane run failed:" >&2; screen >&2; exit 1; }
-	socat_ms >> "$tmp/socat.ms"
+tp_pane() { pane_ms >> "$tmp/pane.ms" || { echo "bench/console.sh: the pane run failed:" >&2; screen >&2; exit 1; }; }
+tp_socat() { socat_ms >> "$tmp/socat.ms"; }
+tp_emu() {
+	local out
 	out=$("$SB" throughput "$sock" 37 120 "$CAT" "$MARK") || { echo "serialbench failed" >&2; exit 1; }
 	echo "$out" | field ms >> "$tmp/vm.ms"
 	echo "$out" | field wakeups >> "$tmp/wake"
+}
+# The three take turns going first (pane socat emulator, then socat
+# emulator pane, ...): the guest's and the host's state drift over a run of
+# several minutes, and no one of them may always meet it first.
+order=(tp_pane tp_socat tp_emu)
+for ((i = 0; i < runs; i++)); do
+	for ((j = 0; j < 3; j++)); do "${order[(i + j) % 3]}"; done
 done
 $TM kill-server 2>/dev/null
 pane=$(med < "$tmp/pane.ms"); vm=$(med < "$tmp/vm.ms"); so=$(med < "$tmp/socat.ms")
 rate() { awk -v b="$bytes" -v t="$1" 'BEGIN { print b / 1024 / (t / 1000) }'; }
-runs_of() { tr '\n' ' ' < "$1" | sed 's/ $//'; }
-echo "(a) throughput: cat of $((bytes / 1024)) KiB of base64 until '$MARK' shows ($runs runs each, alternating, medians)"
-printf '  (i)   the console pane (the whole TUI)      %8.0f ms  %6.0f KiB/s  (runs: %s)\n' \
-	"$pane" "$(rate "$pane")" "$(runs_of "$tmp/pane.ms")"
-printf '  (ii)  socat into grep (reference)           %8.0f ms  %6.0f KiB/s  (runs: %s)\n' \
-	"$so" "$(rate "$so")" "$(runs_of "$tmp/socat.ms")"
-printf '  (iii) the pane'"'"'s emulator alone (serialbench) %6.0f ms  %6.0f KiB/s  (runs: %s; ~%s reads a run)\n' \
-	"$vm" "$(rate "$vm")" "$(runs_of "$tmp/vm.ms")" "$(med < "$tmp/wake")"
-echo "  ratio socat/pane: $(ratio "$so" "$pane")   (target: at least 0.9)"
-echo "  ratio socat/emulator alone: $(ratio "$so" "$vm")"
+spread() { sort -n "$1" | sed -n '1p;$p' | paste -sd- | sed 's/^\([^-]*\)$/\1-\1/'; }
+echo "(a) throughput: cat of $((bytes / 1024)) KiB of base64 until '$MARK' shows"
+echo "    ($runs runs each, taking turns; median [min-max])"
+printf '  (i)   the console pane (the whole TUI)      %8.0f ms [%s]  %6.0f KiB/s\n' \
+	"$pane" "$(spread "$tmp/pane.ms")" "$(rate "$pane")"
+printf '  (ii)  socat into grep                       %8.0f ms [%s]  %6.0f KiB/s\n' \
+	"$so" "$(spread "$tmp/socat.ms")" "$(rate "$so")"
+printf '  (iii) the pane'"'"'s emulator alone (serialbench) %6.0f ms [%s]  %6.0f KiB/s  (~%s reads a run)\n' \
+	"$vm" "$(spread "$tmp/vm.ms")" "$(rate "$vm")" "$(med < "$tmp/wake")"
+echo "  ratio socat/pane $(ratio "$so" "$pane")   ref: socat reading the same socket into grep (no real peer installed: nemu is not in Debian 12)   (target: at least 0.9)"
+echo "  ratio socat/emulator alone $(ratio "$so" "$vm")   ref: the same socat runs"
 
-# (b) Keystroke echo latency.
+# (b) Keystroke echo latency: rounds of the three, taking turns going
+# first; each run's median of 50 keys, then the median of those.
+lruns=$(( runs < 3 ? runs : 3 ))
+: > "$tmp/plat"; : > "$tmp/lat"; : > "$tmp/raw"
+lt_pane() { "$SB" panelat "$VMTTY" b1 50 >> "$tmp/plat" || echo "status=1" >> "$tmp/plat"; }
+lt_emu() { "$SB" latency "$sock" 50 >> "$tmp/lat" || echo "status=1" >> "$tmp/lat"; }
+lt_raw() { "$SB" latency "$sock" 50 raw >> "$tmp/raw" || echo "status=1" >> "$tmp/raw"; }
+order=(lt_pane lt_emu lt_raw)
+for ((i = 0; i < lruns; i++)); do
+	for ((j = 0; j < 3; j++)); do "${order[(i + j) % 3]}"; done
+done
 echo
-plat=$("$SB" panelat "$VMTTY" b1 50) || plat=
-lat=$("$SB" latency "$sock" 50) || lat=
-raw=$("$SB" latency "$sock" 50 raw) || raw=
-echo "(b) keystroke echo latency, 50 keys at the guest's shell prompt (medians):"
-if [ -n "$plat" ]; then
-	printf '  in the console pane (the whole TUI on a pty, key to screen)  %6.2f ms   (min %.2f, max %.2f)   (target: under 30 ms)\n' \
-		"$(awk -v v="$(echo "$plat" | field median_us)" 'BEGIN { print v / 1000 }')" \
-		"$(awk -v v="$(echo "$plat" | field min_us)" 'BEGIN { print v / 1000 }')" \
-		"$(awk -v v="$(echo "$plat" | field max_us)" 'BEGIN { print v / 1000 }')"
-else
-	echo "  in the console pane: did not finish"
-fi
-if [ -n "$lat" ]; then
-	printf '  the pane'"'"'s emulator alone (serialbench, socket to screen)  %6.2f ms   (min %.2f, max %.2f)\n' \
-		"$(awk -v v="$(echo "$lat" | field median_us)" 'BEGIN { print v / 1000 }')" \
-		"$(awk -v v="$(echo "$lat" | field min_us)" 'BEGIN { print v / 1000 }')" \
-		"$(awk -v v="$(echo "$lat" | field max_us)" 'BEGIN { print v / 1000 }')"
-fi
-if [ -n "$raw" ]; then
-	printf '  raw echo on the socket (the floor: the guest and QEMU)       %6.2f ms\n' \
-		"$(awk -v v="$(echo "$raw" | field median_us)" 'BEGIN { print v / 1000 }')"
-fi
+echo "(b) keystroke echo latency, 50 keys at the guest's shell prompt ($lruns runs each, taking turns;"
+echo "    median of the runs' medians [their min-max], and the fastest and slowest single key):"
+# lat_line LABEL FILE: the line for one kind of run, or that it failed.
+lat_line() {
+	local f=$2
+	if grep -q 'status=1' "$f" || ! grep -q median_us "$f"; then
+		printf '  %-62s did not finish\n' "$1"
+		return
+	fi
+	printf '  %-62s %6.2f ms [%s]   (keys %.2f to %.2f)\n' "$1" \
+		"$(field median_us < "$f" | med | awk '{ print $1 / 1000 }')" \
+		"$(field median_us < "$f" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo / 1000, hi / 1000 }')" \
+		"$(field min_us < "$f" | sort -n | head -1 | awk '{ print $1 / 1000 }')" \
+		"$(field max_us < "$f" | sort -n | tail -1 | awk '{ print $1 / 1000 }')"
+}
+lat_line "in the console pane (the whole TUI on a pty, key to screen)" "$tmp/plat"
+lat_line "the pane's emulator alone (serialbench, socket to screen)" "$tmp/lat"
+lat_line "raw echo on the socket" "$tmp/raw"
+echo "  ref: raw echo on the socket (floor: the guest and QEMU)   (target: under 30 ms in the pane)"

@@ -1,6 +1,11 @@
 /* gen-inventory DB NVMS NHOSTS: fill an inventory with NVMS VMs spread
  * over NHOSTS hosts (local plus test-driver hosts), through the model API
- * so the rows are exactly what vmtty itself writes. */
+ * so the rows are exactly what vmtty itself writes.  The hosts after local
+ * are test:///default, which holds one domain: the first refresh from
+ * libvirt (vmtty list, the TUI once connected) replaces their rows with
+ * it.  Where every VM must stay listed, use NHOSTS 1 (all on local), or
+ * add libvirt hosts whose test-driver files hold the domains
+ * (bench/gen-testdriver). */
 #include <stdio.h>
 #include <stdlib.h>
 
