@@ -41,6 +41,11 @@ LIBS      := $(PKG_LIBS)
 ifeq ($(SAN),1)
 ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
+# ASan intercepts the SunRPC XDR functions, which glibc 2.32+ left to
+# libtirpc; resolved when the sanitizer starts, they stay NULL if libtirpc
+# only comes later with the libvirt plugin, and libvirt's first remote call
+# jumps to address 0.  Loading libtirpc from the start resolves them.
+SAN_LIBS    := -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs libtirpc 2>/dev/null) -Wl,--as-needed
 endif
 
 LIBVIRT_SRC := $(sort $(wildcard src/hv/libvirt*.c))
@@ -86,7 +91,7 @@ $(BUILD)/libvmtty.a: $(LIB_OBJ) Makefile
 # helper it calls in the running binary (one error buffer, one log).
 $(BUILD)/vmtty: $(MAIN_OBJ) $(BUILD)/libvmtty.a
 	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libvmtty.a \
-		-Wl,--no-whole-archive $(LIBS)
+		-Wl,--no-whole-archive $(LIBS) $(SAN_LIBS)
 
 $(BUILD)/vmtty-libvirt.so: $(LIBVIRT_PIC)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBVIRT_LIBS)
