@@ -34,7 +34,7 @@ CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla
 ALL_CPPFLAGS := -D_GNU_SOURCE -Isrc -DVMTTY_VERSION='"$(VERSION)"' \
-             -DVMTTY_DATADIR='"$(DATADIR)"' -DVMTTY_LIBDIR='"$(LIBDIR)"' $(CPPFLAGS)
+             -DVMTTY_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 LIBS      := $(PKG_LIBS)
@@ -42,6 +42,11 @@ LIBS      := $(PKG_LIBS)
 ifeq ($(SAN),1)
 ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
+# ASan intercepts the SunRPC XDR functions, which glibc 2.32+ left to
+# libtirpc; resolved when the sanitizer starts, they stay NULL if libtirpc
+# only comes later with the libvirt plugin, and libvirt's first remote call
+# jumps to address 0.  Loading libtirpc from the start resolves them.
+SAN_LIBS    := -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs libtirpc 2>/dev/null) -Wl,--as-needed
 endif
 
 LIBVIRT_SRC := $(sort $(wildcard src/hv/libvirt*.c))
@@ -55,12 +60,18 @@ VNC_OBJ   := $(VNC_SRC:%.c=$(BUILD)/obj/%.o)
 VNC_PIC   := $(VNC_SRC:%.c=$(BUILD)/pic/%.o)
 PLUGINS   := $(BUILD)/vmtty-libvirt.so $(BUILD)/vmtty-vnc.so
 MAIN_OBJ  := $(BUILD)/obj/src/main.o
+# Plugins load from one directory, compiled into the loader (or from
+# $VMTTY_PLUGIN_DIR): the build directory for $(BUILD)/vmtty, so that it
+# and the tests run from the tree; LIBDIR for $(BUILD)/inst/vmtty, the
+# binary `make install` puts in place, relinked with its own loader.
+PLUGIN_OBJ := $(BUILD)/obj/src/util/plugin.o
+INST_PLUGIN_OBJ := $(BUILD)/inst/plugin.o
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run check check-asan asan-run unit bench install uninstall clean deps layers lint-man
+.PHONY: all run check check-asan asan-run unit bench install uninstall clean deps layers lint-man FORCE
 
 all: $(BUILD)/vmtty $(PLUGINS)
 
@@ -87,7 +98,21 @@ $(BUILD)/libvmtty.a: $(LIB_OBJ) Makefile
 # helper it calls in the running binary (one error buffer, one log).
 $(BUILD)/vmtty: $(MAIN_OBJ) $(BUILD)/libvmtty.a
 	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(BUILD)/libvmtty.a \
-		-Wl,--no-whole-archive $(LIBS)
+		-Wl,--no-whole-archive $(LIBS) $(SAN_LIBS)
+
+$(PLUGIN_OBJ): ALL_CPPFLAGS += -DVMTTY_LIBDIR='"$(abspath $(BUILD))"'
+
+# LIBDIR as last built into the installed loader: rebuilt when it changes.
+$(BUILD)/inst/libdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
+
+$(INST_PLUGIN_OBJ): src/util/plugin.c $(BUILD)/inst/libdir
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -DVMTTY_LIBDIR='"$(LIBDIR)"' $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/inst/vmtty: $(MAIN_OBJ) $(filter-out $(PLUGIN_OBJ),$(LIB_OBJ)) $(INST_PLUGIN_OBJ)
+	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $^ $(LIBS) $(SAN_LIBS)
 
 $(BUILD)/vmtty-libvirt.so: $(LIBVIRT_PIC)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBVIRT_LIBS)
@@ -153,10 +178,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run --build $(BUILD) $(BENCH_ARGS)
 
-install: $(BUILD)/vmtty $(PLUGINS)
+install: $(BUILD)/inst/vmtty $(PLUGINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5
-	install -m 0755 $(BUILD)/vmtty $(DESTDIR)$(BINDIR)/vmtty
+	install -m 0755 $(BUILD)/inst/vmtty $(DESTDIR)$(BINDIR)/vmtty
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(LIBDIR)/
 	for t in share/templates/*.ini; do [ -e "$$t" ] || continue; \
@@ -173,4 +198,4 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(LIBVIRT_OBJ:.o=.d) $(LIBVIRT_PIC:.o=.d)
--include $(VNC_OBJ:.o=.d) $(VNC_PIC:.o=.d)
+-include $(VNC_OBJ:.o=.d) $(VNC_PIC:.o=.d) $(INST_PLUGIN_OBJ:.o=.d)

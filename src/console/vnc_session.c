@@ -31,7 +31,11 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/plugin.h"
 #include "util/xalloc.h"
+
+/* vmtty-vnc.so is checked for this when it is loaded. */
+VMTTY_PLUGIN_ABI_DEFINE;
 
 #define VNC_STALL_MS 5000	/* mid-message (or handshake) without progress */
 #define VNC_MAX_SIDE 8192	/* a bigger screen is a bogus size */

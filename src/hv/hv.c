@@ -215,6 +215,9 @@ hv_close(struct hv *hv)
 		return;
 	if (hv->ops->close != NULL)
 		hv->ops->close(hv);
+	/* The backend calls no callback any more: its argument can go. */
+	if (hv->watch_free != NULL)
+		hv->watch_free(hv->watch_arg);
 	host_clear(&hv->host);
 	free(hv);
 }
@@ -355,11 +358,21 @@ hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on)
 }
 
 int
-hv_watch(struct hv *hv, hv_event_cb cb, void *arg)
+hv_watch(struct hv *hv, hv_event_cb cb, void *arg, void (*free_arg)(void *arg))
 {
+	void *old_arg = hv->watch_arg;
+	void (*old_free)(void *) = hv->watch_free;
+
 	if (hv->ops->watch == NULL)
 		return unsupported(hv, "watching for events");
-	return hv->ops->watch(hv, cb, arg);
+	if (hv->ops->watch(hv, cb, arg) != 0)
+		return -1;
+	hv->watch_arg = arg;
+	hv->watch_free = free_arg;
+	/* Watched again: the backend let go of the earlier argument. */
+	if (old_free != NULL)
+		old_free(old_arg);
+	return 0;
 }
 
 int

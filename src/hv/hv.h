@@ -112,7 +112,8 @@ struct hv_ops {
 	/* The backend's own description of C: libvirt domain XML.  Allocated. */
 	int (*describe)(struct hv *hv, const struct vm_config *c, char **out);
 	int (*set_autostart)(struct hv *hv, const struct vm_config *c, bool on);
-	/* Deliver lifecycle events and connection loss to CB until close. */
+	/* Deliver lifecycle events and connection loss to CB until close:
+	 * once close returns, CB is not running and never runs again. */
 	int (*watch)(struct hv *hv, hv_event_cb cb, void *arg);
 	/* A byte stream to the guest's serial console (non-blocking fd). */
 	int (*console_open)(struct hv *hv, const struct vm_config *c, bool force, int *fd);
@@ -130,6 +131,9 @@ struct hv {
 	const struct hv_ops *ops;
 	struct host host;	/* a copy, owned */
 	void *priv;
+	/* hv_watch's argument, freed by hv_close after the backend closed. */
+	void *watch_arg;
+	void (*watch_free)(void *arg);
 };
 
 extern const struct hv_ops hv_qemu_ops;
@@ -188,7 +192,11 @@ struct vm_seen *hv_domains_seen(const struct hv_domain *d, size_t n);
 int hv_define(struct hv *hv, const struct vm_config *c);
 int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
 int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);
-int hv_watch(struct hv *hv, hv_event_cb cb, void *arg);
+/* CB(EV, ARG) on a backend thread for each event until hv_close, which
+ * then calls FREE(ARG) (may be NULL), as libvirt's free callbacks do: ARG
+ * lives as long as the backend may use it, even when the backend outlives
+ * its caller.  On failure ARG stays the caller's. */
+int hv_watch(struct hv *hv, hv_event_cb cb, void *arg, void (*free_arg)(void *arg));
 int hv_console_open(struct hv *hv, const struct vm_config *c, bool force, int *fd);
 int hv_pool_list(struct hv *hv, char ***names, size_t *n);
 int hv_volume_create(struct hv *hv, const struct hv_volume *v, char **path);

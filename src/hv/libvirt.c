@@ -33,7 +33,11 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "util/plugin.h"
 #include "util/xalloc.h"
+
+/* vmtty-libvirt.so is checked for this when it is loaded. */
+VMTTY_PLUGIN_ABI_DEFINE;
 
 /* A ping every 5 s when the peer is quiet; after 3 more unanswered the
  * connection closes (~20 s) and the close callback says "keepalive". */

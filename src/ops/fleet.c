@@ -1,5 +1,6 @@
 #include "ops/fleet.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,28 @@
 
 struct fleet;
 
+/*
+ * What a backend's event callback holds instead of the host: a backend
+ * may outlive the fleet (one busy or stuck at quit is left to the ending
+ * process), so its callback must never reach the host or the job system
+ * after they are gone.  The host holds one reference and each backend
+ * watched with it another, dropped by hv_close; JOBS is cleared, under MU,
+ * when the fleet stops listening, and events are dropped from then on.
+ */
+struct fsink {
+	pthread_mutex_t mu;
+	int refs;
+	struct jobs *jobs;		/* NULL: nobody listens any more */
+	struct fleet *f;
+	char host[128];
+};
+
 /* The per-host state; PUB is what fleet_get hands out. */
 struct fhost {
 	struct fleet_host pub;
 	struct fleet *f;
 	struct host host;		/* a copy, for hv_open */
+	struct fsink *sink;		/* for its backends' events */
 	struct lane *lane;
 	/* Set and read on the UI thread only; jobs get their own copy of the
 	 * pointer, so a lane never reads this field. */
@@ -58,6 +76,8 @@ struct fjob {
 	enum { FJ_CONNECT, FJ_LIST, FJ_ACTION, FJ_CLOSE, FJ_CONSOLE, FJ_RUN } kind;
 	struct hv *hv;			/* the backend this job uses or opened */
 	struct hv *old_hv;		/* FJ_CONNECT: closed first, on the lane */
+	struct host host;		/* FJ_CONNECT: the job's own copy */
+	struct fsink *sink;		/* FJ_CONNECT: a reference, for hv_watch */
 	unsigned seq;
 	struct vm_config cfg;		/* FJ_ACTION: a private copy */
 	int action;
@@ -146,6 +166,55 @@ set_unreachable(struct fhost *h, const char *why)
 	schedule_connect(h, h->backoff);
 }
 
+static struct fsink *
+sink_new(struct fleet *f, const char *host)
+{
+	struct fsink *s = xcalloc(1, sizeof *s);
+
+	pthread_mutex_init(&s->mu, NULL);
+	s->refs = 1;
+	s->jobs = f->jobs;
+	s->f = f;
+	snprintf(s->host, sizeof s->host, "%s", host);
+	return s;
+}
+
+static struct fsink *
+sink_ref(struct fsink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->refs++;
+	pthread_mutex_unlock(&s->mu);
+	return s;
+}
+
+/* Any thread (hv_close calls it for a watched backend). */
+static void
+sink_unref(void *arg)
+{
+	struct fsink *s = arg;
+	int left;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	left = --s->refs;
+	pthread_mutex_unlock(&s->mu);
+	if (left > 0)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* No event is posted after this returns (one being posted is waited for). */
+static void
+sink_detach(struct fsink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->jobs = NULL;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Backend thread -> UI thread. */
 static void
 on_event_ui(void *arg)
@@ -153,6 +222,8 @@ on_event_ui(void *arg)
 	struct fevent *e = arg;
 	struct fhost *h = e->f->closing ? NULL : find(e->f, e->host);
 
+	log_debug("fleet: host '%s': event %d%s", e->host, (int)e->ev.kind,
+	    h == NULL ? " (host gone or fleet closing)" : "");
 	if (h != NULL && h->pub.state == FLEET_UP) {
 		if (e->ev.kind == HV_EV_CLOSED) {
 			h->connected = false;
@@ -165,17 +236,23 @@ on_event_ui(void *arg)
 	free(e);
 }
 
-/* Called by the backend on its own thread: copy and hand over. */
+/* Called by the backend on its own thread: copy and hand over, unless
+ * the fleet stopped listening. */
 static void
 on_event(const struct hv_event *ev, void *arg)
 {
-	struct fhost *h = arg;
-	struct fevent *e = xcalloc(1, sizeof *e);
+	struct fsink *s = arg;
+	struct fevent *e;
 
-	e->f = h->f;
-	snprintf(e->host, sizeof e->host, "%s", h->pub.name);
-	e->ev = *ev;
-	jobs_post(h->f->jobs, on_event_ui, e);
+	pthread_mutex_lock(&s->mu);
+	if (s->jobs != NULL) {
+		e = xcalloc(1, sizeof *e);
+		e->f = s->f;
+		snprintf(e->host, sizeof e->host, "%s", s->host);
+		e->ev = *ev;
+		jobs_post(s->jobs, on_event_ui, e);
+	}
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void
@@ -186,6 +263,8 @@ fjob_free(struct fjob *j)
 		hv_close(j->hv);
 	if (j->kind == FJ_ACTION || j->kind == FJ_CONSOLE)
 		vm_config_clear(&j->cfg);
+	host_clear(&j->host);
+	sink_unref(j->sink);
 	free(j);
 }
 
@@ -207,25 +286,28 @@ discard_job(void *arg)
 	fjob_free(j);
 }
 
-/* Lane: close the old backend, open a new one, watch it, list.  The host
- * copy in H->host is never written after creation, so reading it is safe. */
+/* Lane: close the old backend, open a new one, watch it, list.  Only the
+ * job is used here, never the host: a lane stuck in a connect at quit
+ * finishes it after the fleet is gone. */
 static void
 work_connect(void *arg)
 {
 	struct fjob *j = arg;
-	struct fhost *h = j->h;
 
 	hv_close(j->old_hv);
 	j->old_hv = NULL;
-	j->hv = hv_open(&h->host);
+	j->hv = hv_open(&j->host);
 	if (j->hv == NULL) {
 		j->rc = -1;
 		snprintf(j->error, sizeof j->error, "%s", err_get());
 		return;
 	}
-	/* Events are a bonus: without them the poll timer still refreshes. */
-	if (hv_watch(j->hv, on_event, h) != 0)
-		log_debug("fleet: host '%s': %s", h->host.name, err_get());
+	/* Events are a bonus: without them the poll timer still refreshes.
+	 * The backend takes the job's reference to the sink. */
+	if (hv_watch(j->hv, on_event, j->sink, sink_unref) == 0)
+		j->sink = NULL;
+	else
+		log_debug("fleet: host '%s': %s", j->host.name, err_get());
 	if (hv_list(j->hv, &j->doms, &j->ndoms) != 0) {
 		j->rc = -1;
 		snprintf(j->error, sizeof j->error, "%s", err_get());
@@ -454,6 +536,10 @@ on_connect_timer(void *arg)
 	}
 	h->connect_started = log_now_ms();
 	j = fjob_new(h, FJ_CONNECT);
+	j->host = h->host;
+	j->host.name = xstrdup(h->host.name);
+	j->host.uri = xstrdup(h->host.uri);
+	j->sink = sink_ref(h->sink);
 	j->seq = ++h->seq;
 	j->old_hv = h->hv;
 	h->hv = NULL;
@@ -591,6 +677,7 @@ fhost_drop(struct fhost *h)
 	if (h->watchdog >= 0)
 		loop_cancel_timer(h->f->loop, h->watchdog);
 	h->timer = h->watchdog = -1;
+	sink_detach(h->sink);
 	close_on_lane(h, h->hv);
 	h->hv = NULL;
 }
@@ -619,6 +706,7 @@ fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n)
 		h->host.name = xstrdup(hosts[i].name);
 		h->host.uri = xstrdup(hosts[i].uri);
 		h->host.last_error = NULL;
+		h->sink = sink_new(f, hosts[i].name);
 		h->pub.name = xstrdup(hosts[i].name);
 		h->pub.uri = xstrdup(hosts[i].uri);
 		h->pub.kind = hosts[i].kind;
@@ -677,6 +765,9 @@ fleet_shutdown(struct fleet *f)
 		if (h->watchdog >= 0)
 			loop_cancel_timer(f->loop, h->watchdog);
 		h->timer = h->watchdog = -1;
+		/* From now on its backends' events are dropped: a backend still
+		 * open when the fleet is freed never reaches it. */
+		sink_detach(h->sink);
 		/* Idle: close now, which also stops its events.  Busy: the lane
 		 * still uses it; it goes with the lane. */
 		if (h->hv != NULL && (h->lane == NULL || lane_busy(h->lane) == 0)) {
@@ -700,6 +791,7 @@ fleet_free(struct fleet *f)
 		free(h->pub.name);
 		free(h->pub.uri);
 		host_clear(&h->host);
+		sink_unref(h->sink);
 		free(h);
 	}
 	free(f);

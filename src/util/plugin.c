@@ -1,6 +1,7 @@
 #include "util/plugin.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,65 +12,63 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* The Makefile sets it: the build directory for the binary in the tree,
+ * LIBDIR for the one `make install` puts in place. */
 #ifndef VMTTY_LIBDIR
 #define VMTTY_LIBDIR "/usr/local/lib/vmtty"
 #endif
 
 static pthread_mutex_t plugin_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Try DIR/vmtty-NAME.so; the handle, or NULL with the reason in WHY. */
+/* PATH opened, its ABI number checked: the handle, or NULL with the
+ * reason in WHY. */
 static void *
-try_dir(const char *dir, const char *name, char *why, size_t len)
+load(const char *path, char *why, size_t len)
 {
-	char path[PATH_MAX];
+	const unsigned *abi;
 	void *h;
 
-	snprintf(path, sizeof path, "%s/vmtty-%s.so", dir, name);
-	if (access(path, R_OK) != 0)
-		return NULL;
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL)
+	if (h == NULL) {
 		snprintf(why, len, "cannot load '%s': %s", path, dlerror());
-	else
-		log_debug("plugin: loaded '%s'", path);
+		return NULL;
+	}
+	abi = dlsym(h, VMTTY_PLUGIN_ABI_SYMBOL);
+	if (abi == NULL || *abi != VMTTY_PLUGIN_ABI) {
+		if (abi == NULL)
+			snprintf(why, len, "plugin '%s' has no ABI number (it is older than this "
+			    "vmtty, which needs ABI %d); reinstall vmtty", path, VMTTY_PLUGIN_ABI);
+		else
+			snprintf(why, len, "plugin '%s' is for ABI %u, this vmtty needs %d; "
+			    "reinstall vmtty", path, *abi, VMTTY_PLUGIN_ABI);
+		dlclose(h);
+		return NULL;
+	}
+	log_debug("plugin: loaded '%s' (ABI %u)", path, *abi);
 	return h;
 }
 
 void *
 plugin_symbol(const char *name, const char *symbol)
 {
-	char self[PATH_MAX], why[PATH_MAX + 256] = "";
 	const char *env = getenv("VMTTY_PLUGIN_DIR");
+	const char *dir = env != NULL && env[0] != '\0' ? env : VMTTY_LIBDIR;
+	char path[PATH_MAX], why[PATH_MAX + 256] = "";
 	void *h = NULL, *sym = NULL;
-	ssize_t n;
 
+	snprintf(path, sizeof path, "%s/vmtty-%s.so", dir, name);
 	pthread_mutex_lock(&plugin_mu);
 	/* dlopen of an already loaded object returns the same handle. */
-	if (env != NULL && env[0] != '\0')
-		h = try_dir(env, name, why, sizeof why);
-	if (h == NULL && why[0] == '\0' && (n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			h = try_dir(self, name, why, sizeof why);
-			/* Test programs live one level below build/. */
-			if (h == NULL && why[0] == '\0' && (slash = strrchr(self, '/')) != NULL) {
-				*slash = '\0';
-				h = try_dir(self, name, why, sizeof why);
-			}
-		}
-	}
-	if (h == NULL && why[0] == '\0')
-		h = try_dir(VMTTY_LIBDIR, name, why, sizeof why);
+	if (access(path, R_OK) != 0)
+		snprintf(why, sizeof why, "cannot read '%s': %s; %s", path, strerror(errno),
+		    dir == env ? "install it there or unset VMTTY_PLUGIN_DIR" :
+		    "install it (make install) or set VMTTY_PLUGIN_DIR to its directory");
+	else
+		h = load(path, why, sizeof why);
 	if (h != NULL && (sym = dlsym(h, symbol)) == NULL)
-		snprintf(why, sizeof why, "'vmtty-%s.so' has no '%s'", name, symbol);
+		snprintf(why, sizeof why, "plugin '%s' has no '%s'; reinstall vmtty", path, symbol);
 	pthread_mutex_unlock(&plugin_mu);
-	if (sym == NULL && why[0] == '\0')
-		err_set("%s support is not available: 'vmtty-%s.so' was found neither beside "
-		    "vmtty nor in '%s'; install it or set VMTTY_PLUGIN_DIR", name, name, VMTTY_LIBDIR);
-	else if (sym == NULL)
+	if (sym == NULL)
 		err_set("%s support is not available: %s", name, why);
 	return sym;
 }

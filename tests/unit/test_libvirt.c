@@ -629,7 +629,7 @@ test_watch(void **state)
 	(void)state;
 	hv = open_uri("lab", "test:///default");
 	make_vm(&c, "vmtty-watch", "51111111-2222-4333-8444-555555555555");
-	assert_int_equal(hv_watch(hv, on_event, &q), 0);
+	assert_int_equal(hv_watch(hv, on_event, &q, NULL), 0);
 	/* Nothing seen yet: a peek does not ask the host. */
 	EXPECT_ERR(hv_peek(hv, &c, &st), "is not known yet");
 	assert_int_equal(hv_define(hv, &c), 0);
@@ -664,6 +664,36 @@ test_watch(void **state)
 	assert_false(wait_event(&q, HV_EV_DEFINED, c.uuid, 0, 300, NULL, 0));
 	hv_close(hv);
 	vm_config_clear(&c);
+}
+
+static int watch_freed;
+
+static void
+count_free(void *arg)
+{
+	assert_ptr_equal(arg, &watch_freed);
+	watch_freed++;
+}
+
+/* hv_watch's argument is freed by hv_close, after the backend let go of
+ * it (a front end's state may outlive it so), once; a second watch frees
+ * the first argument. */
+static void
+test_watch_free(void **state)
+{
+	struct evq q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { { 0 } }, 0 };
+	struct hv *hv;
+
+	(void)state;
+	watch_freed = 0;
+	hv = open_uri("lab", "test:///default");
+	assert_int_equal(hv_watch(hv, on_event, &watch_freed, count_free), 0);
+	assert_int_equal(watch_freed, 0);
+	assert_int_equal(hv_watch(hv, on_event, &q, NULL), 0);
+	assert_int_equal(watch_freed, 1);
+	assert_int_equal(hv_watch(hv, on_event, &watch_freed, count_free), 0);
+	hv_close(hv);
+	assert_int_equal(watch_freed, 2);
 }
 
 static void
@@ -957,6 +987,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_redefine_rename),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_watch_free),
 		cmocka_unit_test(test_bogus_uri),
 		cmocka_unit_test(test_thousand),
 		cmocka_unit_test(test_auth),
