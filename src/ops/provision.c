@@ -260,7 +260,10 @@ check_disk(const struct provision_plan *p)
 	case PROV_DISK_OVERLAY:
 	case PROV_DISK_COPY:
 	case PROV_DISK_EXISTING:
-		if (p->image == NULL || p->image[0] == '\0')
+		if (p->image != NULL && p->image[0] == '\0')
+			return err_set("disk image: the path is empty; give the path of the %s",
+			    p->disk == PROV_DISK_EXISTING ? "disk file (--disk)" : "image (--image)");
+		if (p->image == NULL)
 			return err_set("disk image: the %s needs an image; give its path%s",
 			    p->disk == PROV_DISK_EXISTING ? "existing disk" : "disk",
 			    p->template_source == TPL_CLOUD_IMAGE ? " (the template's cloud "

@@ -13,7 +13,7 @@ disks() { "$VMTTY" show "$1" --json | python3 -c 'import json,sys; print(len(jso
 
 # --disk '' was read as the current directory.
 t_status "create --disk '' is refused" 1 "$VMTTY" create e0 --disk ''
-t_match "it says the disk needs a path" "disk image: the existing disk needs an image; give its path" "$T_ERR"
+t_match "it says the path is empty" "disk image: the path is empty; give the path of the disk file \(--disk\)" "$T_ERR"
 t_check "in one line" one_line "$T_ERR"
 t_eq "no VM was made" "" "$(vms)"
 t_status "create with a real disk" 0 "$VMTTY" create a1 --disk "$T_TMP/d.qcow2"
