@@ -60,6 +60,15 @@ t_status "reboot t1" 0 "$VMTTY" reboot t1
 t_check "the marker appears a second time after reboot" wait_serial t1 "GUEST READY" 2 90
 t_eq "running after the reboot" running "$(vm_state t1)"
 
+# Every lifecycle operation takes the VM's lock, not only start: while
+# another vmtty holds it (flock(1) here), they are refused and the VM runs on.
+lock="$VMTTY_RUNTIME_DIR/$(vm_uuid t1 | cut -c1-8)/lock"
+for a in poweroff shutdown reboot reset pause; do
+	t_status "$a while another holds t1's lock is refused" 1 flock "$lock" "$VMTTY" $a t1
+	t_match "$a says why" "VM 't1' is being started or stopped by another vmtty; try again" "$T_ERR"
+done
+t_eq "t1 still runs after the refused operations" running "$(vm_state t1)"
+
 # Two starts of one VM at once: the per-VM lock lets exactly one through,
 # and exactly one qemu runs.
 "$VMTTY" poweroff t1 --wait >/dev/null 2>&1
@@ -149,6 +158,9 @@ bad "a disk in use by a running VM" "disk '$T_TMP/disk.qcow2' is in use by runni
 t_eq "no VM rows were written by the bad creates" "$((n0 + 1))" "$(vm_count)"
 t_status "delete of a running VM is refused" 1 "$VMTTY" delete t2
 t_status "poweroff t2" 0 "$VMTTY" poweroff t2 --wait
+t2lock="$VMTTY_RUNTIME_DIR/$(vm_uuid t2 | cut -c1-8)/lock"
+t_status "delete t2 while another holds its lock is refused" 1 flock "$t2lock" "$VMTTY" delete t2
+t_match "delete says why" "VM 't2' is being started or stopped by another vmtty" "$T_ERR"
 t_status "delete t2 keeps its disk" 0 "$VMTTY" delete t2
 t_check "disk file still there" test -f "$T_TMP/disk.qcow2"
 t_status "log t1 --json" 0 "$VMTTY" log t1 --json
