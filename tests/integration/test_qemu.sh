@@ -137,6 +137,23 @@ t_status "the journal of t3" 0 "$VMTTY" log t3 --json
 t_match "has the shutdown" '"action": "shutdown"' "$T_OUT"
 t_match "and the poweroff" '"action": "poweroff"' "$T_OUT"
 
+# list looks at the runtime directory once: a VM that never ran here (no
+# directory of its own there) costs no file open, while t1 (running) and
+# t3 (off) are still told apart.
+t_status "create t4, never started" 0 create_tiny t4
+t4dir="$VMTTY_RUNTIME_DIR/$(vm_uuid t4 | cut -c1-8)"
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=%file -o "$T_TMP/list.strace" "$VMTTY" list --json >/dev/null 2>&1
+	t_check "list touched nothing under t4's runtime path" \
+		sh -c '! grep -F "$1" "$2"' _ "$t4dir" "$T_TMP/list.strace"
+else
+	t_skip "list touched nothing under t4's runtime path" "strace is not installed"
+fi
+t_eq "t4 is off" off "$(vm_state t4)"
+t_eq "t3 is off" off "$(vm_state t3)"
+t_eq "t1 is running" running "$(vm_state t1)"
+t_status "delete t4" 0 "$VMTTY" delete t4
+
 # 5. Bad input: one-line errors, exit 1, no VM row written.
 n0=$(vm_count)
 bad() {
