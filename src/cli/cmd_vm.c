@@ -95,6 +95,22 @@ journal_found(struct db *db, const char *host, const char *name, const struct hv
 		    "journaled now\n", name);
 }
 
+struct live {
+	struct db *db;
+	struct vm_summary *v;
+};
+
+static void
+live_state(size_t i, const struct hv_status *st, void *arg)
+{
+	struct live *l = arg;
+	struct vm_summary *s = &l->v[i];
+
+	free(s->state);
+	s->state = xstrdup(hv_state_name(st->state));
+	journal_found(l->db, s->host, s->name, st);
+}
+
 /*
  * Built-in VMs: the true state comes from their qemu (pidfile, /proc, QMP),
  * not from the inventory's last-seen value.  libvirt hosts keep the cached
@@ -111,22 +127,14 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 	for (size_t h = 0; h < nh; h++) {
 		struct hv *hv;
 
+		struct live l = { db, v };
+
 		if (hosts[h].kind != HOST_BUILTIN || (hv = hv_open(&hosts[h])) == NULL)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			struct vm_config c = { 0 };
-			struct hv_status st;
-
-			if (strcmp(v[i].host, hosts[h].name) != 0)
-				continue;
-			memcpy(c.uuid, v[i].uuid, sizeof c.uuid);
-			c.name = v[i].name;
-			if (hv_status(hv, &c, &st) == 0) {
-				free(v[i].state);
-				v[i].state = xstrdup(hv_state_name(st.state));
-				journal_found(db, v[i].host, v[i].name, &st);
-			}
-		}
+		/* All at once: one look at the runtime directory answers for
+		 * every VM that is off; a host that cannot say keeps the
+		 * inventory's last-seen states. */
+		hv_status_all(hv, v, n, live_state, &l);
 		hv_close(hv);
 	}
 	host_list_free(hosts, nh);

@@ -32,6 +32,7 @@
 
 #include "util/log.h"
 #include "util/plugin.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* vmtty-vnc.so is checked for this when it is loaded. */
@@ -627,7 +628,7 @@ vs_new(int fd, const char *name)
 	if ((flags = fcntl(fd, F_GETFL)) >= 0)
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	if (pipe_nb(v->notify) != 0 || pipe_nb(v->wake) != 0 ||
-	    (errno = pthread_create(&v->thread, NULL, session_main, v)) != 0) {
+	    (errno = thread_start(&v->thread, NULL, session_main, v)) != 0) {
 		v->info.state = VNC_CLOSED;
 		snprintf(v->info.error, sizeof v->info.error, "cannot start the VNC console "
 		    "of %s: %s", name, strerror(errno));

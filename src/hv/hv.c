@@ -246,6 +246,25 @@ hv_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 }
 
 int
+hv_status_all(struct hv *hv, const struct vm_summary *v, size_t n, hv_status_fn fn, void *arg)
+{
+	if (hv->ops->status_all != NULL)
+		return hv->ops->status_all(hv, v, n, fn, arg);
+	for (size_t i = 0; i < n; i++) {
+		struct vm_config c = { 0 };
+		struct hv_status st;
+
+		if (strcmp(v[i].host, hv->host.name) != 0)
+			continue;
+		memcpy(c.uuid, v[i].uuid, sizeof c.uuid);
+		c.name = v[i].name;
+		if (hv_status(hv, &c, &st) == 0)
+			fn(i, &st, arg);
+	}
+	return 0;
+}
+
+int
 hv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 {
 	memset(st, 0, sizeof *st);

@@ -75,6 +75,9 @@ typedef void (*hv_event_cb)(const struct hv_event *ev, void *arg);
 
 struct hv;
 
+/* Told the state ST of V[I] (see status_all). */
+typedef void (*hv_status_fn)(size_t i, const struct hv_status *st, void *arg);
+
 /* A storage volume to make on a libvirt host. */
 struct hv_volume {
 	const char *pool;	/* NULL: "default", created when the host has no pool */
@@ -92,6 +95,10 @@ struct hv_ops {
 	/* Checks that need the host (files exist, disks free, firmware). */
 	int (*check)(struct hv *hv, const struct vm_config *c);
 	int (*status)(struct hv *hv, const struct vm_config *c, struct hv_status *st);
+	/* FN(i, state) for each V[i] of this host, for a long list: a backend
+	 * that can tell which VMs are off without asking each one. */
+	int (*status_all)(struct hv *hv, const struct vm_summary *v, size_t n, hv_status_fn fn,
+	    void *arg);
 	/* The state as far as it is known without asking the VM: never blocks,
 	 * for the UI thread (running may really be paused). */
 	int (*peek)(struct hv *hv, const struct vm_config *c, struct hv_status *st);
@@ -177,6 +184,11 @@ int hv_action_parse(const char *name, enum hv_action *a);
 
 int hv_check(struct hv *hv, const struct vm_config *c);
 int hv_status(struct hv *hv, const struct vm_config *c, struct hv_status *st);
+/* FN(i, state) for each V[i] on HV's host (V may hold other hosts' VMs):
+ * through status_all, else VM by VM; a VM whose state cannot be read is
+ * skipped.  -1 + err when the host cannot say anything. */
+int hv_status_all(struct hv *hv, const struct vm_summary *v, size_t n, hv_status_fn fn,
+    void *arg);
 /* Without a peek op, -1 (the caller keeps what it knew). */
 int hv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st);
 int hv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen);

@@ -34,6 +34,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/plugin.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* vmtty-libvirt.so is checked for this when it is loaded. */
@@ -148,7 +149,6 @@ static void
 lv_init(void)
 {
 	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
 	int rc;
 
@@ -157,13 +157,10 @@ lv_init(void)
 		snprintf(lv_init_error, sizeof lv_init_error, "%s", virGetLastErrorMessage());
 		return;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, lv_event_thread, NULL);
+	rc = thread_start(&t, &attr, lv_event_thread, NULL);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		snprintf(lv_init_error, sizeof lv_init_error, "cannot start the event thread: %s",
 		    strerror(rc));

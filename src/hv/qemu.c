@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -414,6 +416,65 @@ qemu_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	return 0;
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The states of many VMs with one look at the runtime directory: a VM has
+ * a directory there (named by the first 8 characters of its UUID) once it
+ * has been started since boot, and only those can be running or crashed.
+ * The others are off without a file of theirs being opened: `vmtty list`
+ * over 10,000 VMs made 10,000 failed pidfile opens (and 60,000 mkdir and
+ * stat calls of the base directory) before.
+ */
+static int
+qemu_status_all(struct hv *hv, const struct vm_summary *v, size_t n, hv_status_fn fn, void *arg)
+{
+	struct qemu_priv *p = hv->priv;
+	char **names = NULL, id[9];
+	size_t nn = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (base_ready(p) != 0)
+		return -1;
+	if ((d = opendir(p->base)) == NULL)
+		return err_set("cannot read runtime directory '%s': %s", p->base, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 8)
+			continue;
+		names = xreallocarray(names, nn + 1, sizeof *names);
+		names[nn++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nn > 0)
+		qsort(names, nn, sizeof *names, cmp_name);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = id;
+		struct vm_config c = { 0 };
+		struct hv_status st;
+
+		if (strcmp(v[i].host, hv->host.name) != 0)
+			continue;
+		snprintf(id, sizeof id, "%.8s", v[i].uuid);
+		memset(&st, 0, sizeof st);
+		if (nn > 0 && bsearch(&key, names, nn, sizeof *names, cmp_name) != NULL) {
+			memcpy(c.uuid, v[i].uuid, sizeof c.uuid);
+			c.name = v[i].name;
+			if (qemu_status(hv, &c, &st) != 0)
+				continue;
+		}
+		fn(i, &st, arg);	/* no directory: HV_OFF */
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return 0;
+}
+
 /* Each "-drive" value's file= of a qemu command line (NUL-separated). */
 static bool
 cmdline_uses(const char *cmd, size_t len, const char *want)
@@ -766,6 +827,66 @@ wait_gone(const struct qemu_run *r, int pid, long ms)
 	return !pid_is_ours(pid, r->pidfile);
 }
 
+/*
+ * A pidfd for PID, opened before checking that PID is still the qemu of
+ * R's pidfile: once that holds, a signal sent through it reaches that qemu
+ * or nothing, never a process that got its pid since (kill after a /proc
+ * check had that window).  -1 when it is gone or the pidfd cannot be had.
+ */
+static int
+open_ours(const struct qemu_run *r, int pid)
+{
+	int fd = pidfd_open(pid, 0);
+
+	if (fd < 0) {
+		log_debug("qemu: pidfd_open %d: %s", pid, strerror(errno));
+		return -1;
+	}
+	if (!pid_is_ours(pid, r->pidfile)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait up to MS for qemu PID to end: poll on PIDFD when there is one. */
+static bool
+qemu_gone(const struct qemu_run *r, int pid, int pidfd, long ms)
+{
+	long long deadline = log_now_ms() + ms;
+
+	if (pidfd < 0)
+		return wait_gone(r, pid, ms);
+	for (;;) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		long long left = deadline - log_now_ms();
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+
+		if (n > 0)
+			return true;
+		if ((n == 0 && left <= 0) || (n < 0 && errno != EINTR))
+			return false;
+	}
+}
+
+/* QMP does not answer: power qemu off with SIGTERM, then SIGKILL, each
+ * sent through its pidfd. */
+static int
+poweroff_signals(const struct vm_config *c, const struct qemu_run *r, int pid, int pidfd)
+{
+	if (pidfd >= 0) {
+		pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+		if (!qemu_gone(r, pid, pidfd, QEMU_STOP_MS))
+			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	}
+	if (!qemu_gone(r, pid, pidfd, QEMU_STOP_MS))
+		return err_set("VM '%s' did not power off (qemu pid %d, whose QMP does not "
+		    "answer)", c->name, pid);
+	clean_runtime(r);
+	log_append(r->log, "VM '%s' powered off with signals (QMP did not answer)", c->name);
+	return 0;
+}
+
 struct reboot_wait {
 	bool shutdown;
 };
@@ -833,8 +954,10 @@ restore:
 	return rc;
 }
 
+/* Action A on VM C, whose lock the caller holds. */
 static int
-qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
+action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
+    enum hv_action a)
 {
 	static const char *const cmds[] = {
 		[HV_SHUTDOWN] = "system_powerdown",
@@ -845,11 +968,10 @@ qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
 		[HV_RESUME] = "cont",
 	};
 	struct hv_status st;
-	struct qemu_run r;
 	struct qmp *q;
-	int rc;
+	int rc, pidfd;
 
-	if (run_paths(hv, c, &r) != 0 || qemu_status(hv, c, &st) != 0)
+	if (qemu_status(hv, c, &st) != 0)
 		return -1;
 	if (st.pid == 0)
 		return err_set("VM '%s' is not running (%s)", c->name, hv_state_name(st.state));
@@ -860,32 +982,48 @@ qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
 		return err_set("VM '%s' is already paused", c->name);
 	if (a == HV_RESUME && st.state == HV_RUNNING)
 		return err_set("VM '%s' is not paused", c->name);
-	if ((q = qmp_connect(r.qmp, QEMU_QMP_MS)) == NULL) {
+	if ((q = qmp_connect(r->qmp, QEMU_QMP_MS)) == NULL) {
 		if (a != HV_POWEROFF)
 			return err_prefix("VM '%s'", c->name);
 		/* No QMP: power off the hard way. */
-		kill(st.pid, SIGTERM);
-		if (!wait_gone(&r, st.pid, QEMU_STOP_MS))
-			kill(st.pid, SIGKILL);
-		wait_gone(&r, st.pid, QEMU_STOP_MS);
-		clean_runtime(&r);
-		log_append(r.log, "VM '%s' powered off with signals (QMP did not answer)", c->name);
-		return 0;
+		pidfd = open_ours(r, st.pid);
+		rc = poweroff_signals(c, r, st.pid, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
+		return rc;
 	}
+	pidfd = a == HV_POWEROFF ? open_ours(r, st.pid) : -1;
 	if (a == HV_REBOOT)
 		rc = qemu_reboot(q, c);
 	else
 		rc = qmp_call(q, cmds[a], NULL, QEMU_QMP_MS, NULL);
 	/* quit: QEMU may close the connection before or instead of answering. */
 	if (a == HV_POWEROFF) {
-		rc = wait_gone(&r, st.pid, QEMU_STOP_MS) ? 0 :
+		rc = qemu_gone(r, st.pid, pidfd, QEMU_STOP_MS) ? 0 :
 		    err_set("VM '%s' did not power off within %d s", c->name, QEMU_STOP_MS / 1000);
 		if (rc == 0)
-			clean_runtime(&r);
+			clean_runtime(r);
+		if (pidfd >= 0)
+			close(pidfd);
 	}
 	qmp_close(q);
 	if (rc == 0)
-		log_append(r.log, "%s of VM '%s' requested", hv_action_name(a), c->name);
+		log_append(r->log, "%s of VM '%s' requested", hv_action_name(a), c->name);
+	return rc;
+}
+
+/* Every lifecycle operation holds the VM's lock: a poweroff never races
+ * a start, nor a reboot a delete, whichever vmtty asks. */
+static int
+qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
+{
+	struct qemu_run r;
+	int lock, rc;
+
+	if (run_paths(hv, c, &r) != 0 || (lock = lock_vm(c, &r)) < 0)
+		return -1;
+	rc = action_locked(hv, c, &r, a);
+	close(lock);
 	return rc;
 }
 
@@ -895,18 +1033,24 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 	struct hv_status st;
 	struct qemu_run r;
 	char *dir, *vars;
+	int lock;
 
-	if (run_paths(hv, c, &r) != 0 || qemu_status(hv, c, &st) != 0)
+	if (run_paths(hv, c, &r) != 0 || (lock = lock_vm(c, &r)) < 0)
 		return -1;
-	if (st.pid > 0)
-		return err_set("VM '%s' is %s (qemu pid %d); stop it before deleting it", c->name,
-		    hv_state_name(st.state), st.pid);
+	if (qemu_status(hv, c, &st) != 0 || st.pid > 0) {
+		if (st.pid > 0)
+			err_set("VM '%s' is %s (qemu pid %d); stop it before deleting it",
+			    c->name, hv_state_name(st.state), st.pid);
+		close(lock);
+		return -1;
+	}
 	clean_runtime(&r);
 	unlink(r.log);
 	unlink(r.trace);
 	unlink(r.serial_log);
 	unlink(r.lock);
 	rmdir(r.dir);
+	close(lock);
 	dir = paths_data_dir();
 	vars = xasprintf("%s/nvram/%s_VARS.fd", dir, c->uuid);
 	unlink(vars);
@@ -1101,6 +1245,7 @@ const struct hv_ops hv_qemu_ops = {
 	.close = qemu_close,
 	.check = qemu_check,
 	.status = qemu_status,
+	.status_all = qemu_status_all,
 	.peek = qemu_peek,
 	.start = qemu_start,
 	.action = qemu_action,

@@ -21,6 +21,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/paths.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 #define WATCH_SCAN_MS 1000	/* how often new qemus are looked for */
@@ -229,7 +230,7 @@ qemu_watch_start(const char *base, hv_event_cb cb, void *arg)
 		free(w);
 		return NULL;
 	}
-	if ((err = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
+	if ((err = thread_start(&w->thread, NULL, watch_main, w)) != 0) {
 		err_set("cannot watch the built-in VMs: %s", strerror(err));
 		close(w->wake[0]);
 		close(w->wake[1]);

@@ -11,6 +11,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 #define JOBS_GRACE_MS 300
@@ -151,7 +152,7 @@ jobs_lane_new(struct jobs *j, const char *name)
 	l->name = xstrdup(name);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	if (pthread_create(&l->thread, NULL, lane_main, l) != 0) {
+	if (thread_start(&l->thread, NULL, lane_main, l) != 0) {
 		err_set("cannot start a worker thread for '%s'", name);
 		free(l->name);
 		free(l);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #define SPAWN_ERR_FD 1023
 
@@ -44,13 +47,24 @@ child_fds(int in_fd, int out_fd, int err_fd)
 	syscall(SYS_close_range, SPAWN_ERR_FD + 1U, ~0U, 0U);
 }
 
-int
-spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
+/*
+ * Start ARGV; *PID and *PIDFD get the child and a pidfd for it.  fork +
+ * exec rather than posix_spawn: the child must set PR_SET_PDEATHSIG, which
+ * posix_spawn cannot.  The child unblocks every signal, puts SIGPIPE back
+ * to its default, keeps only fds 0-2 and reports a failed exec through a
+ * close-on-exec pipe (*EXEC_ERRNO, 0 when the exec worked).  Waiting and
+ * killing go through the pidfd: poll() says when the child ends, and
+ * pidfd_send_signal can never reach another process that got its pid.
+ */
+static int
+child_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid, int *pidfd,
+    int *exec_errno)
 {
 	int pipefd[2], child_errno = 0;
 	ssize_t n;
 	pid_t p, parent = getpid();
 
+	*exec_errno = 0;
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return err_set("cannot create a pipe: %s", strerror(errno));
 	p = fork();
@@ -64,7 +78,7 @@ spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 		int e;
 
 		child_die_with(parent);
-		/* A worker thread may block signals; the program must not. */
+		/* A worker thread blocks signals; the program must not. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
@@ -83,41 +97,95 @@ spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 	close(pipefd[0]);
 	if (n == (ssize_t)sizeof child_errno) {
 		waitpid(p, NULL, 0);
+		*exec_errno = child_errno;
 		return err_set("cannot run '%s': %s", argv[0], strerror(child_errno));
+	}
+	/* The child is not reaped yet, so its pid cannot have been reused. */
+	if ((*pidfd = pidfd_open(p, 0)) < 0) {
+		int e = errno;
+
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+		return err_set("cannot follow '%s' (pidfd_open: %s); vmtty needs Linux 5.3 or "
+		    "later", argv[0], strerror(e));
 	}
 	*pid = p;
 	return 0;
 }
 
 int
+spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
+{
+	int pidfd, exec_errno;
+
+	if (child_start(argv, in_fd, out_fd, err_fd, pid, &pidfd, &exec_errno) != 0)
+		return -1;
+	close(pidfd);
+	return 0;
+}
+
+/* Wait up to MS (< 0: for ever) for the child behind PIDFD to end: true
+ * when it has (it is then reaped with waitpid, *ST its status). */
+static bool
+child_wait(pid_t pid, int pidfd, long long ms, int *st)
+{
+	long long deadline = log_now_ms() + ms;
+
+	for (;;) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		long long left = ms < 0 ? -1 : deadline - log_now_ms();
+		int n;
+
+		if (ms >= 0 && left < 0)
+			left = 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			break;
+		if (n == 0 && ms >= 0 && log_now_ms() >= deadline)
+			return false;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+	while (waitpid(pid, st, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
+/* Kill the child behind PIDFD and reap it. */
+static void
+child_kill(pid_t pid, int pidfd)
+{
+	int st;
+
+	if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) != 0)
+		log_debug("spawn: pidfd_send_signal %d: %s", (int)pid, strerror(errno));
+	child_wait(pid, pidfd, -1, &st);
+}
+
+static int
+exit_status(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
 spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *status)
 {
-	long long deadline = log_now_ms() + timeout_ms;
-	int st = 0;
-	pid_t pid, w;
+	int st = 0, pidfd, exec_errno, rc = 0;
+	pid_t pid;
 
-	if (spawn_start(argv, -1, out_fd, err_fd, &pid) != 0)
+	if (child_start(argv, -1, out_fd, err_fd, &pid, &pidfd, &exec_errno) != 0)
 		return -1;
-	for (;;) {
-		w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return err_set("cannot wait for '%s': %s", argv[0], strerror(errno));
-		if (log_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return err_set("'%s' did not finish within %d ms and was stopped",
-			    argv[0], timeout_ms);
-		}
-		{
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
+	if (child_wait(pid, pidfd, timeout_ms, &st))
+		*status = exit_status(st);
+	else {
+		child_kill(pid, pidfd);
+		rc = err_set("'%s' did not finish within %d ms and was stopped", argv[0],
+		    timeout_ms);
 	}
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return 0;
+	close(pidfd);
+	return rc;
 }
 
 /* Hand the complete lines of BUF (LEN bytes) to ON_LINE; keep the rest. */
@@ -159,16 +227,73 @@ spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, siz
 	errbuf[*have] = '\0';
 }
 
+/* The child's output as spawn_capture reads it. */
+struct capture {
+	spawn_line_fn on_line;
+	void *arg;
+	char *errbuf;
+	size_t errlen, errhave;
+	char line[4096];
+	size_t linelen;
+};
+
+/* Read OUT (lines to CAP's on_line) and ERR (its tail into CAP's errbuf)
+ * until both end.  -1 when DEADLINE passes or CANCEL is set (*CANCELLED
+ * says which). */
+static int
+capture_pipes(int out, int err, struct capture *cap, const atomic_bool *cancel,
+    long long deadline, bool *cancelled)
+{
+	struct pollfd pfd[2] = { { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+	char chunk[4096];
+	int done = 0;
+
+	while (done < 2) {
+		long long left = deadline - log_now_ms();
+		int slice = cancel != NULL ? 100 : 1000;	/* ms between looks */
+		int n;
+
+		*cancelled = cancel != NULL && atomic_load(cancel);
+		if (left <= 0 || *cancelled)
+			return -1;
+		n = poll(pfd, 2, left > slice ? slice : (int)left);
+		if (n < 0 && errno != EINTR)
+			return 0;	/* the wait for the child decides */
+		for (int i = 0; n > 0 && i < 2; i++) {
+			ssize_t r;
+
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			r = read(pfd[i].fd, i == 0 ? cap->line + cap->linelen : chunk,
+			    i == 0 ? sizeof cap->line - 1 - cap->linelen : sizeof chunk);
+			if (r <= 0) {
+				pfd[i].fd = -1;
+				done++;
+				continue;
+			}
+			if (i == 1) {
+				spawn_keep_tail(cap->errbuf, cap->errlen, &cap->errhave, chunk,
+				    (size_t)r);
+				continue;
+			}
+			cap->linelen = spawn_lines(cap->line, cap->linelen + (size_t)r,
+			    cap->on_line, cap->arg);
+			if (cap->linelen == sizeof cap->line - 1)
+				cap->linelen = 0;	/* an endless line: drop it */
+		}
+	}
+	return 0;
+}
+
 int
 spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic_bool *cancel,
     char *errbuf, size_t errlen, int timeout_ms, int *status)
 {
-	int out[2], errp[2], rc = -1, done = 0;
-	struct pollfd pfd[2];
-	char line[4096], chunk[4096];
-	size_t linelen = 0, errhave = 0;
-	pid_t pid, parent = getpid();
-	long long deadline = log_now_ms() + timeout_ms;
+	struct capture *cap;
+	int out[2], errp[2], rc, pidfd = -1, exec_errno, st;
+	long long deadline = log_now_ms() + timeout_ms, left;
+	bool cancelled = false;
+	pid_t pid;
 
 	if (errlen > 0)
 		errbuf[0] = '\0';
@@ -179,83 +304,43 @@ spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const atomic
 		close(out[1]);
 		return err_set("cannot create a pipe: %s", strerror(errno));
 	}
-	/* The child gets the write ends as stdout and stderr; an exec that
-	 * fails says so on stderr and exits 127. */
-	pid = fork();
-	if (pid < 0) {
-		rc = err_set("cannot fork to run '%s': %s", argv[0], strerror(errno));
-		goto out_fds;
-	}
-	if (pid == 0) {
-		int e;
-
-		child_die_with(parent);
-		signal(SIGPIPE, SIG_DFL);
-		child_fds(-1, out[1], errp[1]);
-		execvp(argv[0], argv);
-		e = errno;
-		dprintf(2, "cannot run '%s': %s", argv[0], strerror(e));
-		_exit(127);
-	}
+	rc = child_start(argv, -1, out[1], errp[1], &pid, &pidfd, &exec_errno);
 	close(out[1]);
 	close(errp[1]);
-	out[1] = errp[1] = -1;
-	pfd[0].fd = out[0];
-	pfd[1].fd = errp[0];
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (done < 2) {
-		long long left = deadline - log_now_ms();
-		bool cancelled = cancel != NULL && atomic_load(cancel);
-		int slice = cancel != NULL ? 100 : 1000;	/* ms between looks */
-		int n;
-
-		if (left <= 0 || cancelled) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			rc = cancelled ? err_set("cancelled: '%s' was stopped", argv[0]) :
-			    err_set("'%s' did not finish within %d ms and was stopped", argv[0],
-			    timeout_ms);
-			goto out_fds;
+	if (rc != 0) {
+		/* A program that cannot run: exit status 127 and why, as a shell
+		 * says it (callers suggest the package to install). */
+		if (exec_errno != 0) {
+			if (errlen > 0)
+				snprintf(errbuf, errlen, "%s", err_get());
+			*status = 127;
+			rc = 0;
 		}
-		n = poll(pfd, 2, left > slice ? slice : (int)left);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; n > 0 && i < 2; i++) {
-			ssize_t r;
-
-			if (pfd[i].fd < 0 || pfd[i].revents == 0)
-				continue;
-			r = read(pfd[i].fd, i == 0 ? line + linelen : chunk,
-			    i == 0 ? sizeof line - 1 - linelen : sizeof chunk);
-			if (r <= 0) {
-				pfd[i].fd = -1;
-				done++;
-				continue;
-			}
-			if (i == 1) {
-				spawn_keep_tail(errbuf, errlen, &errhave, chunk, (size_t)r);
-				continue;
-			}
-			linelen = spawn_lines(line, linelen + (size_t)r, on_line, arg);
-			if (linelen == sizeof line - 1)
-				linelen = 0;	/* an endless line: drop it */
-		}
-	}
-	if (waitpid(pid, &rc, 0) < 0) {
-		rc = err_set("cannot wait for '%s': %s", argv[0], strerror(errno));
 		goto out_fds;
 	}
-	*status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-	/* Trim the trailing newline(s) of the message. */
-	while (errhave > 0 && (errbuf[errhave - 1] == '\n' || errbuf[errhave - 1] == '\r'))
-		errbuf[--errhave] = '\0';
-	rc = 0;
+	cap = xcalloc(1, sizeof *cap);
+	cap->on_line = on_line;
+	cap->arg = arg;
+	cap->errbuf = errbuf;
+	cap->errlen = errlen;
+	rc = capture_pipes(out[0], errp[0], cap, cancel, deadline, &cancelled);
+	left = deadline - log_now_ms();
+	if (rc != 0 || !child_wait(pid, pidfd, left > 0 ? left : 0, &st)) {
+		child_kill(pid, pidfd);
+		rc = cancelled ? err_set("cancelled: '%s' was stopped", argv[0]) :
+		    err_set("'%s' did not finish within %d ms and was stopped", argv[0],
+		    timeout_ms);
+	} else {
+		*status = exit_status(st);
+		/* Trim the trailing newline(s) of the message. */
+		while (cap->errhave > 0 && (errbuf[cap->errhave - 1] == '\n' ||
+		    errbuf[cap->errhave - 1] == '\r'))
+			errbuf[--cap->errhave] = '\0';
+	}
+	free(cap);
+	close(pidfd);
 out_fds:
 	close(out[0]);
 	close(errp[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
 	return rc;
 }

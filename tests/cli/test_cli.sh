@@ -81,4 +81,26 @@ t_eq "still no VMs on local" "[]" "$T_OUT"
 t_status "TUI without a terminal exits 1" 1 "$VMTTY" </dev/null
 t_match "and says why" "needs a terminal" "$T_ERR"
 
+# A host found as it was writes no cached row again: each row keeps its
+# rowid and last-write time on a second list.  The project's lab file has
+# domains without a <uuid>, which the test driver gives a new UUID on each
+# connection: those rows (and only those) change every time.
+cache_rows() {
+	sqlite3 "$VMTTY_DB" "SELECT v.rowid, v.uuid, v.name, v.state, v.seen FROM vms v
+		JOIN hosts h ON h.id = v.host_id WHERE h.name = '$1' ORDER BY v.name"
+}
+t_status "host add cache test:///default" 0 "$VMTTY" host add cache test:///default
+t_status "host add labc (lab.xml)" 0 "$VMTTY" host add labc "test://$T_ROOT/tests/data/libvirt/lab.xml"
+"$VMTTY" list >/dev/null 2>&1
+before=$(cache_rows cache) lab_before=$(cache_rows labc)
+t_check "the first list cached the hosts' domains" test -n "$before" -a -n "$lab_before"
+t_status "a second list" 0 "$VMTTY" list
+t_eq "an unchanged host's cached rows were not written again" "$before" "$(cache_rows cache)"
+nouuid="scratch spare ephemeral-paused"
+keep() { printf '%s\n' "$1" | grep -vwE "${nouuid// /|}"; }
+t_eq "lab's domains with a <uuid> were not written again" "$(keep "$lab_before")" \
+	"$(keep "$(cache_rows labc)")"
+t_eq "lab still caches all its domains" "$(printf '%s\n' "$lab_before" | wc -l)" \
+	"$(cache_rows labc | wc -l)"
+
 t_summary

@@ -167,7 +167,7 @@ qemu_accepts() {
 	done
 	pidfile=$(printf '%s\n' "${args[@]}" | grep -A1 -x -- -pidfile | tail -1)
 	[ -z "$vars" ] || { mkdir -p "$(dirname "$vars")" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"; } || return 1
-	mkdir -p "$(dirname "$pidfile")"
+	mkdir -p -m 700 "$(dirname "$pidfile")"	# as vmtty makes it
 	"${args[@]}" -S 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
 	pid=$(cat "$pidfile")
 	kill "$pid"

@@ -60,6 +60,15 @@ t_status "reboot t1" 0 "$VMTTY" reboot t1
 t_check "the marker appears a second time after reboot" wait_serial t1 "GUEST READY" 2 90
 t_eq "running after the reboot" running "$(vm_state t1)"
 
+# Every lifecycle operation takes the VM's lock, not only start: while
+# another vmtty holds it (flock(1) here), they are refused and the VM runs on.
+lock="$VMTTY_RUNTIME_DIR/$(vm_uuid t1 | cut -c1-8)/lock"
+for a in poweroff shutdown reboot reset pause; do
+	t_status "$a while another holds t1's lock is refused" 1 flock "$lock" "$VMTTY" $a t1
+	t_match "$a says why" "VM 't1' is being started or stopped by another vmtty; try again" "$T_ERR"
+done
+t_eq "t1 still runs after the refused operations" running "$(vm_state t1)"
+
 # Two starts of one VM at once: the per-VM lock lets exactly one through,
 # and exactly one qemu runs.
 "$VMTTY" poweroff t1 --wait >/dev/null 2>&1
@@ -128,6 +137,23 @@ t_status "the journal of t3" 0 "$VMTTY" log t3 --json
 t_match "has the shutdown" '"action": "shutdown"' "$T_OUT"
 t_match "and the poweroff" '"action": "poweroff"' "$T_OUT"
 
+# list looks at the runtime directory once: a VM that never ran here (no
+# directory of its own there) costs no file open, while t1 (running) and
+# t3 (off) are still told apart.
+t_status "create t4, never started" 0 create_tiny t4
+t4dir="$VMTTY_RUNTIME_DIR/$(vm_uuid t4 | cut -c1-8)"
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=%file -o "$T_TMP/list.strace" "$VMTTY" list --json >/dev/null 2>&1
+	t_check "list touched nothing under t4's runtime path" \
+		sh -c '! grep -F "$1" "$2"' _ "$t4dir" "$T_TMP/list.strace"
+else
+	t_skip "list touched nothing under t4's runtime path" "strace is not installed"
+fi
+t_eq "t4 is off" off "$(vm_state t4)"
+t_eq "t3 is off" off "$(vm_state t3)"
+t_eq "t1 is running" running "$(vm_state t1)"
+t_status "delete t4" 0 "$VMTTY" delete t4
+
 # 5. Bad input: one-line errors, exit 1, no VM row written.
 n0=$(vm_count)
 bad() {
@@ -149,6 +175,9 @@ bad "a disk in use by a running VM" "disk '$T_TMP/disk.qcow2' is in use by runni
 t_eq "no VM rows were written by the bad creates" "$((n0 + 1))" "$(vm_count)"
 t_status "delete of a running VM is refused" 1 "$VMTTY" delete t2
 t_status "poweroff t2" 0 "$VMTTY" poweroff t2 --wait
+t2lock="$VMTTY_RUNTIME_DIR/$(vm_uuid t2 | cut -c1-8)/lock"
+t_status "delete t2 while another holds its lock is refused" 1 flock "$t2lock" "$VMTTY" delete t2
+t_match "delete says why" "VM 't2' is being started or stopped by another vmtty" "$T_ERR"
 t_status "delete t2 keeps its disk" 0 "$VMTTY" delete t2
 t_check "disk file still there" test -f "$T_TMP/disk.qcow2"
 t_status "log t1 --json" 0 "$VMTTY" log t1 --json

@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include "util/job.h"
@@ -196,6 +197,55 @@ test_discard_queued(void **state)
 	loop_free(l);
 }
 
+struct masked {
+	struct rec *r;
+	int blocked;		/* SIGWINCH, SIGCHLD and SIGTERM, as the job saw them */
+};
+
+static void
+mask_work(void *arg)
+{
+	struct masked *m = arg;
+	sigset_t cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	m->blocked = sigismember(&cur, SIGWINCH) + sigismember(&cur, SIGCHLD) +
+	    sigismember(&cur, SIGTERM) + sigismember(&cur, SIGINT);
+}
+
+static void
+mask_done(void *arg)
+{
+	struct masked *m = arg;
+
+	m->r->order[m->r->n++] = 1;
+}
+
+/* A job's worker thread takes none of the program's signals: they belong
+ * to the UI thread, whose handlers set the flags its loop reads. */
+static void
+test_workers_block_signals(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct lane *a = jobs_lane_new(j, "a");
+	struct rec r = { .ui = pthread_self() };
+	struct masked m = { &r, -1 };
+	sigset_t cur;
+
+	(void)state;
+	job_submit(a, mask_work, mask_done, &m);
+	run_until(l, &r, 1, 5000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(m.blocked, 4);
+	/* The UI thread's own mask is as it was. */
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	assert_false(sigismember(&cur, SIGWINCH));
+	assert_false(sigismember(&cur, SIGTERM));
+	jobs_free(j);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -204,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_post_from_thread),
 		cmocka_unit_test(test_stuck_lane),
 		cmocka_unit_test(test_discard_queued),
+		cmocka_unit_test(test_workers_block_signals),
 	};
 
 	return cmocka_run_group_tests_name("job", tests, NULL, NULL);

@@ -1,0 +1,238 @@
+/* spawn: children are waited for on a pidfd (no polling), killed through
+ * it at their deadline, die with vmtty, and start with no signal blocked. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include "util/thread.h"
+
+/* Is PID gone (or a zombie nobody reaped yet)? */
+static int
+gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[2] == 'Z';
+}
+
+/* Wait up to MS for PID to be gone. */
+static int
+wait_gone(pid_t pid, long ms)
+{
+	long long deadline = log_now_ms() + ms;
+
+	while (!gone(pid) && log_now_ms() < deadline)
+		poll(NULL, 0, 10);
+	return gone(pid);
+}
+
+/* The first line of FILE as a number. */
+static long
+read_num(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	long v = -1;
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%ld", &v) != 1)
+			v = -1;
+		fclose(fp);
+	}
+	return v;
+}
+
+static void
+test_status(void **state)
+{
+	char *const ok[] = { "sh", "-c", "exit 3", NULL };
+	char *const sig[] = { "sh", "-c", "kill -TERM $$", NULL };
+	int st = -1;
+
+	(void)state;
+	assert_int_equal(spawn_wait(ok, -1, -1, 5000, &st), 0);
+	assert_int_equal(st, 3);
+	assert_int_equal(spawn_wait(sig, -1, -1, 5000, &st), 0);
+	assert_int_equal(st, 128 + SIGTERM);
+}
+
+/* A child past its deadline is killed (through its pidfd) and reaped. */
+static void
+test_timeout_kills(void **state)
+{
+	char *dir = unit_tmpdir(), file[256], cmd[320];
+	char *const argv[] = { "sh", "-c", cmd, NULL };
+	char errbuf[128];
+	long long t0;
+	long pid;
+	int st = -1;
+
+	(void)state;
+	snprintf(file, sizeof file, "%s/pid", dir);
+	snprintf(cmd, sizeof cmd, "echo $$ > %s; exec sleep 30", file);
+	t0 = log_now_ms();
+	assert_int_equal(spawn_wait(argv, -1, -1, 300, &st), -1);
+	assert_true(log_now_ms() - t0 < 3000);
+	assert_non_null(strstr(err_get(), "did not finish within 300 ms"));
+	assert_true((pid = read_num(file)) > 0);
+	assert_true(gone((pid_t)pid));
+	/* The same through spawn_capture. */
+	unlink(file);
+	t0 = log_now_ms();
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, errbuf, sizeof errbuf, 300, &st),
+	    -1);
+	assert_true(log_now_ms() - t0 < 3000);
+	assert_non_null(strstr(err_get(), "did not finish within 300 ms"));
+	assert_true((pid = read_num(file)) > 0);
+	assert_true(gone((pid_t)pid));
+	unit_rmdir(dir);
+}
+
+/* Waiting sleeps on the pidfd: no wake-ups every few milliseconds while a
+ * child runs for half a second (a 5 ms waitpid poll made ~100). */
+static void
+test_wait_does_not_poll(void **state)
+{
+	char *const argv[] = { "sleep", "0.5", NULL };
+	struct rusage before, after;
+	int st = -1;
+
+	(void)state;
+	getrusage(RUSAGE_THREAD, &before);
+	assert_int_equal(spawn_wait(argv, -1, -1, 5000, &st), 0);
+	getrusage(RUSAGE_THREAD, &after);
+	assert_int_equal(st, 0);
+	assert_true(after.ru_nvcsw - before.ru_nvcsw < 20);
+}
+
+static void
+test_exec_failure(void **state)
+{
+	char *const argv[] = { "/nonexistent/vmtty-no-such-program", NULL };
+	char errbuf[256];
+	pid_t pid;
+	int st = -1;
+
+	(void)state;
+	assert_int_equal(spawn_wait(argv, -1, -1, 5000, &st), -1);
+	assert_string_equal(err_get(), "cannot run '/nonexistent/vmtty-no-such-program': "
+	    "No such file or directory");
+	assert_int_equal(spawn_start(argv, -1, -1, -1, &pid), -1);
+	assert_non_null(strstr(err_get(), "No such file or directory"));
+	/* spawn_capture says it as a shell would: 127 and why. */
+	assert_int_equal(spawn_capture(argv, NULL, NULL, NULL, errbuf, sizeof errbuf, 5000, &st),
+	    0);
+	assert_int_equal(st, 127);
+	assert_string_equal(errbuf, "cannot run '/nonexistent/vmtty-no-such-program': "
+	    "No such file or directory");
+}
+
+/* A child of a process that dies is killed with it (PR_SET_PDEATHSIG):
+ * a process forks, spawns a long sleep, says its pid and exits. */
+static void
+test_dies_with_parent(void **state)
+{
+	int p[2];
+	pid_t mid, child = 0;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	mid = fork();
+	assert_true(mid >= 0);
+	if (mid == 0) {
+		char *const argv[] = { "sleep", "30", NULL };
+		pid_t c = 0;
+
+		close(p[0]);
+		if (spawn_start(argv, -1, -1, -1, &c) != 0)
+			c = 0;
+		if (write(p[1], &c, sizeof c) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &child, sizeof child), (ssize_t)sizeof child);
+	close(p[0]);
+	waitpid(mid, NULL, 0);
+	assert_true(child > 0);
+	assert_true(wait_gone(child, 3000));
+}
+
+struct masked {
+	char line[128];
+};
+
+static void
+on_line(const char *line, void *arg)
+{
+	struct masked *m = arg;
+
+	if (strncmp(line, "SigBlk:", 7) == 0)
+		snprintf(m->line, sizeof m->line, "%s", line);
+}
+
+/* Run from a worker thread (every signal blocked), a program still starts
+ * with none blocked. */
+static void *
+capture_thread(void *arg)
+{
+	char *const argv[] = { "grep", "SigBlk", "/proc/self/status", NULL };
+	char errbuf[128];
+	int st = -1;
+
+	if (spawn_capture(argv, on_line, arg, NULL, errbuf, sizeof errbuf, 5000, &st) != 0 ||
+	    st != 0)
+		((struct masked *)arg)->line[0] = '\0';
+	return NULL;
+}
+
+static void
+test_child_mask(void **state)
+{
+	struct masked m = { "" };
+	pthread_t t;
+	sigset_t cur;
+
+	(void)state;
+	assert_int_equal(thread_start(&t, NULL, capture_thread, &m), 0);
+	pthread_join(t, NULL);
+	assert_string_equal(m.line, "SigBlk:\t0000000000000000");
+	/* thread_start left this thread's own mask alone. */
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	assert_false(sigismember(&cur, SIGTERM));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_timeout_kills),
+		cmocka_unit_test(test_wait_does_not_poll),
+		cmocka_unit_test(test_exec_failure),
+		cmocka_unit_test(test_dies_with_parent),
+		cmocka_unit_test(test_child_mask),
+	};
+
+	return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
+}
