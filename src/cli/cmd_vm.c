@@ -125,16 +125,25 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 	if (host_list(db, &hosts, &nh) != 0)
 		return;
 	for (size_t h = 0; h < nh; h++) {
+		struct live l = { db, v };
 		struct hv *hv;
 
-		struct live l = { db, v };
-
-		if (hosts[h].kind != HOST_BUILTIN || (hv = hv_open(&hosts[h])) == NULL)
+		if (hosts[h].kind != HOST_BUILTIN)
 			continue;
 		/* All at once: one look at the runtime directory answers for
-		 * every VM that is off; a host that cannot say keeps the
-		 * inventory's last-seen states. */
-		hv_status_all(hv, v, n, live_state, &l);
+		 * every VM that is off.  A host that cannot say (a runtime
+		 * directory refused as not the user's) shows its VMs as
+		 * unknown, never as the inventory last saw them. */
+		if ((hv = hv_open(&hosts[h])) == NULL ||
+		    hv_status_all(hv, v, n, live_state, &l) != 0) {
+			cli_warn("host '%s': the VMs' states cannot be read: %s", hosts[h].name,
+			    err_get());
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(v[i].host, hosts[h].name) == 0) {
+					free(v[i].state);
+					v[i].state = xstrdup(hv_state_name(HV_UNKNOWN));
+				}
+		}
 		hv_close(hv);
 	}
 	host_list_free(hosts, nh);
@@ -371,6 +380,13 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		v.c.state = xstrdup(hv_state_name(st.state));
 		journal_found(ctx->db, v.c.host, v.c.name, &st);
 	} else {
+		/* A built-in host answers at once or not at all: its last-seen
+		 * state would be a guess presented as fact. */
+		if (v.hv != NULL) {
+			cli_warn("VM '%s': its state cannot be read: %s", v.c.name, err_get());
+			free(v.c.state);
+			v.c.state = xstrdup(hv_state_name(HV_UNKNOWN));
+		}
 		st.state = HV_UNKNOWN;
 		st.detail[0] = '\0';
 		st.accel[0] = '\0';

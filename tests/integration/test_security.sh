@@ -69,6 +69,18 @@ t_match "and says to chmod it" "other users can reach it \(mode 0755\); chmod 70
 chmod 700 "$vbase"
 t_status "once it is 0700 the VM starts" 0 as_victim "$VMTTY" start fw
 t_eq "the VM's runtime directory is 0700 and the victim's" "700 $V" "$(stat -c '%a %u' "$vbase/$id")"
+# While it runs, a planted directory in its place: the inventory last saw
+# fw running, but list and show must not say so as if they knew.
+mv "$vbase" "$vbase.aside"
+as_attacker mkdir -m 777 "$vbase"
+t_status "list with a planted runtime directory" 0 as_victim "$VMTTY" list
+t_match "fw is shown as unknown, not as last seen" 'fw +unknown' "$T_OUT"
+t_match "and it says why, in one line" \
+	"^vmtty: host 'local': the VMs' states cannot be read: refusing runtime directory '$vbase'" "$T_ERR"
+t_status "show with it" 0 as_victim "$VMTTY" show fw --json
+t_match "says unknown too" '"state": "unknown"' "$T_OUT"
+rm -rf "$vbase"
+mv "$vbase.aside" "$vbase"
 t_status "and powers off" 0 as_victim "$VMTTY" poweroff fw --wait
 rm -rf "$vbase"
 t_status "a runtime directory the victim's vmtty makes itself is used" 0 as_victim "$VMTTY" start fw
