@@ -144,6 +144,8 @@ main(int argc, char **argv)
 	report("help", hp, n);
 	printf("n=%d\n", n);
 	fflush(stdout);
+	free(mv);
+	free(hp);
 	if (write(master, "q", 1) != 1 || drain(2000) == 0)
 		kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);

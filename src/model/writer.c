@@ -21,6 +21,8 @@ struct writer {
 	struct lane *lane;
 	char *path;
 	struct db *db;			/* the lane's connection, opened there */
+	struct db *late;		/* after writer_close: the caller's */
+	bool closed;
 	writer_notice_fn notice;
 	void *notice_arg;
 	int pending;			/* UI thread */
@@ -141,6 +143,20 @@ witem_discard(void *arg)
 	witem_finish(it);
 }
 
+/* A write after writer_close: once, here and now, never waiting. */
+static void
+writer_late(struct writer *w, struct witem *it)
+{
+	if (w->late == NULL && (w->late = db_open(w->path)) != NULL)
+		sqlite3_busy_handler(db_sqlite(w->late), writer_on_lock, w);
+	err_clear();
+	it->rc = w->late != NULL ? it->fn(w->late, it->arg) : -1;
+	if (it->rc != 0)
+		it->error = xstrdup(err_get()[0] != '\0' ? err_get() :
+		    "writing to the inventory failed");
+	witem_finish(it);
+}
+
 struct writer *
 writer_new(struct jobs *jobs, const char *path, writer_notice_fn notice, void *arg)
 {
@@ -170,6 +186,10 @@ writer_submit(struct writer *w, const char *what, writer_fn fn, writer_done_fn d
 	it->done = done;
 	it->arg = arg;
 	w->pending++;
+	if (w->closed) {
+		writer_late(w, it);
+		return;
+	}
 	job_submit(w->lane, witem_run, witem_done, it);
 	/* Already waiting: the owner may show the new count. */
 	if (w->noticed && w->notice != NULL)
@@ -186,6 +206,15 @@ void
 writer_give_up(struct writer *w)
 {
 	atomic_store(&w->give_up, true);
+}
+
+void
+writer_close(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	atomic_store(&w->give_up, true);
+	w->closed = true;
 }
 
 const char *const *
@@ -207,6 +236,7 @@ writer_free(struct writer *w)
 		return;
 	}
 	db_close(w->db);
+	db_close(w->late);
 	for (size_t i = 0; i < w->nunwritten; i++)
 		free(w->unwritten[i]);
 	free(w->unwritten);

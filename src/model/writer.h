@@ -36,6 +36,10 @@ void writer_submit(struct writer *w, const char *what, writer_fn fn, writer_done
 int writer_pending(const struct writer *w);
 /* Stop waiting for the lock: writes that wait, or will, fail at once. */
 void writer_give_up(struct writer *w);
+/* Just before jobs_free: the lane takes no more writes.  Writes submitted
+ * after this (completions that run while the job system stops) are tried
+ * once at once, on the calling thread, without waiting for a lock. */
+void writer_close(struct writer *w);
 /* What was not written because of writer_give_up: N descriptions. */
 const char *const *writer_unwritten(const struct writer *w, size_t *n);
 /* After jobs_free (which ran or discarded every completion). */

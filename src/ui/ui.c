@@ -777,6 +777,7 @@ ui_main(struct db *db, long frames)
 	/* Backends first: completions may still reach the view. */
 	ask_stop();
 	fleet_shutdown(ui.fleet);
+	writer_close(ui.writer);
 	jobs_free(ui.jobs);
 	ui.jobs = NULL;
 	while (ui.nviews > 0) {
@@ -789,6 +790,7 @@ out:
 	ask_stop();
 	if (ui.jobs != NULL) {
 		fleet_shutdown(ui.fleet);
+		writer_close(ui.writer);
 		jobs_free(ui.jobs);
 	}
 	fleet_free(ui.fleet);

@@ -541,8 +541,8 @@ host_change(struct ui *ui, char *name, const char *uri)
 	h->name = name;
 	h->uri = uri != NULL ? xstrdup(uri) : NULL;
 	snprintf(what, sizeof what, "%s host '%s'", h->add ? "adding" : "removing", name);
-	ui_write(ui, what, host_write, host_written, h);
 	ui_status(ui, false, "%s host '%s'...", h->add ? "Adding" : "Removing", name);
+	ui_write(ui, what, host_write, host_written, h);
 }
 
 static int
