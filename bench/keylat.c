@@ -1,15 +1,18 @@
-/* keylat [-p COLSxROWS] [-n N] CMD [ARGS]: run the TUI CMD on a fresh
- * pseudo-terminal, let it settle, then send keys and time the answers:
+/* keylat [-p COLSxROWS] [-n N] [-s KEYS] CMD [ARGS]: run the TUI CMD on a
+ * fresh pseudo-terminal, let it settle (with -s: send KEYS, e.g. an action
+ * that writes the inventory, and let it settle again), then send keys and
+ * time the answers:
  * N moves of the selection (j and k in turn) and N openings of the help
  * overlay (? then Esc).  A key's latency is the time from writing it to
  * the first byte of the redraw it causes.  Prints
  * "move_med_ms=.. move_max_ms=.. help_med_ms=.. help_max_ms=.. n=N",
- * then sends q. */
+ * then sends q and exits with CMD's exit status. */
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,11 +85,12 @@ main(int argc, char **argv)
 {
 	struct winsize ws = { .ws_col = 120, .ws_row = 40 };
 	unsigned cols, rows;
+	const char *keys = NULL;
 	int n = 20, opt, status;
 	double *mv, *hp;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "+p:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:n:s:")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (sscanf(optarg, "%ux%u", &cols, &rows) != 2)
@@ -98,6 +102,9 @@ main(int argc, char **argv)
 			n = atoi(optarg);
 			if (n < 1)
 				goto usage;
+			break;
+		case 's':
+			keys = optarg;
 			break;
 		default:
 			goto usage;
@@ -122,6 +129,9 @@ main(int argc, char **argv)
 	/* Settled: the first frame drawn and 300 ms without output. */
 	if (drain(300) != 0)
 		goto gone;
+	if (keys != NULL && (write(master, keys, strlen(keys)) != (ssize_t)strlen(keys) ||
+	    drain(300) != 0))
+		goto gone;
 	for (int i = 0; i < n; i++) {
 		if ((mv[i] = answer(i % 2 ? "k" : "j", 1)) < 0)
 			goto gone;
@@ -133,16 +143,20 @@ main(int argc, char **argv)
 	report("move", mv, n);
 	report("help", hp, n);
 	printf("n=%d\n", n);
+	fflush(stdout);
+	free(mv);
+	free(hp);
 	if (write(master, "q", 1) != 1 || drain(2000) == 0)
 		kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
-	return 0;
+	/* CMD's own exit status: did it quit cleanly? */
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 gone:
 	fprintf(stderr, "keylat: %s stopped answering\n", argv[optind]);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return 1;
 usage:
-	fprintf(stderr, "usage: keylat [-p COLSxROWS] [-n N] CMD [ARGS]\n");
+	fprintf(stderr, "usage: keylat [-p COLSxROWS] [-n N] [-s KEYS] CMD [ARGS]\n");
 	return 2;
 }

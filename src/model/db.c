@@ -17,6 +17,7 @@
 #include "util/xalloc.h"
 
 #define DB_STMT_CACHE 48
+#define DB_BUSY_MS 5000
 
 struct db_stmt {
 	const char *sql;
@@ -329,6 +330,12 @@ db_changed(struct db *db)
 	return 1;
 }
 
+void
+db_set_busy_timeout(struct db *db, int ms)
+{
+	sqlite3_busy_timeout(db->sq, ms);
+}
+
 int
 db_begin(struct db *db)
 {
@@ -514,7 +521,7 @@ db_open(const char *path)
 		    db->sq != NULL ? sqlite3_errmsg(db->sq) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(db->sq, 5000);
+	db_set_busy_timeout(db, DB_BUSY_MS);
 	sqlite3_extended_result_codes(db->sq, 0);
 	if (db_check(db, &version) != 0)
 		goto fail;

@@ -16,6 +16,10 @@ struct db *db_open(const char *path);
 void db_close(struct db *db);
 const char *db_path(const struct db *db);
 
+/* How long a statement waits for another connection's lock before it
+ * fails as busy (db_open: 5000 ms, right for the CLI). */
+void db_set_busy_timeout(struct db *db, int ms);
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

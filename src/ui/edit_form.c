@@ -4,7 +4,7 @@
  * (network kind, source, model) and removing a NIC.  Each
  * field is checked as it is left with the CLI's own code (vmedit_apply);
  * saving runs the blocking part (vmedit_run) on the host's lane and then
- * writes the inventory here on the UI thread.  A running VM gets the
+ * hands the inventory's part to the writer (ui_write), off the UI thread.  A running VM gets the
  * changes as pending, as with vmtty edit.
  */
 #include "ui/formw.h"
@@ -217,52 +217,102 @@ done_undo(void *arg)
 	free(u);
 }
 
+/* The inventory's part of a saved edit, on the writer's lane: the new
+ * configuration, what waits for a restart, and the journal entry. */
+struct edit_write {
+	struct ui *ui;
+	struct vm_config c;		/* as the host has it now */
+	struct vm_config old;		/* as it was, to take back */
+	char *newdisk;
+	char *pending;			/* running: all that waits for a restart */
+	bool running;
+	bool undo;			/* the configuration was not taken */
+	char changes[256];
+};
+
+static int
+edit_write(struct db *db, void *arg)
+{
+	struct edit_write *ew = arg;
+	char msg[1200];
+	int rc;
+
+	rc = vm_update(db, &ew->c);
+	ew->undo = rc != 0;
+	if (rc == 0 && ew->running)
+		rc = vm_set_pending(db, ew->c.id, ew->pending);
+	if (rc == 0)
+		snprintf(msg, sizeof msg, "changed %s%s", ew->changes,
+		    ew->running ? " (pending restart)" : "");
+	else
+		snprintf(msg, sizeof msg, "%s", err_get());
+	journal_add(db, ew->old.host, ew->old.name, "edit", rc == 0, msg);
+	if (rc != 0)
+		err_set("%s", msg);
+	return rc;
+}
+
+static void
+edit_written(void *arg, int rc, const char *error)
+{
+	struct edit_write *ew = arg;
+
+	if (rc != 0 && ew->undo) {
+		struct undo *u = xcalloc(1, sizeof *u);
+
+		vm_config_copy(&u->old, &ew->old);
+		u->newdisk = ew->newdisk;
+		ew->newdisk = NULL;
+		if (fleet_run(ui_fleet(ew->ui), ew->old.host, work_undo, done_undo, u) != 0)
+			done_undo(u);
+	}
+	if (rc != 0)
+		ui_status(ew->ui, true, "%s", error);
+	else if (ew->running)
+		ui_status(ew->ui, false, "VM '%s': %s changed; pending until its next start.",
+		    ew->old.name, ew->changes);
+	else
+		ui_status(ew->ui, false, "VM '%s': %s changed.", ew->old.name, ew->changes);
+	ui_intent(ew->ui, UI_RELOAD);
+	vm_config_clear(&ew->c);
+	vm_config_clear(&ew->old);
+	free(ew->newdisk);
+	free(ew->pending);
+	free(ew);
+}
+
+/* The host took the change (or not): the inventory follows through the
+ * writer, and the form closes, the change in the writer's hands. */
 static void
 done_edit(void *arg)
 {
 	struct editf *f = arg;
-	struct db *db = ui_db(f->ui);
 	struct ui *ui = f->ui;
-	char msg[1200];
+	struct edit_write *ew;
+	char what[400];
 
 	f->busy = false;
-	if (f->rc == 0 && vm_update(db, &f->c) != 0) {
-		struct undo *u = xcalloc(1, sizeof *u);
-
-		snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
-		f->rc = -1;
-		vm_config_copy(&u->old, &f->orig);
-		u->newdisk = f->newdisk;
-		f->newdisk = NULL;
-		if (fleet_run(ui_fleet(ui), f->orig.host, work_undo, done_undo, u) != 0)
-			done_undo(u);
-	}
-	if (f->rc == 0 && f->running) {
-		char *all = vmedit_pending(f->orig.pending, f->e.changes);
-
-		if (vm_set_pending(db, f->c.id, all) != 0) {
-			snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
-			f->rc = -1;
-		}
-		free(all);
-	}
 	if (f->rc != 0) {
-		journal_add(db, f->orig.host, f->orig.name, "edit", false, f->job_error);
+		ui_journal(ui, f->orig.host, f->orig.name, "edit", false, f->job_error);
 		ui_status(ui, true, "%s", f->job_error);
 		vm_config_clear(&f->c);
 		ui_intent(ui, UI_REDRAW);
 		return;
 	}
-	snprintf(msg, sizeof msg, "changed %s%s", f->e.changes,
-	    f->running ? " (pending restart)" : "");
-	journal_add(db, f->orig.host, f->orig.name, "edit", true, msg);
+	ew = xcalloc(1, sizeof *ew);
+	ew->ui = ui;
+	vm_config_copy(&ew->c, &f->c);
+	vm_config_copy(&ew->old, &f->orig);
+	ew->newdisk = f->newdisk;
+	f->newdisk = NULL;
+	ew->running = f->running;
 	if (f->running)
-		ui_status(ui, false, "VM '%s': %s changed; pending until its next start.",
-		    f->orig.name, f->e.changes);
-	else
-		ui_status(ui, false, "VM '%s': %s changed.", f->orig.name, f->e.changes);
+		ew->pending = vmedit_pending(f->orig.pending, f->e.changes);
+	snprintf(ew->changes, sizeof ew->changes, "%s", f->e.changes);
+	snprintf(what, sizeof what, "the edit of VM '%s' (%s)", f->orig.name, f->e.changes);
+	ui_write(ui, what, edit_write, edit_written, ew);
 	editf_close(f);
-	ui_intent(ui, UI_RELOAD);
+	ui_intent(ui, UI_REDRAW);
 }
 
 static int

@@ -20,6 +20,8 @@
 
 #include "ops/fleet.h"
 #include "model/db.h"
+#include "model/journal.h"
+#include "model/writer.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/job.h"
@@ -30,6 +32,12 @@
 #define UI_MIN_ROWS 24
 #define UI_STATUS_MS 5000
 #define UI_POLL_DB_MS 1000
+/* The UI thread only reads the inventory (writes go to the writer's lane);
+ * in WAL mode reads do not wait for a writer, but should a lock come in
+ * the way, a key is still answered well within 50 ms. */
+#define UI_DB_WAIT_MS 20
+/* On quit, how long writes still waiting for the inventory's lock may take. */
+#define UI_QUIT_WRITE_MS 5000
 #define UI_OVERLAYS 8
 #define UI_VIEWS 16
 
@@ -38,6 +46,8 @@ struct ui {
 	struct loop *loop;
 	struct jobs *jobs;
 	struct fleet *fleet;
+	struct writer *writer;
+	int stdin_watch;
 	/* views[0] is the VM list, always there; the rest are consoles. */
 	struct {
 		const struct view *view;
@@ -55,6 +65,8 @@ struct ui {
 	long long status_until;
 	int rows, cols;
 };
+
+static void ui_draw(struct ui *ui);
 
 static volatile sig_atomic_t sig_winch, sig_quit;
 static int saved_stderr = -1;
@@ -267,6 +279,119 @@ ui_pop(struct ui *ui, struct overlay *o)
 	}
 	overlay_free(o);
 	ui->dirty = true;
+}
+
+void
+ui_write(struct ui *ui, const char *what, writer_fn fn, writer_done_fn done, void *arg)
+{
+	writer_submit(ui->writer, what, fn, done, arg);
+}
+
+struct journal_write {
+	char *host, *vm, *action, *message;
+	bool ok;
+};
+
+static int
+journal_write(struct db *db, void *arg)
+{
+	struct journal_write *j = arg;
+
+	return journal_add(db, j->host, j->vm, j->action, j->ok, j->message);
+}
+
+static void
+journal_written(void *arg, int rc, const char *error)
+{
+	struct journal_write *j = arg;
+
+	(void)rc;
+	(void)error;
+	free(j->host);
+	free(j->vm);
+	free(j->action);
+	free(j->message);
+	free(j);
+}
+
+void
+ui_journal(struct ui *ui, const char *host, const char *vm, const char *action, bool ok,
+    const char *message)
+{
+	struct journal_write *j = xcalloc(1, sizeof *j);
+	char what[300];
+
+	j->host = host != NULL ? xstrdup(host) : NULL;
+	j->vm = vm != NULL ? xstrdup(vm) : NULL;
+	j->action = xstrdup(action);
+	j->message = message != NULL ? xstrdup(message) : NULL;
+	j->ok = ok;
+	snprintf(what, sizeof what, "the journal entry '%s' of %s '%s'", action,
+	    vm != NULL ? "VM" : "host", vm != NULL ? vm : host != NULL ? host : "");
+	writer_submit(ui->writer, what, journal_write, journal_written, j);
+}
+
+/* The writer waits for another program's lock on the inventory, or is
+ * through: say so on the status line. */
+static void
+on_writer_notice(void *arg, bool waiting, int count)
+{
+	struct ui *ui = arg;
+
+	if (!waiting && count == 0)
+		return;
+	if (waiting)
+		ui_status(ui, true, "Inventory busy: another program holds its write lock; "
+		    "%d change(s) kept, to be written when it frees.", count);
+	else
+		ui_status(ui, false, "Inventory free again: %d change(s) written.", count);
+}
+
+/* Quitting: give writes still waiting for the lock a bounded time, then
+ * give up on them (ui_main says which were not written). */
+static void
+ui_finish_writes(struct ui *ui)
+{
+	long long deadline = log_now_ms() + UI_QUIT_WRITE_MS;
+
+	if (ui->writer == NULL || writer_pending(ui->writer) == 0)
+		return;
+	if (ui->stdin_watch >= 0) {
+		loop_remove_fd(ui->loop, ui->stdin_watch);
+		ui->stdin_watch = -1;
+	}
+	ui_status(ui, true, "Quitting: writing %d change(s) to the inventory (up to %d s)...",
+	    writer_pending(ui->writer), UI_QUIT_WRITE_MS / 1000);
+	if (curses_active)
+		ui_draw(ui);
+	while (writer_pending(ui->writer) > 0 && log_now_ms() < deadline)
+		loop_run_once(ui->loop, 50);
+	writer_give_up(ui->writer);
+	deadline = log_now_ms() + 1000;
+	while (writer_pending(ui->writer) > 0 && log_now_ms() < deadline)
+		loop_run_once(ui->loop, 50);
+}
+
+/* After the writer's completions ran: -1 + err listing what was not
+ * written, else 0. */
+static int
+ui_unwritten(struct ui *ui)
+{
+	const char *const *what;
+	char list[1024] = "";
+	size_t n, len = 0;
+
+	if (ui->writer == NULL)
+		return 0;
+	what = writer_unwritten(ui->writer, &n);
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n && len < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+		    i > 0 ? "; " : "", what[i]);
+	return err_set("%zu change(s) were not written to the inventory '%s': another "
+	    "program held its write lock past %d s after quitting (%s)", n, db_path(ui->db),
+	    UI_QUIT_WRITE_MS / 1000, list);
 }
 
 struct fleet *
@@ -600,6 +725,13 @@ ui_main(struct db *db, long frames)
 		loop_free(ui.loop);
 		return -1;
 	}
+	ui.stdin_watch = -1;
+	if ((ui.writer = writer_new(ui.jobs, db_path(db), on_writer_notice, &ui)) == NULL) {
+		jobs_free(ui.jobs);
+		loop_free(ui.loop);
+		return -1;
+	}
+	db_set_busy_timeout(db, UI_DB_WAIT_MS);
 	ui.fleet = fleet_new(ui.loop, ui.jobs, on_fleet_changed, &ui);
 	/* Hosts' login questions become overlays, never reads of the
 	 * terminal curses owns. */
@@ -615,7 +747,7 @@ ui_main(struct db *db, long frames)
 	ui.views[0].state = vmlist_view.init(&ui);
 	ui.nviews = 1;
 	ui.dirty = true;
-	loop_add_fd(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
+	ui.stdin_watch = loop_add_fd(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
 	loop_add_timer(ui.loop, UI_POLL_DB_MS, on_db_timer, &ui);
 
 	while (!ui.quit && !sig_quit) {
@@ -641,9 +773,11 @@ ui_main(struct db *db, long frames)
 		if (frames > 0)
 			ui.dirty = true;
 	}
+	ui_finish_writes(&ui);
 	/* Backends first: completions may still reach the view. */
 	ask_stop();
 	fleet_shutdown(ui.fleet);
+	writer_close(ui.writer);
 	jobs_free(ui.jobs);
 	ui.jobs = NULL;
 	while (ui.nviews > 0) {
@@ -656,9 +790,15 @@ out:
 	ask_stop();
 	if (ui.jobs != NULL) {
 		fleet_shutdown(ui.fleet);
+		writer_close(ui.writer);
 		jobs_free(ui.jobs);
 	}
 	fleet_free(ui.fleet);
+	if (rc == 0 && ui_unwritten(&ui) != 0)
+		rc = -1;
+	writer_free(ui.writer);
+	/* The CLI's connection again: its commands may wait for a lock. */
+	db_set_busy_timeout(db, 5000);
 	ui_restore_terminal();
 	if (screen != NULL) {
 		delscreen(screen);

@@ -5,6 +5,8 @@
 #include <curses.h>
 #include <stdbool.h>
 
+#include "model/writer.h"
+
 struct db;
 struct ui;
 
@@ -46,7 +48,14 @@ extern const struct view vmlist_view;
 
 struct overlay;
 
+/* The inventory, for reading: the UI thread never writes it (a write
+ * could wait seconds for another program's lock).  Writes go through
+ * ui_write, in order, on the writer's lane (model/writer.h). */
 struct db *ui_db(struct ui *ui);
+void ui_write(struct ui *ui, const char *what, writer_fn fn, writer_done_fn done, void *arg);
+/* Journal one operation (through ui_write). */
+void ui_journal(struct ui *ui, const char *host, const char *vm, const char *action, bool ok,
+    const char *message);
 /* Show O on top of everything; it takes the keys until it closes.  False
  * (O freed, its callback never called) when too many are open. */
 bool ui_push(struct ui *ui, struct overlay *o);

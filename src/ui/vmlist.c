@@ -261,55 +261,119 @@ vmlist_peek_all(struct vmlist *v)
 	return changed;
 }
 
-static uint64_t *
-synced_gen(struct vmlist *v, const char *host)
+static struct synced *
+synced_get(struct vmlist *v, const char *host)
 {
 	for (size_t i = 0; i < v->nsynced; i++)
 		if (strcmp(v->synced[i].host, host) == 0)
-			return &v->synced[i].generation;
+			return &v->synced[i];
 	v->synced = xreallocarray(v->synced, v->nsynced + 1, sizeof *v->synced);
 	v->synced[v->nsynced].host = xstrdup(host);
 	v->synced[v->nsynced].generation = 0;
-	return &v->synced[v->nsynced++].generation;
+	v->synced[v->nsynced].writing = false;
+	return &v->synced[v->nsynced++];
+}
+
+/* One libvirt host's domains as last seen (or why it did not answer), for
+ * the inventory's cache: copies, as the fleet's list moves on. */
+struct cache_write {
+	struct vmlist *v;
+	char *host;
+	int64_t host_id;
+	char *error;		/* NULL: the host answered with SEEN */
+	struct vm_seen *seen;
+	size_t n;
+};
+
+static int vmlist_fleet_changed(void *arg);
+
+static int
+cache_write(struct db *db, void *arg)
+{
+	struct cache_write *c = arg;
+
+	if (c->error != NULL)
+		return host_set_contact(db, c->host_id, c->error);
+	if (vm_cache_sync(db, c->host_id, c->seen, c->n, NULL, NULL) != 0)
+		return -1;
+	return host_set_contact(db, c->host_id, NULL);
+}
+
+static void
+cache_written(void *arg, int rc, const char *error)
+{
+	struct cache_write *c = arg;
+
+	if (rc != 0)
+		ui_status(c->v->ui, true, "%s", error);
+	synced_get(c->v, c->host)->writing = false;
+	/* What the fleet saw while this waited for the inventory's lock. */
+	ui_intent(c->v->ui, vmlist_fleet_changed(c->v) | UI_RELOAD);
+	free(c->host);
+	for (size_t i = 0; i < c->n; i++) {
+		free((char *)c->seen[i].uuid);
+		free((char *)c->seen[i].name);
+		free((char *)c->seen[i].state);
+	}
+	free(c->seen);
+	free(c->error);
+	free(c);
+}
+
+static void
+cache_update(struct vmlist *v, size_t h, const struct fleet_host *fh)
+{
+	struct cache_write *c = xcalloc(1, sizeof *c);
+	char what[300];
+
+	c->v = v;
+	c->host = xstrdup(v->hosts[h].name);
+	c->host_id = v->hosts[h].id;
+	if (fh->state == FLEET_UP) {
+		c->seen = hv_domains_seen(fh->doms, fh->ndoms);
+		c->n = fh->ndoms;
+		for (size_t i = 0; i < c->n; i++) {
+			c->seen[i].uuid = xstrdup(c->seen[i].uuid);
+			c->seen[i].name = xstrdup(c->seen[i].name);
+			c->seen[i].state = xstrdup(c->seen[i].state);
+		}
+	} else {
+		c->error = xstrdup(fh->error);
+	}
+	snprintf(what, sizeof what, "the cached domain list of host '%s'", v->hosts[h].name);
+	ui_write(v->ui, what, cache_write, cache_written, c);
 }
 
 /*
  * The fleet has news: mirror each libvirt host's list into the inventory
- * (the cache that makes the next start instant) and record contacts, then
- * reload from the inventory like any other change.
+ * (the cache that makes the next start instant) and record contacts; the
+ * list reloads from the inventory once that is written, like after any
+ * other change.
  */
 static int
 vmlist_fleet_changed(void *arg)
 {
 	struct vmlist *v = arg;
-	bool wrote = false;
 
 	for (size_t h = 0; h < v->nhosts; h++) {
 		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), v->hosts[h].name);
-		uint64_t *gen;
+		struct synced *sy;
 
 		if (fh == NULL || v->hosts[h].kind != HOST_LIBVIRT)
 			continue;
-		gen = synced_gen(v, fh->name);
-		if (*gen == fh->generation)
+		sy = synced_get(v, fh->name);
+		if (sy->generation == fh->generation || sy->writing)
 			continue;
-		*gen = fh->generation;
-		if (fh->state == FLEET_UP) {
-			struct vm_seen *seen = hv_domains_seen(fh->doms, fh->ndoms);
-
-			if (vm_cache_sync(ui_db(v->ui), v->hosts[h].id, seen, fh->ndoms, NULL, NULL) != 0)
-				ui_status(v->ui, true, "%s", err_get());
-			host_set_contact(ui_db(v->ui), v->hosts[h].id, NULL);
-			free(seen);
-		} else if (fh->state == FLEET_UNREACHABLE) {
-			host_set_contact(ui_db(v->ui), v->hosts[h].id, fh->error);
+		sy->generation = fh->generation;
+		if (fh->state == FLEET_UP || fh->state == FLEET_UNREACHABLE) {
+			sy->writing = true;
+			cache_update(v, h, fh);
 		}
-		wrote = true;
 	}
 	/* Even without writes, host states changed (and built-in VMs' QMP
 	 * states with them): redraw. */
 	vmlist_peek_all(v);
-	return wrote ? UI_RELOAD : UI_REDRAW;
+	return UI_REDRAW;
 }
 
 /* Drop the details pane's VM; the next draw loads the selected one. */

@@ -131,16 +131,15 @@ static void
 disks_done(void *arg)
 {
 	struct op *o = arg;
-	struct db *db = ui_db(o->v->ui);
 	char msg[1200];
 
 	if (o->error[0] != '\0') {
-		journal_add(db, o->host, o->name, "delete", false, o->error);
+		ui_journal(o->v->ui, o->host, o->name, "delete", false, o->error);
 		ui_status(o->v->ui, true, "%s", o->error);
 	} else {
 		snprintf(msg, sizeof msg, "deleted with its disks (%d disk file(s) removed)",
 		    o->removed);
-		journal_add(db, o->host, o->name, "delete", true, msg);
+		ui_journal(o->v->ui, o->host, o->name, "delete", true, msg);
 		ui_status(o->v->ui, false, "VM '%s': %s.", o->name, msg);
 	}
 	op_free(o);
@@ -171,18 +170,82 @@ shutdown_follow(struct vmlist *v, const char *uuid, const char *name)
 	w->deadline = log_now_ms() + shutdown_timeout_s() * 1000;
 }
 
-/* Runs on the UI thread when the lane has finished. */
+/* The operation went through: journal it, say so, and show the result. */
+static void
+op_finish(struct op *o, const char *msg)
+{
+	struct vmlist *v = o->v;
+
+	ui_journal(v->ui, o->host, o->name, op_word(o->action), true, msg);
+	ui_status(v->ui, false, "VM '%s': %s.", o->name, msg);
+	op_free(o);
+	ui_intent(v->ui, UI_RELOAD);
+}
+
+/* The writer's side of a deletion and of a fresh start. */
+static int
+op_write_delete(struct db *db, void *arg)
+{
+	struct op *o = arg;
+
+	return vm_delete(db, o->id);
+}
+
+static int
+op_write_unpend(struct db *db, void *arg)
+{
+	int64_t *id = arg;
+
+	return vm_set_pending(db, *id, NULL);
+}
+
+static void
+op_unpended(void *arg, int rc, const char *error)
+{
+	(void)rc;
+	(void)error;
+	free(arg);
+}
+
+/* The VM left the inventory (or did not): its disks go next. */
+static void
+op_deleted(void *arg, int rc, const char *error)
+{
+	struct op *o = arg;
+	struct vmlist *v = o->v;
+
+	if (rc != 0) {
+		ui_status(v->ui, true, "%s", error);
+		op_free(o);
+		return;
+	}
+	/* Disks go last, as in the CLI: a failure leaves a file, never a VM
+	 * without its disk. */
+	if (o->delete_disks) {
+		ui_intent(v->ui, UI_RELOAD);
+		if (fleet_run(ui_fleet(v->ui), o->host, disks_delete, disks_done, o) == 0) {
+			ui_status(v->ui, false, "VM '%s' deleted; removing its disks...", o->name);
+			return;
+		}
+		snprintf(o->error, sizeof o->error, "VM '%s' deleted, but %s", o->name, err_get());
+		disks_done(o);
+		return;
+	}
+	op_finish(o, "deleted");
+}
+
+/* Runs on the UI thread when the lane has finished.  The inventory's
+ * part goes to the writer, in order after what came before. */
 static void
 op_done(const char *error, const char *note, void *arg)
 {
 	struct op *o = arg;
 	struct vmlist *v = o->v;
-	struct db *db = ui_db(v->ui);
 	char msg[700];
 
 	pending_remove(v, o->uuid);
 	if (error != NULL) {
-		journal_add(db, o->host, o->name, op_word(o->action), false, error);
+		ui_journal(v->ui, o->host, o->name, op_word(o->action), false, error);
 		ui_status(v->ui, true, "%s", error);
 		op_free(o);
 		/* A peek during the operation may have seen it half done (a qemu
@@ -191,39 +254,24 @@ op_done(const char *error, const char *note, void *arg)
 		return;
 	}
 	if (o->action == FLEET_UNDEFINE) {
-		if (vm_delete(db, o->id) != 0) {
-			ui_status(v->ui, true, "%s", err_get());
-			op_free(o);
-			return;
-		}
-		ui_intent(v->ui, UI_RELOAD);
-		/* Disks go last, as in the CLI: a failure leaves a file, never a
-		 * VM without its disk. */
-		if (o->delete_disks) {
-			if (fleet_run(ui_fleet(v->ui), o->host, disks_delete, disks_done, o) == 0) {
-				ui_status(v->ui, false, "VM '%s' deleted; removing its disks...", o->name);
-				return;
-			}
-			snprintf(o->error, sizeof o->error, "VM '%s' deleted, but %s", o->name,
-			    err_get());
-			disks_done(o);
-			return;
-		}
-		snprintf(msg, sizeof msg, "deleted");
-	} else {
-		/* A fresh start takes every change that waited for it. */
-		if (o->action == FLEET_START)
-			vm_set_pending(db, o->id, NULL);
-		snprintf(msg, sizeof msg, "%s done%s%s", op_word(o->action),
-		    note != NULL && note[0] != '\0' ? "; " : "", note != NULL ? note : "");
-		if (o->action == HV_SHUTDOWN)
-			shutdown_follow(v, o->uuid, o->name);
+		snprintf(msg, sizeof msg, "the deletion of VM '%s' from host '%s'", o->name,
+		    o->host);
+		ui_write(v->ui, msg, op_write_delete, op_deleted, o);
+		return;
 	}
-	journal_add(db, o->host, o->name, op_word(o->action), true, msg);
-	ui_status(v->ui, false, "VM '%s': %s.", o->name, msg);
-	op_free(o);
-	/* Our own writes do not show through data_version: reload now. */
-	ui_intent(v->ui, UI_RELOAD);
+	/* A fresh start takes every change that waited for it. */
+	if (o->action == FLEET_START) {
+		int64_t *id = xmalloc(sizeof *id);
+
+		*id = o->id;
+		snprintf(msg, sizeof msg, "the pending changes of VM '%s' (cleared)", o->name);
+		ui_write(v->ui, msg, op_write_unpend, op_unpended, id);
+	}
+	snprintf(msg, sizeof msg, "%s done%s%s", op_word(o->action),
+	    note != NULL && note[0] != '\0' ? "; " : "", note != NULL ? note : "");
+	if (o->action == HV_SHUTDOWN)
+		shutdown_follow(v, o->uuid, o->name);
+	op_finish(o, msg);
 }
 
 /* The selected row when it is a VM with no operation in flight; else
@@ -272,7 +320,7 @@ vm_op_on(struct vmlist *v, size_t j, int action, bool delete_disks)
 		char msg[1024];
 
 		snprintf(msg, sizeof msg, "%s", err_get());
-		journal_add(ui_db(v->ui), o->host, o->name, op_word(action), false, msg);
+		ui_journal(v->ui, o->host, o->name, op_word(action), false, msg);
 		ui_status(v->ui, true, "%s", msg);
 		op_free(o);
 	} else {
@@ -437,37 +485,85 @@ host_uri_prompt(struct ui *ui, char *name, const char *initial)
 		free(name);
 }
 
+/* A host to add or remove, on the writer's lane, with its journal entry. */
+struct host_write {
+	struct ui *ui;
+	bool add;
+	char *name;
+	char *uri;
+};
+
+static int
+host_write(struct db *db, void *arg)
+{
+	struct host_write *h = arg;
+	char msg[1024];
+	int rc;
+
+	rc = h->add ? host_add(db, h->name, h->uri) : host_remove(db, h->name);
+	if (rc == 0 && h->add)
+		snprintf(msg, sizeof msg, "added host with URI '%s'", h->uri);
+	else
+		snprintf(msg, sizeof msg, "%s", rc == 0 ? "removed host" : err_get());
+	/* The journal in the same write: it is there whenever the change is. */
+	journal_add(db, h->name, NULL, h->add ? "host-add" : "host-rm", rc == 0, msg);
+	if (rc != 0)
+		err_set("%s", msg);
+	return rc;
+}
+
+static void
+host_written(void *arg, int rc, const char *error)
+{
+	struct host_write *h = arg;
+
+	if (rc != 0)
+		ui_status(h->ui, true, "%s", error);
+	else if (h->add)
+		ui_status(h->ui, false, "Host '%s' added; connecting.", h->name);
+	else
+		ui_status(h->ui, false, "Host '%s' removed from vmtty.", h->name);
+	ui_intent(h->ui, UI_RELOAD);
+	free(h->name);
+	free(h->uri);
+	free(h);
+}
+
+/* NAME (taken) with URI, or without: removed. */
+static void
+host_change(struct ui *ui, char *name, const char *uri)
+{
+	struct host_write *h = xcalloc(1, sizeof *h);
+	char what[400];
+
+	h->ui = ui;
+	h->add = uri != NULL;
+	h->name = name;
+	h->uri = uri != NULL ? xstrdup(uri) : NULL;
+	snprintf(what, sizeof what, "%s host '%s'", h->add ? "adding" : "removing", name);
+	ui_status(ui, false, "%s host '%s'...", h->add ? "Adding" : "Removing", name);
+	ui_write(ui, what, host_write, host_written, h);
+}
+
 static int
 on_host_uri(struct ui *ui, int choice, const char *input, void *arg)
 {
 	char *name = arg;
-	char msg[1024];
 	enum host_kind kind;
-	bool bad_uri;
-	int rc;
 
 	if (choice != 1) {
 		ui_status(ui, false, "Cancelled; no host was added.");
 		free(name);
 		return UI_HANDLED;
 	}
-	bad_uri = host_kind_from_uri(input, &kind) != 0;
-	rc = bad_uri ? -1 : host_add(ui_db(ui), name, input);
-	if (rc == 0) {
-		snprintf(msg, sizeof msg, "added host with URI '%s'", input);
-		journal_add(ui_db(ui), name, NULL, "host-add", true, msg);
-		ui_status(ui, false, "Host '%s' added; connecting.", name);
-	} else {
-		snprintf(msg, sizeof msg, "%s", err_get());
-		journal_add(ui_db(ui), name, NULL, "host-add", false, msg);
-		ui_status(ui, true, "%s", msg);
-		if (bad_uri) {
-			host_uri_prompt(ui, name, input);
-			return UI_HANDLED | UI_REDRAW;
-		}
+	if (host_kind_from_uri(input, &kind) != 0) {
+		ui_journal(ui, name, NULL, "host-add", false, err_get());
+		ui_status(ui, true, "%s", err_get());
+		host_uri_prompt(ui, name, input);
+		return UI_HANDLED | UI_REDRAW;
 	}
-	free(name);
-	return UI_HANDLED | UI_RELOAD;
+	host_change(ui, name, input);
+	return UI_HANDLED | UI_REDRAW;
 }
 
 static int
@@ -490,23 +586,15 @@ static int
 on_host_remove(struct ui *ui, int choice, const char *input, void *arg)
 {
 	char *name = arg;
-	char msg[1024];
 
 	(void)input;
-	if (choice == 1) {
-		if (host_remove(ui_db(ui), name) == 0) {
-			journal_add(ui_db(ui), name, NULL, "host-rm", true, "removed host");
-			ui_status(ui, false, "Host '%s' removed from vmtty.", name);
-		} else {
-			snprintf(msg, sizeof msg, "%s", err_get());
-			journal_add(ui_db(ui), name, NULL, "host-rm", false, msg);
-			ui_status(ui, true, "%s", msg);
-		}
-	} else {
+	if (choice != 1) {
 		ui_status(ui, false, "Cancelled; nothing was changed.");
+		free(name);
+		return UI_HANDLED | UI_REDRAW;
 	}
-	free(name);
-	return UI_HANDLED | UI_RELOAD;
+	host_change(ui, name, NULL);
+	return UI_HANDLED | UI_REDRAW;
 }
 
 static int

@@ -74,6 +74,7 @@ struct vmlist {
 	struct synced {
 		char *host;
 		uint64_t generation;
+		bool writing;	/* a write of its list is queued: one at a time */
 	} *synced;
 	size_t nsynced;
 	struct cpu_sample *samples;	/* sorted by UUID */

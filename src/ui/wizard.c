@@ -398,44 +398,88 @@ done_nothing(void *arg)
 	(void)arg;
 }
 
+/* The inventory's part of a creation, on the writer's lane: the VM and
+ * its journal entry, then the creation's record ends (what was made is
+ * kept).  A VM the inventory refuses is taken back on its host's lane. */
+struct create_write {
+	struct ui *ui;
+	struct vm_config cfg;
+	struct provision_made *made;
+	char *host, *name;
+	char msg[1200];
+};
+
+static int
+create_write(struct db *db, void *arg)
+{
+	struct create_write *cw = arg;
+	int rc = vm_insert(db, &cw->cfg);
+
+	if (rc != 0)
+		snprintf(cw->msg, sizeof cw->msg, "Adding the VM to the inventory failed: %s",
+		    err_get());
+	journal_add(db, cw->host, cw->name, "create", rc == 0, cw->msg);
+	if (rc != 0)
+		return err_set("%s", cw->msg);
+	provision_keep(cw->made);
+	cw->made = NULL;
+	return 0;
+}
+
+static void
+create_written(void *arg, int rc, const char *error)
+{
+	struct create_write *cw = arg;
+
+	if (rc != 0) {
+		if (cw->made != NULL &&
+		    fleet_run(ui_fleet(cw->ui), cw->host, work_undo, done_nothing, cw->made) != 0)
+			provision_keep(cw->made);
+		ui_status(cw->ui, true, "%s", error);
+	} else {
+		ui_status(cw->ui, false, "VM '%s' created on host '%s'.", cw->name, cw->host);
+	}
+	ui_intent(cw->ui, UI_RELOAD);
+	vm_config_clear(&cw->cfg);
+	free(cw->host);
+	free(cw->name);
+	free(cw);
+}
+
 static void
 done_create(void *arg)
 {
 	struct wizard *w = arg;
-	struct db *db = ui_db(w->ui);
+	struct create_write *cw;
 	struct ui *ui;
-	char msg[1200];
+	char what[400];
 
 	w->busy = false;
 	w->plan.cancel = NULL;
 	if (w->rc != 0 && atomic_load(&w->cancel))
 		snprintf(w->job_error, sizeof w->job_error, "Cancelled; nothing was made.");
-	if (w->rc == 0 && vm_insert(db, &w->made_cfg) != 0) {
-		snprintf(w->job_error, sizeof w->job_error, "Adding the VM to the inventory "
-		    "failed: %s", err_get());
-		w->rc = -1;
-		if (fleet_run(ui_fleet(w->ui), w->plan.host, work_undo, done_nothing, w->made) != 0)
-			provision_keep(w->made);
-		w->made = NULL;
-	}
 	if (w->rc != 0) {
-		journal_add(db, w->plan.host, w->plan.name, "create", false, w->job_error);
+		ui_journal(w->ui, w->plan.host, w->plan.name, "create", false, w->job_error);
 		snprintf(w->error, sizeof w->error, "%s", w->job_error);
 		vm_config_clear(&w->made_cfg);
 		ui_intent(w->ui, UI_REDRAW);
 		return;
 	}
-	provision_keep(w->made);
+	cw = xcalloc(1, sizeof *cw);
+	ui = cw->ui = w->ui;
+	cw->cfg = w->made_cfg;
+	memset(&w->made_cfg, 0, sizeof w->made_cfg);
+	cw->made = w->made;
 	w->made = NULL;
-	snprintf(msg, sizeof msg, "created from template '%s' with %d vCPU(s), %lld MiB, "
-	    "%zu disk(s)", w->plan.template_name, vm_config_cpus(&w->made_cfg),
-	    (long long)w->made_cfg.memory_mib, w->made_cfg.ndisks);
-	journal_add(db, w->plan.host, w->plan.name, "create", true, msg);
-	ui_status(w->ui, false, "VM '%s' created on host '%s'.", w->plan.name, w->plan.host);
-	vm_config_clear(&w->made_cfg);
-	ui = w->ui;
+	cw->host = xstrdup(w->plan.host);
+	cw->name = xstrdup(w->plan.name);
+	snprintf(cw->msg, sizeof cw->msg, "created from template '%s' with %d vCPU(s), %lld MiB, "
+	    "%zu disk(s)", w->plan.template_name, vm_config_cpus(&cw->cfg),
+	    (long long)cw->cfg.memory_mib, cw->cfg.ndisks);
+	snprintf(what, sizeof what, "the new VM '%s' on host '%s'", cw->name, cw->host);
+	ui_write(ui, what, create_write, create_written, cw);
 	wizard_close(w);
-	ui_intent(ui, UI_RELOAD);
+	ui_intent(ui, UI_REDRAW);
 }
 
 static int
