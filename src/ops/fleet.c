@@ -867,3 +867,35 @@ fleet_graphics_open(struct fleet *f, const char *host, const struct vm_config *c
 {
 	return open_fd(f, host, c, false, true, done, arg);
 }
+
+/* What the fleet last heard of built-in VM UUID (its QMP state, kept
+ * current by the host's event watch); NULL when it has no word. */
+static const struct hv_domain *
+fleet_word(const struct fleet_host *fh, const char *uuid)
+{
+	for (size_t i = 0; fh != NULL && fh->state == FLEET_UP && i < fh->ndoms; i++)
+		if (strcmp(fh->doms[i].uuid, uuid) == 0)
+			return fh->doms[i].state == HV_UNKNOWN ? NULL : &fh->doms[i];
+	return NULL;
+}
+
+int
+fleet_vm_state(const struct fleet_host *fh, struct hv *hv, const char *uuid, const char *name,
+    const char *recorded, struct hv_status *st)
+{
+	struct vm_config c = { 0 };
+	const struct hv_domain *word;
+
+	snprintf(c.uuid, sizeof c.uuid, "%s", uuid);
+	c.name = (char *)name;	/* read only: C is not cleared */
+	if (hv_peek(hv, &c, st) != 0)
+		return -1;
+	/* A peek cannot see a pause: QMP (through the fleet) can, else the
+	 * last recorded state is the best guess. */
+	word = st->state == HV_RUNNING ? fleet_word(fh, uuid) : NULL;
+	if (word != NULL && word->state == HV_PAUSED)
+		st->state = HV_PAUSED;
+	else if (word == NULL && recorded != NULL && strcmp(recorded, "paused") == 0)
+		st->state = HV_PAUSED;
+	return 0;
+}

@@ -87,4 +87,12 @@ int fleet_graphics_open(struct fleet *f, const char *host, const struct vm_confi
 
 const char *fleet_state_name(enum fleet_state s);
 
+/* The state of built-in VM UUID (NAME) on host FH, through HV, decided here
+ * for the TUI: what its qemu shows at once (pidfile, /proc: never blocks),
+ * a pause from QMP's last word through the fleet (a peek cannot see one),
+ * else from RECORDED, the state last recorded.  0, or -1 + err when the
+ * backend cannot say. */
+int fleet_vm_state(const struct fleet_host *fh, struct hv *hv, const char *uuid, const char *name,
+    const char *recorded, struct hv_status *st);
+
 #endif

@@ -201,17 +201,6 @@ open_backends(struct vmlist *v)
 			v->hvs[h] = hv_open(&v->hosts[h]);
 }
 
-/* What the fleet last heard of built-in VM UUID (its QMP state, kept
- * current by the host's event watch); NULL when it has no word. */
-static const struct hv_domain *
-fleet_word(const struct fleet_host *fh, const char *uuid)
-{
-	for (size_t i = 0; fh != NULL && fh->state == FLEET_UP && i < fh->ndoms; i++)
-		if (strcmp(fh->doms[i].uuid, uuid) == 0)
-			return fh->doms[i].state == HV_UNKNOWN ? NULL : &fh->doms[i];
-	return NULL;
-}
-
 /* Refresh the live state of every VM; true when anything changed. */
 bool
 vmlist_peek_all(struct vmlist *v)
@@ -223,23 +212,11 @@ vmlist_peek_all(struct vmlist *v)
 		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), v->hosts[h].name);
 
 		for (; j < v->nvms && strcmp(v->vms[j].host, v->hosts[h].name) == 0; j++) {
-			struct vm_config c = { 0 };
-			const struct hv_domain *word;
 			struct hv_status st;
 
-			if (v->hvs[h] == NULL)
+			if (v->hvs[h] == NULL || fleet_vm_state(fh, v->hvs[h], v->vms[j].uuid,
+			    v->vms[j].name, v->vms[j].state, &st) != 0)
 				continue;
-			memcpy(c.uuid, v->vms[j].uuid, sizeof c.uuid);
-			c.name = v->vms[j].name;
-			if (hv_peek(v->hvs[h], &c, &st) != 0)
-				continue;
-			/* A peek cannot see a pause: QMP (through the fleet) can,
-			 * else the last recorded state is the best guess. */
-			word = st.state == HV_RUNNING ? fleet_word(fh, v->vms[j].uuid) : NULL;
-			if (word != NULL && word->state == HV_PAUSED)
-				st.state = HV_PAUSED;
-			else if (word == NULL && strcmp(v->vms[j].state, "paused") == 0)
-				st.state = HV_PAUSED;
 			if (st.state != v->live[j].st.state ||
 			    strcmp(st.accel, v->live[j].st.accel) != 0 ||
 			    strcmp(st.detail, v->live[j].st.detail) != 0) {
