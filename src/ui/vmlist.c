@@ -626,51 +626,47 @@ detail_line(int *y, int bottom, int x, int w, const char *label, const char *val
 	} while (val[off] != '\0');
 }
 
-/* The details pane for the selected row, in rows [top, bottom). */
+/* The details of host row R. */
 static void
-draw_details(struct vmlist *v, int top, int bottom, int x, int w)
+draw_host_details(struct vmlist *v, const struct row *r, int *y, int bottom, int x, int w)
 {
-	const struct row *r;
+	const struct host *h = &v->hosts[r->host];
 	char buf[256];
-	int y = top;
 
-	for (int i = top; i < bottom; i++)
-		ui_put(i, x, w, "");
-	if (v->list.nrows == 0)
-		return;
-	r = &v->rows[v->list.sel];
-	if (r->vm < 0) {
-		const struct host *h = &v->hosts[r->host];
+	attrset(theme_attr(TH_HOST));
+	detail_line(y, bottom, x, w, "Host", h->name);
+	attrset(A_NORMAL);
+	detail_line(y, bottom, x, w, "URI", h->uri);
+	detail_line(y, bottom, x, w, "Backend", h->kind == HOST_BUILTIN ?
+	    "built-in QEMU" : "libvirt");
+	snprintf(buf, sizeof buf, "%zu", v->host_nvms[r->host]);
+	detail_line(y, bottom, x, w, "VMs", buf);
+	if (h->kind == HOST_LIBVIRT) {
+		struct fleet_host *fh = fleet_get(ui_fleet(v->ui), h->name);
+		char why[600];
 
-		attrset(theme_attr(TH_HOST));
-		detail_line(&y, bottom, x, w, "Host", h->name);
-		attrset(A_NORMAL);
-		detail_line(&y, bottom, x, w, "URI", h->uri);
-		detail_line(&y, bottom, x, w, "Backend", h->kind == HOST_BUILTIN ?
-		    "built-in QEMU" : "libvirt");
-		snprintf(buf, sizeof buf, "%zu", v->host_nvms[r->host]);
-		detail_line(&y, bottom, x, w, "VMs", buf);
-		if (h->kind == HOST_LIBVIRT) {
-			struct fleet_host *fh = fleet_get(ui_fleet(v->ui), h->name);
-			char why[600];
-
-			if (fh != NULL) {
-				detail_line(&y, bottom, x, w, "Link", fleet_state_name(fh->state));
-				if (fh->state == FLEET_UNREACHABLE) {
-					attrset(theme_attr(TH_CRASHED));
-					detail_line(&y, bottom, x, w, "Reason",
-					    short_error(fh, why, sizeof why));
-					attrset(A_NORMAL);
-				}
+		if (fh != NULL) {
+			detail_line(y, bottom, x, w, "Link", fleet_state_name(fh->state));
+			if (fh->state == FLEET_UNREACHABLE) {
+				attrset(theme_attr(TH_CRASHED));
+				detail_line(y, bottom, x, w, "Reason",
+				    short_error(fh, why, sizeof why));
+				attrset(A_NORMAL);
 			}
 		}
-		return;
 	}
+}
+
+/* Load the selected VM's configuration and last journal entries, once per
+ * selection; -1 (the error drawn) when it cannot be read. */
+static int
+detail_load(struct vmlist *v, const struct row *r, int y, int x, int w)
+{
 	if (v->detail_id != v->vms[r->vm].id) {
 		detail_forget(v);
 		if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &v->detail) != 0) {
 			ui_put(y, x, w, err_get());
-			return;
+			return -1;
 		}
 		v->detail_id = v->vms[r->vm].id;
 		/* A journal that cannot be read only leaves its lines out. */
@@ -680,41 +676,48 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 			v->ndjournal = 0;
 		}
 	}
-	const struct vm_config *c = &v->detail;
+	return 0;
+}
 
-	attrset(theme_attr(TH_HOST));
-	detail_line(&y, bottom, x, w, "VM", c->name);
+/* State, accelerator and crash log of VM row R. */
+static void
+draw_vm_state(struct vmlist *v, const struct row *r, int *y, int bottom, int x, int w)
+{
+	const struct hv_status *st = &v->live[r->vm].st;
+
+	attrset(theme_attr(theme_state_role(v->vms[r->vm].state)));
+	detail_line(y, bottom, x, w, "State", v->vms[r->vm].state);
 	attrset(A_NORMAL);
-	detail_line(&y, bottom, x, w, "Host", c->host);
-	{
-		const struct hv_status *st = &v->live[r->vm].st;
-
-		attrset(theme_attr(theme_state_role(v->vms[r->vm].state)));
-		detail_line(&y, bottom, x, w, "State", v->vms[r->vm].state);
+	if (st->pid > 0 && strcmp(st->accel, "tcg") == 0) {
+		attrset(theme_attr(TH_PAUSED));
+		detail_line(y, bottom, x, w, "Accel", "TCG (software; KVM unusable)");
 		attrset(A_NORMAL);
-		if (st->pid > 0 && strcmp(st->accel, "tcg") == 0) {
-			attrset(theme_attr(TH_PAUSED));
-			detail_line(&y, bottom, x, w, "Accel", "TCG (software; KVM unusable)");
-			attrset(A_NORMAL);
-		} else if (st->pid > 0 && st->accel[0] != '\0') {
-			detail_line(&y, bottom, x, w, "Accel", st->accel);
-		}
-		if (st->state == HV_CRASHED) {
-			attrset(theme_attr(TH_CRASHED));
-			detail_line(&y, bottom, x, w, "Crash", st->detail);
-			attrset(A_NORMAL);
-		}
+	} else if (st->pid > 0 && st->accel[0] != '\0') {
+		detail_line(y, bottom, x, w, "Accel", st->accel);
 	}
+	if (st->state == HV_CRASHED) {
+		attrset(theme_attr(TH_CRASHED));
+		detail_line(y, bottom, x, w, "Crash", st->detail);
+		attrset(A_NORMAL);
+	}
+}
+
+/* The configuration of the loaded VM C (row R). */
+static void
+draw_vm_config(struct vmlist *v, const struct row *r, const struct vm_config *c, int *y,
+    int bottom, int x, int w)
+{
+	char buf[256];
 	if (c->pending != NULL) {
 		snprintf(buf, sizeof buf, "%s (takes effect at the next start)", c->pending);
 		attrset(theme_attr(TH_PAUSED));
-		detail_line(&y, bottom, x, w, "Pending", buf);
+		detail_line(y, bottom, x, w, "Pending", buf);
 		attrset(A_NORMAL);
 	}
-	detail_line(&y, bottom, x, w, "UUID", c->uuid);
+	detail_line(y, bottom, x, w, "UUID", c->uuid);
 	snprintf(buf, sizeof buf, "%d (%dx%dx%d)", vm_config_cpus(c), c->sockets, c->cores,
 	    c->threads);
-	detail_line(&y, bottom, x, w, "vCPUs", buf);
+	detail_line(y, bottom, x, w, "vCPUs", buf);
 	format_mem(c->memory_mib, buf, sizeof buf);
 	if (v->vms[r->vm].max_memory_mib > c->memory_mib) {
 		char max[32];
@@ -722,28 +725,28 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		format_mem(v->vms[r->vm].max_memory_mib, max, sizeof max);
 		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (max %s)", max);
 	}
-	detail_line(&y, bottom, x, w, "Memory", buf);
+	detail_line(y, bottom, x, w, "Memory", buf);
 	if (v->hosts[r->host].kind == HOST_LIBVIRT)
-		detail_line(&y, bottom, x, w, "Domain", !v->vms[r->vm].persistent ?
+		detail_line(y, bottom, x, w, "Domain", !v->vms[r->vm].persistent ?
 		    "transient (gone when it stops)" : v->vms[r->vm].autostart ?
 		    "persistent, autostart" : "persistent, no autostart");
 	snprintf(buf, sizeof buf, "%s, %s, accel %s", c->machine, c->firmware, c->accel);
-	detail_line(&y, bottom, x, w, "Machine", buf);
-	detail_line(&y, bottom, x, w, "Kernel", c->kernel);
-	detail_line(&y, bottom, x, w, "Cmdline", c->cmdline);
-	detail_line(&y, bottom, x, w, "Graphics", c->graphics);
+	detail_line(y, bottom, x, w, "Machine", buf);
+	detail_line(y, bottom, x, w, "Kernel", c->kernel);
+	detail_line(y, bottom, x, w, "Cmdline", c->cmdline);
+	detail_line(y, bottom, x, w, "Graphics", c->graphics);
 	for (size_t i = 0; i < c->ndisks; i++) {
 		snprintf(buf, sizeof buf, "%s (%s, %s%s)", c->disks[i].path, c->disks[i].format,
 		    c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "");
-		detail_line(&y, bottom, x, w, i == 0 ? "Disks" : "", buf);
+		detail_line(y, bottom, x, w, i == 0 ? "Disks" : "", buf);
 	}
 	for (size_t i = 0; i < c->nnics; i++) {
 		snprintf(buf, sizeof buf, "%s, %s%s%s", c->nics[i].kind, c->nics[i].model,
 		    c->nics[i].mac != NULL ? ", " : "", c->nics[i].mac != NULL ? c->nics[i].mac : "");
-		detail_line(&y, bottom, x, w, i == 0 ? "NICs" : "", buf);
+		detail_line(y, bottom, x, w, i == 0 ? "NICs" : "", buf);
 	}
 	snprintf(buf, sizeof buf, "serial%s", strcmp(c->graphics, "vnc") == 0 ? ", VNC" : "");
-	detail_line(&y, bottom, x, w, "Consoles", buf);
+	detail_line(y, bottom, x, w, "Consoles", buf);
 	buf[0] = '\0';
 	if (c->tuning.vcpu_pins != NULL)
 		snprintf(buf, sizeof buf, "pins %s", c->tuning.vcpu_pins);
@@ -758,9 +761,14 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		    buf[0] != '\0' ? ", " : "", mem);
 	}
 	if (buf[0] != '\0')
-		detail_line(&y, bottom, x, w, "Tuning", buf);
-	detail_line(&y, bottom, x, w, "Notes", c->notes);
-	/* The newest operations last, as in vmtty log. */
+		detail_line(y, bottom, x, w, "Tuning", buf);
+	detail_line(y, bottom, x, w, "Notes", c->notes);
+}
+
+/* The loaded VM's last journal entries, newest last. */
+static void
+draw_vm_journal(struct vmlist *v, int *y, int bottom, int x, int w)
+{
 	for (size_t i = 0; i < v->ndjournal; i++) {
 		const struct journal_entry *e = &v->djournal[i];
 		time_t t = (time_t)(e->time / 1000);
@@ -774,9 +782,36 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 		    e->message != NULL ? e->message : "");
 		if (!e->ok)
 			attrset(theme_attr(TH_CRASHED));
-		detail_line(&y, bottom, x, w, i == 0 ? "Journal" : "", line);
+		detail_line(y, bottom, x, w, i == 0 ? "Journal" : "", line);
 		attrset(A_NORMAL);
 	}
+}
+
+/* The details pane for the selected row, in rows [top, bottom). */
+static void
+draw_details(struct vmlist *v, int top, int bottom, int x, int w)
+{
+	const struct row *r;
+	int y = top;
+
+	for (int i = top; i < bottom; i++)
+		ui_put(i, x, w, "");
+	if (v->list.nrows == 0)
+		return;
+	r = &v->rows[v->list.sel];
+	if (r->vm < 0) {
+		draw_host_details(v, r, &y, bottom, x, w);
+		return;
+	}
+	if (detail_load(v, r, y, x, w) != 0)
+		return;
+	attrset(theme_attr(TH_HOST));
+	detail_line(&y, bottom, x, w, "VM", v->detail.name);
+	attrset(A_NORMAL);
+	detail_line(&y, bottom, x, w, "Host", v->detail.host);
+	draw_vm_state(v, r, &y, bottom, x, w);
+	draw_vm_config(v, r, &v->detail, &y, bottom, x, w);
+	draw_vm_journal(v, &y, bottom, x, w);
 }
 
 static void
