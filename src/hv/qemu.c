@@ -1,6 +1,7 @@
-/* The built-in backend's lifecycle: start qemu detached, find it again by
- * pidfile and /proc, talk to it over QMP, tell a clean stop (qemu removes
- * its pidfile) from a crash (the pidfile stays, the process is gone). */
+/* The built-in backend's operations: start qemu detached, act on it and
+ * read its state over QMP, tell a clean stop (qemu removes its pidfile) from
+ * a crash (the pidfile stays, the process is gone).  Process handling
+ * (pidfiles, /proc, the lock, logs, signals) is in qemu_proc.c. */
 #include "hv/hv.h"
 #include "hv/qemu.h"
 #include "hv/qmp.h"
@@ -30,9 +31,7 @@
 
 #define QEMU_START_MS 30000	/* qemu's daemonizing parent exits once ready */
 #define QEMU_QMP_MS 3000
-#define QEMU_STOP_MS 10000
 #define QEMU_REBOOT_MS 60000
-#define LOG_LINE_MAX 200
 
 struct qemu_priv {
 	char *base;		/* runtime directory of all VMs */
@@ -90,165 +89,6 @@ run_paths(struct hv *hv, const struct vm_config *c, struct qemu_run *r)
 	return qemu_run_paths(p->base, c, r);
 }
 
-/* The pid in PIDFILE; 0 when there is none. */
-static int
-read_pidfile(const char *pidfile)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return atoi(buf);
-}
-
-/* Read /proc/PID/cmdline (NUL-separated); allocated, NULL if gone. */
-static char *
-proc_cmdline(int pid, size_t *len)
-{
-	char path[64], *buf = xmalloc(65536);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	n = read(fd, buf, 65535);
-	close(fd);
-	if (n <= 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* True when PID is alive and is the qemu that owns PIDFILE (pids get reused). */
-static bool
-pid_is_ours(int pid, const char *pidfile)
-{
-	size_t len;
-	char *cmd;
-	bool ours = false;
-
-	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-		return false;
-	if ((cmd = proc_cmdline(pid, &len)) == NULL)
-		return false;
-	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
-		if (strcmp(cmd + i, pidfile) == 0)
-			ours = true;
-	free(cmd);
-	return ours;
-}
-
-/* The last N lines of FILE, joined with " | ", into BUF. */
-static void
-log_tail(const char *file, int nlines, char *buf, size_t len)
-{
-	char *data, *p, *start;
-	struct stat st;
-	ssize_t n;
-	off_t off;
-	int fd, seen = 0;
-
-	buf[0] = '\0';
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	off = st.st_size > 8192 ? st.st_size - 8192 : 0;
-	data = xmalloc(8193);
-	n = pread(fd, data, 8192, off);
-	close(fd);
-	if (n <= 0) {
-		free(data);
-		return;
-	}
-	data[n] = '\0';
-	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
-		data[--n] = '\0';
-	for (start = data + n; start > data; start--)
-		if (start[-1] == '\n' && ++seen == nlines)
-			break;
-	for (p = start; *p != '\0'; p++)
-		if (*p == '\n')
-			*p = '\x01';
-	/* Replace line breaks by a visible separator, one line for the UI;
-	 * each line is cut at LOG_LINE_MAX characters. */
-	{
-		size_t o = 0, col = 0;
-
-		for (p = start; *p != '\0' && o + 4 < len; p++) {
-			if (*p == '\x01') {
-				memcpy(buf + o, " | ", 3);
-				o += 3;
-				col = 0;
-			} else if (col++ == LOG_LINE_MAX) {
-				memcpy(buf + o, "...", 3);
-				o += 3;
-			} else if (col < LOG_LINE_MAX && ((unsigned char)*p >= 0x20 || *p == '\t')) {
-				buf[o++] = *p;
-			}
-		}
-		buf[o] = '\0';
-	}
-	free(data);
-}
-
-static void
-log_append(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Add a line of vmtty's own to the VM's qemu log. */
-static void
-log_append(const char *file, const char *fmt, ...)
-{
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	va_list ap;
-	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	FILE *fp = fd >= 0 ? fdopen(fd, "a") : NULL;
-
-	if (fp == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(fp, "%s vmtty: ", stamp);
-	va_start(ap, fmt);
-	vfprintf(fp, fmt, ap);
-	va_end(ap);
-	fputc('\n', fp);
-	fclose(fp);
-}
-
-/* What QEMU last said (its stderr, in the -D file) and vmtty's own last
- * lines, for a VM whose qemu died. */
-static void
-crash_detail(const struct qemu_run *r, int pid, char *buf, size_t len)
-{
-	char qemu[400], ours[400];
-
-	log_tail(r->trace, 2, qemu, sizeof qemu);
-	log_tail(r->log, 1, ours, sizeof ours);
-	snprintf(buf, len, "qemu (pid %d) ended without a clean shutdown; log: %.390s%s%.390s",
-	    pid, qemu, qemu[0] != '\0' && ours[0] != '\0' ? " | " : "", ours);
-}
-
 static enum hv_state
 map_status(const char *s)
 {
@@ -263,97 +103,6 @@ map_status(const char *s)
 	return HV_PAUSED;
 }
 
-/* V up to its first single comma into OUT, QEMU's ",," escapes undone. */
-static void
-unescape_option(const char *v, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *v != '\0' && o + 1 < len; v++) {
-		if (*v == ',') {
-			if (v[1] != ',')
-				break;
-			v++;
-		}
-		out[o++] = *v;
-	}
-	out[o] = '\0';
-}
-
-/* The argument after FLAG in the NUL-separated command line CMD, up to
- * its first single comma (QEMU's ",," escapes are undone), skipping
- * PREFIX; "" when absent. */
-static void
-cmdline_value(const char *cmd, size_t clen, const char *flag, const char *prefix, char *out,
-    size_t len)
-{
-	size_t plen = strlen(prefix);
-
-	out[0] = '\0';
-	for (size_t i = 0; i < clen; i += strlen(cmd + i) + 1) {
-		size_t next = i + strlen(cmd + i) + 1;
-
-		if (strcmp(cmd + i, flag) != 0 || next >= clen ||
-		    strncmp(cmd + next, prefix, plen) != 0)
-			continue;
-		unescape_option(cmd + next + plen, out, len);
-		return;
-	}
-}
-
-/* The value after "-accel" in qemu's command line. */
-static void
-cmdline_accel(int pid, char *out, size_t len)
-{
-	size_t clen;
-	char *cmd = proc_cmdline(pid, &clen);
-
-	out[0] = '\0';
-	if (cmd == NULL)
-		return;
-	cmdline_value(cmd, clen, "-accel", "", out, len);
-	free(cmd);
-}
-
-/* CPU time and start time of PID from /proc (all of qemu's threads). */
-static void
-proc_times(int pid, struct hv_status *st)
-{
-	static long long boot;
-	char path[64], buf[1024], *p;
-	unsigned long long utime, stime, start;
-	long hz = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	/* The command name may hold spaces: fields start after the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
-	    "%*d %*d %*d %llu", &utime, &stime, &start) != 3 || hz <= 0)
-		return;
-	st->cpu_time_ns = (utime + stime) * (1000000000ULL / (unsigned long long)hz);
-	if (boot == 0) {
-		FILE *fp = fopen("/proc/stat", "r");
-		char line[256];
-
-		while (fp != NULL && fgets(line, sizeof line, fp) != NULL)
-			if (sscanf(line, "btime %lld", &boot) == 1)
-				break;
-		if (fp != NULL)
-			fclose(fp);
-	}
-	if (boot > 0)
-		st->started = boot + (long long)(start / (unsigned long long)hz);
-}
-
 static int
 qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 {
@@ -364,21 +113,21 @@ qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	memset(st, 0, sizeof *st);
 	if (run_paths(hv, c, &r) != 0)
 		return -1;
-	pid = read_pidfile(r.pidfile);
+	pid = qemu_read_pidfile(r.pidfile);
 	if (pid == 0) {
 		st->state = HV_OFF;
 		return 0;
 	}
-	if (!pid_is_ours(pid, r.pidfile)) {
+	if (!qemu_pid_is_ours(pid, r.pidfile)) {
 		/* qemu removes its pidfile when it exits cleanly: this one died. */
 		st->state = HV_CRASHED;
-		crash_detail(&r, pid, st->detail, sizeof st->detail);
+		qemu_crash_detail(&r, pid, st->detail, sizeof st->detail);
 		return 0;
 	}
 	st->state = HV_RUNNING;
 	st->pid = pid;
-	cmdline_accel(pid, st->accel, sizeof st->accel);
-	proc_times(pid, st);
+	qemu_cmdline_accel(pid, st->accel, sizeof st->accel);
+	qemu_proc_times(pid, st);
 	return 0;
 }
 
@@ -475,27 +224,6 @@ qemu_status_all(struct hv *hv, const struct vm_summary *v, size_t n, hv_status_f
 	return 0;
 }
 
-/* Each "-drive" value's file= of a qemu command line (NUL-separated). */
-static bool
-cmdline_uses(const char *cmd, size_t len, const char *want)
-{
-	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
-		const char *a = cmd + i, *f;
-		char path[PATH_MAX], real[PATH_MAX];
-
-		if (strcmp(a, "-drive") != 0 || i + strlen(a) + 1 >= len)
-			continue;
-		a = cmd + i + strlen(a) + 1;
-		if ((f = strstr(a, "file=")) == NULL || (f != a && f[-1] != ','))
-			continue;
-		unescape_option(f + 5, path, sizeof path);
-		if (strcmp(path, want) == 0 ||
-		    (realpath(path, real) != NULL && strcmp(real, want) == 0))
-			return true;
-	}
-	return false;
-}
-
 /* Another running VM of ours that has DISK open; its name into WHO. */
 static bool
 disk_in_use(struct hv *hv, const struct vm_config *self, const char *disk, char *who, size_t len)
@@ -518,13 +246,13 @@ disk_in_use(struct hv *hv, const struct vm_config *self, const char *disk, char 
 		if (de->d_name[0] == '.' || strncmp(de->d_name, self->uuid, 8) == 0)
 			continue;
 		snprintf(pidfile, sizeof pidfile, "%s/%s/qemu.pid", p->base, de->d_name);
-		pid = read_pidfile(pidfile);
-		if (!pid_is_ours(pid, pidfile) || (cmd = proc_cmdline(pid, &clen)) == NULL)
+		pid = qemu_read_pidfile(pidfile);
+		if (!qemu_pid_is_ours(pid, pidfile) || (cmd = qemu_proc_cmdline(pid, &clen)) == NULL)
 			continue;
-		if (cmdline_uses(cmd, clen, real)) {
+		if (qemu_cmdline_uses(cmd, clen, real)) {
 			used = true;
 			/* The guest name from "-name guest=NAME,...", else the dir. */
-			cmdline_value(cmd, clen, "-name", "guest=", who, len);
+			qemu_cmdline_value(cmd, clen, "-name", "guest=", who, len);
 			if (who[0] == '\0')
 				snprintf(who, len, "%.64s", de->d_name);
 		}
@@ -678,80 +406,6 @@ qemu_argv(struct hv *hv, const struct vm_config *c, struct strv *out)
 	return make_argv(hv, c, accel, &r, out, false);
 }
 
-/* Remove what a stopped or crashed qemu left in its runtime directory. */
-static void
-clean_runtime(const struct qemu_run *r)
-{
-	unlink(r->pidfile);
-	unlink(r->qmp);
-	unlink(r->events);
-	unlink(r->serial);
-	unlink(r->vnc);
-}
-
-/* Hold the VM's lock file: one start or stop at a time, across processes. */
-static int
-lock_vm(const struct vm_config *c, const struct qemu_run *r)
-{
-	int fd;
-
-	if (paths_private_dir(r->dir, "VM runtime directory", "remove it") != 0)
-		return -1;
-	fd = open(r->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return err_set("cannot open lock '%s': %s", r->lock, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
-		return err_set("VM '%s' is being started or stopped by another vmtty; "
-		    "try again in a moment", c->name);
-	}
-	return fd;
-}
-
-/*
- * QEMU's -daemonize sets its umask to 027 whatever it inherits, so its
- * sockets are born 0750: no one else may connect to them (that takes
- * write permission), and they are in a directory no one else can enter.
- * They are made the owner's alone once QEMU is up.
- */
-static void
-private_sockets(const struct qemu_run *r)
-{
-	const char *socks[] = { r->qmp, r->events, r->serial, r->vnc };
-
-	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
-		if (chmod(socks[i], 0600) != 0 && errno != ENOENT)
-			log_debug("qemu: chmod '%s': %s", socks[i], strerror(errno));
-}
-
-/*
- * The files QEMU opens by name and truncates (the serial log, its -D log)
- * are made afresh here, never reached through a symbolic link: whatever
- * had their names goes first.  The log QEMU gets as its stderr is vmtty's
- * own and grows across starts; a symbolic link there is refused.
- */
-static int
-fresh_logs(const struct qemu_run *r, int *logfd)
-{
-	const char *files[] = { r->serial_log, r->trace };
-
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		int fd;
-
-		if (unlink(files[i]) != 0 && errno != ENOENT)
-			return err_set("cannot remove '%s': %s", files[i], strerror(errno));
-		fd = open(files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return err_set("cannot create '%s': %s", files[i], strerror(errno));
-		close(fd);
-	}
-	*logfd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (*logfd < 0)
-		return err_set("cannot open log '%s': %s", r->log, errno == ELOOP ?
-		    "it is a symbolic link; remove it" : strerror(errno));
-	return 0;
-}
-
 static int
 qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 {
@@ -764,7 +418,7 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 
 	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
 		return -1;
-	if ((lock = lock_vm(c, &r)) < 0)
+	if ((lock = qemu_lock_vm(c, &r)) < 0)
 		return -1;
 	if (qemu_status(hv, c, &st) != 0)
 		goto out;
@@ -780,12 +434,12 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 	if (make_argv(hv, c, accel, &r, &argv, true) != 0)
 		goto out;
 	if (st.state == HV_CRASHED)
-		log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
-	clean_runtime(&r);
-	if (fresh_logs(&r, &logfd) != 0)
+		qemu_log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
+	qemu_clean_runtime(&r);
+	if (qemu_fresh_logs(&r, &logfd) != 0)
 		goto out;
 	line = strv_join_shell(&argv);
-	log_append(r.log, "starting VM '%s' (accel %s): %s", c->name, accel, line);
+	qemu_log_append(r.log, "starting VM '%s' (accel %s): %s", c->name, accel, line);
 	log_debug("qemu: start '%s': %s", c->name, line);
 	free(line);
 	if (spawn_wait(argv.v, -1, logfd, QEMU_START_MS, &status) != 0) {
@@ -795,13 +449,13 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 	if (status != 0) {
 		char tail[1024];
 
-		log_tail(r.trace, 2, tail, sizeof tail);
+		qemu_log_tail(r.trace, 2, tail, sizeof tail);
 		err_set("qemu could not start VM '%s' (exit %d): %s", c->name, status, tail);
-		clean_runtime(&r);
+		qemu_clean_runtime(&r);
 		goto out;
 	}
-	private_sockets(&r);
-	log_append(r.log, "VM '%s' started, qemu pid %d", c->name, read_pidfile(r.pidfile));
+	qemu_private_sockets(&r);
+	qemu_log_append(r.log, "VM '%s' started, qemu pid %d", c->name, qemu_read_pidfile(r.pidfile));
 	rc = 0;
 out:
 	if (logfd >= 0)
@@ -810,81 +464,6 @@ out:
 		close(lock);
 	strv_free(&argv);
 	return rc;
-}
-
-/* Wait for qemu to exit (the pidfile goes) up to MS. */
-static bool
-wait_gone(const struct qemu_run *r, int pid, long ms)
-{
-	long long deadline = log_now_ms() + ms;
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	while (log_now_ms() < deadline) {
-		if (!pid_is_ours(pid, r->pidfile))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return !pid_is_ours(pid, r->pidfile);
-}
-
-/*
- * A pidfd for PID, opened before checking that PID is still the qemu of
- * R's pidfile: once that holds, a signal sent through it reaches that qemu
- * or nothing, never a process that got its pid since (kill after a /proc
- * check had that window).  -1 when it is gone or the pidfd cannot be had.
- */
-static int
-open_ours(const struct qemu_run *r, int pid)
-{
-	int fd = pidfd_open(pid, 0);
-
-	if (fd < 0) {
-		log_debug("qemu: pidfd_open %d: %s", pid, strerror(errno));
-		return -1;
-	}
-	if (!pid_is_ours(pid, r->pidfile)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Wait up to MS for qemu PID to end: poll on PIDFD when there is one. */
-static bool
-qemu_gone(const struct qemu_run *r, int pid, int pidfd, long ms)
-{
-	long long deadline = log_now_ms() + ms;
-
-	if (pidfd < 0)
-		return wait_gone(r, pid, ms);
-	for (;;) {
-		struct pollfd p = { pidfd, POLLIN, 0 };
-		long long left = deadline - log_now_ms();
-		int n = poll(&p, 1, left > 0 ? (int)left : 0);
-
-		if (n > 0)
-			return true;
-		if ((n == 0 && left <= 0) || (n < 0 && errno != EINTR))
-			return false;
-	}
-}
-
-/* QMP does not answer: power qemu off with SIGTERM, then SIGKILL, each
- * sent through its pidfd. */
-static int
-poweroff_signals(const struct vm_config *c, const struct qemu_run *r, int pid, int pidfd)
-{
-	if (pidfd >= 0) {
-		pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
-		if (!qemu_gone(r, pid, pidfd, QEMU_STOP_MS))
-			pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	}
-	if (!qemu_gone(r, pid, pidfd, QEMU_STOP_MS))
-		return err_set("VM '%s' did not power off (qemu pid %d, whose QMP does not "
-		    "answer)", c->name, pid);
-	clean_runtime(r);
-	log_append(r->log, "VM '%s' powered off with signals (QMP did not answer)", c->name);
-	return 0;
 }
 
 struct reboot_wait {
@@ -986,13 +565,13 @@ action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r
 		if (a != HV_POWEROFF)
 			return err_prefix("VM '%s'", c->name);
 		/* No QMP: power off the hard way. */
-		pidfd = open_ours(r, st.pid);
-		rc = poweroff_signals(c, r, st.pid, pidfd);
+		pidfd = qemu_open_ours(r, st.pid);
+		rc = qemu_poweroff_signals(c, r, st.pid, pidfd);
 		if (pidfd >= 0)
 			close(pidfd);
 		return rc;
 	}
-	pidfd = a == HV_POWEROFF ? open_ours(r, st.pid) : -1;
+	pidfd = a == HV_POWEROFF ? qemu_open_ours(r, st.pid) : -1;
 	if (a == HV_REBOOT)
 		rc = qemu_reboot(q, c);
 	else
@@ -1002,13 +581,13 @@ action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r
 		rc = qemu_gone(r, st.pid, pidfd, QEMU_STOP_MS) ? 0 :
 		    err_set("VM '%s' did not power off within %d s", c->name, QEMU_STOP_MS / 1000);
 		if (rc == 0)
-			clean_runtime(r);
+			qemu_clean_runtime(r);
 		if (pidfd >= 0)
 			close(pidfd);
 	}
 	qmp_close(q);
 	if (rc == 0)
-		log_append(r->log, "%s of VM '%s' requested", hv_action_name(a), c->name);
+		qemu_log_append(r->log, "%s of VM '%s' requested", hv_action_name(a), c->name);
 	return rc;
 }
 
@@ -1020,7 +599,7 @@ qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
 	struct qemu_run r;
 	int lock, rc;
 
-	if (run_paths(hv, c, &r) != 0 || (lock = lock_vm(c, &r)) < 0)
+	if (run_paths(hv, c, &r) != 0 || (lock = qemu_lock_vm(c, &r)) < 0)
 		return -1;
 	rc = action_locked(hv, c, &r, a);
 	close(lock);
@@ -1035,7 +614,7 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 	char *dir, *vars;
 	int lock;
 
-	if (run_paths(hv, c, &r) != 0 || (lock = lock_vm(c, &r)) < 0)
+	if (run_paths(hv, c, &r) != 0 || (lock = qemu_lock_vm(c, &r)) < 0)
 		return -1;
 	if (qemu_status(hv, c, &st) != 0 || st.pid > 0) {
 		if (st.pid > 0)
@@ -1044,7 +623,7 @@ qemu_undefine(struct hv *hv, const struct vm_config *c)
 		close(lock);
 		return -1;
 	}
-	clean_runtime(&r);
+	qemu_clean_runtime(&r);
 	unlink(r.log);
 	unlink(r.trace);
 	unlink(r.serial_log);
@@ -1115,27 +694,6 @@ qemu_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
 	if (run_paths(hv, c, &r) != 0)
 		return -1;
 	return connect_run_socket(hv, c, r.vnc, "graphical display", fd);
-}
-
-bool
-qemu_dir_running(const char *dir, int *pid, char *uuid, size_t uuidlen, char *name,
-    size_t namelen)
-{
-	char pidfile[PATH_MAX];
-	size_t clen;
-	char *cmd;
-
-	if (paths_join(pidfile, sizeof pidfile, dir, "qemu.pid") != 0)
-		return false;
-	*pid = read_pidfile(pidfile);
-	if (!pid_is_ours(*pid, pidfile) || (cmd = proc_cmdline(*pid, &clen)) == NULL)
-		return false;
-	if (uuid != NULL)
-		cmdline_value(cmd, clen, "-uuid", "", uuid, uuidlen);
-	if (name != NULL)
-		cmdline_value(cmd, clen, "-name", "guest=", name, namelen);
-	free(cmd);
-	return true;
 }
 
 /* The live state of the qemu behind QMP socket SOCK, and its balloon's

@@ -11,6 +11,9 @@
 #include "model/vm.h"
 #include "util/strv.h"
 
+/* How long a power-off waits for qemu to exit, at each signal. */
+#define QEMU_STOP_MS 10000
+
 /* A unix socket path must fit sockaddr_un.sun_path (108 with the NUL). */
 #define QEMU_SOCK_MAX 108
 
@@ -61,5 +64,47 @@ struct qemu_watch;
 struct qemu_watch *qemu_watch_start(const char *base, hv_event_cb cb, void *arg);
 /* Stop the thread and close every connection (NULL is fine). */
 void qemu_watch_stop(struct qemu_watch *w);
+
+/* Process handling (qemu_proc.c), for the backend's operations. */
+/* The pid in PIDFILE; 0 when there is none. */
+int qemu_read_pidfile(const char *pidfile);
+/* /proc/PID/cmdline, NUL-separated, *LEN bytes; NULL when gone. */
+char *qemu_proc_cmdline(int pid, size_t *len);
+/* PID runs, is a qemu, and its -pidfile is PIDFILE. */
+bool qemu_pid_is_ours(int pid, const char *pidfile);
+/* The last NLINES lines of FILE, joined with " | ", into BUF. */
+void qemu_log_tail(const char *file, int nlines, char *buf, size_t len);
+/* A line of vmtty's own in the VM's qemu log. */
+void qemu_log_append(const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Why the qemu (PID) of a crashed VM ended, from its logs. */
+void qemu_crash_detail(const struct qemu_run *r, int pid, char *buf, size_t len);
+/* The value after PREFIX of option FLAG in command line CMD (CLEN bytes). */
+void qemu_cmdline_value(const char *cmd, size_t clen, const char *flag, const char *prefix,
+    char *out, size_t len);
+/* "kvm" or "tcg": the accelerator qemu PID was started with. */
+void qemu_cmdline_accel(int pid, char *out, size_t len);
+/* CPU time and start time of qemu PID into ST. */
+void qemu_proc_times(int pid, struct hv_status *st);
+/* Command line CMD (LEN bytes) has WANT as the file= of a -drive. */
+bool qemu_cmdline_uses(const char *cmd, size_t len, const char *want);
+/* Remove what a stopped or crashed qemu left in its runtime directory. */
+void qemu_clean_runtime(const struct qemu_run *r);
+/* Take VM C's lock (one lifecycle operation at a time, across processes):
+ * the lock's fd, or -1 + err. */
+int qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r);
+/* Make the VM's sockets 0600 once qemu is up (-daemonize makes them 0750). */
+void qemu_private_sockets(const struct qemu_run *r);
+/* The logs qemu opens by name, made fresh (never through a link); *LOGFD
+ * gets vmtty's own log, opened for qemu's stderr. */
+int qemu_fresh_logs(const struct qemu_run *r, int *logfd);
+/* A pidfd for qemu PID once it is checked to be this VM's; -1 if not. */
+int qemu_open_ours(const struct qemu_run *r, int pid);
+/* Wait up to MS for qemu PID (PIDFD, or -1) to exit. */
+bool qemu_gone(const struct qemu_run *r, int pid, int pidfd, long ms);
+/* QMP does not answer: SIGTERM, then SIGKILL, through PIDFD; 0 when qemu
+ * is gone, else -1 + err. */
+int qemu_poweroff_signals(const struct vm_config *c, const struct qemu_run *r, int pid,
+    int pidfd);
 
 #endif
