@@ -890,6 +890,16 @@ existing_format(const struct provision_plan *p)
 	return r == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
 }
 
+/* The disk and the CD-ROM the user gave, which vmtty does not make. */
+static void
+add_given_media(const struct provision_plan *p, struct vm_config *c)
+{
+	if (p->disk == PROV_DISK_EXISTING)
+		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
+	if (p->iso != NULL)
+		add_disk(c, p->iso, "raw", NULL, true, false);
+}
+
 /* Built-in host: the files in the VM's directory. */
 static int
 build_local(const struct provision_plan *p, struct provision_made *m, struct vm_config *c,
@@ -921,11 +931,8 @@ build_local(const struct provision_plan *p, struct provision_made *m, struct vm_
 			free(dir);
 			return err_prefix("Creating the disk failed");
 		}
-	} else if (p->disk == PROV_DISK_EXISTING) {
-		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
 	}
-	if (p->iso != NULL)
-		add_disk(c, p->iso, "raw", NULL, true, false);
+	add_given_media(p, c);
 	if (p->cloud_init) {
 		path = xasprintf("%s/%s-seed.iso", dir, p->name);
 		if (fn != NULL)
@@ -968,11 +975,8 @@ build_remote(struct hv *hv, const struct provision_plan *p, struct provision_mad
 		free(path);
 		if (rc != 0)
 			return err_prefix("Creating the disk failed");
-	} else if (p->disk == PROV_DISK_EXISTING) {
-		add_disk(c, p->image, existing_format(p), p->disk_bus, false, false);
 	}
-	if (p->iso != NULL)
-		add_disk(c, p->iso, "raw", NULL, true, false);
+	add_given_media(p, c);
 	if (p->cloud_init) {
 		char tmpl[] = "/tmp/vmtty-iso.XXXXXX", *iso;
 		struct stat st;
