@@ -117,6 +117,9 @@ void vm_config_clear(struct vm_config *c);
 void vm_config_copy(struct vm_config *dst, const struct vm_config *src);
 struct vm_disk *vm_config_add_disk(struct vm_config *c, const char *path);
 struct vm_nic *vm_config_add_nic(struct vm_config *c, const char *kind);
+/* Remove disk or NIC I (< ndisks, < nnics); the others keep their order. */
+void vm_config_remove_disk(struct vm_config *c, size_t i);
+void vm_config_remove_nic(struct vm_config *c, size_t i);
 int vm_config_cpus(const struct vm_config *c);
 /* The vCPU count and the memory (MiB, or a size such as 2G) as every option,
  * form and template takes them, through util/num.  0, or -1 + err naming the

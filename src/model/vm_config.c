@@ -144,6 +144,22 @@ vm_config_add_disk(struct vm_config *c, const char *path)
 	return d;
 }
 
+void
+vm_config_remove_disk(struct vm_config *c, size_t i)
+{
+	disk_clear(&c->disks[i]);
+	memmove(&c->disks[i], &c->disks[i + 1], (c->ndisks - i - 1) * sizeof *c->disks);
+	c->ndisks--;
+}
+
+void
+vm_config_remove_nic(struct vm_config *c, size_t i)
+{
+	nic_clear(&c->nics[i]);
+	memmove(&c->nics[i], &c->nics[i + 1], (c->nnics - i - 1) * sizeof *c->nics);
+	c->nnics--;
+}
+
 struct vm_nic *
 vm_config_add_nic(struct vm_config *c, const char *kind)
 {

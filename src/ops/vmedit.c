@@ -124,12 +124,7 @@ apply_disks(struct vmedit *e, struct vm_config *c)
 
 		if (find_disk(c, e->remove_disk, &i) != 0)
 			return err_prefix("remove disk");
-		free(c->disks[i].path);
-		free(c->disks[i].format);
-		free(c->disks[i].bus);
-		free(c->disks[i].cache);
-		memmove(&c->disks[i], &c->disks[i + 1], (c->ndisks - i - 1) * sizeof *c->disks);
-		c->ndisks--;
+		vm_config_remove_disk(c, i);
 		changed(e, "disks");
 	}
 	if (e->add_disk != NULL) {
@@ -191,13 +186,7 @@ apply_nics(struct vmedit *e, struct vm_config *c)
 				qemu_default_mac(c, i, mac);
 				c->nics[i].mac = xstrdup(mac);
 			}
-		free(c->nics[n].kind);
-		free(c->nics[n].model);
-		free(c->nics[n].mac);
-		free(c->nics[n].source);
-		free(c->nics[n].forwards);
-		memmove(&c->nics[n], &c->nics[n + 1], (c->nnics - n - 1) * sizeof *c->nics);
-		c->nnics--;
+		vm_config_remove_nic(c, n);
 		changed(e, "NICs");
 	}
 	if (e->nic_model != NULL && e->add_nic == NULL)

@@ -7,22 +7,6 @@
 
 #include "util/err.h"
 
-/* Whether S is UTF-8, by the C library's decoder. */
-static bool
-libc_utf8(const char *s)
-{
-	mbstate_t st = { 0 };
-	size_t len = strlen(s), n;
-
-	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
-	for (; len > 0; s += n, len -= n) {
-		n = mbrtowc(NULL, s, len, &st);
-		if (n == (size_t)-1 || n == (size_t)-2)
-			return false;
-	}
-	return true;
-}
-
 /* User input and host text with newlines, CR, ESC, C1 controls and bytes
  * that are not UTF-8 come out escaped. */
 static void
@@ -60,7 +44,7 @@ test_truncation(void **state)
 		m = err_get();
 		len = strlen(m);
 		assert_true(len < 1024 && len > 900);
-		assert_true(libc_utf8(m));
+		assert_true(unit_libc_utf8(m));
 		assert_null(strstr(m, "\\x"));
 	}
 	/* Escapes are not cut in half either. */

@@ -207,22 +207,6 @@ test_names(void **state)
 		assert_int_equal(name_check("VM", good[i]), 0);
 }
 
-/* Whether S is UTF-8, by the C library's decoder (not vmtty's). */
-static bool
-libc_utf8(const char *s)
-{
-	mbstate_t st = { 0 };
-	size_t len = strlen(s), n;
-
-	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
-	for (; len > 0; s += n, len -= n) {
-		n = mbrtowc(NULL, s, len, &st);
-		if (n == (size_t)-1 || n == (size_t)-2)
-			return false;
-	}
-	return true;
-}
-
 /* Names that are not UTF-8 or hold C0, DEL or C1 controls are refused
  * (JSON and terminals cannot carry them), and the message shows the bad
  * bytes escaped, on one line of UTF-8. */
@@ -247,7 +231,7 @@ test_names_bytes(void **state)
 		if (strstr(err_get(), cases[i].want) == NULL)
 			fail_msg("name %zu: \"%s\" lacks \"%s\"", i, err_get(), cases[i].want);
 		assert_null(strchr(err_get(), '\n'));
-		assert_true(libc_utf8(err_get()));
+		assert_true(unit_libc_utf8(err_get()));
 	}
 	/* U+00A0 is the first printable character after C1. */
 	assert_int_equal(name_check("VM", "nb\xc2\xa0sp"), 0);
@@ -258,7 +242,7 @@ test_names_bytes(void **state)
 	euros[66] = '\0';
 	assert_int_equal(name_check("VM", euros), -1);
 	assert_non_null(strstr(err_get(), "is 66 bytes long"));
-	assert_true(libc_utf8(err_get()));
+	assert_true(unit_libc_utf8(err_get()));
 	assert_null(strstr(err_get(), "\\x"));
 }
 

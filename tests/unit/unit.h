@@ -8,12 +8,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 /* A fresh private directory for one test; removed by unit_rmdir. */
 static inline char *
@@ -41,6 +44,22 @@ unit_rmdir(char *dir)
 {
 	nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
+}
+
+/* Whether S is UTF-8, by the C library's decoder (not vmtty's). */
+static inline bool
+unit_libc_utf8(const char *s)
+{
+	mbstate_t st = { 0 };
+	size_t len = strlen(s), n;
+
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	for (; len > 0; s += n, len -= n) {
+		n = mbrtowc(NULL, s, len, &st);
+		if (n == (size_t)-1 || n == (size_t)-2)
+			return false;
+	}
+	return true;
 }
 
 #endif
