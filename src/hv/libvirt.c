@@ -153,6 +153,7 @@ lv_init(void)
 	int rc;
 
 	virSetErrorFunc(NULL, lv_silent);
+	libvirt_xml_init();
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
 		snprintf(lv_init_error, sizeof lv_init_error, "%s", virGetLastErrorMessage());
 		return;

@@ -32,6 +32,11 @@ char *libvirt_volume_xml(const struct hv_volume *v, const char *backing_format);
  * session daemon's log directory is the remote user's, unknown here). */
 char *libvirt_serial_log_path(const char *uri, const char *name);
 
+/* Set up libxml2 once for every thread.  libvirt parses XML with it too
+ * (the test driver its files, while connecting), and two threads setting it
+ * up at once race, so this runs before libvirt is first used. */
+void libvirt_xml_init(void);
+
 /* True when capabilities XML CAPS offers <domain type='kvm'> for an
  * x86_64 guest; false for NULL or XML that does not parse. */
 bool libvirt_caps_have_kvm(const char *caps);

@@ -507,8 +507,9 @@ quiet_generic(void *arg, const char *fmt, ...)
 	q->msg[strcspn(q->msg, "\n")] = '\0';
 }
 
-/* libxml2 sets up its globals on first use; do it once, not racing the
- * event thread. */
+/* libxml2 sets up its globals on first use, and two threads doing that at
+ * once (two hosts' test drivers parsing their files while they connect)
+ * race: it must happen once, before any connection. */
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -517,10 +518,16 @@ xml_init(void)
 	xmlInitParser();
 }
 
+void
+libvirt_xml_init(void)
+{
+	pthread_once(&xml_once, xml_init);
+}
+
 static void
 quiet_begin(struct quiet *q)
 {
-	pthread_once(&xml_once, xml_init);
+	libvirt_xml_init();
 	q->msg[0] = '\0';
 	q->line = 0;
 	q->old_s = xmlStructuredError;
