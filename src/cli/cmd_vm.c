@@ -255,7 +255,9 @@ show_json(const struct vm_config *c)
 	}
 	json_object_object_add(o, "nics", nics);
 	json_object_object_add(tun, "vcpu_pins", cli_json_str(c->tuning.vcpu_pins));
-	json_object_object_add(tun, "hugepages", json_object_new_boolean(c->tuning.hugepages));
+	json_object_object_add(tun, "emulator_pin", cli_json_str(c->tuning.emulator_pin));
+	json_object_object_add(tun, "hugepage_kib", c->tuning.hugepage_kib > 0 ?
+	    json_object_new_int64(c->tuning.hugepage_kib) : NULL);
 	json_object_object_add(tun, "balloon_mib", c->tuning.balloon_mib > 0 ?
 	    json_object_new_int64(c->tuning.balloon_mib) : NULL);
 	json_object_object_add(o, "tuning", tun);

@@ -441,3 +441,59 @@ hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
 		return unsupported(hv, "a graphical console");
 	return hv->ops->graphics_open(hv, c, fd);
 }
+
+int
+hv_host_info(struct hv *hv, struct hv_host_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (hv->ops->host_info == NULL)
+		return unsupported(hv, "host information");
+	if (hv->ops->host_info(hv, out) != 0) {
+		hv_host_info_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+hv_host_info_clear(struct hv_host_info *hi)
+{
+	free(hi->cpu);
+	memset(hi, 0, sizeof *hi);
+}
+
+int
+hv_ksm_set(struct hv *hv, bool on)
+{
+	if (hv->ops->ksm_set == NULL)
+		return unsupported(hv, "changing KSM");
+	return hv->ops->ksm_set(hv, on);
+}
+
+int
+hv_tune(struct hv *hv, const struct vm_config *c, unsigned what)
+{
+	if (hv->ops->tune == NULL)
+		return unsupported(hv, "tuning");
+	return hv->ops->tune(hv, c, what);
+}
+
+int
+hv_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out)
+{
+	memset(out, 0, sizeof *out);
+	if (hv->ops->tune_state == NULL)
+		return unsupported(hv, "reading a VM's tuning");
+	if (hv->ops->tune_state(hv, c, out) != 0) {
+		hv_tune_state_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+hv_tune_state_clear(struct hv_tune_state *ts)
+{
+	free(ts->vcpu);
+	memset(ts, 0, sizeof *ts);
+}

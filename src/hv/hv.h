@@ -10,6 +10,7 @@
 
 #include "model/host.h"
 #include "model/vm.h"
+#include "util/cpuset.h"
 #include "util/strv.h"
 
 enum hv_state {
@@ -88,6 +89,64 @@ struct hv_volume {
 	const char *upload;	/* a local file whose bytes fill the volume; NULL none */
 };
 
+/* One logical CPU of a host, as lscpu -p numbers it. */
+struct hv_cpu {
+	int cpu, core, socket, node;
+};
+
+/* A hugepage pool: pages of one size.  A count the host does not tell is -1. */
+struct hv_hugepool {
+	int64_t size_kib;
+	int64_t total, free, reserved;
+};
+
+#define HV_MAX_HUGEPOOLS 8
+
+/* What a host has for its guests: processors, memory, hugepages, KSM. */
+struct hv_host_info {
+	char arch[32];
+	char model[128];	/* the CPU model; "" unknown */
+	int mhz;		/* 0 unknown */
+	int ncpus;		/* logical CPUs online */
+	int sockets;		/* per NUMA node, as virsh nodeinfo counts them */
+	int cores;		/* per socket */
+	int threads;		/* per core */
+	int nodes;		/* NUMA nodes */
+	struct hv_cpu *cpu;	/* each online CPU, by number (allocated) */
+	size_t ncpu;
+	int64_t mem_total_kib, mem_free_kib;
+	struct hv_hugepool pools[HV_MAX_HUGEPOOLS];
+	size_t npools;
+	bool ksm_known;		/* the built-in host: /sys/kernel/mm/ksm */
+	bool ksm_run;
+	int64_t ksm_shared, ksm_sharing, ksm_full_scans;
+};
+
+/* What C's tuning covers, for the tune op. */
+enum {
+	HV_TUNE_PINS = 1 << 0,		/* vCPU and emulator pins */
+	HV_TUNE_BALLOON = 1 << 1,	/* the balloon target */
+};
+
+/* One vCPU of a running VM. */
+struct hv_vcpu {
+	int tid;		/* the thread's id (built-in backend), else 0 */
+	int cpu;		/* the host CPU it ran on last; -1 unknown */
+	struct cpuset affinity;	/* the host CPUs it may run on */
+};
+
+/* A running VM's tuning as the host sees it; an unknown number is -1. */
+struct hv_tune_state {
+	struct hv_vcpu *vcpu;	/* each vCPU (allocated) */
+	size_t nvcpu;
+	bool emulator_known;
+	struct cpuset emulator;	/* where the emulator threads may run */
+	int64_t balloon_kib;	/* the memory the guest has now (balloon actual) */
+	int64_t max_kib;	/* the most it can have */
+	/* The guest's own view, from the balloon driver's statistics. */
+	int64_t guest_total_kib, guest_free_kib, guest_available_kib;
+};
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -132,6 +191,15 @@ struct hv_ops {
 	int (*volume_delete)(struct hv *hv, const char *path);
 	/* A connected fd to the guest's graphical display, an RFB (VNC) server. */
 	int (*graphics_open)(struct hv *hv, const struct vm_config *c, int *fd);
+	/* The host's processors, memory, hugepages and KSM. */
+	int (*host_info)(struct hv *hv, struct hv_host_info *out);
+	/* Turn KSM on or off on the host (root only). */
+	int (*ksm_set)(struct hv *hv, bool on);
+	/* Apply WHAT (HV_TUNE_*) of C's tuning to the VM now: a running VM at
+	 * once (libvirt: its definition too); re-applied by start as well. */
+	int (*tune)(struct hv *hv, const struct vm_config *c, unsigned what);
+	/* A running VM's vCPUs, pins and memory (allocated parts in OUT). */
+	int (*tune_state)(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
 };
 
 struct hv {
@@ -215,6 +283,15 @@ int hv_volume_create(struct hv *hv, const struct hv_volume *v, char **path);
 int hv_volume_delete(struct hv *hv, const char *path);
 /* A VM without graphics (graphics=none) gets a sentence saying so. */
 int hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd);
+int hv_host_info(struct hv *hv, struct hv_host_info *out);
+void hv_host_info_clear(struct hv_host_info *hi);
+int hv_ksm_set(struct hv *hv, bool on);
+/* WHAT (HV_TUNE_*) of C's tuning onto the VM now.  A VM that is not
+ * running: 0 (its next start applies it). */
+int hv_tune(struct hv *hv, const struct vm_config *c, unsigned what);
+int hv_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
+void hv_tune_state_clear(struct hv_tune_state *ts);
+
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);
 

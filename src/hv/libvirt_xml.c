@@ -19,6 +19,7 @@
 #include <libxml/xpath.h>
 
 #include "hv/libvirt_xml_priv.h"
+#include "model/tuning.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -163,55 +164,36 @@ disk_bus(const struct vm_config *c, const struct vm_disk *d)
 	return d->bus;
 }
 
-/*
- * vCPU pins "0:2,1:3-4" (a vCPU, then a host CPU list; a list may hold
- * commas: "0:1,3,1:2" pins vCPU 0 to 1,3) into <cputune>.
- */
+/* C's pins into <cputune>: each vCPU pinned (by its own pin or "all"),
+ * and the emulator threads. */
 static int
 add_cputune(struct xb *b, const struct vm_config *c)
 {
-	const char *p = c->tuning.vcpu_pins;
-	int cpus = vm_config_cpus(c), last = -1;
+	struct cpuset set;
+	char buf[4096];
 	bool open = false;
 
-	if (p == NULL || *p == '\0')
-		return 0;
-	xb_add(b, "  <cputune>\n");
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-		const char *colon = memchr(p, ':', len), *set;
-		char *end;
-		long v;
-
-		if (colon != NULL) {
-			v = strtol(p, &end, 10);
-			if (end != colon || p == colon || v < 0 || v >= cpus || v <= last)
-				goto bad;
-			if (open)
-				xb_add(b, "'/>\n");
-			xb_add(b, "    <vcpupin vcpu='%ld' cpuset='", v);
-			open = true;
-			last = (int)v;
-			set = colon + 1;
-		} else {
-			if (!open)
-				goto bad;
-			xb_add(b, ",");
-			set = p;
-		}
-		if (set == p + len || strspn(set, "0123456789-^") != (size_t)(p + len - set))
-			goto bad;
-		xb_add(b, "%.*s", (int)(p + len - set), set);
-		p += len;
-		if (*p == ',')
-			p++;
+	if (tuning_validate(c) != 0)
+		return -1;
+	for (int v = 0; v < vm_config_cpus(c); v++) {
+		if (tuning_vcpu_pin(c, v, &set) != 1)
+			continue;
+		if (!open)
+			xb_add(b, "  <cputune>\n");
+		open = true;
+		cpuset_format(&set, buf, sizeof buf);
+		xb_add(b, "    <vcpupin vcpu='%d' cpuset='%s'/>\n", v, buf);
 	}
-	xb_add(b, "'/>\n  </cputune>\n");
+	if (tuning_emulator_pin(c, &set) == 1) {
+		if (!open)
+			xb_add(b, "  <cputune>\n");
+		open = true;
+		cpuset_format(&set, buf, sizeof buf);
+		xb_add(b, "    <emulatorpin cpuset='%s'/>\n", buf);
+	}
+	if (open)
+		xb_add(b, "  </cputune>\n");
 	return 0;
-bad:
-	return err_set("VM '%s': vCPU pins '%s' are not of the form VCPU:CPUS,... with each "
-	    "vCPU below %d and in increasing order (e.g. 0:2,1:3-4)", c->name,
-	    c->tuning.vcpu_pins, cpus);
 }
 
 static void
@@ -227,8 +209,10 @@ add_identity(struct xb *b, const struct vm_config *c, const char *type)
 		xb_elem(b, 2, "description", c->notes);
 	xb_add(b, "  <memory unit='MiB'>%lld</memory>\n", (long long)c->memory_mib);
 	xb_add(b, "  <currentMemory unit='MiB'>%lld</currentMemory>\n", (long long)cur);
-	if (c->tuning.hugepages)
-		xb_add(b, "  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>\n");
+	if (c->tuning.hugepage_kib > 0)
+		xb_add(b, "  <memoryBacking>\n    <hugepages>\n      <page size='%lld' "
+		    "unit='KiB'/>\n    </hugepages>\n  </memoryBacking>\n",
+		    (long long)c->tuning.hugepage_kib);
 	xb_add(b, "  <vcpu placement='static'>%d</vcpu>\n", vm_config_cpus(c));
 }
 

@@ -175,6 +175,10 @@ static const char *const migrations[] = {
 	"  creation_id INTEGER NOT NULL REFERENCES creations(id) ON DELETE CASCADE,"
 	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'file', 'volume')),"
 	"  path TEXT NOT NULL);",
+	/* 7 -> 8: tuning grows the emulator threads' pin, and hugepages holds
+	 * the page size in KiB (it was a flag: on meant the default, 2 MiB). */
+	"UPDATE tuning SET hugepages = 2048 WHERE hugepages = 1;"
+	"ALTER TABLE tuning ADD COLUMN emulator_pin TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -94,15 +94,16 @@ write_children(struct db *db, int64_t id, const struct vm_config *c)
 		if (rc != SQLITE_DONE)
 			return db_error(db, "cannot store a NIC");
 	}
-	st = db_prepare(db, "INSERT INTO tuning (vm_id, vcpu_pins, hugepages, balloon_mib) "
-	    "VALUES (?1, ?2, ?3, ?4)");
+	st = db_prepare(db, "INSERT INTO tuning (vm_id, vcpu_pins, hugepages, balloon_mib, "
+	    "emulator_pin) VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, c->tuning.vcpu_pins);
-	sqlite3_bind_int(st, 3, c->tuning.hugepages);
+	sqlite3_bind_int64(st, 3, c->tuning.hugepage_kib);
 	if (c->tuning.balloon_mib > 0)
 		sqlite3_bind_int64(st, 4, c->tuning.balloon_mib);
+	db_bind_text(st, 5, c->tuning.emulator_pin);
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc != SQLITE_DONE)
@@ -384,15 +385,17 @@ load_children(struct db *db, struct vm_config *c)
 	if (rc != SQLITE_DONE)
 		return db_error(db, "cannot read VM NICs");
 
-	st = db_prepare(db, "SELECT vcpu_pins, hugepages, balloon_mib FROM tuning WHERE vm_id = ?1");
+	st = db_prepare(db, "SELECT vcpu_pins, hugepages, balloon_mib, emulator_pin FROM tuning "
+	    "WHERE vm_id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, c->id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		c->tuning.vcpu_pins = db_col_text(st, 0);
-		c->tuning.hugepages = sqlite3_column_int(st, 1) != 0;
+		c->tuning.hugepage_kib = sqlite3_column_int64(st, 1);
 		c->tuning.balloon_mib = sqlite3_column_int64(st, 2);
+		c->tuning.emulator_pin = db_col_text(st, 3);
 	}
 	db_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

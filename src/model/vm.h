@@ -51,10 +51,13 @@ struct vm_nic {
 	char *forwards;	/* user networking: "tcp:2222:22,udp:5353:53" */
 };
 
+/* Resource tuning (model/tuning.h has its rules), re-applied at each start. */
 struct vm_tuning {
-	char *vcpu_pins;	/* "0:2,1:3": vCPU -> host CPU list; NULL none */
-	bool hugepages;
-	int64_t balloon_mib;	/* 0: no target */
+	char *vcpu_pins;	/* "all:0-3;1:2": vCPU ("all" first) -> host CPUs,
+				 * canonical; NULL none */
+	char *emulator_pin;	/* host CPUs of QEMU's other threads; NULL none */
+	int64_t hugepage_kib;	/* guest memory on hugepages of this size; 0 not */
+	int64_t balloon_mib;	/* the balloon target; 0: the whole memory */
 };
 
 struct vm_config {

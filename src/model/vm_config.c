@@ -3,6 +3,7 @@
  * order) and the parsers of its numbers.  No SQL: that is vm.c. */
 #include "model/vm.h"
 #include "model/name.h"
+#include "model/tuning.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,7 @@ vm_config_clear(struct vm_config *c)
 	free(c->notes);
 	free(c->pending);
 	free(c->tuning.vcpu_pins);
+	free(c->tuning.emulator_pin);
 	memset(c, 0, sizeof *c);
 }
 
@@ -103,6 +105,7 @@ vm_config_copy(struct vm_config *d, const struct vm_config *c)
 	d->notes = xstrdup0(c->notes);
 	d->pending = xstrdup0(c->pending);
 	d->tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
+	d->tuning.emulator_pin = xstrdup0(c->tuning.emulator_pin);
 	d->disks = NULL;
 	d->ndisks = 0;
 	d->nics = NULL;
@@ -329,10 +332,7 @@ vm_config_validate(const struct vm_config *c)
 		    vm_ifname_check(n->kind, n->source) != 0)
 			return err_prefix("VM '%s', NIC %zu", c->name, i);
 	}
-	if (c->tuning.balloon_mib < 0 || c->tuning.balloon_mib > c->memory_mib)
-		return err_set("VM '%s': balloon target %lld MiB is outside 0..%lld MiB",
-		    c->name, (long long)c->tuning.balloon_mib, (long long)c->memory_mib);
-	return 0;
+	return tuning_validate(c);
 }
 
 /* A Linux network interface name as a bridge or tap NIC names it: what the

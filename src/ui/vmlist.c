@@ -10,6 +10,7 @@
 #include "hv/hv.h"
 #include "model/host.h"
 #include "model/journal.h"
+#include "model/tuning.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -750,9 +751,16 @@ draw_vm_config(struct vmlist *v, const struct row *r, const struct vm_config *c,
 	buf[0] = '\0';
 	if (c->tuning.vcpu_pins != NULL)
 		snprintf(buf, sizeof buf, "pins %s", c->tuning.vcpu_pins);
-	if (c->tuning.hugepages)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%shugepages",
-		    buf[0] != '\0' ? ", " : "");
+	if (c->tuning.emulator_pin != NULL)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%semulator %s",
+		    buf[0] != '\0' ? ", " : "", c->tuning.emulator_pin);
+	if (c->tuning.hugepage_kib > 0) {
+		char ps[16];
+
+		tuning_format_pagesize(c->tuning.hugepage_kib, ps, sizeof ps);
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%shugepages %s",
+		    buf[0] != '\0' ? ", " : "", ps);
+	}
 	if (c->tuning.balloon_mib > 0) {
 		char mem[32];
 

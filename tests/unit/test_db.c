@@ -319,6 +319,7 @@ test_migrate_with_backup(void **state)
 	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid,
 	 * disks without the owned flag of schema 4. */
 	make_sqlite(path, "DROP TABLE creation_paths; DROP TABLE creations;"
+	    "ALTER TABLE tuning DROP COLUMN emulator_pin;"
 	    "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	    " uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'off',"
@@ -331,6 +332,7 @@ test_migrate_with_backup(void **state)
 	    "INSERT INTO vms (id, host_id, uuid, name, memory_mib, created, updated)"
 	    " VALUES (7, 1, '11111111-0000-4000-8000-000000000001', 'keep', 256, 0, 0);"
 	    "INSERT INTO disks (vm_id, idx, path) VALUES (7, 0, '/img/keep.qcow2');"
+	    "INSERT INTO tuning (vm_id, hugepages) VALUES (7, 1);"
 	    "PRAGMA user_version = 2;");
 	db = db_open(path);
 	assert_non_null(db);
@@ -357,6 +359,9 @@ test_migrate_with_backup(void **state)
 		assert_false(c.disks[0].owned);
 		assert_null(c.pending);
 		assert_null(c.boot_order);
+		/* Schema 8: hugepages "on" is the 2 MiB size, no emulator pin. */
+		assert_int_equal(c.tuning.hugepage_kib, 2048);
+		assert_null(c.tuning.emulator_pin);
 		vm_config_clear(&c);
 		/* Schema 6: persistent, no autostart, the memory the maximum. */
 		assert_int_equal(vm_list(db, "local", &v, &nv), 0);

@@ -164,8 +164,9 @@ cfg_tuning(struct vm_config *c, struct libvirt_env *env)
 	c->cores = 2;
 	c->threads = 2;
 	c->memory_mib = 1024;
-	c->tuning.hugepages = true;
-	c->tuning.vcpu_pins = xstrdup("0:2,1:3-4,2:0,1,3:4-7,^5");
+	c->tuning.hugepage_kib = 2048;
+	c->tuning.vcpu_pins = xstrdup("all:0-7;0:2;1:3-4;2:0-1");
+	c->tuning.emulator_pin = xstrdup("5-6");
 	c->tuning.balloon_mib = 768;
 }
 
@@ -386,9 +387,10 @@ test_errors(void **state)
 	c.cmdline = NULL;
 	c.tuning.vcpu_pins = xstrdup("1:2");	/* only vCPU 0 exists */
 	assert_int_equal(libvirt_domain_xml(&c, &qemu, &xml), -1);
-	assert_non_null(strstr(err_get(), "vCPU pins '1:2' are not of the form"));
+	assert_non_null(strstr(err_get(), "has 1 vCPUs but a pin for vCPU 1"));
 	set(&c.tuning.vcpu_pins, "0:x");
 	assert_int_equal(libvirt_domain_xml(&c, &qemu, &xml), -1);
+	assert_non_null(strstr(err_get(), "vCPU pins '0:x' are not of the form"));
 	set(&c.tuning.vcpu_pins, "0:1");
 	assert_int_equal(libvirt_domain_xml(&c, &qemu, &xml), 0);
 	assert_non_null(strstr(xml, "<vcpupin vcpu='0' cpuset='1'/>"));

@@ -272,8 +272,9 @@ test_vm_roundtrip(void **state)
 	nic = vm_config_add_nic(&c, "user");
 	nic->mac = xstrdup("52:54:00:12:34:56");
 	nic->forwards = xstrdup("tcp:2222:22,udp:5353:53");
-	c.tuning.vcpu_pins = xstrdup("0:0,1:1");
-	c.tuning.hugepages = true;
+	c.tuning.vcpu_pins = xstrdup("0:0;1:1-3,5");
+	c.tuning.emulator_pin = xstrdup("4");
+	c.tuning.hugepage_kib = 2048;
 	c.tuning.balloon_mib = 1024;
 	assert_int_equal(vm_insert(f->db, &c), 0);
 	assert_true(c.id > 0);
@@ -291,8 +292,9 @@ test_vm_roundtrip(void **state)
 	assert_string_equal(l.disks[1].bus, "sata");
 	assert_int_equal(l.nnics, 1);
 	assert_string_equal(l.nics[0].mac, "52:54:00:12:34:56");
-	assert_string_equal(l.tuning.vcpu_pins, "0:0,1:1");
-	assert_true(l.tuning.hugepages);
+	assert_string_equal(l.tuning.vcpu_pins, "0:0;1:1-3,5");
+	assert_string_equal(l.tuning.emulator_pin, "4");
+	assert_int_equal(l.tuning.hugepage_kib, 2048);
 	assert_int_equal(l.tuning.balloon_mib, 1024);
 
 	assert_null(l.boot_order);
@@ -321,7 +323,7 @@ test_vm_roundtrip(void **state)
 		assert_int_equal(cp.ndisks, 2);
 		assert_string_equal(cp.disks[1].path, "/isos/other.iso");
 		assert_string_equal(cp.nics[0].forwards, "tcp:2222:22,udp:5353:53");
-		assert_string_equal(cp.tuning.vcpu_pins, "0:0,1:1");
+		assert_string_equal(cp.tuning.vcpu_pins, "0:0;1:1-3,5");
 		assert_string_equal(cp.boot_order, "cdrom,disk");
 		vm_config_clear(&cp);
 	}
