@@ -19,10 +19,11 @@
 #include "util/log.h"
 #include "util/paths.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static const struct cli_cmd commands[] = {
-	{ "host", "add NAME URI | list [--json] | rm NAME",
+	{ "host", "add NAME URI | list [--json] | rm NAME | info HOST [--json] | ksm on|off",
 	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
 	{ "show", "VM [--json | --argv | --xml]",
@@ -42,6 +43,9 @@ static const struct cli_cmd commands[] = {
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
 	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N]",
 	  "change a VM; a running VM gets the changes at its next start", cmd_edit },
+	{ "tune", "VM [--pin VCPU:CPUS]... [--emulator-pin CPUS] [--hugepages 2M|1G|off] "
+	  "[--balloon SIZE] [--max-memory SIZE] | VM [--json]",
+	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },
@@ -343,10 +347,13 @@ cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts,
 				return cli_usage(cmd, "option '--%s' takes no value", o->name);
 			}
 			*o->bval = true;
-		} else if (eq != NULL) {
-			*o->sval = eq + 1;
-		} else if (i + 1 < argc) {
-			*o->sval = argv[++i];
+		} else if (eq != NULL || i + 1 < argc) {
+			const char *val = eq != NULL ? eq + 1 : argv[++i];
+
+			if (o->list != NULL)
+				strv_add(o->list, val);
+			else
+				*o->sval = val;
 		} else {
 			free(ops);
 			return cli_usage(cmd, "option '--%s' needs a value", o->name);

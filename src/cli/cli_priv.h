@@ -50,11 +50,15 @@ int cli_cell_width(const char *s);
 void cli_format_time_iso(int64_t ms, char *buf, size_t len);
 /* Local "2026-11-21 23:52:46" */
 void cli_format_time_local(int64_t ms, char *buf, size_t len);
-/* One long option of a subcommand: a flag (BVAL) or a value (SVAL). */
+struct strv;
+
+/* One long option of a subcommand: a flag (BVAL), a value (SVAL), or a
+ * value that may be given again and again (each added to LIST). */
 struct cli_opt {
 	const char *name;	/* without the leading "--" */
 	const char **sval;
 	bool *bval;
+	struct strv *list;
 };
 
 /*
@@ -103,6 +107,7 @@ struct cli_create_opts {
 int cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_opts *o);
 int cmd_templates(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_edit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);

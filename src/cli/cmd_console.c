@@ -55,10 +55,10 @@ cmd_console(struct cli_ctx *ctx, int argc, char **argv)
 	const char *escape = NULL, *logpath = NULL;
 	bool force = false;
 	const struct cli_opt opts[] = {
-		{ "escape", &escape, NULL },
-		{ "force", NULL, &force },
-		{ "log", &logpath, NULL },
-		{ NULL, NULL, NULL },
+		{ "escape", &escape, NULL, NULL },
+		{ "force", NULL, &force, NULL },
+		{ "log", &logpath, NULL, NULL },
+		{ 0 },
 	};
 	char **ops, banner[512], ename[8], why[512];
 	struct cli_vm v;

@@ -1,4 +1,4 @@
-/* vmtty host add|list|rm */
+/* vmtty host add|list|rm|info|ksm */
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/hv.h"
 #include "model/host.h"
+#include "model/tuning.h"
 #include "model/journal.h"
 #include "util/err.h"
 
@@ -105,12 +107,183 @@ host_list_cmd(struct cli_ctx *ctx, int n, bool json)
 	return CLI_OK;
 }
 
+static void
+info_json(const struct host *h, const struct hv_host_info *hi)
+{
+	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
+	json_object *pools = json_object_new_array(), *ksm = NULL;
+
+	json_object_object_add(o, "host", cli_json_str(h->name));
+	json_object_object_add(o, "uri", cli_json_str(h->uri));
+	json_object_object_add(o, "arch", cli_json_str(hi->arch));
+	json_object_object_add(o, "model", hi->model[0] != '\0' ? cli_json_str(hi->model) : NULL);
+	json_object_object_add(o, "mhz", hi->mhz > 0 ? json_object_new_int(hi->mhz) : NULL);
+	json_object_object_add(o, "cpus", json_object_new_int(hi->ncpus));
+	json_object_object_add(o, "sockets", json_object_new_int(hi->sockets));
+	json_object_object_add(o, "cores", json_object_new_int(hi->cores));
+	json_object_object_add(o, "threads", json_object_new_int(hi->threads));
+	json_object_object_add(o, "nodes", json_object_new_int(hi->nodes));
+	for (size_t i = 0; i < hi->ncpu; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "cpu", json_object_new_int(hi->cpu[i].cpu));
+		json_object_object_add(c, "core", json_object_new_int(hi->cpu[i].core));
+		json_object_object_add(c, "socket", json_object_new_int(hi->cpu[i].socket));
+		json_object_object_add(c, "node", json_object_new_int(hi->cpu[i].node));
+		json_object_array_add(cpus, c);
+	}
+	json_object_object_add(o, "cpu", cpus);
+	json_object_object_add(o, "memory_total_kib", json_object_new_int64(hi->mem_total_kib));
+	json_object_object_add(o, "memory_free_kib", hi->mem_free_kib >= 0 ?
+	    json_object_new_int64(hi->mem_free_kib) : NULL);
+	for (size_t i = 0; i < hi->npools; i++) {
+		const struct hv_hugepool *p = &hi->pools[i];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "size_kib", json_object_new_int64(p->size_kib));
+		json_object_object_add(j, "total", p->total >= 0 ? json_object_new_int64(p->total) : NULL);
+		json_object_object_add(j, "free", p->free >= 0 ? json_object_new_int64(p->free) : NULL);
+		json_object_object_add(j, "reserved", p->reserved >= 0 ?
+		    json_object_new_int64(p->reserved) : NULL);
+		json_object_array_add(pools, j);
+	}
+	json_object_object_add(o, "hugepages", pools);
+	if (hi->ksm_known) {
+		ksm = json_object_new_object();
+		json_object_object_add(ksm, "run", json_object_new_boolean(hi->ksm_run));
+		json_object_object_add(ksm, "pages_shared", json_object_new_int64(hi->ksm_shared));
+		json_object_object_add(ksm, "pages_sharing", json_object_new_int64(hi->ksm_sharing));
+		json_object_object_add(ksm, "full_scans", json_object_new_int64(hi->ksm_full_scans));
+	}
+	json_object_object_add(o, "ksm", ksm);
+	cli_json_print(o);
+}
+
+static void
+print_count(int64_t v)
+{
+	if (v >= 0)
+		printf("  %-9lld", (long long)v);
+	else
+		printf("  %-9s", "-");
+}
+
+static void
+info_text(const struct host *h, const struct hv_host_info *hi)
+{
+	printf("host ");
+	cli_print_cell(h->name, 0);
+	printf(" (");
+	cli_print_cell(h->uri, 0);
+	printf(")\nCPUs: %d ", hi->ncpus);
+	cli_print_cell(hi->arch, 0);
+	if (hi->model[0] != '\0') {
+		printf(" ");
+		cli_print_cell(hi->model, 0);
+	}
+	if (hi->mhz > 0)
+		printf(", %d MHz", hi->mhz);
+	printf("; %d NUMA node%s x %d socket%s x %d core%s x %d thread%s\n", hi->nodes,
+	    hi->nodes == 1 ? "" : "s", hi->sockets, hi->sockets == 1 ? "" : "s", hi->cores,
+	    hi->cores == 1 ? "" : "s", hi->threads, hi->threads == 1 ? "" : "s");
+	printf("memory: %lld MiB", (long long)(hi->mem_total_kib / 1024));
+	if (hi->mem_free_kib >= 0)
+		printf(", %lld MiB free", (long long)(hi->mem_free_kib / 1024));
+	printf("\n\n%-5s %-5s %-7s %s\n", "CPU", "CORE", "SOCKET", "NODE");
+	for (size_t i = 0; i < hi->ncpu; i++)
+		printf("%-5d %-5d %-7d %d\n", hi->cpu[i].cpu, hi->cpu[i].core, hi->cpu[i].socket,
+		    hi->cpu[i].node);
+	printf("\n%-9s  %-9s  %-9s  %s\n", "HUGEPAGES", "TOTAL", "FREE", "RESERVED");
+	for (size_t i = 0; i < hi->npools; i++) {
+		char ps[16];
+
+		tuning_format_pagesize(hi->pools[i].size_kib, ps, sizeof ps);
+		printf("%-9s", ps);
+		print_count(hi->pools[i].total);
+		print_count(hi->pools[i].free);
+		print_count(hi->pools[i].reserved);
+		putchar('\n');
+	}
+	if (hi->npools == 0)
+		printf("(none)\n");
+	if (hi->ksm_known)
+		printf("\nKSM: %s, %lld pages shared, %lld sharing, %lld full scans\n",
+		    hi->ksm_run ? "on" : "off", (long long)hi->ksm_shared,
+		    (long long)hi->ksm_sharing, (long long)hi->ksm_full_scans);
+}
+
+/* Open HOST's backend: NULL after printing why. */
+static struct hv *
+open_host(struct cli_ctx *ctx, const char *name, struct host *h)
+{
+	struct db *db;
+	struct hv *hv;
+
+	if ((db = cli_db(ctx)) == NULL)
+		return NULL;
+	if (host_get(db, name, h) != 0) {
+		cli_fail_err();
+		return NULL;
+	}
+	if ((hv = cli_hv_open(h)) == NULL) {
+		cli_fail_err();
+		host_clear(h);
+	}
+	return hv;
+}
+
+static int
+host_info_cmd(struct cli_ctx *ctx, char **ops, int n, bool json)
+{
+	struct hv_host_info hi;
+	struct host h;
+	struct hv *hv;
+	int rc = CLI_OK;
+
+	if (n != 1)
+		return cli_usage("host", "host info takes a HOST");
+	if ((hv = open_host(ctx, ops[0], &h)) == NULL)
+		return CLI_FAILED;
+	if (hv_host_info(hv, &hi) != 0) {
+		rc = cli_fail("host '%s': %s", h.name, err_get());
+	} else {
+		if (json)
+			info_json(&h, &hi);
+		else
+			info_text(&h, &hi);
+		hv_host_info_clear(&hi);
+	}
+	hv_close(hv);
+	host_clear(&h);
+	return rc;
+}
+
+/* vmtty host ksm on|off: the built-in host's KSM. */
+static int
+host_ksm_cmd(struct cli_ctx *ctx, char **ops, int n)
+{
+	struct host h;
+	struct hv *hv;
+	bool on;
+	int rc;
+
+	if (n != 1 || (strcmp(ops[0], "on") != 0 && strcmp(ops[0], "off") != 0))
+		return cli_usage("host", "host ksm takes on or off");
+	on = strcmp(ops[0], "on") == 0;
+	if ((hv = open_host(ctx, "local", &h)) == NULL)
+		return CLI_FAILED;
+	rc = journaled(ctx->db, h.name, "ksm", hv_ksm_set(hv, on), on ? "KSM on" : "KSM off");
+	hv_close(hv);
+	host_clear(&h);
+	return rc;
+}
+
 int
 cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {
-		{ "json", NULL, &json },
+		{ "json", NULL, &json, NULL },
 		{ 0 },
 	};
 	char **ops;
@@ -120,13 +293,17 @@ cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;
 	if (n == 0)
-		rc = cli_usage("host", "host needs a subcommand: add, list or rm");
+		rc = cli_usage("host", "host needs a subcommand: add, list, rm, info or ksm");
 	else if (strcmp(ops[0], "add") == 0)
 		rc = host_add_cmd(ctx, ops + 1, n - 1);
 	else if (strcmp(ops[0], "list") == 0 || strcmp(ops[0], "ls") == 0)
 		rc = host_list_cmd(ctx, n - 1, json);
 	else if (strcmp(ops[0], "rm") == 0 || strcmp(ops[0], "remove") == 0)
 		rc = host_rm_cmd(ctx, ops + 1, n - 1);
+	else if (strcmp(ops[0], "info") == 0)
+		rc = host_info_cmd(ctx, ops + 1, n - 1, json);
+	else if (strcmp(ops[0], "ksm") == 0)
+		rc = host_ksm_cmd(ctx, ops + 1, n - 1);
 	else
 		rc = cli_usage("host", "unknown host subcommand '%s'", ops[0]);
 	free(ops);

@@ -18,9 +18,9 @@ cmd_log(struct cli_ctx *ctx, int argc, char **argv)
 	const char *host = NULL, *limit_s = NULL;
 	bool json = false;
 	const struct cli_opt opts[] = {
-		{ "host", &host, NULL },
-		{ "limit", &limit_s, NULL },
-		{ "json", NULL, &json },
+		{ "host", &host, NULL, NULL },
+		{ "limit", &limit_s, NULL, NULL },
+		{ "json", NULL, &json, NULL },
 		{ 0 },
 	};
 	struct journal_entry *e;

@@ -257,7 +257,7 @@ cmd_templates(struct cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
 	const struct cli_opt opts[] = {
-		{ "json", NULL, &json },
+		{ "json", NULL, &json, NULL },
 		{ 0 },
 	};
 	struct template *t;

@@ -118,9 +118,9 @@ cmd_screenshot(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *timeout_s = NULL, *addr = NULL;
 	const struct cli_opt opts[] = {
-		{ "timeout", &timeout_s, NULL },
-		{ "vnc", &addr, NULL },
-		{ NULL, NULL, NULL },
+		{ "timeout", &timeout_s, NULL, NULL },
+		{ "vnc", &addr, NULL, NULL },
+		{ 0 },
 	};
 	char **ops, *name;
 	struct cli_vm v;

@@ -155,8 +155,8 @@ cmd_list(struct cli_ctx *ctx, int argc, char **argv)
 	const char *host = NULL;
 	bool json = false;
 	const struct cli_opt opts[] = {
-		{ "host", &host, NULL },
-		{ "json", NULL, &json },
+		{ "host", &host, NULL, NULL },
+		{ "json", NULL, &json, NULL },
 		{ 0 },
 	};
 	struct vm_summary *v;
@@ -324,9 +324,9 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false, argv_only = false, xml = false;
 	const struct cli_opt opts[] = {
-		{ "json", NULL, &json },
-		{ "argv", NULL, &argv_only },
-		{ "xml", NULL, &xml },
+		{ "json", NULL, &json, NULL },
+		{ "argv", NULL, &argv_only, NULL },
+		{ "xml", NULL, &xml, NULL },
 		{ 0 },
 	};
 	struct cli_vm v;

@@ -216,9 +216,9 @@ cmd_start(struct cli_ctx *ctx, int argc, char **argv)
 	const char *marker = NULL, *timeout_s = NULL;
 	bool wait = false;
 	const struct cli_opt opts[] = {
-		{ "wait", NULL, &wait },
-		{ "wait-serial", &marker, NULL },
-		{ "timeout", &timeout_s, NULL },
+		{ "wait", NULL, &wait, NULL },
+		{ "wait-serial", &marker, NULL, NULL },
+		{ "timeout", &timeout_s, NULL, NULL },
 		{ 0 },
 	};
 	struct cli_vm v;
@@ -270,8 +270,8 @@ cmd_action(struct cli_ctx *ctx, int argc, char **argv)
 	const char *timeout_s = NULL;
 	bool wait = false;
 	const struct cli_opt opts[] = {
-		{ "wait", NULL, &wait },
-		{ "timeout", &timeout_s, NULL },
+		{ "wait", NULL, &wait, NULL },
+		{ "timeout", &timeout_s, NULL, NULL },
 		{ 0 },
 	};
 	static const enum hv_state target[] = {
@@ -321,29 +321,29 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_create_opts o = { .host = "local" };
 	const struct cli_opt opts[] = {
-		{ "host", &o.host, NULL },
-		{ "kernel", &o.kernel, NULL },
-		{ "initrd", &o.initrd, NULL },
-		{ "cmdline", &o.cmdline, NULL },
-		{ "memory", &o.memory, NULL },
-		{ "cpus", &o.cpus, NULL },
-		{ "disk", &o.disk, NULL },
-		{ "accel", &o.accel, NULL },
-		{ "machine", &o.machine, NULL },
-		{ "graphics", &o.graphics, NULL },
-		{ "forward", &o.fwd, NULL },
-		{ "notes", &o.notes, NULL },
-		{ "template", &o.template_name, NULL },
-		{ "disk-size", &o.disk_size, NULL },
-		{ "image", &o.image, NULL },
-		{ "copy", NULL, &o.copy },
-		{ "iso", &o.iso, NULL },
-		{ "ssh-key", &o.ssh_key, NULL },
-		{ "user", &o.user, NULL },
-		{ "hostname", &o.hostname, NULL },
-		{ "network", &o.network, NULL },
-		{ "pool", &o.pool, NULL },
-		{ "dir", &o.dir, NULL },
+		{ "host", &o.host, NULL, NULL },
+		{ "kernel", &o.kernel, NULL, NULL },
+		{ "initrd", &o.initrd, NULL, NULL },
+		{ "cmdline", &o.cmdline, NULL, NULL },
+		{ "memory", &o.memory, NULL, NULL },
+		{ "cpus", &o.cpus, NULL, NULL },
+		{ "disk", &o.disk, NULL, NULL },
+		{ "accel", &o.accel, NULL, NULL },
+		{ "machine", &o.machine, NULL, NULL },
+		{ "graphics", &o.graphics, NULL, NULL },
+		{ "forward", &o.fwd, NULL, NULL },
+		{ "notes", &o.notes, NULL, NULL },
+		{ "template", &o.template_name, NULL, NULL },
+		{ "disk-size", &o.disk_size, NULL, NULL },
+		{ "image", &o.image, NULL, NULL },
+		{ "copy", NULL, &o.copy, NULL },
+		{ "iso", &o.iso, NULL, NULL },
+		{ "ssh-key", &o.ssh_key, NULL, NULL },
+		{ "user", &o.user, NULL, NULL },
+		{ "hostname", &o.hostname, NULL, NULL },
+		{ "network", &o.network, NULL, NULL },
+		{ "pool", &o.pool, NULL, NULL },
+		{ "dir", &o.dir, NULL, NULL },
 		{ 0 },
 	};
 	char **ops;
@@ -367,7 +367,7 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 {
 	bool disks = false;
 	const struct cli_opt opts[] = {
-		{ "delete-disks", NULL, &disks },
+		{ "delete-disks", NULL, &disks, NULL },
 		{ 0 },
 	};
 	struct cli_vm v;

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
+#include "util/strv.h"
 
 struct pcase {
 	const char *argv[8];
@@ -38,8 +39,8 @@ test_parse_table(void **state)
 		const char *host = NULL;
 		bool json = false;
 		const struct cli_opt opts[] = {
-			{ "host", &host, NULL },
-			{ "json", NULL, &json },
+			{ "host", &host, NULL, NULL },
+			{ "json", NULL, &json, NULL },
 			{ 0 },
 		};
 		char **ops = NULL;
@@ -72,11 +73,43 @@ test_parse_table(void **state)
 	}
 }
 
+/* An option given again and again keeps each value, in order, in both
+ * forms; a single-value option keeps the last. */
+static void
+test_repeated(void **state)
+{
+	const char *argv[] = { "tune", "--pin", "0:1", "vm", "--pin=1:2-3", "--balloon", "1G",
+		"--balloon=2G", "--pin", "all:off", NULL };
+	const char *balloon = NULL;
+	struct strv pins;
+	const struct cli_opt opts[] = {
+		{ "pin", NULL, NULL, &pins },
+		{ "balloon", &balloon, NULL, NULL },
+		{ 0 },
+	};
+	char **ops = NULL;
+	int n = 0;
+
+	(void)state;
+	strv_init(&pins);
+	assert_int_equal(cli_parse("tune", 10, (char **)argv, opts, &ops, &n), CLI_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ops[0], "vm");
+	assert_int_equal(pins.n, 3);
+	assert_string_equal(pins.v[0], "0:1");
+	assert_string_equal(pins.v[1], "1:2-3");
+	assert_string_equal(pins.v[2], "all:off");
+	assert_string_equal(balloon, "2G");
+	free(ops);
+	strv_free(&pins);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_repeated),
 	};
 
 	return cmocka_run_group_tests_name("cli_parse", tests, NULL, NULL);

@@ -1,0 +1,155 @@
+#include "ops/tune.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hv/hv.h"
+#include "model/tuning.h"
+#include "model/vm.h"
+#include "util/cpuset.h"
+#include "util/err.h"
+
+static void
+add(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s", n > 0 ? ", " : "");
+	n = strlen(buf);
+	snprintf(buf + n, len - n, fmt, a, b);
+}
+
+/* Every host CPU of SET that HI does not have: -1 + err naming the first. */
+static int
+check_cpus(const struct hv_host_info *hi, const struct cpuset *set, const char *what)
+{
+	struct cpuset have;
+	char buf[256];
+
+	cpuset_zero(&have);
+	for (size_t i = 0; i < hi->ncpu; i++)
+		cpuset_add(&have, hi->cpu[i].cpu);
+	if (hi->ncpu == 0)
+		return 0;	/* the host did not say: it refuses a wrong one itself */
+	for (int cpu = 0; cpu < CPUSET_MAX; cpu++) {
+		if (cpuset_has(set, cpu) && !cpuset_has(&have, cpu)) {
+			cpuset_format(&have, buf, sizeof buf);
+			return err_set("%s: the host has no CPU %d; its CPUs are %s", what, cpu, buf);
+		}
+	}
+	return 0;
+}
+
+static int
+check_host(const struct tune_req *r, const struct vm_config *c, const struct hv_host_info *hi)
+{
+	struct cpuset set;
+	char what[64];
+
+	for (int v = 0; v < vm_config_cpus(c); v++) {
+		snprintf(what, sizeof what, "pin of vCPU %d", v);
+		if (tuning_vcpu_pin(c, v, &set) == 1 && check_cpus(hi, &set, what) != 0)
+			return -1;
+	}
+	if (tuning_emulator_pin(c, &set) == 1 && check_cpus(hi, &set, "emulator pin") != 0)
+		return -1;
+	if (r->hugepages != NULL && c->tuning.hugepage_kib > 0) {
+		char sizes[128] = "", ps[16];
+
+		for (size_t i = 0; i < hi->npools; i++) {
+			if (hi->pools[i].size_kib == c->tuning.hugepage_kib)
+				return 0;
+			tuning_format_pagesize(hi->pools[i].size_kib, ps, sizeof ps);
+			add(sizes, sizeof sizes, "%s%s", ps, "");
+		}
+		tuning_format_pagesize(c->tuning.hugepage_kib, ps, sizeof ps);
+		if (hi->npools == 0)
+			return err_set("hugepages: the host offers no hugepages; give off");
+		return err_set("hugepages: the host offers no %s pages; it has %s", ps, sizes);
+	}
+	return 0;
+}
+
+int
+tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *hi)
+{
+	char buf[64];
+
+	r->changes[0] = r->pending[0] = '\0';
+	r->live = 0;
+	if (r->max_memory != NULL) {
+		if (vm_parse_memory(r->max_memory, &c->memory_mib) != 0)
+			return err_prefix("max memory");
+		snprintf(buf, sizeof buf, "%lld MiB", (long long)c->memory_mib);
+		add(r->changes, sizeof r->changes, "max memory %s%s", buf, "");
+		add(r->pending, sizeof r->pending, "%s%s", "max memory", "");
+	}
+	for (size_t i = 0; i < r->npins; i++)
+		if (tuning_set_pin(c, r->pins[i]) != 0)
+			return -1;
+	if (r->npins > 0) {
+		add(r->changes, sizeof r->changes, "pins %s%s",
+		    c->tuning.vcpu_pins != NULL ? c->tuning.vcpu_pins : "none", "");
+		r->live |= HV_TUNE_PINS;
+	}
+	if (r->emulator_pin != NULL) {
+		if (tuning_set_emulator_pin(c, r->emulator_pin) != 0)
+			return -1;
+		add(r->changes, sizeof r->changes, "emulator pin %s%s",
+		    c->tuning.emulator_pin != NULL ? c->tuning.emulator_pin : "none", "");
+		r->live |= HV_TUNE_PINS;
+	}
+	if (r->hugepages != NULL) {
+		if (tuning_parse_hugepages(r->hugepages, &c->tuning.hugepage_kib) != 0)
+			return -1;
+		tuning_format_pagesize(c->tuning.hugepage_kib, buf, sizeof buf);
+		add(r->changes, sizeof r->changes, "hugepages %s%s",
+		    c->tuning.hugepage_kib > 0 ? buf : "off", "");
+		add(r->pending, sizeof r->pending, "%s%s", "hugepages", "");
+	}
+	if (r->balloon != NULL) {
+		if (tuning_parse_balloon(c, r->balloon, &c->tuning.balloon_mib) != 0)
+			return -1;
+		snprintf(buf, sizeof buf, "%lld MiB", (long long)c->tuning.balloon_mib);
+		add(r->changes, sizeof r->changes, "balloon %s%s", buf, "");
+		r->live |= HV_TUNE_BALLOON;
+	} else if (r->max_memory != NULL && c->tuning.balloon_mib > c->memory_mib) {
+		/* A lower maximum takes the balloon target down with it. */
+		c->tuning.balloon_mib = 0;
+	}
+	if (r->changes[0] == '\0')
+		return err_set("nothing to change; give --pin, --emulator-pin, --hugepages, "
+		    "--balloon or --max-memory");
+	if (hi != NULL && check_host(r, c, hi) != 0)
+		return -1;
+	return vm_config_validate(c);
+}
+
+int
+tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
+    struct vm_config *c, bool *running)
+{
+	struct hv_status st;
+	char keep[1024];
+
+	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
+	r->state = *running ? hv_state_name(st.state) : "off";
+	err_clear();
+	/* A running VM keeps the memory it started with: its balloon can only
+	 * move within that. */
+	if (*running && (r->live & HV_TUNE_BALLOON) && c->tuning.balloon_mib > old->memory_mib)
+		return err_set("balloon: VM '%s' runs with %lld MiB; a target above that waits "
+		    "for a restart with the new maximum, so give at most %lld MiB now", c->name,
+		    (long long)old->memory_mib, (long long)old->memory_mib);
+	if (hv_check(hv, c) != 0)
+		return -1;
+	if (hv_define(hv, c) != 0)
+		return err_prefix("Defining the VM failed");
+	if (*running && r->live != 0 && hv_tune(hv, c, r->live) != 0) {
+		snprintf(keep, sizeof keep, "%s", err_get());
+		hv_define(hv, old);
+		hv_tune(hv, old, r->live);
+		return err_set("%s", keep);
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* tune: changing a VM's resource tuning (vCPU and emulator pins,
+ * hugepages, the balloon, its maximum memory), one code path for both
+ * front ends (vmtty tune and the TUI's tuning page).  tune_apply reads the
+ * request into a copy of the configuration and checks it against the host
+ * (no I/O); tune_run does the blocking part.  Pins and the balloon reach a
+ * running VM at once; hugepages and the maximum memory wait for its next
+ * start.  The inventory row, the pending mark and the journal are the
+ * caller's. */
+#ifndef VMTTY_TUNE_H
+#define VMTTY_TUNE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hv;
+struct hv_host_info;
+struct vm_config;
+
+struct tune_req {
+	/* What to change, as typed; NULL (or no pins) leaves it. */
+	const char *const *pins;	/* "VCPU:CPUS", "all:CPUS", "VCPU:off" */
+	size_t npins;
+	const char *emulator_pin;	/* CPUS or off */
+	const char *hugepages;		/* 2M, 1G or off */
+	const char *balloon;		/* a size */
+	const char *max_memory;		/* a size */
+
+	/* Set by tune_apply. */
+	char changes[512];		/* "pins 0:0;1:1, balloon 160 MiB": what changed */
+	char pending[64];		/* of those, what waits for the next start */
+	unsigned live;			/* HV_TUNE_* a running VM gets at once */
+	/* Set by tune_run. */
+	const char *state;		/* the VM's state word: "running", "off", ... */
+};
+
+/* Apply R to C (a copy of the VM's configuration) and check the result,
+ * with the host's CPUs and hugepage sizes when HI is not NULL: 0, or -1 +
+ * one sentence naming what is wrong.  No I/O. */
+int tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *hi);
+/* The blocking part for C (changed by tune_apply; OLD as it was): define it
+ * on the host, and give a running VM (*RUNNING) the live part now.  On
+ * failure the host's definition and the VM are as they were (OLD).  Not on
+ * the UI thread. */
+int tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
+    struct vm_config *c, bool *running);
+
+#endif
