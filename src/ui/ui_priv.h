@@ -101,6 +101,15 @@ int vnc_view_open(struct ui *ui, const struct vm_config *c);
 int wizard_open(struct ui *ui, const char *host);
 /* The edit form of VM C as a view.  0, or -1 + err.  (edit_form.c) */
 int edit_form_open(struct ui *ui, const struct vm_config *c);
+/* The tuning page of VM C (pins, hugepages, the balloon) as a view.
+ * 0, or -1 + err.  (tune_view.c) */
+int tune_view_open(struct ui *ui, const struct vm_config *c);
+
+struct host;
+
+/* The details page of host H (CPUs, memory, hugepages, KSM) as a view.
+ * 0, or -1 + err.  (host_view.c) */
+int host_view_open(struct ui *ui, const struct host *h);
 
 /* Colour roles, resolved to attributes by theme_attr(). */
 enum theme_role {

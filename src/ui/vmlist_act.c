@@ -39,6 +39,7 @@ const char *const vmlist_help[] = {
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
 	"Enter F2\tthe action menu of the selected VM or host",
 	"e\tedit: CPUs, memory, cmdline, firmware, boot order, disks (running: pending)",
+	"t\ttuning: vCPU and emulator pins on a grid, hugepages, the balloon",
 	"s\tstart",
 	"S\tshut down (ACPI power button)",
 	"F\tforce off (pull the plug; asks first)",
@@ -54,6 +55,7 @@ const char *const vmlist_help[] = {
 	"Hosts",
 	"a\tadd a host (a name and a libvirt URI)",
 	"x Delete\ton a host row: remove the host from vmtty (asks first)",
+	"i\tthe host's details: CPUs, memory, hugepages, KSM (also on a VM's row)",
 	"",
 	"Everywhere",
 	"? F1\tthis help",
@@ -613,11 +615,13 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
-	"v\tGraphical display (VNC)", "e\tEdit", "x\tDelete VM",
+	"v\tGraphical display (VNC)", "e\tEdit", "t\tTuning", "i\tHost details",
+	"x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
 static const char *const host_menu[] = {
-	"n\tNew VM on this host", "a\tAdd a host", "x\tRemove this host", "r\tRefresh now", NULL,
+	"n\tNew VM on this host", "i\tHost details", "a\tAdd a host", "x\tRemove this host",
+	"r\tRefresh now", NULL,
 };
 
 static int
@@ -701,6 +705,40 @@ edit_key(struct vmlist *v)
 	if (edit_form_open(v->ui, &c) != 0)
 		ui_status(v->ui, true, "%s", err_get());
 	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* The tuning page of the selected VM. */
+static int
+tune_key(struct vmlist *v)
+{
+	const struct row *r = free_vm(v);
+	struct vm_config c;
+
+	if (r == NULL)
+		return UI_HANDLED | UI_REDRAW;
+	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+		ui_status(v->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	free(c.state);
+	c.state = xstrdup(v->vms[r->vm].state);
+	if (tune_view_open(v->ui, &c) != 0)
+		ui_status(v->ui, true, "%s", err_get());
+	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
+}
+
+/* The details page of the selected row's host. */
+static int
+host_key(struct vmlist *v)
+{
+	const struct row *r = vmlist_selected(v);
+
+	if (r == NULL)
+		return UI_HANDLED;
+	if (host_view_open(v->ui, &v->hosts[r->host]) != 0)
+		ui_status(v->ui, true, "%s", err_get());
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -835,6 +873,10 @@ vmlist_key(void *arg, int key)
 		return UI_HANDLED | UI_REDRAW;
 	case 'e':
 		return edit_key(v);
+	case 't':
+		return tune_key(v);
+	case 'i':
+		return host_key(v);
 	case 'c':
 		return console_key(v, false, false);
 	case 'C':
