@@ -24,6 +24,10 @@ t_eq "show: stored pins" "0:0;1:1 1 2048 160" "$(printf '%s' "$T_OUT" | python3 
 import json, sys
 t = json.load(sys.stdin)["tuning"]
 print(t["vcpu_pins"], t["emulator_pin"], t["hugepage_kib"], t["balloon_mib"])')"
+t_status "show text" 0 "$VMTTY" show tv
+t_match "show: pins" '^Pins: +0:0;1:1$' "$T_OUT"
+t_match "show: hugepages" '^Hugepages: 2M$' "$T_OUT"
+t_match "show: balloon" '^Balloon: +160 MiB$' "$T_OUT"
 t_status "all:0-1 replaces both pins" 0 "$VMTTY" tune tv --pin all:0-1
 t_status "then vCPU 1 on its own" 0 "$VMTTY" tune tv --pin 1:1
 t_eq "stored as all, then vCPU 1" "all:0-1;1:1" "$(sqlite3 "$VMTTY_DB" \
