@@ -5,9 +5,9 @@
 # RAM on hugepages, and a start refused whole when the pool is short or a
 # pin cannot be applied.
 #
-# The tuning is written into the inventory with sqlite3 (table tuning) and
-# applied by `vmtty start`; once `vmtty tune` exists, the pins and the
-# balloon target on the running guest should go through it as well.
+# Tuning goes through `vmtty tune`; pins the CLI refuses (a CPU the host
+# does not have) are written into the inventory with sqlite3 to show that a
+# start refuses them too.
 source "$(dirname "$0")/lib.sh"
 
 command -v sqlite3 >/dev/null || { t_skip "tuning tests" "sqlite3 is not installed"; t_summary; exit; }
@@ -81,26 +81,47 @@ if [ "$(cat /sys/devices/system/cpu/online)" != "0-$((ncpu - 1))" ] || [ "$ncpu"
 	exit
 fi
 
-# 1. Pins and a balloon target, applied by start.
-tune g "vcpu_pins = '0:0;1:1', emulator_pin = '1', balloon_mib = 160"
-t_status "show --argv: pins and balloon do not change the command line" 0 "$VMTTY" show g --argv
-t_nomatch "no memory backend without hugepages" "memory-backend" "$T_OUT"
-t_status "start g (pins 0:0 1:1, emulator 1, balloon 160 MiB)" 0 "$VMTTY" start g --wait-serial "GUEST READY" --timeout 90
-t_eq "each vCPU thread on its CPU, every other qemu thread on the emulator's" \
+# 1. Pins and the balloon through `vmtty tune` on the running guest, then
+# applied again by the next start.
+t_status "start g" 0 "$VMTTY" start g --wait-serial "GUEST READY" --timeout 90
+t_status "tune g --pin 0:0 --pin 1:1 --emulator-pin 1 (running)" 0 \
+	"$VMTTY" tune g --pin 0:0 --pin 1:1 --emulator-pin 1
+t_eq "each vCPU thread on its CPU at once, every other qemu thread on the emulator's" \
 	"0:0 1:1 emu:1" "$(pins g)"
+t_status "tune g --json" 0 "$VMTTY" tune g --json
+t_eq "tune --json: each vCPU's pin and affinity, its thread as QEMU names it" \
+	"$(vcpu_tids g | awk '{ printf "%s %s %s %s\n", $1, $1, $1, $2 }')" \
+	"$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["vcpus"]: print(v["vcpu"], v["pin"], v["affinity"], v["tid"])')"
+full=$(guest_memtotal g)
+t_status "tune g --balloon 160M (running)" 0 "$VMTTY" tune g --balloon 160M
 t_check "the balloon goes down to 160 MiB (query-balloon)" wait_for 30 _balloon_is g 160
 t_check "the guest's MemTotal drops below 160 MiB" wait_for 30 _memtotal_below g $((160 * 1024))
 small=$(guest_memtotal g)
+t_check "by the 96 MiB ballooned ($full -> $small kB)" \
+	test $((full - small - 96 * 1024)) -ge -1024 -a $((full - small - 96 * 1024)) -le 1024
 t_match "qom: start turned on the guest's balloon statistics every 2 s" '"return": 2$' \
 	"$(qmp g qom-get '{"path": "/machine/peripheral/balloon0", "property": "guest-stats-polling-interval"}' | tr -d '}')"
 _stats_total() {
-	qmp g qom-get '{"path": "/machine/peripheral/balloon0", "property": "guest-stats"}' |
-		python3 -c '
+	"$VMTTY" tune g --json | python3 -c '
 import json, sys
-r = json.load(sys.stdin)["return"]
-sys.exit(0 if r["last-update"] > 0 and r["stats"]["stat-total-memory"] == int(sys.argv[1]) * 1024 else 1)' "$small"
+o = json.load(sys.stdin)
+sys.exit(0 if o["guest"]["total_kib"] == int(sys.argv[1]) and o["actual_kib"] == 160 * 1024 else 1)' "$small"
 }
-t_check "the guest's statistics report that MemTotal ($small kB)" wait_for 15 _stats_total
+t_check "tune --json: actual 160 MiB and the guest's own total ($small kB)" wait_for 15 _stats_total
+t_status "tune g --balloon 256M (running)" 0 "$VMTTY" tune g --balloon 256M
+_memtotal_is() { [ "$(guest_memtotal "$1")" = "$2" ]; }
+t_check "the guest's MemTotal is back ($full kB)" wait_for 30 _memtotal_is g "$full"
+t_status "tune g --balloon 160M again" 0 "$VMTTY" tune g --balloon 160M
+t_status "poweroff g" 0 "$VMTTY" poweroff g --wait
+t_status "start g" 0 "$VMTTY" start g --wait-serial "GUEST READY" --timeout 90
+t_eq "the pins were applied again at this start" "0:0 1:1 emu:1" "$(pins g)"
+t_check "and the balloon target" wait_for 30 _balloon_is g 160
+t_status "journal" 0 "$VMTTY" log g --json
+t_eq "each tune journaled" "4" "$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+print(sum(1 for e in json.load(sys.stdin) if e["action"] == "tune" and e["result"] == "ok"))')"
 
 # 2. Hugepages: 128 pages of 2M for 256 MiB, out of 160 reserved here.
 if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
@@ -111,7 +132,7 @@ if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
 	hugepages=$([ "$(cat /proc/sys/vm/nr_hugepages)" -ge 160 ] && echo yes)
 fi
 t_status "poweroff g" 0 "$VMTTY" poweroff g --wait
-tune g "balloon_mib = NULL, hugepages = 2048"
+t_status "tune g --hugepages 2M --balloon 256M" 0 "$VMTTY" tune g --hugepages 2M --balloon 256M
 t_status "show --argv with hugepages" 0 "$VMTTY" show g --argv
 t_match "guest RAM from a preallocated 2M hugetlb memfd" \
 	"memory-backend-memfd,id=mem0,size=256M,hugetlb=on,hugetlbsize=2048K,prealloc=on" "$T_OUT"
@@ -121,10 +142,7 @@ if [ -n "${hugepages:-}" ]; then
 	t_status "start g on hugepages" 0 "$VMTTY" start g --wait-serial "GUEST READY" --timeout 90
 	t_eq "HugePages_Free dropped by 128 while it runs" $((free0 - 128)) "$(hp_free)"
 	t_eq "the pins were applied again at this start" "0:0 1:1 emu:1" "$(pins g)"
-	t_eq "without a target the balloon is the whole memory" 256 "$(balloon_mib g)"
-	full=$(guest_memtotal g)
-	t_check "the guest's MemTotal is back up by the 96 MiB ballooned before ($small -> $full kB)" \
-		test $((full - small - 96 * 1024)) -ge -1024 -a $((full - small - 96 * 1024)) -le 1024
+	t_eq "the balloon is the whole memory" 256 "$(balloon_mib g)"
 	t_status "poweroff g" 0 "$VMTTY" poweroff g --wait
 	t_eq "the pages came back" "$free0" "$(hp_free)"
 
