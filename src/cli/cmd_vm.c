@@ -9,6 +9,7 @@
 #include "hv/hv.h"
 #include "model/host.h"
 #include "model/journal.h"
+#include "model/tuning.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -315,6 +316,16 @@ show_text(const struct vm_config *c)
 		field(i == 0 ? "NICs:" : "", nic, "");
 		free(nic);
 	}
+	FIELD("Pins", c->tuning.vcpu_pins);
+	FIELD("Emulator", c->tuning.emulator_pin);
+	if (c->tuning.hugepage_kib > 0) {
+		char ps[16];
+
+		tuning_format_pagesize(c->tuning.hugepage_kib, ps, sizeof ps);
+		FIELD("Hugepages", ps);
+	}
+	if (c->tuning.balloon_mib > 0)
+		printf("%-10s %lld MiB\n", "Balloon:", (long long)c->tuning.balloon_mib);
 	FIELD("Notes", c->notes);
 	field("Pending:", c->pending, " (takes effect at the next start)");
 }

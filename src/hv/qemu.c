@@ -406,6 +406,40 @@ qemu_argv(struct hv *hv, const struct vm_config *c, struct strv *out)
 	return make_argv(hv, c, accel, &r, out, false);
 }
 
+/* The tuning a start applies once qemu is up: the pins (so that pins
+ * taken away while it was off are gone too), the balloon target when one
+ * is set, and the balloon's statistics. */
+static unsigned
+start_tuning(const struct vm_config *c)
+{
+	return HV_TUNE_PINS | QEMU_TUNE_STATS | (c->tuning.balloon_mib > 0 ? HV_TUNE_BALLOON : 0);
+}
+
+/* A start that failed once qemu was up (PID): stop that qemu and remove
+ * what it left, so that nothing runs half set up; the error stays, with
+ * a word that the start was undone. */
+static void
+undo_start(const struct vm_config *c, const struct qemu_run *r, int pid)
+{
+	char *why = xstrdup(err_get());
+	int pidfd = pid > 0 ? qemu_open_ours(r, pid) : -1;
+	struct qmp *q;
+
+	if (pid > 0 && (q = qmp_connect(r->qmp, QEMU_QMP_MS)) != NULL) {
+		/* QEMU may close the connection before it answers. */
+		qmp_call(q, "quit", NULL, QEMU_QMP_MS, NULL);
+		qmp_close(q);
+	}
+	if (pid > 0 && !qemu_gone(r, pid, pidfd, QEMU_STOP_MS))
+		qemu_poweroff_signals(c, r, pid, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	qemu_clean_runtime(r);
+	qemu_log_append(r->log, "start of VM '%s' undone, qemu stopped: %s", c->name, why);
+	err_set("%s; the start was undone (qemu stopped)", why);
+	free(why);
+}
+
 static int
 qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 {
@@ -414,9 +448,13 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 	struct strv argv = { 0 };
 	const char *accel;
 	char *line;
-	int lock = -1, logfd = -1, status, rc = -1;
+	int lock = -1, logfd = -1, status, pid, rc = -1;
 
 	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	/* What the host must give (pinned CPUs, free hugepages), before the
+	 * VM's runtime directory is touched; a running VM is refused below. */
+	if (qemu_peek(hv, c, &st) != 0 || (st.pid == 0 && qemu_tune_preflight("", c) != 0))
 		return -1;
 	if ((lock = qemu_lock_vm(c, &r)) < 0)
 		return -1;
@@ -455,7 +493,12 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 		goto out;
 	}
 	qemu_private_sockets(&r);
-	qemu_log_append(r.log, "VM '%s' started, qemu pid %d", c->name, qemu_read_pidfile(r.pidfile));
+	pid = qemu_read_pidfile(r.pidfile);
+	if (qemu_tune_apply(c, r.qmp, pid, start_tuning(c)) != 0) {
+		undo_start(c, &r, pid);
+		goto out;
+	}
+	qemu_log_append(r.log, "VM '%s' started, qemu pid %d", c->name, pid);
 	rc = 0;
 out:
 	if (logfd >= 0)
@@ -797,6 +840,52 @@ qemu_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len
 	return 0;
 }
 
+static int
+qemu_host_info(struct hv *hv, struct hv_host_info *out)
+{
+	(void)hv;
+	return qemu_host_read("", out);
+}
+
+static int
+qemu_ksm_set(struct hv *hv, bool on)
+{
+	(void)hv;
+	return qemu_host_ksm("", on);
+}
+
+/* A VM that is not running gets its tuning at its next start.  No lock:
+ * pins and the balloon target are idempotent, and a start that runs
+ * meanwhile applies the tuning it read itself. */
+static int
+qemu_tune(struct hv *hv, const struct vm_config *c, unsigned what)
+{
+	struct hv_status st;
+	struct qemu_run r;
+
+	if (qemu_peek(hv, c, &st) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	if (st.pid == 0)
+		return 0;
+	return qemu_tune_apply(c, r.qmp, st.pid, what);
+}
+
+/* Only a running VM has threads and a balloon to show: for any other, an
+ * error that says so. */
+static int
+qemu_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out)
+{
+	struct hv_status st;
+	struct qemu_run r;
+
+	if (qemu_peek(hv, c, &st) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	if (st.pid == 0)
+		return err_set("VM '%s' is not running (%s); its vCPUs and memory show while it "
+		    "runs", c->name, hv_state_name(st.state));
+	return qemu_tune_read(c, r.qmp, st.pid, out);
+}
+
 const struct hv_ops hv_qemu_ops = {
 	.name = "built-in QEMU",
 	.open = qemu_open,
@@ -815,4 +904,8 @@ const struct hv_ops hv_qemu_ops = {
 	.watch = qemu_watch,
 	.console_open = qemu_console_open,
 	.graphics_open = qemu_graphics_open,
+	.host_info = qemu_host_info,
+	.ksm_set = qemu_ksm_set,
+	.tune = qemu_tune,
+	.tune_state = qemu_tune_state,
 };

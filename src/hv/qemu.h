@@ -107,4 +107,31 @@ bool qemu_gone(const struct qemu_run *r, int pid, int pidfd, long ms);
 int qemu_poweroff_signals(const struct vm_config *c, const struct qemu_run *r, int pid,
     int pidfd);
 
+/* The host (qemu_host.c), read from /proc and /sys under ROOT: "" for
+ * this machine, a fake tree in the unit tests. */
+int qemu_host_read(const char *root, struct hv_host_info *out);
+/* The host's online CPUs.  0, or -1 + err. */
+int qemu_host_online(const char *root, struct cpuset *set);
+/* Up to MAX hugepage pools, smallest pages first: how many there are. */
+size_t qemu_host_hugepools(const char *root, struct hv_hugepool *pools, size_t max);
+/* Turn KSM on or off (its run file).  0, or -1 + err. */
+int qemu_host_ksm(const char *root, bool on);
+/* The CPU a thread last ran on, field 39 of its /proc/PID/task/TID/stat
+ * line LINE; -1 when LINE has none. */
+int qemu_stat_last_cpu(const char *line);
+
+/* Tuning (qemu_tune.c).  Besides HV_TUNE_*: ask the guest's balloon driver
+ * for its memory statistics, as each start does. */
+#define QEMU_TUNE_STATS (1u << 16)
+/* What a start of C needs of the host under ROOT: valid tuning, pins on
+ * CPUs it has, enough free hugepages of C's size.  0, or -1 + err saying
+ * what to do. */
+int qemu_tune_preflight(const char *root, const struct vm_config *c);
+/* WHAT of C's tuning onto its running qemu PID, whose QMP socket is SOCK. */
+int qemu_tune_apply(const struct vm_config *c, const char *sock, int pid, unsigned what);
+/* The vCPUs, pins and memory of C's running qemu PID into OUT (its vcpu
+ * array allocated). */
+int qemu_tune_read(const struct vm_config *c, const char *sock, int pid,
+    struct hv_tune_state *out);
+
 #endif

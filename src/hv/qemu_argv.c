@@ -140,7 +140,11 @@ add_machine(struct strv *a, const struct vm_config *c, const struct qemu_env *en
 {
 	int cpus = vm_config_cpus(c);
 
-	strv_add2(a, "-machine", c->machine);
+	strv_add(a, "-machine");
+	if (c->tuning.hugepage_kib > 0)
+		strv_addf(a, "%s,memory-backend=mem0", c->machine);
+	else
+		strv_add(a, c->machine);
 	strv_add2(a, "-accel", env->accel);
 	if (strcmp(env->accel, "kvm") == 0)
 		strv_add2(a, "-cpu", "host");
@@ -148,6 +152,15 @@ add_machine(struct strv *a, const struct vm_config *c, const struct qemu_env *en
 	strv_addf(a, "%d,sockets=%d,cores=%d,threads=%d", cpus, c->sockets, c->cores, c->threads);
 	strv_add(a, "-m");
 	strv_addf(a, "%lld", (long long)c->memory_mib);
+	/* Hugepages: guest RAM from a hugetlb memfd, every page taken at
+	 * start (prealloc), so that a short pool fails the start, not the
+	 * guest later. */
+	if (c->tuning.hugepage_kib > 0) {
+		strv_add(a, "-object");
+		strv_addf(a, "memory-backend-memfd,id=mem0,size=%lldM,hugetlb=on,"
+		    "hugetlbsize=%lldK,prealloc=on", (long long)c->memory_mib,
+		    (long long)c->tuning.hugepage_kib);
+	}
 }
 
 static void

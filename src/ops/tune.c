@@ -120,9 +120,9 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 	if (r->changes[0] == '\0')
 		return err_set("nothing to change; give --pin, --emulator-pin, --hugepages, "
 		    "--balloon or --max-memory");
-	if (hi != NULL && check_host(r, c, hi) != 0)
+	if (vm_config_validate(c) != 0)
 		return -1;
-	return vm_config_validate(c);
+	return hi != NULL ? check_host(r, c, hi) : 0;
 }
 
 int

@@ -24,6 +24,10 @@ t_eq "show: stored pins" "0:0;1:1 1 2048 160" "$(printf '%s' "$T_OUT" | python3 
 import json, sys
 t = json.load(sys.stdin)["tuning"]
 print(t["vcpu_pins"], t["emulator_pin"], t["hugepage_kib"], t["balloon_mib"])')"
+t_status "show text" 0 "$VMTTY" show tv
+t_match "show: pins" '^Pins: +0:0;1:1$' "$T_OUT"
+t_match "show: hugepages" '^Hugepages: 2M$' "$T_OUT"
+t_match "show: balloon" '^Balloon: +160 MiB$' "$T_OUT"
 t_status "all:0-1 replaces both pins" 0 "$VMTTY" tune tv --pin all:0-1
 t_status "then vCPU 1 on its own" 0 "$VMTTY" tune tv --pin 1:1
 t_eq "stored as all, then vCPU 1" "all:0-1;1:1" "$(sqlite3 "$VMTTY_DB" \
@@ -62,7 +66,15 @@ bad "a balloon below the floor" 1 "balloon: 32 MiB is outside what VM 'tv' allow
 bad "a balloon that is no size" 1 "balloon: '1.5G' is not a size" --balloon 1.5G
 bad "a page size that is none" 1 "hugepages: '3M' is not a page size" --hugepages 3M
 bad "memory not a whole number of 1G pages" 1 "is not a whole number of 1G pages" --hugepages 1G
-bad "max memory below the balloon floor's reach" 1 "max memory: memory: 'x' is not a size" --max-memory x
+ncpu=$(getconf _NPROCESSORS_ONLN)
+bad "a CPU the host does not have" 1 "^vmtty: pin of vCPU 0: the host has no CPU $ncpu; its CPUs are 0" --pin "0:$ncpu"
+bad "an emulator pin on a CPU the host does not have" 1 "emulator pin: the host has no CPU $ncpu" --emulator-pin "0,$ncpu"
+if [ ! -d /sys/kernel/mm/hugepages/hugepages-16384kB ]; then
+	bad "a page size the host does not offer" 1 "^vmtty: hugepages: the host offers no 16M pages; it has " --hugepages 16M
+else
+	t_skip "a page size the host does not offer" "this host offers 16M pages"
+fi
+bad "max memory that is no size" 1 "max memory: memory: 'x' is not a size" --max-memory x
 bad "nothing to change with --json" 2 "json goes with showing the tuning" --json --balloon 200M
 bad "an unknown option" 2 "unknown option '--pinn'" --pinn 0:0
 t_status "tune of an unknown VM exits 1" 1 "$VMTTY" tune ghost --pin 0:0

@@ -35,6 +35,18 @@ qemu-img create -q -f raw "$root/iso/scsi.iso" 1M
 for name in tiny-kernel disk-buses pc-ide-nographics commas boot-order sata-first; do
 	t_check "qemu accepts fixture '$name'" accepted "$name"
 done
+# Hugepages: the fixture's 256 MiB on 2M pages, reserved for the check
+# (root only) and given back after it.
+if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
+	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	old_hp=$(cat /proc/sys/vm/nr_hugepages)
+	t_on_exit "echo $old_hp > /proc/sys/vm/nr_hugepages"
+	echo $((old_hp + 128)) >/proc/sys/vm/nr_hugepages
+	t_check "qemu accepts fixture 'hugepages'" accepted hugepages
+	echo "$old_hp" >/proc/sys/vm/nr_hugepages
+else
+	t_skip "qemu accepts fixture 'hugepages'" "reserving hugepages needs root"
+fi
 # bridge/tap NICs need privileges and devices, UEFI needs ovmf and KVM a
 # real vmx/svm CPU: those fixtures are compared as text only (unit test).
 

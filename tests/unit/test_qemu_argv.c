@@ -163,6 +163,22 @@ cfg_boot_order(struct vm_config *c, struct qemu_env *env)
 	c->boot_order = xstrdup("cdrom,network,disk");
 }
 
+/* Guest RAM on 2 MiB hugepages: a hugetlb memfd backend, preallocated,
+ * named by -machine; pins and the balloon target change nothing here (a
+ * start applies them to the running qemu). */
+static void
+cfg_hugepages(struct vm_config *c, struct qemu_env *env)
+{
+	(void)env;
+	c->memory_mib = 256;
+	c->cores = 2;
+	c->kernel = xstrdup("/guest/vmlinuz");
+	c->tuning.hugepage_kib = 2048;
+	c->tuning.vcpu_pins = xstrdup("0:0;1:1");
+	c->tuning.emulator_pin = xstrdup("1");
+	c->tuning.balloon_mib = 160;
+}
+
 static const struct {
 	const char *name;
 	cfg_fn fn;
@@ -175,6 +191,7 @@ static const struct {
 	{ "commas", cfg_commas },
 	{ "boot-order", cfg_boot_order },
 	{ "sata-first", cfg_sata_first },
+	{ "hugepages", cfg_hugepages },
 };
 
 static char *
