@@ -320,8 +320,8 @@ tune_written(void *arg, int rc, const char *error)
 			t->want_hp = -1;
 		}
 	} else if (ap->running && ap->r.pending[0] != '\0') {
-		ui_status(ui, false, "VM '%s': %s; %s pending until its next start.", ap->old.name,
-		    ap->r.changes, ap->r.pending);
+		ui_status(ui, false, "VM '%s': %s; pending until its next start: %s.",
+		    ap->old.name, ap->r.changes, ap->r.pending);
 	} else {
 		ui_status(ui, false, "VM '%s': %s%s.", ap->old.name, ap->r.changes,
 		    ap->running ? ", applied now" : "");

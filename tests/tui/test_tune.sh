@@ -61,6 +61,11 @@ t_check "the balloon target is the whole memory, between floor and memory" \
 t_check "the page fits 80x24: the guest line and the key hints are on screen" \
 	_tui_has '^ Guest +-$'
 t_check "and the hints" _tui_has 'Space Pin +\+/- Balloon +h Hugepages +Esc Close'
+tui_keys '?'
+tui_expect "? lists the page's keys" 'Space Enter +pin to the CPU under the cursor'
+tui_keys q
+tui_expect "q closes the help, and only the help" '^ vCPU 0 +● .*pin 0$'
+t_check "the help is gone" _tui_lacks 'pin to the CPU under the cursor'
 
 # 2. Space on cells: vCPU 1 onto CPU 0, the emulator off it.
 tui_keys Down Space
@@ -120,6 +125,10 @@ tui_expect "q closes the page (the TUI stays)" 'oddvm +off'
 clear_filter
 tui_keys Home i
 tui_expect "i on the host row opens its page" 'Host local \(built-in QEMU\): vmtty:///local'
+tui_keys '?'
+tui_expect "? lists the host page's keys" 'ask the host again now \(it is asked every 2 s\)'
+tui_keys q
+tui_wait_gone 'ask the host again now'
 if "$VMTTY" host info local --json >"$T_TMP/hi.json" 2>"$T_TMP/hi.err"; then
 	ncpu=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cpus"])' "$T_TMP/hi.json")
 	t_eq "host info counts as many CPUs as nproc" "$(nproc)" "$ncpu"
@@ -182,6 +191,10 @@ tui_expect "Space pins vCPU 1 to CPU 25" "VM 'wide': pins 0:0-39;1:25\."
 t_tuning "the inventory has it" wide "0:0-39;1:25||0|"
 tui_keys Escape
 tui_expect "Esc closes the page" '^ +. wide +off'
+tui_keys i
+tui_expect "i on a VM's row opens its host's page" "Host big \(libvirt\): test://$T_TMP/big.xml"
+tui_keys Escape
+tui_expect "Esc closes it" '^ +. wide +off'
 
 
 # 9. A running guest: pin a vCPU, move the balloon, see the guest's memory.
@@ -234,9 +247,15 @@ tui_keys + + + + + +
 tui_expect "back up: 256 MiB" "VM 'runvm': balloon 256 MiB, applied now\."
 tui_expect "the host gives the guest its memory back" '^ Memory +max 256 MiB, actual 256 MiB' 30
 t_check "the guest's own total rises again on screen" wait_for 30 _total_above 200
+tui_keys h
+tui_expect "h on the running guest: 2M hugepages wait for its next start" \
+	"VM 'runvm': hugepages 2M; pending until its next start: hugepages\."
+tui_expect "the page says what is pending" 'Tune VM runvm on local \(running\) +pending restart: hugepages'
+t_tuning "the inventory has the pages" runvm "0:1||2048|256"
+t_nomatch "qemu runs on without them" "hugetlb" "$(tr '\0' ' ' <"/proc/$(vm_pid runvm)/cmdline")"
 t_match "the journal has the pin and both balloon moves" \
 	"pins 0:1.*balloon 160 MiB.*balloon 256 MiB" "$("$VMTTY" log runvm | grep ' tune ' | tr '\n' ' ')"
 tui_keys Escape
-tui_expect "Esc closes the page" '^ +. runvm +running'
+tui_expect "Esc closes the page; the list marks runvm pending" '^ +. runvm +running\*'
 tui_keys q
 t_summary
