@@ -351,8 +351,11 @@ hostv_draw(void *arg, int top, int rows, int cols)
 	attrset(A_NORMAL);
 	if (v->error[0] != '\0') {
 		wrapped(&y, bottom, cols, TH_ERROR, v->error);
-		if (v->have)
-			wrapped(&y, bottom, cols, TH_DIM, "What it said last:");
+		if (v->have) {
+			snprintf(buf, sizeof buf, "What it said %lld s ago:",
+			    (log_now_ms() - v->asked) / 1000);
+			wrapped(&y, bottom, cols, TH_DIM, buf);
+		}
 	} else if (!v->have) {
 		wrapped(&y, bottom, cols, TH_DIM, "Asking the host...");
 	}

@@ -193,6 +193,9 @@ tui_keys Escape
 tui_expect "Esc closes the page" '^ +. wide +off'
 tui_keys i
 tui_expect "i on a VM's row opens its host's page" "Host big \(libvirt\): test://$T_TMP/big.xml"
+# As 'vmtty host info' has it: 48 CPUs, or the libvirt backend's sentence.
+tui_expect "it shows the test node's 48 CPUs, or why not" \
+	'^ CPUs +48 online|host information is not supported by the libvirt backend'
 tui_keys Escape
 tui_expect "Esc closes it" '^ +. wide +off'
 
