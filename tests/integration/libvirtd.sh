@@ -47,6 +47,10 @@
 #   LIBVIRTD_LOG_LEVEL   3 (warnings, default) .. 1 (debug), for libvirtd.log
 #       and virtlogd.log in $LIBVIRTD_DIR/log.
 #   LIBVIRTD_START_TIMEOUT  seconds to wait for libvirtd to answer (30).
+#   LIBVIRTD_HUGETLBFS   non-empty: a hugetlbfs (the default page size)
+#       mounted at $LIBVIRTD_DIR/hugepages inside the namespace before
+#       libvirtd starts, as its qemu.conf hugetlbfs_mount; the host here
+#       mounts none, and libvirt only looks when it starts.
 #
 # Pitfalls met on Debian 12 (libvirt 9.0) here, and what this file does:
 # - A cold libvirtd answers only after probing QEMU (~8 s; clients that
@@ -331,6 +335,7 @@ cgroup_controllers = [ $cg ]
 namespaces = [ ]
 stdio_handler = "logd"
 EOF
+	[ -z "${LIBVIRTD_HUGETLBFS:-}" ] || echo "hugetlbfs_mount = \"$dir/hugepages\"" >>"$dir/etc/qemu.conf"
 	cat >"$dir/etc/virtlogd.conf" <<EOF
 log_outputs = "$LIBVIRTD_LOG_LEVEL:file:/var/log/libvirt/virtlogd.log"
 EOF
@@ -367,6 +372,11 @@ EOF
 	fi
 	_lv_virtlogd_up() { [ -S "$dir/run/libvirt/virtlogd-sock" ]; }
 	wait_for 10 _lv_virtlogd_up || { _lv_err "virtlogd socket did not appear"; return 1; }
+	if [ -n "${LIBVIRTD_HUGETLBFS:-}" ]; then
+		mkdir -p "$dir/hugepages"
+		nsenter --mount="/proc/$nspid/ns/mnt" -- mount -t hugetlbfs hugetlbfs "$dir/hugepages" ||
+			{ _lv_err "cannot mount hugetlbfs on $dir/hugepages"; return 1; }
+	fi
 	_lv_launch "$dir" || return 1
 	libvirtd_use "$name"
 	LIBVIRTD_START_MS=$(($(_lv_now_ms) - t0))
