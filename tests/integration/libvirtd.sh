@@ -71,6 +71,10 @@
 #       SUBNET.254 on a veth into the switch, so the test (virsh, vmtty)
 #       reaches each --netns daemon by TCP like its peers do; 0: no link, no
 #       route in the root namespace (unix socket URIs only from here).
+#   LIBVIRTD_HUGETLBFS   non-empty: a hugetlbfs (the default page size)
+#       mounted at $LIBVIRTD_DIR/hugepages inside the namespace before
+#       libvirtd starts, as its qemu.conf hugetlbfs_mount; the host here
+#       mounts none, and libvirt only looks when it starts.
 #
 # Migration between --netns instances (libvirtd_start A --netns 1;
 # libvirtd_start B --netns 2; shown by test_libvirtd_migrate_harness.sh):
@@ -463,6 +467,7 @@ namespaces = [ ]
 stdio_handler = "logd"
 $migconf
 EOF
+	[ -z "${LIBVIRTD_HUGETLBFS:-}" ] || echo "hugetlbfs_mount = \"$dir/hugepages\"" >>"$dir/etc/qemu.conf"
 	cat >"$dir/etc/virtlogd.conf" <<EOF
 log_outputs = "$LIBVIRTD_LOG_LEVEL:file:/var/log/libvirt/virtlogd.log"
 EOF
@@ -502,6 +507,11 @@ EOF
 	fi
 	_lv_virtlogd_up() { [ -S "$dir/run/libvirt/virtlogd-sock" ]; }
 	wait_for 10 _lv_virtlogd_up || { _lv_err "virtlogd socket did not appear"; return 1; }
+	if [ -n "${LIBVIRTD_HUGETLBFS:-}" ]; then
+		mkdir -p "$dir/hugepages"
+		nsenter --mount="/proc/$nspid/ns/mnt" -- mount -t hugetlbfs hugetlbfs "$dir/hugepages" ||
+			{ _lv_err "cannot mount hugetlbfs on $dir/hugepages"; return 1; }
+	fi
 	_lv_launch "$dir" || return 1
 	libvirtd_use "$name"
 	LIBVIRTD_START_MS=$(($(_lv_now_ms) - t0))
