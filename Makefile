@@ -68,9 +68,6 @@ PLUGIN_OBJ := $(BUILD)/obj/src/util/plugin.o
 INST_PLUGIN_OBJ := $(BUILD)/inst/plugin.o
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# Programs the shell suites run (not tests themselves: no test_ prefix).
-HELPER_SRC := $(sort $(wildcard tests/integration/*.c))
-HELPER_BIN := $(HELPER_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -131,11 +128,6 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libvmtty.a $(LIBVIRT
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 		$(LIBVIRT_OBJ) $(BUILD)/libvmtty.a $(LIBS) $(LIBVIRT_LIBS) $(TEST_LIBS)
 
-$(HELPER_BIN): $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libvmtty.a $(LIBVIRT_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(LIBVIRT_OBJ) $(BUILD)/libvmtty.a $(LIBS) $(LIBVIRT_LIBS)
-
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvmtty.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/libvmtty.a \
@@ -150,7 +142,7 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/vmtty
 
-unit: $(UNIT_BIN) $(HELPER_BIN)
+unit: $(UNIT_BIN)
 
 # Layering: model has no curses/libvirt, ui no sqlite3.h/libvirt.h, hv no curses.
 layers:

@@ -5,16 +5,11 @@
 # start refused, with nothing started, when too few are free; and the
 # host's information against virsh's nodeinfo, capabilities and freepages;
 # a domain defined outside vmtty keeps its own tuning.
-# The tuning is set in the inventory (sqlite3) and applied by vmtty start
-# or by build/tests/hvtune (hv_tune, hv_tune_state, hv_host_info) until
-# `vmtty tune` and `vmtty host info` drive them.
+# Everything goes through `vmtty tune` and `vmtty host info`, and is
+# checked with virsh.
 source "$(dirname "$0")/libvirtd.sh"
 
-HVTUNE=$T_BUILD/tests/hvtune
 NR=/proc/sys/vm/nr_hugepages
-if [ ! -x "$HVTUNE" ]; then
-	t_fail "$HVTUNE is built (make unit)"; t_summary; exit 1
-fi
 if [ "$(nproc --all)" -lt 2 ] || ! [ -w "$NR" ]; then
 	t_skip "tuning on libvirt" "needs 2 host CPUs and a writable $NR"; t_summary; exit 0
 fi
@@ -23,10 +18,6 @@ LIBVIRTD_HUGETLBFS=1 libvirtd_start tune
 t_status "host add lv" 0 "$VMTTY" host add lv "$LIBVIRTD_URI"
 t_status "create t1 on lv: 2 vCPUs, 256 MiB" 0 create_tiny t1 --host lv --cpus 2
 
-# tune SQL: set columns of t1's row in the inventory's tuning table.
-tune() {
-	sqlite3 "$VMTTY_DB" "UPDATE tuning SET $1 WHERE vm_id = (SELECT id FROM vms WHERE name = 't1')"
-}
 # vcpupin [--config]: "0:0 1:1" as virsh says it.
 vcpupin() { libvirtd_virsh vcpupin t1 "$@" | awk 'NF { printf "%s%s:%s", n++ ? " " : "", $1, $2 }'; }
 emulatorpin() { libvirtd_virsh emulatorpin t1 "$@" | awk 'NF { print $NF }'; }
@@ -39,18 +30,17 @@ json() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
 t_status "start t1" 0 "$VMTTY" start lv/t1
 t_check "the guest boots" libvirtd_wait_serial t1 "GUEST READY" 90
 t_eq "unpinned: each vCPU may run on both host CPUs" "0:0-1 1:0-1" "$(vcpupin)"
-tune "vcpu_pins = '0:0;1:1', emulator_pin = '1'"
-t_status "tune pins of the running t1" 0 "$HVTUNE" tune lv/t1 pins
+t_status "vmtty tune pins of the running t1" 0 "$VMTTY" tune lv/t1 --pin 0:0 --pin 1:1 --emulator-pin 1
 t_eq "virsh vcpupin: vCPU 0 on CPU 0, vCPU 1 on CPU 1 (live)" "0:0 1:1" "$(vcpupin --live)"
 t_eq "virsh emulatorpin: the emulator on CPU 1 (live)" "1" "$(emulatorpin --live)"
 t_eq "and in the definition" "0:0 1:1 / 1" "$(vcpupin --config) / $(emulatorpin --config)"
-t_status "tune state of t1" 0 "$HVTUNE" state lv/t1
+t_status "vmtty tune t1 --json" 0 "$VMTTY" tune lv/t1 --json
 state=$T_OUT
-t_eq "tune state: affinities and emulator" "0 1 1" \
-	"$(json '" ".join([v["affinity"] for v in j["vcpus"]] + [j["emulator"]])' <<<"$state")"
+t_eq "tune --json: affinities and emulator" "0 1 1" \
+	"$(json '" ".join([v["affinity"] for v in j["vcpus"]] + [j["emulator_affinity"]])' <<<"$state")"
 # (A vCPU that has not run since the pin still names its old CPU.)
 _ran_on_own() {
-	"$HVTUNE" state lv/t1 | json 'all(str(v["cpu"]) == v["affinity"] for v in j["vcpus"])' |
+	"$VMTTY" tune lv/t1 --json | json 'all(str(v["cpu"]) == v["affinity"] for v in j["vcpus"])' |
 		grep -q True
 }
 t_check "tune state: each vCPU runs on its own CPU" wait_for 10 _ran_on_own
@@ -64,39 +54,38 @@ t_eq "and the same emulator pin" "1" "$(emulatorpin --live)"
 
 # 2. The balloon of the running guest (its driver is loaded at boot).
 t_check "the guest boots again" libvirtd_wait_serial t1 "GUEST READY" 90
-tune "balloon_mib = 160"
-t_status "tune the balloon to 160 MiB" 0 "$HVTUNE" tune lv/t1 balloon
+t_status "vmtty tune the balloon to 160 MiB" 0 "$VMTTY" tune lv/t1 --balloon 160M
 t_check "virsh dommemstat: actual reaches 163840 KiB" wait_for 30 _actual_is 163840
 t_eq "the definition keeps it" "163840" \
 	"$(libvirtd_virsh dumpxml t1 --inactive | sed -n "s:.*<currentMemory unit='KiB'>\(.*\)</currentMemory>.*:\1:p")"
 _guest_view() {
-	"$HVTUNE" state lv/t1 | json 'j["guest_total_kib"] > 0 and j["guest_free_kib"] >= 0' | grep -q True
+	"$VMTTY" tune lv/t1 --json |
+		json 'j["guest"]["total_kib"] is not None and j["guest"]["total_kib"] > 0 and j["guest"]["free_kib"] is not None' |
+		grep -q True
 }
 t_check "tune state shows the guest's own view of its memory" wait_for 20 _guest_view
-t_eq "tune state: balloon 163840 of 262144 KiB" "163840 262144" \
-	"$("$HVTUNE" state lv/t1 | json '"%d %d" % (j["balloon_kib"], j["max_kib"])')"
-tune "balloon_mib = NULL"
-t_status "tune the balloon back to all of its memory" 0 "$HVTUNE" tune lv/t1 balloon
+t_eq "tune --json: actual 163840 KiB of 256 MiB" "163840 256" \
+	"$("$VMTTY" tune lv/t1 --json | json '"%d %d" % (j["actual_kib"], j["memory_mib"])')"
+t_status "vmtty tune the balloon back to all of its memory" 0 "$VMTTY" tune lv/t1 --balloon 256M
 t_check "actual is 262144 KiB again" wait_for 30 _actual_is 262144
 libvirtd_virsh destroy t1 >/dev/null
 
 # 3. Hugepages: 256 MiB on 2M pages is 128 of them.  The kernel's pool is
 # shared with every other test that reserves pages: one at a time.
-exec {hplock}>/tmp/vmtty-hugepages.lock
-flock -w 300 "$hplock" || t_fail "the hugepages lock (/tmp/vmtty-hugepages.lock) within 300 s"
+hugepages_lock
 old_nr=$(cat "$NR")
 t_on_exit "echo $old_nr > $NR"
 echo 160 >"$NR"
 if [ "$(cat "$NR")" -lt 160 ]; then
 	t_skip "hugepages" "the kernel reserved only $(cat "$NR") of 160 pages of 2M"
 else
-	t_status "host info of lv" 0 "$HVTUNE" host-info lv
+	t_status "vmtty host info lv --json" 0 "$VMTTY" host info lv --json
 	info=$T_OUT
 	nodeinfo=$(libvirtd_virsh nodeinfo)
 	ni() { awk -F': *' -v k="$1" '$1 == k { print $2 + 0 }' <<<"$nodeinfo"; }
 	t_eq "CPUs, sockets, cores, threads, NUMA cells, memory as virsh nodeinfo says" \
 		"$(ni 'CPU(s)') $(ni 'CPU socket(s)') $(ni 'Core(s) per socket') $(ni 'Thread(s) per core') $(ni 'NUMA cell(s)') $(ni 'Memory size')" \
-		"$(json '" ".join(str(j[k]) for k in ["cpus", "sockets", "cores", "threads", "nodes", "memory_kib"])' <<<"$info")"
+		"$(json '" ".join(str(j[k]) for k in ["cpus", "sockets", "cores", "threads", "nodes", "memory_total_kib"])' <<<"$info")"
 	caps=$(libvirtd_virsh capabilities)
 	sizes=$(sed -n '/<host>/,/<\/cpu>/s:.*<pages unit=.KiB. size=.\([0-9]*\)./>.*:\1:p' <<<"$caps" | sort -n | sed 1d | tr '\n' ' ')
 	t_eq "hugepage sizes as virsh capabilities says (all but the base page)" "$sizes" \
@@ -107,7 +96,7 @@ else
 	t_eq "2M pages: 160 reserved, as many free as virsh freepages says" "160 $free2m" \
 		"$(json '" ".join(str(p[k]) for p in j["hugepages"] if p["size_kib"] == 2048 for k in ["total", "free"])' <<<"$info")"
 
-	tune "hugepages = 2048"
+	t_status "vmtty tune t1 --hugepages 2M" 0 "$VMTTY" tune lv/t1 --hugepages 2M
 	t_status "start t1 on hugepages" 0 "$VMTTY" start lv/t1
 	t_match "virsh dumpxml: its memory on 2M pages" \
 		"<hugepages> *<page size='2048' unit='KiB'/> *</hugepages>" "$(libvirtd_virsh dumpxml t1 | tr -d '\n')"
