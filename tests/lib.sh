@@ -87,6 +87,14 @@ holds_for() {
 	"$@"
 }
 
+# hugepages_lock: the kernel's hugepage pool is one for the whole machine;
+# a test that changes nr_hugepages takes this lock first (held until it
+# exits), so that two suites never count each other's pages.
+hugepages_lock() {
+	exec {_hp_lock}>/tmp/vmtty-hugepages.lock
+	flock -w 300 "$_hp_lock" || t_fail "the hugepages lock (/tmp/vmtty-hugepages.lock) within 300 s"
+}
+
 t_summary() {
 	if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	else echo "$T_PASS passed, $T_FAIL failed"; fi

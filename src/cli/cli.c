@@ -23,7 +23,8 @@
 #include "util/xalloc.h"
 
 static const struct cli_cmd commands[] = {
-	{ "host", "add NAME URI | list [--json] | rm NAME | info HOST [--json] | ksm on|off",
+	{ "host", "add NAME URI | list [--json] | rm NAME | set NAME --migration-address ADDR | "
+	  "info HOST [--json] | ksm on|off",
 	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
 	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
 	{ "show", "VM [--json | --argv | --xml]",
@@ -46,6 +47,9 @@ static const struct cli_cmd commands[] = {
 	{ "tune", "VM [--pin VCPU:CPUS]... [--emulator-pin CPUS] [--hugepages 2M|1G|off] "
 	  "[--balloon SIZE] [--max-memory SIZE] | VM [--json]",
 	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune },
+	{ "migrate", "VM --to HOST [--copy-storage] [--postcopy] [--auto-converge] "
+	  "[--bandwidth MIB/S] [--keep-source] [--progress | --json]",
+	  "move a running VM live to another libvirt host (Ctrl-C stops it)", cmd_migrate },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },

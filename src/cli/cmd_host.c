@@ -42,6 +42,24 @@ host_add_cmd(struct cli_ctx *ctx, char **ops, int n)
 }
 
 static int
+host_set_cmd(struct cli_ctx *ctx, char **ops, int n, const char *addr)
+{
+	struct db *db;
+	char okmsg[400];
+
+	if (n != 1)
+		return cli_usage("host", "host set takes a NAME");
+	if (addr == NULL)
+		return cli_usage("host", "host set needs --migration-address ADDR");
+	if ((db = cli_db(ctx)) == NULL)
+		return CLI_FAILED;
+	snprintf(okmsg, sizeof okmsg, addr[0] != '\0' ? "migration address %s" :
+	    "no migration address%s", addr);
+	return journaled(db, ops[0], "host-set", host_set_migration_address(db, ops[0], addr),
+	    okmsg);
+}
+
+static int
 host_rm_cmd(struct cli_ctx *ctx, char **ops, int n)
 {
 	struct db *db;
@@ -86,6 +104,8 @@ host_list_cmd(struct cli_ctx *ctx, int n, bool json)
 				json_object_object_add(o, "last_seen", NULL);
 			}
 			json_object_object_add(o, "last_error", cli_json_str(hosts[i].last_error));
+			json_object_object_add(o, "migration_address",
+			    cli_json_str(hosts[i].migration_address));
 			json_object_array_add(a, o);
 		}
 		cli_json_print(a);
@@ -281,9 +301,11 @@ host_ksm_cmd(struct cli_ctx *ctx, char **ops, int n)
 int
 cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 {
+	const char *addr = NULL;
 	bool json = false;
 	const struct cli_opt opts[] = {
 		{ "json", NULL, &json, NULL },
+		{ "migration-address", &addr, NULL, NULL },
 		{ 0 },
 	};
 	char **ops;
@@ -293,13 +315,15 @@ cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc < 0 ? CLI_OK : rc;
 	if (n == 0)
-		rc = cli_usage("host", "host needs a subcommand: add, list, rm, info or ksm");
+		rc = cli_usage("host", "host needs a subcommand: add, list, rm, set, info or ksm");
 	else if (strcmp(ops[0], "add") == 0)
 		rc = host_add_cmd(ctx, ops + 1, n - 1);
 	else if (strcmp(ops[0], "list") == 0 || strcmp(ops[0], "ls") == 0)
 		rc = host_list_cmd(ctx, n - 1, json);
 	else if (strcmp(ops[0], "rm") == 0 || strcmp(ops[0], "remove") == 0)
 		rc = host_rm_cmd(ctx, ops + 1, n - 1);
+	else if (strcmp(ops[0], "set") == 0)
+		rc = host_set_cmd(ctx, ops + 1, n - 1, addr);
 	else if (strcmp(ops[0], "info") == 0)
 		rc = host_info_cmd(ctx, ops + 1, n - 1, json);
 	else if (strcmp(ops[0], "ksm") == 0)

@@ -144,6 +144,7 @@ reach_new(const struct host *h, bool list)
 	r->host.name = xstrdup(h->name);
 	r->host.uri = xstrdup(h->uri);
 	r->host.last_error = NULL;
+	r->host.migration_address = NULL;
 	r->list = list;
 	return r;
 }

@@ -497,3 +497,46 @@ hv_tune_state_clear(struct hv_tune_state *ts)
 	free(ts->vcpu);
 	memset(ts, 0, sizeof *ts);
 }
+
+/* Both hosts must be of one backend that migrates. */
+static int
+migratable(struct hv *hv, struct hv *dst, const char *what)
+{
+	if (hv->ops->migrate == NULL)
+		return unsupported(hv, what);
+	if (dst->ops != hv->ops)
+		return err_set("host '%s' (%s) and host '%s' (%s) are of different kinds: a "
+		    "running VM moves only between libvirt hosts; stop it and move it with "
+		    "--offline", hv->host.name, hv->ops->name, dst->host.name, dst->ops->name);
+	return 0;
+}
+
+int
+hv_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, struct hv_migrate_check *out)
+{
+	memset(out, 0, sizeof *out);
+	out->free_kib = out->copy_bytes = -1;
+	if (migratable(hv, dst, "live migration") != 0)
+		return -1;
+	if (hv->ops->migrate_check == NULL)
+		return unsupported(hv, "checking a migration");
+	return hv->ops->migrate_check(hv, dst, c, o, out);
+}
+
+int
+hv_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg)
+{
+	if (migratable(hv, dst, "live migration") != 0)
+		return -1;
+	return hv->ops->migrate(hv, dst, c, o, fn, arg);
+}
+
+int
+hv_migrate_abort(struct hv *hv, const struct vm_config *c)
+{
+	if (hv->ops->migrate_abort == NULL)
+		return unsupported(hv, "stopping a migration");
+	return hv->ops->migrate_abort(hv, c);
+}

@@ -147,6 +147,43 @@ struct hv_tune_state {
 	int64_t guest_total_kib, guest_free_kib, guest_available_kib;
 };
 
+/* How a VM moves to another host (hv_migrate). */
+struct hv_migrate_opts {
+	bool copy_storage;	/* disks are not shared: copy them (destination
+				 * volumes exist first, same paths) */
+	bool postcopy;		/* may switch to post-copy when it does not converge */
+	bool auto_converge;	/* slow the guest down until it converges */
+	bool keep_source;	/* leave the definition on the source */
+	uint64_t bandwidth_mib;	/* MiB/s; 0 no limit */
+	const char *uri;	/* where the migration stream goes (tcp://ADDR);
+				 * NULL: the destination chooses */
+};
+
+/* A migration under way, as the source host reports it; -1 unknown. */
+struct hv_migrate_progress {
+	const char *phase;	/* "setup", "memory", "storage", "post-copy", "done" */
+	int64_t elapsed_ms;
+	int64_t mem_total, mem_processed, mem_remaining;	/* bytes */
+	int64_t disk_total, disk_processed, disk_remaining;	/* bytes */
+	int64_t dirty_rate;	/* pages per second */
+	int64_t downtime_ms;	/* expected; when done, the real one */
+	bool postcopy;		/* running on the destination already */
+};
+
+/* Called about every 500 ms on the migrating thread, and once when done. */
+typedef void (*hv_migrate_fn)(const struct hv_migrate_progress *p, void *arg);
+
+/* What the destination has for a VM about to move there; -1 unknown. */
+struct hv_migrate_check {
+	bool name_taken;	/* a domain of that name (or UUID) exists there */
+	bool cpu_ok;		/* the source's CPU model runs there */
+	char cpu_why[256];	/* when not */
+	int64_t free_kib;	/* the destination's free memory */
+	char missing[512];	/* networks or pools the VM uses that it lacks */
+	bool shared_storage;	/* every disk path exists there already */
+	int64_t copy_bytes;	/* with copy_storage: bytes to copy */
+};
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -200,6 +237,16 @@ struct hv_ops {
 	int (*tune)(struct hv *hv, const struct vm_config *c, unsigned what);
 	/* A running VM's vCPUs, pins and memory (allocated parts in OUT). */
 	int (*tune_state)(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
+	/* What DST has for C about to move there from HV (both hosts of this
+	 * backend). */
+	int (*migrate_check)(struct hv *hv, struct hv *dst, const struct vm_config *c,
+	    const struct hv_migrate_opts *o, struct hv_migrate_check *out);
+	/* Move running C to DST, live; FN gets the progress.  On failure C
+	 * runs on HV as before and DST has no part of it. */
+	int (*migrate)(struct hv *hv, struct hv *dst, const struct vm_config *c,
+	    const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
+	/* Stop C's migration (from another thread): migrate then fails. */
+	int (*migrate_abort)(struct hv *hv, const struct vm_config *c);
 };
 
 struct hv {
@@ -291,6 +338,13 @@ int hv_ksm_set(struct hv *hv, bool on);
 int hv_tune(struct hv *hv, const struct vm_config *c, unsigned what);
 int hv_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
 void hv_tune_state_clear(struct hv_tune_state *ts);
+
+/* Migration between two hosts of the same backend (libvirt). */
+int hv_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, struct hv_migrate_check *out);
+int hv_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
+int hv_migrate_abort(struct hv *hv, const struct vm_config *c);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);

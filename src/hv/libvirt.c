@@ -31,6 +31,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "model/tuning.h"
+#include "util/cpuset.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/plugin.h"
@@ -47,6 +49,13 @@ VMTTY_PLUGIN_ABI_DEFINE;
 #define LV_CONSOLE_BUF 65536
 
 struct lv_console;
+
+/* A domain run (UUID, domain id) whose balloon statistics period vmtty
+ * set: once per run, the period lasts until the domain stops. */
+struct lv_period {
+	char uuid[UUID_STR_LEN];
+	int id;
+};
 
 /* What the cache knows of one domain's state, for peek. */
 struct lv_seen {
@@ -77,6 +86,8 @@ struct lv_priv {
 	size_t nseen;
 	struct lv_console *consoles;
 	struct sshtun *tun;	/* remote graphics: made on first use */
+	struct lv_period *periods;
+	size_t nperiods;
 };
 
 /* A console stream bridged to one end of a socketpair. */
@@ -186,6 +197,7 @@ priv_unref(void *arg)
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->cb_lock);
 	free(p->seen);
+	free(p->periods);
 	free(p->name);
 	free(p->uri);
 	free(p);
@@ -657,6 +669,8 @@ lv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	return 0;
 }
 
+static int lv_start_tuning(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c);
+
 static int
 lv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 {
@@ -676,6 +690,8 @@ lv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 		    state == VIR_DOMAIN_CRASHED ? "; power it off first" : "");
 		goto out;
 	}
+	if (lv_start_tuning(p, dom, c) != 0)
+		goto out;
 	if (virDomainCreate(dom) < 0) {
 		lv_err(p, "cannot start VM '%s'", c->name);
 		goto out;
@@ -1820,6 +1836,621 @@ lv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd)
 	return rc;
 }
 
+/* ---- resource tuning: host information, pins, balloon, hugepages ------- */
+
+/* Room for any CPU set's text ("0,2,4,...": up to 4 characters a CPU). */
+#define LV_CPUSET_TEXT (CPUSET_MAX * 5)
+
+/* The host's CPUs: *N of them (numbered 0 .. N-1, at most CPUSET_MAX), the
+ * online ones in ONLINE. */
+static int
+lv_host_cpus(struct lv_priv *p, int *n, struct cpuset *online)
+{
+	unsigned char *map = NULL;
+	virNodeInfo ni;
+	int count;
+
+	cpuset_zero(online);
+	if ((count = virNodeGetCPUMap(p->conn, &map, NULL, 0)) > 0) {
+		if (count > CPUSET_MAX)
+			count = CPUSET_MAX;
+		for (int i = 0; i < count; i++)
+			if (VIR_CPU_USED(map, i))
+				cpuset_add(online, i);
+		free(map);
+		*n = count;
+		return 0;
+	}
+	free(map);
+	log_debug("libvirt: host '%s': no CPU map (%s), taking every CPU as online", p->name,
+	    virGetLastErrorMessage());
+	if (virNodeGetInfo(p->conn, &ni) < 0)
+		return lv_err(p, "cannot read the host's processors");
+	count = (int)VIR_NODEINFO_MAXCPUS(ni);
+	if (count > CPUSET_MAX)
+		count = CPUSET_MAX;
+	for (int i = 0; i < count; i++)
+		cpuset_add(online, i);
+	*n = count;
+	return 0;
+}
+
+/* SET as a libvirt CPU map of N CPUs (VIR_CPU_MAPLEN(N) bytes at MAP). */
+static void
+set_to_map(const struct cpuset *set, int n, unsigned char *map)
+{
+	memset(map, 0, (size_t)VIR_CPU_MAPLEN(n));
+	for (int i = 0; i < n; i++)
+		if (cpuset_has(set, i))
+			VIR_USE_CPU(map, i);
+}
+
+static void
+map_to_set(const unsigned char *map, int n, struct cpuset *set)
+{
+	cpuset_zero(set);
+	for (int i = 0; i < n; i++)
+		if (VIR_CPU_USED(map, i))
+			cpuset_add(set, i);
+}
+
+/* Where a change to DOM goes: the running domain (LIVE) and its
+ * definition (CONFIG, when it is persistent). */
+static int
+lv_affect(struct lv_priv *p, virDomainPtr dom, const char *vm, unsigned int *flags)
+{
+	int active = virDomainIsActive(dom), persistent = virDomainIsPersistent(dom);
+
+	if (active < 0 || persistent < 0)
+		return lv_err(p, "cannot read the state of VM '%s'", vm);
+	*flags = (active == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0) |
+	    (persistent == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0);
+	return 0;
+}
+
+/* After a call with *FLAGS failed: without the flags the driver said it
+ * does not support (the test driver pins only the current state), and
+ * whether that is worth another try. */
+static bool
+retry_flags(unsigned int *flags)
+{
+	unsigned int bad = unsupported_flags() & *flags;
+
+	if (bad == 0)
+		return false;
+	*flags &= ~bad;
+	return true;
+}
+
+/* FLAGS' LIVE and CONFIG one at a time into PARTS (the test driver takes
+ * only one per call): how many (just 0, the current state, for neither). */
+static int
+flag_parts(unsigned int flags, unsigned int parts[2])
+{
+	int n = 0;
+
+	if (flags & VIR_DOMAIN_AFFECT_LIVE)
+		parts[n++] = VIR_DOMAIN_AFFECT_LIVE;
+	if (flags & VIR_DOMAIN_AFFECT_CONFIG)
+		parts[n++] = VIR_DOMAIN_AFFECT_CONFIG;
+	if (n == 0)
+		parts[n++] = VIR_DOMAIN_AFFECT_CURRENT;
+	return n;
+}
+
+/* Where vCPU V of C (-1: the emulator) is to run into *SET: its pin,
+ * checked against the host's N CPUs, else every online CPU. */
+static int
+pin_target(struct lv_priv *p, const struct vm_config *c, int v, struct cpuset *set, int n,
+    const struct cpuset *online)
+{
+	char what[32], buf[LV_CPUSET_TEXT];
+
+	if ((v < 0 ? tuning_emulator_pin(c, set) : tuning_vcpu_pin(c, v, set)) == 0) {
+		*set = *online;
+		return 0;
+	}
+	if (cpuset_last(set) < n)
+		return 0;
+	if (v < 0)
+		snprintf(what, sizeof what, "the emulator");
+	else
+		snprintf(what, sizeof what, "vCPU %d", v);
+	cpuset_format(set, buf, sizeof buf);
+	return err_set("VM '%s': %s is pinned to host CPUs %s, but host '%s' has CPUs 0-%d "
+	    "only; pin it again within those", c->name, what, buf, p->name, n - 1);
+}
+
+/* PIN (vCPU VCPU, or the emulator for -1) of DOM to MAP (MAPLEN bytes),
+ * in each of FLAGS. */
+static int
+pin_one(virDomainPtr dom, int vcpu, unsigned char *map, int maplen, unsigned int flags)
+{
+	unsigned int parts[2], fl;
+	int n = flag_parts(flags, parts), r = 0;
+
+	for (int i = 0; i < n && r == 0; i++) {
+		fl = parts[i];
+		while ((r = vcpu < 0 ? virDomainPinEmulator(dom, map, maplen, fl) :
+		    virDomainPinVcpuFlags(dom, (unsigned int)vcpu, map, maplen, fl)) < 0 &&
+		    retry_flags(&fl))
+			;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* C's vCPU and emulator pins onto DOM (FLAGS: LIVE, CONFIG); an unpinned
+ * one runs anywhere (every online CPU).  All are checked before the
+ * first is changed. */
+static int
+lv_apply_pins(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
+    unsigned int flags)
+{
+	char buf[LV_CPUSET_TEXT];
+	struct cpuset online, *want;
+	unsigned char *map;
+	virDomainInfo info;
+	int n, nv, maplen, rc = -1;
+
+	if (lv_host_cpus(p, &n, &online) != 0)
+		return -1;
+	if (virDomainGetInfo(dom, &info) < 0)
+		return lv_err(p, "cannot read the vCPUs of VM '%s'", c->name);
+	nv = (int)info.nrVirtCpu;
+	maplen = VIR_CPU_MAPLEN(n);
+	map = xcalloc(1, (size_t)maplen);
+	/* want[0]: the emulator; want[1 + V]: vCPU V. */
+	want = xcalloc((size_t)nv + 1, sizeof *want);
+	for (int v = -1; v < nv; v++)
+		if (pin_target(p, c, v, &want[1 + v], n, &online) != 0)
+			goto out;
+	for (int v = 0; v <= nv; v++) {
+		set_to_map(&want[v], n, map);
+		if (pin_one(dom, v - 1, map, maplen, flags) != 0) {
+			cpuset_format(&want[v], buf, sizeof buf);
+			if (v == 0)
+				lv_err(p, "cannot pin the emulator threads of VM '%s' to host CPUs "
+				    "%s", c->name, buf);
+			else
+				lv_err(p, "cannot pin vCPU %d of VM '%s' to host CPUs %s", v - 1,
+				    c->name, buf);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(want);
+	free(map);
+	return rc;
+}
+
+/* C's balloon target onto DOM (FLAGS: LIVE, CONFIG): its balloon_mib, or
+ * all of its memory for 0.  ONLY_CHANGES: only when it differs. */
+static int
+lv_apply_balloon(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
+    unsigned int flags, bool only_changes)
+{
+	unsigned long target;
+	virDomainInfo info;
+	unsigned int parts[2], fl;
+	int n, r = 0;
+
+	if (virDomainGetInfo(dom, &info) < 0)
+		return lv_err(p, "cannot read the memory of VM '%s'", c->name);
+	target = info.maxMem;
+	if (c->tuning.balloon_mib > 0) {
+		if ((unsigned long long)c->tuning.balloon_mib * 1024 > info.maxMem)
+			return err_set("VM '%s': its balloon target, %lld MiB, is above the %lu MiB "
+			    "it has on host '%s'; set a smaller one", c->name,
+			    (long long)c->tuning.balloon_mib, info.maxMem / 1024, p->name);
+		target = (unsigned long)c->tuning.balloon_mib * 1024;
+	}
+	if (only_changes && info.memory == target)
+		return 0;
+	n = flag_parts(flags, parts);
+	for (int i = 0; i < n && r == 0; i++) {
+		fl = parts[i];
+		while ((r = virDomainSetMemoryFlags(dom, target, fl)) < 0 && retry_flags(&fl))
+			;
+	}
+	if (r < 0)
+		return lv_err(p, "cannot set the balloon of VM '%s' to %lu MiB", c->name,
+		    target / 1024);
+	return 0;
+}
+
+/*
+ * The definition of DOM with WHAT (LIBVIRT_TUNE_*) of C's tuning, when its
+ * tuning is the inventory's (libvirt_xml_tuning): redefined only when it
+ * differs, and then with only those changed.  The pins go into the XML:
+ * drivers pin a domain that is off through the API either to every CPU
+ * (qemu) or not at all (test).  1, 0 (the domain's own tuning: left
+ * alone), or -1 + err.
+ */
+static int
+lv_sync_definition(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
+    unsigned what)
+{
+	struct cpuset online, set;
+	char *xml, *changed = NULL;
+	virDomainPtr nd;
+	int rc, n;
+
+	if (what & LIBVIRT_TUNE_PINS) {
+		if (lv_host_cpus(p, &n, &online) != 0)
+			return -1;
+		for (int v = -1; v < vm_config_cpus(c); v++)
+			if (pin_target(p, c, v, &set, n, &online) != 0)
+				return -1;
+	}
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	if (xml == NULL)
+		return lv_err(p, "cannot read the definition of VM '%s'", c->name);
+	rc = libvirt_xml_tuning(xml, c, what, &changed);
+	free(xml);
+	if (rc <= 0 || changed == NULL)
+		return rc;
+	nd = virDomainDefineXMLFlags(p->conn, changed, VIR_DOMAIN_DEFINE_VALIDATE);
+	free(changed);
+	if (nd == NULL)
+		return lv_err(p, "libvirt rejected the tuning of VM '%s'", c->name);
+	virDomainFree(nd);
+	log_debug("libvirt: host '%s': VM '%s' redefined with its tuning", p->name, c->name);
+	return 1;
+}
+
+/* A running domain at once, and its definition; one that is off in its
+ * definition (what its next start would do anyway).  Either way its
+ * tuning is the inventory's from then on. */
+static int
+lv_tune(struct hv *hv, const struct vm_config *c, unsigned what)
+{
+	struct lv_priv *p = hv->priv;
+	unsigned int flags = 0, pins = what & HV_TUNE_PINS ? LIBVIRT_TUNE_PINS : 0;
+	virDomainPtr dom;
+	int rc = -1;
+
+	if (tuning_validate(c) != 0 || (dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (lv_affect(p, dom, c->name, &flags) != 0)
+		goto out;
+	if (!(flags & VIR_DOMAIN_AFFECT_LIVE)) {
+		if (lv_sync_definition(p, dom, c, pins | LIBVIRT_TUNE_ADOPT) < 0 ||
+		    ((what & HV_TUNE_BALLOON) && lv_apply_balloon(p, dom, c, flags, true) != 0))
+			goto out;
+	} else if (((what & HV_TUNE_PINS) && lv_apply_pins(p, dom, c, flags) != 0) ||
+	    ((what & HV_TUNE_BALLOON) && lv_apply_balloon(p, dom, c, flags, false) != 0) ||
+	    ((flags & VIR_DOMAIN_AFFECT_CONFIG) &&
+	    lv_sync_definition(p, dom, c, LIBVIRT_TUNE_ADOPT) < 0)) {
+		goto out;
+	}
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
+/* Free memory (node memory statistics, else the free memory call): -1
+ * when the driver tells neither. */
+static int64_t
+lv_free_memory(struct lv_priv *p)
+{
+	virNodeMemoryStatsPtr st;
+	unsigned long long bytes;
+	int64_t kib = -1;
+	int n = 0;
+
+	if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) == 0 &&
+	    n > 0) {
+		st = xcalloc((size_t)n, sizeof *st);
+		if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, st, &n, 0) == 0)
+			for (int i = 0; i < n; i++)
+				if (strcmp(st[i].field, VIR_NODE_MEMORY_STATS_FREE) == 0)
+					kib = (int64_t)st[i].value;
+		free(st);
+	}
+	if (kib >= 0)
+		return kib;
+	log_debug("libvirt: host '%s': no memory statistics: %s", p->name,
+	    virGetLastErrorMessage());
+	if ((bytes = virNodeGetFreeMemory(p->conn)) > 0)
+		return (int64_t)(bytes / 1024);
+	log_debug("libvirt: host '%s': no free memory: %s", p->name, virGetLastErrorMessage());
+	return -1;
+}
+
+/* The free pages of each pool of HI, summed over NCELLS cells. */
+static void
+lv_free_pages(struct lv_priv *p, struct hv_host_info *hi, int ncells)
+{
+	unsigned int sizes[HV_MAX_HUGEPOOLS];
+	unsigned long long *counts;
+	unsigned int np = (unsigned int)hi->npools;
+	int got;
+
+	if (np == 0 || ncells <= 0)
+		return;
+	for (unsigned int i = 0; i < np; i++)
+		sizes[i] = (unsigned int)hi->pools[i].size_kib;
+	counts = xcalloc((size_t)np * (size_t)ncells, sizeof *counts);
+	got = virNodeGetFreePages(p->conn, np, sizes, 0, (unsigned int)ncells, counts, 0);
+	if (got < 0)
+		log_debug("libvirt: host '%s': no free hugepages: %s", p->name,
+		    virGetLastErrorMessage());
+	/* The number of counts filled in; libvirt 9.0's test driver fills
+	 * them all and says 0. */
+	if (got == 0)
+		got = (int)np * ncells;
+	for (int k = 0; k < got && k < (int)np * ncells; k++) {
+		struct hv_hugepool *pool = &hi->pools[(unsigned int)k % np];
+
+		pool->free = (pool->free < 0 ? 0 : pool->free) + (int64_t)counts[k];
+	}
+	free(counts);
+}
+
+/* What the host has: node information (it must answer that), the rest
+ * from its capabilities and what the driver tells (unknown otherwise). */
+static int
+lv_host_fill(struct lv_priv *p, struct hv_host_info *hi)
+{
+	struct cpuset online;
+	virNodeInfo ni;
+	char *caps;
+	int ncells = -1, n;
+
+	memset(hi, 0, sizeof *hi);
+	if (lv_usable(p) != 0)
+		return -1;
+	if (virNodeGetInfo(p->conn, &ni) < 0)
+		return lv_err(p, "cannot read the host's processors and memory");
+	snprintf(hi->arch, sizeof hi->arch, "%s", ni.model);
+	hi->mhz = (int)ni.mhz;
+	hi->ncpus = (int)ni.cpus;
+	hi->nodes = (int)ni.nodes;
+	hi->sockets = (int)ni.sockets;
+	hi->cores = (int)ni.cores;
+	hi->threads = (int)ni.threads;
+	hi->mem_total_kib = (int64_t)ni.memory;
+	if ((caps = virConnectGetCapabilities(p->conn)) == NULL)
+		log_debug("libvirt: host '%s': no capabilities: %s", p->name,
+		    virGetLastErrorMessage());
+	else if ((ncells = libvirt_caps_host(caps, hi)) < 0)
+		log_debug("libvirt: host '%s': %s", p->name, err_get());
+	free(caps);
+	/* No topology: the online CPUs, where they sit unknown. */
+	if (hi->ncpu == 0 && lv_host_cpus(p, &n, &online) == 0) {
+		hi->cpu = xcalloc((size_t)cpuset_count(&online) + 1, sizeof *hi->cpu);
+		for (int i = 0; i < n; i++)
+			if (cpuset_has(&online, i))
+				hi->cpu[hi->ncpu++] = (struct hv_cpu){ i, -1, -1, -1 };
+	}
+	err_clear();
+	hi->mem_free_kib = lv_free_memory(p);
+	lv_free_pages(p, hi, ncells > 0 ? ncells : hi->nodes);
+	hi->ksm_known = false;
+	return 0;
+}
+
+static int
+lv_host_info(struct hv *hv, struct hv_host_info *out)
+{
+	return lv_host_fill(hv->priv, out);
+}
+
+/* Hugepages for DOM (C's size): the host must have the pool, with enough
+ * pages free for all of the domain's memory (summed over the cells). */
+static int
+lv_hugepages_check(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c)
+{
+	int64_t kib = c->tuning.hugepage_kib, need, missing, nr;
+	const struct hv_hugepool *pool = NULL;
+	struct hv_host_info hi;
+	char size[16], sizes[128] = "";
+	virDomainInfo info;
+	int rc = 0;
+
+	if (kib <= 0)
+		return 0;
+	if (virDomainGetInfo(dom, &info) < 0)
+		return lv_err(p, "cannot read the memory of VM '%s'", c->name);
+	if (lv_host_fill(p, &hi) != 0)
+		return -1;
+	tuning_format_pagesize(kib, size, sizeof size);
+	for (size_t i = 0; i < hi.npools; i++) {
+		char one[16];
+
+		if (hi.pools[i].size_kib == kib)
+			pool = &hi.pools[i];
+		tuning_format_pagesize(hi.pools[i].size_kib, one, sizeof one);
+		snprintf(sizes + strlen(sizes), sizeof sizes - strlen(sizes), "%s%s",
+		    i > 0 ? ", " : "", one);
+	}
+	need = ((int64_t)info.maxMem + kib - 1) / kib;
+	if (pool == NULL) {
+		rc = err_set("VM '%s' wants hugepages of %s, which host '%s' does not have (%s%s); "
+		    "choose another size or turn hugepages off", c->name, size, p->name,
+		    hi.npools > 0 ? "it has " : "it has none", sizes);
+	} else if (pool->free < 0) {
+		log_debug("libvirt: host '%s': free hugepages of %s unknown; starting VM '%s' "
+		    "unchecked", p->name, size, c->name);
+	} else if (pool->free < need) {
+		missing = need - pool->free;
+		nr = (pool->total > pool->free ? pool->total : pool->free) + missing;
+		rc = err_set("VM '%s' needs %lld hugepages of %s for its %lu MiB on host '%s', but "
+		    "only %lld are free (%lld missing); reserve more as root on that host with "
+		    "'echo %lld > /sys/kernel/mm/hugepages/hugepages-%lldkB/nr_hugepages', or "
+		    "turn hugepages off", c->name, (long long)need, size, info.maxMem / 1024,
+		    p->name, (long long)pool->free, (long long)missing, (long long)nr,
+		    (long long)kib);
+	}
+	hv_host_info_clear(&hi);
+	return rc;
+}
+
+/* Before DOM (off) starts: C's hugepages checked against what the host
+ * has free (nothing changed when they fall short), then C's tuning in its
+ * definition, unless the domain's tuning is its own. */
+static int
+lv_start_tuning(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c)
+{
+	int rc;
+
+	if (tuning_validate(c) != 0 || lv_hugepages_check(p, dom, c) != 0 ||
+	    (rc = lv_sync_definition(p, dom, c, LIBVIRT_TUNE_PINS |
+	    LIBVIRT_TUNE_HUGEPAGES)) < 0)
+		return -1;
+	return rc == 0 ? 0 : lv_apply_balloon(p, dom, c, VIR_DOMAIN_AFFECT_CONFIG, true);
+}
+
+/* Ask running DOM's balloon driver for statistics every 2 s, once per
+ * run of the domain (the period lasts until it stops). */
+static void
+lv_stats_period(struct lv_priv *p, virDomainPtr dom, const char *vm)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	int id = (int)virDomainGetID(dom);
+	size_t i;
+
+	if (virDomainGetUUIDString(dom, uuid) != 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->nperiods && strcmp(p->periods[i].uuid, uuid) != 0; i++)
+		;
+	if (i < p->nperiods && p->periods[i].id == id) {
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (i == p->nperiods)
+		p->periods = xreallocarray(p->periods, ++p->nperiods, sizeof *p->periods);
+	snprintf(p->periods[i].uuid, sizeof p->periods[i].uuid, "%s", uuid);
+	p->periods[i].id = id;
+	pthread_mutex_unlock(&p->lock);
+	if (virDomainSetMemoryStatsPeriod(dom, 2, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		log_debug("libvirt: host '%s': VM '%s': no balloon statistics: %s", p->name, vm,
+		    virGetLastErrorMessage());
+}
+
+/* Running DOM's balloon and the guest's own view of its memory. */
+static void
+lv_guest_memory(struct lv_priv *p, virDomainPtr dom, const char *vm,
+    struct hv_tune_state *out)
+{
+	virDomainMemoryStatStruct st[VIR_DOMAIN_MEMORY_STAT_NR];
+	int n = virDomainMemoryStats(dom, st, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+	bool guest = false;
+
+	for (int i = 0; i < n; i++) {
+		int64_t v = (int64_t)st[i].val;
+
+		switch (st[i].tag) {
+		case VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON:
+			out->balloon_kib = v;
+			break;
+		case VIR_DOMAIN_MEMORY_STAT_AVAILABLE:
+			out->guest_total_kib = v;
+			guest = true;
+			break;
+		case VIR_DOMAIN_MEMORY_STAT_UNUSED:
+			out->guest_free_kib = v;
+			guest = true;
+			break;
+		case VIR_DOMAIN_MEMORY_STAT_USABLE:
+			out->guest_available_kib = v;
+			guest = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (n < 0)
+		log_debug("libvirt: host '%s': VM '%s': no memory statistics: %s", p->name, vm,
+		    virGetLastErrorMessage());
+	if (!guest)
+		lv_stats_period(p, dom, vm);
+}
+
+/* The vCPUs of DOM (NV of them; ACTIVE: running) into OUT: where each ran
+ * last and may run, or only its pin (current state, or the definition). */
+static int
+lv_vcpu_state(struct lv_priv *p, virDomainPtr dom, const char *vm, int nv, bool active,
+    struct hv_tune_state *out)
+{
+	struct cpuset online;
+	unsigned char *maps;
+	virVcpuInfoPtr vi;
+	unsigned int fl = active ? VIR_DOMAIN_AFFECT_CURRENT : VIR_DOMAIN_AFFECT_CONFIG;
+	int n, maplen, got = -1, r;
+
+	if (lv_host_cpus(p, &n, &online) != 0)
+		return -1;
+	maplen = VIR_CPU_MAPLEN(n);
+	maps = xcalloc((size_t)nv + 1, (size_t)maplen);
+	vi = xcalloc((size_t)nv + 1, sizeof *vi);
+	out->vcpu = xcalloc((size_t)nv + 1, sizeof *out->vcpu);
+	if (active && (got = virDomainGetVcpus(dom, vi, nv, maps, maplen)) < 0)
+		log_debug("libvirt: host '%s': VM '%s': no vCPU information: %s", p->name, vm,
+		    virGetLastErrorMessage());
+	for (int v = 0; v < got; v++) {
+		out->vcpu[v].cpu = vi[v].cpu;
+		map_to_set(VIR_GET_CPUMAP(maps, maplen, v), n, &out->vcpu[v].affinity);
+	}
+	if (got < 0) {
+		while ((got = virDomainGetVcpuPinInfo(dom, nv, maps, maplen, fl)) < 0 &&
+		    retry_flags(&fl))
+			;
+		for (int v = 0; v < got; v++) {
+			out->vcpu[v].cpu = -1;
+			map_to_set(VIR_GET_CPUMAP(maps, maplen, v), n, &out->vcpu[v].affinity);
+		}
+	}
+	free(vi);
+	if (got < 0) {
+		free(maps);
+		return lv_err(p, "cannot read the vCPUs of VM '%s'", vm);
+	}
+	out->nvcpu = (size_t)got;
+	fl = active ? VIR_DOMAIN_AFFECT_CURRENT : VIR_DOMAIN_AFFECT_CONFIG;
+	while ((r = virDomainGetEmulatorPinInfo(dom, maps, maplen, fl)) < 0 && retry_flags(&fl))
+		;
+	if (r >= 0) {
+		out->emulator_known = true;
+		map_to_set(maps, n, &out->emulator);
+	} else {
+		log_debug("libvirt: host '%s': VM '%s': no emulator pin: %s", p->name, vm,
+		    virGetLastErrorMessage());
+	}
+	free(maps);
+	return 0;
+}
+
+static int
+lv_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out)
+{
+	struct lv_priv *p = hv->priv;
+	virDomainInfo info;
+	virDomainPtr dom;
+	int active, rc = -1;
+
+	if ((dom = lv_lookup(p, c, NULL)) == NULL)
+		return -1;
+	if (virDomainGetInfo(dom, &info) < 0 || (active = virDomainIsActive(dom)) < 0) {
+		lv_err(p, "cannot read VM '%s'", c->name);
+		goto out;
+	}
+	out->balloon_kib = (int64_t)info.memory;
+	out->max_kib = (int64_t)info.maxMem;
+	out->guest_total_kib = out->guest_free_kib = out->guest_available_kib = -1;
+	if (lv_vcpu_state(p, dom, c->name, info.nrVirtCpu, active == 1, out) != 0)
+		goto out;
+	if (active == 1)
+		lv_guest_memory(p, dom, c->name, out);
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
 const struct hv_ops hv_libvirt_ops = {
 	.name = "libvirt",
 	.open = lv_open,
@@ -1840,4 +2471,7 @@ const struct hv_ops hv_libvirt_ops = {
 	.volume_create = lv_volume_create,
 	.volume_delete = lv_volume_delete,
 	.graphics_open = lv_graphics_open,
+	.host_info = lv_host_info,
+	.tune = lv_tune,
+	.tune_state = lv_tune_state,
 };

@@ -18,7 +18,8 @@ struct libvirt_env {
 	const char *serial_log;	/* a file on the host for the serial output, or NULL */
 };
 
-/* The domain XML of C.  Every value is escaped.  0 and *OUT allocated, or
+/* The domain XML of C, marked as tuned by vmtty (LIBVIRT_TUNING_NS).
+ * Every value is escaped.  0 and *OUT allocated, or
  * -1 + err for what libvirt 9.0 cannot express (an NVMe disk, port
  * forwards on user networking, a control character, bad vCPU pins). */
 int libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env, char **out);
@@ -60,6 +61,41 @@ int libvirt_volume_format(const char *xml, char *out, size_t len);
  * host's capabilities (CAPS, may be NULL) offer it and, for a host that is
  * this machine (LOCAL), the CPU really has vmx or svm. */
 const char *libvirt_domain_type(const char *accel, const char *caps, bool local);
+
+/*
+ * What the host's capabilities XML CAPS tells into HI: arch, CPU model,
+ * each online CPU with its core, socket and NUMA node (HI->cpu, allocated,
+ * by number; CPUs without a socket are offline), and the hugepage pools:
+ * every page size but the smallest (the base page), smallest first, each
+ * with its total summed over the cells' <pages> (-1 when no cell counts
+ * it), free and reserved -1.  The number of NUMA cells, or -1 + err when
+ * it does not parse.
+ */
+int libvirt_caps_host(const char *caps, struct hv_host_info *hi);
+
+/*
+ * The namespace of vmtty's mark in a domain's <metadata>: the domain's
+ * tuning is the inventory's (vmtty defined it, or tuned it).  A domain
+ * defined elsewhere keeps its own until vmtty is asked to tune it.
+ */
+#define LIBVIRT_TUNING_NS "urn:x-vmtty:tuning:1"
+
+enum {
+	LIBVIRT_TUNE_PINS = 1 << 0,	/* the vCPU and emulator pins */
+	LIBVIRT_TUNE_HUGEPAGES = 1 << 1,
+	LIBVIRT_TUNE_ADOPT = 1 << 2,	/* mark it even when C has no tuning */
+};
+
+/*
+ * Domain XML XML of VM C with C's tuning in it, WHAT of it (LIBVIRT_TUNE_*):
+ * its vCPU and emulator pins as the only pins of <cputune> (an unpinned
+ * vCPU has none), its hugepages, and the mark; everything else as it was.
+ * Returns 1 when the domain's tuning is the inventory's (marked, or C has
+ * some tuning, or ADOPT), with *OUT the changed XML (allocated) or NULL
+ * when XML has all that already; 0 when it is the domain's own (*OUT
+ * NULL: leave it); -1 + err when XML does not parse.
+ */
+int libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, char **out);
 
 /* A libvirt domain state (virDomainState) as vmtty sees it. */
 enum hv_state libvirt_state_map(int state);

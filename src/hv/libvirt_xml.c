@@ -2,16 +2,19 @@
  * escaped.  A pure function: the domain type and the serial log path come
  * resolved from the caller (struct libvirt_env), so fixtures pin the
  * output down (tests/data/xml).  The XML libvirt hands back is read with
- * libxml2 and XPath (below libvirt_serial_log_path). */
+ * libxml2 and XPath (below libvirt_serial_log_path); a domain's definition
+ * is brought to a VM's tuning by changing only those parts of its tree. */
 #include "hv/libvirt.h"
 #include "hv/qemu.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -207,6 +210,8 @@ add_identity(struct xb *b, const struct vm_config *c, const char *type)
 		xb_elem(b, 2, "uuid", c->uuid);
 	if (c->notes != NULL && c->notes[0] != '\0')
 		xb_elem(b, 2, "description", c->notes);
+	xb_add(b, "  <metadata>\n    <vmtty:tuning xmlns:vmtty='" LIBVIRT_TUNING_NS "'/>\n"
+	    "  </metadata>\n");
 	xb_add(b, "  <memory unit='MiB'>%lld</memory>\n", (long long)c->memory_mib);
 	xb_add(b, "  <currentMemory unit='MiB'>%lld</currentMemory>\n", (long long)cur);
 	if (c->tuning.hugepage_kib > 0)
@@ -733,4 +738,421 @@ libvirt_volume_xml(const struct hv_volume *v, const char *backing_format)
 	}
 	xb_add(&b, "</volume>\n");
 	return b.s;
+}
+
+/* ---- a host's capabilities; a domain's tuning ---------------------------- */
+
+/* KiB in one UNIT of a libvirt size ("KiB", "M", ...; none: KiB); 0 when
+ * it is not a unit this code knows. */
+static int64_t
+unit_kib(const char *unit)
+{
+	if (unit == NULL || unit[0] == '\0' || strcmp(unit, "KiB") == 0 ||
+	    strcasecmp(unit, "k") == 0)
+		return 1;
+	if (strcmp(unit, "MiB") == 0 || strcasecmp(unit, "m") == 0)
+		return 1024;
+	if (strcmp(unit, "GiB") == 0 || strcasecmp(unit, "g") == 0)
+		return 1024 * 1024;
+	return 0;
+}
+
+/* The integer value of the first node EXPR selects; DFLT when it selects
+ * none or is no number. */
+static int64_t
+xml_num(struct libvirt_xml *x, const char *expr, int64_t dflt)
+{
+	char *s = libvirt_xml_get(x, expr), *end;
+	long long v;
+
+	if (s == NULL)
+		return dflt;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0)
+		v = dflt;
+	free(s);
+	return v;
+}
+
+/* The size in KiB of the <pages> or <page> element PATH (its @size in its
+ * @unit); 0 when it has none that makes sense. */
+static int64_t
+page_kib(struct libvirt_xml *x, const char *path)
+{
+	char expr[256], *unit;
+	int64_t size, scale;
+
+	snprintf(expr, sizeof expr, "%s/@size", path);
+	size = xml_num(x, expr, 0);
+	snprintf(expr, sizeof expr, "%s/@unit", path);
+	unit = libvirt_xml_get(x, expr);
+	scale = unit_kib(unit);
+	free(unit);
+	if (size <= 0 || scale == 0 || size > INT64_MAX / scale)
+		return 0;
+	return size * scale;
+}
+
+/* SIZE among SIZES (N of them, at most MAX): added when new. */
+static void
+size_add(int64_t *sizes, size_t *n, size_t max, int64_t size)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (sizes[i] == size)
+			return;
+	if (size > 0 && *n < max)
+		sizes[(*n)++] = size;
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cpu_cmp(const void *a, const void *b)
+{
+	return ((const struct hv_cpu *)a)->cpu - ((const struct hv_cpu *)b)->cpu;
+}
+
+#define CAPS_CELL "/capabilities/host/topology/cells/cell"
+#define CAPS_MAX_SIZES 32
+
+/* Each online CPU of the cells (CPUs without a socket are offline). */
+static void
+caps_cpus(struct libvirt_xml *x, int ncells, struct hv_host_info *hi)
+{
+	size_t cap = 0;
+
+	for (int i = 1; i <= ncells; i++) {
+		char expr[256];
+		int node, n;
+
+		snprintf(expr, sizeof expr, CAPS_CELL "[%d]/@id", i);
+		node = (int)xml_num(x, expr, i - 1);
+		snprintf(expr, sizeof expr, CAPS_CELL "[%d]/cpus/cpu", i);
+		n = libvirt_xml_count(x, expr);
+		for (int j = 1; j <= n; j++) {
+			struct hv_cpu cpu = { -1, -1, -1, node };
+
+			snprintf(expr, sizeof expr, CAPS_CELL "[%d]/cpus/cpu[%d]/@socket_id", i, j);
+			if ((cpu.socket = (int)xml_num(x, expr, -1)) < 0)
+				continue;
+			snprintf(expr, sizeof expr, CAPS_CELL "[%d]/cpus/cpu[%d]/@id", i, j);
+			cpu.cpu = (int)xml_num(x, expr, -1);
+			snprintf(expr, sizeof expr, CAPS_CELL "[%d]/cpus/cpu[%d]/@core_id", i, j);
+			cpu.core = (int)xml_num(x, expr, -1);
+			if (cpu.cpu < 0)
+				continue;
+			if (hi->ncpu == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				hi->cpu = xreallocarray(hi->cpu, cap, sizeof *hi->cpu);
+			}
+			hi->cpu[hi->ncpu++] = cpu;
+		}
+	}
+	if (hi->ncpu > 0)
+		qsort(hi->cpu, hi->ncpu, sizeof *hi->cpu, cpu_cmp);
+}
+
+/* The page sizes of the host and its cells; every one but the smallest
+ * (the base page) is a hugepage pool, its total summed over the cells. */
+static void
+caps_pools(struct libvirt_xml *x, int ncells, struct hv_host_info *hi)
+{
+	int64_t sizes[CAPS_MAX_SIZES];
+	size_t nsizes = 0;
+	char expr[256];
+	int n;
+
+	n = libvirt_xml_count(x, "/capabilities/host/cpu/pages");
+	for (int j = 1; j <= n; j++) {
+		snprintf(expr, sizeof expr, "/capabilities/host/cpu/pages[%d]", j);
+		size_add(sizes, &nsizes, CAPS_MAX_SIZES, page_kib(x, expr));
+	}
+	for (int i = 1; i <= ncells; i++) {
+		snprintf(expr, sizeof expr, CAPS_CELL "[%d]/pages", i);
+		n = libvirt_xml_count(x, expr);
+		for (int j = 1; j <= n; j++) {
+			snprintf(expr, sizeof expr, CAPS_CELL "[%d]/pages[%d]", i, j);
+			size_add(sizes, &nsizes, CAPS_MAX_SIZES, page_kib(x, expr));
+		}
+	}
+	if (nsizes < 2)
+		return;
+	qsort(sizes, nsizes, sizeof *sizes, int64_cmp);
+	for (size_t k = 1; k < nsizes && hi->npools < HV_MAX_HUGEPOOLS; k++) {
+		struct hv_hugepool *pool = &hi->pools[hi->npools++];
+
+		pool->size_kib = sizes[k];
+		pool->total = pool->free = pool->reserved = -1;
+		for (int i = 1; i <= ncells; i++) {
+			snprintf(expr, sizeof expr, CAPS_CELL "[%d]/pages", i);
+			n = libvirt_xml_count(x, expr);
+			for (int j = 1; j <= n; j++) {
+				int64_t count;
+
+				snprintf(expr, sizeof expr, CAPS_CELL "[%d]/pages[%d]", i, j);
+				if (page_kib(x, expr) != sizes[k])
+					continue;
+				if ((count = xml_num(x, expr, -1)) < 0)
+					continue;
+				pool->total = (pool->total < 0 ? 0 : pool->total) + count;
+			}
+		}
+	}
+}
+
+int
+libvirt_caps_host(const char *caps, struct hv_host_info *hi)
+{
+	struct libvirt_xml *x = libvirt_xml_parse(caps, "the host's capabilities");
+	char *s;
+	int ncells;
+
+	if (x == NULL)
+		return -1;
+	if ((s = libvirt_xml_get(x, "/capabilities/host/cpu/arch")) != NULL)
+		snprintf(hi->arch, sizeof hi->arch, "%s", s);
+	free(s);
+	if ((s = libvirt_xml_get(x, "/capabilities/host/cpu/model")) != NULL)
+		snprintf(hi->model, sizeof hi->model, "%s", s);
+	free(s);
+	ncells = libvirt_xml_count(x, CAPS_CELL);
+	caps_cpus(x, ncells, hi);
+	caps_pools(x, ncells, hi);
+	libvirt_xml_free(x);
+	return ncells;
+}
+
+#define DOM_HUGEPAGES "/domain/memoryBacking/hugepages"
+
+/* The first element EXPR selects, or NULL. */
+static xmlNodePtr
+xml_node(struct libvirt_xml *x, const char *expr)
+{
+	xmlXPathObjectPtr o = xml_eval(x, expr);
+	xmlNodePtr n = o != NULL ? o->nodesetval->nodeTab[0] : NULL;
+
+	xmlXPathFreeObject(o);
+	return n != NULL && n->type == XML_ELEMENT_NODE ? n : NULL;
+}
+
+/* Take away every element EXPR selects. */
+static void
+xml_drop(struct libvirt_xml *x, const char *expr)
+{
+	xmlNodePtr n;
+
+	while ((n = xml_node(x, expr)) != NULL) {
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
+	}
+}
+
+/* Take away element EXPR when nothing but text is left in it. */
+static void
+xml_drop_empty(struct libvirt_xml *x, const char *expr)
+{
+	xmlNodePtr n = xml_node(x, expr);
+
+	if (n == NULL)
+		return;
+	for (xmlNodePtr k = n->children; k != NULL; k = k->next)
+		if (k->type == XML_ELEMENT_NODE)
+			return;
+	xmlUnlinkNode(n);
+	xmlFreeNode(n);
+}
+
+/* Element NAME of /domain, made (at the end) when there is none. */
+static xmlNodePtr
+xml_section(struct libvirt_xml *x, const char *name)
+{
+	char expr[64];
+	xmlNodePtr n;
+
+	snprintf(expr, sizeof expr, "/domain/%s", name);
+	if ((n = xml_node(x, expr)) == NULL &&
+	    (n = xmlNewChild(xmlDocGetRootElement(x->doc), NULL, BAD_CAST name, NULL)) == NULL)
+		xfatal("out of memory in libxml2");
+	return n;
+}
+
+/* A new element NAME in PARENT with attribute A1=V1 (and A2=V2 unless A2
+ * is NULL). */
+static xmlNodePtr
+xml_add(xmlNodePtr parent, const char *name, const char *a1, const char *v1, const char *a2,
+    const char *v2)
+{
+	xmlNodePtr n = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+
+	if (n == NULL || xmlNewProp(n, BAD_CAST a1, BAD_CAST v1) == NULL ||
+	    (a2 != NULL && xmlNewProp(n, BAD_CAST a2, BAD_CAST v2) == NULL))
+		xfatal("out of memory in libxml2");
+	return n;
+}
+
+/* The hugepages the definition asks for: 0 none, the page size, or -1
+ * (the host's default size, sizes per NUMA node). */
+static int64_t
+dom_hugepages(struct libvirt_xml *x)
+{
+	int64_t kib;
+
+	if (libvirt_xml_count(x, DOM_HUGEPAGES) == 0)
+		return 0;
+	if (libvirt_xml_count(x, DOM_HUGEPAGES "/page") != 1 ||
+	    libvirt_xml_count(x, DOM_HUGEPAGES "/page[@nodeset]") != 0 ||
+	    (kib = page_kib(x, DOM_HUGEPAGES "/page")) == 0)
+		return -1;
+	return kib;
+}
+
+/* Whether the pin at EXPR (a cpuset attribute) is PINNED to WANT. */
+static bool
+pin_same(struct libvirt_xml *x, const char *expr, int pinned, const struct cpuset *want)
+{
+	char *s = libvirt_xml_get(x, expr);
+	struct cpuset have;
+	bool same;
+
+	same = s == NULL ? !pinned : pinned && cpuset_parse(s, &have) == 0 &&
+	    cpuset_equal(&have, want);
+	free(s);
+	return same;
+}
+
+/* The vCPUs of the definition (C's when it does not say). */
+static int
+dom_vcpus(struct libvirt_xml *x, const struct vm_config *c)
+{
+	int64_t n = xml_num(x, "/domain/vcpu", -1);
+
+	return n > 0 && n <= VM_MAX_CPUS ? (int)n : vm_config_cpus(c);
+}
+
+/* Whether the definition's <cputune> has C's vCPU and emulator pins. */
+static bool
+pins_same(struct libvirt_xml *x, const struct vm_config *c)
+{
+	struct cpuset want;
+	char expr[96];
+	int pinned, n = dom_vcpus(x, c);
+
+	for (int v = 0; v < n; v++) {
+		pinned = tuning_vcpu_pin(c, v, &want);
+		snprintf(expr, sizeof expr, "/domain/cputune/vcpupin[@vcpu='%d']/@cpuset", v);
+		if (!pin_same(x, expr, pinned, &want))
+			return false;
+	}
+	pinned = tuning_emulator_pin(c, &want);
+	return pin_same(x, "/domain/cputune/emulatorpin/@cpuset", pinned, &want);
+}
+
+/* C's pins as the only ones in the definition's <cputune>. */
+static void
+pins_write(struct libvirt_xml *x, const struct vm_config *c)
+{
+	char set[4096], num[16];
+	struct cpuset want;
+	xmlNodePtr ct;
+	int n = dom_vcpus(x, c);
+
+	xml_drop(x, "/domain/cputune/vcpupin");
+	xml_drop(x, "/domain/cputune/emulatorpin");
+	ct = xml_section(x, "cputune");
+	for (int v = 0; v < n; v++) {
+		if (tuning_vcpu_pin(c, v, &want) != 1)
+			continue;
+		cpuset_format(&want, set, sizeof set);
+		snprintf(num, sizeof num, "%d", v);
+		xml_add(ct, "vcpupin", "vcpu", num, "cpuset", set);
+	}
+	if (tuning_emulator_pin(c, &want) == 1) {
+		cpuset_format(&want, set, sizeof set);
+		xml_add(ct, "emulatorpin", "cpuset", set, NULL, NULL);
+	}
+	xml_drop_empty(x, "/domain/cputune");
+}
+
+/* C's hugepages as the definition's. */
+static void
+hugepages_write(struct libvirt_xml *x, const struct vm_config *c)
+{
+	char size[32];
+
+	xml_drop(x, DOM_HUGEPAGES);
+	if (c->tuning.hugepage_kib > 0) {
+		snprintf(size, sizeof size, "%lld", (long long)c->tuning.hugepage_kib);
+		xml_add(xmlNewChild(xml_section(x, "memoryBacking"), NULL, BAD_CAST "hugepages",
+		    NULL), "page", "size", size, "unit", "KiB");
+	}
+	xml_drop_empty(x, "/domain/memoryBacking");
+}
+
+/* The mark of a definition whose tuning is the inventory's. */
+#define DOM_MARK "/domain/metadata/*[local-name()='tuning' and namespace-uri()='" \
+	LIBVIRT_TUNING_NS "']"
+
+static void
+mark_write(struct libvirt_xml *x)
+{
+	xmlNodePtr n = xmlNewChild(xml_section(x, "metadata"), NULL, BAD_CAST "tuning", NULL);
+	xmlNsPtr ns = n != NULL ? xmlNewNs(n, BAD_CAST LIBVIRT_TUNING_NS, BAD_CAST "vmtty") :
+	    NULL;
+
+	if (ns == NULL)
+		xfatal("out of memory in libxml2");
+	xmlSetNs(n, ns);
+}
+
+/* Whether the inventory has any tuning for C. */
+static bool
+has_tuning(const struct vm_config *c)
+{
+	return (c->tuning.vcpu_pins != NULL && c->tuning.vcpu_pins[0] != '\0') ||
+	    c->tuning.emulator_pin != NULL || c->tuning.hugepage_kib != 0 ||
+	    c->tuning.balloon_mib != 0;
+}
+
+int
+libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, char **out)
+{
+	struct libvirt_xml *x;
+	bool marked, change_pins, change_pages;
+	xmlChar *buf = NULL;
+	char desc[300];
+	int len = 0;
+
+	*out = NULL;
+	snprintf(desc, sizeof desc, "the definition of VM '%s'", c->name);
+	if ((x = libvirt_xml_parse(xml, desc)) == NULL)
+		return -1;
+	marked = libvirt_xml_count(x, DOM_MARK) > 0;
+	if (!marked && !has_tuning(c) && !(what & LIBVIRT_TUNE_ADOPT)) {
+		libvirt_xml_free(x);
+		return 0;
+	}
+	change_pins = (what & LIBVIRT_TUNE_PINS) && !pins_same(x, c);
+	change_pages = (what & LIBVIRT_TUNE_HUGEPAGES) && dom_hugepages(x) != c->tuning.hugepage_kib;
+	if (change_pins)
+		pins_write(x, c);
+	if (change_pages)
+		hugepages_write(x, c);
+	if (!marked)
+		mark_write(x);
+	if (change_pins || change_pages || !marked) {
+		xmlDocDumpMemory(x->doc, &buf, &len);
+		if (buf == NULL)
+			xfatal("out of memory in libxml2");
+		*out = xstrdup((const char *)buf);
+		xmlFree(buf);
+	}
+	libvirt_xml_free(x);
+	return 1;
 }

@@ -179,6 +179,8 @@ static const char *const migrations[] = {
 	 * the page size in KiB (it was a flag: on meant the default, 2 MiB). */
 	"UPDATE tuning SET hugepages = 2048 WHERE hugepages = 1;"
 	"ALTER TABLE tuning ADD COLUMN emulator_pin TEXT;",
+	/* 8 -> 9: where other hosts send a VM migrating to a host. */
+	"ALTER TABLE hosts ADD COLUMN migration_address TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -159,6 +159,7 @@ host_from_row(sqlite3_stmt *st, struct host *h)
 	h->created = sqlite3_column_int64(st, 5);
 	h->last_seen = sqlite3_column_int64(st, 6);
 	h->last_error = db_col_text(st, 7);
+	h->migration_address = db_col_text(st, 8);
 }
 
 int
@@ -230,7 +231,7 @@ host_get(struct db *db, const char *name, struct host *out)
 	int rc;
 
 	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created, last_seen, "
-	    "last_error FROM hosts WHERE name = ?1");
+	    "last_error, migration_address FROM hosts WHERE name = ?1");
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, name);
@@ -254,7 +255,7 @@ host_list(struct db *db, struct host **out, size_t *n)
 	int rc;
 
 	st = db_prepare(db, "SELECT id, name, uri, kind, autoconnect, created, last_seen, "
-	    "last_error FROM hosts ORDER BY (name <> 'local'), name");
+	    "last_error, migration_address FROM hosts ORDER BY (name <> 'local'), name");
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -297,12 +298,50 @@ host_set_contact(struct db *db, int64_t id, const char *error)
 	return 0;
 }
 
+/* An address as a migration URI takes it: a DNS name, IPv4, or [IPv6]. */
+static bool
+address_ok(const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n == 0 || n > 253)
+		return false;
+	if (a[0] == '[')
+		return n > 2 && a[n - 1] == ']' && strspn(a + 1, "0123456789abcdefABCDEF:.") == n - 2;
+	return strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n &&
+	    a[0] != '-' && a[0] != '.';
+}
+
+int
+host_set_migration_address(struct db *db, const char *name, const char *addr)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (addr[0] != '\0' && !address_ok(addr))
+		return err_set("migration address '%s' is not an IP address, [IPv6 address] or "
+		    "host name", addr);
+	st = db_prepare(db, "UPDATE hosts SET migration_address = ?2 WHERE name = ?1");
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, addr[0] != '\0' ? addr : NULL);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record the migration address");
+	if (sqlite3_changes(db_sqlite(db)) == 0)
+		return err_set("no host named '%s'; see 'vmtty host list'", name);
+	return 0;
+}
+
 void
 host_clear(struct host *h)
 {
 	free(h->name);
 	free(h->uri);
 	free(h->last_error);
+	free(h->migration_address);
 	memset(h, 0, sizeof *h);
 }
 

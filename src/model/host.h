@@ -22,6 +22,9 @@ struct host {
 	int64_t created;	/* ms since the epoch */
 	int64_t last_seen;	/* when the host last answered; 0 never */
 	char *last_error;	/* why it did not, the last time; NULL */
+	char *migration_address; /* where other hosts send it a migrating VM
+				 * (an IP address or host name); NULL: its own
+				 * choice */
 };
 
 const char *host_kind_name(enum host_kind kind);
@@ -37,6 +40,9 @@ int host_get(struct db *db, const char *name, struct host *out);
 int host_list(struct db *db, struct host **out, size_t *n);
 /* Record a contact with host ID: answered (ERROR NULL) or not. */
 int host_set_contact(struct db *db, int64_t id, const char *error);
+/* Host NAME's migration address ADDR (an IP address, [IPv6] or a DNS name);
+ * "" takes it away.  0, or -1 + err naming what is wrong. */
+int host_set_migration_address(struct db *db, const char *name, const char *addr);
 void host_clear(struct host *h);
 void host_list_free(struct host *h, size_t n);
 

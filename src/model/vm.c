@@ -218,6 +218,50 @@ fail:
 }
 
 int
+vm_move(struct db *db, int64_t id, int64_t host_id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM vms WHERE host_id = ?2 AND id <> ?1 AND uuid = "
+		"(SELECT uuid FROM vms WHERE id = ?1)",
+		"UPDATE vms SET host_id = ?2, updated = ?3 WHERE id = ?1",
+	};
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_begin(db) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		if ((st = db_prepare(db, sql[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, host_id);
+		if (i == 1)
+			sqlite3_bind_int64(st, 3, db_now_ms());
+		rc = sqlite3_step(st);
+		db_done(st);
+		if (rc == SQLITE_CONSTRAINT) {
+			err_set("the destination already has a VM of that name in the inventory; "
+			    "rename one of them");
+			goto fail;
+		}
+		if (rc != SQLITE_DONE) {
+			db_error(db, "cannot move the VM to its new host");
+			goto fail;
+		}
+		if (i == 1 && sqlite3_changes(db_sqlite(db)) == 0) {
+			err_set("the VM is no longer in the inventory");
+			goto fail;
+		}
+	}
+	if (db_commit(db) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
 vm_delete(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st = db_prepare(db, "DELETE FROM vms WHERE id = ?1");

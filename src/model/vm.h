@@ -149,6 +149,10 @@ int vm_insert(struct db *db, struct vm_config *c);
 /* Replace the stored configuration of c->id, in one transaction. */
 int vm_update(struct db *db, const struct vm_config *c);
 int vm_delete(struct db *db, int64_t id);
+/* VM ID now lives on host HOST_ID (it migrated), in one transaction: a
+ * cached row of the same domain there (seen while it arrived) gives way.
+ * 0, or -1 + err. */
+int vm_move(struct db *db, int64_t id, int64_t host_id);
 int vm_load(struct db *db, int64_t id, struct vm_config *out);
 /* SPEC is "name" when unique, else "host/name". */
 int vm_resolve(struct db *db, const char *spec, int64_t *id);

@@ -539,6 +539,7 @@ on_connect_timer(void *arg)
 	j->host = h->host;
 	j->host.name = xstrdup(h->host.name);
 	j->host.uri = xstrdup(h->host.uri);
+	j->host.last_error = j->host.migration_address = NULL;
 	j->sink = sink_ref(h->sink);
 	j->seq = ++h->seq;
 	j->old_hv = h->hv;
@@ -706,6 +707,7 @@ fleet_set_hosts(struct fleet *f, const struct host *hosts, size_t n)
 		h->host.name = xstrdup(hosts[i].name);
 		h->host.uri = xstrdup(hosts[i].uri);
 		h->host.last_error = NULL;
+		h->host.migration_address = NULL;
 		h->sink = sink_new(f, hosts[i].name);
 		h->pub.name = xstrdup(hosts[i].name);
 		h->pub.uri = xstrdup(hosts[i].uri);

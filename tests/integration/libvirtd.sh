@@ -10,13 +10,24 @@
 # a t_on_exit cleanup, and a watchdog inside each namespace stops it too if
 # the test shell dies without running its EXIT trap (kill -9).
 #
-#   libvirtd_start [NAME] [--tcp]  start virtlogd + libvirtd; exports
-#       LIBVIRTD_NAME LIBVIRTD_DIR LIBVIRTD_SOCK LIBVIRTD_URI LIBVIRTD_NS_PID
-#       LIBVIRTD_NS (mount ns handle: /proc/PID/ns/mnt) LIBVIRTD_PID
-#       LIBVIRTD_UUID LIBVIRTD_START_MS; --tcp also LIBVIRTD_TCP_PORT and
-#       LIBVIRTD_TCP_URI (qemu+tcp://127.0.0.1:PORT/system, auth none)
+#   libvirtd_start [NAME] [--tcp] [--netns ADDR|N]  start virtlogd + libvirtd;
+#       exports LIBVIRTD_NAME LIBVIRTD_DIR LIBVIRTD_SOCK LIBVIRTD_URI
+#       LIBVIRTD_NS_PID LIBVIRTD_NS (mount ns handle: /proc/PID/ns/mnt)
+#       LIBVIRTD_PID LIBVIRTD_UUID LIBVIRTD_START_MS; --tcp also
+#       LIBVIRTD_TCP_PORT and LIBVIRTD_TCP_URI (qemu+tcp://127.0.0.1:PORT/system,
+#       auth none).
+#       --netns ADDR|N: also a network namespace of its own, eth0 = ADDR/24
+#       on the test's switch (N: host N of a 10.77.X.0/24 that the root
+#       namespace does not use yet; prefer it to a fixed ADDR when tests may
+#       run side by side); libvirtd --listen on ADDR:16509 (auth none),
+#       qemu.conf migration_host = ADDR.  Exports LIBVIRTD_ADDR,
+#       LIBVIRTD_NETNS (/proc/PID/ns/net), LIBVIRTD_PEER_URI
+#       (qemu+tcp://ADDR/system), LIBVIRTD_MIGRATE_URI (tcp://ADDR) and, with
+#       the root namespace linked (default), LIBVIRTD_TCP_PORT=16509 and
+#       LIBVIRTD_TCP_URI = LIBVIRTD_PEER_URI.  See "Migration" below.
 #   libvirtd_use NAME              re-export those variables for instance NAME
-#   libvirtd_exec CMD...           run CMD in the current instance's namespace
+#   libvirtd_exec CMD...           run CMD in the current instance's namespaces
+#                                  (mount; network too for --netns)
 #   libvirtd_virsh ARGS...         virsh -q -c "$LIBVIRTD_URI" ARGS (20 s cap)
 #   libvirtd_stop [NAME]           stop libvirtd (guests, virtlogd, sshd live on)
 #   libvirtd_restart [NAME]        stop if running, start again: same socket,
@@ -27,7 +38,16 @@
 #       (default no) is its AllowTcpForwarding, e.g. local for `ssh -W`
 #   blackhole_start                TCP listener that accepts and never says a
 #       word; exports BLACKHOLE_PORT BLACKHOLE_TCP_URI BLACKHOLE_SSH_URI
-#   tiny_domain_xml NAME [MiB]     domain XML for the tiny guest (TCG)
+#   libvirtd_shared_dir            prints a dir all instances see at one path
+#   libvirtd_pool POOL [DIR]       dir pool in the current instance (active,
+#       autostart); DIR as the daemon sees it, default /var/lib/libvirt/images
+#       (one path, but each instance its own dir)
+#   libvirtd_pool_path POOL        its dir as the daemon sees it
+#   libvirtd_vol_copy POOL VOL FILE  FILE copied in as volume VOL; prints its
+#                                  path as the daemon sees it
+#   libvirtd_host_path PATH        a path as the daemon sees it -> from outside
+#   tiny_domain_xml NAME [MiB] [DISK]  domain XML for the tiny guest (TCG);
+#                                  with DISK (qcow2) as vda and root fs
 #   libvirtd_serial_log NAME       host path of the domain's serial log
 #   libvirtd_domstate NAME         `virsh domstate`, e.g. "running", "shut off"
 #   libvirtd_wait_state NAME STATE SECONDS
@@ -47,6 +67,45 @@
 #   LIBVIRTD_LOG_LEVEL   3 (warnings, default) .. 1 (debug), for libvirtd.log
 #       and virtlogd.log in $LIBVIRTD_DIR/log.
 #   LIBVIRTD_START_TIMEOUT  seconds to wait for libvirtd to answer (30).
+#   LIBVIRTD_NET_ROOT    1 (default): the root network namespace gets
+#       SUBNET.254 on a veth into the switch, so the test (virsh, vmtty)
+#       reaches each --netns daemon by TCP like its peers do; 0: no link, no
+#       route in the root namespace (unix socket URIs only from here).
+#   LIBVIRTD_HUGETLBFS   non-empty: a hugetlbfs (the default page size)
+#       mounted at $LIBVIRTD_DIR/hugepages inside the namespace before
+#       libvirtd starts, as its qemu.conf hugetlbfs_mount; the host here
+#       mounts none, and libvirt only looks when it starts.
+#
+# Migration between --netns instances (libvirtd_start A --netns 1;
+# libvirtd_start B --netns 2; shown by test_libvirtd_migrate_harness.sh):
+#   Three connections, three kinds of URI.
+#   - client -> daemon (test shell, virsh, vmtty; root network namespace):
+#     LIBVIRTD_URI (the unix socket's path: a path does not care about
+#     network namespaces) or LIBVIRTD_TCP_URI (= LIBVIRTD_PEER_URI, TCP over
+#     the root link).
+#   - daemon -> daemon (peer to peer): B's LIBVIRTD_PEER_URI; B's
+#     LIBVIRTD_URI works too (its path is under $T_TMP, which every mount
+#     namespace sees, and libvirt's "same host" check lets an explicit unix
+#     socket through; it refuses only a URI without host that is no socket,
+#     or a host localhost*).
+#   - QEMU -> QEMU (memory stream, and NBD for --copy-storage-all): from the
+#     source's network namespace to B's LIBVIRTD_MIGRATE_URI, tcp://ADDR.
+#     It may be left out: with migration_host = ADDR, B offers tcp://ADDR:PORT
+#     itself (a daemon without it would offer its host name).
+#   So, with A_URI/B_URI the client's and B_PEER/B_MIG B's others:
+#     managed by the client (virDomainMigrate3, `virsh migrate` without --p2p):
+#       virsh -c A_URI migrate --live DOM B_URI|B_PEER [B_MIG]
+#       (the client opens A and B itself, any URI of B that it can use)
+#     peer to peer (virDomainMigrateToURI3, `virsh migrate --p2p`):
+#       virsh -c A_URI migrate --live --p2p DOM B_PEER [B_MIG]
+#       (A's daemon opens B; the client never talks to B)
+#   For vmtty a host added by LIBVIRTD_URI is local (display through
+#   virDomainOpenGraphicsFD); by LIBVIRTD_PEER_URI it is remote (a host in
+#   the URI), whose display needs ssh: add hosts by LIBVIRTD_URI and keep
+#   LIBVIRTD_PEER_URI / LIBVIRTD_ADDR for what the peers and QEMU need.
+#   Storage: libvirtd_shared_dir for "shared" storage (needs --unsafe, see
+#   below); per instance /var/lib/libvirt/images (libvirtd_pool images) for
+#   --copy-storage-all: the disk keeps its path, on B it is B's own file.
 #
 # Pitfalls met on Debian 12 (libvirt 9.0) here, and what this file does:
 # - A cold libvirtd answers only after probing QEMU (~8 s; clients that
@@ -72,6 +131,44 @@
 #   them and runs; virtual networks with DHCP cannot start (the cleanup would
 #   still destroy networks first, then kill any dnsmasq in the namespace).
 # - No AppArmor in this kernel; security_driver = "none" anyway.
+# - `ip link add a type veth`: "a" is read as the keyword "address" ("type"
+#   is invalid lladdr): always `ip link add name NAME ...`.
+# - --netns instances live on a bridge in a namespace of their own, not in
+#   the root one: kill -9 of the test ends the switch's holder (tail --pid),
+#   the namespace goes and every veth in it with both ends, the root
+#   namespace's too; `ip netns add` would leave names in the host's /run.
+# - Peers need an address each for migration_host (127.0.0.1 is refused at
+#   start, see TESTBED.md): hence a network namespace each.
+# - A guest's VNC listens on 127.0.0.1 inside its daemon's network namespace:
+#   from the root namespace only through libvirtd (virDomainOpenGraphicsFD,
+#   what vmtty does on a local URI), not by address.  Do not make it listen
+#   on ADDR: on B after a migration that address does not exist.
+# - sshd_start's sshd runs in the instance's mount namespace but the root
+#   network namespace (127.0.0.1): SSH_URI serves the client, not a peer.
+# - Migration, libvirt 9.0 (measured with test_libvirtd_migrate_harness.sh):
+#   * Storage on a local file system (ext4 $T_TMP) counts as not shared:
+#     without --unsafe (VIR_MIGRATE_UNSAFE) "Unsafe migration: Migration
+#     without shared storage is unsafe"; cache='none' does not change that,
+#     9.0 has no qemu.conf shared_filesystems.
+#   * --copy-storage-all needs the disk's path on B to exist, or an active
+#     pool on B whose target is the disk's directory: then libvirt makes the
+#     volume itself (same format and capacity; 64 MiB on disk for the tiny
+#     guest's 3 MiB qcow2, where vol-create-as + the copy gave 3 MiB).
+#     Neither: "Storage pool not found: no storage pool with matching target
+#     path '/var/lib/libvirt/images'", nothing moved.
+#   * An aborted --copy-storage-all leaves on B the volume libvirt made there
+#     (a test or vmtty must remove it); B's incoming domain does go.
+#   * --bandwidth MiB/s throttles the NBD disk copy too: at 1 the job stops at
+#     16 MiB processed, so a copy-storage migration of the tiny disk stays
+#     abortable for tens of seconds.  domjobabort -> virsh migrate exits in
+#     1.4-1.9 s.
+#   * `domjobinfo --completed` (VIR_DOMAIN_JOB_STATS_COMPLETED) discards the
+#     statistics it returns: read them once, or pass --keep-completed
+#     (VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED).  After --undefinesource ask B.
+#   * The 256 MiB tiny guest while other guests load the 2 cores (load
+#     average 2-6): downtime 76-630 ms (QEMU's default limit is 300 ms, it
+#     overshoots), 2.7-7.2 s of virsh wall time for a migration (job 1.4-5 s),
+#     not TESTBED's 20-60 ms / 2-3 s: do not assert on them tightly.
 
 declare -F create_tiny >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -215,11 +312,20 @@ libvirtd_use() {
 	LIBVIRTD_UUID=$(cat "$dir/uuid" 2>/dev/null)
 	LIBVIRTD_PID=$(_lv_pidfile "$dir/run/libvirtd.pid")
 	export LIBVIRTD_UUID LIBVIRTD_PID
-	if [ -s "$dir/tcp_port" ]; then
+	unset LIBVIRTD_TCP_PORT LIBVIRTD_TCP_URI LIBVIRTD_ADDR LIBVIRTD_PEER_URI \
+		LIBVIRTD_MIGRATE_URI LIBVIRTD_NETNS
+	if [ -s "$dir/addr" ]; then
+		LIBVIRTD_ADDR=$(cat "$dir/addr")
+		export LIBVIRTD_ADDR LIBVIRTD_NETNS=/proc/$LIBVIRTD_NS_PID/ns/net
+		export LIBVIRTD_PEER_URI="qemu+tcp://$LIBVIRTD_ADDR/system"
+		export LIBVIRTD_MIGRATE_URI="tcp://$LIBVIRTD_ADDR"
+		# Over TCP from here only through the root namespace's link.
+		if [ -s "$(_lv_net_dir)/root_if" ]; then
+			export LIBVIRTD_TCP_PORT=16509 LIBVIRTD_TCP_URI=$LIBVIRTD_PEER_URI
+		fi
+	elif [ -s "$dir/tcp_port" ]; then
 		LIBVIRTD_TCP_PORT=$(cat "$dir/tcp_port")
 		export LIBVIRTD_TCP_PORT LIBVIRTD_TCP_URI="qemu+tcp://127.0.0.1:$LIBVIRTD_TCP_PORT/system"
-	else
-		unset LIBVIRTD_TCP_PORT LIBVIRTD_TCP_URI
 	fi
 	if [ -s "$dir/sshd/port" ]; then _lv_export_ssh "$dir"; fi
 }
@@ -228,7 +334,17 @@ libvirtd_use() {
 # (cwd becomes /: use absolute paths).
 libvirtd_exec() {
 	[ -n "${LIBVIRTD_NS_PID:-}" ] || { _lv_err "no libvirtd started"; return 1; }
-	nsenter --mount="/proc/$LIBVIRTD_NS_PID/ns/mnt" -- "$@"
+	_lv_nsenter "$LIBVIRTD_DIR" "$@"
+}
+
+# _lv_nsenter DIR CMD...: CMD in instance DIR's namespaces (mount, and
+# network for a --netns instance).
+_lv_nsenter() {
+	local dir=$1 nspid net=()
+	shift
+	nspid=$(cat "$dir/ns.pid" 2>/dev/null) && [ -n "$nspid" ] || { _lv_err "no namespace in $dir"; return 1; }
+	[ ! -s "$dir/addr" ] || net=(--net="/proc/$nspid/ns/net")
+	nsenter --mount="/proc/$nspid/ns/mnt" "${net[@]}" -- "$@"
 }
 
 libvirtd_virsh() { timeout 20 virsh -q -c "$LIBVIRTD_URI" "$@"; }
@@ -237,12 +353,11 @@ _lv_answers() { timeout 5 virsh -q -c "$1" version >/dev/null 2>&1; }
 
 # _lv_launch DIR: start libvirtd in DIR's namespace and wait until it answers.
 _lv_launch() {
-	local dir=$1 nspid uri t0 deadline pid args=()
-	nspid=$(cat "$dir/ns.pid")
+	local dir=$1 uri t0 deadline pid args=()
 	uri="qemu+unix:///system?socket=$dir/run/libvirt/libvirt-sock"
 	[ -s "$dir/tcp_port" ] && args+=(--listen)
 	t0=$(_lv_now_ms)
-	if ! nsenter --mount="/proc/$nspid/ns/mnt" -- libvirtd -d "${args[@]}" \
+	if ! _lv_nsenter "$dir" libvirtd -d "${args[@]}" \
 		</dev/null >>"$dir/log/libvirtd.stderr" 2>&1; then
 		_lv_err "libvirtd -d failed:"; tail -5 "$dir/log/libvirtd.stderr" "$dir/log/libvirtd.log" >&2
 		return 1
@@ -262,22 +377,33 @@ _lv_launch() {
 	export LIBVIRTD_START_MS
 }
 
-# libvirtd_start [NAME] [--tcp]
+# libvirtd_start [NAME] [--tcp] [--netns ADDR|N]
 libvirtd_start() {
-	local name=lv tcp=0 a dir uuid nspid t0 i
-	for a in "$@"; do
-		case $a in
+	local name=lv tcp=0 netns="" addr="" a dir uuid nspid t0 i
+	while [ $# -gt 0 ]; do
+		case $1 in
 		--tcp) tcp=1 ;;
-		-*) _lv_err "libvirtd_start: unknown option $a"; return 2 ;;
-		*) name=$a ;;
+		--netns)
+			[ $# -ge 2 ] || { _lv_err "libvirtd_start: --netns needs ADDR or N"; return 2; }
+			netns=$2; shift ;;
+		--netns=*) netns=${1#*=} ;;
+		-*) _lv_err "libvirtd_start: unknown option $1"; return 2 ;;
+		*) name=$1 ;;
 		esac
+		shift
 	done
 	[ "$(id -u)" -eq 0 ] || { _lv_err "needs root"; return 1; }
-	for a in unshare nsenter libvirtd virtlogd virsh ss; do
+	for a in unshare nsenter libvirtd virtlogd virsh ss ${netns:+ip flock}; do
 		command -v "$a" >/dev/null || { _lv_err "missing $a"; return 1; }
 	done
 	dir=$(_lv_dir "$name")
 	[ ! -e "$dir" ] || { _lv_err "instance '$name' exists already"; return 1; }
+	if [ -n "$netns" ]; then
+		# The test's switch (and the root namespace's link to it) first: the
+		# subnet decides the address.
+		_lv_net_addr "$netns" || return $?
+		addr=$_LV_ADDR
+	fi
 	t0=$(_lv_now_ms)
 	mkdir -p "$dir"/{etc/qemu/networks/autostart,etc/qemu/autostart,etc/storage,etc/nwfilter,etc/secrets} \
 		"$dir"/{run/libvirt,run/sshd,run/lock,lib/qemu,lib/images,lib/dnsmasq,lib/network,log/qemu,cache/qemu}
@@ -286,8 +412,17 @@ libvirtd_start() {
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	echo "$uuid" >"$dir/uuid"
 	_lv_write_nsscript "$dir"
-	local tcpconf="listen_tcp = 0"
-	if [ "$tcp" = 1 ]; then
+	local tcpconf="listen_tcp = 0" migconf=""
+	if [ -n "$addr" ]; then
+		# Its own network namespace: the default port on its own address.
+		echo "$addr" >"$dir/addr"
+		echo 16509 >"$dir/tcp_port"
+		tcpconf="listen_tcp = 1
+tcp_port = \"16509\"
+listen_addr = \"$addr\"
+auth_tcp = \"none\""
+		migconf="migration_host = \"$addr\""
+	elif [ "$tcp" = 1 ]; then
 		_lv_free_port >"$dir/tcp_port" || return 1
 		tcpconf="listen_tcp = 1
 tcp_port = \"$(cat "$dir/tcp_port")\"
@@ -330,7 +465,9 @@ spice_listen = "127.0.0.1"
 cgroup_controllers = [ $cg ]
 namespaces = [ ]
 stdio_handler = "logd"
+$migconf
 EOF
+	[ -z "${LIBVIRTD_HUGETLBFS:-}" ] || echo "hugetlbfs_mount = \"$dir/hugepages\"" >>"$dir/etc/qemu.conf"
 	cat >"$dir/etc/virtlogd.conf" <<EOF
 log_outputs = "$LIBVIRTD_LOG_LEVEL:file:/var/log/libvirt/virtlogd.log"
 EOF
@@ -344,7 +481,7 @@ EOF
 		cp "$caps"/*.xml "$dir/cache/qemu/capabilities/" 2>/dev/null
 	fi
 
-	setsid unshare -m --propagation private -- "$dir/ns.sh" hold "$dir" "$_LV_TEST_PID" \
+	setsid unshare -m ${addr:+-n} --propagation private -- "$dir/ns.sh" hold "$dir" "$_LV_TEST_PID" \
 		</dev/null >"$dir/ns.log" 2>&1 &
 	nspid=$!
 	echo "$nspid" >"$dir/ns.pid"
@@ -362,11 +499,19 @@ EOF
 	if ! nsenter --mount="/proc/$nspid/ns/mnt" -- test -e /etc/libvirt/libvirt.conf -a ! -s /etc/libvirt/libvirt.conf; then
 		_lv_err "bind mounts not visible in the namespace"; return 1
 	fi
-	if ! nsenter --mount="/proc/$nspid/ns/mnt" -- virtlogd -d </dev/null >>"$dir/log/virtlogd.stderr" 2>&1; then
+	if [ -n "$addr" ]; then
+		_lv_net_plug "$dir" "$nspid" "$addr" || return 1
+	fi
+	if ! _lv_nsenter "$dir" virtlogd -d </dev/null >>"$dir/log/virtlogd.stderr" 2>&1; then
 		_lv_err "virtlogd -d failed:"; cat "$dir/log/virtlogd.stderr" >&2; return 1
 	fi
 	_lv_virtlogd_up() { [ -S "$dir/run/libvirt/virtlogd-sock" ]; }
 	wait_for 10 _lv_virtlogd_up || { _lv_err "virtlogd socket did not appear"; return 1; }
+	if [ -n "${LIBVIRTD_HUGETLBFS:-}" ]; then
+		mkdir -p "$dir/hugepages"
+		nsenter --mount="/proc/$nspid/ns/mnt" -- mount -t hugetlbfs hugetlbfs "$dir/hugepages" ||
+			{ _lv_err "cannot mount hugetlbfs on $dir/hugepages"; return 1; }
+	fi
 	_lv_launch "$dir" || return 1
 	libvirtd_use "$name"
 	LIBVIRTD_START_MS=$(($(_lv_now_ms) - t0))
@@ -449,6 +594,199 @@ _lv_cleanup() {
 		rmdir "$d" 2>/dev/null
 	done <"$dir/cgroups.new" 2>/dev/null
 	rm -rf "$dir"
+}
+
+# ---- network namespaces ----------------------------------------------------
+#
+# All --netns instances of a test hang on one bridge (br0) in a "switch": a
+# network namespace of its own, held by a `tail --pid=TEST` that ends with
+# the test shell.  Each instance's namespace gets eth0 (ADDR/24), the other
+# end of that veth pair is a br0 port.  The root namespace gets SUBNET.254 on
+# a veth into the switch too (unless LIBVIRTD_NET_ROOT=0), so the test shell,
+# virsh and vmtty reach every daemon by TCP just as the daemons reach each
+# other.  Nothing has a name in /run/netns: a namespace is gone when its last
+# process is, and its veths with it (the root end too), even after kill -9.
+
+_lv_net_dir() { echo "$T_TMP/libvirtd-net"; }
+
+# _lv_subnet_used S: S.0/24 has a route or an address in the root namespace
+# (another test's switch, or a real network).
+_lv_subnet_used() {
+	[ -n "$(ip -4 -o route show root "$1.0/24" 2>/dev/null)$(ip -4 -o addr show to "$1.0/24" 2>/dev/null)" ]
+}
+
+# _lv_net_addr ADDR|N: sets _LV_ADDR, the instance's address: ADDR as given
+# (its /24 is the subnet), or host N in a subnet 10.77.X.0/24 that nothing
+# in the root namespace uses yet.  Starts the switch on first use.
+_lv_net_addr() {
+	local spec=$1 want="" host ndir d
+	_LV_ADDR=
+	if [[ $spec =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]]; then
+		for d in 1 2 3; do
+			[ "${BASH_REMATCH[d]}" -le 255 ] || { _lv_err "--netns: bad address '$spec'"; return 2; }
+		done
+		want=${spec%.*} host=${BASH_REMATCH[4]}
+	elif [[ $spec =~ ^[0-9]{1,3}$ ]]; then
+		host=$spec
+	else
+		_lv_err "--netns: '$spec' is neither an IPv4 address nor a host number"; return 2
+	fi
+	[ "$host" -ge 1 ] && [ "$host" -le 253 ] || { _lv_err "--netns: host part of '$spec' must be 1..253"; return 2; }
+	_lv_net_up "$want" || return 1
+	ndir=$(_lv_net_dir)
+	_LV_ADDR=$(cat "$ndir/subnet").$host
+	for d in "$T_TMP"/libvirtd-*/addr; do
+		[ -f "$d" ] || continue
+		[ "$(cat "$d")" != "$_LV_ADDR" ] || { _lv_err "--netns: $_LV_ADDR is taken by ${d%/addr}"; return 1; }
+	done
+}
+
+# _lv_net_up [SUBNET]: the switch, once per test (SUBNET e.g. 10.77.0, or
+# "" for a free one).
+_lv_net_up() {
+	local want=$1 ndir s x pid lock rif
+	ndir=$(_lv_net_dir)
+	if [ -s "$ndir/subnet" ]; then
+		s=$(cat "$ndir/subnet")
+		[ -z "$want" ] || [ "$want" = "$s" ] ||
+			{ _lv_err "--netns: this test's instances are on $s.0/24, not $want.0/24"; return 1; }
+		return 0
+	fi
+	mkdir -p "$ndir"
+	rm -f "$ndir/net.id"
+	setsid unshare -n -- bash -c 'set -e
+		ip link set lo up
+		ip link add name br0 type bridge
+		ip link set br0 up
+		readlink /proc/self/ns/net >"$1/net.id.new"
+		mv "$1/net.id.new" "$1/net.id"
+		exec tail --pid="$2" -f /dev/null' _lv_switch "$ndir" "$_LV_TEST_PID" \
+		</dev/null >"$ndir/switch.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$ndir/pid"
+	t_on_exit "_lv_net_cleanup '$ndir'"
+	_lv_switch_ready() { [ -s "$ndir/net.id" ] || _lv_dead "$pid"; }
+	wait_for 10 _lv_switch_ready
+	if ! [ -s "$ndir/net.id" ] || _lv_dead "$pid"; then
+		_lv_err "switch namespace setup failed:"; cat "$ndir/switch.log" >&2; return 1
+	fi
+	if [ "${LIBVIRTD_NET_ROOT:-1}" = 0 ]; then
+		echo "${want:-10.77.0}" >"$ndir/subnet"
+		return 0
+	fi
+	# Choosing a subnet and routing it here must be one step for tests
+	# running side by side: under a lock every test of this tree shares.
+	exec {lock}>>"${TMPDIR:-/tmp}/vmtty-libvirtd-net.lock"
+	if ! flock -w 30 "$lock"; then
+		exec {lock}>&-; _lv_err "--netns: no lock on ${TMPDIR:-/tmp}/vmtty-libvirtd-net.lock"; return 1
+	fi
+	if [ -n "$want" ]; then
+		s=$want
+		if _lv_subnet_used "$s"; then
+			exec {lock}>&-
+			_lv_err "--netns: $s.0/24 is in use in the root namespace (another test?); give a host number instead"
+			return 1
+		fi
+	else
+		s=
+		for ((x = 0; x < 256; x++)); do
+			_lv_subnet_used "10.77.$x" || { s=10.77.$x; break; }
+		done
+		[ -n "$s" ] || { exec {lock}>&-; _lv_err "--netns: no free subnet in 10.77.0.0/16"; return 1; }
+	fi
+	rif=lvt$_LV_TEST_PID
+	if ! { ip link add name "$rif" type veth peer name root netns "$pid" &&
+		echo "$rif" >"$ndir/root_if" &&
+		ip addr add "$s.254/24" dev "$rif" && ip link set "$rif" up &&
+		nsenter --net="/proc/$pid/ns/net" -- ip link set root master br0 up; }; then
+		exec {lock}>&-; _lv_err "--netns: cannot link the root namespace to the switch"; return 1
+	fi
+	exec {lock}>&-
+	echo "$s" >"$ndir/subnet"
+	echo "$s.254" >"$ndir/root_addr"
+}
+
+# _lv_net_plug DIR NSPID ADDR: eth0 with ADDR/24 in the instance's network
+# namespace, its peer a port of the switch's bridge.
+_lv_net_plug() {
+	local dir=$1 nspid=$2 addr=$3 sw port
+	sw=/proc/$(cat "$(_lv_net_dir)/pid")/ns/net
+	port=i$nspid
+	if ! { nsenter --net="$sw" -- ip link add name "$port" type veth peer name eth0 netns "$nspid" &&
+		nsenter --net="$sw" -- ip link set "$port" master br0 up &&
+		nsenter --net="/proc/$nspid/ns/net" -- sh -c \
+			"ip link set lo up && ip addr add $addr/24 dev eth0 && ip link set eth0 up"; }; then
+		_lv_err "--netns: cannot plug $addr into the switch"; return 1
+	fi
+	readlink "/proc/$nspid/ns/net" >"$dir/net.id"
+}
+
+# _lv_net_cleanup NDIR: the root link, then the switch.
+_lv_net_cleanup() {
+	local ndir=$1 pid rif
+	rif=$(cat "$ndir/root_if" 2>/dev/null)
+	[ -z "$rif" ] || ! ip link show dev "$rif" >/dev/null 2>&1 || ip link del dev "$rif"
+	pid=$(cat "$ndir/pid" 2>/dev/null)
+	[ -n "$pid" ] && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$(cat "$ndir/net.id" 2>/dev/null)" ] &&
+		kill -TERM "$pid"
+	rm -rf "$ndir"
+}
+
+# ---- storage -----------------------------------------------------------------
+
+# libvirtd_shared_dir: prints a directory every instance and the test see at
+# the same path (made on first call).  No bind mount needed: each mount
+# namespace is a copy of the root one, and only the five libvirt paths are
+# mounted over, so $T_TMP is one and the same directory everywhere.
+libvirtd_shared_dir() {
+	local d=$T_TMP/libvirt-shared
+	mkdir -p "$d" && chmod 755 "$d" && echo "$d"
+}
+
+# libvirtd_host_path PATH: PATH as the current instance's daemon sees it ->
+# the same file's path from the test (outside its mount namespace).
+libvirtd_host_path() {
+	local p=$1 d=$LIBVIRTD_DIR
+	case $p in
+	/var/run | /var/run/*) p=/run${p#/var/run} ;;
+	esac
+	case $p in
+	/run | /run/*) echo "$d/run${p#/run}" ;;
+	/etc/libvirt | /etc/libvirt/*) echo "$d/etc${p#/etc/libvirt}" ;;
+	/var/lib/libvirt | /var/lib/libvirt/*) echo "$d/lib${p#/var/lib/libvirt}" ;;
+	/var/log/libvirt | /var/log/libvirt/*) echo "$d/log${p#/var/log/libvirt}" ;;
+	/var/cache/libvirt | /var/cache/libvirt/*) echo "$d/cache${p#/var/cache/libvirt}" ;;
+	*) echo "$p" ;;
+	esac
+}
+
+# libvirtd_pool POOL [DIR]: a dir pool in the current instance, persistent,
+# autostarted and active; DIR as the daemon sees it (default
+# /var/lib/libvirt/images: the same path in every instance, but each its own
+# directory; libvirtd_shared_dir for one they share).
+libvirtd_pool() {
+	local pool=$1 path=${2:-/var/lib/libvirt/images}
+	libvirtd_virsh pool-define-as "$pool" dir --target "$path" >/dev/null &&
+		libvirtd_virsh pool-build "$pool" >/dev/null &&
+		libvirtd_virsh pool-start "$pool" >/dev/null &&
+		libvirtd_virsh pool-autostart "$pool" >/dev/null ||
+		{ _lv_err "cannot make pool '$pool' at $path in '$LIBVIRTD_NAME'"; return 1; }
+}
+
+# libvirtd_pool_path POOL: the pool's directory as the daemon sees it.
+libvirtd_pool_path() {
+	libvirtd_virsh pool-dumpxml "$1" 2>/dev/null | sed -n 's:^ *<path>\(.*\)</path>.*:\1:p' | head -n 1
+}
+
+# libvirtd_vol_copy POOL VOL FILE: FILE (e.g. the guest's rootfs.qcow2) copied
+# into POOL as volume VOL; prints the volume's path as the daemon sees it.
+libvirtd_vol_copy() {
+	local pool=$1 vol=$2 file=$3 dpath
+	dpath=$(libvirtd_pool_path "$pool")
+	[ -n "$dpath" ] || { _lv_err "no pool '$pool' in '$LIBVIRTD_NAME'"; return 1; }
+	cp --sparse=always "$file" "$(libvirtd_host_path "$dpath")/$vol" &&
+		libvirtd_virsh pool-refresh "$pool" >/dev/null || return 1
+	echo "$dpath/$vol"
 }
 
 # ---- ssh -----------------------------------------------------------------
@@ -617,15 +955,26 @@ blackhole_start() {
 
 # ---- the tiny guest --------------------------------------------------------
 
-# tiny_domain_xml NAME [MEMORY_MIB]: the tiny guest (tests/guest) as a TCG
-# domain: direct kernel boot, console=ttyS0, pty serial (also logged by
+# tiny_domain_xml NAME [MEMORY_MIB] [DISK]: the tiny guest (tests/guest) as a
+# TCG domain: direct kernel boot, console=ttyS0, pty serial (also logged by
 # virtlogd to /var/log/libvirt/qemu/NAME-serial0.log inside the namespace,
 # see libvirtd_serial_log) + console, VNC on 127.0.0.1 (autoport), VGA,
-# virtio balloon, ACPI (for `virsh shutdown`).
+# virtio balloon, ACPI (for `virsh shutdown`).  DISK (a qcow2 path as the
+# daemon sees it, e.g. from libvirtd_vol_copy of $GUEST/rootfs.qcow2) becomes
+# vda and the root file system (vmtty.root=/dev/vda: "ROOT=disk" on serial).
 tiny_domain_xml() {
-	local name mem=${2:-256} g=${GUEST:-$T_BUILD/guest}
+	local name mem=${2:-256} g=${GUEST:-$T_BUILD/guest} cmdline=console=ttyS0 disk=""
 	name=$(_lv_xml_escape "$1")
 	g=$(_lv_xml_escape "$g")
+	if [ -n "${3:-}" ]; then
+		cmdline="console=ttyS0 vmtty.root=/dev/vda"
+		disk="    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$(_lv_xml_escape "$3")'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+"
+	fi
 	cat <<EOF
 <domain type='qemu'>
   <name>$name</name>
@@ -636,7 +985,7 @@ tiny_domain_xml() {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$g/vmlinuz</kernel>
     <initrd>$g/initrd.img</initrd>
-    <cmdline>console=ttyS0</cmdline>
+    <cmdline>$cmdline</cmdline>
   </os>
   <features>
     <acpi/>
@@ -646,7 +995,7 @@ tiny_domain_xml() {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='pty'>
+${disk}    <serial type='pty'>
       <log file='/var/log/libvirt/qemu/$name-serial0.log' append='off'/>
       <target port='0'/>
     </serial>
@@ -685,8 +1034,11 @@ libvirtd_console_open() {
 	d=$(mktemp -d "$T_TMP/console-$name.XXXXXX") || return 1
 	mkfifo "$d/in" && : >"$d/out" || return 1
 	exec {CONSOLE_FD}<>"$d/in"
+	# Not inherited by socat's group ({CONSOLE_FD}>&-): a writer there would
+	# keep socat from ever seeing EOF, and libvirtd_console_close would wait
+	# for its 5 s fallback every time.
 	CONSOLE_PID=$(_lv_group "$d/socat.log" socat "PIPE:$d/in!!OPEN:$d/out,append" \
-		"EXEC:virsh -c '$LIBVIRTD_URI' console --force '$name',pty,setsid,ctty,rawer")
+		"EXEC:virsh -c '$LIBVIRTD_URI' console --force '$name',pty,setsid,ctty,rawer" {CONSOLE_FD}>&-)
 	t_on_exit "_lv_group_kill $CONSOLE_PID"
 	export CONSOLE_OUT=$d/out CONSOLE_FD CONSOLE_PID
 	# virsh writes "Escape character is ^]" once it is attached.

@@ -39,6 +39,7 @@ done
 # (root only) and given back after it.
 if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
 	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	hugepages_lock
 	old_hp=$(cat /proc/sys/vm/nr_hugepages)
 	t_on_exit "echo $old_hp > /proc/sys/vm/nr_hugepages"
 	echo $((old_hp + 128)) >/proc/sys/vm/nr_hugepages

@@ -126,6 +126,7 @@ print(sum(1 for e in json.load(sys.stdin) if e["action"] == "tune" and e["result
 # 2. Hugepages: 128 pages of 2M for 256 MiB, out of 160 reserved here.
 if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
 	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	hugepages_lock
 	old_hp=$(cat /proc/sys/vm/nr_hugepages)
 	t_on_exit "echo $old_hp > /proc/sys/vm/nr_hugepages"
 	echo 160 >/proc/sys/vm/nr_hugepages

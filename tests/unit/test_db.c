@@ -319,7 +319,7 @@ test_migrate_with_backup(void **state)
 	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid,
 	 * disks without the owned flag of schema 4. */
 	make_sqlite(path, "DROP TABLE creation_paths; DROP TABLE creations;"
-	    "ALTER TABLE tuning DROP COLUMN emulator_pin;"
+	    "ALTER TABLE tuning DROP COLUMN emulator_pin; ALTER TABLE hosts DROP COLUMN migration_address;"
 	    "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	    " uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'off',"

@@ -19,6 +19,7 @@
 #include "hv/libvirt.h"
 #include "model/host.h"
 #include "model/vm.h"
+#include "util/cpuset.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -974,6 +975,424 @@ test_auth(void **state)
 	unit_rmdir(dir);
 }
 
+/* ---- resource tuning ---------------------------------------------------- */
+
+#define EXPECT_OK(call) do {							\
+	if ((call) != 0)							\
+		fail_msg("%s failed: %s", #call, err_get());			\
+} while (0)
+
+/* The output of `virsh -q -c URI ARGS...` (no shell) into BUF. */
+static void
+virsh_run(const char *uri, const char *const *args, char *buf, size_t size)
+{
+	const char *argv[16] = { "virsh", "-q", "-c", uri };
+	size_t len = 0, na = 4;
+	int pfd[2], status;
+	ssize_t r;
+	pid_t pid;
+
+	for (; *args != NULL && na < 15; args++)
+		argv[na++] = *args;
+	argv[na] = NULL;
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(pfd[1], 1);
+		dup2(devnull, 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp("virsh", (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while ((r = read(pfd[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		print_message("virsh is not installed (libvirt-clients): skipped\n");
+		skip();
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("virsh -c %s %s failed (status %d): %s", uri, args[0], status, buf);
+}
+
+/* The number after LABEL ("CPU(s):") in virsh's nodeinfo table. */
+static long long
+nodeinfo_num(const char *out, const char *label)
+{
+	const char *p = strstr(out, label);
+
+	if (p == NULL)
+		fail_msg("virsh nodeinfo has no '%s': %s", label, out);
+	return strtoll(p + strlen(label), NULL, 10);
+}
+
+/* The value of attribute NAME in the tag that starts at LINE; -1 none. */
+static long long
+attr_num(const char *line, const char *name)
+{
+	char key[64];
+	const char *p, *end = strchr(line, '>');
+
+	snprintf(key, sizeof key, " %s='", name);
+	p = strstr(line, key);
+	if (p == NULL || (end != NULL && p > end))
+		return -1;
+	return strtoll(p + strlen(key), NULL, 10);
+}
+
+/*
+ * host_info of test:///default against what virsh says of the same URI:
+ * nodeinfo (CPUs, MHz, sockets, cores, threads, cells, memory),
+ * capabilities (arch, each CPU's socket, core and cell, the page sizes
+ * and their counts, read here line by line, not through our XPath) and
+ * freepages (free hugepages of every cell summed).
+ */
+static void
+test_host_info(void **state)
+{
+	static char out[1 << 18];
+	const char *uri = "test:///default";
+	struct hv_host_info hi;
+	struct hv_cpu cpus[64];
+	int64_t sizes[16], totals[16];
+	size_t ncpus = 0, nsizes = 0, smallest = 0;
+	int node = -1;
+	char *line, *save = NULL;
+	struct hv *hv;
+
+	(void)state;
+	hv = open_uri("lab", uri);
+	EXPECT_OK(hv_host_info(hv, &hi));
+	virsh_run(uri, (const char *[]){ "nodeinfo", NULL }, out, sizeof out);
+	assert_int_equal(hi.ncpus, nodeinfo_num(out, "CPU(s):"));
+	assert_int_equal(hi.mhz, nodeinfo_num(out, "CPU frequency:"));
+	assert_int_equal(hi.sockets, nodeinfo_num(out, "CPU socket(s):"));
+	assert_int_equal(hi.cores, nodeinfo_num(out, "Core(s) per socket:"));
+	assert_int_equal(hi.threads, nodeinfo_num(out, "Thread(s) per core:"));
+	assert_int_equal(hi.nodes, nodeinfo_num(out, "NUMA cell(s):"));
+	assert_int_equal(hi.mem_total_kib, nodeinfo_num(out, "Memory size:"));
+	assert_false(hi.ksm_known);
+
+	virsh_run(uri, (const char *[]){ "capabilities", NULL }, out, sizeof out);
+	memset(totals, 0, sizeof totals);
+	for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		long long size;
+
+		line += strspn(line, " ");
+		if (strncmp(line, "<arch>", 6) == 0 && node < 0 && nsizes == 0)
+			assert_int_equal(strncmp(hi.arch, line + 6, strlen(hi.arch)), 0);
+		else if (strncmp(line, "<cell id=", 9) == 0)
+			node = (int)attr_num(line, "id");
+		else if (strncmp(line, "<cpu id=", 8) == 0 && attr_num(line, "socket_id") >= 0) {
+			assert_true(ncpus < 64);
+			cpus[ncpus++] = (struct hv_cpu){ (int)attr_num(line, "id"),
+			    (int)attr_num(line, "core_id"), (int)attr_num(line, "socket_id"), node };
+		} else if (strncmp(line, "<pages ", 7) == 0 && strstr(line, "unit='KiB'") != NULL &&
+		    (size = attr_num(line, "size")) > 0) {
+			size_t k;
+
+			for (k = 0; k < nsizes && sizes[k] != size; k++)
+				;
+			if (k == nsizes) {
+				assert_true(nsizes < 16);
+				sizes[nsizes++] = size;
+			}
+			if (node >= 0)
+				totals[k] += strtoll(strchr(line, '>') + 1, NULL, 10);
+		} else if (strncmp(line, "</topology>", 11) == 0) {
+			break;
+		}
+	}
+	assert_int_equal(hi.ncpu, ncpus);
+	assert_true(ncpus > 0);
+	for (size_t i = 0; i < ncpus; i++) {
+		/* virsh lists them by cell; both are by number here. */
+		assert_int_equal(hi.cpu[i].cpu, cpus[i].cpu);
+		assert_int_equal(hi.cpu[i].core, cpus[i].core);
+		assert_int_equal(hi.cpu[i].socket, cpus[i].socket);
+		assert_int_equal(hi.cpu[i].node, cpus[i].node);
+	}
+	/* Every size but the smallest (the base page) is a pool. */
+	for (size_t k = 1; k < nsizes; k++)
+		if (sizes[k] < sizes[smallest])
+			smallest = k;
+	assert_int_equal(hi.npools, nsizes - 1);
+	for (size_t k = 0; k < nsizes; k++) {
+		const struct hv_hugepool *pool = NULL;
+
+		for (size_t j = 0; j < hi.npools; j++)
+			if (hi.pools[j].size_kib == sizes[k])
+				pool = &hi.pools[j];
+		if (k == smallest) {
+			assert_null(pool);
+			continue;
+		}
+		if (pool == NULL)
+			fail_msg("no pool of %lld KiB", (long long)sizes[k]);
+		assert_int_equal(pool->total, totals[k]);
+		/* The test driver makes its free counts up from the order of
+		 * the call's arguments: known, not comparable with virsh's
+		 * (tests/integration/test_tune_libvirt.sh compares a real
+		 * host's). */
+		assert_true(pool->free >= 0);
+		assert_int_equal(pool->reserved, -1);
+		print_message("pool %lld KiB: %lld total, %lld free\n", (long long)pool->size_kib,
+		    (long long)pool->total, (long long)pool->free);
+	}
+	for (size_t j = 1; j < hi.npools; j++)
+		assert_true(hi.pools[j - 1].size_kib < hi.pools[j].size_kib);
+	/* The test driver has no memory statistics: the free memory call. */
+	virsh_run(uri, (const char *[]){ "freecell", NULL }, out, sizeof out);
+	assert_int_equal(hi.mem_free_kib, nodeinfo_num(out, "Total:"));
+	print_message("%s: %s '%s', %d CPUs, %d MHz, %d cells, %lld KiB (%lld free)\n", uri,
+	    hi.arch, hi.model, hi.ncpus, hi.mhz, hi.nodes, (long long)hi.mem_total_kib,
+	    (long long)hi.mem_free_kib);
+	hv_host_info_clear(&hi);
+	hv_close(hv);
+}
+
+/* The online CPUs of URI as `virsh nodecpumap` draws them ("y-y-y---"). */
+static void
+virsh_online(const char *uri, struct cpuset *set)
+{
+	static char out[4096];
+	const char *p;
+
+	virsh_run(uri, (const char *[]){ "nodecpumap", NULL }, out, sizeof out);
+	assert_non_null(p = strstr(out, "CPU map:"));
+	p += strlen("CPU map:");
+	p += strspn(p, " ");
+	cpuset_zero(set);
+	for (int i = 0; p[i] == 'y' || p[i] == '-'; i++)
+		if (p[i] == 'y')
+			cpuset_add(set, i);
+}
+
+static void
+expect_set(const struct cpuset *got, const char *want)
+{
+	struct cpuset w;
+	char buf[256];
+
+	assert_int_equal(cpuset_parse(want, &w), 0);
+	if (!cpuset_equal(got, &w)) {
+		cpuset_format(got, buf, sizeof buf);
+		fail_msg("CPUs %s, want %s", buf, want);
+	}
+}
+
+/* tune on the test driver's running domain 'test' (2 vCPUs, 8 GiB), seen
+ * through tune_state and its live XML. */
+static void
+test_tune_running(void **state)
+{
+	struct hv_tune_state ts;
+	struct cpuset online;
+	struct vm_config c;
+	struct hv *hv;
+	char *xml;
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	make_vm(&c, "test", "");
+	c.cores = 2;
+	c.memory_mib = 8192;
+	c.tuning.vcpu_pins = xstrdup("0:1;1:2");
+	c.tuning.emulator_pin = xstrdup("3");
+	c.tuning.balloon_mib = 2000;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_PINS | HV_TUNE_BALLOON));
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_int_equal(ts.nvcpu, 2);
+	expect_set(&ts.vcpu[0].affinity, "1");
+	expect_set(&ts.vcpu[1].affinity, "2");
+	for (size_t v = 0; v < ts.nvcpu; v++) {
+		assert_true(cpuset_has(&ts.vcpu[v].affinity, ts.vcpu[v].cpu));
+		assert_int_equal(ts.vcpu[v].tid, 0);
+	}
+	assert_true(ts.emulator_known);
+	expect_set(&ts.emulator, "3");
+	assert_int_equal(ts.balloon_kib, 2000 * 1024);
+	assert_int_equal(ts.max_kib, 8192 * 1024);
+	/* The test driver makes up the guest's statistics. */
+	assert_true(ts.guest_total_kib > 0 && ts.guest_free_kib >= 0 &&
+	    ts.guest_available_kib >= 0);
+	hv_tune_state_clear(&ts);
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='0' cpuset='1'/>"));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='1' cpuset='2'/>"));
+	assert_non_null(strstr(xml, "<emulatorpin cpuset='3'/>"));
+	free(xml);
+
+	/* No pins: each runs on every online CPU again; balloon 0: all of it. */
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("1:4");
+	free(c.tuning.emulator_pin);
+	c.tuning.emulator_pin = NULL;
+	c.tuning.balloon_mib = 0;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_PINS));
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	virsh_online("test:///default", &online);
+	assert_true(cpuset_count(&online) > 0);
+	assert_true(cpuset_equal(&ts.vcpu[0].affinity, &online));
+	expect_set(&ts.vcpu[1].affinity, "4");
+	assert_true(cpuset_equal(&ts.emulator, &online));
+	assert_int_equal(ts.balloon_kib, 2000 * 1024);	/* not asked to change */
+	hv_tune_state_clear(&ts);
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_BALLOON));
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_int_equal(ts.balloon_kib, ts.max_kib);
+	hv_tune_state_clear(&ts);
+
+	/* A CPU the host does not have, a vCPU the VM does not have, a VM
+	 * that is not there: one sentence each, nothing changed. */
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("0:2;1:9");
+	EXPECT_ERR(hv_tune(hv, &c, HV_TUNE_PINS),
+	    "VM 'test': vCPU 1 is pinned to host CPUs 9, but host 'lab' has CPUs 0-7 only");
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("5:1");
+	EXPECT_ERR(hv_tune(hv, &c, HV_TUNE_PINS), "VM 'test' has 2 vCPUs but a pin for vCPU 5");
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_true(cpuset_equal(&ts.vcpu[0].affinity, &online));
+	hv_tune_state_clear(&ts);
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = NULL;
+	free(c.name);
+	c.name = xstrdup("nosuchvm");
+	EXPECT_ERR(hv_tune(hv, &c, HV_TUNE_BALLOON), "VM 'nosuchvm' is not defined on host 'lab'");
+	EXPECT_ERR(hv_tune_state(hv, &c, &ts), "VM 'nosuchvm' is not defined on host 'lab'");
+	assert_null(ts.vcpu);
+	vm_config_clear(&c);
+	hv_close(hv);
+}
+
+/*
+ * A start brings the inventory's tuning into the definition (pins,
+ * emulator pin, hugepages, balloon) and checks the hugepages the host has
+ * free first.
+ */
+static void
+test_tune_start(void **state)
+{
+	struct hv_host_info hi;
+	struct hv_tune_state ts;
+	struct hv_status st;
+	struct vm_config c;
+	struct hv *hv;
+	char note[256], want[512], *xml;
+	int64_t free2m = -1;
+
+	(void)state;
+	hv = open_uri("lab", "test:///default");
+	make_vm(&c, "vmtty-tune", "61111111-2222-4333-8444-555555555555");
+	c.cores = 2;
+	EXPECT_OK(hv_define(hv, &c));
+	/* Set in the inventory after the definition (as `vmtty tune` on a
+	 * stopped VM, or another vmtty, may leave it). */
+	c.tuning.vcpu_pins = xstrdup("all:1;1:2");
+	c.tuning.emulator_pin = xstrdup("3");
+	c.tuning.hugepage_kib = 2048;
+	c.tuning.balloon_mib = 128;
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_null(strstr(xml, "<vcpupin"));
+	assert_null(strstr(xml, "<hugepages"));
+	free(xml);
+	EXPECT_OK(hv_start(hv, &c, note, sizeof note));
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='0' cpuset='1'/>"));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='1' cpuset='2'/>"));
+	assert_non_null(strstr(xml, "<emulatorpin cpuset='3'/>"));
+	assert_non_null(strstr(xml, "<page size='2048' unit='KiB'/>"));
+	assert_non_null(strstr(xml, "<currentMemory unit='KiB'>131072</currentMemory>"));
+	/* Everything else as it was. */
+	assert_non_null(strstr(xml, "<source file='/img/root.qcow2'/>"));
+	assert_non_null(strstr(xml, "<source network='default'/>"));
+	free(xml);
+	EXPECT_OK(hv_action(hv, &c, HV_POWEROFF));
+
+	/* Off: the pins of the definition, where each ran last unknown. */
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_int_equal(ts.nvcpu, 2);
+	expect_set(&ts.vcpu[0].affinity, "1");
+	expect_set(&ts.vcpu[1].affinity, "2");
+	assert_int_equal(ts.vcpu[0].cpu, -1);
+	assert_int_equal(ts.vcpu[1].tid, 0);
+	assert_true(ts.emulator_known);
+	expect_set(&ts.emulator, "3");
+	assert_int_equal(ts.balloon_kib, 128 * 1024);
+	assert_int_equal(ts.max_kib, 256 * 1024);
+	assert_int_equal(ts.guest_total_kib, -1);
+	hv_tune_state_clear(&ts);
+	/* tune on a VM that is off: its definition, at once. */
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("1:3");
+	c.tuning.balloon_mib = 200;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_PINS | HV_TUNE_BALLOON));
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_null(strstr(xml, "<vcpupin vcpu='0'"));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='1' cpuset='3'/>"));
+	assert_non_null(strstr(xml, "<currentMemory unit='KiB'>204800</currentMemory>"));
+	free(xml);
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("0:8");
+	EXPECT_ERR(hv_tune(hv, &c, HV_TUNE_PINS),
+	    "VM 'vmtty-tune': vCPU 0 is pinned to host CPUs 8, but host 'lab' has CPUs 0-7 only");
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("all:1;1:2");
+
+	/* Ten pages of 2M more than the host has free: not started, saying
+	 * how many miss and how to reserve them. */
+	EXPECT_OK(hv_host_info(hv, &hi));
+	for (size_t i = 0; i < hi.npools; i++)
+		if (hi.pools[i].size_kib == 2048)
+			free2m = hi.pools[i].free;
+	hv_host_info_clear(&hi);
+	assert_true(free2m > 0);
+	c.memory_mib = (free2m + 10) * 2;
+	EXPECT_OK(hv_define(hv, &c));
+	snprintf(want, sizeof want, "VM 'vmtty-tune' needs %lld hugepages of 2M for its %lld MiB "
+	    "on host 'lab', but only %lld are free (10 missing); reserve more as root on that "
+	    "host with 'echo %lld > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', "
+	    "or turn hugepages off", (long long)free2m + 10, (long long)c.memory_mib,
+	    (long long)free2m, (long long)free2m + 10);
+	EXPECT_ERR(hv_start(hv, &c, note, sizeof note), want);
+	EXPECT_OK(hv_status(hv, &c, &st));
+	assert_int_equal(st.state, HV_OFF);
+	/* Ten fewer: it starts. */
+	c.memory_mib = (free2m - 10) * 2;
+	EXPECT_OK(hv_define(hv, &c));
+	EXPECT_OK(hv_start(hv, &c, note, sizeof note));
+	EXPECT_OK(hv_action(hv, &c, HV_POWEROFF));
+	/* A page size the host does not have. */
+	c.memory_mib = 256;
+	c.tuning.hugepage_kib = 4096;
+	EXPECT_ERR(hv_start(hv, &c, note, sizeof note),
+	    "VM 'vmtty-tune' wants hugepages of 4M, which host 'lab' does not have (it has ");
+	EXPECT_OK(hv_status(hv, &c, &st));
+	assert_int_equal(st.state, HV_OFF);
+	/* A start refused changes nothing. */
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_non_null(strstr(xml, "<page size='2048' unit='KiB'/>"));
+	free(xml);
+	/* Hugepages off again: the definition loses them at the next start. */
+	c.tuning.hugepage_kib = 0;
+	EXPECT_OK(hv_start(hv, &c, note, sizeof note));
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_null(strstr(xml, "<hugepages"));
+	free(xml);
+	EXPECT_OK(hv_action(hv, &c, HV_POWEROFF));
+	EXPECT_OK(hv_undefine(hv, &c));
+	vm_config_clear(&c);
+	hv_close(hv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -991,6 +1410,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bogus_uri),
 		cmocka_unit_test(test_thousand),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_host_info),
+		cmocka_unit_test(test_tune_running),
+		cmocka_unit_test(test_tune_start),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--auth-child") == 0)

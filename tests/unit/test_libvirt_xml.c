@@ -825,6 +825,200 @@ test_read_malformed(void **state)
 	assert_non_null(strstr(err_get(), "does not parse at line 1: "));
 }
 
+/* libvirt's XML of DOMAIN (defined on CONN with schema validation) has
+ * each of WANT (NULL-terminated) and none of NOT. */
+static void
+libvirt_has(virConnectPtr conn, const char *xml, const char *const *want,
+    const char *const *not)
+{
+	virDomainPtr dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	char *back;
+
+	if (dom == NULL)
+		fail_msg("libvirt rejects: %s\n%s", virGetLastErrorMessage(), xml);
+	assert_non_null(back = virDomainGetXMLDesc(dom, 0));
+	for (; want != NULL && *want != NULL; want++)
+		if (strstr(back, *want) == NULL)
+			fail_msg("libvirt's XML lacks \"%s\":\n%s", *want, back);
+	for (; not != NULL && *not != NULL; not++)
+		if (strstr(back, *not) != NULL)
+			fail_msg("libvirt's XML has \"%s\":\n%s", *not, back);
+	free(back);
+	assert_int_equal(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+}
+
+#define TUNE_ALL (LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_HUGEPAGES)
+#define MARK "<vmtty:tuning xmlns:vmtty=\"" LIBVIRT_TUNING_NS "\"/>"
+
+/*
+ * A definition brought to a VM's tuning: every fixture has its own
+ * already (marked, no change); tuning taken away and put back, each time
+ * only that, as libvirt reads it; what else is in <cputune> and
+ * <memoryBacking> stays; a domain defined elsewhere keeps its own tuning
+ * until the VM has some, or vmtty adopts it.
+ */
+static void
+test_tuning_edit(void **state)
+{
+	struct vm_config c, bare;
+	char *xml, *out, *out2;
+	virConnectPtr conn;
+	size_t t;
+
+	(void)state;
+	virSetErrorFunc(NULL, silent);
+	assert_non_null(conn = virConnectOpen("test:///default"));
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xml = make_case(i, &c);
+		assert_int_equal(libvirt_xml_tuning(xml, &c, TUNE_ALL, &out), 1);
+		if (out != NULL)
+			fail_msg("case '%s' gets a change of its own tuning:\n%s", cases[i].name, out);
+		free(xml);
+		vm_config_clear(&c);
+	}
+
+	for (t = 0; strcmp(cases[t].name, "tuning") != 0; t++)
+		;
+	xml = make_case(t, &c);
+	vm_config_copy(&bare, &c);
+	free(bare.tuning.vcpu_pins);
+	free(bare.tuning.emulator_pin);
+	bare.tuning.vcpu_pins = bare.tuning.emulator_pin = NULL;
+	bare.tuning.hugepage_kib = bare.tuning.balloon_mib = 0;
+	/* Pins only: the hugepages stay. */
+	assert_int_equal(libvirt_xml_tuning(xml, &bare, LIBVIRT_TUNE_PINS, &out), 1);
+	assert_non_null(out);
+	libvirt_has(conn, out, (const char *const[]){ "<page size='2048' unit='KiB'/>", MARK,
+	    NULL }, (const char *const[]){ "<cputune>", "pin", NULL });
+	/* And hugepages: neither is left, nor the elements that held them. */
+	assert_int_equal(libvirt_xml_tuning(out, &bare, TUNE_ALL, &out2), 1);
+	assert_non_null(out2);
+	free(out);
+	assert_null(strstr(out2, "cputune"));
+	assert_null(strstr(out2, "memoryBacking"));
+	assert_int_equal(libvirt_xml_tuning(out2, &bare, TUNE_ALL, &out), 1);
+	assert_null(out);
+	/* Back: as the generator writes them, and as libvirt reads them. */
+	assert_int_equal(libvirt_xml_tuning(out2, &c, 0, &out), 1);
+	assert_null(out);
+	assert_int_equal(libvirt_xml_tuning(out2, &c, TUNE_ALL, &out), 1);
+	assert_non_null(out);
+	libvirt_has(conn, out, (const char *const[]){ "<page size='2048' unit='KiB'/>",
+	    "<vcpupin vcpu='0' cpuset='2'/>", "<vcpupin vcpu='1' cpuset='3-4'/>",
+	    "<vcpupin vcpu='2' cpuset='0-1'/>", "<vcpupin vcpu='3' cpuset='0-7'/>",
+	    "<emulatorpin cpuset='5-6'/>", "<name>tuning</name>", MARK, NULL }, NULL);
+	free(out2);
+	assert_int_equal(libvirt_xml_tuning(out, &c, TUNE_ALL, &out2), 1);
+	assert_null(out2);
+	free(out);
+	free(xml);
+
+	/* Defined elsewhere (no mark): its own pins and hugepages stay while
+	 * the VM has no tuning; adopted, or given some, it is marked and
+	 * brought to the VM's, and what else <cputune> and <memoryBacking>
+	 * hold stays. */
+	xml = xstrdup("<domain type='qemu'><name>tuning</name><memory>1048576</memory>"
+	    "<vcpu>4</vcpu><metadata><app:x xmlns:app='urn:x-app'/></metadata><memoryBacking>"
+	    "<hugepages><page size='1' unit='G' nodeset='0'/></hugepages><locked/>"
+	    "</memoryBacking><cputune><shares>2048</shares><vcpupin vcpu='0' "
+	    "cpuset='0-7,^2'/></cputune><os><type>hvm</type></os></domain>");
+	assert_int_equal(libvirt_xml_tuning(xml, &bare, TUNE_ALL, &out), 0);
+	assert_null(out);
+	assert_int_equal(libvirt_xml_tuning(xml, &bare, TUNE_ALL | LIBVIRT_TUNE_ADOPT, &out), 1);
+	assert_non_null(out);
+	libvirt_has(conn, out, (const char *const[]){ "<locked/>", "<shares>2048</shares>",
+	    MARK, "<app:x xmlns:app=\"urn:x-app\"/>", NULL },
+	    (const char *const[]){ "hugepages", "pin", NULL });
+	free(out);
+	assert_int_equal(libvirt_xml_tuning(xml, &c, TUNE_ALL, &out), 1);
+	assert_non_null(out);
+	libvirt_has(conn, out, (const char *const[]){ "<locked/>", "<shares>2048</shares>",
+	    "<page size='2048' unit='KiB'/>", "<vcpupin vcpu='0' cpuset='2'/>",
+	    "<emulatorpin cpuset='5-6'/>", MARK, NULL }, (const char *const[]){ "nodeset",
+	    NULL });
+	free(out);
+	free(xml);
+	/* Marked already: only what differs; "0-7,^2" is libvirt's way to
+	 * write 0-1,3-7. */
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("0:0-1,3-7");
+	xml = xstrdup("<domain><vcpu>1</vcpu><metadata>" MARK "</metadata><cputune>"
+	    "<vcpupin vcpu='0' cpuset='0-7,^2'/><emulatorpin cpuset='6,5'/></cputune></domain>");
+	c.sockets = c.cores = c.threads = 1;
+	assert_int_equal(libvirt_xml_tuning(xml, &c, LIBVIRT_TUNE_PINS, &out), 1);
+	assert_null(out);
+	assert_int_equal(libvirt_xml_tuning(xml, &bare, 0, &out), 1);
+	assert_null(out);
+	free(xml);
+	assert_int_equal(libvirt_xml_tuning("<domain><vcpu>", &c, TUNE_ALL, &out), -1);
+	assert_non_null(strstr(err_get(), "cannot read the definition of VM 'tuning': "));
+	vm_config_clear(&bare);
+	vm_config_clear(&c);
+	virConnectClose(conn);
+}
+
+/* A host's capabilities: CPUs by number (offline ones left out), each
+ * with its core, socket and cell; every page size but the smallest a
+ * pool, counted over the cells. */
+static void
+test_read_host_caps(void **state)
+{
+	static const char numa[] = "<capabilities><host><cpu><arch>x86_64</arch>"
+	    "<model>Skylake-Server-IBRS</model><pages unit='KiB' size='4'/>"
+	    "<pages unit='KiB' size='2048'/><pages unit='KiB' size='1048576'/></cpu>"
+	    "<topology><cells num='2'>"
+	    "<cell id='1'><memory unit='KiB'>8000000</memory>"
+	    "<pages unit='KiB' size='4'>2000000</pages><pages unit='KiB' size='2048'>64</pages>"
+	    "<pages unit='KiB' size='1048576'>1</pages><cpus num='3'>"
+	    "<cpu id='3' socket_id='1' die_id='0' core_id='0' siblings='1,3'/>"
+	    "<cpu id='1' socket_id='1' die_id='0' core_id='0' siblings='1,3'/>"
+	    "<cpu id='5'/></cpus></cell>"
+	    "<cell id='0'><memory unit='KiB'>8000000</memory>"
+	    "<pages unit='KiB' size='4'>2000000</pages><pages unit='KiB' size='2048'>36</pages>"
+	    "<pages size='1' unit='GiB'>2</pages><cpus num='2'>"
+	    "<cpu id='0' socket_id='0' die_id='0' core_id='0' siblings='0,2'/>"
+	    "<cpu id='2' socket_id='0' die_id='0' core_id='0' siblings='0,2'/>"
+	    "</cpus></cell></cells></topology></host></capabilities>";
+	static const struct hv_cpu want[] = { { 0, 0, 0, 0 }, { 1, 0, 1, 1 }, { 2, 0, 0, 0 },
+		{ 3, 0, 1, 1 } };
+	struct hv_host_info hi;
+
+	(void)state;
+	memset(&hi, 0, sizeof hi);
+	assert_int_equal(libvirt_caps_host(numa, &hi), 2);
+	assert_string_equal(hi.arch, "x86_64");
+	assert_string_equal(hi.model, "Skylake-Server-IBRS");
+	assert_int_equal(hi.ncpu, 4);
+	for (size_t i = 0; i < 4; i++)
+		if (memcmp(&hi.cpu[i], &want[i], sizeof want[i]) != 0)
+			fail_msg("CPU %zu: %d core %d socket %d node %d", i, hi.cpu[i].cpu,
+			    hi.cpu[i].core, hi.cpu[i].socket, hi.cpu[i].node);
+	assert_int_equal(hi.npools, 2);
+	assert_int_equal(hi.pools[0].size_kib, 2048);
+	assert_int_equal(hi.pools[0].total, 100);
+	assert_int_equal(hi.pools[1].size_kib, 1048576);
+	assert_int_equal(hi.pools[1].total, 3);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(hi.pools[i].free == -1 && hi.pools[i].reserved == -1);
+	hv_host_info_clear(&hi);
+
+	/* No topology, no counts: page sizes with unknown totals. */
+	assert_int_equal(libvirt_caps_host("<capabilities><host><cpu><arch>aarch64</arch>"
+	    "<pages unit='KiB' size='64'/><pages unit='KiB' size='4'/><pages unit='KiB' "
+	    "size='2048'/></cpu></host></capabilities>", &hi), 0);
+	assert_string_equal(hi.arch, "aarch64");
+	assert_string_equal(hi.model, "");
+	assert_int_equal(hi.ncpu, 0);
+	assert_int_equal(hi.npools, 2);
+	assert_int_equal(hi.pools[0].size_kib, 64);
+	assert_int_equal(hi.pools[0].total, -1);
+	assert_int_equal(hi.pools[1].size_kib, 2048);
+	hv_host_info_clear(&hi);
+	assert_int_equal(libvirt_caps_host("<capabilities><host>", &hi), -1);
+	assert_non_null(strstr(err_get(), "cannot read the host's capabilities: "));
+}
+
 static void
 test_serial_log_path(void **state)
 {
@@ -882,6 +1076,8 @@ main(void)
 		cmocka_unit_test(test_read_malformed),
 		cmocka_unit_test(test_serial_log_path),
 		cmocka_unit_test(test_uri_remote),
+		cmocka_unit_test(test_tuning_edit),
+		cmocka_unit_test(test_read_host_caps),
 	};
 
 	return cmocka_run_group_tests_name("libvirt_xml", tests, NULL, NULL);
