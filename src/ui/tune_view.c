@@ -70,6 +70,7 @@ struct tunev {
 	int col_off, grid_top;		/* scrolled to, as last drawn */
 	int *cpus;			/* the grid's host CPUs */
 	int ncpus;
+	struct cpuset named;		/* of those, the ones the host has */
 };
 
 /* One ask on the host's lane; T is NULL once the page closed. */
@@ -123,6 +124,7 @@ static const char *const tunev_help[] = {
 	"Arrows\tmove over the grid: vCPUs (and the emulator) x host CPUs",
 	"Space Enter\tpin to the CPU under the cursor, or unpin from it",
 	"\t(a vCPU without a pin runs anywhere; the first CPU pins it there)",
+	"x Delete\ttake the row's pin away (all of its CPUs at once)",
 	"+ -\tthe balloon target up / down by a step (Left/Right on its row)",
 	"h\thugepages: off and each size the host offers (at the next start)",
 	"r\task the host again now",
@@ -130,7 +132,9 @@ static const char *const tunev_help[] = {
 	"",
 	"Each change is applied as 'vmtty tune' does: a running VM gets pins",
 	"and the balloon at once; hugepages wait for its next start.",
-	"Grid: # pinned, . may run, o pinned but not in effect, [ ] ran last.",
+	"The grid: pinned (\xe2\x97\x8f or #), may run (\xc2\xb7 or .), pinned but not",
+	"in effect (\xe2\x97\x8b or o), ran last ([ ]); a dim CPU number: only a pin",
+	"names it, the host does not have it.",
 	NULL,
 };
 
@@ -524,37 +528,54 @@ cpus_add(struct cpuset *all, const struct cpuset *set)
 		all->bits[i] |= set->bits[i];
 }
 
-/* The host CPUs the grid shows: the host's own, or while it has not named
- * them, every CPU a pin or the live state names (at least CPU 0). */
+/* The CPUs pinned in T's configuration, and those its vCPUs ran on last,
+ * into ALL. */
+static void
+cpus_named(const struct tunev *t, struct cpuset *all)
+{
+	struct cpuset set;
+
+	for (int v = 0; v < nvcpus(t); v++)
+		if (tuning_vcpu_pin(&t->cfg, v, &set) == 1)
+			cpus_add(all, &set);
+	if (tuning_emulator_pin(&t->cfg, &set) == 1)
+		cpus_add(all, &set);
+	for (size_t v = 0; t->have_ts && v < t->ts.nvcpu; v++)
+		if (t->ts.vcpu[v].cpu >= 0 && t->ts.vcpu[v].cpu < CPUSET_MAX)
+			cpuset_add(all, t->ts.vcpu[v].cpu);
+}
+
+/*
+ * The CPUs the grid shows: the host's own and any other a pin names (one
+ * made on another host: it can be seen, and taken away), or while the host
+ * has not named its CPUs, every CPU it counts, a pin names or the live
+ * state allows (at least CPU 0, without gaps).
+ */
 static void
 columns(struct tunev *t)
 {
-	struct cpuset all, set;
+	struct cpuset all;
 
 	cpuset_zero(&all);
+	cpuset_zero(&t->named);
 	if (t->have_hi && t->hi.ncpu > 0) {
 		for (size_t i = 0; i < t->hi.ncpu; i++)
-			cpuset_add(&all, t->hi.cpu[i].cpu);
+			cpuset_add(&t->named, t->hi.cpu[i].cpu);
+		all = t->named;
+		cpus_named(t, &all);
 	} else {
 		/* A host that counts its CPUs without naming them: 0 .. N-1. */
 		for (int c = 0; t->have_hi && c < t->hi.ncpus && c < CPUSET_MAX; c++)
 			cpuset_add(&all, c);
 		cpuset_add(&all, 0);
-		for (int v = 0; v < nvcpus(t); v++)
-			if (tuning_vcpu_pin(&t->cfg, v, &set) == 1)
-				cpus_add(&all, &set);
-		if (tuning_emulator_pin(&t->cfg, &set) == 1)
-			cpus_add(&all, &set);
-		for (size_t v = 0; t->have_ts && v < t->ts.nvcpu; v++) {
+		cpus_named(t, &all);
+		for (size_t v = 0; t->have_ts && v < t->ts.nvcpu; v++)
 			cpus_add(&all, &t->ts.vcpu[v].affinity);
-			if (t->ts.vcpu[v].cpu >= 0 && t->ts.vcpu[v].cpu < CPUSET_MAX)
-				cpuset_add(&all, t->ts.vcpu[v].cpu);
-		}
 		if (t->have_ts && t->ts.emulator_known)
 			cpus_add(&all, &t->ts.emulator);
-		/* A gap would hide a CPU the host may well have. */
 		for (int c = cpuset_last(&all); c > 0; c--)
 			cpuset_add(&all, c - 1);
+		t->named = all;
 	}
 	t->ncpus = 0;
 	for (int c = 0; c < CPUSET_MAX; c++)
@@ -572,7 +593,8 @@ nrows(const struct tunev *t)
 	return nvcpus(t) + 3;
 }
 
-/* Space on a grid cell: host CPU CPU in or out of row ROW's pin. */
+/* Space on a grid cell: host CPU CPU in or out of row ROW's pin; CPU -1
+ * (x): the row's own pin taken away. */
 static int
 toggle(struct tunev *t, int row, int cpu)
 {
@@ -591,9 +613,11 @@ toggle(struct tunev *t, int row, int cpu)
 	memset(&ch, 0, sizeof ch);
 	take_wants(t, &ch);
 	pinned = emu ? tuning_emulator_pin(&t->cfg, &set) : tuning_vcpu_pin(&t->cfg, row, &set);
-	if (pinned != 1)
+	if (pinned != 1 || cpu < 0)
 		cpuset_zero(&set);
-	if (cpuset_has(&set, cpu)) {
+	if (cpu < 0) {
+		/* nothing: off */
+	} else if (cpuset_has(&set, cpu)) {
 		struct cpuset less;
 
 		cpuset_zero(&less);
@@ -729,6 +753,11 @@ tunev_key(void *arg, int key)
 			return hugepage_key(t, 1);
 		flush(t);
 		return UI_HANDLED | UI_REDRAW;
+	case 'x':
+	case K_FN(KEY_DC):
+		if (t->row < grid)
+			return toggle(t, t->row, -1);
+		return UI_HANDLED;
 	case '+':
 	case '=':
 		return balloon_key(t, 1);
@@ -858,9 +887,14 @@ draw_grid(struct tunev *t, int top, int bottom, int cols)
 	attrset(theme_attr(TH_HEADER));
 	ui_put(top, 0, cols, t->col_off > 0 ? " CPU    <" : " CPU");
 	for (int i = 0; i < shown; i++, x += w) {
-		snprintf(buf, sizeof buf, "%*d", w, t->cpus[t->col_off + i]);
+		int c = t->cpus[t->col_off + i];
+
+		/* A CPU only a pin names is dim: the host does not have it. */
+		attrset(theme_attr(cpuset_has(&t->named, c) ? TH_HEADER : TH_DIM));
+		snprintf(buf, sizeof buf, "%*d", w, c);
 		ui_put(top, x, w, buf);
 	}
+	attrset(theme_attr(TH_HEADER));
 	if (t->col_off + shown < t->ncpus)
 		ui_put(top, x, 2, " >");
 	attrset(A_NORMAL);
