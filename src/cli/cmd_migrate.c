@@ -109,14 +109,18 @@ static int
 record(struct cli_ctx *ctx, const struct vm_config *c, const struct host *to,
     const struct watch *w, int64_t ms)
 {
-	char msg[512], bytes[32];
+	char msg[512], bytes[32], down[32];
 	int rc;
 
 	migrate_format_bytes((w->last.mem_processed > 0 ? w->last.mem_processed : 0) +
 	    (w->last.disk_processed > 0 ? w->last.disk_processed : 0), bytes, sizeof bytes);
-	snprintf(msg, sizeof msg, "moved live from host '%s' to host '%s' in %.1f s (downtime %lld "
-	    "ms, %s transferred)", c->host, to->name, (double)ms / 1000,
-	    (long long)w->last.downtime_ms, bytes);
+	if (w->last.downtime_ms >= 0)
+		snprintf(down, sizeof down, "%lld ms", (long long)w->last.downtime_ms);
+	else
+		snprintf(down, sizeof down, "unknown");
+	snprintf(msg, sizeof msg, "moved live from host '%s' to host '%s' in %.1f s (downtime %s, "
+	    "%s transferred%s)", c->host, to->name, (double)ms / 1000, down, bytes,
+	    w->postcopy ? ", post-copy" : "");
 	rc = vm_move(ctx->db, c->id, to->id);
 	if (rc != 0) {
 		char why[512];
@@ -143,6 +147,20 @@ record(struct cli_ctx *ctx, const struct vm_config *c, const struct host *to,
 	return 0;
 }
 
+/* The preflight's findings, one a line. */
+static void
+print_report(const struct vm_config *c, const struct host *to, const char *report)
+{
+	printf("preflight of VM ");
+	cli_print_cell(c->name, 0);
+	printf(" to host ");
+	cli_print_cell(to->name, 0);
+	printf(":\n");
+	for (const char *s = report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
+		printf("  %.*s\n", (int)(nl - s), s);
+	fflush(stdout);
+}
+
 static int
 migrate(struct cli_ctx *ctx, struct cli_vm *v, const struct host *to, struct hv *dst,
     struct hv_migrate_opts *o, struct watch *w)
@@ -160,8 +178,9 @@ migrate(struct cli_ctx *ctx, struct cli_vm *v, const struct host *to, struct hv 
 		return err_set("VM '%s' is %s: a live migration needs it running; start it first",
 		    v->c.name, hv_state_name(st.state));
 	if (migrate_preflight(v->hv, dst, &v->c, o, report, sizeof report) != 0) {
+		/* What passed, as on success; stderr has the one line why not. */
 		if (!w->json && report[0] != '\0')
-			fputs(report, stderr);
+			print_report(&v->c, to, report);
 		return -1;
 	}
 	if (w->json) {
@@ -177,15 +196,7 @@ migrate(struct cli_ctx *ctx, struct cli_vm *v, const struct host *to, struct hv 
 		fflush(stdout);
 		json_object_put(e);
 	} else {
-		printf("preflight of VM ");
-		cli_print_cell(v->c.name, 0);
-		printf(" to host ");
-		cli_print_cell(to->name, 0);
-		printf(":\n");
-		for (char *s = report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
-			printf("  %.*s\n", (int)(nl - s), s);
-		}
-		fflush(stdout);
+		print_report(&v->c, to, report);
 	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -197,12 +208,10 @@ migrate(struct cli_ctx *ctx, struct cli_vm *v, const struct host *to, struct hv 
 	rc = hv_migrate(v->hv, dst, &v->c, o, on_progress, w);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
-	if (rc != 0) {
-		if (w->asked)
-			err_set("migration of VM '%s' to host '%s' stopped as asked; it runs on host "
-			    "'%s' as before", v->c.name, to->name, v->c.host);
+	/* The backend says where the VM is after a failure (stopped as asked or
+	 * not): it has looked. */
+	if (rc != 0)
 		return -1;
-	}
 	return record(ctx, &v->c, to, w, log_now_ms() - t0);
 }
 

@@ -161,7 +161,9 @@ struct hv_migrate_opts {
 
 /* A migration under way, as the source host reports it; -1 unknown. */
 struct hv_migrate_progress {
-	const char *phase;	/* "setup", "memory", "storage", "post-copy", "done" */
+	const char *phase;	/* "setup", "storage", "memory", "post-copy",
+				 * "finishing" (the last steps, or a stop under
+				 * way), "done" */
 	int64_t elapsed_ms;
 	int64_t mem_total, mem_processed, mem_remaining;	/* bytes */
 	int64_t disk_total, disk_processed, disk_remaining;	/* bytes */

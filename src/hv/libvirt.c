@@ -12,6 +12,7 @@
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
+#include "hv/libvirt_priv.h"
 #include "hv/sshtun.h"
 
 #include <errno.h>
@@ -598,6 +599,39 @@ lv_lookup(struct lv_priv *p, const struct vm_config *c, bool *missing)
 		return NULL;
 	}
 	return dom;
+}
+
+/* For libvirt_migrate.c (libvirt_priv.h). */
+virConnectPtr
+libvirt_conn(struct hv *hv)
+{
+	struct lv_priv *p = hv->priv;
+
+	return lv_usable(p) == 0 ? p->conn : NULL;
+}
+
+virDomainPtr
+libvirt_lookup(struct hv *hv, const struct vm_config *c, bool *missing)
+{
+	return lv_lookup(hv->priv, c, missing);
+}
+
+int
+libvirt_err(struct hv *hv, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return lv_err(hv->priv, "%s", what);
+}
+
+const char *
+libvirt_errmsg(void)
+{
+	return lv_errmsg();
 }
 
 /* Remember DOM's STATE for peek. */
@@ -2465,6 +2499,9 @@ const struct hv_ops hv_libvirt_ops = {
 	.define = lv_define,
 	.describe = lv_describe,
 	.set_autostart = lv_set_autostart,
+	.migrate_check = libvirt_migrate_check,
+	.migrate = libvirt_migrate,
+	.migrate_abort = libvirt_migrate_abort,
 	.watch = lv_watch,
 	.console_open = lv_console_open,
 	.pool_list = lv_pool_list,

@@ -1,0 +1,35 @@
+/* libvirt_priv: what the libvirt backend's other files (libvirt_migrate.c)
+ * use of libvirt.c's per-host state (the connection, a VM's domain, the
+ * error sentences), so that libvirt.c stays the one owner of struct
+ * lv_priv; and their ops, which libvirt.c's ops table names. */
+#ifndef VMTTY_LIBVIRT_PRIV_H
+#define VMTTY_LIBVIRT_PRIV_H
+
+#include <stdbool.h>
+
+#include <libvirt/libvirt.h>
+
+#include "hv/hv.h"
+
+/* HV's connection; NULL + err when it has closed (EOF, keepalive). */
+virConnectPtr libvirt_conn(struct hv *hv);
+
+/* The domain of C on HV (by UUID, by name without one); NULL + err.
+ * *MISSING (may be NULL) tells "not defined there" from other failures. */
+virDomainPtr libvirt_lookup(struct hv *hv, const struct vm_config *c, bool *missing);
+
+/* err_set("host 'NAME': FMT: <libvirt's last error, first line>") or, once
+ * the connection has closed, why it closed; returns -1. */
+int libvirt_err(struct hv *hv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* libvirt's last error on this thread, up to its first newline. */
+const char *libvirt_errmsg(void);
+
+/* Migration (libvirt_migrate.c): the ops of the same names in hv.h. */
+int libvirt_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, struct hv_migrate_check *out);
+int libvirt_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
+    const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
+int libvirt_migrate_abort(struct hv *hv, const struct vm_config *c);
+
+#endif

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# vmtty migrate between two real private libvirtds A and B, each in its own
+# mount and network namespace (distinct host_uuid), both vmtty hosts by
+# their unix socket URIs, B's migration address set with `vmtty host set`.
+# The tiny guest boots from a qcow2 disk: G1's disk in a directory both
+# daemons see (shared storage), G2's in A's own pool 'images' (B has a pool
+# of that name in its own directory).  In this order (two guests at most):
+#   6. preflight refusals: a domain of G1's name on B, a network B lacks, more
+#      memory than B has free: one line each, exit 1, nothing moved;
+#   4. B's libvirtd killed (-9) while G1 moves (throttled): exit 1, one line,
+#      G1 runs on A, B has nothing of it (after a restart), inventory as was;
+#   1. G1 live on shared storage (--json): a counter it prints on its serial
+#      port goes on on B from where it stopped on A; G1 runs on B, is gone
+#      from A, `vmtty list` shows it on B; the downtime is reported;
+#   3. G2 with --copy-storage, throttled, stopped with SIGINT mid-copy: exit 1,
+#      G2 runs on A, B has no domain and no volume, inventory as was;
+#   2. G2 with --copy-storage: a file written on A reads back on B.
+# Timings and the downtime are printed as "# ..." lines.
+source "$(dirname "$0")/libvirtd.sh"
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+note() { echo "# $*"; }
+G1=mg1-$$ G2=mg2-$$ PN=mgnet-$$ PM=mgmem-$$
+T_START=$(ms)
+
+names() { timeout 20 virsh -q -c "$1" list --all --name 2>/dev/null | sed '/^$/d' | sort | tr '\n' ' '; }
+state() { timeout 20 virsh -q -c "$1" domstate "$2" 2>/dev/null | head -n 1; }
+# inv: every VM of the inventory as "host/name uuid", one a line.
+inv() {
+	"$VMTTY" list --json 2>/dev/null | python3 -c '
+import json, sys
+for v in json.load(sys.stdin): print("%s/%s %s" % (v["host"], v["name"], v["uuid"]))' | sort
+}
+inv_host() { inv | awk -v n="$1" '{ split($1, a, "/"); if (a[2] == n) print a[1] }'; }
+one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && [ -n "$1" ]; }
+# console NAME HOST CMD TEXT: type CMD on NAME's serial console on HOST
+# (virsh console), wait for TEXT.
+console() {
+	libvirtd_use "$2"
+	libvirtd_console_open "$1" || return 1
+	libvirtd_console_send ""
+	libvirtd_console_send "$3"
+	libvirtd_console_wait "$4" 20
+	local rc=$?
+	libvirtd_console_close
+	return $rc
+}
+
+# ---- two daemons, pools, hosts ----------------------------------------------
+t_check "libvirtd_start A --netns 1" libvirtd_start A --netns 1
+A_URI=$LIBVIRTD_URI A_DIR=$LIBVIRTD_DIR
+t_check "libvirtd_start B --netns 2" libvirtd_start B --netns 2
+B_URI=$LIBVIRTD_URI B_DIR=$LIBVIRTD_DIR B_ADDR=$LIBVIRTD_ADDR B_PID=$LIBVIRTD_PID
+SHARED=$(libvirtd_shared_dir)
+for n in A B; do
+	libvirtd_use "$n"
+	t_check "$n: pool 'shared' at $SHARED" libvirtd_pool shared "$SHARED"
+	t_check "$n: pool 'images' in a directory of its own" libvirtd_pool images
+done
+t_status "vmtty host add A (unix socket)" 0 "$VMTTY" host add A "$A_URI"
+t_status "vmtty host add B (unix socket)" 0 "$VMTTY" host add B "$B_URI"
+t_status "vmtty host set B --migration-address $B_ADDR" 0 "$VMTTY" host set B --migration-address "$B_ADDR"
+
+libvirtd_use A
+disk1=$(libvirtd_vol_copy shared "$G1.qcow2" "$GUEST/rootfs.qcow2")
+disk2=$(libvirtd_vol_copy images "$G2.qcow2" "$GUEST/rootfs.qcow2")
+tiny_domain_xml "$G1" 256 "$disk1" >"$T_TMP/g1.xml"
+tiny_domain_xml "$G2" 256 "$disk2" >"$T_TMP/g2.xml"
+for g in g1 g2; do
+	t_status "A: define and start $g (the tiny guest on its qcow2 disk)" 0 \
+		sh -c 'virsh -c "$1" define "$2" && virsh -c "$1" start "$3"' _ "$A_URI" "$T_TMP/$g.xml" \
+		"$(sed -n 's:.*<name>\(.*\)</name>.*:\1:p' "$T_TMP/$g.xml")"
+done
+t_status "vmtty list: both are in the inventory, on A" 0 "$VMTTY" list
+t_eq "G1 on A" A "$(inv_host "$G1")"
+t_eq "G2 on A" A "$(inv_host "$G2")"
+
+# ---- 6. preflight refusals ---------------------------------------------------
+# While the guests boot (a running domain is enough for the preflight).
+inv0=$(inv)
+tiny_domain_xml "$G1" 64 >"$T_TMP/taken.xml"
+t_status "B: a domain named $G1 defined there (another UUID)" 0 virsh -q -c "$B_URI" define "$T_TMP/taken.xml"
+t_status "migrate A/G1 --to B: refused, name taken" 1 "$VMTTY" migrate "A/$G1" --to B
+t_match "one line: the name is taken on B" \
+	"^vmtty: host 'B' already has a domain named '$G1' \(or with its UUID\); rename or remove it there first\$" "$T_ERR"
+t_check "(one line)" one_line "$T_ERR"
+t_eq "B keeps just its own (inactive) $G1" "shut off" "$(state "$B_URI" "$G1")"
+virsh -q -c "$B_URI" undefine "$G1" >/dev/null
+
+cat >"$T_TMP/isol.xml" <<EOF
+<network><name>isol-$$</name><bridge name='vbr$$'/></network>
+EOF
+t_status "A: an isolated network isol-$$ (no DHCP, no dnsmasq)" 0 \
+	sh -c 'virsh -q -c "$1" net-define "$2" && virsh -q -c "$1" net-start "isol-$3"' _ "$A_URI" "$T_TMP/isol.xml" $$
+tiny_domain_xml "$PN" 128 | sed "s|    <memballoon|    <interface type='network'><source network='isol-$$'/><model type='virtio'/></interface>\n    <memballoon|" >"$T_TMP/pn.xml"
+total_mib=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
+tiny_domain_xml "$PM" $((total_mib - 16)) >"$T_TMP/pm.xml"
+t_status "A: $PN (a NIC on isol-$$) and $PM ($((total_mib - 16)) MiB, this machine's memory) started paused" 0 \
+	sh -c 'for f in "$2" "$3"; do virsh -q -c "$1" create "$f" --paused || exit 1; done' _ "$A_URI" "$T_TMP/pn.xml" "$T_TMP/pm.xml"
+"$VMTTY" list >/dev/null
+inv1=$(inv)
+t_status "migrate $PN --to B: refused, B lacks the network" 1 "$VMTTY" migrate "$PN" --to B
+t_match "one line naming the network" \
+	"^vmtty: host 'B' lacks what VM '$PN' uses: network 'isol-$$'; create it there first\$" "$T_ERR"
+t_check "(one line)" one_line "$T_ERR"
+t_status "migrate $PM --to B: refused, too little memory there" 1 "$VMTTY" migrate "$PM" --to B
+t_match "one line with both figures" \
+	"^vmtty: host 'B' has [0-9.]+ GiB of memory free, VM '$PM' needs [0-9.]+ GiB; free some there first\$" "$T_ERR"
+t_check "(one line)" one_line "$T_ERR"
+note "memory refusal: $T_ERR"
+t_eq "nothing moved: B has no domain" "" "$(names "$B_URI")"
+t_eq "nothing moved: the inventory is as it was" "$inv1" "$(inv)"
+virsh -q -c "$A_URI" destroy "$PN" >/dev/null
+virsh -q -c "$A_URI" destroy "$PM" >/dev/null
+virsh -q -c "$A_URI" net-destroy "isol-$$" >/dev/null
+"$VMTTY" list >/dev/null
+t_eq "the inventory has the two guests only again" "$inv0" "$(inv)"
+
+# The guests are up; G1 prints a counter on its serial port from now on.
+libvirtd_use A
+t_check "G1: GUEST READY within 90 s" libvirtd_wait_serial "$G1" "GUEST READY" 90
+t_check "G2: GUEST READY within 90 s" libvirtd_wait_serial "$G2" "GUEST READY" 90
+t_check "G1 booted from its disk" libvirtd_wait_serial "$G1" "ROOT=disk" 1
+t_check "G1: a counter runs (CNT0, CNT1, ... every 0.2 s)" \
+	console "$G1" A 'i=0; while :; do echo CNT$i; i=$((i+1)); usleep 200000; done &' CNT3
+t_check "G2: a file written on its disk" \
+	console "$G2" A 'echo payload-$((6*7)) >/root/mig.txt; sync; echo $((6*8))-written' 48-written
+
+# ---- 4. B's libvirtd killed mid-migration --------------------------------------
+inv0=$(inv)
+t0=$(ms)
+"$VMTTY" migrate "$G1" --to B --bandwidth 1 --progress >"$T_TMP/kill.out" 2>"$T_TMP/kill.err" &
+mig=$!
+_moving() { grep -q ' memory .*[1-9][0-9.]* [KM]iB of' "$T_TMP/kill.out" || _lv_dead "$mig"; }
+wait_for 30 _moving
+t_check "a progress line in the memory phase ($(grep -c . "$T_TMP/kill.out") lines so far)" \
+	grep -q ' memory ' "$T_TMP/kill.out"
+t_eq "B holds the incoming domain (paused)" paused "$(state "$B_URI" "$G1")"
+t_check "kill -9 B's libvirtd" kill -KILL "$B_PID"
+t1=$(ms)
+wait "$mig"
+rc=$?
+note "B killed $((t1 - t0)) ms into the migration; vmtty exited $(($(ms) - t1)) ms later"
+t_eq "vmtty migrate exits 1" 1 "$rc"
+err=$(cat "$T_TMP/kill.err")
+t_match "saying B went away and G1 runs on A" \
+	"^vmtty: VM '$G1' did not move to host 'B': the connection to host 'B' closed mid-way and vmtty stopped the migration; it runs on host 'A' as before; host 'B' could not be asked whether it kept anything\$" "$err"
+t_check "(one line)" one_line "$err"
+t_eq "G1 runs on A" running "$(state "$A_URI" "$G1")"
+rm -f "$B_DIR/run/libvirt/libvirt-sock"
+t_check "B's libvirtd restarted" libvirtd_restart B
+B_PID=$LIBVIRTD_PID
+libvirtd_use B
+_b_clean() { [ -z "$(names "$B_URI")" ] && ! _lv_alive "$(cat "$B_DIR/run/libvirt/qemu/$G1.pid" 2>/dev/null)"; }
+t_check "B has no domain and no qemu of G1 (its restarted daemon ended the incoming one)" wait_for 20 _b_clean
+t_eq "the inventory is as it was" "$inv0" "$(inv)"
+t_match "the journal has the failure" "migrate .*connection to host 'B' closed mid-way" "$("$VMTTY" log "$G1" 2>&1)"
+
+# ---- 1. live, shared storage, --json ---------------------------------------------
+libvirtd_use A
+t0=$(ms)
+t_status "vmtty migrate $G1 --to B --json (shared storage)" 0 "$VMTTY" migrate "$G1" --to B --json
+wall=$(($(ms) - t0))
+printf '%s\n' "$T_OUT" >"$T_TMP/g1.json"
+t_check "every line is a JSON object with an event" python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    assert "event" in json.loads(l)' "$T_TMP/g1.json"
+t_eq "events: preflight, progress..., done" "preflight progress done" \
+	"$(python3 -c '
+import json, sys
+ev = [json.loads(l)["event"] for l in open(sys.argv[1])]
+out = []
+for e in ev:
+    if not out or out[-1] != e: out.append(e)
+print(" ".join(out))' "$T_TMP/g1.json")"
+t_match "the preflight found shared storage" '"storage: shared' "$(head -n 1 "$T_TMP/g1.json")"
+done_ev=$(tail -n 1 "$T_TMP/g1.json")
+down=$(printf '%s' "$done_ev" | python3 -c 'import json, sys; print(json.load(sys.stdin)["downtime_ms"])')
+t_match "the done event has the downtime" '^[0-9]+$' "$down"
+note "live, shared storage: vmtty wall $wall ms; downtime $down ms; done event: $done_ev"
+if [ "${down:-99999}" -lt 1000 ] 2>/dev/null; then
+	t_ok "downtime under 1 s ($down ms)"
+else
+	t_fail "downtime under 1 s ($down ms; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
+t_eq "G1 runs on B" running "$(state "$B_URI" "$G1")"
+t_eq "and is gone from A" "$G2 " "$(names "$A_URI")"
+t_match "persistent on B" "Persistent: +yes" "$(virsh -c "$B_URI" dominfo "$G1" 2>&1)"
+t_match "vmtty list shows it on B" "^B +$G1 +running" "$("$VMTTY" list 2>&1)"
+t_eq "the inventory has it on B" B "$(inv_host "$G1")"
+for h in A B; do
+	t_match "host $h's journal records the move with its downtime" \
+		" ok +migrate +$h/$G1: moved live from host 'A' to host 'B' in [0-9.]+ s \(downtime $down ms" \
+		"$("$VMTTY" log --host $h 2>&1)"
+done
+a_log=$(libvirtd_use A; libvirtd_serial_log "$G1") b_log=$(libvirtd_use B; libvirtd_serial_log "$G1")
+last_a=$(grep -ao 'CNT[0-9]*' "$a_log" | tr -d CNT | sort -n | tail -n 1)
+_counting_on_b() { [ "$(grep -ao 'CNT[0-9]*' "$b_log" 2>/dev/null | wc -l)" -ge 5 ]; }
+wait_for 20 _counting_on_b
+first_b=$(grep -ao 'CNT[0-9]*' "$b_log" | tr -d CNT | sort -n | head -n 1)
+last_b=$(grep -ao 'CNT[0-9]*' "$b_log" | tr -d CNT | sort -n | tail -n 1)
+note "counter: last on A CNT$last_a, first on B CNT$first_b, now CNT$last_b"
+t_check "the counter goes on on B where it stopped on A (A: ..$last_a, B: $first_b..$last_b)" \
+	test -n "$last_a" -a -n "$first_b" -a "$((first_b - last_a))" -ge 1 -a "$((first_b - last_a))" -le 2 \
+	-a "$last_b" -ge "$((first_b + 4))"
+t_check "no boot on B (no GUEST READY in its serial log)" sh -c '! grep -q "GUEST READY" "$1"' _ "$b_log"
+
+# ---- 3. --copy-storage stopped with SIGINT ----------------------------------------
+inv0=$(inv)
+vol_b=$B_DIR/lib/images/$G2.qcow2
+t0=$(ms)
+"$VMTTY" --log "$T_TMP/abort.log" migrate "$G2" --to B --copy-storage --bandwidth 1 --progress >"$T_TMP/abort.out" 2>"$T_TMP/abort.err" &
+mig=$!
+_copying() { grep -q ' storage .*[1-9][0-9.]* [KM]iB of' "$T_TMP/abort.out" || _lv_dead "$mig"; }
+wait_for 30 _copying
+t_check "a progress line in the storage phase" grep -q ' storage ' "$T_TMP/abort.out"
+t_check "vmtty made the destination volume on B first" test -e "$vol_b"
+t_check "SIGINT to vmtty" kill -INT "$mig"
+t1=$(ms)
+wait "$mig"
+rc=$?
+note "abort: $((t1 - t0)) ms into the copy; vmtty exited $(($(ms) - t1)) ms after SIGINT"
+t_eq "vmtty migrate exits 1" 1 "$rc"
+err=$(cat "$T_TMP/abort.err")
+tail -n 4 "$T_TMP/abort.out" | sed 's/^/# /'
+t_match "one line: stopped as asked, runs on A" \
+	"^vmtty: the migration of VM '$G2' to host 'B' stopped as asked; it runs on host 'A' as before\$" "$err"
+t_check "(one line)" one_line "$err"
+t_eq "G2 runs on A" running "$(state "$A_URI" "$G2")"
+t_eq "B has no domain but G1" "$G1 " "$(names "$B_URI")"
+t_check "B has no new volume (the one vmtty made is gone)" test ! -e "$vol_b"
+t_eq "nor does B's pool list one" "" "$(virsh -q -c "$B_URI" vol-list images 2>/dev/null | sed '/^$/d')"
+t_eq "the inventory is as it was" "$inv0" "$(inv)"
+t_check "G2 answers on A" console "$G2" A 'echo $((6*9))-after-abort' 54-after-abort
+
+# ---- 2. --copy-storage ---------------------------------------------------------------
+t0=$(ms)
+t_status "vmtty migrate $G2 --to B --copy-storage --progress" 0 "$VMTTY" migrate "$G2" --to B --copy-storage --progress
+wall=$(($(ms) - t0))
+t_match "the preflight says what it copies" "storage: copies [0-9.]+ [KM]iB of disks" "$T_OUT"
+t_match "progress lines (the tiny disk copies within a round or two, then memory)" '^ +[0-9.]+s memory ' "$T_OUT"
+t_match "the last line says it moved, with the downtime" "^VM $G2 moved live from host 'A' to host 'B' in [0-9.]+ s \(downtime [0-9]+ ms" "$(printf '%s\n' "$T_OUT" | tail -n 1)"
+note "live, copy-storage: vmtty wall $wall ms; $(printf '%s\n' "$T_OUT" | tail -n 1)"
+t_eq "G2 runs on B" running "$(state "$B_URI" "$G2")"
+t_eq "A has no domain left" "" "$(names "$A_URI")"
+t_eq "the inventory has it on B" B "$(inv_host "$G2")"
+t_check "the file written on A reads back on B (page cache dropped)" \
+	console "$G2" B 'echo 3 >/proc/sys/vm/drop_caches; cat /root/mig.txt' payload-42
+
+note "whole test: $(($(ms) - T_START)) ms"
+t_summary
