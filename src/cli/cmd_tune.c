@@ -190,11 +190,7 @@ change(struct cli_ctx *ctx, struct cli_vm *v, struct tune_req *r)
 	if (rc == 0)
 		rc = tune_run(v->hv, r, &v->c, &c, &running);
 	if (rc == 0 && vm_update(ctx->db, &c) != 0) {
-		snprintf(msg, sizeof msg, "%s", err_get());
-		hv_define(v->hv, &v->c);
-		if (running)
-			hv_tune(v->hv, &v->c, r->live);
-		err_set("%s", msg);
+		tune_undo(v->hv, r, &v->c, running);
 		rc = -1;
 	}
 	if (rc == 0 && running && r->pending[0] != '\0') {

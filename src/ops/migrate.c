@@ -1,5 +1,6 @@
 #include "ops/migrate.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +36,16 @@ migrate_format_bytes(int64_t bytes, char *buf, size_t len)
 	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
-static void
-line(char *report, size_t len, const char *fmt, const char *a, const char *b)
+/* Append FMT's text and a newline to REPORT. */
+static void __attribute__((format(printf, 3, 4)))
+line(char *report, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(report);
+	va_list ap;
 
-	snprintf(report + n, len - n, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(report + n, len - n, fmt, ap);
+	va_end(ap);
 	n = strlen(report);
 	snprintf(report + n, len - n, "\n");
 }
@@ -58,15 +63,15 @@ migrate_preflight(struct hv *src, struct hv *dst, const struct vm_config *c,
 		return err_set("VM '%s' is on host '%s' already; give another host", c->name, to);
 	if (hv_migrate_check(src, dst, c, o, &k) != 0)
 		return err_prefix("preflight of VM '%s' to host '%s'", c->name, to);
-	line(report, len, "host '%s' answers", to, "");
+	line(report, len, "host '%s' answers", to);
 	if (k.name_taken)
 		return err_set("host '%s' already has a domain named '%s' (or with its UUID); "
 		    "rename or remove it there first", to, c->name);
-	line(report, len, "the name '%s' is free there", c->name, "");
+	line(report, len, "the name '%s' is free there", c->name);
 	if (!k.cpu_ok)
 		return err_set("host '%s' cannot run the CPU of VM '%s': %s", to, c->name,
 		    k.cpu_why[0] != '\0' ? k.cpu_why : "the CPUs are incompatible");
-	line(report, len, "its CPU can run the VM's CPU%s%s", "", "");
+	line(report, len, "its CPU can run the VM's CPU");
 	if (k.free_kib >= 0) {
 		migrate_format_bytes(k.free_kib * 1024, a, sizeof a);
 		migrate_format_bytes(c->memory_mib << 20, b, sizeof b);
@@ -79,13 +84,13 @@ migrate_preflight(struct hv *src, struct hv *dst, const struct vm_config *c,
 		return err_set("host '%s' lacks what VM '%s' uses: %s; create it there first", to,
 		    c->name, k.missing);
 	if (k.shared_storage) {
-		line(report, len, "storage: shared (every disk is there already)%s%s", "", "");
+		line(report, len, "storage: shared (every disk is there already)");
 	} else if (!o->copy_storage) {
 		return err_set("the disks of VM '%s' are not on host '%s'; give --copy-storage to "
 		    "copy them while it moves", c->name, to);
 	} else {
 		migrate_format_bytes(k.copy_bytes, a, sizeof a);
-		line(report, len, "storage: copies %s of disks%s", a, "");
+		line(report, len, "storage: copies %s of disks", a);
 	}
 	return 0;
 }

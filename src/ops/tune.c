@@ -1,5 +1,6 @@
 #include "ops/tune.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,14 +10,18 @@
 #include "util/cpuset.h"
 #include "util/err.h"
 
-static void
-add(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+/* Append ", " (unless BUF is empty) and FMT's text to BUF. */
+static void __attribute__((format(printf, 3, 4)))
+add(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
+	va_list ap;
 
 	snprintf(buf + n, len - n, "%s", n > 0 ? ", " : "");
 	n = strlen(buf);
-	snprintf(buf + n, len - n, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
 }
 
 /* Every host CPU of SET that HI does not have: -1 + err naming the first. */
@@ -60,7 +65,7 @@ check_host(const struct tune_req *r, const struct vm_config *c, const struct hv_
 			if (hi->pools[i].size_kib == c->tuning.hugepage_kib)
 				return 0;
 			tuning_format_pagesize(hi->pools[i].size_kib, ps, sizeof ps);
-			add(sizes, sizeof sizes, "%s%s", ps, "");
+			add(sizes, sizeof sizes, "%s", ps);
 		}
 		tuning_format_pagesize(c->tuning.hugepage_kib, ps, sizeof ps);
 		if (hi->npools == 0)
@@ -81,37 +86,37 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 		if (vm_parse_memory(r->max_memory, &c->memory_mib) != 0)
 			return err_prefix("max memory");
 		snprintf(buf, sizeof buf, "%lld MiB", (long long)c->memory_mib);
-		add(r->changes, sizeof r->changes, "max memory %s%s", buf, "");
-		add(r->pending, sizeof r->pending, "%s%s", "max memory", "");
+		add(r->changes, sizeof r->changes, "max memory %s", buf);
+		add(r->pending, sizeof r->pending, "max memory");
 	}
 	for (size_t i = 0; i < r->npins; i++)
 		if (tuning_set_pin(c, r->pins[i]) != 0)
 			return -1;
 	if (r->npins > 0) {
-		add(r->changes, sizeof r->changes, "pins %s%s",
-		    c->tuning.vcpu_pins != NULL ? c->tuning.vcpu_pins : "none", "");
+		add(r->changes, sizeof r->changes, "pins %s",
+		    c->tuning.vcpu_pins != NULL ? c->tuning.vcpu_pins : "none");
 		r->live |= HV_TUNE_PINS;
 	}
 	if (r->emulator_pin != NULL) {
 		if (tuning_set_emulator_pin(c, r->emulator_pin) != 0)
 			return -1;
-		add(r->changes, sizeof r->changes, "emulator pin %s%s",
-		    c->tuning.emulator_pin != NULL ? c->tuning.emulator_pin : "none", "");
+		add(r->changes, sizeof r->changes, "emulator pin %s",
+		    c->tuning.emulator_pin != NULL ? c->tuning.emulator_pin : "none");
 		r->live |= HV_TUNE_PINS;
 	}
 	if (r->hugepages != NULL) {
 		if (tuning_parse_hugepages(r->hugepages, &c->tuning.hugepage_kib) != 0)
 			return -1;
 		tuning_format_pagesize(c->tuning.hugepage_kib, buf, sizeof buf);
-		add(r->changes, sizeof r->changes, "hugepages %s%s",
-		    c->tuning.hugepage_kib > 0 ? buf : "off", "");
-		add(r->pending, sizeof r->pending, "%s%s", "hugepages", "");
+		add(r->changes, sizeof r->changes, "hugepages %s",
+		    c->tuning.hugepage_kib > 0 ? buf : "off");
+		add(r->pending, sizeof r->pending, "hugepages");
 	}
 	if (r->balloon != NULL) {
 		if (tuning_parse_balloon(c, r->balloon, &c->tuning.balloon_mib) != 0)
 			return -1;
 		snprintf(buf, sizeof buf, "%lld MiB", (long long)c->tuning.balloon_mib);
-		add(r->changes, sizeof r->changes, "balloon %s%s", buf, "");
+		add(r->changes, sizeof r->changes, "balloon %s", buf);
 		r->live |= HV_TUNE_BALLOON;
 	} else if (r->max_memory != NULL && c->tuning.balloon_mib > c->memory_mib) {
 		/* A lower maximum takes the balloon target down with it. */
@@ -130,7 +135,6 @@ tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running)
 {
 	struct hv_status st;
-	char keep[1024];
 
 	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
 	r->state = *running ? hv_state_name(st.state) : "off";
@@ -146,10 +150,21 @@ tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
 	if (hv_define(hv, c) != 0)
 		return err_prefix("Defining the VM failed");
 	if (*running && r->live != 0 && hv_tune(hv, c, r->live) != 0) {
-		snprintf(keep, sizeof keep, "%s", err_get());
-		hv_define(hv, old);
-		hv_tune(hv, old, r->live);
-		return err_set("%s", keep);
+		tune_undo(hv, r, old, true);
+		return -1;
 	}
 	return 0;
+}
+
+void
+tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old,
+    bool running)
+{
+	char keep[1024];
+
+	snprintf(keep, sizeof keep, "%s", err_get());
+	hv_define(hv, old);
+	if (running && r->live != 0)
+		hv_tune(hv, old, r->live);
+	err_set("%s", keep);
 }

@@ -44,5 +44,10 @@ int tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_inf
  * the UI thread. */
 int tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running);
+/* Put the host back as OLD was, after tune_run succeeded but the inventory
+ * could not take the change: define OLD again and, when RUNNING, give the
+ * VM OLD's live part of R.  Keeps the current error.  Blocking. */
+void tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old,
+    bool running);
 
 #endif

@@ -269,9 +269,7 @@ work_undo(struct hv *hv, void *arg)
 	struct tapply *ap = arg;
 
 	/* As vmtty tune does when the inventory refuses: the host goes back. */
-	hv_define(hv, &ap->old);
-	if (ap->running)
-		hv_tune(hv, &ap->old, ap->r.live);
+	tune_undo(hv, &ap->r, &ap->old, ap->running);
 }
 
 static void

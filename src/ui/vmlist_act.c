@@ -686,31 +686,10 @@ mouse_key(struct vmlist *v)
 	return UI_HANDLED;
 }
 
-/* The edit form of the selected VM. */
+/* OPEN (the edit form, the tuning page) on the selected VM's configuration,
+ * with the state the list shows. */
 static int
-edit_key(struct vmlist *v)
-{
-	const struct row *r = free_vm(v);
-	struct vm_config c;
-
-	if (r == NULL)
-		return UI_HANDLED | UI_REDRAW;
-	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
-		ui_status(v->ui, true, "%s", err_get());
-		return UI_HANDLED | UI_REDRAW;
-	}
-	/* The state as the list shows it. */
-	free(c.state);
-	c.state = xstrdup(v->vms[r->vm].state);
-	if (edit_form_open(v->ui, &c) != 0)
-		ui_status(v->ui, true, "%s", err_get());
-	vm_config_clear(&c);
-	return UI_HANDLED | UI_REDRAW;
-}
-
-/* The tuning page of the selected VM. */
-static int
-tune_key(struct vmlist *v)
+open_vm_page(struct vmlist *v, int (*open)(struct ui *ui, const struct vm_config *c))
 {
 	const struct row *r = free_vm(v);
 	struct vm_config c;
@@ -723,7 +702,7 @@ tune_key(struct vmlist *v)
 	}
 	free(c.state);
 	c.state = xstrdup(v->vms[r->vm].state);
-	if (tune_view_open(v->ui, &c) != 0)
+	if (open(v->ui, &c) != 0)
 		ui_status(v->ui, true, "%s", err_get());
 	vm_config_clear(&c);
 	return UI_HANDLED | UI_REDRAW;
@@ -872,9 +851,9 @@ vmlist_key(void *arg, int key)
 			ui_status(v->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	case 'e':
-		return edit_key(v);
+		return open_vm_page(v, edit_form_open);
 	case 't':
-		return tune_key(v);
+		return open_vm_page(v, tune_view_open);
 	case 'i':
 		return host_key(v);
 	case 'c':
