@@ -540,3 +540,40 @@ hv_migrate_abort(struct hv *hv, const struct vm_config *c)
 		return unsupported(hv, "stopping a migration");
 	return hv->ops->migrate_abort(hv, c);
 }
+
+int
+hv_snapshot_list(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (hv->ops->snapshot_list == NULL)
+		return unsupported(hv, "listing snapshots");
+	return hv->ops->snapshot_list(hv, c, out, n);
+}
+
+int
+hv_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all, size_t n,
+    struct vm_snapshot *s)
+{
+	if (hv->ops->snapshot_create == NULL)
+		return unsupported(hv, "snapshots");
+	return hv->ops->snapshot_create(hv, c, all, n, s);
+}
+
+int
+hv_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all, size_t n,
+    const char *name)
+{
+	if (hv->ops->snapshot_revert == NULL)
+		return unsupported(hv, "reverting to a snapshot");
+	return hv->ops->snapshot_revert(hv, c, all, n, name);
+}
+
+int
+hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all, size_t *n,
+    const char *name, bool children)
+{
+	if (hv->ops->snapshot_delete == NULL)
+		return unsupported(hv, "deleting snapshots");
+	return hv->ops->snapshot_delete(hv, c, all, n, name, children);
+}

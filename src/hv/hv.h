@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model/host.h"
+#include "model/snapshot.h"
 #include "model/vm.h"
 #include "util/cpuset.h"
 #include "util/strv.h"
@@ -249,6 +250,28 @@ struct hv_ops {
 	    const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
 	/* Stop C's migration (from another thread): migrate then fails. */
 	int (*migrate_abort)(struct hv *hv, const struct vm_config *c);
+	/*
+	 * Snapshots (model/snapshot.h).  A libvirt host keeps its own tree
+	 * (snapshot_list); the built-in backend keeps none: the inventory's
+	 * records of C (ALL, N) come in, and the caller records what changed.
+	 * create: S comes with name, description and kind; the backend fills
+	 * created, vm_state, size, parent and files, and the built-in backend
+	 * may move C's disks onto new overlay files (C's disk paths change).
+	 * revert: the disks (and, for a full snapshot of a running VM, the RAM
+	 * and state) as they were at NAME; C's disk paths may change.  delete:
+	 * NAME gone (with its descendants when CHILDREN), its data merged where
+	 * a child needs it, never a file another snapshot or VM still needs;
+	 * *ALL and *N rewritten (parents, files) for the caller to record.  A
+	 * backend that cannot do one safely refuses before touching anything.
+	 */
+	int (*snapshot_list)(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out,
+	    size_t *n);
+	int (*snapshot_create)(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+	    size_t n, struct vm_snapshot *s);
+	int (*snapshot_revert)(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+	    size_t n, const char *name);
+	int (*snapshot_delete)(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
+	    size_t *n, const char *name, bool children);
 };
 
 struct hv {
@@ -347,6 +370,14 @@ int hv_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
 int hv_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
     const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
 int hv_migrate_abort(struct hv *hv, const struct vm_config *c);
+int hv_snapshot_list(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out,
+    size_t *n);
+int hv_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, struct vm_snapshot *s);
+int hv_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, const char *name);
+int hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
+    size_t *n, const char *name, bool children);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);
