@@ -49,7 +49,7 @@ print_json(const struct vm_config *c, const struct hv_tune_state *ts, bool live)
 		const struct hv_vcpu *h = live && (size_t)v < ts->nvcpu ? &ts->vcpu[v] : NULL;
 
 		json_object_object_add(j, "vcpu", json_object_new_int(v));
-		json_object_object_add(j, "pin", tuning_vcpu_pin(c, v, &set) == 1 ?
+		json_object_object_add(j, "pin", tune_pin(c, ts, v, &set) == 1 ?
 		    json_cpuset(&set) : NULL);
 		json_object_object_add(j, "affinity", h != NULL ? json_cpuset(&h->affinity) : NULL);
 		json_object_object_add(j, "cpu", h != NULL && h->cpu >= 0 ?
@@ -59,7 +59,8 @@ print_json(const struct vm_config *c, const struct hv_tune_state *ts, bool live)
 		json_object_array_add(vcpus, j);
 	}
 	json_object_object_add(o, "vcpus", vcpus);
-	json_object_object_add(o, "emulator_pin", cli_json_str(c->tuning.emulator_pin));
+	json_object_object_add(o, "emulator_pin", tune_pin(c, ts, -1, &set) == 1 ?
+	    json_cpuset(&set) : NULL);
 	json_object_object_add(o, "emulator_affinity", live && ts->emulator_known ?
 	    json_cpuset(&ts->emulator) : NULL);
 	tuning_format_pagesize(c->tuning.hugepage_kib, ps, sizeof ps);
@@ -111,7 +112,7 @@ print_text(const struct vm_config *c, const struct hv_tune_state *ts, bool live)
 	for (int v = 0; v < vm_config_cpus(c); v++) {
 		const struct hv_vcpu *h = live && (size_t)v < ts->nvcpu ? &ts->vcpu[v] : NULL;
 
-		if (tuning_vcpu_pin(c, v, &set) == 1)
+		if (tune_pin(c, ts, v, &set) == 1)
 			cpuset_format(&set, buf, sizeof buf);
 		else
 			snprintf(buf, sizeof buf, "-");
@@ -130,7 +131,11 @@ print_text(const struct vm_config *c, const struct hv_tune_state *ts, bool live)
 		else
 			printf("-\n");
 	}
-	printf("emulator pin: %s", c->tuning.emulator_pin != NULL ? c->tuning.emulator_pin : "-");
+	if (tune_pin(c, ts, -1, &set) == 1)
+		cpuset_format(&set, buf, sizeof buf);
+	else
+		snprintf(buf, sizeof buf, "-");
+	printf("emulator pin: %s", buf);
 	if (live && ts->emulator_known) {
 		cpuset_format(&ts->emulator, buf, sizeof buf);
 		printf(" (allowed %s)", buf);
@@ -151,7 +156,8 @@ print_text(const struct vm_config *c, const struct hv_tune_state *ts, bool live)
 	}
 }
 
-/* Without a change: the tuning as configured and as the host sees it. */
+/* Without a change: the tuning as configured and as the host sees it (the
+ * pins of a VM that is off too: a libvirt domain may have its own). */
 static int
 show(struct cli_vm *v, bool json)
 {
@@ -160,10 +166,11 @@ show(struct cli_vm *v, bool json)
 	bool live = hv_status(v->hv, &v->c, &st) == 0 && st.state != HV_OFF &&
 	    st.state != HV_CRASHED;
 
-	if (live && hv_tune_state(v->hv, &v->c, &ts) != 0)
-		return cli_fail_err();
-	if (!live)
-		memset(&ts, 0, sizeof ts);
+	if (hv_tune_state(v->hv, &v->c, &ts) != 0) {
+		if (live)
+			return cli_fail_err();
+		err_clear();	/* the built-in backend tells only while it runs */
+	}
 	if (json)
 		print_json(&v->c, &ts, live);
 	else
@@ -190,7 +197,7 @@ change(struct cli_ctx *ctx, struct cli_vm *v, struct tune_req *r)
 	if (rc == 0)
 		rc = tune_run(v->hv, r, &v->c, &c, &running);
 	if (rc == 0 && vm_update(ctx->db, &c) != 0) {
-		tune_undo(v->hv, r, &v->c, running);
+		tune_undo(v->hv, r, &v->c);
 		rc = -1;
 	}
 	if (rc == 0 && running && r->pending[0] != '\0') {

@@ -123,10 +123,14 @@ struct hv_host_info {
 	int64_t ksm_shared, ksm_sharing, ksm_full_scans;
 };
 
-/* What C's tuning covers, for the tune op. */
+/* What C's tuning covers, for the tune op.  Pins and the balloon reach a
+ * running VM at once; hugepages and the maximum memory wait for its next
+ * start. */
 enum {
 	HV_TUNE_PINS = 1 << 0,		/* vCPU and emulator pins */
 	HV_TUNE_BALLOON = 1 << 1,	/* the balloon target */
+	HV_TUNE_HUGEPAGES = 1 << 2,	/* guest memory on hugepages (or not) */
+	HV_TUNE_MAXMEM = 1 << 3,	/* the maximum memory (C's memory_mib) */
 };
 
 /* One vCPU of a running VM. */
@@ -134,6 +138,9 @@ struct hv_vcpu {
 	int tid;		/* the thread's id (built-in backend), else 0 */
 	int cpu;		/* the host CPU it ran on last; -1 unknown */
 	struct cpuset affinity;	/* the host CPUs it may run on */
+	bool pinned;		/* the host itself pins it there (libvirt: the
+				 * domain's pin, whoever set it); false: it may
+				 * run anywhere, or the backend does not say */
 };
 
 /* A running VM's tuning as the host sees it; an unknown number is -1. */
@@ -142,6 +149,7 @@ struct hv_tune_state {
 	size_t nvcpu;
 	bool emulator_known;
 	struct cpuset emulator;	/* where the emulator threads may run */
+	bool emulator_pinned;	/* the host pins them there (as vcpu[].pinned) */
 	int64_t balloon_kib;	/* the memory the guest has now (balloon actual) */
 	int64_t max_kib;	/* the most it can have */
 	/* The guest's own view, from the balloon driver's statistics. */
@@ -235,8 +243,11 @@ struct hv_ops {
 	int (*host_info)(struct hv *hv, struct hv_host_info *out);
 	/* Turn KSM on or off on the host (root only). */
 	int (*ksm_set)(struct hv *hv, bool on);
-	/* Apply WHAT (HV_TUNE_*) of C's tuning to the VM now: a running VM at
-	 * once (libvirt: its definition too); re-applied by start as well. */
+	/* Apply WHAT (HV_TUNE_*) of C's tuning to the VM now: pins and the
+	 * balloon to a running VM at once, and every part for its next start
+	 * (libvirt: into its definition, in place, nothing else of it
+	 * changed; the built-in backend's definition is the inventory row,
+	 * the caller's); start re-applies them as well. */
 	int (*tune)(struct hv *hv, const struct vm_config *c, unsigned what);
 	/* A running VM's vCPUs, pins and memory (allocated parts in OUT). */
 	int (*tune_state)(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
@@ -358,8 +369,10 @@ int hv_graphics_open(struct hv *hv, const struct vm_config *c, int *fd);
 int hv_host_info(struct hv *hv, struct hv_host_info *out);
 void hv_host_info_clear(struct hv_host_info *hi);
 int hv_ksm_set(struct hv *hv, bool on);
-/* WHAT (HV_TUNE_*) of C's tuning onto the VM now.  A VM that is not
- * running: 0 (its next start applies it). */
+/* WHAT (HV_TUNE_*) of C's tuning onto the VM: a running VM gets pins and
+ * the balloon at once, and every part waits for its next start (see the
+ * tune op).  Never a whole new definition: a libvirt domain keeps all
+ * that vmtty's model does not know of it. */
 int hv_tune(struct hv *hv, const struct vm_config *c, unsigned what);
 int hv_tune_state(struct hv *hv, const struct vm_config *c, struct hv_tune_state *out);
 void hv_tune_state_clear(struct hv_tune_state *ts);

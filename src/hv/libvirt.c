@@ -2058,11 +2058,11 @@ out:
 	return rc;
 }
 
-/* C's balloon target onto DOM (FLAGS: LIVE, CONFIG): its balloon_mib, or
- * all of its memory for 0.  ONLY_CHANGES: only when it differs. */
+/* C's balloon target onto running DOM (FLAGS: LIVE, CONFIG): its
+ * balloon_mib, or all of its memory for 0. */
 static int
 lv_apply_balloon(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
-    unsigned int flags, bool only_changes)
+    unsigned int flags)
 {
 	unsigned long target;
 	virDomainInfo info;
@@ -2079,8 +2079,6 @@ lv_apply_balloon(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
 			    (long long)c->tuning.balloon_mib, info.maxMem / 1024, p->name);
 		target = (unsigned long)c->tuning.balloon_mib * 1024;
 	}
-	if (only_changes && info.memory == target)
-		return 0;
 	n = flag_parts(flags, parts);
 	for (int i = 0; i < n && r == 0; i++) {
 		fl = parts[i];
@@ -2094,12 +2092,14 @@ lv_apply_balloon(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
 }
 
 /*
- * The definition of DOM with WHAT (LIBVIRT_TUNE_*) of C's tuning, when its
- * tuning is the inventory's (libvirt_xml_tuning): redefined only when it
- * differs, and then with only those changed.  The pins go into the XML:
- * drivers pin a domain that is off through the API either to every CPU
- * (qemu) or not at all (test).  1, 0 (the domain's own tuning: left
- * alone), or -1 + err.
+ * The definition of DOM with WHAT (LIBVIRT_TUNE_*) of C's tuning, the
+ * parts that are the inventory's (libvirt_xml_tuning): the host's own
+ * definition edited, redefined only when it differs and then with only
+ * those changed, never one made from C (which knows too little of a
+ * domain defined elsewhere: its kernel, machine, devices).  The pins go
+ * into the XML: drivers pin a domain that is off through the API either to
+ * every CPU (qemu) or not at all (test).  1, 0 (the domain's own tuning:
+ * left alone), or -1 + err.
  */
 static int
 lv_sync_definition(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c,
@@ -2133,14 +2133,20 @@ lv_sync_definition(struct lv_priv *p, virDomainPtr dom, const struct vm_config *
 	return 1;
 }
 
-/* A running domain at once, and its definition; one that is off in its
- * definition (what its next start would do anyway).  Either way its
- * tuning is the inventory's from then on. */
+/* A running domain gets pins and the balloon at once (and its definition
+ * them too); the rest, and everything of a domain that is off, goes into
+ * its definition.  The parts asked for are the inventory's from then on;
+ * the others stay the domain's own. */
 static int
 lv_tune(struct hv *hv, const struct vm_config *c, unsigned what)
 {
 	struct lv_priv *p = hv->priv;
-	unsigned int flags = 0, pins = what & HV_TUNE_PINS ? LIBVIRT_TUNE_PINS : 0;
+	unsigned int flags = 0;
+	unsigned parts = LIBVIRT_TUNE_ADOPT |
+	    (what & HV_TUNE_PINS ? LIBVIRT_TUNE_PINS : 0) |
+	    (what & HV_TUNE_BALLOON ? LIBVIRT_TUNE_BALLOON : 0) |
+	    (what & HV_TUNE_HUGEPAGES ? LIBVIRT_TUNE_HUGEPAGES : 0) |
+	    (what & HV_TUNE_MAXMEM ? LIBVIRT_TUNE_MEMORY : 0);
 	virDomainPtr dom;
 	int rc = -1;
 
@@ -2148,14 +2154,17 @@ lv_tune(struct hv *hv, const struct vm_config *c, unsigned what)
 		return -1;
 	if (lv_affect(p, dom, c->name, &flags) != 0)
 		goto out;
-	if (!(flags & VIR_DOMAIN_AFFECT_LIVE)) {
-		if (lv_sync_definition(p, dom, c, pins | LIBVIRT_TUNE_ADOPT) < 0 ||
-		    ((what & HV_TUNE_BALLOON) && lv_apply_balloon(p, dom, c, flags, true) != 0))
+	if ((flags & VIR_DOMAIN_AFFECT_LIVE) &&
+	    (((what & HV_TUNE_PINS) && lv_apply_pins(p, dom, c, flags) != 0) ||
+	    ((what & HV_TUNE_BALLOON) && lv_apply_balloon(p, dom, c, flags) != 0)))
+		goto out;
+	if (flags & VIR_DOMAIN_AFFECT_CONFIG) {
+		if (lv_sync_definition(p, dom, c, parts) < 0)
 			goto out;
-	} else if (((what & HV_TUNE_PINS) && lv_apply_pins(p, dom, c, flags) != 0) ||
-	    ((what & HV_TUNE_BALLOON) && lv_apply_balloon(p, dom, c, flags, false) != 0) ||
-	    ((flags & VIR_DOMAIN_AFFECT_CONFIG) &&
-	    lv_sync_definition(p, dom, c, LIBVIRT_TUNE_ADOPT) < 0)) {
+	} else if (what & (HV_TUNE_HUGEPAGES | HV_TUNE_MAXMEM)) {
+		err_set("VM '%s' is transient on host '%s': it has no definition to keep "
+		    "hugepages or a maximum memory for its next start; define it there first",
+		    c->name, p->name);
 		goto out;
 	}
 	rc = 0;
@@ -2323,18 +2332,17 @@ lv_hugepages_check(struct lv_priv *p, virDomainPtr dom, const struct vm_config *
 }
 
 /* Before DOM (off) starts: C's hugepages checked against what the host
- * has free (nothing changed when they fall short), then C's tuning in its
- * definition, unless the domain's tuning is its own. */
+ * has free (nothing changed when they fall short), then C's pins,
+ * hugepages and balloon in its definition, each unless it is the domain's
+ * own. */
 static int
 lv_start_tuning(struct lv_priv *p, virDomainPtr dom, const struct vm_config *c)
 {
-	int rc;
-
 	if (tuning_validate(c) != 0 || lv_hugepages_check(p, dom, c) != 0 ||
-	    (rc = lv_sync_definition(p, dom, c, LIBVIRT_TUNE_PINS |
-	    LIBVIRT_TUNE_HUGEPAGES)) < 0)
+	    lv_sync_definition(p, dom, c, LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_HUGEPAGES |
+	    LIBVIRT_TUNE_BALLOON) < 0)
 		return -1;
-	return rc == 0 ? 0 : lv_apply_balloon(p, dom, c, VIR_DOMAIN_AFFECT_CONFIG, true);
+	return 0;
 }
 
 /* Ask running DOM's balloon driver for statistics every 2 s, once per
@@ -2404,8 +2412,23 @@ lv_guest_memory(struct lv_priv *p, virDomainPtr dom, const char *vm,
 		lv_stats_period(p, dom, vm);
 }
 
+/* Whether SET, where a thread of a domain on a host of N CPUs (ONLINE of
+ * them online) may run, is a pin: libvirt gives an unpinned vCPU every CPU
+ * of the host, and a running one may run on every online CPU. */
+static bool
+is_pin(const struct cpuset *set, int n, const struct cpuset *online)
+{
+	struct cpuset all;
+
+	cpuset_zero(&all);
+	for (int i = 0; i < n; i++)
+		cpuset_add(&all, i);
+	return cpuset_count(set) > 0 && !cpuset_equal(set, &all) && !cpuset_equal(set, online);
+}
+
 /* The vCPUs of DOM (NV of them; ACTIVE: running) into OUT: where each ran
- * last and may run, or only its pin (current state, or the definition). */
+ * last and may run, or only its pin (current state, or the definition);
+ * which of them the domain pins, whoever pinned them. */
 static int
 lv_vcpu_state(struct lv_priv *p, virDomainPtr dom, const char *vm, int nv, bool active,
     struct hv_tune_state *out)
@@ -2444,12 +2467,15 @@ lv_vcpu_state(struct lv_priv *p, virDomainPtr dom, const char *vm, int nv, bool 
 		return lv_err(p, "cannot read the vCPUs of VM '%s'", vm);
 	}
 	out->nvcpu = (size_t)got;
+	for (int v = 0; v < got; v++)
+		out->vcpu[v].pinned = is_pin(&out->vcpu[v].affinity, n, &online);
 	fl = active ? VIR_DOMAIN_AFFECT_CURRENT : VIR_DOMAIN_AFFECT_CONFIG;
 	while ((r = virDomainGetEmulatorPinInfo(dom, maps, maplen, fl)) < 0 && retry_flags(&fl))
 		;
 	if (r >= 0) {
 		out->emulator_known = true;
 		map_to_set(maps, n, &out->emulator);
+		out->emulator_pinned = is_pin(&out->emulator, n, &online);
 	} else {
 		log_debug("libvirt: host '%s': VM '%s': no emulator pin: %s", p->name, vm,
 		    virGetLastErrorMessage());

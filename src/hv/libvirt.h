@@ -74,26 +74,36 @@ const char *libvirt_domain_type(const char *accel, const char *caps, bool local)
 int libvirt_caps_host(const char *caps, struct hv_host_info *hi);
 
 /*
- * The namespace of vmtty's mark in a domain's <metadata>: the domain's
- * tuning is the inventory's (vmtty defined it, or tuned it).  A domain
- * defined elsewhere keeps its own until vmtty is asked to tune it.
+ * The namespace of vmtty's mark in a domain's <metadata>: parts of the
+ * domain's tuning are the inventory's.  <vmtty:tuning/> gives every part
+ * (vmtty defined the domain); <vmtty:tuning parts='pins balloon'/> the
+ * parts named (vmtty was asked to tune those of a domain defined
+ * elsewhere).  A part that is not the inventory's stays the domain's own.
  */
 #define LIBVIRT_TUNING_NS "urn:x-vmtty:tuning:1"
 
 enum {
-	LIBVIRT_TUNE_PINS = 1 << 0,	/* the vCPU and emulator pins */
-	LIBVIRT_TUNE_HUGEPAGES = 1 << 1,
-	LIBVIRT_TUNE_ADOPT = 1 << 2,	/* mark it even when C has no tuning */
+	LIBVIRT_TUNE_PINS = 1 << 0,	/* the vCPU and emulator pins (<cputune>) */
+	LIBVIRT_TUNE_HUGEPAGES = 1 << 1,	/* <memoryBacking><hugepages> */
+	LIBVIRT_TUNE_ADOPT = 1 << 2,	/* the parts asked for become the inventory's */
+	LIBVIRT_TUNE_BALLOON = 1 << 3,	/* <currentMemory>: the balloon target */
+	LIBVIRT_TUNE_MEMORY = 1 << 4,	/* <memory>: C's memory, the maximum
+					 * (asked for, never a part to adopt) */
 };
 
 /*
- * Domain XML XML of VM C with C's tuning in it, WHAT of it (LIBVIRT_TUNE_*):
- * its vCPU and emulator pins as the only pins of <cputune> (an unpinned
- * vCPU has none), its hugepages, and the mark; everything else as it was.
- * Returns 1 when the domain's tuning is the inventory's (marked, or C has
- * some tuning, or ADOPT), with *OUT the changed XML (allocated) or NULL
- * when XML has all that already; 0 when it is the domain's own (*OUT
- * NULL: leave it); -1 + err when XML does not parse.
+ * Domain XML XML of VM C with WHAT (LIBVIRT_TUNE_*) of C's tuning in it,
+ * each part only when it is the inventory's: the mark gives it, C has
+ * some of it, or ADOPT (the mark then names it).  Pins: C's vCPU and
+ * emulator pins as the only pins of <cputune> (an unpinned vCPU has
+ * none); hugepages; balloon: <currentMemory> at C's balloon target (all of
+ * <memory> for 0); memory: <memory> at C's memory_mib, <currentMemory>
+ * following it when it had all of the old one (refused for a domain whose
+ * NUMA cells size its memory).  Everything else stays as it was.
+ * Returns 1 when some of it is the inventory's (or MEMORY), with *OUT the
+ * changed XML (allocated) or NULL when XML has all that already; 0 when
+ * none is (*OUT NULL: leave it); -1 + err when XML does not parse or a
+ * part cannot be.
  */
 int libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, char **out);
 

@@ -1095,36 +1095,163 @@ hugepages_write(struct libvirt_xml *x, const struct vm_config *c)
 	xml_drop_empty(x, "/domain/memoryBacking");
 }
 
-/* The mark of a definition whose tuning is the inventory's. */
+/* The mark of a definition whose tuning is (in part) the inventory's. */
 #define DOM_MARK "/domain/metadata/*[local-name()='tuning' and namespace-uri()='" \
 	LIBVIRT_TUNING_NS "']"
 
-static void
-mark_write(struct libvirt_xml *x)
-{
-	xmlNodePtr n = xmlNewChild(xml_section(x, "metadata"), NULL, BAD_CAST "tuning", NULL);
-	xmlNsPtr ns = n != NULL ? xmlNewNs(n, BAD_CAST LIBVIRT_TUNING_NS, BAD_CAST "vmtty") :
-	    NULL;
+/* The parts of a domain's tuning that a mark can give to the inventory. */
+#define TUNE_PARTS (LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_HUGEPAGES | LIBVIRT_TUNE_BALLOON)
 
-	if (ns == NULL)
-		xfatal("out of memory in libxml2");
-	xmlSetNs(n, ns);
+/* Each part's word in the mark's parts attribute. */
+static const struct {
+	unsigned part;
+	const char *word;
+} part_words[] = {
+	{ LIBVIRT_TUNE_PINS, "pins" },
+	{ LIBVIRT_TUNE_HUGEPAGES, "hugepages" },
+	{ LIBVIRT_TUNE_BALLOON, "balloon" },
+};
+
+/* The parts the definition's mark gives to the inventory: none without a
+ * mark, every part with one that names none (vmtty defined the domain). */
+static unsigned
+mark_parts(struct libvirt_xml *x)
+{
+	unsigned parts = 0;
+	char *s, *w, *save = NULL;
+
+	if (libvirt_xml_count(x, DOM_MARK) == 0)
+		return 0;
+	if ((s = libvirt_xml_get(x, DOM_MARK "/@parts")) == NULL)
+		return TUNE_PARTS;
+	for (w = strtok_r(s, " \t\n", &save); w != NULL; w = strtok_r(NULL, " \t\n", &save))
+		for (size_t i = 0; i < sizeof part_words / sizeof part_words[0]; i++)
+			if (strcmp(w, part_words[i].word) == 0)
+				parts |= part_words[i].part;
+	free(s);
+	return parts;
 }
 
-/* Whether the inventory has any tuning for C. */
-static bool
-has_tuning(const struct vm_config *c)
+/* The definition's mark, giving PARTS to the inventory. */
+static void
+mark_write(struct libvirt_xml *x, unsigned parts)
 {
-	return (c->tuning.vcpu_pins != NULL && c->tuning.vcpu_pins[0] != '\0') ||
-	    c->tuning.emulator_pin != NULL || c->tuning.hugepage_kib != 0 ||
-	    c->tuning.balloon_mib != 0;
+	xmlNodePtr n = xml_node(x, DOM_MARK);
+	char words[64] = "";
+	xmlNsPtr ns;
+
+	if (n == NULL) {
+		n = xmlNewChild(xml_section(x, "metadata"), NULL, BAD_CAST "tuning", NULL);
+		ns = n != NULL ? xmlNewNs(n, BAD_CAST LIBVIRT_TUNING_NS, BAD_CAST "vmtty") : NULL;
+		if (ns == NULL)
+			xfatal("out of memory in libxml2");
+		xmlSetNs(n, ns);
+	}
+	if (parts == TUNE_PARTS) {
+		xmlUnsetProp(n, BAD_CAST "parts");
+		return;
+	}
+	for (size_t i = 0; i < sizeof part_words / sizeof part_words[0]; i++)
+		if (parts & part_words[i].part)
+			snprintf(words + strlen(words), sizeof words - strlen(words), "%s%s",
+			    words[0] != '\0' ? " " : "", part_words[i].word);
+	if (xmlSetProp(n, BAD_CAST "parts", BAD_CAST words) == NULL)
+		xfatal("out of memory in libxml2");
+}
+
+/* The parts of the tuning the inventory has something for in C. */
+static unsigned
+tuning_parts(const struct vm_config *c)
+{
+	return ((c->tuning.vcpu_pins != NULL && c->tuning.vcpu_pins[0] != '\0') ||
+	    c->tuning.emulator_pin != NULL ? LIBVIRT_TUNE_PINS : 0) |
+	    (c->tuning.hugepage_kib != 0 ? LIBVIRT_TUNE_HUGEPAGES : 0) |
+	    (c->tuning.balloon_mib != 0 ? LIBVIRT_TUNE_BALLOON : 0);
+}
+
+/* The size of the definition's element NAME (memory, currentMemory) in
+ * KiB; -1 when it has none that makes sense. */
+static int64_t
+dom_mem_kib(struct libvirt_xml *x, const char *name)
+{
+	char expr[64], *unit;
+	int64_t v, scale;
+
+	snprintf(expr, sizeof expr, "/domain/%s", name);
+	v = xml_num(x, expr, -1);
+	snprintf(expr, sizeof expr, "/domain/%s/@unit", name);
+	unit = libvirt_xml_get(x, expr);
+	scale = unit_kib(unit);
+	free(unit);
+	if (v < 0 || scale == 0 || v > INT64_MAX / scale)
+		return -1;
+	return v * scale;
+}
+
+/* The definition's element NAME set to KIB KiB. */
+static void
+dom_mem_set(struct libvirt_xml *x, const char *name, int64_t kib)
+{
+	xmlNodePtr n = xml_section(x, name);
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", (long long)kib);
+	xmlNodeSetContent(n, BAD_CAST num);
+	if (xmlSetProp(n, BAD_CAST "unit", BAD_CAST "KiB") == NULL)
+		xfatal("out of memory in libxml2");
+}
+
+/*
+ * <memory> (with MEMORY: C's) and <currentMemory> (with BALLOON: C's
+ * balloon target, its balloon_mib or all of the memory; else it follows a
+ * new maximum when it had all of the old one, and never stays above it).
+ * *CHANGED is set when either changes.  -1 + err for what cannot be.
+ */
+static int
+memory_write(struct libvirt_xml *x, const struct vm_config *c, bool memory, bool balloon,
+    bool *changed)
+{
+	int64_t max = dom_mem_kib(x, "memory"), cur = dom_mem_kib(x, "currentMemory");
+	int64_t want_max = max, want_cur;
+
+	if (max <= 0)
+		return err_set("the definition of VM '%s' on its host has no memory size that "
+		    "vmtty can read", c->name);
+	if (cur <= 0 || cur > max)
+		cur = max;
+	if (memory) {
+		if (libvirt_xml_count(x, "/domain/cpu/numa/cell") > 0)
+			return err_set("VM '%s': its memory is split over NUMA cells in its "
+			    "definition, whose sizes make its maximum; change those on its host "
+			    "(virsh edit)", c->name);
+		want_max = c->memory_mib * 1024;
+	}
+	if (balloon) {
+		want_cur = c->tuning.balloon_mib > 0 ? c->tuning.balloon_mib * 1024 : want_max;
+		if (want_cur > want_max)
+			return err_set("VM '%s': its balloon target, %lld MiB, is above the %lld MiB "
+			    "it has; set a smaller one", c->name, (long long)c->tuning.balloon_mib,
+			    (long long)(want_max / 1024));
+	} else {
+		want_cur = cur == max || cur > want_max ? want_max : cur;
+	}
+	if (want_max != max) {
+		dom_mem_set(x, "memory", want_max);
+		*changed = true;
+	}
+	if (want_cur != dom_mem_kib(x, "currentMemory")) {
+		dom_mem_set(x, "currentMemory", want_cur);
+		*changed = true;
+	}
+	return 0;
 }
 
 int
 libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, char **out)
 {
 	struct libvirt_xml *x;
-	bool marked, change_pins, change_pages;
+	unsigned marked, owned, write;
+	bool changed = false;
 	xmlChar *buf = NULL;
 	char desc[300];
 	int len = 0;
@@ -1133,20 +1260,32 @@ libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, ch
 	snprintf(desc, sizeof desc, "the definition of VM '%s'", c->name);
 	if ((x = libvirt_xml_parse(xml, desc)) == NULL)
 		return -1;
-	marked = libvirt_xml_count(x, DOM_MARK) > 0;
-	if (!marked && !has_tuning(c) && !(what & LIBVIRT_TUNE_ADOPT)) {
+	marked = mark_parts(x);
+	owned = marked | tuning_parts(c) | (what & LIBVIRT_TUNE_ADOPT ? what & TUNE_PARTS : 0);
+	if (owned == 0 && !(what & (LIBVIRT_TUNE_ADOPT | LIBVIRT_TUNE_MEMORY))) {
 		libvirt_xml_free(x);
 		return 0;
 	}
-	change_pins = (what & LIBVIRT_TUNE_PINS) && !pins_same(x, c);
-	change_pages = (what & LIBVIRT_TUNE_HUGEPAGES) && dom_hugepages(x) != c->tuning.hugepage_kib;
-	if (change_pins)
+	write = what & owned & TUNE_PARTS;
+	if ((write & LIBVIRT_TUNE_PINS) && !pins_same(x, c)) {
 		pins_write(x, c);
-	if (change_pages)
+		changed = true;
+	}
+	if ((write & LIBVIRT_TUNE_HUGEPAGES) && dom_hugepages(x) != c->tuning.hugepage_kib) {
 		hugepages_write(x, c);
-	if (!marked)
-		mark_write(x);
-	if (change_pins || change_pages || !marked) {
+		changed = true;
+	}
+	if (((what & LIBVIRT_TUNE_MEMORY) || (write & LIBVIRT_TUNE_BALLOON)) &&
+	    memory_write(x, c, what & LIBVIRT_TUNE_MEMORY, write & LIBVIRT_TUNE_BALLOON,
+	    &changed) != 0) {
+		libvirt_xml_free(x);
+		return -1;
+	}
+	if ((write & ~marked) != 0) {
+		mark_write(x, marked | write);
+		changed = true;
+	}
+	if (changed) {
 		xmlDocDumpMemory(x->doc, &buf, &len);
 		if (buf == NULL)
 			xfatal("out of memory in libxml2");

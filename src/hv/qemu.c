@@ -854,8 +854,10 @@ qemu_ksm_set(struct hv *hv, bool on)
 	return qemu_host_ksm("", on);
 }
 
-/* A VM that is not running gets its tuning at its next start.  No lock:
- * pins and the balloon target are idempotent, and a start that runs
+/* A VM that is not running gets its tuning at its next start, and so do
+ * hugepages and the maximum memory of one that runs: the start builds
+ * qemu's argv from the inventory row, which is the caller's to write.  No
+ * lock: pins and the balloon target are idempotent, and a start that runs
  * meanwhile applies the tuning it read itself. */
 static int
 qemu_tune(struct hv *hv, const struct vm_config *c, unsigned what)
@@ -863,6 +865,9 @@ qemu_tune(struct hv *hv, const struct vm_config *c, unsigned what)
 	struct hv_status st;
 	struct qemu_run r;
 
+	what &= HV_TUNE_PINS | HV_TUNE_BALLOON;
+	if (what == 0)
+		return 0;
 	if (qemu_peek(hv, c, &st) != 0 || run_paths(hv, c, &r) != 0)
 		return -1;
 	if (st.pid == 0)

@@ -187,10 +187,11 @@ vm_update(struct db *db, const struct vm_config *c)
 		return -1;
 	if (db_begin(db) != 0)
 		return -1;
+	/* The configured memory is the maximum until the host says more. */
 	st = db_prepare(db, "UPDATE vms SET name = ?2, machine = ?3, accel = ?4, firmware = ?5, "
 	    "sockets = ?6, cores = ?7, threads = ?8, memory_mib = ?9, kernel = ?10, "
 	    "initrd = ?11, cmdline = ?12, graphics = ?13, template = ?14, notes = ?15, "
-	    "updated = ?16, boot_order = ?19 WHERE id = ?1");
+	    "updated = ?16, boot_order = ?19, max_memory_mib = NULL WHERE id = ?1");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->id);
@@ -454,8 +455,12 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	struct vm_config c;
 	int rc;
 
+	/* A libvirt domain's memory is its maximum (<memory>); the cache
+	 * keeps what it has now (<currentMemory>, the balloon) in memory_mib
+	 * for the list. */
 	st = db_prepare(db, "SELECT v.id, v.host_id, h.name, v.uuid, v.name, v.state, v.machine, "
-	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, v.memory_mib, v.kernel, "
+	    "v.accel, v.firmware, v.sockets, v.cores, v.threads, "
+	    "coalesce(v.max_memory_mib, v.memory_mib), v.kernel, "
 	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
 	    "CASE WHEN h.kind = 'libvirt' AND h.last_seen > v.seen THEN h.last_seen "
 	    "ELSE v.seen END, v.pending, v.boot_order FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");

@@ -71,7 +71,8 @@ struct vm_config {
 	char *accel;		/* auto | kvm | tcg */
 	char *firmware;		/* bios | uefi */
 	int sockets, cores, threads;
-	int64_t memory_mib;
+	int64_t memory_mib;	/* the most it may have (libvirt: <memory>); the
+				 * balloon target is in TUNING */
 	char *kernel, *initrd, *cmdline;
 	char *graphics;		/* vnc | none */
 	char *boot_order;	/* "cdrom,disk,network": device kinds to boot from, in
@@ -94,7 +95,8 @@ struct vm_summary {
 	char uuid[UUID_STR_LEN];
 	char *state;
 	int cpus;
-	int64_t memory_mib;
+	int64_t memory_mib;	/* what it has: a libvirt host's word for a domain
+				 * (its current memory), else the configured memory */
 	int64_t max_memory_mib;	/* the configured memory unless a host says more */
 	bool autostart;		/* libvirt: started when its host boots */
 	bool persistent;	/* false: a transient libvirt domain */
@@ -183,8 +185,9 @@ struct vm_seen {
 	const char *name;
 	const char *state;
 	int vcpus;
-	int64_t memory_mib;
-	int64_t max_memory_mib;	/* 0: unknown, taken as MEMORY_MIB */
+	int64_t memory_mib;	/* current (the balloon's) */
+	int64_t max_memory_mib;	/* 0: unknown, taken as MEMORY_MIB; the VM's
+				 * memory in its configuration (vm_load) */
 	bool autostart;
 	bool persistent;
 };

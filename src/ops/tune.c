@@ -131,6 +131,32 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 }
 
 int
+tune_pin(const struct vm_config *c, const struct hv_tune_state *ts, int v, struct cpuset *set)
+{
+	if ((v < 0 ? tuning_emulator_pin(c, set) : tuning_vcpu_pin(c, v, set)) == 1)
+		return 1;
+	if (ts != NULL && v < 0 && ts->emulator_known && ts->emulator_pinned) {
+		*set = ts->emulator;
+		return 1;
+	}
+	if (ts != NULL && v >= 0 && (size_t)v < ts->nvcpu && ts->vcpu[v].pinned) {
+		*set = ts->vcpu[v].affinity;
+		return 1;
+	}
+	cpuset_zero(set);
+	return 0;
+}
+
+/* What of the VM's tuning R changes (HV_TUNE_*): the live part, and the
+ * parts that wait for its next start. */
+static unsigned
+tune_what(const struct tune_req *r)
+{
+	return r->live | (r->hugepages != NULL ? HV_TUNE_HUGEPAGES : 0) |
+	    (r->max_memory != NULL ? HV_TUNE_MAXMEM : 0);
+}
+
+int
 tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running)
 {
@@ -145,26 +171,21 @@ tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
 		return err_set("balloon: VM '%s' runs with %lld MiB; a target above that waits "
 		    "for a restart with the new maximum, so give at most %lld MiB now", c->name,
 		    (long long)old->memory_mib, (long long)old->memory_mib);
-	if (hv_check(hv, c) != 0)
-		return -1;
-	if (hv_define(hv, c) != 0)
-		return err_prefix("Defining the VM failed");
-	if (*running && r->live != 0 && hv_tune(hv, c, r->live) != 0) {
-		tune_undo(hv, r, old, true);
+	/* Only the parts asked for: never a whole new definition, which would
+	 * lose all that the inventory does not know of a libvirt domain. */
+	if (hv_tune(hv, c, tune_what(r)) != 0) {
+		tune_undo(hv, r, old);
 		return -1;
 	}
 	return 0;
 }
 
 void
-tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old,
-    bool running)
+tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old)
 {
 	char keep[1024];
 
 	snprintf(keep, sizeof keep, "%s", err_get());
-	hv_define(hv, old);
-	if (running && r->live != 0)
-		hv_tune(hv, old, r->live);
+	hv_tune(hv, old, tune_what(r));
 	err_set("%s", keep);
 }

@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 struct hv;
+struct cpuset;
 struct hv_host_info;
+struct hv_tune_state;
 struct vm_config;
 
 struct tune_req {
@@ -38,16 +40,22 @@ struct tune_req {
  * with the host's CPUs and hugepage sizes when HI is not NULL: 0, or -1 +
  * one sentence naming what is wrong.  No I/O. */
 int tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *hi);
-/* The blocking part for C (changed by tune_apply; OLD as it was): define it
- * on the host, and give a running VM (*RUNNING) the live part now.  On
+/* The pin of vCPU V of C (-1: its emulator threads) as the tuning page and
+ * vmtty tune show it, into *SET: the inventory's, else the one the host
+ * has (TS, may be NULL: a libvirt domain pinned outside vmtty).  1 when
+ * pinned, 0 when not. */
+int tune_pin(const struct vm_config *c, const struct hv_tune_state *ts, int v,
+    struct cpuset *set);
+/* The blocking part for C (changed by tune_apply; OLD as it was): the parts
+ * R changes onto the host (hv_tune: the definition edited in place, never
+ * replaced), and a running VM (*RUNNING) gets the live part now.  On
  * failure the host's definition and the VM are as they were (OLD).  Not on
  * the UI thread. */
 int tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running);
 /* Put the host back as OLD was, after tune_run succeeded but the inventory
- * could not take the change: define OLD again and, when RUNNING, give the
- * VM OLD's live part of R.  Keeps the current error.  Blocking. */
-void tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old,
-    bool running);
+ * could not take the change: the parts R changed, as OLD has them, onto
+ * the VM and its definition.  Keeps the current error.  Blocking. */
+void tune_undo(struct hv *hv, const struct tune_req *r, const struct vm_config *old);
 
 #endif

@@ -269,7 +269,7 @@ work_undo(struct hv *hv, void *arg)
 	struct tapply *ap = arg;
 
 	/* As vmtty tune does when the inventory refuses: the host goes back. */
-	tune_undo(hv, &ap->r, &ap->old, ap->running);
+	tune_undo(hv, &ap->r, &ap->old);
 }
 
 static void
@@ -610,7 +610,7 @@ toggle(struct tunev *t, int row, int cpu)
 	cancel_settle(t);
 	memset(&ch, 0, sizeof ch);
 	take_wants(t, &ch);
-	pinned = emu ? tuning_emulator_pin(&t->cfg, &set) : tuning_vcpu_pin(&t->cfg, row, &set);
+	pinned = tune_pin(&t->cfg, t->have_ts ? &t->ts : NULL, emu ? -1 : row, &set);
 	if (pinned != 1 || cpu < 0)
 		cpuset_zero(&set);
 	if (cpu < 0) {
@@ -829,7 +829,7 @@ draw_grid_row(struct tunev *t, int row, int y, int shown, int w, int cols)
 	int x = TUNEV_LABEL_COLS, last = -1;
 	char buf[TUNEV_SPEC + 64], list[TUNEV_SPEC];
 
-	pinned = (emu ? tuning_emulator_pin(&t->cfg, &pin) : tuning_vcpu_pin(&t->cfg, row, &pin)) == 1;
+	pinned = tune_pin(&t->cfg, t->have_ts ? &t->ts : NULL, emu ? -1 : row, &pin) == 1;
 	if (!emu && t->have_ts && (size_t)row < t->ts.nvcpu)
 		h = &t->ts.vcpu[row];
 	live = emu ? t->have_ts && t->ts.emulator_known : h != NULL;

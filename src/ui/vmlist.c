@@ -719,11 +719,12 @@ draw_vm_config(struct vmlist *v, const struct row *r, const struct vm_config *c,
 	snprintf(buf, sizeof buf, "%d (%dx%dx%d)", vm_config_cpus(c), c->sockets, c->cores,
 	    c->threads);
 	detail_line(y, bottom, x, w, "vCPUs", buf);
-	format_mem(c->memory_mib, buf, sizeof buf);
-	if (v->vms[r->vm].max_memory_mib > c->memory_mib) {
+	/* What it has now (a libvirt host's word) and its maximum. */
+	format_mem(v->vms[r->vm].memory_mib, buf, sizeof buf);
+	if (c->memory_mib > v->vms[r->vm].memory_mib) {
 		char max[32];
 
-		format_mem(v->vms[r->vm].max_memory_mib, max, sizeof max);
+		format_mem(c->memory_mib, max, sizeof max);
 		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (max %s)", max);
 	}
 	detail_line(y, bottom, x, w, "Memory", buf);

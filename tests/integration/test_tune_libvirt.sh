@@ -4,7 +4,8 @@
 # the balloon moving a running guest, hugepages (2M) backing it and the
 # start refused, with nothing started, when too few are free; and the
 # host's information against virsh's nodeinfo, capabilities and freepages;
-# a domain defined outside vmtty keeps its own tuning.
+# a domain defined outside vmtty keeps its own tuning, and when vmtty tunes
+# it only the tuned elements of its definition change; its own pins show.
 # Everything goes through `vmtty tune` and `vmtty host info`, and is
 # checked with virsh.
 source "$(dirname "$0")/libvirtd.sh"
@@ -128,5 +129,95 @@ t_eq "and its own current memory" "102400" \
 	"$(libvirtd_virsh dumpxml o1 --inactive | sed -n "s:.*<currentMemory unit='KiB'>\(.*\)</currentMemory>.*:\1:p")"
 t_nomatch "and it is not marked as tuned by vmtty" "urn:x-vmtty:tuning" "$(libvirtd_virsh dumpxml o1 --inactive)"
 libvirtd_virsh destroy o1 >/dev/null
+
+# 5. Tuning a domain defined outside vmtty (kernel, initrd and cmdline,
+# machine pc, devices vmtty's model has no word for) changes the tuned
+# elements of its own definition and nothing else: vmtty knows only its
+# name, vCPUs and memory, and a definition made from that would not boot.
+# The inventory's memory of it is its maximum, not its balloon.
+tiny_domain_xml e1 256 |
+	sed "s|<vcpu placement='static'>1</vcpu>|<vcpu placement='static'>2</vcpu>|
+	     s|<memballoon model='virtio'/>|<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng><watchdog model='i6300esb' action='reset'/>&|" >"$T_TMP/e1.xml"
+libvirtd_virsh define "$T_TMP/e1.xml" >/dev/null
+# untuned XML: the definition without what tuning may change (memory,
+# currentMemory, cputune, memoryBacking, metadata), one line.
+untuned() {
+	python3 -c '
+import sys, xml.etree.ElementTree as ET
+d = ET.fromstring(sys.stdin.read())
+for t in ("memory", "currentMemory", "cputune", "memoryBacking", "metadata"):
+    for e in d.findall(t):
+        d.remove(e)
+print(ET.tostring(d, encoding="unicode").replace("\n", ""))'
+}
+e1xml() { libvirtd_virsh dumpxml e1 --inactive; }
+before=$(e1xml | untuned)
+t_match "e1 boots its own kernel on machine pc, with an rng and a watchdog" \
+	"machine=\"pc-i440fx.*<kernel>.*<initrd>.*<cmdline>console=ttyS0</cmdline>.*<watchdog model=\"i6300esb\".*<rng model=\"virtio\">" "$before"
+t_status "vmtty list finds e1" 0 "$VMTTY" list --host lv
+t_status "start e1" 0 "$VMTTY" start lv/e1
+t_check "e1 boots" libvirtd_wait_serial e1 "GUEST READY" 90
+_e1_actual_is() { [ "$(libvirtd_virsh dommemstat e1 2>/dev/null | awk '$1 == "actual" { print $2 }')" = "$1" ]; }
+t_status "tune e1: pins" 0 "$VMTTY" tune lv/e1 --pin 0:0 --pin 1:1 --emulator-pin 1
+t_status "tune e1: balloon 128M" 0 "$VMTTY" tune lv/e1 --balloon 128M
+t_check "e1's balloon reaches 128 MiB" wait_for 30 _e1_actual_is 131072
+# list: MEMORY MAX of e1 as vmtty list --json has them (libvirt learns the
+# balloon's size from QEMU's events, a little after virsh dommemstat).
+e1_listed() {
+	"$VMTTY" list --host lv --json |
+		json '" ".join("%d %d" % (v["memory_mib"], v["max_memory_mib"]) for v in j if v["name"] == "e1")'
+}
+_e1_listed_is() { [ "$(e1_listed)" = "$1" ]; }
+wait_for 10 _e1_listed_is "128 256"
+t_eq "list: e1 has 128 MiB now of its 256 MiB" "128 256" "$(e1_listed)"
+t_eq "tune --json: its memory is still its 256 MiB maximum, the balloon 128 MiB" "256 128" \
+	"$("$VMTTY" tune lv/e1 --json | json '"%d %d" % (j["memory_mib"], j["balloon_mib"])')"
+t_eq "show --json: memory 256 MiB" "256" "$("$VMTTY" show lv/e1 --json | json 'j["memory_mib"]')"
+t_status "tune e1: hugepages 2M (next start)" 0 "$VMTTY" tune lv/e1 --hugepages 2M
+t_status "tune e1: max memory 384M (next start)" 0 "$VMTTY" tune lv/e1 --max-memory 384M
+t_eq "e1 still runs" "running" "$(libvirtd_domstate e1)"
+after=$(e1xml)
+t_eq "its definition keeps all the rest: machine, kernel, initrd, cmdline, every device" \
+	"$before" "$(untuned <<<"$after")"
+t_match "and has the pins, the balloon, hugepages and the maximum" \
+	"<memory unit='KiB'>393216</memory> *<currentMemory unit='KiB'>131072</currentMemory> *<memoryBacking> *<hugepages> *<page size='2048' unit='KiB'/> *</hugepages> *</memoryBacking>.*<cputune> *<vcpupin vcpu='0' cpuset='0'/> *<vcpupin vcpu='1' cpuset='1'/> *<emulatorpin cpuset='1'/> *</cputune>" \
+	"$(tr -d '\n' <<<"$after")"
+t_status "tune e1: hugepages off again" 0 "$VMTTY" tune lv/e1 --hugepages off
+libvirtd_virsh destroy e1 >/dev/null
+t_status "start e1 again" 0 "$VMTTY" start lv/e1
+t_check "it still boots its kernel" libvirtd_wait_serial e1 "GUEST READY" 90
+t_eq "with 384 MiB at most, its pins still there" "393216 0:0 1:1" \
+	"$(libvirtd_virsh dominfo e1 | awk '/^Max memory/ { print $3 }') $(libvirtd_virsh vcpupin e1 | awk 'NF { printf "%s%s:%s", n++ ? " " : "", $1, $2 }')"
+t_status "vmtty list --json after the restart" 0 "$VMTTY" list --host lv --json
+t_eq "list: e1's maximum is 384 MiB" "384" \
+	"$(json '" ".join(str(v["max_memory_mib"]) for v in j if v["name"] == "e1")' <<<"$T_OUT")"
+libvirtd_virsh destroy e1 >/dev/null
+
+# 6. Pins set with virsh on a domain defined outside vmtty show in vmtty
+# tune, off and running, and no start of vmtty's takes them away, not even
+# after vmtty tuned its balloon (that part alone becomes vmtty's).
+tiny_domain_xml c1 256 | sed "s|<vcpu placement='static'>1</vcpu>|<vcpu placement='static'>2</vcpu>|" >"$T_TMP/c1.xml"
+libvirtd_virsh define "$T_TMP/c1.xml" >/dev/null
+libvirtd_virsh vcpupin c1 0 1 --config >/dev/null
+libvirtd_virsh emulatorpin c1 0 --config >/dev/null
+c1pins() { libvirtd_virsh vcpupin c1 "$@" | awk 'NF { printf "%s%s:%s", n++ ? " " : "", $1, $2 }'; echo " / $(libvirtd_virsh emulatorpin c1 "$@" | awk 'NF { print $NF }')"; }
+t_status "vmtty list finds c1" 0 "$VMTTY" list --host lv
+t_status "vmtty tune c1 (off)" 0 "$VMTTY" tune lv/c1
+t_eq "shows its own pins: vCPU 0 on 1, vCPU 1 none, emulator on 0" "1 - 0" \
+	"$(awk '$1 == "0" || $1 == "1" { printf "%s ", $2 } /^emulator pin:/ { print $3 }' <<<"$T_OUT")"
+t_status "start c1" 0 "$VMTTY" start lv/c1
+t_eq "tune --json of the running c1: the same pins" "1 None 0" \
+	"$("$VMTTY" tune lv/c1 --json | json '" ".join(str(v["pin"]) for v in j["vcpus"]) + " " + str(j["emulator_pin"])')"
+t_status "poweroff c1" 0 "$VMTTY" poweroff lv/c1
+t_status "start c1 again" 0 "$VMTTY" start lv/c1
+t_eq "the pins are still there" "0:1 1:0-1 / 0" "$(c1pins --live)"
+t_status "poweroff c1" 0 "$VMTTY" poweroff lv/c1
+t_status "tune c1: balloon 200M" 0 "$VMTTY" tune lv/c1 --balloon 200M
+t_status "start c1 once more" 0 "$VMTTY" start lv/c1
+t_eq "the pins are still there, in the definition too" "0:1 1:0-1 / 0 | 0:1 1:0-1 / 0" \
+	"$(c1pins --live) | $(c1pins --config)"
+t_eq "and the balloon is vmtty's" "204800" \
+	"$(libvirtd_virsh dumpxml c1 --inactive | sed -n "s:.*<currentMemory unit='KiB'>\(.*\)</currentMemory>.*:\1:p")"
+libvirtd_virsh destroy c1 >/dev/null
 
 t_summary

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <libvirt/libvirt.h>
 
 #include "hv/hv.h"
 #include "hv/libvirt.h"
@@ -1274,6 +1275,115 @@ test_tune_running(void **state)
 }
 
 /*
+ * A domain defined outside vmtty (direct kernel boot, machine pc, devices
+ * vmtty's model does not know, a pin of its own), known to the inventory
+ * only by what a list tells (name, UUID, vCPUs, memory): each tune
+ * changes the part asked for in its own definition and nothing else, off
+ * or running; the pins it has of its own show in tune_state until vmtty
+ * pins it.
+ */
+static void
+test_tune_external(void **state)
+{
+	static const char ext[] = "<domain type='test'><name>ext-tune</name>"
+	    "<uuid>6e000000-0000-4000-8000-000000000001</uuid>"
+	    "<memory unit='MiB'>256</memory><currentMemory unit='MiB'>256</currentMemory>"
+	    "<vcpu placement='static'>2</vcpu><cputune><vcpupin vcpu='0' cpuset='1'/></cputune>"
+	    "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k/vmlinuz</kernel>"
+	    "<initrd>/k/initrd.img</initrd><cmdline>console=ttyS0 quiet</cmdline></os>"
+	    "<devices><rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+	    "</rng><watchdog model='i6300esb' action='reset'/></devices></domain>";
+	static const char *const kept[] = { "machine='pc'", "<kernel>/k/vmlinuz</kernel>",
+		"<initrd>/k/initrd.img</initrd>", "<cmdline>console=ttyS0 quiet</cmdline>",
+		"<rng model='virtio'>", "<watchdog model='i6300esb' action='reset'/>", NULL };
+	struct hv_tune_state ts;
+	struct vm_config c;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	struct hv *hv;
+	char note[256], *xml;
+
+	(void)state;
+	assert_non_null(conn = virConnectOpen("test:///default"));
+	assert_non_null(dom = virDomainDefineXML(conn, ext));
+	hv = open_uri("lab", "test:///default");
+	vm_config_init(&c);
+	c.name = xstrdup("ext-tune");
+	snprintf(c.uuid, sizeof c.uuid, "6e000000-0000-4000-8000-000000000001");
+	c.sockets = 2;
+	c.memory_mib = 256;
+
+	/* Its own pin shows; nothing of it is the inventory's yet. */
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_true(ts.vcpu[0].pinned);
+	expect_set(&ts.vcpu[0].affinity, "1");
+	assert_false(ts.vcpu[1].pinned);
+	hv_tune_state_clear(&ts);
+
+	/* Off: hugepages, a new maximum and the balloon, one at a time. */
+	c.tuning.hugepage_kib = 2048;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_HUGEPAGES));
+	c.memory_mib = 384;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_MAXMEM));
+	c.tuning.balloon_mib = 200;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_BALLOON));
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	for (const char *const *k = kept; *k != NULL; k++)
+		if (strstr(xml, *k) == NULL)
+			fail_msg("the definition lost \"%s\":\n%s", *k, xml);
+	assert_non_null(strstr(xml, "<page size='2048' unit='KiB'/>"));
+	assert_non_null(strstr(xml, "<memory unit='KiB'>393216</memory>"));
+	assert_non_null(strstr(xml, "<currentMemory unit='KiB'>204800</currentMemory>"));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='0' cpuset='1'/>"));
+	assert_non_null(strstr(xml, "parts=\"hugepages balloon\""));
+	free(xml);
+	/* A start keeps its own pin (the inventory has none). */
+	c.tuning.hugepage_kib = 0;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_HUGEPAGES));
+	EXPECT_OK(hv_start(hv, &c, note, sizeof note));
+	EXPECT_OK(hv_describe(hv, &c, &xml));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='0' cpuset='1'/>"));
+	assert_null(strstr(xml, "<hugepages"));
+	free(xml);
+
+	/* Running: pins (vmtty's from now on) and the balloon at once, the
+	 * rest in the definition; still only those parts. */
+	free(c.tuning.vcpu_pins);
+	c.tuning.vcpu_pins = xstrdup("1:0");
+	c.tuning.balloon_mib = 256;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_PINS | HV_TUNE_BALLOON));
+	EXPECT_OK(hv_tune_state(hv, &c, &ts));
+	assert_false(ts.vcpu[0].pinned);
+	assert_true(ts.vcpu[1].pinned);
+	expect_set(&ts.vcpu[1].affinity, "0");
+	hv_tune_state_clear(&ts);
+	c.memory_mib = 512;
+	EXPECT_OK(hv_tune(hv, &c, HV_TUNE_MAXMEM));
+	assert_non_null(xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
+	for (const char *const *k = kept; *k != NULL; k++)
+		if (strstr(xml, *k) == NULL)
+			fail_msg("the definition lost \"%s\":\n%s", *k, xml);
+	assert_non_null(strstr(xml, "<memory unit='KiB'>524288</memory>"));
+	assert_non_null(strstr(xml, "<vcpupin vcpu='1' cpuset='0'/>"));
+	assert_null(strstr(xml, "<vcpupin vcpu='0'"));
+	free(xml);
+	EXPECT_OK(hv_action(hv, &c, HV_POWEROFF));
+	EXPECT_OK(hv_undefine(hv, &c));
+	virDomainFree(dom);
+
+	/* A transient domain has no definition for the next start. */
+	assert_non_null(dom = virDomainCreateXML(conn, ext, 0));
+	EXPECT_ERR(hv_tune(hv, &c, HV_TUNE_HUGEPAGES), "VM 'ext-tune' is transient on host "
+	    "'lab': it has no definition to keep hugepages or a maximum memory for its next "
+	    "start; define it there first");
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+	vm_config_clear(&c);
+	hv_close(hv);
+	virConnectClose(conn);
+}
+
+/*
  * A start brings the inventory's tuning into the definition (pins,
  * emulator pin, hugepages, balloon) and checks the hugepages the host has
  * free first.
@@ -1413,6 +1523,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_host_info),
 		cmocka_unit_test(test_tune_running),
 		cmocka_unit_test(test_tune_start),
+		cmocka_unit_test(test_tune_external),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--auth-child") == 0)

@@ -850,6 +850,9 @@ libvirt_has(virConnectPtr conn, const char *xml, const char *const *want,
 
 #define TUNE_ALL (LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_HUGEPAGES)
 #define MARK "<vmtty:tuning xmlns:vmtty=\"" LIBVIRT_TUNING_NS "\"/>"
+/* The mark giving the inventory only PARTS ("pins hugepages"). */
+#define MARK_OF(parts) "<vmtty:tuning xmlns:vmtty=\"" LIBVIRT_TUNING_NS "\" parts=\"" \
+	parts "\"/>"
 
 /*
  * A definition brought to a VM's tuning: every fixture has its own
@@ -915,9 +918,9 @@ test_tuning_edit(void **state)
 	free(xml);
 
 	/* Defined elsewhere (no mark): its own pins and hugepages stay while
-	 * the VM has no tuning; adopted, or given some, it is marked and
-	 * brought to the VM's, and what else <cputune> and <memoryBacking>
-	 * hold stays. */
+	 * the VM has no tuning; adopted, or given some, it is marked (those
+	 * parts) and brought to the VM's, and what else <cputune> and
+	 * <memoryBacking> hold stays. */
 	xml = xstrdup("<domain type='qemu'><name>tuning</name><memory>1048576</memory>"
 	    "<vcpu>4</vcpu><metadata><app:x xmlns:app='urn:x-app'/></metadata><memoryBacking>"
 	    "<hugepages><page size='1' unit='G' nodeset='0'/></hugepages><locked/>"
@@ -928,15 +931,15 @@ test_tuning_edit(void **state)
 	assert_int_equal(libvirt_xml_tuning(xml, &bare, TUNE_ALL | LIBVIRT_TUNE_ADOPT, &out), 1);
 	assert_non_null(out);
 	libvirt_has(conn, out, (const char *const[]){ "<locked/>", "<shares>2048</shares>",
-	    MARK, "<app:x xmlns:app=\"urn:x-app\"/>", NULL },
-	    (const char *const[]){ "hugepages", "pin", NULL });
+	    MARK_OF("pins hugepages"), "<app:x xmlns:app=\"urn:x-app\"/>", NULL },
+	    (const char *const[]){ "<hugepages", "vcpupin", "emulatorpin", NULL });
 	free(out);
 	assert_int_equal(libvirt_xml_tuning(xml, &c, TUNE_ALL, &out), 1);
 	assert_non_null(out);
 	libvirt_has(conn, out, (const char *const[]){ "<locked/>", "<shares>2048</shares>",
 	    "<page size='2048' unit='KiB'/>", "<vcpupin vcpu='0' cpuset='2'/>",
-	    "<emulatorpin cpuset='5-6'/>", MARK, NULL }, (const char *const[]){ "nodeset",
-	    NULL });
+	    "<emulatorpin cpuset='5-6'/>", MARK_OF("pins hugepages"), NULL },
+	    (const char *const[]){ "nodeset", NULL });
 	free(out);
 	free(xml);
 	/* Marked already: only what differs; "0-7,^2" is libvirt's way to
@@ -954,6 +957,135 @@ test_tuning_edit(void **state)
 	assert_int_equal(libvirt_xml_tuning("<domain><vcpu>", &c, TUNE_ALL, &out), -1);
 	assert_non_null(strstr(err_get(), "cannot read the definition of VM 'tuning': "));
 	vm_config_clear(&bare);
+	vm_config_clear(&c);
+	virConnectClose(conn);
+}
+
+/*
+ * A domain defined elsewhere, as virsh defines one: direct kernel boot,
+ * machine pc, devices vmtty's model has no word for, pins of its own and a
+ * balloon of its own.  Each part vmtty is asked to tune becomes the
+ * inventory's (the mark names it) and only that part changes; a start
+ * (no ADOPT) leaves the others alone; the maximum memory changes <memory>
+ * alone, <currentMemory> following it only when it had all of it.
+ */
+static void
+test_tuning_parts(void **state)
+{
+	static const char ext[] = "<domain type='qemu'><name>ext</name>"
+	    "<memory unit='MiB'>256</memory><currentMemory unit='MiB'>200</currentMemory>"
+	    "<vcpu placement='static'>2</vcpu><cputune><vcpupin vcpu='0' cpuset='1'/>"
+	    "<emulatorpin cpuset='0'/></cputune>"
+	    "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k/vmlinuz</kernel>"
+	    "<initrd>/k/initrd.img</initrd><cmdline>console=ttyS0 quiet</cmdline></os>"
+	    "<devices><rng model='virtio'><backend model='random'>/dev/urandom</backend>"
+	    "</rng><watchdog model='i6300esb' action='reset'/><memballoon model='virtio'/>"
+	    "</devices></domain>";
+	static const char *const kept[] = { "machine='pc", "<kernel>/k/vmlinuz</kernel>",
+		"<initrd>/k/initrd.img</initrd>", "<cmdline>console=ttyS0 quiet</cmdline>",
+		"<rng model='virtio'>", "<watchdog model='i6300esb' action='reset'/>", NULL };
+	struct vm_config c;
+	char *out, *out2, *numa;
+	virConnectPtr conn;
+
+	(void)state;
+	virSetErrorFunc(NULL, silent);
+	assert_non_null(conn = virConnectOpen("test:///default"));
+	vm_config_init(&c);
+	c.name = xstrdup("ext");
+	c.sockets = 2;
+	c.memory_mib = 256;
+
+	/* The balloon: <currentMemory> alone; its pins stay its own. */
+	c.tuning.balloon_mib = 128;
+	assert_int_equal(libvirt_xml_tuning(ext, &c, LIBVIRT_TUNE_BALLOON | LIBVIRT_TUNE_ADOPT,
+	    &out), 1);
+	assert_non_null(out);
+	libvirt_has(conn, out, kept, NULL);
+	libvirt_has(conn, out, (const char *const[]){ "<memory unit='KiB'>262144</memory>",
+	    "<currentMemory unit='KiB'>131072</currentMemory>", "<vcpupin vcpu='0' cpuset='1'/>",
+	    "<emulatorpin cpuset='0'/>", MARK_OF("balloon"), NULL }, NULL);
+	/* A start with no pins in the inventory: the pins are not its to take. */
+	assert_int_equal(libvirt_xml_tuning(out, &c, LIBVIRT_TUNE_PINS |
+	    LIBVIRT_TUNE_HUGEPAGES | LIBVIRT_TUNE_BALLOON, &out2), 1);
+	assert_null(out2);
+
+	/* A larger maximum: <memory>; the balloon stays where it is. */
+	c.memory_mib = 384;
+	assert_int_equal(libvirt_xml_tuning(out, &c, LIBVIRT_TUNE_MEMORY | LIBVIRT_TUNE_ADOPT,
+	    &out2), 1);
+	assert_non_null(out2);
+	libvirt_has(conn, out2, kept, NULL);
+	libvirt_has(conn, out2, (const char *const[]){ "<memory unit='KiB'>393216</memory>",
+	    "<currentMemory unit='KiB'>131072</currentMemory>", "<vcpupin vcpu='0' cpuset='1'/>",
+	    MARK_OF("balloon"), NULL }, NULL);
+	free(out2);
+	/* Balloon 0 is all of the memory, the new maximum's too. */
+	c.tuning.balloon_mib = 0;
+	assert_int_equal(libvirt_xml_tuning(out, &c, LIBVIRT_TUNE_MEMORY | LIBVIRT_TUNE_BALLOON |
+	    LIBVIRT_TUNE_ADOPT, &out2), 1);
+	libvirt_has(conn, out2, (const char *const[]){ "<memory unit='KiB'>393216</memory>",
+	    "<currentMemory unit='KiB'>393216</currentMemory>", NULL }, NULL);
+	free(out2);
+	free(out);
+
+	/* Unballooned, a new maximum takes the balloon with it, up or down;
+	 * a domain ballooned below a lower maximum keeps its balloon. */
+	c.memory_mib = 512;
+	assert_int_equal(libvirt_xml_tuning("<domain><name>ext</name><memory>262144</memory>"
+	    "<currentMemory>262144</currentMemory><vcpu>2</vcpu></domain>", &c,
+	    LIBVIRT_TUNE_MEMORY, &out), 1);
+	assert_non_null(strstr(out, "<memory unit=\"KiB\">524288</memory>"));
+	assert_non_null(strstr(out, "<currentMemory unit=\"KiB\">524288</currentMemory>"));
+	free(out);
+	c.memory_mib = 128;
+	assert_int_equal(libvirt_xml_tuning(ext, &c, LIBVIRT_TUNE_MEMORY, &out), 1);
+	libvirt_has(conn, out, (const char *const[]){ "<memory unit='KiB'>131072</memory>",
+	    "<currentMemory unit='KiB'>131072</currentMemory>", "<vcpupin vcpu='0' cpuset='1'/>",
+	    NULL }, (const char *const[]){ "vmtty:tuning", NULL });
+	free(out);
+	c.memory_mib = 256;
+	assert_int_equal(libvirt_xml_tuning(ext, &c, LIBVIRT_TUNE_MEMORY, &out), 1);
+	assert_null(out);
+
+	/* Pins and hugepages, then: only those, each named in the mark. */
+	c.tuning.vcpu_pins = xstrdup("1:0");
+	assert_int_equal(libvirt_xml_tuning(ext, &c, LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_ADOPT,
+	    &out), 1);
+	libvirt_has(conn, out, kept, NULL);
+	libvirt_has(conn, out, (const char *const[]){ "<vcpupin vcpu='1' cpuset='0'/>",
+	    "<currentMemory unit='KiB'>204800</currentMemory>", MARK_OF("pins"), NULL },
+	    (const char *const[]){ "<vcpupin vcpu='0'", "emulatorpin", NULL });
+	c.tuning.hugepage_kib = 2048;
+	assert_int_equal(libvirt_xml_tuning(out, &c, LIBVIRT_TUNE_HUGEPAGES | LIBVIRT_TUNE_ADOPT,
+	    &out2), 1);
+	libvirt_has(conn, out2, kept, NULL);
+	libvirt_has(conn, out2, (const char *const[]){ "<page size='2048' unit='KiB'/>",
+	    "<vcpupin vcpu='1' cpuset='0'/>", MARK_OF("pins hugepages"), NULL }, NULL);
+	free(out);
+	/* Every part named: the mark of a domain vmtty defined. */
+	assert_int_equal(libvirt_xml_tuning(out2, &c, LIBVIRT_TUNE_BALLOON | LIBVIRT_TUNE_ADOPT,
+	    &out), 1);
+	libvirt_has(conn, out, (const char *const[]){ MARK,
+	    "<currentMemory unit='KiB'>262144</currentMemory>", NULL }, NULL);
+	free(out);
+	free(out2);
+
+	/* NUMA cells make the maximum: refused, in a sentence. */
+	numa = xstrdup("<domain><name>ext</name><memory>262144</memory><vcpu>2</vcpu><cpu>"
+	    "<numa><cell id='0' cpus='0-1' memory='262144'/></numa></cpu></domain>");
+	c.memory_mib = 512;
+	assert_int_equal(libvirt_xml_tuning(numa, &c, LIBVIRT_TUNE_MEMORY, &out), -1);
+	assert_null(out);
+	assert_string_equal(err_get(), "VM 'ext': its memory is split over NUMA cells in its "
+	    "definition, whose sizes make its maximum; change those on its host (virsh edit)");
+	free(numa);
+	/* A balloon above the maximum. */
+	c.memory_mib = 256;
+	c.tuning.balloon_mib = 300;
+	assert_int_equal(libvirt_xml_tuning(ext, &c, LIBVIRT_TUNE_BALLOON, &out), -1);
+	assert_string_equal(err_get(), "VM 'ext': its balloon target, 300 MiB, is above the "
+	    "256 MiB it has; set a smaller one");
 	vm_config_clear(&c);
 	virConnectClose(conn);
 }
@@ -1077,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_serial_log_path),
 		cmocka_unit_test(test_uri_remote),
 		cmocka_unit_test(test_tuning_edit),
+		cmocka_unit_test(test_tuning_parts),
 		cmocka_unit_test(test_read_host_caps),
 	};
 

@@ -590,6 +590,27 @@ test_cache_sync(void **state)
 	assert_false(v[1].autostart);
 	assert_false(v[1].persistent);
 	vm_summary_free(v, n);
+	/* A ballooned domain's configuration has its maximum as its memory
+	 * (the balloon is not what it may have); written back (a tune), it
+	 * stays that, and the next list has the host's word again. */
+	assert_int_equal(vm_resolve(f->db, "lab/beta", &id), 0);
+	assert_int_equal(vm_load(f->db, id, &c), 0);
+	assert_int_equal(c.memory_mib, 4096);
+	c.tuning.balloon_mib = 2048;
+	assert_int_equal(vm_update(f->db, &c), 0);
+	vm_config_clear(&c);
+	assert_int_equal(vm_load(f->db, id, &c), 0);
+	assert_int_equal(c.memory_mib, 4096);
+	assert_int_equal(c.tuning.balloon_mib, 2048);
+	vm_config_clear(&c);
+	assert_int_equal(vm_cache_sync(f->db, lab, second, 2, &added, &removed), 0);
+	assert_int_equal(vm_load(f->db, id, &c), 0);
+	assert_int_equal(c.memory_mib, 4096);
+	vm_config_clear(&c);
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(v[0].memory_mib, 2048);
+	assert_int_equal(v[0].max_memory_mib, 4096);
+	vm_summary_free(v, n);
 	/* A built-in VM: persistent, no autostart, its memory the maximum. */
 	assert_int_equal(vm_list(f->db, "local", &v, &n), 0);
 	assert_int_equal(n, 1);
