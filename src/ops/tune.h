@@ -38,10 +38,18 @@ struct tune_req {
  * with the host's CPUs and hugepage sizes when HI is not NULL: 0, or -1 +
  * one sentence naming what is wrong.  No I/O. */
 int tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *hi);
+/* The balloon targets VM C may take now, from *LO to *HI MiB: from the
+ * floor of its memory to its memory and, while it runs with RUNNING_MIB
+ * (its running maximum; 0 when it is not running), also from that
+ * memory's floor to that memory.  false when no target is both. */
+bool tune_balloon_range(const struct vm_config *c, int64_t running_mib, int64_t *lo,
+    int64_t *hi);
 /* The blocking part for C (changed by tune_apply; OLD as it was): define it
  * on the host, and give a running VM (*RUNNING) the live part now.  On
- * failure the host's definition and the VM are as they were (OLD).  Not on
- * the UI thread. */
+ * failure the host's definition and the VM are as they were (OLD).  A
+ * running VM's balloon target must lie within the floor and the memory it
+ * runs with (hv_tune_state's max_kib), not those of a maximum waiting for
+ * its next start.  Not on the UI thread. */
 int tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running);
 /* Put the host back as OLD was, after tune_run succeeded but the inventory
