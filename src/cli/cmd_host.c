@@ -298,6 +298,37 @@ host_ksm_cmd(struct cli_ctx *ctx, char **ops, int n)
 	return rc;
 }
 
+/* The options each host subcommand takes: one table of options is parsed
+ * for all of them, and a subcommand refuses the others as unknown. */
+static const struct {
+	const char *name, *alias;
+	bool json, addr;
+} host_subs[] = {
+	{ "add", NULL, false, false },
+	{ "list", "ls", true, false },
+	{ "rm", "remove", false, false },
+	{ "set", NULL, false, true },
+	{ "info", NULL, true, false },
+	{ "ksm", NULL, false, false },
+};
+
+/* CLI_OK, or CLI_USAGE after saying which option SUB does not take. */
+static int
+host_opts_check(const char *sub, bool json, const char *addr)
+{
+	for (size_t i = 0; i < sizeof host_subs / sizeof host_subs[0]; i++) {
+		if (strcmp(sub, host_subs[i].name) != 0 &&
+		    (host_subs[i].alias == NULL || strcmp(sub, host_subs[i].alias) != 0))
+			continue;
+		if (json && !host_subs[i].json)
+			return cli_usage("host", "host %s: unknown option '--json'", sub);
+		if (addr != NULL && !host_subs[i].addr)
+			return cli_usage("host", "host %s: unknown option '--migration-address'", sub);
+		return CLI_OK;
+	}
+	return CLI_OK;	/* an unknown subcommand is said below */
+}
+
 int
 cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -316,6 +347,8 @@ cmd_host(struct cli_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? CLI_OK : rc;
 	if (n == 0)
 		rc = cli_usage("host", "host needs a subcommand: add, list, rm, set, info or ksm");
+	else if (host_opts_check(ops[0], json, addr) != CLI_OK)
+		rc = CLI_USAGE;
 	else if (strcmp(ops[0], "add") == 0)
 		rc = host_add_cmd(ctx, ops + 1, n - 1);
 	else if (strcmp(ops[0], "list") == 0 || strcmp(ops[0], "ls") == 0)

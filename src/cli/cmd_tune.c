@@ -163,9 +163,14 @@ show(struct cli_vm *v, bool json)
 {
 	struct hv_tune_state ts;
 	struct hv_status st;
-	bool live = hv_status(v->hv, &v->c, &st) == 0 && st.state != HV_OFF &&
-	    st.state != HV_CRASHED;
+	bool known = hv_status(v->hv, &v->c, &st) == 0;
+	bool live = known && !vm_state_stopped(hv_state_name(st.state));
 
+	/* Stopped, what waited for a restart is its configuration. */
+	if (known && !live) {
+		free(v->c.pending);
+		v->c.pending = NULL;
+	}
 	if (hv_tune_state(v->hv, &v->c, &ts) != 0) {
 		if (live)
 			return cli_fail_err();
@@ -254,6 +259,12 @@ cmd_tune(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	r.pins = (const char *const *)pins.v;
 	r.npins = pins.n;
+	/* Two pins for one vCPU are a usage error, found before any host. */
+	if (tuning_pins_distinct(r.pins, r.npins) != 0) {
+		free(ops);
+		strv_free(&pins);
+		return cli_usage("tune", "%s", err_get());
+	}
 	rc = cli_vm_load(ctx, ops[0], &v, true);
 	free(ops);
 	if (rc != 0) {

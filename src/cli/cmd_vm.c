@@ -45,7 +45,7 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		    v[i].cpus, (long long)v[i].memory_mib, (long long)v[i].max_memory_mib,
 		    v[i].autostart ? "true" : "false", v[i].persistent ? "true" : "false",
 		    is_stale(v[i].host, stale, nstale) ? "true" : "false",
-		    v[i].pending ? "true" : "false");
+		    v[i].pending && !vm_state_stopped(v[i].state) ? "true" : "false");
 		json_object_put(h);
 		json_object_put(nm);
 		json_object_put(st);
@@ -71,7 +71,8 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		char state[32];
 
 		snprintf(state, sizeof state, "%s%s%s", v[i].state,
-		    is_stale(v[i].host, stale, nstale) ? "?" : "", v[i].pending ? "*" : "");
+		    is_stale(v[i].host, stale, nstale) ? "?" : "",
+		    v[i].pending && !vm_state_stopped(v[i].state) ? "*" : "");
 		/* Names come from libvirt hosts too: escaped, they cannot
 		 * return the cursor or fake columns. */
 		cli_print_cell(v[i].host, wh);
@@ -392,6 +393,11 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		free(v.c.state);
 		v.c.state = xstrdup(hv_state_name(st.state));
 		journal_found(ctx->db, v.c.host, v.c.name, &st);
+		/* Stopped, what waited for a restart is its configuration. */
+		if (vm_state_stopped(v.c.state)) {
+			free(v.c.pending);
+			v.c.pending = NULL;
+		}
 	} else {
 		/* A built-in host answers at once or not at all: its last-seen
 		 * state would be a guess presented as fact. */

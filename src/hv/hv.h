@@ -151,7 +151,8 @@ struct hv_tune_state {
 	struct cpuset emulator;	/* where the emulator threads may run */
 	bool emulator_pinned;	/* the host pins them there (as vcpu[].pinned) */
 	int64_t balloon_kib;	/* the memory the guest has now (balloon actual) */
-	int64_t max_kib;	/* the most it can have */
+	int64_t max_kib;	/* the most it can have: the memory it runs with (not
+				 * a maximum waiting for its next start) */
 	/* The guest's own view, from the balloon driver's statistics. */
 	int64_t guest_total_kib, guest_free_kib, guest_available_kib;
 };

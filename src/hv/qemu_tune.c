@@ -367,6 +367,22 @@ stat_kib(json_object *stats, const char *name)
 	return b >= (uint64_t)INT64_MAX ? -1 : (int64_t)(b / 1024);
 }
 
+/* The memory qemu runs with (its -m, not the inventory's memory, which
+ * may be a maximum waiting for the next start); -1 when it does not say. */
+static int64_t
+read_max(struct qmp *q)
+{
+	json_object *ret = NULL, *v;
+	int64_t kib = -1;
+
+	if (qmp_call(q, "query-memory-size-summary", NULL, TUNE_QMP_MS, &ret) == 0 &&
+	    json_object_object_get_ex(ret, "base-memory", &v) &&
+	    json_object_is_type(v, json_type_int))
+		kib = json_object_get_int64(v) / 1024;
+	json_object_put(ret);
+	return kib;
+}
+
 /* The balloon's size now, and the guest's own memory figures from its
  * balloon driver (all -1 until the driver has reported once). */
 static void
@@ -374,6 +390,7 @@ read_memory(struct qmp *q, struct hv_tune_state *ts)
 {
 	json_object *ret = NULL, *v, *stats, *a;
 
+	ts->max_kib = read_max(q);
 	ts->balloon_kib = -1;
 	ts->guest_total_kib = ts->guest_free_kib = ts->guest_available_kib = -1;
 	if (qmp_call(q, "query-balloon", NULL, TUNE_QMP_MS, &ret) == 0 &&
@@ -418,7 +435,6 @@ qemu_tune_read(const struct vm_config *c, const char *sock, int pid, struct hv_t
 	}
 	read_thread(pid, pid, &out->emulator, &last);
 	out->emulator_known = cpuset_count(&out->emulator) > 0;
-	out->max_kib = c->memory_mib * 1024;
 	read_memory(q, out);
 	free(tids);
 	qmp_close(q);

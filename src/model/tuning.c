@@ -86,11 +86,17 @@ pins_write(struct vm_config *c, const struct pins *p)
 }
 
 int64_t
+tuning_floor_mib(int64_t memory_mib)
+{
+	int64_t floor = memory_mib / 8 > 64 ? memory_mib / 8 : 64;
+
+	return floor < memory_mib ? floor : memory_mib;
+}
+
+int64_t
 tuning_balloon_floor_mib(const struct vm_config *c)
 {
-	int64_t floor = c->memory_mib / 8 > 64 ? c->memory_mib / 8 : 64;
-
-	return floor < c->memory_mib ? floor : c->memory_mib;
+	return tuning_floor_mib(c->memory_mib);
 }
 
 int
@@ -166,6 +172,42 @@ tuning_set_pin(struct vm_config *c, const char *spec)
 	return 0;
 }
 
+/* The slot SPEC pins (0 all, 1 + V vCPU V), or -1 when it does not read. */
+static int
+pin_slot(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	char num[8];
+	long long v;
+
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof num)
+		return -1;
+	memcpy(num, spec, (size_t)(colon - spec));
+	num[colon - spec] = '\0';
+	if (strcmp(num, "all") == 0)
+		return 0;
+	return num_parse(num, 0, VM_MAX_CPUS - 1, &v) == 0 ? 1 + (int)v : -1;
+}
+
+int
+tuning_pins_distinct(const char *const *specs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int slot = pin_slot(specs[i]);
+
+		for (size_t j = i + 1; slot >= 0 && j < n; j++) {
+			if (pin_slot(specs[j]) != slot)
+				continue;
+			if (slot == 0)
+				return err_set("every vCPU is pinned twice, '%s' and '%s'; give all: "
+				    "once", specs[i], specs[j]);
+			return err_set("vCPU %d is pinned twice, '%s' and '%s'; give one pin for "
+			    "each vCPU", slot - 1, specs[i], specs[j]);
+		}
+	}
+	return 0;
+}
+
 int
 tuning_set_emulator_pin(struct vm_config *c, const char *spec)
 {
@@ -195,6 +237,9 @@ tuning_parse_hugepages(const char *s, int64_t *kib)
 		*kib = 0;
 		return 0;
 	}
+	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
+		return err_set("hugepages: '%s' has no unit; give a page size with its unit, 2M "
+		    "or 1G (what the host offers: 'vmtty host info'), or off", s);
 	/* A page size is a power of two from 4 KiB to 16 GiB. */
 	if (num_parse_size(s, 20, 10, 16LL * 1024 * 1024, &v) != 0 || v < 4 || (v & (v - 1)) != 0)
 		return err_set("hugepages: '%s' is not a page size; give 2M or 1G (what the host "

@@ -13,8 +13,11 @@
 
 struct vm_config;
 
-/* The balloon never goes below this: the larger of 64 MiB and an eighth of
- * the VM's memory (never above the memory). */
+/* The balloon never goes below this: max(64 MiB, MEMORY_MIB / 8), never
+ * above MEMORY_MIB itself.  A running VM's floor is that of the memory it
+ * started with (ops/tune), its configuration's that of its next start. */
+int64_t tuning_floor_mib(int64_t memory_mib);
+/* The floor of C's memory. */
 int64_t tuning_balloon_floor_mib(const struct vm_config *c);
 
 /* The host CPUs vCPU VCPU of C is pinned to into *SET: 1, or 0 when it is
@@ -30,10 +33,15 @@ int tuning_emulator_pin(const struct vm_config *c, struct cpuset *set);
  * canonical form.  0, or -1 + err naming the pin and what to give.
  */
 int tuning_set_pin(struct vm_config *c, const char *spec);
+/* SPECS (N pins as the user gives them, for one change) pin no vCPU twice,
+ * nor "all" twice: 0, or -1 + err naming the vCPU and both pins.  A pin
+ * that does not read is left to tuning_set_pin. */
+int tuning_pins_distinct(const char *const *specs, size_t n);
 /* CPUSET, or "off", as C's emulator pin.  0, or -1 + err. */
 int tuning_set_emulator_pin(struct vm_config *c, const char *spec);
-/* "2M", "1G" (any size: the host decides what it offers) or "off" into
- * *KIB (0: off).  0, or -1 + err. */
+/* "2M", "1G" (any size with its unit: the host decides what it offers) or
+ * "off" into *KIB (0: off).  A bare number is refused: it could be read
+ * as MiB or as KiB ('vmtty host info' counts in KiB).  0, or -1 + err. */
 int tuning_parse_hugepages(const char *s, int64_t *kib);
 /* A balloon target for C: a size (MiB, or 512M, 2G) from the floor to C's
  * memory.  0, or -1 + err naming both ends. */

@@ -329,10 +329,18 @@ vm_disk_refs_free(struct vm_disk_ref *r, size_t n)
 	free(r);
 }
 
+bool
+vm_state_stopped(const char *state)
+{
+	return state != NULL && (strcmp(state, "off") == 0 || strcmp(state, "crashed") == 0);
+}
+
 int
 vm_set_state(struct db *db, int64_t id, const char *state)
 {
-	sqlite3_stmt *st = db_prepare(db, "UPDATE vms SET state = ?2, seen = ?3 WHERE id = ?1");
+	sqlite3_stmt *st = db_prepare(db, vm_state_stopped(state) ?
+	    "UPDATE vms SET state = ?2, seen = ?3, pending = NULL WHERE id = ?1" :
+	    "UPDATE vms SET state = ?2, seen = ?3 WHERE id = ?1");
 	int rc;
 
 	if (st == NULL)

@@ -158,9 +158,15 @@ int vm_move(struct db *db, int64_t id, int64_t host_id);
 int vm_load(struct db *db, int64_t id, struct vm_config *out);
 /* SPEC is "name" when unique, else "host/name". */
 int vm_resolve(struct db *db, const char *spec, int64_t *id);
+/* Record VM ID's state word; one that is stopped (vm_state_stopped) also
+ * takes its pending mark away. */
 int vm_set_state(struct db *db, int64_t id, const char *state);
 /* Record changes that wait for VM ID's next start (NULL: none left). */
 int vm_set_pending(struct db *db, int64_t id, const char *pending);
+/* STATE (a state word: off, crashed, running, ...) has no running VM, so
+ * nothing waits for a restart: the pending changes are simply its
+ * configuration, and no front end marks them.  NULL (not known): false. */
+bool vm_state_stopped(const char *state);
 /* The VM most recently made from template TEMPLATE, into *ID; 0 and
  * *ID = 0 when there is none. */
 int vm_last_from_template(struct db *db, const char *template_name, int64_t *id);

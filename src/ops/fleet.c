@@ -16,6 +16,9 @@
 #include "util/xalloc.h"
 
 #define FLEET_CONNECT_MS 10000	/* a connect taking longer shows unreachable */
+/* A bounded call (fleet_run_bounded) running longer: the host did not
+ * answer.  As long as the CLI waits for a host by default. */
+#define FLEET_CALL_MS 15000
 #define FLEET_POLL_MS 5000	/* list refresh without events */
 #define FLEET_BACKOFF_MIN 1000
 #define FLEET_BACKOFF_MAX 30000
@@ -57,6 +60,7 @@ struct fhost {
 	bool gone;			/* removed by fleet_set_hosts */
 	int timer;
 	int watchdog;
+	struct fjob *bounded;		/* bounded calls in flight (UI thread) */
 	struct fhost *next;
 };
 
@@ -89,6 +93,14 @@ struct fjob {
 	bool force;
 	bool graphics;			/* FJ_CONSOLE: the graphical display */
 	int fd;
+	struct lane *lane;		/* the lane it was queued on */
+	/* FJ_RUN through fleet_run_bounded (UI thread, but STARTED). */
+	void (*stalled)(const char *error, void *arg);
+	bool answered;			/* STALLED ran; DONE is still owed */
+	long long started;		/* log_now_ms() when FN began; 0 before
+					 * (written by the lane: atomic) */
+	int call_timer;			/* its deadline, or -1 */
+	struct fjob *bnext;		/* in the host's BOUNDED list */
 	/* Results. */
 	int rc;
 	char error[512];
@@ -106,6 +118,7 @@ struct fevent {
 
 static void schedule_connect(struct fhost *h, long delay);
 static void queue_list(struct fhost *h);
+static void unbound(struct fjob *j);
 
 const char *
 fleet_state_name(enum fleet_state s)
@@ -351,12 +364,36 @@ work_console(void *arg)
 		snprintf(j->error, sizeof j->error, "%s", err_get());
 }
 
+/* Queue J on its host's lane; the host counts it busy until it settles. */
+static int
+submit(struct fjob *j, job_fn fn, job_done_fn done)
+{
+	j->lane = j->h->lane;
+	j->h->pub.busy++;
+	if (job_submit(j->lane, fn, done, j) != 0) {
+		j->h->pub.busy--;
+		return -1;
+	}
+	return 0;
+}
+
+/* J is done: false when its lane was given up meanwhile (the host has a
+ * new lane, or none yet), so that what it brings is out of date. */
+static bool
+settle(struct fjob *j)
+{
+	if (j->lane != j->h->lane)
+		return false;
+	j->h->pub.busy--;
+	return true;
+}
+
 static void
 done_console(void *arg)
 {
 	struct fjob *j = arg;
 
-	j->h->pub.busy--;
+	settle(j);
 	if (j->fd_done != NULL)
 		j->fd_done(j->rc == 0 ? j->fd : -1, j->rc == 0 ? NULL : j->error, j->done_arg);
 	else if (j->rc == 0)
@@ -378,7 +415,7 @@ done_free(void *arg)
 {
 	struct fjob *j = arg;
 
-	j->h->pub.busy--;
+	settle(j);
 	free(j);
 }
 
@@ -414,8 +451,8 @@ close_on_lane(struct fhost *h, struct hv *hv)
 	}
 	c = fjob_new(h, FJ_CLOSE);
 	c->hv = hv;
-	h->pub.busy++;
-	job_submit(h->lane, work_close, done_free, c);
+	if (submit(c, work_close, done_free) != 0)
+		free(c);
 }
 
 static void
@@ -424,7 +461,7 @@ done_connect(void *arg)
 	struct fjob *j = arg;
 	struct fhost *h = j->h;
 
-	h->pub.busy--;
+	settle(j);
 	/* A late answer from an abandoned attempt, or the fleet is closing. */
 	if (h->gone || h->f->closing || j->seq != h->seq) {
 		close_on_lane(h, j->hv);
@@ -455,7 +492,11 @@ done_list(void *arg)
 	struct fjob *j = arg;
 	struct fhost *h = j->h;
 
-	h->pub.busy--;
+	/* A list from a lane given up is out of date: the new lane lists. */
+	if (!settle(j)) {
+		fjob_free(j);
+		return;
+	}
 	h->refresh_queued = false;
 	if (!h->gone && !h->f->closing) {
 		if (j->rc != 0) {
@@ -479,7 +520,7 @@ done_action(void *arg)
 	struct fjob *j = arg;
 	struct fhost *h = j->h;
 
-	h->pub.busy--;
+	settle(j);
 	if (j->done != NULL)
 		j->done(j->rc == 0 ? NULL : j->error, j->note, j->done_arg);
 	if (!h->gone && !h->f->closing)
@@ -494,7 +535,24 @@ fjob_new(struct fhost *h, int kind)
 
 	j->h = h;
 	j->kind = kind;
+	j->call_timer = -1;
 	return j;
+}
+
+/* Give up H's lane, stuck in a call: the lane keeps its thread and the hv
+ * it uses, closed there after the stuck call and the jobs queued behind it
+ * (which finish, if ever, as out of date); the next connect makes a new
+ * lane. */
+static void
+abandon_lane(struct fhost *h)
+{
+	log_debug("fleet: host '%s': lane stuck, giving it up", h->pub.name);
+	close_on_lane(h, h->hv);
+	h->lane = NULL;
+	h->hv = NULL;
+	h->connected = false;
+	h->pub.busy = 0;
+	h->refresh_queued = h->refresh_again = false;
 }
 
 /* A fresh lane when the current one is stuck in a call for too long. */
@@ -505,12 +563,8 @@ ensure_lane(struct fhost *h)
 		return;
 	if (h->lane != NULL && log_now_ms() - h->connect_started < FLEET_CONNECT_MS)
 		return;
-	if (h->lane != NULL) {
-		/* The old lane keeps its stuck thread and the hv it uses. */
-		log_debug("fleet: host '%s': lane stuck, starting a new one", h->pub.name);
-		h->hv = NULL;
-		h->pub.busy = 0;
-	}
+	if (h->lane != NULL)
+		abandon_lane(h);
 	h->lane = jobs_lane_new(h->f->jobs, h->pub.name);
 	if (h->lane != NULL)
 		lane_set_discard(h->lane, discard_job);
@@ -545,8 +599,13 @@ on_connect_timer(void *arg)
 	j->old_hv = h->hv;
 	h->hv = NULL;
 	h->connected = false;
-	h->pub.busy++;
-	job_submit(h->lane, work_connect, done_connect, j);
+	if (submit(j, work_connect, done_connect) != 0) {
+		h->hv = j->old_hv;
+		j->old_hv = NULL;
+		fjob_free(j);
+		set_unreachable(h, err_get());
+		return;
+	}
 	schedule_connect(h, -1);
 }
 
@@ -603,11 +662,13 @@ queue_list(struct fhost *h)
 		h->refresh_again = true;
 		return;
 	}
-	h->refresh_queued = true;
 	j = fjob_new(h, FJ_LIST);
 	j->hv = h->hv;
-	h->pub.busy++;
-	job_submit(h->lane, work_list, done_list, j);
+	if (submit(j, work_list, done_list) != 0) {
+		fjob_free(j);
+		return;
+	}
+	h->refresh_queued = true;
 }
 
 void
@@ -748,8 +809,11 @@ fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, in
 	j->action = action;
 	j->done = done;
 	j->done_arg = arg;
-	h->pub.busy++;
-	return job_submit(h->lane, work_action, done_action, j);
+	if (submit(j, work_action, done_action) != 0) {
+		fjob_free(j);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -767,6 +831,9 @@ fleet_shutdown(struct fleet *f)
 		if (h->watchdog >= 0)
 			loop_cancel_timer(f->loop, h->watchdog);
 		h->timer = h->watchdog = -1;
+		/* No deadline fires any more; a call still stuck keeps its job. */
+		while (h->bounded != NULL)
+			unbound(h->bounded);
 		/* From now on its backends' events are dropped: a backend still
 		 * open when the fleet is freed never reaches it. */
 		sink_detach(h->sink);
@@ -817,8 +884,11 @@ open_fd(struct fleet *f, const char *host, const struct vm_config *c, bool force
 	vm_config_copy(&j->cfg, c);
 	j->fd_done = done;
 	j->done_arg = arg;
-	h->pub.busy++;
-	return job_submit(h->lane, work_console, done_console, j);
+	if (submit(j, work_console, done_console) != 0) {
+		fjob_free(j);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -826,7 +896,23 @@ work_run(void *arg)
 {
 	struct fjob *j = arg;
 
+	__atomic_store_n(&j->started, log_now_ms(), __ATOMIC_RELEASE);
 	j->run(j->hv, j->done_arg);
+}
+
+/* J leaves its host's list of bounded calls, and its deadline goes. */
+static void
+unbound(struct fjob *j)
+{
+	if (j->call_timer >= 0)
+		loop_cancel_timer(j->h->f->loop, j->call_timer);
+	j->call_timer = -1;
+	for (struct fjob **p = &j->h->bounded; *p != NULL; p = &(*p)->bnext) {
+		if (*p == j) {
+			*p = j->bnext;
+			break;
+		}
+	}
 }
 
 static void
@@ -834,13 +920,73 @@ done_run(void *arg)
 {
 	struct fjob *j = arg;
 
-	j->h->pub.busy--;
+	settle(j);
+	if (j->stalled != NULL)
+		unbound(j);
 	j->run_done(j->done_arg);
 	fjob_free(j);
 }
 
-int
-fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg), void *arg)
+/*
+ * Host H's LANE is stuck in a bounded call past its deadline: the host did
+ * not answer.  It shows unreachable (and is connected again, on a new
+ * lane), and every bounded call queued or running on LANE is told so now;
+ * their DONE still follows if the stuck call ever returns.
+ */
+static void
+stall(struct fhost *h, struct lane *lane)
+{
+	struct fjob **told = NULL;
+	size_t n = 0;
+	char why[512];
+
+	snprintf(why, sizeof why, "host '%s' did not answer within %d s (%s)", h->pub.name,
+	    FLEET_CALL_MS / 1000, h->pub.uri);
+	log_debug("fleet: %s", why);
+	for (struct fjob *j = h->bounded; j != NULL; j = j->bnext) {
+		if (j->lane != lane || j->answered)
+			continue;
+		j->answered = true;
+		if (j->call_timer >= 0)
+			loop_cancel_timer(h->f->loop, j->call_timer);
+		j->call_timer = -1;
+		told = xreallocarray(told, n + 1, sizeof *told);
+		told[n++] = j;
+	}
+	if (lane == h->lane && !h->gone && !h->f->closing) {
+		abandon_lane(h);
+		set_unreachable(h, why);
+		notify(h->f);
+	}
+	/* Last: a callback may ask the fleet again (and hear the host is
+	 * unreachable). */
+	for (size_t i = 0; i < n; i++)
+		told[i]->stalled(why, told[i]->done_arg);
+	free(told);
+}
+
+/* A bounded call's deadline: FLEET_CALL_MS after it began on its lane (a
+ * call queued behind another waits for that one's deadline first). */
+static void
+on_call_timer(void *arg)
+{
+	struct fjob *j = arg;
+	long long started = __atomic_load_n(&j->started, __ATOMIC_ACQUIRE);
+	long long left = started > 0 ? started + FLEET_CALL_MS - log_now_ms() : FLEET_CALL_MS;
+
+	j->call_timer = -1;
+	if (j->answered)
+		return;
+	if (left > 0) {
+		j->call_timer = loop_add_timer(j->h->f->loop, left, on_call_timer, j);
+		return;
+	}
+	stall(j->h, j->lane);
+}
+
+static int
+run_job(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg),
+    void (*stalled)(const char *error, void *arg), void *arg)
 {
 	struct fhost *h = ready(f, host);
 	struct fjob *j;
@@ -851,9 +997,31 @@ fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void 
 	j->hv = h->hv;
 	j->run = fn;
 	j->run_done = done;
+	j->stalled = stalled;
 	j->done_arg = arg;
-	h->pub.busy++;
-	return job_submit(h->lane, work_run, done_run, j);
+	if (submit(j, work_run, done_run) != 0) {
+		fjob_free(j);
+		return -1;
+	}
+	if (stalled != NULL) {
+		j->bnext = h->bounded;
+		h->bounded = j;
+		j->call_timer = loop_add_timer(f->loop, FLEET_CALL_MS, on_call_timer, j);
+	}
+	return 0;
+}
+
+int
+fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg), void *arg)
+{
+	return run_job(f, host, fn, done, NULL, arg);
+}
+
+int
+fleet_run_bounded(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg),
+    void (*stalled)(const char *error, void *arg), void *arg)
+{
+	return run_job(f, host, fn, done, stalled, arg);
 }
 
 int

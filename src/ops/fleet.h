@@ -80,6 +80,15 @@ int fleet_console_open(struct fleet *f, const char *host, const struct vm_config
 typedef void (*fleet_run_fn)(struct hv *hv, void *arg);
 int fleet_run(struct fleet *f, const char *host, fleet_run_fn fn, void (*done)(void *arg),
     void *arg);
+/* The same for a call that is quick when the host answers (a few RPCs,
+ * never a copy): when FN has not returned 15 s after it began (as long as
+ * the CLI waits for a host), or a bounded call ahead of it on the lane
+ * has not, the host did not answer.  It is shown unreachable and
+ * connected again, and STALLED(ERROR, ARG) runs on the UI thread with the
+ * sentence ("host 'NAME' did not answer within 15 s (URI)"); DONE(ARG)
+ * still follows if FN ever returns, so ARG lives until then. */
+int fleet_run_bounded(struct fleet *f, const char *host, fleet_run_fn fn,
+    void (*done)(void *arg), void (*stalled)(const char *error, void *arg), void *arg);
 
 /* The same for VM C's graphical display: an fd to its RFB (VNC) server. */
 int fleet_graphics_open(struct fleet *f, const char *host, const struct vm_config *c,

@@ -89,9 +89,15 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 		add(r->changes, sizeof r->changes, "max memory %s", buf);
 		add(r->pending, sizeof r->pending, "max memory");
 	}
-	for (size_t i = 0; i < r->npins; i++)
-		if (tuning_set_pin(c, r->pins[i]) != 0)
-			return -1;
+	/* One pin for each vCPU; "all" first, so that a vCPU's own pin given
+	 * with it wins over it whatever the order. */
+	if (tuning_pins_distinct(r->pins, r->npins) != 0)
+		return -1;
+	for (int all = 1; all >= 0; all--)
+		for (size_t i = 0; i < r->npins; i++)
+			if ((strncmp(r->pins[i], "all:", 4) == 0) == all &&
+			    tuning_set_pin(c, r->pins[i]) != 0)
+				return -1;
 	if (r->npins > 0) {
 		add(r->changes, sizeof r->changes, "pins %s",
 		    c->tuning.vcpu_pins != NULL ? c->tuning.vcpu_pins : "none");
@@ -121,6 +127,15 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 	} else if (r->max_memory != NULL && c->tuning.balloon_mib > c->memory_mib) {
 		/* A lower maximum takes the balloon target down with it. */
 		c->tuning.balloon_mib = 0;
+	} else if (r->max_memory != NULL && c->tuning.balloon_mib > 0 &&
+	    c->tuning.balloon_mib < tuning_balloon_floor_mib(c)) {
+		/* A higher one would leave it below its floor: say what to give. */
+		return err_set("max memory: with %lld MiB the balloon of VM '%s' may not go below "
+		    "%lld MiB (the larger of 64 MiB and an eighth), but its target is %lld MiB; "
+		    "give a new target along with it (--balloon from %lld to %lld MiB)",
+		    (long long)c->memory_mib, c->name, (long long)tuning_balloon_floor_mib(c),
+		    (long long)c->tuning.balloon_mib, (long long)tuning_balloon_floor_mib(c),
+		    (long long)c->memory_mib);
 	}
 	if (r->changes[0] == '\0')
 		return err_set("nothing to change; give --pin, --emulator-pin, --hugepages, "
@@ -128,6 +143,47 @@ tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *h
 	if (vm_config_validate(c) != 0)
 		return -1;
 	return hi != NULL ? check_host(r, c, hi) : 0;
+}
+
+bool
+tune_balloon_range(const struct vm_config *c, int64_t running_mib, int64_t *lo, int64_t *hi)
+{
+	*lo = tuning_balloon_floor_mib(c);
+	*hi = c->memory_mib;
+	if (running_mib > 0) {
+		if (tuning_floor_mib(running_mib) > *lo)
+			*lo = tuning_floor_mib(running_mib);
+		if (running_mib < *hi)
+			*hi = running_mib;
+	}
+	return *lo <= *hi;
+}
+
+/*
+ * A running VM keeps the memory it started with (its running maximum, as
+ * the host says it; OLD's memory when it cannot say): the balloon target
+ * C gives it now must lie between that memory's floor and that memory,
+ * whatever maximum waits for its next start.
+ */
+static int
+check_running_balloon(struct hv *hv, const struct vm_config *old, const struct vm_config *c)
+{
+	struct hv_tune_state ts;
+	int64_t run = old->memory_mib, want = c->tuning.balloon_mib;
+
+	if (hv_tune_state(hv, c, &ts) == 0 && ts.max_kib > 0)
+		run = ts.max_kib / 1024;
+	hv_tune_state_clear(&ts);
+	err_clear();
+	if (want > run)
+		return err_set("balloon: VM '%s' runs with %lld MiB; a target above that waits "
+		    "for a restart with the new maximum, so give at most %lld MiB now", c->name,
+		    (long long)run, (long long)run);
+	if (want < tuning_floor_mib(run))
+		return err_set("balloon: %lld MiB is below the floor of VM '%s' while it runs with "
+		    "%lld MiB; give at least %lld MiB (the larger of 64 MiB and an eighth)",
+		    (long long)want, c->name, (long long)run, (long long)tuning_floor_mib(run));
+	return 0;
 }
 
 int
@@ -165,12 +221,8 @@ tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
 	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
 	r->state = *running ? hv_state_name(st.state) : "off";
 	err_clear();
-	/* A running VM keeps the memory it started with: its balloon can only
-	 * move within that. */
-	if (*running && (r->live & HV_TUNE_BALLOON) && c->tuning.balloon_mib > old->memory_mib)
-		return err_set("balloon: VM '%s' runs with %lld MiB; a target above that waits "
-		    "for a restart with the new maximum, so give at most %lld MiB now", c->name,
-		    (long long)old->memory_mib, (long long)old->memory_mib);
+	if (*running && (r->live & HV_TUNE_BALLOON) && check_running_balloon(hv, old, c) != 0)
+		return -1;
 	/* Only the parts asked for: never a whole new definition, which would
 	 * lose all that the inventory does not know of a libvirt domain. */
 	if (hv_tune(hv, c, tune_what(r)) != 0) {

@@ -40,6 +40,12 @@ struct tune_req {
  * with the host's CPUs and hugepage sizes when HI is not NULL: 0, or -1 +
  * one sentence naming what is wrong.  No I/O. */
 int tune_apply(struct tune_req *r, struct vm_config *c, const struct hv_host_info *hi);
+/* The balloon targets VM C may take now, from *LO to *HI MiB: from the
+ * floor of its memory to its memory and, while it runs with RUNNING_MIB
+ * (its running maximum; 0 when it is not running), also from that
+ * memory's floor to that memory.  false when no target is both. */
+bool tune_balloon_range(const struct vm_config *c, int64_t running_mib, int64_t *lo,
+    int64_t *hi);
 /* The pin of vCPU V of C (-1: its emulator threads) as the tuning page and
  * vmtty tune show it, into *SET: the inventory's, else the one the host
  * has (TS, may be NULL: a libvirt domain pinned outside vmtty).  1 when
@@ -50,7 +56,9 @@ int tune_pin(const struct vm_config *c, const struct hv_tune_state *ts, int v,
  * R changes onto the host (hv_tune: the definition edited in place, never
  * replaced), and a running VM (*RUNNING) gets the live part now.  On
  * failure the host's definition and the VM are as they were (OLD).  Not on
- * the UI thread. */
+ * the UI thread.  A running VM's balloon target must lie within the floor and the memory
+ * it runs with (hv_tune_state's max_kib), not those of a maximum waiting
+ * for its next start. */
 int tune_run(struct hv *hv, struct tune_req *r, const struct vm_config *old,
     struct vm_config *c, bool *running);
 /* Put the host back as OLD was, after tune_run succeeded but the inventory

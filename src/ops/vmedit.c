@@ -281,10 +281,41 @@ vmedit_undo(struct hv *hv, const struct vm_config *old, const char *newdisk)
 	err_set("%s", keep);
 }
 
+/* LIST (items parted by ", ") has the item of LEN bytes at ITEM. */
+static bool
+pending_has(const char *list, const char *item, size_t len)
+{
+	while (list != NULL && *list != '\0') {
+		size_t n = strcspn(list, ",");
+
+		if (n == len && strncmp(list, item, len) == 0)
+			return true;
+		list += n;
+		list += strspn(list, ", ");
+	}
+	return false;
+}
+
 char *
 vmedit_pending(const char *old, const char *changes)
 {
-	return old != NULL ? xasprintf("%s, %s", old, changes) : xstrdup(changes);
+	char *out = xstrdup(old != NULL ? old : "");
+
+	/* Each change once: the same one made again still waits once. */
+	while (*changes != '\0') {
+		size_t n = strcspn(changes, ",");
+
+		if (n > 0 && !pending_has(out, changes, n)) {
+			char *more = xasprintf("%s%s%.*s", out, out[0] != '\0' ? ", " : "", (int)n,
+			    changes);
+
+			free(out);
+			out = more;
+		}
+		changes += n;
+		changes += strspn(changes, ", ");
+	}
+	return out;
 }
 
 void

@@ -51,7 +51,9 @@ int vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *runni
 /* When the inventory cannot take C after vmedit_run: define OLD again and
  * remove NEWDISK (may be NULL).  Keeps the current error.  Blocking. */
 void vmedit_undo(struct hv *hv, const struct vm_config *old, const char *newdisk);
-/* OLD pending changes (may be NULL) followed by CHANGES: allocated. */
+/* OLD pending changes (may be NULL) followed by those of CHANGES it does
+ * not name yet ("cpus, memory" and "memory, hugepages": "cpus, memory,
+ * hugepages"): allocated. */
 char *vmedit_pending(const char *old, const char *changes);
 void vmedit_clear(struct vmedit *e);
 

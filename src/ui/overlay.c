@@ -5,9 +5,11 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "util/wrap.h"
 #include "util/xalloc.h"
 
 #define PROMPT_MAX 512
+#define HELP_KEY_COLS 15	/* the key column of a help line */
 
 enum overlay_kind {
 	OV_HELP,
@@ -21,6 +23,11 @@ struct overlay {
 	char *title;
 	char **lines;
 	int nlines;
+	/* Help: LINES wrapped to WRAP_COLS as drawn, each SHOWN line with
+	 * HEAD set when it is (part of) a heading, not a key's line. */
+	char **shown;
+	bool *head;
+	int nshown, wrap_cols;
 	struct listw list;
 	char *question;
 	char *typed;		/* confirm: the text that must be typed */
@@ -118,6 +125,10 @@ overlay_free(struct overlay *o)
 	for (int i = 0; i < o->nlines; i++)
 		free(o->lines[i]);
 	free(o->lines);
+	for (int i = 0; i < o->nshown; i++)
+		free(o->shown[i]);
+	free(o->shown);
+	free(o->head);
 	free(o->title);
 	free(o->question);
 	free(o->typed);
@@ -260,6 +271,84 @@ frame_box(int rows, int cols, int h, int w, const char *title, int *y0, int *x0,
 	attrset(A_NORMAL);
 }
 
+static void
+shown_add(struct overlay *o, const char *text, bool head)
+{
+	o->shown = xreallocarray(o->shown, (size_t)o->nshown + 1, sizeof *o->shown);
+	o->head = xreallocarray(o->head, (size_t)o->nshown + 1, sizeof *o->head);
+	o->head[o->nshown] = head;
+	o->shown[o->nshown++] = xstrdup(text);
+}
+
+/*
+ * The help's lines wrapped to COLS columns (once for each width): a key's
+ * description goes on under its own column, a heading or a note from the
+ * left, so that every word can be read however narrow the screen.
+ */
+static void
+help_wrap(struct overlay *o, int cols)
+{
+	char buf[PROMPT_MAX + 64];
+
+	if (o->wrap_cols == cols && o->shown != NULL)
+		return;
+	for (int i = 0; i < o->nshown; i++)
+		free(o->shown[i]);
+	o->nshown = 0;
+	o->wrap_cols = cols;
+	for (int i = 0; i < o->nlines; i++) {
+		const char *l = o->lines[i], *tab = strchr(l, '\t');
+		const char *text = tab != NULL ? tab + 1 : l;
+		int indent = tab != NULL ? HELP_KEY_COLS + 2 : 1;
+		int width = cols - indent > 10 ? cols - indent : 10;
+		bool first = true;
+		size_t off = 0, len, next;
+
+		if (*text == '\0') {
+			if (tab != NULL)
+				snprintf(buf, sizeof buf, " %.*s", (int)(tab - l), l);
+			else
+				buf[0] = '\0';
+			shown_add(o, buf, false);
+			continue;
+		}
+		while (text[off] != '\0') {
+			len = wrap_line(text + off, width, &next);
+			if (tab != NULL && first)
+				snprintf(buf, sizeof buf, " %-*.*s %.*s", HELP_KEY_COLS, (int)(tab - l), l,
+				    (int)len, text + off);
+			else
+				snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)len, text + off);
+			shown_add(o, buf, tab == NULL);
+			first = false;
+			off += next;
+		}
+	}
+	listw_set_rows(&o->list, o->nshown);
+}
+
+static void
+draw_help(struct overlay *o, int rows, int cols, int w, bool utf8)
+{
+	int h, y0, x0;
+
+	help_wrap(o, w - 3);	/* a column free on the right, as on the left */
+	h = o->nshown + 4 < rows - 2 ? o->nshown + 4 : rows - 2;
+	frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
+	listw_set_height(&o->list, h - 4);
+	for (int i = 0; i < h - 4; i++) {
+		int li = o->list.top + i;
+
+		if (li < o->nshown && o->head[li] && o->shown[li][0] != '\0')
+			attrset(theme_attr(TH_HOST));
+		ui_put(y0 + 2 + i, x0 + 1, w - 2, li < o->nshown ? o->shown[li] : "");
+		attrset(A_NORMAL);
+	}
+	attrset(theme_attr(TH_DIM));
+	ui_put(y0 + h - 1, x0 + 2, w - 4 > 40 ? 40 : w - 4, " Esc close  arrows scroll ");
+	attrset(A_NORMAL);
+}
+
 void
 overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 {
@@ -270,6 +359,8 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 		w = cols;
 	switch (o->kind) {
 	case OV_HELP:
+		draw_help(o, rows, cols, w, utf8);
+		break;
 	case OV_MENU:
 		h = o->nlines + 4 < rows - 2 ? o->nlines + 4 : rows - 2;
 		if (o->kind == OV_MENU && w > 44)

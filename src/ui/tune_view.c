@@ -111,6 +111,7 @@ struct tapply {
 	char error[1024];
 	char *pending;			/* running: all that waits for a restart */
 	bool undo;			/* the inventory did not take it */
+	bool stalled;			/* the host did not answer in time (said) */
 	int64_t after_balloon, after_hp;
 };
 
@@ -119,21 +120,22 @@ static const char *const tunev_hints[] = {
 	"?", "Help", NULL, NULL,
 };
 
+/* Every line fits 80x24 whole (the overlay wraps what would not). */
 static const char *const tunev_help[] = {
 	"VM tuning",
-	"Arrows\tmove over the grid: vCPUs (and the emulator) x host CPUs",
-	"Space Enter\tpin to the CPU under the cursor, or unpin from it",
-	"\t(a vCPU without a pin runs anywhere; the first CPU pins it there)",
-	"x Delete\ttake the row's pin away (all of its CPUs at once)",
-	"+ -\tthe balloon target up / down by a step (Left/Right on its row)",
-	"h\thugepages: off and each size the host offers (at the next start)",
+	"Arrows\tmove: vCPUs and the emulator x host CPUs",
+	"Space Enter\tpin to the CPU under the cursor, or unpin",
+	"x Delete\ttake the row's pin away (all of its CPUs)",
+	"+ -\tballoon target a step up / down (Left/Right too)",
+	"h\thugepages: off or a size the host offers",
 	"r\task the host again now",
 	"Esc q\tclose the page",
 	"",
-	"Each change is applied as 'vmtty tune' does: a running VM gets pins",
-	"and the balloon at once; hugepages wait for its next start.",
-	"The grid: pinned (\xe2\x97\x8f or #), may run (\xc2\xb7 or .), pinned but not",
-	"in effect (\xe2\x97\x8b or o), ran last ([ ]); a dim CPU number: only a pin",
+	"A vCPU without a pin runs anywhere: its first CPU pins it there.",
+	"Changes apply as 'vmtty tune' does: a running VM gets pins and the",
+	"balloon at once; hugepages wait for its next start.",
+	"Grid: pinned (\xe2\x97\x8f or #), may run (\xc2\xb7 or .), pinned but not in",
+	"effect (\xe2\x97\x8b or o), ran last ([ ]); a dim CPU number: only a pin",
 	"names it, the host does not have it.",
 	NULL,
 };
@@ -226,6 +228,26 @@ done_state(void *arg)
 	free(f);
 }
 
+/* The host did not answer in time: the page says so and asks again later
+ * (the fleet connects the host again meanwhile); F is freed when its ask
+ * returns, if ever. */
+static void
+stalled_state(const char *error, void *arg)
+{
+	struct tfetch *f = arg;
+	struct tunev *t = f->t;
+
+	if (t == NULL)
+		return;
+	f->t = NULL;
+	t->fetch = NULL;
+	hv_tune_state_clear(&t->ts);
+	t->have_ts = false;
+	snprintf(t->ts_error, sizeof t->ts_error, "%s", error);
+	schedule(t);
+	ui_intent(t->ui, UI_REDRAW);
+}
+
 /* Ask the host for the VM's state (and its CPUs, until it told them),
  * unless an ask is in flight. */
 static void
@@ -239,7 +261,8 @@ tunev_ask(struct tunev *t)
 	f->t = t;
 	vm_config_copy(&f->c, &t->cfg);
 	f->want_hi = !t->have_hi && t->hi_wait-- <= 0;
-	if (fleet_run(ui_fleet(t->ui), t->cfg.host, work_state, done_state, f) != 0) {
+	if (fleet_run_bounded(ui_fleet(t->ui), t->cfg.host, work_state, done_state, stalled_state,
+	    f) != 0) {
 		snprintf(t->ts_error, sizeof t->ts_error, "%s", err_get());
 		vm_config_clear(&f->c);
 		free(f);
@@ -322,11 +345,13 @@ tune_written(void *arg, int rc, const char *error)
 			t->want_hp = -1;
 		}
 	} else if (ap->running && ap->r.pending[0] != '\0') {
-		ui_status(ui, false, "VM '%s': %s; pending until its next start: %s.",
-		    ap->old.name, ap->r.changes, ap->r.pending);
+		ui_status(ui, false, "VM '%s': %s; pending until its next start: %s%s.",
+		    ap->old.name, ap->r.changes, ap->r.pending,
+		    ap->stalled ? " (its host answered late)" : "");
 	} else {
-		ui_status(ui, false, "VM '%s': %s%s.", ap->old.name, ap->r.changes,
-		    ap->running ? ", applied now" : "");
+		ui_status(ui, false, "VM '%s': %s%s%s.", ap->old.name, ap->r.changes,
+		    ap->running ? ", applied now" : "",
+		    ap->stalled ? " (its host answered late)" : "");
 	}
 	if (t != NULL)
 		t->apply = NULL;
@@ -369,6 +394,31 @@ work_apply(struct hv *hv, void *arg)
 	ap->rc = tune_run(hv, &ap->r, &ap->old, &ap->c, &ap->running);
 	if (ap->rc != 0)
 		snprintf(ap->error, sizeof ap->error, "%s", err_get());
+}
+
+/*
+ * The host did not answer in time: the change failed as far as the page
+ * goes (said, journaled; the page takes keys again).  Should the host
+ * answer later, done_apply still records what it did.
+ */
+static void
+stalled_apply(const char *error, void *arg)
+{
+	struct tapply *ap = arg;
+	char msg[1200];
+
+	snprintf(msg, sizeof msg, "VM '%s': %s not applied: %s", ap->old.name, ap->r.changes,
+	    error);
+	ap->stalled = true;
+	ui_journal(ap->ui, ap->old.host, ap->old.name, "tune", false, msg);
+	ui_status(ap->ui, true, "%s", msg);
+	if (ap->t != NULL) {
+		ap->t->want_balloon = 0;
+		ap->t->want_hp = -1;
+		ap->t->apply = NULL;
+		ap->t = NULL;
+	}
+	ui_intent(ap->ui, UI_REDRAW);
 }
 
 /* The host took the change (or not): the inventory follows through the
@@ -424,7 +474,8 @@ start_apply(struct ui *ui, struct tunev *t, const struct vm_config *base,
 	vm_config_copy(&ap->old, base);
 	vm_config_copy(&ap->c, base);
 	if (tune_apply(&ap->r, &ap->c, hi) != 0 ||
-	    fleet_run(ui_fleet(ui), base->host, work_apply, done_apply, ap) != 0) {
+	    fleet_run_bounded(ui_fleet(ui), base->host, work_apply, done_apply, stalled_apply,
+	    ap) != 0) {
 		snprintf(msg, sizeof msg, "%s", err_get());
 		ui_journal(ui, base->host, base->name, "tune", false, msg);
 		ui_status(ui, true, "%s", msg);
@@ -635,15 +686,30 @@ toggle(struct tunev *t, int row, int cpu)
 	return UI_HANDLED | UI_REDRAW;
 }
 
+/* The memory a running VM runs with (MiB), as the host says it; 0 when it
+ * is not running or the host has not said. */
+static int64_t
+running_mib(const struct tunev *t)
+{
+	return t->have_ts && t->ts.max_kib > 0 ? t->ts.max_kib / 1024 : 0;
+}
+
 /* +/-: the balloon target a step (a sixteenth of the memory, at least
- * 16 MiB) up or down, between the floor and the memory. */
+ * 16 MiB) up or down, between the floor and the memory (while it runs,
+ * those of the memory it runs with too: tune_balloon_range). */
 static int
 balloon_key(struct tunev *t, int dir)
 {
-	int64_t mem = t->cfg.memory_mib, step = mem / 16 > 16 ? mem / 16 : 16;
-	int64_t floor = tuning_balloon_floor_mib(&t->cfg);
-	int64_t to = balloon_target(t) + dir * step;
+	int64_t floor, mem, step, to;
 
+	if (!tune_balloon_range(&t->cfg, running_mib(t), &floor, &mem)) {
+		ui_status(t->ui, true, "VM '%s' runs with %lld MiB and gets %lld MiB at its next "
+		    "start: no balloon target suits both; restart it first.", t->cfg.name,
+		    (long long)running_mib(t), (long long)t->cfg.memory_mib);
+		return UI_HANDLED | UI_REDRAW;
+	}
+	step = mem / 16 > 16 ? mem / 16 : 16;
+	to = balloon_target(t) + dir * step;
 	if (to > mem)
 		to = mem;
 	if (to < floor)
@@ -940,17 +1006,27 @@ draw_memory(struct tunev *t, int y, int cols)
 {
 	int n = nrows(t);
 	bool settling = t->settle >= 0 || t->want_balloon > 0 || t->want_hp >= 0;
+	int64_t lo, hi, run = running_mib(t);
 	char buf[600], ps[16];
 
 	tuning_format_pagesize(hugepages(t), ps, sizeof ps);
 	snprintf(buf, sizeof buf, "%s%s   (h: off or a size the host offers; at the next start)",
 	    hugepages(t) > 0 ? ps : "off", t->want_hp >= 0 ? " (to apply)" : "");
 	field(t, y++, cols, n - 2, "Hugepages", buf);
-	snprintf(buf, sizeof buf, "target %lld MiB%s   (+/-: %lld to %lld MiB)",
-	    (long long)balloon_target(t), t->want_balloon > 0 && settling ? " (to apply)" : "",
-	    (long long)tuning_balloon_floor_mib(&t->cfg), (long long)t->cfg.memory_mib);
+	snprintf(buf, sizeof buf, "target %lld MiB%s", (long long)balloon_target(t),
+	    t->want_balloon > 0 && settling ? " (to apply)" : "");
+	if (tune_balloon_range(&t->cfg, run, &lo, &hi))
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "   (+/-: %lld to %lld MiB)",
+		    (long long)lo, (long long)hi);
+	else
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "   (none fits: restart)");
 	field(t, y++, cols, n - 1, "Balloon", buf);
-	snprintf(buf, sizeof buf, "max %lld MiB", (long long)t->cfg.memory_mib);
+	/* While it runs, the memory it started with; a maximum waiting for
+	 * its next start is said apart. */
+	snprintf(buf, sizeof buf, "max %lld MiB", (long long)(run > 0 ? run : t->cfg.memory_mib));
+	if (run > 0 && run != t->cfg.memory_mib)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (%lld at the next start)",
+		    (long long)t->cfg.memory_mib);
 	if (t->have_ts)
 		kib_text(buf, sizeof buf, ", actual", t->ts.balloon_kib);
 	else
@@ -992,6 +1068,8 @@ tunev_draw(void *arg, int top, int rows, int cols)
 	struct tunev *t = arg;
 	int bottom = top + rows, mem = bottom - TUNEV_BOTTOM_ROWS + 1, y;
 	bool u = ui_utf8(t->ui);
+	/* Stopped, what waited for a restart is its configuration. */
+	const char *pending = vm_state_stopped(t->state) ? NULL : t->cfg.pending;
 	char buf[1200];
 
 	columns(t);
@@ -999,8 +1077,7 @@ tunev_draw(void *arg, int top, int rows, int cols)
 	attrset(theme_attr(TH_HEADER));
 	snprintf(buf, sizeof buf, " Tune VM %s on %s (%s)%s%s%s", t->cfg.name, t->cfg.host,
 	    t->state, t->apply != NULL ? ": applying..." : "",
-	    t->cfg.pending != NULL ? "   pending restart: " : "",
-	    t->cfg.pending != NULL ? t->cfg.pending : "");
+	    pending != NULL ? "   pending restart: " : "", pending != NULL ? pending : "");
 	ui_put(top, 0, cols, buf);
 	attrset(A_NORMAL);
 	snprintf(buf, sizeof buf, " %s pinned  %s may run  %s not in effect  [ ] ran last",

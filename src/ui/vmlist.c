@@ -580,7 +580,7 @@ draw_row(struct vmlist *v, int i, int y, int width)
 		snprintf(state, sizeof state, "%s %c", busy, "|/-\\"[(log_now_ms() / 250) % 4]);
 	else
 		snprintf(state, sizeof state, "%s%s%s", s->state, stale ? "?" : "",
-		    s->pending ? "*" : "");
+		    s->pending && !vm_state_stopped(s->state) ? "*" : "");
 	if (lv->cpu_pct >= 0)
 		snprintf(cpu, sizeof cpu, "%d%%", lv->cpu_pct);
 	else
@@ -709,7 +709,8 @@ draw_vm_config(struct vmlist *v, const struct row *r, const struct vm_config *c,
     int bottom, int x, int w)
 {
 	char buf[256];
-	if (c->pending != NULL) {
+
+	if (c->pending != NULL && !vm_state_stopped(v->vms[r->vm].state)) {
 		snprintf(buf, sizeof buf, "%s (takes effect at the next start)", c->pending);
 		attrset(theme_attr(TH_PAUSED));
 		detail_line(y, bottom, x, w, "Pending", buf);

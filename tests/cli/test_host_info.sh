@@ -49,6 +49,18 @@ t_status "host info of an unknown host exits 1" 1 "$VMTTY" host info ghost
 t_match "and names it" "ghost" "$T_ERR"
 t_eq "in one line" 1 "$(printf '%s\n' "$T_ERR" | wc -l)"
 t_status "host ksm maybe exits 2" 2 "$VMTTY" host ksm maybe
+# Each host subcommand takes only its own options, as other commands do.
+ksm_run() { cat /sys/kernel/mm/ksm/run 2>/dev/null || echo none; }
+ksm0=$(ksm_run)
+# A vmtty that took the flag would turn KSM on for real (as root): put it back.
+if [ -w /sys/kernel/mm/ksm/run ]; then t_on_exit "echo $ksm0 > /sys/kernel/mm/ksm/run"; fi
+t_status "host ksm on --json exits 2" 2 "$VMTTY" host ksm on --json
+t_match "refusing the option like any unknown one" "^vmtty: host ksm: unknown option '--json'" "$T_ERR"
+t_eq "KSM was left alone" "$ksm0" "$(ksm_run)"
+t_status "host rm --json exits 2" 2 "$VMTTY" host rm ghost --json
+t_match "refused" "^vmtty: host rm: unknown option '--json'" "$T_ERR"
+t_status "host list --migration-address exits 2" 2 "$VMTTY" host list --migration-address 1.2.3.4
+t_match "refused" "^vmtty: host list: unknown option '--migration-address'" "$T_ERR"
 
 # The test driver's host: what virsh says of it.
 t_status "host add a test-driver host" 0 "$VMTTY" host add td test:///default

@@ -66,6 +66,12 @@ bad "a balloon below the floor" 1 "balloon: 32 MiB is outside what VM 'tv' allow
 bad "a balloon that is no size" 1 "balloon: '1.5G' is not a size" --balloon 1.5G
 bad "a page size that is none" 1 "hugepages: '3M' is not a page size" --hugepages 3M
 bad "memory not a whole number of 1G pages" 1 "is not a whole number of 1G pages" --hugepages 1G
+bad "a page size without its unit" 1 "^vmtty: hugepages: '2048' has no unit; give a page size with its unit, 2M or 1G" --hugepages 2048
+bad "a vCPU pinned twice" 2 "^vmtty: vCPU 0 is pinned twice, '0:1' and '0:2'; give one pin for each vCPU$" --pin 0:1 --pin 0:2
+bad "every vCPU pinned twice" 2 "^vmtty: every vCPU is pinned twice" --pin all:0 --pin 1:1 --pin all:1
+bad "a higher maximum whose balloon floor is above the target" 1 \
+	"^vmtty: max memory: with 2048 MiB the balloon of VM 'tv' may not go below 256 MiB \(the larger of 64 MiB and an eighth\), but its target is 160 MiB; give a new target along with it \(--balloon from 256 to 2048 MiB\)$" \
+	--max-memory 2048M
 ncpu=$(getconf _NPROCESSORS_ONLN)
 bad "a CPU the host does not have" 1 "^vmtty: pin of vCPU 0: the host has no CPU $ncpu; its CPUs are 0" --pin "0:$ncpu"
 bad "an emulator pin on a CPU the host does not have" 1 "emulator pin: the host has no CPU $ncpu" --emulator-pin "0,$ncpu"
@@ -79,6 +85,15 @@ bad "nothing to change with --json" 2 "json goes with showing the tuning" --json
 bad "an unknown option" 2 "unknown option '--pinn'" --pinn 0:0
 t_status "tune of an unknown VM exits 1" 1 "$VMTTY" tune ghost --pin 0:0
 t_match "and names it" "no VM named 'ghost'" "$T_ERR"
+
+# "all" goes first, whatever the order given: a vCPU's own pin wins.
+t_status "--pin 1:1 --pin all:0" 0 "$VMTTY" tune tv --pin 1:1 --pin all:0
+t_eq "stored as all, then vCPU 1" "all:0;1:1" "$(sqlite3 "$VMTTY_DB" \
+    "SELECT vcpu_pins FROM tuning JOIN vms ON vms.id = tuning.vm_id WHERE name = 'tv'")"
+# A higher maximum with a target from its floor up.
+t_status "max memory 2048M with a balloon of 512M" 0 "$VMTTY" tune tv --max-memory 2048M --balloon 512M
+t_eq "memory 2048, balloon 512" "2048|512" "$(sqlite3 "$VMTTY_DB" \
+    "SELECT memory_mib, balloon_mib FROM vms JOIN tuning ON vms.id = tuning.vm_id WHERE name = 'tv'")"
 
 # A lower maximum memory takes a balloon target above it down.
 t_status "max memory 128M" 0 "$VMTTY" tune tv --max-memory 128M

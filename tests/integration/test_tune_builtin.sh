@@ -123,6 +123,32 @@ t_eq "each tune journaled" "4" "$(printf '%s' "$T_OUT" | python3 -c '
 import json, sys
 print(sum(1 for e in json.load(sys.stdin) if e["action"] == "tune" and e["result"] == "ok"))')"
 
+# A maximum memory pending for the next start moves neither end of the
+# running guest's balloon: they stay those of the memory it started with
+# (256 MiB: 64 to 256), so it is never ballooned below its floor, and a
+# later change is not refused as if it ran with the pending memory.
+t_status "tune g --max-memory 32M (running: pending)" 0 "$VMTTY" tune g --max-memory 32M
+t_status "tune g --balloon 32M is refused: g runs with 256 MiB" 1 "$VMTTY" tune g --balloon 32M
+t_match "naming the floor of the memory it runs with" \
+	"^vmtty: balloon: 32 MiB is below the floor of VM 'g' while it runs with 256 MiB; give at least 64 MiB \(the larger of 64 MiB and an eighth\)$" "$T_ERR"
+t_eq "the balloon is as it was" 160 "$(balloon_mib g)"
+_guest_answers() { guest_memtotal "$1" >/dev/null; }
+t_check "the guest's shell still answers" _guest_answers g
+t_status "tune g --max-memory 256M --balloon 200M (not refused as running with 32 MiB)" 0 \
+	"$VMTTY" tune g --max-memory 256M --balloon 200M
+t_check "the balloon goes to 200 MiB" wait_for 30 _balloon_is g 200
+t_status "a target above the 256 MiB it runs with is refused" 1 \
+	"$VMTTY" tune g --max-memory 512M --balloon 300M
+t_match "saying what it runs with" "balloon: VM 'g' runs with 256 MiB; .* give at most 256 MiB now" "$T_ERR"
+t_status "show --json" 0 "$VMTTY" show g --json
+t_eq "the inventory has 256 MiB, a target of 200 MiB, max memory pending" "256 200 max memory" \
+	"$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print(o["memory_mib"], o["tuning"]["balloon_mib"], o["pending_restart"])')"
+t_status "list" 0 "$VMTTY" list
+t_match "the list marks g pending while it runs" '^local +g +running\* ' "$T_OUT"
+
 # 2. Hugepages: 128 pages of 2M for 256 MiB, out of 160 reserved here.
 if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
 	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
@@ -133,6 +159,17 @@ if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] &&
 	hugepages=$([ "$(cat /proc/sys/vm/nr_hugepages)" -ge 160 ] && echo yes)
 fi
 t_status "poweroff g" 0 "$VMTTY" poweroff g --wait
+# Off, what waited for a restart is simply its configuration.
+t_status "list" 0 "$VMTTY" list
+t_match "the list shows g off, with no pending mark" '^local +g +off +2 ' "$T_OUT"
+t_status "list --json" 0 "$VMTTY" list --json
+t_eq "list --json: not pending a restart" False "$(printf '%s' "$T_OUT" | python3 -c '
+import json, sys
+print([v for v in json.load(sys.stdin) if v["name"] == "g"][0]["pending_restart"])')"
+t_status "show g" 0 "$VMTTY" show g
+t_nomatch "show says nothing pending" "^Pending:" "$T_OUT"
+t_status "tune g" 0 "$VMTTY" tune g
+t_nomatch "tune says nothing pending" "pending restart" "$T_OUT"
 t_status "tune g --hugepages 2M --balloon 256M" 0 "$VMTTY" tune g --hugepages 2M --balloon 256M
 t_status "show --argv with hugepages" 0 "$VMTTY" show g --argv
 t_match "guest RAM from a preallocated 2M hugetlb memfd" \

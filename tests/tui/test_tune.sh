@@ -10,6 +10,7 @@
 # affinity follows), move the balloon target and see the guest's own
 # memory change on screen.
 source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/../integration/libvirtd.sh"
 
 command -v sqlite3 >/dev/null || { t_skip "tuning page tests" "sqlite3 is not installed"; t_summary; exit; }
 
@@ -32,6 +33,13 @@ clear_filter() {
 	_tui_has 'filter: ' || return 0
 	tui_keys Escape
 	tui_wait_gone 'filter: '
+}
+# help_whole: the help box on screen ends no line at its right border (a
+# line cut there runs into it) and shows its last line, LAST.
+help_whole() {
+	local box
+	box=$(tui_screen | sed -n '/┌─ Keys /,/└─/p' | sed '1d;$d; s/\(.*│\).*/\1/')
+	[ -n "$box" ] && ! grep -qv ' │$' <<<"$box" && grep -qF -- "$1" <<<"$box"
 }
 # open_vm NAME: from the list, select VM NAME (filtered to it) and press t.
 open_vm() {
@@ -63,6 +71,8 @@ t_check "the page fits 80x24: the guest line and the key hints are on screen" \
 t_check "and the hints" _tui_has 'Space Pin +\+/- Balloon +h Hugepages +Esc Close'
 tui_keys '?'
 tui_expect "? lists the page's keys" 'Space Enter +pin to the CPU under the cursor'
+t_check "at 80x24 every line of it is whole, down to its last" \
+	help_whole "names it, the host does not have it."
 tui_keys q
 tui_expect "q closes the help, and only the help" '^ vCPU 0 +● .*pin 0$'
 t_check "the help is gone" _tui_lacks 'pin to the CPU under the cursor'
@@ -127,6 +137,8 @@ tui_keys Home i
 tui_expect "i on the host row opens its page" 'Host local \(built-in QEMU\): vmtty:///local'
 tui_keys '?'
 tui_expect "? lists the host page's keys" 'ask the host again now \(it is asked every 2 s\)'
+t_check "at 80x24 every line of it is whole, down to its last" \
+	help_whole "KSM (built-in host): merging of identical pages, 'vmtty host ksm'."
 tui_keys q
 tui_wait_gone 'ask the host again now'
 if "$VMTTY" host info local --json >"$T_TMP/hi.json" 2>"$T_TMP/hi.err"; then
@@ -272,4 +284,56 @@ t_match "the journal has the pin and both balloon moves" \
 tui_keys Escape
 tui_expect "Esc closes the page; the list marks runvm pending" '^ +. runvm +running\*'
 tui_keys q
+"$VMTTY" poweroff runvm --wait >/dev/null 2>&1
+
+# 10. A libvirt host whose daemon stops answering (SIGSTOP) while a change
+# is on its way: within the CLI's 15 s the status line says the host did
+# not answer and the page takes keys again; keys answer meanwhile; nothing
+# is recorded.  Once the daemon goes on, the host and the inventory agree.
+if [ "$(id -u)" -ne 0 ]; then
+	t_skip "a libvirt host that stops answering" "needs root for a private libvirtd"
+	t_summary
+	exit
+fi
+libvirtd_start tunestop
+t_status "host add lv (a private libvirtd)" 0 "$VMTTY" host add lv "$LIBVIRTD_URI"
+t_status "create sv on lv (2 vCPUs, off)" 0 create_tiny sv --host lv --cpus 2
+tui_start 80 24 "$VMTTY"
+tui_expect "the list shows sv off" 'sv +off' 30
+open_vm sv
+tui_expect "the page of sv" 'Tune VM sv on lv \(off\)' 20
+tui_expect "its host named its CPUs" 'host CPUs: [0-9]+'
+kill -STOP "$LIBVIRTD_PID"
+t_on_exit "kill -CONT $LIBVIRTD_PID 2>/dev/null"
+t0=$(date +%s%N)
+tui_keys Space
+tui_expect "Space starts the change" "VM 'sv': applying pins 0:0\.\.\." 5
+tui_keys '?'
+tui_expect "keys answer meanwhile: ? opens the help" 'Space Enter +pin to the CPU' 2
+tui_keys q
+tui_wait_gone 'Space Enter +pin to the CPU' 2
+tui_expect "the status line says the host did not answer" \
+	"VM 'sv': pins 0:0 not applied: host 'lv' did not answer within 15 s" 30
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+t_check "within the CLI's bound of 15 s, give or take a poll ($ms ms)" [ "$ms" -le 18000 ]
+t_check "the page says no more that it is applying" _tui_lacks 'applying\.\.\.'
+t_eq "the inventory has no pin" "||0|" "$(tuning sv)"
+tui_keys Space
+tui_expect "the page takes keys again: a new change says the host is unreachable" \
+	"host 'lv' is unreachable: host 'lv' did not answer within 15 s" 5
+tui_keys Escape
+tui_expect "the list shows lv unreachable" 'lv +\(libvirt, .*unreachable' 5
+kill -CONT "$LIBVIRTD_PID"
+tui_expect "once the daemon goes on, the late answer is recorded" \
+	"VM 'sv': pins 0:0 \(its host answered late\)\." 30
+t_tuning "the inventory has the pin" sv "0:0||0|"
+t_eq "and so has the host's definition" "0" \
+	"$(libvirtd_virsh vcpupin sv --config | awk '$1 == "0" { print $2 }')"
+t_match "the journal has the failure, then the change" \
+	"FAILED +tune +lv/sv: VM 'sv': pins 0:0 not applied: host 'lv' did not answer.*ok +tune +lv/sv" \
+	"$("$VMTTY" log sv | tr '\n' ' ')"
+tui_wait_gone 'lv +\(libvirt, .*unreachable' 60
+t_check "lv is reached again by itself" _tui_lacks 'lv +\(libvirt, .*unreachable'
+tui_keys q
+tui_expect "the TUI exits 0" '\[exited 0\]' 10
 t_summary

@@ -91,6 +91,25 @@ test_pins(void **state)
 	assert_int_equal(tuning_set_pin(&c, "-1:0"), -1);
 	assert_int_equal(tuning_set_pin(&c, "0:3-1"), -1);
 	assert_null(c.tuning.vcpu_pins);
+	/* One pin for each vCPU (and for all) in one change. */
+	{
+		const char *const ok[] = { "all:0", "0:1", "1:2", "01:off" };
+		const char *const twice[] = { "0:1", "1:2", "00:2" };
+		const char *const all_twice[] = { "all:0", "1:1", "all:off" };
+
+		assert_int_equal(tuning_pins_distinct(ok, 3), 0);
+		assert_int_equal(tuning_pins_distinct(ok, 4), -1);
+		assert_string_equal(err_get(), "vCPU 1 is pinned twice, '1:2' and '01:off'; give "
+		    "one pin for each vCPU");
+		assert_int_equal(tuning_pins_distinct(twice, 3), -1);
+		assert_string_equal(err_get(), "vCPU 0 is pinned twice, '0:1' and '00:2'; give "
+		    "one pin for each vCPU");
+		assert_int_equal(tuning_pins_distinct(all_twice, 3), -1);
+		assert_string_equal(err_get(), "every vCPU is pinned twice, 'all:0' and 'all:off'; "
+		    "give all: once");
+		/* What does not read is tuning_set_pin's to refuse. */
+		assert_int_equal(tuning_pins_distinct((const char *const[]){ "x", "x" }, 2), 0);
+	}
 	assert_int_equal(tuning_set_emulator_pin(&c, "3,1-2"), 0);
 	assert_string_equal(c.tuning.emulator_pin, "1-3");
 	assert_int_equal(tuning_emulator_pin(&c, &s), 1);
@@ -125,6 +144,13 @@ test_memory(void **state)
 	assert_int_equal(tuning_parse_hugepages("2K", &v), -1);
 	assert_int_equal(tuning_parse_hugepages("on", &v), -1);
 	assert_non_null(strstr(err_get(), "hugepages: 'on' is not a page size"));
+	/* A bare number has no unit: refused, not read as MiB (nor KiB). */
+	assert_int_equal(tuning_parse_hugepages("2048", &v), -1);
+	assert_string_equal(err_get(), "hugepages: '2048' has no unit; give a page size with "
+	    "its unit, 2M or 1G (what the host offers: 'vmtty host info'), or off");
+	assert_int_equal(tuning_parse_hugepages("2", &v), -1);
+	assert_int_equal(tuning_parse_hugepages("2048K", &v), 0);
+	assert_int_equal(v, 2048);
 	tuning_format_pagesize(2048, buf, sizeof buf);
 	assert_string_equal(buf, "2M");
 	tuning_format_pagesize(1024 * 1024, buf, sizeof buf);
@@ -141,6 +167,11 @@ test_memory(void **state)
 	assert_int_equal(tuning_parse_balloon(&c, "1.5G", &v), -1);
 	c.memory_mib = 16384;
 	assert_int_equal(tuning_balloon_floor_mib(&c), 2048);
+	/* max(64 MiB, memory / 8), never above the memory. */
+	assert_int_equal(tuning_floor_mib(256), 64);
+	assert_int_equal(tuning_floor_mib(520), 65);
+	assert_int_equal(tuning_floor_mib(32), 32);
+	assert_int_equal(tuning_floor_mib(1), 1);
 	/* Memory that is not a whole number of pages is refused. */
 	c.memory_mib = 1000;
 	c.tuning.hugepage_kib = 1024 * 1024;

@@ -158,6 +158,24 @@ test_remove_nic_keeps_macs(void **state)
 	vmedit_clear(&e);
 }
 
+/* What waits for a restart names each change once, however often made. */
+static void
+test_pending(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = vmedit_pending(NULL, "max memory");
+	assert_string_equal(p, "max memory");
+	free(p);
+	p = vmedit_pending("max memory", "max memory");
+	assert_string_equal(p, "max memory");
+	free(p);
+	p = vmedit_pending("CPUs, max memory", "hugepages, max memory, memory");
+	assert_string_equal(p, "CPUs, max memory, hugepages, memory");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -165,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_applied),
 		cmocka_unit_test(test_remove_nic_keeps_macs),
+		cmocka_unit_test(test_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
