@@ -28,9 +28,10 @@
 # (LIBVIRT_LOG_FILTERS=1:libvirt.domain, a line a call, in both tools);
 # and libvirt's own time of the job (domjobinfo --completed, Time elapsed:
 # vmtty keeps the completed job on the destination too).
-# Untimed between runs: `vmtty list` (after virsh's move the inventory
-# still has the guest on its old host), and a check that the guest runs on
-# the destination only.
+# Untimed after every run, whichever tool made it: a check that the guest
+# runs on the destination only, and `vmtty list` (after virsh's move the
+# inventory still has the guest on its old host), which must then show it
+# there.
 #
 #   bash bench/migrate.sh [--build DIR] [--runs N]
 # N: MIGRATE_RUNS from the environment, else 5.  Needs root (namespaces);
@@ -111,6 +112,12 @@ moved() {
 		[ -z "$(names "$1")" ] &&
 		! _lv_alive "$(cat "$(_lv_dir "$1")/run/libvirt/qemu/$G.pid" 2>/dev/null)"
 }
+# inv_host: the host the inventory has the guest on (`vmtty list`
+# refreshes it from both hosts first).
+inv_host() {
+	"$VMTTY" list --json 2>/dev/null | python3 -c 'import json, sys
+print(" ".join(v["host"] for v in json.load(sys.stdin) if v["name"] == sys.argv[1]))' "$G"
+}
 # job TO: "job_ms=.. lv_down_ms=.." of the completed migration, from TO
 # (-1: not known).  Kept there for another look (--keep-completed).
 job() {
@@ -146,6 +153,9 @@ finish() {
 	local from=$1 to=$2 out=$3 ms=$4 rc=$5 mig=$6 j
 	wait_for 30 moved "$from" "$to" || { rc=9; echo "# $from->$to: the guest is not on $to alone" >&2; }
 	j=$(job "$to")
+	# The inventory, refreshed after either tool's run (after virsh's it
+	# still has the guest on FROM), so that both start alike.
+	[ "$(inv_host)" = "$to" ] || { rc=9; echo "# $from->$to: the inventory does not have the guest on $to" >&2; }
 	echo "wall_ms=$ms down_ms=${7:-${j##*lv_down_ms=}} mig_ms=$mig out_ms=$((mig < 0 ? -1 : ms - mig))" \
 		"$j status=$rc dir=$from$to" >>"$out"
 	[ "$rc" = 0 ]
@@ -153,10 +163,6 @@ finish() {
 # by_vmtty FROM TO OUT
 by_vmtty() {
 	local from=$1 to=$2 out=$3 t0 ms rc=0 down
-	"$VMTTY" list >/dev/null 2>&1
-	[ "$("$VMTTY" list --json 2>/dev/null | python3 -c 'import json, sys
-print(" ".join(v["host"] for v in json.load(sys.stdin) if v["name"] == sys.argv[1]))' "$G")" = "$from" ] ||
-		echo "# the inventory does not have the guest on $from" >&2
 	rm -f "$tmp/lv.log"
 	t0=$(now)
 	lvlog "$VMTTY" migrate "$G" --to "$to" --json >"$tmp/v.json" 2>"$tmp/v.err" || rc=$?
@@ -184,6 +190,7 @@ by_virsh() {
 
 # ---- the runs -------------------------------------------------------------------------
 : >"$tmp/mig.a"; : >"$tmp/mig.b"
+[ "$(inv_host)" = A ] || fail "the inventory does not have the guest on A"
 # A failed run ends the rounds: what ran is reported, FAILED said.
 by_vmtty A B /dev/null && by_virsh B A /dev/null || fail "the warm-up runs failed"
 for ((i = 0; i < runs; i++)); do
