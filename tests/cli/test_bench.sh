@@ -18,5 +18,8 @@ t_match "the list's reference is sqlite3 on the same rows" 'ref: sqlite3 -json o
 t_match "the libvirt list's reference is virsh" 'ref: virsh list --all on the same test-driver file' "$out"
 t_nomatch "--only: the TUI benches did not run" 'TUI first frame' "$out"
 t_status "an unknown bench name is refused" 2 "$T_ROOT/bench/run" --only nosuch
+t_match "the refusal names the benches, migrate among them" 'choose from: .* migrate' "$T_ERR"
+t_status "bench/migrate.sh refuses --runs 0 before starting anything" 2 "$T_ROOT/bench/migrate.sh" --runs 0
+t_match "saying why" 'runs wants a number of at least 1' "$T_ERR"
 
 t_summary
