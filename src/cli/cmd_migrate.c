@@ -12,29 +12,23 @@
 
 #include "hv/hv.h"
 #include "model/host.h"
-#include "model/journal.h"
 #include "model/vm.h"
 #include "ops/migrate.h"
 #include "util/err.h"
-#include "util/log.h"
-#include "util/num.h"
 
-static atomic_bool migrate_stop;
+/* Set by SIGINT, SIGTERM, SIGHUP while the move runs. */
+static atomic_bool stop_asked;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	atomic_store(&migrate_stop, true);
+	atomic_store(&stop_asked, true);
 }
 
 struct watch {
-	struct hv *src;
-	const struct vm_config *c;
 	bool progress, json;
-	bool asked;		/* the abort was asked for */
-	bool postcopy;
-	struct hv_migrate_progress last;
+	bool asked;		/* migrate_stop was called */
 };
 
 static void
@@ -65,18 +59,14 @@ static void
 print_progress(const struct hv_migrate_progress *p)
 {
 	char done[32], total[32], left[32];
-	int64_t all = (p->mem_total > 0 ? p->mem_total : 0) + (p->disk_total > 0 ? p->disk_total : 0);
-	int64_t did = (p->mem_processed > 0 ? p->mem_processed : 0) +
-	    (p->disk_processed > 0 ? p->disk_processed : 0);
-	int64_t rem = (p->mem_remaining > 0 ? p->mem_remaining : 0) +
-	    (p->disk_remaining > 0 ? p->disk_remaining : 0);
+	int64_t all, did, rem;
+	int pct = migrate_amounts(p, &all, &did, &rem);
 
 	migrate_format_bytes(did, done, sizeof done);
 	migrate_format_bytes(all, total, sizeof total);
 	migrate_format_bytes(rem, left, sizeof left);
 	printf("%5.1fs %-9s %3d%%  %s of %s, %s left", (double)p->elapsed_ms / 1000,
-	    p->phase != NULL ? p->phase : "?", all > 0 ? (int)(100 * (all - rem) / all) : 0, done,
-	    total, left);
+	    p->phase != NULL ? p->phase : "?", pct, done, total, left);
 	if (p->dirty_rate >= 0)
 		printf(", dirty %lld pages/s", (long long)p->dirty_rate);
 	if (p->downtime_ms >= 0)
@@ -85,134 +75,114 @@ print_progress(const struct hv_migrate_progress *p)
 	fflush(stdout);
 }
 
-/* On the migrating thread: show the progress; stop when a signal came. */
+/* A signal came: stop the move (once). */
 static void
-on_progress(const struct hv_migrate_progress *p, void *arg)
+maybe_stop(struct migration *m, struct watch *w)
 {
-	struct watch *w = arg;
-
-	w->last = *p;
-	w->postcopy = p->postcopy;
-	if (w->json)
-		print_event("progress", p);
-	else if (w->progress)
-		print_progress(p);
-	if (atomic_load(&migrate_stop) && !w->asked) {
-		w->asked = true;
-		if (migrate_abort(w->src, w->c, p->postcopy) != 0)
-			cli_warn("%s", err_get());
-	}
-}
-
-/* A moved VM's journal lines on both hosts, and the inventory row. */
-static int
-record(struct cli_ctx *ctx, const struct vm_config *c, const struct host *to,
-    const struct watch *w, int64_t ms)
-{
-	char msg[512], bytes[32], down[32];
-	int rc;
-
-	migrate_format_bytes((w->last.mem_processed > 0 ? w->last.mem_processed : 0) +
-	    (w->last.disk_processed > 0 ? w->last.disk_processed : 0), bytes, sizeof bytes);
-	if (w->last.downtime_ms >= 0)
-		snprintf(down, sizeof down, "%lld ms", (long long)w->last.downtime_ms);
-	else
-		snprintf(down, sizeof down, "unknown");
-	snprintf(msg, sizeof msg, "moved live from host '%s' to host '%s' in %.1f s (downtime %s, "
-	    "%s transferred%s)", c->host, to->name, (double)ms / 1000, down, bytes,
-	    w->postcopy ? ", post-copy" : "");
-	rc = vm_move(ctx->db, c->id, to->id);
-	if (rc != 0) {
-		char why[512];
-
-		snprintf(why, sizeof why, "%s", err_get());
-		err_set("VM '%s' now runs on host '%s', but the inventory could not record it (%s); "
-		    "'vmtty list --host %s' finds it there", c->name, to->name, why, to->name);
-		journal_add(ctx->db, c->host, c->name, "migrate", false, err_get());
-		return -1;
-	}
-	journal_add(ctx->db, c->host, c->name, "migrate", true, msg);
-	journal_add(ctx->db, to->name, c->name, "migrate", true, msg);
-	if (w->json) {
-		struct hv_migrate_progress p = w->last;
-
-		p.phase = "done";
-		p.elapsed_ms = ms;
-		print_event("done", &p);
-	} else {
-		printf("VM ");
-		cli_print_cell(c->name, 0);
-		printf(" %s\n", msg);
-	}
-	return 0;
+	if (!atomic_load(&stop_asked) || w->asked)
+		return;
+	w->asked = true;
+	if (migrate_stop(m) != 0)
+		cli_warn("%s", err_get());
 }
 
 /* The preflight's findings, one a line. */
 static void
-print_report(const struct vm_config *c, const struct host *to, const char *report)
+print_report(const struct migration *m)
 {
 	printf("preflight of VM ");
-	cli_print_cell(c->name, 0);
+	cli_print_cell(m->c.name, 0);
 	printf(" to host ");
-	cli_print_cell(to->name, 0);
+	cli_print_cell(m->to, 0);
 	printf(":\n");
-	for (const char *s = report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
+	for (const char *s = m->report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
 		printf("  %.*s\n", (int)(nl - s), s);
 	fflush(stdout);
 }
 
-static int
-migrate(struct cli_ctx *ctx, struct cli_vm *v, const struct host *to, struct hv *dst,
-    struct hv_migrate_opts *o, struct watch *w)
+/* On the migrating thread: the preflight passed, nothing moved yet. */
+static void
+on_checked(struct migration *m, void *arg)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa, old[3];
-	struct hv_status st;
-	char report[2048];
-	int64_t t0;
-	int rc;
+	struct watch *w = arg;
 
-	if (hv_status(v->hv, &v->c, &st) != 0)
-		return -1;
-	if (st.state != HV_RUNNING && st.state != HV_PAUSED)
-		return err_set("VM '%s' is %s: a live migration needs it running; start it first",
-		    v->c.name, hv_state_name(st.state));
-	if (migrate_preflight(v->hv, dst, &v->c, o, report, sizeof report) != 0) {
-		/* What passed, as on success; stderr has the one line why not. */
-		if (!w->json && report[0] != '\0')
-			print_report(&v->c, to, report);
-		return -1;
-	}
 	if (w->json) {
 		json_object *e = json_object_new_object(), *a = json_object_new_array();
 
-		for (char *s = report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
-			*nl = '\0';
-			json_object_array_add(a, json_object_new_string(s));
-		}
+		for (const char *s = m->report, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
+			json_object_array_add(a, json_object_new_string_len(s, (int)(nl - s)));
 		json_object_object_add(e, "event", json_object_new_string("preflight"));
 		json_object_object_add(e, "checks", a);
 		printf("%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
 		fflush(stdout);
 		json_object_put(e);
 	} else {
-		print_report(&v->c, to, report);
+		print_report(m);
 	}
+	maybe_stop(m, w);
+}
+
+/* On the migrating thread: show the progress; stop when a signal came. */
+static void
+on_progress(struct migration *m, const struct hv_migrate_progress *p, void *arg)
+{
+	struct watch *w = arg;
+
+	if (m->abort_error[0] != '\0')
+		cli_warn("%s", m->abort_error);
+	if (w->json)
+		print_event("progress", p);
+	else if (w->progress)
+		print_progress(p);
+	maybe_stop(m, w);
+}
+
+/* The move went through: say so. */
+static void
+print_done(const struct migration *m, const struct watch *w)
+{
+	if (w->json) {
+		struct hv_migrate_progress p = m->last;
+
+		p.phase = "done";
+		p.elapsed_ms = m->ms;
+		print_event("done", &p);
+	} else {
+		printf("VM ");
+		cli_print_cell(m->c.name, 0);
+		printf(" %s\n", m->message);
+	}
+}
+
+/* Move M from SRC to host TO, with the signals that stop it caught. */
+static int
+run(struct migration *m, struct hv *src, const struct host *to, struct watch *w)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old[3];
+	struct hv *dst;
+	int rc;
+
+	if ((dst = cli_hv_open(to)) == NULL)
+		return -1;
+	m->on_checked = on_checked;
+	m->on_progress = on_progress;
+	m->arg = w;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	atomic_store(&migrate_stop, false);
+	atomic_store(&stop_asked, false);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &sa, &old[i]);
-	t0 = log_now_ms();
-	rc = hv_migrate(v->hv, dst, &v->c, o, on_progress, w);
+	rc = migrate_run(m, src, dst, to);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
-	/* The backend says where the VM is after a failure (stopped as asked or
-	 * not): it has looked. */
-	if (rc != 0)
-		return -1;
-	return record(ctx, &v->c, to, w, log_now_ms() - t0);
+	/* What passed of a refused preflight, as on success; stderr has the
+	 * one line why not. */
+	if (rc != 0 && !m->checked && !w->json && m->report[0] != '\0')
+		print_report(m);
+	hv_close(dst);
+	return rc;
 }
 
 int
@@ -232,11 +202,10 @@ cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 		{ "json", NULL, &w.json, NULL },
 		{ 0 },
 	};
+	struct migration m;
 	struct host to = { 0 };
-	struct hv *dst = NULL;
 	struct cli_vm v;
-	char **ops, uri[300], msg[1024];
-	long long mib;
+	char **ops, msg[1024];
 	int n, rc;
 
 	rc = cli_parse("migrate", argc, argv, opts, &ops, &n);
@@ -250,32 +219,27 @@ cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 		free(ops);
 		return cli_usage("migrate", "migrate needs --to HOST");
 	}
-	if (bw != NULL) {
-		if (num_parse(bw, 1, 1000000, &mib) != 0) {
-			free(ops);
-			return cli_fail("bandwidth: '%s' is not a whole number of MiB/s from 1 to "
-			    "1000000", bw);
-		}
-		o.bandwidth_mib = (uint64_t)mib;
+	if (bw != NULL && migrate_parse_bandwidth(bw, &o.bandwidth_mib) != 0) {
+		free(ops);
+		return cli_fail_err();
 	}
 	rc = cli_vm_load(ctx, ops[0], &v, true);
 	free(ops);
 	if (rc != 0)
 		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
-	w.src = v.hv;
-	w.c = &v.c;
-	if (host_get(ctx->db, to_name, &to) != 0 || (dst = cli_hv_open(&to)) == NULL) {
-		rc = -1;
-	} else {
-		migrate_uri(&o, &to, uri, sizeof uri);
-		rc = migrate(ctx, &v, &to, dst, &o, &w);
-	}
+	migrate_init(&m, &v.c, &o);
+	rc = host_get(ctx->db, to_name, &to) == 0 ? run(&m, v.hv, &to, &w) : -1;
 	if (rc != 0) {
 		snprintf(msg, sizeof msg, "%s", err_get());
-		journal_add(ctx->db, v.c.host, v.c.name, "migrate", false, msg);
+		migrate_record(ctx->db, &m, msg);
 		cli_fail("%s", msg);
+	} else if (migrate_record(ctx->db, &m, NULL) != 0) {
+		rc = -1;
+		cli_fail_err();
+	} else {
+		print_done(&m, &w);
 	}
-	hv_close(dst);
+	migrate_clear(&m);
 	host_clear(&to);
 	cli_vm_free(&v);
 	return rc == 0 ? CLI_OK : CLI_FAILED;

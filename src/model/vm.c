@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/journal.h"
 #include "util/err.h"
 #include "util/xalloc.h"
 
@@ -218,8 +219,9 @@ fail:
 	return -1;
 }
 
-int
-vm_move(struct db *db, int64_t id, int64_t host_id)
+/* Inside the caller's transaction: VM ID's row onto host HOST_ID. */
+static int
+move_rows(struct db *db, int64_t id, int64_t host_id)
 {
 	static const char *const sql[] = {
 		"DELETE FROM vms WHERE host_id = ?2 AND id <> ?1 AND uuid = "
@@ -229,31 +231,43 @@ vm_move(struct db *db, int64_t id, int64_t host_id)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_begin(db) != 0)
-		return -1;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		if ((st = db_prepare(db, sql[i])) == NULL)
-			goto fail;
+			return -1;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, host_id);
 		if (i == 1)
 			sqlite3_bind_int64(st, 3, db_now_ms());
 		rc = sqlite3_step(st);
 		db_done(st);
-		if (rc == SQLITE_CONSTRAINT) {
-			err_set("the destination already has a VM of that name in the inventory; "
-			    "rename one of them");
-			goto fail;
-		}
-		if (rc != SQLITE_DONE) {
-			db_error(db, "cannot move the VM to its new host");
-			goto fail;
-		}
-		if (i == 1 && sqlite3_changes(db_sqlite(db)) == 0) {
-			err_set("the VM is no longer in the inventory");
-			goto fail;
-		}
+		if (rc == SQLITE_CONSTRAINT)
+			return err_set("the destination already has a VM of that name in the "
+			    "inventory; rename one of them");
+		if (rc != SQLITE_DONE)
+			return db_error(db, "cannot move the VM to its new host");
+		if (i == 1 && sqlite3_changes(db_sqlite(db)) == 0)
+			return err_set("the VM is no longer in the inventory");
 	}
+	return 0;
+}
+
+int
+vm_move(struct db *db, int64_t id, int64_t host_id)
+{
+	return vm_move_journaled(db, id, host_id, NULL, NULL, NULL, NULL, NULL);
+}
+
+int
+vm_move_journaled(struct db *db, int64_t id, int64_t host_id, const char *name,
+    const char *from, const char *to, const char *action, const char *message)
+{
+	if (db_begin(db) != 0)
+		return -1;
+	if (move_rows(db, id, host_id) != 0)
+		goto fail;
+	if (message != NULL && (journal_add(db, from, name, action, true, message) != 0 ||
+	    journal_add(db, to, name, action, true, message) != 0))
+		goto fail;
 	if (db_commit(db) != 0)
 		goto fail;
 	return 0;

@@ -155,6 +155,11 @@ int vm_delete(struct db *db, int64_t id);
  * cached row of the same domain there (seen while it arrived) gives way.
  * 0, or -1 + err. */
 int vm_move(struct db *db, int64_t id, int64_t host_id);
+/* vm_move, and in the same transaction the journal's entry ACTION with
+ * MESSAGE (a success) for VM NAME on host FROM and on host TO: both are
+ * written, or nothing is.  0, or -1 + err. */
+int vm_move_journaled(struct db *db, int64_t id, int64_t host_id, const char *name,
+    const char *from, const char *to, const char *action, const char *message);
 int vm_load(struct db *db, int64_t id, struct vm_config *out);
 /* SPEC is "name" when unique, else "host/name". */
 int vm_resolve(struct db *db, const char *spec, int64_t *id);

@@ -689,6 +689,15 @@ fleet_refresh(struct fleet *f)
 }
 
 void
+fleet_refresh_host(struct fleet *f, const char *host)
+{
+	struct fhost *h = find(f, host);
+
+	if (h != NULL)
+		queue_list(h);
+}
+
+void
 fleet_asking(struct fleet *f, const char *host, bool asking, bool declined)
 {
 	struct fhost *h = find(f, host);

@@ -52,6 +52,8 @@ struct fleet_host *fleet_get(struct fleet *f, const char *name);
 /* Ask every reachable libvirt host for its list again now, and connect the
  * unreachable ones now (also those held after a declined login). */
 void fleet_refresh(struct fleet *f);
+/* Ask HOST for its list again now, when it is up. */
+void fleet_refresh_host(struct fleet *f, const char *host);
 /* The UI puts a question of HOST's connect to the user (ASKING true): no
  * timeout runs meanwhile.  ASKING false: answered, the connect goes on
  * (its timeout starts again); DECLINED: the user cancelled, so a failed

@@ -2,11 +2,16 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/host.h"
+#include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/log.h"
+#include "util/num.h"
+#include "util/xalloc.h"
 
 void
 migrate_uri(struct hv_migrate_opts *o, const struct host *dst, char *buf, size_t len)
@@ -16,6 +21,63 @@ migrate_uri(struct hv_migrate_opts *o, const struct host *dst, char *buf, size_t
 		snprintf(buf, len, "tcp://%s", dst->migration_address);
 		o->uri = buf;
 	}
+}
+
+void
+migrate_init(struct migration *m, const struct vm_config *c, const struct hv_migrate_opts *o)
+{
+	memset(m, 0, sizeof *m);
+	vm_config_copy(&m->c, c);
+	m->o = *o;
+	m->o.uri = NULL;
+	atomic_init(&m->stop, false);
+	atomic_init(&m->postcopy, false);
+}
+
+void
+migrate_clear(struct migration *m)
+{
+	vm_config_clear(&m->c);
+	free(m->to);
+	m->to = NULL;
+}
+
+bool
+migrate_live_ok(const struct host *from, const struct host *to)
+{
+	return from->kind == HOST_LIBVIRT && to->kind == HOST_LIBVIRT &&
+	    strcmp(from->name, to->name) != 0;
+}
+
+int
+migrate_amounts(const struct hv_migrate_progress *p, int64_t *total, int64_t *processed,
+    int64_t *remaining)
+{
+	int64_t all = (p->mem_total > 0 ? p->mem_total : 0) + (p->disk_total > 0 ? p->disk_total : 0);
+	int64_t did = (p->mem_processed > 0 ? p->mem_processed : 0) +
+	    (p->disk_processed > 0 ? p->disk_processed : 0);
+	int64_t rem = (p->mem_remaining > 0 ? p->mem_remaining : 0) +
+	    (p->disk_remaining > 0 ? p->disk_remaining : 0);
+	int pct = all > 0 ? (int)(100 * (all - rem) / all) : 0;
+
+	if (total != NULL)
+		*total = all;
+	if (processed != NULL)
+		*processed = did;
+	if (remaining != NULL)
+		*remaining = rem;
+	return pct < 0 ? 0 : pct > 100 ? 100 : pct;
+}
+
+int
+migrate_parse_bandwidth(const char *s, uint64_t *mib)
+{
+	long long v;
+
+	if (num_parse(s, 1, 1000000, &v) != 0)
+		return err_set("bandwidth: '%s' is not a whole number of MiB/s from 1 to 1000000", s);
+	*mib = (uint64_t)v;
+	return 0;
 }
 
 void
@@ -102,4 +164,122 @@ migrate_abort(struct hv *src, const struct vm_config *c, bool postcopy)
 		return err_set("VM '%s' runs on the destination already (post-copy): stopping now "
 		    "would lose it; the migration goes on to its end", c->name);
 	return hv_migrate_abort(src, c);
+}
+
+int
+migrate_check(struct migration *m, struct hv *src, struct hv *dst)
+{
+	struct hv_status st;
+
+	m->report[0] = '\0';
+	m->checked = false;
+	if (hv_status(src, &m->c, &st) != 0)
+		return -1;
+	if (st.state != HV_RUNNING && st.state != HV_PAUSED)
+		return err_set("VM '%s' is %s: a live migration needs it running; start it first",
+		    m->c.name, hv_state_name(st.state));
+	if (migrate_preflight(src, dst, &m->c, &m->o, m->report, sizeof m->report) != 0)
+		return -1;
+	m->checked = true;
+	return 0;
+}
+
+/* hv_migrate's callback, on the migrating thread: the caller hears, then a
+ * stop asked for (by now) goes to the source. */
+static void
+on_progress(const struct hv_migrate_progress *p, void *arg)
+{
+	struct migration *m = arg;
+
+	m->last = *p;
+	atomic_store(&m->postcopy, p->postcopy);
+	if (m->on_progress != NULL)
+		m->on_progress(m, p, m->arg);
+	m->abort_error[0] = '\0';
+	if (atomic_load(&m->stop) && !m->asked) {
+		m->asked = true;
+		if (migrate_abort(m->src, &m->c, p->postcopy) != 0)
+			snprintf(m->abort_error, sizeof m->abort_error, "%s", err_get());
+	}
+}
+
+/* The journal's words for a move that went through. */
+static void
+moved_message(struct migration *m)
+{
+	char bytes[32], down[32];
+	int64_t did;
+
+	migrate_amounts(&m->last, NULL, &did, NULL);
+	migrate_format_bytes(did, bytes, sizeof bytes);
+	if (m->last.downtime_ms >= 0)
+		snprintf(down, sizeof down, "%lld ms", (long long)m->last.downtime_ms);
+	else
+		snprintf(down, sizeof down, "unknown");
+	snprintf(m->message, sizeof m->message, "moved live from host '%s' to host '%s' in "
+	    "%.1f s (downtime %s, %s transferred%s)", m->c.host, m->to, (double)m->ms / 1000,
+	    down, bytes, m->last.postcopy ? ", post-copy" : "");
+}
+
+int
+migrate_run(struct migration *m, struct hv *src, struct hv *dst, const struct host *to)
+{
+	int64_t t0;
+	int rc;
+
+	free(m->to);
+	m->to = xstrdup(to->name);
+	m->to_id = to->id;
+	migrate_uri(&m->o, to, m->uri, sizeof m->uri);
+	m->src = src;
+	m->message[0] = '\0';
+	if (migrate_check(m, src, dst) != 0)
+		goto fail;
+	if (m->on_checked != NULL)
+		m->on_checked(m, m->arg);
+	if (atomic_load(&m->stop)) {
+		err_set("the migration of VM '%s' to host '%s' stopped as asked before it began; "
+		    "it runs on host '%s' as before", m->c.name, m->to, m->c.host);
+		goto fail;
+	}
+	t0 = log_now_ms();
+	rc = hv_migrate(src, dst, &m->c, &m->o, on_progress, m);
+	m->ms = log_now_ms() - t0;
+	/* The backend says where the VM is after a failure (stopped as asked
+	 * or not): it has looked. */
+	if (rc != 0)
+		goto fail;
+	moved_message(m);
+	return 0;
+fail:
+	snprintf(m->message, sizeof m->message, "%s", err_get());
+	return -1;
+}
+
+int
+migrate_stop(struct migration *m)
+{
+	if (atomic_load(&m->postcopy))
+		return migrate_abort(NULL, &m->c, true);
+	atomic_store(&m->stop, true);
+	return 0;
+}
+
+int
+migrate_record(struct db *db, const struct migration *m, const char *error)
+{
+	char why[1024], msg[1400];
+
+	if (error != NULL)
+		return journal_add(db, m->c.host, m->c.name, "migrate", false, error);
+	if (m->to == NULL)
+		return err_set("VM '%s' has not moved: nothing to record", m->c.name);
+	if (vm_move_journaled(db, m->c.id, m->to_id, m->c.name, m->c.host, m->to, "migrate",
+	    m->message) == 0)
+		return 0;
+	snprintf(why, sizeof why, "%s", err_get());
+	snprintf(msg, sizeof msg, "VM '%s' now runs on host '%s', but the inventory could not "
+	    "record it (%s); 'vmtty list --host %s' finds it there", m->c.name, m->to, why, m->to);
+	journal_add(db, m->c.host, m->c.name, "migrate", false, msg);
+	return err_set("%s", msg);
 }

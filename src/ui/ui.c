@@ -47,6 +47,7 @@ struct ui {
 	struct jobs *jobs;
 	struct fleet *fleet;
 	struct writer *writer;
+	struct lane *long_lane;		/* see ui_long_lane */
 	int stdin_watch;
 	/* views[0] is the VM list, always there; the rest are consoles. */
 	struct {
@@ -244,6 +245,16 @@ struct jobs *
 ui_jobs(struct ui *ui)
 {
 	return ui->jobs;
+}
+
+struct lane *
+ui_long_lane(struct ui *ui)
+{
+	/* A busy one may be stuck in a call to a dead host: it keeps its
+	 * thread, and the next job gets a lane of its own. */
+	if (ui->long_lane == NULL || lane_busy(ui->long_lane) > 0)
+		ui->long_lane = jobs_lane_new(ui->jobs, "long");
+	return ui->long_lane;
 }
 
 void

@@ -8,6 +8,7 @@
 #include "model/writer.h"
 
 struct db;
+struct lane;
 struct ui;
 
 /* Key handlers return these intents; the loop acts on them. */
@@ -74,6 +75,10 @@ void ui_view_remove(struct ui *ui, void *state);
 void *ui_view_next(struct ui *ui, const struct view *view, void *after);
 struct loop *ui_loop(struct ui *ui);
 struct jobs *ui_jobs(struct ui *ui);
+/* A lane with nothing queued or running, for a long job that is no one
+ * host's (a migration talks to two): the last one when it is idle, else a
+ * new one.  NULL + err. */
+struct lane *ui_long_lane(struct ui *ui);
 /* Leave curses for a full-screen program on the real terminal, and back. */
 void ui_suspend(struct ui *ui);
 void ui_resume(struct ui *ui);
@@ -104,6 +109,15 @@ int edit_form_open(struct ui *ui, const struct vm_config *c);
 /* The tuning page of VM C (pins, hugepages, the balloon) as a view.
  * 0, or -1 + err.  (tune_view.c) */
 int tune_view_open(struct ui *ui, const struct vm_config *c);
+
+/* The migration dialog of VM C (key m): the destination and the choices,
+ * the preflight's findings to confirm, then the move with its progress;
+ * Esc stops it.  0, or -1 + err.  (migrate_view.c) */
+int migrate_view_open(struct ui *ui, const struct vm_config *c);
+/* Is a migration from or to host HOST under way in the UI?  (The VM list
+ * does not mirror such a host's list into the inventory meanwhile: the
+ * move's own record comes first.) */
+bool migrate_view_moving(struct ui *ui, const char *host);
 
 struct host;
 

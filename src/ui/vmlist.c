@@ -340,7 +340,8 @@ vmlist_fleet_changed(void *arg)
 		if (fh == NULL || v->hosts[h].kind != HOST_LIBVIRT)
 			continue;
 		sy = synced_get(v, fh->name);
-		if (sy->generation == fh->generation || sy->writing)
+		if (sy->generation == fh->generation || sy->writing ||
+		    migrate_view_moving(v->ui, fh->name))
 			continue;
 		sy->generation = fh->generation;
 		if (fh->state == FLEET_UP || fh->state == FLEET_UNREACHABLE) {

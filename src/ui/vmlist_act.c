@@ -40,6 +40,9 @@ const char *const vmlist_help[] = {
 	"Enter F2\tthe action menu of the selected VM or host",
 	"e\tedit: CPUs, memory, cmdline, firmware, boot order, disks (running: pending)",
 	"t\ttuning: vCPU and emulator pins on a grid, hugepages, the balloon",
+	"m\tmigrate: move the VM live to another libvirt host (a dialog: the",
+	"\thost, copy storage, post-copy, bandwidth; preflight, then progress;",
+	"\tEsc stops it and the VM stays where it was)",
 	"s\tstart",
 	"S\tshut down (ACPI power button)",
 	"F\tforce off (pull the plug; asks first)",
@@ -615,7 +618,7 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
-	"v\tGraphical display (VNC)", "e\tEdit", "t\tTuning", "i\tHost details",
+	"v\tGraphical display (VNC)", "e\tEdit", "t\tTuning", "m\tMigrate", "i\tHost details",
 	"x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
@@ -686,7 +689,7 @@ mouse_key(struct vmlist *v)
 	return UI_HANDLED;
 }
 
-/* OPEN (the edit form, the tuning page) on the selected VM's configuration,
+/* OPEN (the edit form, the tuning page, the migration dialog) on the selected VM's configuration,
  * with the state the list shows. */
 static int
 open_vm_page(struct vmlist *v, int (*open)(struct ui *ui, const struct vm_config *c))
@@ -854,6 +857,8 @@ vmlist_key(void *arg, int key)
 		return open_vm_page(v, edit_form_open);
 	case 't':
 		return open_vm_page(v, tune_view_open);
+	case 'm':
+		return open_vm_page(v, migrate_view_open);
 	case 'i':
 		return host_key(v);
 	case 'c':
