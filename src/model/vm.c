@@ -217,8 +217,10 @@ fail:
 	return -1;
 }
 
-int
-vm_move(struct db *db, int64_t id, int64_t host_id)
+/* In a transaction: VM ID's row goes to host HOST_ID, where a cached row
+ * of the same domain gives way. */
+static int
+move_row(struct db *db, int64_t id, int64_t host_id)
 {
 	static const char *const sql[] = {
 		"DELETE FROM vms WHERE host_id = ?2 AND id <> ?1 AND uuid = "
@@ -228,37 +230,49 @@ vm_move(struct db *db, int64_t id, int64_t host_id)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_begin(db) != 0)
-		return -1;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		if ((st = db_prepare(db, sql[i])) == NULL)
-			goto fail;
+			return -1;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, host_id);
 		if (i == 1)
 			sqlite3_bind_int64(st, 3, db_now_ms());
 		rc = sqlite3_step(st);
 		db_done(st);
-		if (rc == SQLITE_CONSTRAINT) {
-			err_set("the destination already has a VM of that name in the inventory; "
-			    "rename one of them");
-			goto fail;
-		}
-		if (rc != SQLITE_DONE) {
-			db_error(db, "cannot move the VM to its new host");
-			goto fail;
-		}
-		if (i == 1 && sqlite3_changes(db_sqlite(db)) == 0) {
-			err_set("the VM is no longer in the inventory");
-			goto fail;
-		}
+		if (rc == SQLITE_CONSTRAINT)
+			return err_set("the destination already has a VM of that name in the "
+			    "inventory; rename one of them");
+		if (rc != SQLITE_DONE)
+			return db_error(db, "cannot move the VM to its new host");
+		if (i == 1 && sqlite3_changes(db_sqlite(db)) == 0)
+			return err_set("the VM is no longer in the inventory");
 	}
-	if (db_commit(db) != 0)
-		goto fail;
 	return 0;
-fail:
-	db_rollback(db);
-	return -1;
+}
+
+int
+vm_move(struct db *db, int64_t id, int64_t host_id)
+{
+	if (db_begin(db) != 0)
+		return -1;
+	if (move_row(db, id, host_id) != 0 || db_commit(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vm_move_config(struct db *db, const struct vm_config *c, int64_t host_id)
+{
+	if (vm_config_validate(c) != 0 || db_begin(db) != 0)
+		return -1;
+	if (move_row(db, c->id, host_id) != 0 || write_children(db, c->id, c) != 0 ||
+	    db_commit(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
 }
 
 int
