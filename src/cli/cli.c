@@ -48,8 +48,11 @@ static const struct cli_cmd commands[] = {
 	  "[--balloon SIZE] [--max-memory SIZE] | VM [--json]",
 	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune },
 	{ "migrate", "VM --to HOST [--copy-storage] [--postcopy] [--auto-converge] "
-	  "[--bandwidth MIB/S] [--keep-source] [--progress | --json]",
-	  "move a running VM live to another libvirt host (Ctrl-C stops it)", cmd_migrate },
+	  "[--bandwidth MIB/S] [--keep-source] [--progress | --json] | "
+	  "VM --to HOST --offline [--pool POOL] [--bandwidth MIB/S] [--keep-source] "
+	  "[--progress | --json]",
+	  "move a running VM live to another libvirt host, or a stopped one (--offline) "
+	  "between any two hosts, its disks copied and checked (Ctrl-C stops it)", cmd_migrate },
 	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },

@@ -109,6 +109,12 @@ int cmd_templates(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_edit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
+struct hv_migrate_opts;
+/* `vmtty migrate VM --to HOST --offline` (cmd_move.c): a cold move of
+ * VM SPEC, with the options cmd_migrate parsed (LIVE's live-only ones are
+ * refused, OFFLINE false with a POOL too). */
+int cmd_migrate_offline(struct cli_ctx *ctx, const char *spec, const char *to, const char *pool,
+    bool offline, const struct hv_migrate_opts *live, bool progress, bool json);
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);

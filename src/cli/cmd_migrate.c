@@ -1,6 +1,7 @@
 /* vmtty migrate VM --to HOST: a running VM moves live to another libvirt
  * host, with a preflight first, progress on the way, and Ctrl-C to stop
- * it (the VM then runs on its source as before). */
+ * it (the VM then runs on its source as before).  With --offline a
+ * stopped VM moves cold (cmd_move.c). */
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
 
@@ -188,9 +189,10 @@ run(struct migration *m, struct hv *src, const struct host *to, struct watch *w)
 int
 cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *to_name = NULL, *bw = NULL;
+	const char *to_name = NULL, *bw = NULL, *pool = NULL;
 	struct hv_migrate_opts o = { 0 };
 	struct watch w = { 0 };
+	bool offline = false;
 	const struct cli_opt opts[] = {
 		{ "to", &to_name, NULL, NULL },
 		{ "copy-storage", NULL, &o.copy_storage, NULL },
@@ -200,6 +202,8 @@ cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 		{ "bandwidth", &bw, NULL, NULL },
 		{ "progress", NULL, &w.progress, NULL },
 		{ "json", NULL, &w.json, NULL },
+		{ "offline", NULL, &offline, NULL },
+		{ "pool", &pool, NULL, NULL },
 		{ 0 },
 	};
 	struct migration m;
@@ -222,6 +226,11 @@ cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 	if (bw != NULL && migrate_parse_bandwidth(bw, &o.bandwidth_mib) != 0) {
 		free(ops);
 		return cli_fail_err();
+	}
+	if (offline || pool != NULL) {
+		rc = cmd_migrate_offline(ctx, ops[0], to_name, pool, offline, &o, w.progress, w.json);
+		free(ops);
+		return rc;
 	}
 	rc = cli_vm_load(ctx, ops[0], &v, true);
 	free(ops);

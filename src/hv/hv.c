@@ -577,3 +577,95 @@ hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
 		return unsupported(hv, "deleting snapshots");
 	return hv->ops->snapshot_delete(hv, c, all, n, name, children);
 }
+
+/* An open volume stream: the backend's own, and whose it is. */
+struct hv_vol {
+	struct hv *hv;
+	void *st;
+};
+
+void
+hv_vol_info_clear(struct hv_vol_info *info)
+{
+	free(info->format);
+	free(info->pool);
+	free(info->backing);
+	memset(info, 0, sizeof *info);
+}
+
+struct hv_vol *
+hv_vol_open_read(struct hv *hv, const char *path, const char *format, struct hv_vol_info *info)
+{
+	struct hv_vol *v;
+	void *st = NULL;
+
+	memset(info, 0, sizeof *info);
+	if (hv->ops->vol_open_read == NULL)
+		return unsupported(hv, "reading volumes"), NULL;
+	if (hv->ops->vol_open_read(hv, path, format, info, &st) != 0) {
+		hv_vol_info_clear(info);
+		return NULL;
+	}
+	v = xcalloc(1, sizeof *v);
+	v->hv = hv;
+	v->st = st;
+	return v;
+}
+
+struct hv_vol *
+hv_vol_open_write(struct hv *hv, const struct hv_volume *vol, int64_t length, char **path)
+{
+	struct hv_vol *v;
+	void *st = NULL;
+
+	*path = NULL;
+	if (hv->ops->vol_open_write == NULL)
+		return unsupported(hv, "writing volumes"), NULL;
+	if (hv->ops->vol_open_write(hv, vol, length, path, &st) != 0) {
+		free(*path);
+		*path = NULL;
+		return NULL;
+	}
+	v = xcalloc(1, sizeof *v);
+	v->hv = hv;
+	v->st = st;
+	return v;
+}
+
+ssize_t
+hv_vol_read(struct hv_vol *v, void *buf, size_t len)
+{
+	return v->hv->ops->vol_read(v->hv, v->st, buf, len);
+}
+
+int
+hv_vol_write(struct hv_vol *v, const void *buf, size_t len)
+{
+	return v->hv->ops->vol_write(v->hv, v->st, buf, len);
+}
+
+int
+hv_vol_close(struct hv_vol *v, bool ok)
+{
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	rc = v->hv->ops->vol_close(v->hv, v->st, ok);
+	free(v);
+	return rc;
+}
+
+int
+hv_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out)
+{
+	strv_init(out);
+	if (hv->ops->disk_paths == NULL)
+		return unsupported(hv, "reading a VM's disks from the host");
+	if (hv->ops->disk_paths(hv, c, out) != 0) {
+		strv_free(out);
+		strv_init(out);
+		return -1;
+	}
+	return 0;
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "model/host.h"
 #include "model/snapshot.h"
@@ -80,9 +81,12 @@ struct hv;
 /* Told the state ST of V[I] (see status_all). */
 typedef void (*hv_status_fn)(size_t i, const struct hv_status *st, void *arg);
 
-/* A storage volume to make on a libvirt host. */
+/* A storage volume to make on a libvirt host (or, for hv_vol_open_write, a
+ * disk file in the built-in host's images directory). */
 struct hv_volume {
-	const char *pool;	/* NULL: "default", created when the host has no pool */
+	const char *pool;	/* NULL: "default", created when the host has no
+				 * pool; built-in: a directory of the images
+				 * directory (NULL: the images directory) */
 	const char *name;
 	const char *format;	/* qcow2 | raw */
 	int64_t bytes;		/* the size; 0 with BACKING: the backing file's */
@@ -196,6 +200,18 @@ struct hv_migrate_check {
 	int64_t copy_bytes;	/* with copy_storage: bytes to copy */
 };
 
+/* What a volume's read stream carries (hv_vol_open_read). */
+struct hv_vol_info {
+	char *format;		/* qcow2 | raw: the one asked for, else the host's */
+	char *pool;		/* libvirt: the pool it is in; NULL none (built-in) */
+	char *backing;		/* its backing file; NULL none */
+	int64_t length;		/* the bytes the stream carries: the file's length */
+	int64_t capacity;	/* the disk's size as the guest sees it */
+};
+
+/* A volume open as a byte stream (hv_vol_open_read, hv_vol_open_write). */
+struct hv_vol;
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -284,6 +300,27 @@ struct hv_ops {
 	    size_t n, const char *name);
 	int (*snapshot_delete)(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
 	    size_t *n, const char *name, bool children);
+	/* Volumes as byte streams, for cold moves between hosts (each
+	 * stream is the backend's own pointer, used by one thread).  Open
+	 * the disk at PATH on the host for reading; FORMAT is what the VM
+	 * says it is (NULL: the host's word).  INFO gets what it is. */
+	int (*vol_open_read)(struct hv *hv, const char *path, const char *format,
+	    struct hv_vol_info *info, void **st);
+	/* Make volume V (V->bytes its capacity; no backing, no upload) and
+	 * open it to be filled with LENGTH bytes; *PATH gets its path. */
+	int (*vol_open_write)(struct hv *hv, const struct hv_volume *v, int64_t length,
+	    char **path, void **st);
+	/* Up to LEN bytes: how many, 0 at the end, -1 + err. */
+	ssize_t (*vol_read)(struct hv *hv, void *st, void *buf, size_t len);
+	/* All LEN bytes, or -1 + err. */
+	int (*vol_write)(struct hv *hv, void *st, const void *buf, size_t len);
+	/* End ST.  A write stream closed with OK finishes the volume (-1 +
+	 * err when it cannot, and then removes it); without OK it removes
+	 * the volume it made. */
+	int (*vol_close)(struct hv *hv, void *st, bool ok);
+	/* The disks of C's definition on the host, as paths ("network disk
+	 * ..." for one that is no file): the host's word, not the inventory's. */
+	int (*disk_paths)(struct hv *hv, const struct vm_config *c, struct strv *out);
 };
 
 struct hv {
@@ -392,6 +429,22 @@ int hv_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snaps
     size_t n, const char *name);
 int hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
     size_t *n, const char *name, bool children);
+
+/*
+ * Volumes as byte streams (cold moves).  A stream belongs to one thread;
+ * hv_vol_close ends it whatever happens (NULL is fine).  A write stream
+ * closed with OK keeps the volume only when it was filled with exactly the
+ * announced length; closed without OK it takes the volume back.
+ */
+struct hv_vol *hv_vol_open_read(struct hv *hv, const char *path, const char *format,
+    struct hv_vol_info *info);
+struct hv_vol *hv_vol_open_write(struct hv *hv, const struct hv_volume *v, int64_t length,
+    char **path);
+ssize_t hv_vol_read(struct hv_vol *v, void *buf, size_t len);
+int hv_vol_write(struct hv_vol *v, const void *buf, size_t len);
+int hv_vol_close(struct hv_vol *v, bool ok);
+void hv_vol_info_clear(struct hv_vol_info *info);
+int hv_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);

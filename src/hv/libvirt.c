@@ -1640,6 +1640,14 @@ lv_pool(struct lv_priv *p, const char *name)
 	return pool;
 }
 
+virStoragePoolPtr
+libvirt_pool(struct hv *hv, const char *name)
+{
+	struct lv_priv *p = hv->priv;
+
+	return lv_usable(p) == 0 ? lv_pool(p, name) : NULL;
+}
+
 /* Where the backing file BACKING is (a path, or a volume of POOL) and in
  * what format: the volume's own when libvirt knows it, else by name. */
 static int
@@ -2537,4 +2545,10 @@ const struct hv_ops hv_libvirt_ops = {
 	.host_info = lv_host_info,
 	.tune = lv_tune,
 	.tune_state = lv_tune_state,
+	.vol_open_read = libvirt_vol_open_read,
+	.vol_open_write = libvirt_vol_open_write,
+	.vol_read = libvirt_vol_read,
+	.vol_write = libvirt_vol_write,
+	.vol_close = libvirt_vol_close,
+	.disk_paths = libvirt_disk_paths,
 };

@@ -271,9 +271,9 @@ dir_of(const char *path, char *buf, size_t len)
 
 /* Refresh CONN's active pools in directory DIR: a pool sees a file put
  * there behind libvirt's back (another host, on shared storage) only after
- * a refresh.  How many there were. */
-static int
-refresh_pools_at(virConnectPtr conn, const char *dir)
+ * a refresh.  How many there were.  (libvirt_priv.h) */
+int
+libvirt_refresh_pools_at(virConnectPtr conn, const char *dir)
 {
 	virStoragePoolPtr *pools = NULL;
 	int n, hits = 0;
@@ -322,7 +322,7 @@ disk_shared(struct hv *hv, struct hv *dst, const struct vm_config *c, const stru
 		char dir[1024];
 
 		dir_of(d->path, dir, sizeof dir);
-		if (refresh_pools_at(dconn, dir) > 0)
+		if (libvirt_refresh_pools_at(dconn, dir) > 0)
 			dvol = virStorageVolLookupByPath(dconn, d->path);
 	}
 	if (dvol == NULL) {

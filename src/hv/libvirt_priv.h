@@ -25,6 +25,25 @@ int libvirt_err(struct hv *hv, const char *fmt, ...) __attribute__((format(print
 /* libvirt's last error on this thread, up to its first newline. */
 const char *libvirt_errmsg(void);
 
+/* HV's storage pool NAME (NULL: "default", made when the host lacks it),
+ * started; NULL + err. */
+virStoragePoolPtr libvirt_pool(struct hv *hv, const char *name);
+
+/* Refresh CONN's active pools whose directory is DIR (a file put there
+ * behind libvirt's back shows only after that): how many there were. */
+int libvirt_refresh_pools_at(virConnectPtr conn, const char *dir);
+
+/* Volumes as byte streams (libvirt_vol.c): the ops of the same names in
+ * hv.h. */
+int libvirt_vol_open_read(struct hv *hv, const char *path, const char *format,
+    struct hv_vol_info *info, void **st);
+int libvirt_vol_open_write(struct hv *hv, const struct hv_volume *v, int64_t length,
+    char **path, void **st);
+ssize_t libvirt_vol_read(struct hv *hv, void *st, void *buf, size_t len);
+int libvirt_vol_write(struct hv *hv, void *st, const void *buf, size_t len);
+int libvirt_vol_close(struct hv *hv, void *st, bool ok);
+int libvirt_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out);
+
 /* Migration (libvirt_migrate.c): the ops of the same names in hv.h. */
 int libvirt_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
     const struct hv_migrate_opts *o, struct hv_migrate_check *out);

@@ -913,4 +913,10 @@ const struct hv_ops hv_qemu_ops = {
 	.ksm_set = qemu_ksm_set,
 	.tune = qemu_tune,
 	.tune_state = qemu_tune_state,
+	.volume_delete = qemu_volume_delete,
+	.vol_open_read = qemu_vol_open_read,
+	.vol_open_write = qemu_vol_open_write,
+	.vol_read = qemu_vol_read,
+	.vol_write = qemu_vol_write,
+	.vol_close = qemu_vol_close,
 };

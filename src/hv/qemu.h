@@ -120,6 +120,19 @@ int qemu_host_ksm(const char *root, bool on);
  * line LINE; -1 when LINE has none. */
 int qemu_stat_last_cpu(const char *line);
 
+/* Disks as byte streams (qemu_vol.c): the ops of the same names in hv.h. */
+int qemu_vol_open_read(struct hv *hv, const char *path, const char *format,
+    struct hv_vol_info *info, void **st);
+int qemu_vol_open_write(struct hv *hv, const struct hv_volume *v, int64_t length, char **path,
+    void **st);
+ssize_t qemu_vol_read(struct hv *hv, void *st, void *buf, size_t len);
+int qemu_vol_write(struct hv *hv, void *st, const void *buf, size_t len);
+int qemu_vol_close(struct hv *hv, void *st, bool ok);
+int qemu_volume_delete(struct hv *hv, const char *path);
+/* $XDG_DATA_HOME/vmtty/images: where the built-in host's disks live
+ * (allocated). */
+char *qemu_images_dir(void);
+
 /* Tuning (qemu_tune.c).  Besides HV_TUNE_*: ask the guest's balloon driver
  * for its memory statistics, as each start does. */
 #define QEMU_TUNE_STATS (1u << 16)

@@ -277,6 +277,19 @@ fail:
 }
 
 int
+vm_move_config(struct db *db, const struct vm_config *c, int64_t host_id)
+{
+	if (vm_config_validate(c) != 0 || db_begin(db) != 0)
+		return -1;
+	if (move_rows(db, c->id, host_id) != 0 || write_children(db, c->id, c) != 0 ||
+	    db_commit(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+int
 vm_delete(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st = db_prepare(db, "DELETE FROM vms WHERE id = ?1");

@@ -160,6 +160,9 @@ int vm_move(struct db *db, int64_t id, int64_t host_id);
  * written, or nothing is.  0, or -1 + err. */
 int vm_move_journaled(struct db *db, int64_t id, int64_t host_id, const char *name,
     const char *from, const char *to, const char *action, const char *message);
+/* vm_move of VM C->id with C's devices (a cold move's new disk paths), in
+ * the same one transaction.  0, or -1 + err. */
+int vm_move_config(struct db *db, const struct vm_config *c, int64_t host_id);
 int vm_load(struct db *db, int64_t id, struct vm_config *out);
 /* SPEC is "name" when unique, else "host/name". */
 int vm_resolve(struct db *db, const char *spec, int64_t *id);

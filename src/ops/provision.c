@@ -1042,6 +1042,12 @@ proc_start(pid_t pid)
 	return start;
 }
 
+int
+provision_record(struct db *db, int64_t host_id, const char *name, const char *uuid, int64_t *id)
+{
+	return creation_begin(db, host_id, name, uuid, getpid(), proc_start(getpid()), id);
+}
+
 /* Record the creation of C in REC (the inventory) before anything is made. */
 static int
 record_begin(struct provision_made *m, struct db *rec, bool own, const struct vm_config *c)
@@ -1263,10 +1269,8 @@ same_file(const char *a, const char *b)
 	    sa.st_ino == sb.st_ino;
 }
 
-/* The VM other than VM_ID (on host HOST_ID for a libvirt path) whose disks
- * include PATH, or NULL. */
-static const struct vm_disk_ref *
-disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int64_t host_id,
+const struct vm_disk_ref *
+provision_disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int64_t host_id,
     bool builtin, const char *path)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -1303,7 +1307,7 @@ provision_check_delete_disks(struct db *db, const struct vm_config *c, bool buil
 		const struct vm_disk_ref *u;
 
 		if (!disk_goes(d, builtin) ||
-		    (u = disk_user(refs, n, c->id, c->host_id, builtin, d->path)) == NULL)
+		    (u = provision_disk_user(refs, n, c->id, c->host_id, builtin, d->path)) == NULL)
 			continue;
 		rc = err_set("disk '%s' of VM '%s' is also used by VM '%s' on host '%s', which "
 		    "keeps it: nothing was deleted", d->path, c->name, u->vm, u->host);
@@ -1387,7 +1391,7 @@ take_back(struct hv *hv, const struct creation *c, const struct creation *all, s
 {
 	for (size_t i = c->npaths; i-- > 0;) {
 		const struct creation_path *p = &c->paths[i];
-		const struct vm_disk_ref *u = disk_user(refs, nrefs, -1, c->host_id,
+		const struct vm_disk_ref *u = provision_disk_user(refs, nrefs, -1, c->host_id,
 		    p->kind != CREATION_VOLUME, p->path);
 
 		if (u != NULL || made_by_other(all, n, c, p->path)) {

@@ -163,6 +163,20 @@ int provision_check_delete_disks(struct db *db, const struct vm_config *c, bool 
  * thread. */
 int provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed);
 
+/* The VM other than VM_ID (-1: any) in REFS (vm_disk_refs) whose disks
+ * include PATH: on host HOST_ID for a libvirt path, the same file for a
+ * path of the built-in host (BUILTIN).  NULL when none. */
+struct vm_disk_ref;
+const struct vm_disk_ref *provision_disk_user(const struct vm_disk_ref *refs, size_t n,
+    int64_t vm_id, int64_t host_id, bool builtin, const char *path);
+
+/* Record in DB that this process begins to make VM NAME (UUID) on host
+ * HOST_ID: each path it makes is added with creation_note, and the record
+ * ends with creation_end.  Should the process die first, provision_recover
+ * takes those paths back.  *ID gets the record's id.  0, or -1 + err. */
+int provision_record(struct db *db, int64_t host_id, const char *name, const char *uuid,
+    int64_t *id);
+
 /* Opens host HOST for provision_recover (a libvirt host's volumes);
  * NULL + err when it does not answer. */
 typedef struct hv *(*provision_open_fn)(const char *host, void *arg);

@@ -535,6 +535,65 @@ test_journal(void **state)
 	journal_free(e, n);
 }
 
+/* A cold move: the row goes to the other host with its new disk paths,
+ * in one transaction; a cached row of the same domain there gives way; a
+ * VM of the same name there refuses it, and nothing changes. */
+static void
+test_vm_move_config(void **state)
+{
+	struct fx *f = *state;
+	struct vm_config c, l, other;
+	struct vm_seen seen = { 0 };
+	struct vm_summary *v;
+	int64_t lab;
+	size_t n;
+
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	lab = host_id(f->db, "lab");
+	make_vm(f->db, "local", "mover", &c);
+	vm_config_add_disk(&c, "/images/mover/mover.qcow2")->owned = false;
+	assert_int_equal(vm_insert(f->db, &c), 0);
+	/* lab reported the domain while it arrived: a cached row, same UUID. */
+	seen.uuid = c.uuid;
+	seen.name = "mover";
+	seen.state = "off";
+	seen.vcpus = 1;
+	seen.memory_mib = 512;
+	seen.persistent = true;
+	assert_int_equal(vm_cache_sync(f->db, lab, &seen, 1, NULL, NULL), 0);
+
+	assert_int_equal(vm_load(f->db, c.id, &l), 0);
+	free(l.disks[0].path);
+	l.disks[0].path = xstrdup("/var/lib/libvirt/images/mover.qcow2");
+	l.disks[0].owned = true;
+	assert_int_equal(vm_move_config(f->db, &l, lab), 0);
+	vm_config_clear(&l);
+	assert_int_equal(vm_load(f->db, c.id, &l), 0);
+	assert_string_equal(l.host, "lab");
+	assert_string_equal(l.uuid, c.uuid);
+	assert_int_equal(l.ndisks, 1);
+	assert_string_equal(l.disks[0].path, "/var/lib/libvirt/images/mover.qcow2");
+	assert_true(l.disks[0].owned);
+	assert_int_equal(vm_list(f->db, "lab", &v, &n), 0);
+	assert_int_equal(n, 1);	/* the cached row gave way */
+	vm_summary_free(v, n);
+
+	/* Back to local, where a VM of that name now stands: refused whole. */
+	make_vm(f->db, "local", "mover", &other);
+	assert_int_equal(vm_insert(f->db, &other), 0);
+	free(l.disks[0].path);
+	l.disks[0].path = xstrdup("/images/mover/back.qcow2");
+	assert_int_equal(vm_move_config(f->db, &l, host_id(f->db, "local")), -1);
+	assert_non_null(strstr(err_get(), "already has a VM of that name"));
+	vm_config_clear(&l);
+	assert_int_equal(vm_load(f->db, c.id, &l), 0);
+	assert_string_equal(l.host, "lab");
+	assert_string_equal(l.disks[0].path, "/var/lib/libvirt/images/mover.qcow2");
+	vm_config_clear(&l);
+	vm_config_clear(&other);
+	vm_config_clear(&c);
+}
+
 /* A libvirt host's domain list mirrored into the inventory. */
 static void
 test_cache_sync(void **state)
@@ -660,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_boot_order),
 		cmocka_unit_test_setup_teardown(test_cache_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_move_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
 	};
 
