@@ -109,6 +109,7 @@ int cmd_templates(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_edit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);
