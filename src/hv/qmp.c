@@ -762,8 +762,9 @@ qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
 			a = json_object_new_object();
 			json_object_object_add(a, "id", json_object_new_string(id));
 			qmp_call(q, "job-cancel", a, QMP_JOB_CALL_MS, NULL);
-			return err_set("QEMU's job '%s' (%s) did not end within %d s; it was asked to "
-			    "stop", id, execute, timeout_ms / 1000);
+			return err_set("QEMU's job '%s' (%s) did not end within %d %s; it was asked to "
+			    "stop", id, execute, timeout_ms >= 1000 ? timeout_ms / 1000 : timeout_ms,
+			    timeout_ms >= 1000 ? "s" : "ms");
 		}
 		nanosleep(&ts, NULL);
 	}

@@ -535,7 +535,7 @@ test_job(void **state)
 	assert_int_equal(qmp_job(q, "fakejob", job_args("j3", "fail"), 5000), -1);
 	assert_string_equal(err_get(), "it broke");
 	assert_int_equal(qmp_job(q, "fakejob", job_args("j4", "stuck"), 300), -1);
-	assert_string_equal(err_get(), "QEMU's job 'j4' (fakejob) did not end within 0 s; it "
+	assert_string_equal(err_get(), "QEMU's job 'j4' (fakejob) did not end within 300 ms; it "
 	    "was asked to stop");
 	assert_int_equal(qmp_job(q, "fakejob", job_args(NULL, "ok"), 5000), -1);
 	assert_string_equal(err_get(), "QMP command 'fakejob' was sent without a job-id");
