@@ -53,7 +53,11 @@ static const struct cli_cmd commands[] = {
 	  "[--progress | --json]",
 	  "move a running VM live to another libvirt host, or a stopped one (--offline) "
 	  "between any two hosts, its disks copied and checked (Ctrl-C stops it)", cmd_migrate },
-	{ "delete", "VM [--delete-disks]", "delete a VM (its disks only when asked)", cmd_vmctl },
+	{ "snapshot", "VM create NAME [--disk-only] [--description TEXT] | VM list [--json] | "
+	  "VM revert NAME | VM delete NAME [--children]",
+	  "snapshots of a VM as a tree: full (RAM and disks) or disk-only", cmd_snapshot },
+	{ "delete", "VM [--delete-disks] [--snapshots]",
+	  "delete a VM (its disks only when asked; its snapshots with it when asked)", cmd_vmctl },
 	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
 	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },
 	{ "poweroff", "VM [--wait] [--timeout S]", "stop a VM at once (pull the plug)", cmd_vmctl },

@@ -14,6 +14,7 @@
 
 #include "hv/hv.h"
 #include "ops/provision.h"
+#include "ops/snapshot.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
@@ -362,23 +363,56 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* Before a VM with snapshots is deleted: it is stopped, and its snapshots
+ * go (their data merged into its disks, their files removed); a disk that
+ * now has another path is said.  0, or -1 + err. */
+static int
+delete_snapshots(struct cli_ctx *ctx, struct cli_vm *v)
+{
+	struct hv_status st;
+	struct vm_config old;
+	int rc;
+
+	if (hv_status(v->hv, &v->c, &st) != 0)
+		return -1;
+	if (st.state != HV_OFF && st.state != HV_CRASHED)
+		return err_set("VM '%s' is %s; stop it before deleting it", v->c.name,
+		    hv_state_name(st.state));
+	vm_config_copy(&old, &v->c);
+	rc = snapshot_delete_all(ctx->db, v->hv, &v->c);
+	for (size_t i = 0; i < v->c.ndisks && i < old.ndisks; i++)
+		if (strcmp(old.disks[i].path, v->c.disks[i].path) != 0)
+			cli_warn("note: disk %zu of VM '%s' is now '%s'", i, v->c.name,
+			    v->c.disks[i].path);
+	vm_config_clear(&old);
+	return rc;
+}
+
 static int
 cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool disks = false;
+	bool disks = false, snaps = false;
 	const struct cli_opt opts[] = {
 		{ "delete-disks", NULL, &disks, NULL },
+		{ "snapshots", NULL, &snaps, NULL },
 		{ 0 },
 	};
 	struct cli_vm v;
 	char okmsg[256];
 	const char *spec;
+	size_t nsnap = 0;
 	int rc, removed = 0;
 
 	if ((rc = one_vm("delete", argc, argv, opts, &spec)) != CLI_OK)
 		return rc == CLI_DONE ? CLI_OK : rc;
 	if ((rc = load_vm(ctx, spec, &v)) != CLI_OK)
 		return rc;
+	/* Snapshots go only when asked, and before anything else does. */
+	if (snapshot_vm_delete_check(ctx->db, v.hv, &v.c, snaps, &nsnap) != 0) {
+		rc = finish(ctx, &v, "delete", -1, NULL);
+		cli_vm_free(&v);
+		return rc;
+	}
 	/* A libvirt host's disks live on that host: a local file at the same
 	 * path is somebody else's.  Volumes vmtty made there go through the
 	 * storage API; if the VM has other disks, or a disk another VM uses,
@@ -393,15 +427,18 @@ cmd_delete(struct cli_ctx *ctx, int argc, char **argv)
 		cli_vm_free(&v);
 		return rc;
 	}
-	rc = hv_undefine(v.hv, &v.c);
+	rc = nsnap > 0 ? delete_snapshots(ctx, &v) : 0;
+	if (rc == 0)
+		rc = hv_undefine(v.hv, &v.c);
 	if (rc == 0)
 		rc = vm_delete(ctx->db, v.c.id);
 	/* Disks go last, and only when asked: the inventory row is gone by
 	 * then, so a failure here leaves a file, never a VM without its disk. */
 	if (rc == 0 && disks && provision_delete_disks(v.hv, &v.c, &removed) != 0)
 		fprintf(stderr, "vmtty: %s\n", err_get());
-	snprintf(okmsg, sizeof okmsg, "deleted%s (%d disk file(s) removed)",
-	    disks ? " with its disks" : "", removed);
+	snprintf(okmsg, sizeof okmsg, "deleted%s%s%s (%d disk file(s) removed)",
+	    disks || nsnap > 0 ? " with its " : "", disks ? "disks" : "",
+	    nsnap > 0 ? (disks ? " and snapshots" : "snapshots") : "", removed);
 	rc = finish(ctx, &v, "delete", rc, okmsg);
 	cli_vm_free(&v);
 	return rc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -539,6 +540,34 @@ hv_migrate_abort(struct hv *hv, const struct vm_config *c)
 	if (hv->ops->migrate_abort == NULL)
 		return unsupported(hv, "stopping a migration");
 	return hv->ops->migrate_abort(hv, c);
+}
+
+void
+hv_keep_set(struct hv *hv, const struct hv_keep *k, size_t n)
+{
+	hv->keep = k;
+	hv->nkeep = k != NULL ? n : 0;
+}
+
+/* Local paths A and B name the same file (B need not exist). */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+const char *
+hv_kept(const struct hv *hv, const char *path)
+{
+	for (size_t i = 0; i < hv->nkeep; i++)
+		if (same_file(hv->keep[i].path, path))
+			return hv->keep[i].vm;
+	return NULL;
 }
 
 int

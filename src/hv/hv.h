@@ -291,6 +291,10 @@ struct hv_ops {
 	 * a child needs it, never a file another snapshot or VM still needs;
 	 * *ALL and *N rewritten (parents, files) for the caller to record.  A
 	 * backend that cannot do one safely refuses before touching anything.
+	 * A merge cut short by a failure leaves *ALL and C describing what is
+	 * on the host, for the caller to record all the same.  Files in
+	 * hv->keep (other VMs') are never changed or removed: an operation
+	 * that would is refused naming the VM.
 	 */
 	int (*snapshot_list)(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out,
 	    size_t *n);
@@ -323,6 +327,13 @@ struct hv_ops {
 	int (*disk_paths)(struct hv *hv, const struct vm_config *c, struct strv *out);
 };
 
+/* A file another VM of the inventory needs: its disk, a file its
+ * snapshots keep, or a backing file of those. */
+struct hv_keep {
+	const char *path;
+	const char *vm;		/* who needs it */
+};
+
 struct hv {
 	const struct hv_ops *ops;
 	struct host host;	/* a copy, owned */
@@ -330,6 +341,10 @@ struct hv {
 	/* hv_watch's argument, freed by hv_close after the backend closed. */
 	void *watch_arg;
 	void (*watch_free)(void *arg);
+	/* Set by the orchestration layer around a snapshot operation
+	 * (hv_keep_set; borrowed): the files other VMs need. */
+	const struct hv_keep *keep;
+	size_t nkeep;
 };
 
 extern const struct hv_ops hv_qemu_ops;
@@ -421,6 +436,11 @@ int hv_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,
 int hv_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
     const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
 int hv_migrate_abort(struct hv *hv, const struct vm_config *c);
+/* The files other VMs need, for the operations that follow (K borrowed
+ * until the next call; NULL, 0: none). */
+void hv_keep_set(struct hv *hv, const struct hv_keep *k, size_t n);
+/* The VM that needs PATH among hv->keep (the same file), or NULL. */
+const char *hv_kept(const struct hv *hv, const char *path);
 int hv_snapshot_list(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out,
     size_t *n);
 int hv_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,

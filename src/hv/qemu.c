@@ -89,6 +89,12 @@ run_paths(struct hv *hv, const struct vm_config *c, struct qemu_run *r)
 	return qemu_run_paths(p->base, c, r);
 }
 
+int
+qemu_runtime(struct hv *hv, const struct vm_config *c, struct qemu_run *r)
+{
+	return run_paths(hv, c, r);
+}
+
 static enum hv_state
 map_status(const char *s)
 {
@@ -440,24 +446,18 @@ undo_start(const struct vm_config *c, const struct qemu_run *r, int pid)
 	free(why);
 }
 
+/* Start C, whose lock the caller holds (R its runtime paths). */
 static int
-qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
+start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp, char *note,
+    size_t notelen)
 {
 	struct hv_status st;
-	struct qemu_run r;
+	struct qemu_run r = *rp;
 	struct strv argv = { 0 };
 	const char *accel;
 	char *line;
-	int lock = -1, logfd = -1, status, pid, rc = -1;
+	int logfd = -1, status, pid, rc = -1;
 
-	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
-		return -1;
-	/* What the host must give (pinned CPUs, free hugepages), before the
-	 * VM's runtime directory is touched; a running VM is refused below. */
-	if (qemu_peek(hv, c, &st) != 0 || (st.pid == 0 && qemu_tune_preflight("", c) != 0))
-		return -1;
-	if ((lock = qemu_lock_vm(c, &r)) < 0)
-		return -1;
 	if (qemu_status(hv, c, &st) != 0)
 		goto out;
 	/* A crashed guest whose qemu still runs (a panic, an internal error)
@@ -503,9 +503,36 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 out:
 	if (logfd >= 0)
 		close(logfd);
-	if (lock >= 0)
-		close(lock);
 	strv_free(&argv);
+	return rc;
+}
+
+int
+qemu_start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
+    char *note, size_t notelen)
+{
+	if (hv_check(hv, c) != 0 || qemu_tune_preflight("", c) != 0)
+		return -1;
+	return start_locked(hv, c, r, note, notelen);
+}
+
+static int
+qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
+{
+	struct hv_status st;
+	struct qemu_run r;
+	int lock, rc;
+
+	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	/* What the host must give (pinned CPUs, free hugepages), before the
+	 * VM's runtime directory is touched; a running VM is refused below. */
+	if (qemu_peek(hv, c, &st) != 0 || (st.pid == 0 && qemu_tune_preflight("", c) != 0))
+		return -1;
+	if ((lock = qemu_lock_vm(c, &r)) < 0)
+		return -1;
+	rc = start_locked(hv, c, &r, note, notelen);
+	close(lock);
 	return rc;
 }
 
@@ -577,8 +604,8 @@ restore:
 }
 
 /* Action A on VM C, whose lock the caller holds. */
-static int
-action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
+int
+qemu_action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
     enum hv_action a)
 {
 	static const char *const cmds[] = {
@@ -644,7 +671,7 @@ qemu_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
 
 	if (run_paths(hv, c, &r) != 0 || (lock = qemu_lock_vm(c, &r)) < 0)
 		return -1;
-	rc = action_locked(hv, c, &r, a);
+	rc = qemu_action_locked(hv, c, &r, a);
 	close(lock);
 	return rc;
 }
@@ -919,4 +946,7 @@ const struct hv_ops hv_qemu_ops = {
 	.vol_read = qemu_vol_read,
 	.vol_write = qemu_vol_write,
 	.vol_close = qemu_vol_close,
+	.snapshot_create = qemu_snapshot_create,
+	.snapshot_revert = qemu_snapshot_revert,
+	.snapshot_delete = qemu_snapshot_delete,
 };

@@ -147,4 +147,48 @@ int qemu_tune_apply(const struct vm_config *c, const char *sock, int pid, unsign
 int qemu_tune_read(const struct vm_config *c, const char *sock, int pid,
     struct hv_tune_state *out);
 
+/* For the snapshots (qemu_snap.c).  C's runtime paths under the
+ * backend's base directory (made and checked). */
+int qemu_runtime(struct hv *hv, const struct vm_config *c, struct qemu_run *r);
+/* Start C or act on it while the caller holds its lock (qemu_lock_vm). */
+int qemu_start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
+    char *note, size_t notelen);
+int qemu_action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *r,
+    enum hv_action a);
+/* The snapshot slots of the built-in backend (hv.h). */
+int qemu_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, struct vm_snapshot *s);
+int qemu_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, const char *name);
+int qemu_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
+    size_t *n, const char *name, bool children);
+
+/* qemu-img (qemu_img.c); every read with -U, the image may be in use. */
+struct qemu_img_info {
+	char format[16];
+	int64_t virtual_size, actual_size;	/* bytes; -1 unknown */
+	char *backing;		/* the backing file (as the image names it, made
+				 * absolute); NULL none */
+	char backing_format[16];	/* "" when the image does not say */
+	struct strv snapshots;	/* internal snapshots, by name */
+	int64_t *vmstate;	/* the saved RAM of each, bytes (0: none) */
+};
+
+/* $VMTTY_QEMU_IMG, else qemu-img. */
+const char *qemu_img_binary(void);
+int qemu_img_info(const char *path, struct qemu_img_info *out);
+void qemu_img_info_clear(struct qemu_img_info *i);
+/* The saved RAM of internal snapshot TAG, bytes; -1 when I has no TAG. */
+int64_t qemu_img_vmstate(const struct qemu_img_info *i, const char *tag);
+/* The files of PATH's backing chain, PATH first, as qemu-img names them. */
+int qemu_img_chain(const char *path, struct strv *out);
+/* A new qcow2 PATH of BYTES over qcow2 BACKING, 0600 from birth, made
+ * without opening BACKING; nothing is left on failure. */
+int qemu_img_overlay(const char *path, const char *backing, int64_t bytes);
+/* qemu-img snapshot OP ("-c", "-a", "-d") TAG on PATH. */
+int qemu_img_snapshot(const char *op, const char *tag, const char *path);
+/* PATH's data kept as it reads, on BACKING (of format BACKING_FMT; NULL:
+ * no backing file, PATH then stands alone). */
+int qemu_img_rebase(const char *path, const char *backing, const char *backing_fmt);
+
 #endif

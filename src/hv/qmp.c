@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -684,4 +685,87 @@ qmp_dispatch(struct qmp *q)
 		return 0;
 	}
 	return rc;
+}
+
+/* Job ID's status in query-jobs' answer RET, and its error (both
+ * borrowed); false when RET does not have it. */
+static bool
+job_find(json_object *ret, const char *id, const char **status, const char **error)
+{
+	for (size_t i = 0; json_object_is_type(ret, json_type_array) &&
+	    i < json_object_array_length(ret); i++) {
+		json_object *j = json_object_array_get_idx(ret, i), *v;
+
+		if (!json_object_object_get_ex(j, "id", &v) ||
+		    strcmp(json_object_get_string(v), id) != 0)
+			continue;
+		*status = json_object_object_get_ex(j, "status", &v) ?
+		    json_object_get_string(v) : "";
+		*error = json_object_object_get_ex(j, "error", &v) ?
+		    json_object_get_string(v) : NULL;
+		return true;
+	}
+	return false;
+}
+
+int
+qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
+{
+	long long deadline = log_now_ms() + timeout_ms;
+	bool completed = false;
+	json_object *v;
+	char id[128];
+
+	if (args == NULL || !json_object_object_get_ex(args, "job-id", &v)) {
+		json_object_put(args);
+		return err_set("QMP command '%s' was sent without a job-id", execute);
+	}
+	snprintf(id, sizeof id, "%s", json_object_get_string(v));
+	if (qmp_call(q, execute, args, QMP_JOB_CALL_MS, NULL) != 0)
+		return -1;
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		const char *status, *error;
+		json_object *ret = NULL, *a;
+		char *why;
+
+		if (qmp_call(q, "query-jobs", NULL, QMP_JOB_CALL_MS, &ret) != 0)
+			return -1;
+		if (!job_find(ret, id, &status, &error)) {
+			json_object_put(ret);
+			return err_set("QEMU's job '%s' (%s) went away before it ended", id, execute);
+		}
+		if (strcmp(status, "concluded") == 0) {
+			why = error != NULL ? xstrdup(error) : NULL;
+			json_object_put(ret);
+			a = json_object_new_object();
+			json_object_object_add(a, "id", json_object_new_string(id));
+			qmp_call(q, "job-dismiss", a, QMP_JOB_CALL_MS, NULL);
+			if (why == NULL)
+				return 0;
+			err_set("%s", why);
+			free(why);
+			return -1;
+		}
+		/* An active commit waits in "ready" until it is told to finish. */
+		if (strcmp(status, "ready") == 0 && !completed) {
+			a = json_object_new_object();
+			json_object_object_add(a, "id", json_object_new_string(id));
+			if (qmp_call(q, "job-complete", a, QMP_JOB_CALL_MS, NULL) != 0) {
+				json_object_put(ret);
+				return -1;
+			}
+			completed = true;
+		}
+		json_object_put(ret);
+		if (log_now_ms() > deadline) {
+			a = json_object_new_object();
+			json_object_object_add(a, "id", json_object_new_string(id));
+			qmp_call(q, "job-cancel", a, QMP_JOB_CALL_MS, NULL);
+			return err_set("QEMU's job '%s' (%s) did not end within %d %s; it was asked to "
+			    "stop", id, execute, timeout_ms >= 1000 ? timeout_ms / 1000 : timeout_ms,
+			    timeout_ms >= 1000 ? "s" : "ms");
+		}
+		nanosleep(&ts, NULL);
+	}
 }

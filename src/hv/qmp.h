@@ -54,4 +54,16 @@ int qmp_dispatch(struct qmp *q);
 /* True while queued commands wait for the socket to become writable. */
 bool qmp_want_write(const struct qmp *q);
 
+/* How long each command of qmp_job may take to be answered. */
+#define QMP_JOB_CALL_MS 5000
+
+/*
+ * Run the job command EXECUTE with ARGS (consumed; they name the job with
+ * "job-id") and wait up to TIMEOUT_MS, polling query-jobs every 50 ms,
+ * until the job concludes; a job that becomes ready (an active commit) is
+ * told to complete.  The concluded job is dismissed.  -1 + err: QEMU's
+ * own words when it refused the command or the job failed.  Blocking.
+ */
+int qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms);
+
 #endif

@@ -16,7 +16,7 @@
 #include "util/paths.h"
 #include "util/xalloc.h"
 
-#define DB_STMT_CACHE 48
+#define DB_STMT_CACHE 64
 #define DB_BUSY_MS 5000
 
 struct db_stmt {
@@ -181,6 +181,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE tuning ADD COLUMN emulator_pin TEXT;",
 	/* 8 -> 9: where other hosts send a VM migrating to a host. */
 	"ALTER TABLE hosts ADD COLUMN migration_address TEXT;",
+	/* 9 -> 10: snapshots as a tree (model/snapshot.h): the parent's name
+	 * (NULL: a root), full (RAM and disks) or disk (external overlays),
+	 * the VM's state when it was taken, the current one (at most one per
+	 * VM), the bytes it holds (-1 unknown) and the files it keeps.  Rows
+	 * of before keep their names and times; nothing wrote them. */
+	"ALTER TABLE snapshots ADD COLUMN parent TEXT;"
+	"ALTER TABLE snapshots ADD COLUMN kind TEXT NOT NULL DEFAULT 'full'"
+	"  CHECK (kind IN ('full', 'disk'));"
+	"ALTER TABLE snapshots ADD COLUMN vm_state TEXT;"
+	"ALTER TABLE snapshots ADD COLUMN is_current INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE snapshots ADD COLUMN size INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE snapshots ADD COLUMN files TEXT;"
+	"CREATE UNIQUE INDEX snapshots_current ON snapshots (vm_id) WHERE is_current = 1;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

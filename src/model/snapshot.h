@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct db;
+struct vm_config;
 
 enum vm_snapshot_kind {
 	VM_SNAPSHOT_FULL,	/* the RAM (of a running VM) and every disk, kept
@@ -30,14 +32,28 @@ struct vm_snapshot {
 	char *vm_state;		/* the VM's state when it was taken: "running", "off" */
 	bool current;		/* the one the VM's disks (and RAM) descend from */
 	int64_t size;		/* bytes it holds, -1 unknown */
-	/* VM_SNAPSHOT_DISK: the files holding each disk as it was at this
-	 * snapshot, in disk order, "\n"-separated (built-in; a revert puts a
-	 * new overlay on them); NULL otherwise. */
+	/* Built-in backend, one line per disk of the VM in disk order,
+	 * "\n"-separated (CD-ROMs and read-only disks: their own path).
+	 * VM_SNAPSHOT_DISK: the files holding each disk as it was at this
+	 * snapshot (a revert puts a new overlay on them).  VM_SNAPSHOT_FULL:
+	 * the files the snapshot is kept inside (qcow2 internal snapshots:
+	 * each disk's top file when it was taken).  NULL: none (libvirt). */
 	char *files;
+};
+
+/* A file that a snapshot of another VM keeps (snapshot_db_files). */
+struct vm_snapshot_file {
+	char *vm;		/* the VM's name */
+	char *snapshot;		/* the snapshot's name */
+	char *path;
 };
 
 void vm_snapshot_clear(struct vm_snapshot *s);
 void vm_snapshot_free_all(struct vm_snapshot *s, size_t n);
+/* A deep copy of SRC into DST (overwritten, not cleared). */
+void vm_snapshot_copy(struct vm_snapshot *dst, const struct vm_snapshot *src);
+/* The index of the snapshot named NAME in ALL, or -1. */
+ssize_t vm_snapshot_find(const struct vm_snapshot *all, size_t n, const char *name);
 /* "full" / "disk"; the parse returns -1 for anything else. */
 const char *vm_snapshot_kind_name(enum vm_snapshot_kind k);
 int vm_snapshot_kind_parse(const char *s, enum vm_snapshot_kind *k);
@@ -51,5 +67,13 @@ int snapshot_db_set_current(struct db *db, int64_t vm_id, const char *name);
 /* Replace the records of VM_ID by ALL (after a delete or a merge changed
  * parents and files), in one transaction. */
 int snapshot_db_replace(struct db *db, int64_t vm_id, const struct vm_snapshot *all, size_t n);
+/* After a backend acted on VM C: its records become ALL (each current as
+ * ALL says) and its disks' paths C's, in one transaction. */
+int snapshot_db_record(struct db *db, const struct vm_config *c, const struct vm_snapshot *all,
+    size_t n);
+/* Every file the snapshots of the built-in hosts' VMs other than VM_ID
+ * keep, with whose they are (allocated). */
+int snapshot_db_files(struct db *db, int64_t vm_id, struct vm_snapshot_file **out, size_t *n);
+void vm_snapshot_files_free(struct vm_snapshot_file *f, size_t n);
 
 #endif

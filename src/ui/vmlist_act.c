@@ -15,6 +15,7 @@
 #include "ops/provision.h"
 #include "model/journal.h"
 #include "model/name.h"
+#include "model/snapshot.h"
 #include "util/err.h"
 #include "util/num.h"
 #include "util/log.h"
@@ -440,6 +441,21 @@ confirm_op(struct vmlist *v, int action, bool disks)
 
 	if (r == NULL || r->vm < 0)
 		return vm_op(v, action, disks);
+	/* A built-in VM's snapshots are the inventory's records: deleting the
+	 * VM here would leave their files behind. */
+	if (action == FLEET_UNDEFINE && v->hosts[r->host].kind == HOST_BUILTIN) {
+		struct vm_snapshot *sn;
+		size_t nsn = 0;
+
+		if (snapshot_db_list(ui_db(v->ui), v->vms[r->vm].id, &sn, &nsn) == 0)
+			vm_snapshot_free_all(sn, nsn);
+		if (nsn > 0) {
+			ui_status(v->ui, true, "VM '%s' has %zu snapshot%s; 'vmtty delete %s "
+			    "--snapshots' deletes it with them.", v->vms[r->vm].name, nsn,
+			    nsn == 1 ? "" : "s", v->vms[r->vm].name);
+			return UI_HANDLED | UI_REDRAW;
+		}
+	}
 	if (disks) {
 		struct vm_config c;
 		int bad;

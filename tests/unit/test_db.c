@@ -9,6 +9,7 @@
 #include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"
+#include "model/snapshot.h"
 #include "model/journal.h"
 #include "model/vm.h"
 #include "util/err.h"
@@ -318,7 +319,11 @@ test_migrate_with_backup(void **state)
 	db_close(db);
 	/* Take it back to schema 2 by hand: vms with a global UNIQUE uuid,
 	 * disks without the owned flag of schema 4. */
-	make_sqlite(path, "DROP TABLE creation_paths; DROP TABLE creations;"
+	make_sqlite(path, "DROP INDEX snapshots_current; ALTER TABLE snapshots DROP COLUMN parent;"
+	    "ALTER TABLE snapshots DROP COLUMN kind; ALTER TABLE snapshots DROP COLUMN vm_state;"
+	    "ALTER TABLE snapshots DROP COLUMN is_current; ALTER TABLE snapshots DROP COLUMN size;"
+	    "ALTER TABLE snapshots DROP COLUMN files;"
+	    "DROP TABLE creation_paths; DROP TABLE creations;"
 	    "ALTER TABLE tuning DROP COLUMN emulator_pin; ALTER TABLE hosts DROP COLUMN migration_address;"
 	    "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
@@ -333,6 +338,7 @@ test_migrate_with_backup(void **state)
 	    " VALUES (7, 1, '11111111-0000-4000-8000-000000000001', 'keep', 256, 0, 0);"
 	    "INSERT INTO disks (vm_id, idx, path) VALUES (7, 0, '/img/keep.qcow2');"
 	    "INSERT INTO tuning (vm_id, hugepages) VALUES (7, 1);"
+	    "INSERT INTO snapshots (vm_id, name, description, created) VALUES (7, 'old', 'x', 5);"
 	    "PRAGMA user_version = 2;");
 	db = db_open(path);
 	assert_non_null(db);
@@ -378,6 +384,25 @@ test_migrate_with_backup(void **state)
 			assert_int_equal(creation_list(db, &cs, &nc), 0);
 			assert_int_equal(nc, 0);
 			creation_free(cs, nc);
+		}
+		/* Schema 10: a snapshot row of before is a full one, not current,
+		 * of an unknown state and size, keeping no file. */
+		{
+			struct vm_snapshot *sn;
+			size_t ns;
+
+			assert_int_equal(snapshot_db_list(db, 7, &sn, &ns), 0);
+			assert_int_equal(ns, 1);
+			assert_string_equal(sn[0].name, "old");
+			assert_string_equal(sn[0].description, "x");
+			assert_int_equal(sn[0].created, 5);
+			assert_int_equal(sn[0].kind, VM_SNAPSHOT_FULL);
+			assert_null(sn[0].parent);
+			assert_null(sn[0].vm_state);
+			assert_false(sn[0].current);
+			assert_int_equal(sn[0].size, -1);
+			assert_null(sn[0].files);
+			vm_snapshot_free_all(sn, ns);
 		}
 		/* ...and the same UUID may now exist on another host. */
 		assert_int_equal(host_get(db, "lab", &h), 0);

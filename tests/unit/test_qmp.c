@@ -120,6 +120,56 @@ fake_reply(int fd, const char *id, const char *ret)
 	free(s);
 }
 
+/* The fake's one job (per connection: each is served by its own child):
+ * "fakejob" starts it, query-jobs shows it running, then ready (mode
+ * "ready", until job-complete) or concluded (with an error in mode
+ * "fail"; mode "stuck" never ends), job-dismiss takes it away. */
+static struct {
+	char id[64], mode[16];
+	int polls;
+	bool completed, dismissed, cancelled;
+} job;
+
+static char *
+fake_jobs(void)
+{
+	const char *status = "running";
+
+	if (job.id[0] == '\0' || job.dismissed)
+		return xstrdup("[]");
+	if (job.polls++ >= 1 && strcmp(job.mode, "stuck") != 0)
+		status = strcmp(job.mode, "ready") == 0 && !job.completed ? "ready" : "concluded";
+	return xasprintf("[{\"id\": \"%s\", \"type\": \"fake\", \"status\": \"%s\"%s}]",
+	    job.id, status, strcmp(status, "concluded") == 0 && strcmp(job.mode, "fail") == 0 ?
+	    ", \"error\": \"it broke\"" : "");
+}
+
+static void
+fake_job_command(int fd, const char *exec, const char *id, json_object *cmd)
+{
+	json_object *a = NULL, *v;
+	char *s;
+
+	json_object_object_get_ex(cmd, "arguments", &a);
+	if (strcmp(exec, "fakejob") == 0) {
+		memset(&job, 0, sizeof job);
+		if (a != NULL && json_object_object_get_ex(a, "job-id", &v))
+			snprintf(job.id, sizeof job.id, "%s", json_object_get_string(v));
+		if (a != NULL && json_object_object_get_ex(a, "mode", &v))
+			snprintf(job.mode, sizeof job.mode, "%s", json_object_get_string(v));
+		fake_reply(fd, id, "{}");
+	} else if (strcmp(exec, "query-jobs") == 0) {
+		s = fake_jobs();
+		fake_reply(fd, id, s);
+		free(s);
+	} else {
+		job.completed |= strcmp(exec, "job-complete") == 0;
+		job.dismissed |= strcmp(exec, "job-dismiss") == 0;
+		job.cancelled |= strcmp(exec, "job-cancel") == 0;
+		fake_reply(fd, id, "{}");
+	}
+}
+
 /* One command; false to hang up. */
 static bool
 fake_command(int fd, const char *line)
@@ -147,6 +197,9 @@ fake_command(int fd, const char *line)
 		free(s);
 	} else if (strcmp(exec, "echo") == 0) {
 		fake_reply(fd, id, args);
+	} else if (strcmp(exec, "fakejob") == 0 || strncmp(exec, "job-", 4) == 0 ||
+	    strcmp(exec, "query-jobs") == 0) {
+		fake_job_command(fd, exec, id, cmd);
 	} else if (strcmp(exec, "sink") == 0) {
 		s = xasprintf("{\"len\": %zu}", strlen(line));
 		fake_reply(fd, id, s);
@@ -447,6 +500,45 @@ test_calls(void **state)
 	assert_int_equal(qmp_call(q, "echo", obj1("k", json_object_new_string("v")), 2000, &ret), 0);
 	assert_string_equal(get_str(ret, "k"), "v");
 	json_object_put(ret);
+	qmp_close(q);
+}
+
+static json_object *
+job_args(const char *id, const char *mode)
+{
+	json_object *a = json_object_new_object();
+
+	if (id != NULL)
+		json_object_object_add(a, "job-id", json_object_new_string(id));
+	json_object_object_add(a, "mode", json_object_new_string(mode));
+	return a;
+}
+
+/* qmp_job: waits for the job through query-jobs, completes a ready one,
+ * dismisses it, says why it failed, and gives up at its deadline. */
+static void
+test_job(void **state)
+{
+	const char *path = fake_start(*state, GREET_SPLIT);
+	json_object *ret;
+	struct qmp *q = qmp_connect(path, 2000);
+
+	if (q == NULL)
+		fail_msg("%s", err_get());
+	assert_int_equal(qmp_job(q, "fakejob", job_args("j1", "ok"), 5000), 0);
+	/* Dismissed: no job left. */
+	assert_int_equal(qmp_call(q, "query-jobs", NULL, 2000, &ret), 0);
+	assert_int_equal(json_object_array_length(ret), 0);
+	json_object_put(ret);
+	/* A ready job is told to complete, then concludes. */
+	assert_int_equal(qmp_job(q, "fakejob", job_args("j2", "ready"), 5000), 0);
+	assert_int_equal(qmp_job(q, "fakejob", job_args("j3", "fail"), 5000), -1);
+	assert_string_equal(err_get(), "it broke");
+	assert_int_equal(qmp_job(q, "fakejob", job_args("j4", "stuck"), 300), -1);
+	assert_string_equal(err_get(), "QEMU's job 'j4' (fakejob) did not end within 300 ms; it "
+	    "was asked to stop");
+	assert_int_equal(qmp_job(q, "fakejob", job_args(NULL, "ok"), 5000), -1);
+	assert_string_equal(err_get(), "QMP command 'fakejob' was sent without a job-id");
 	qmp_close(q);
 }
 
@@ -926,6 +1018,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_calls, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_async, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_job, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_failures, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_connect_errors, fixture_setup,

@@ -1,0 +1,292 @@
+/*
+ * qemu-img for the built-in backend's disk files: what an image is (its
+ * format, size, backing file and internal snapshots), overlays made 0600
+ * from birth, and the commands that change images (snapshot, rebase), run
+ * from an argv with their stderr kept for the error.  Every read is made
+ * with -U (force share): the image may belong to a running qemu.
+ */
+#include "hv/qemu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include "util/xalloc.h"
+
+#define QIMG_INFO_MS 60000
+/* A rebase or commit copies data: as long as the disk is big. */
+#define QIMG_LONG_MS (12 * 3600 * 1000)
+
+const char *
+qemu_img_binary(void)
+{
+	const char *b = getenv("VMTTY_QEMU_IMG");
+
+	return b != NULL && b[0] != '\0' ? b : "qemu-img";
+}
+
+/* qemu-img with A (A->v[0] is the program); -1 + err with its stderr. */
+static int
+run(const struct strv *a, int timeout_ms)
+{
+	char errbuf[1024], *line = strv_join_shell(a);
+	int status;
+
+	log_debug("qemu-img: %s", line);
+	free(line);
+	if (spawn_capture(a->v, NULL, NULL, NULL, errbuf, sizeof errbuf, timeout_ms,
+	    &status) != 0)
+		return -1;
+	if (status == 0)
+		return 0;
+	if (status == 127 && strncmp(errbuf, "cannot run", 10) == 0)
+		return err_set("%s; install it (Debian: qemu-utils)", errbuf);
+	return err_set("%s %s failed (exit %d): %s", a->v[0], a->v[1], status,
+	    errbuf[0] != '\0' ? errbuf : "no message");
+}
+
+/* The stdout of qemu-img A (allocated), read through a memfd. */
+static char *
+output(const struct strv *a)
+{
+	int fd = memfd_create("vmtty-qemu-img", MFD_CLOEXEC), status;
+	char *buf = NULL;
+	off_t len;
+
+	if (fd < 0) {
+		err_set("cannot create a memory file: %s", strerror(errno));
+		return NULL;
+	}
+	if (spawn_wait(a->v, fd, -1, QIMG_INFO_MS, &status) != 0)
+		goto out;
+	if (status != 0) {
+		err_set("%s %s exited with status %d", a->v[0], a->v[1], status);
+		goto out;
+	}
+	len = lseek(fd, 0, SEEK_END);
+	buf = xmalloc((size_t)len + 1);
+	if (pread(fd, buf, (size_t)len, 0) != len) {
+		free(buf);
+		buf = NULL;
+		err_set("cannot read the output of %s", a->v[0]);
+		goto out;
+	}
+	buf[len] = '\0';
+out:
+	close(fd);
+	return buf;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t
+jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+/* One image of qemu-img info's JSON into OUT. */
+static void
+fill_info(json_object *o, struct qemu_img_info *out)
+{
+	const char *s;
+	json_object *snaps;
+
+	memset(out, 0, sizeof *out);
+	strv_init(&out->snapshots);
+	snprintf(out->format, sizeof out->format, "%s", (s = jstr(o, "format")) ? s : "");
+	out->virtual_size = jint(o, "virtual-size");
+	out->actual_size = jint(o, "actual-size");
+	if ((s = jstr(o, "full-backing-filename")) != NULL || (s = jstr(o, "backing-filename")))
+		out->backing = xstrdup(s);
+	snprintf(out->backing_format, sizeof out->backing_format, "%s",
+	    (s = jstr(o, "backing-filename-format")) != NULL ? s : "");
+	if (json_object_object_get_ex(o, "snapshots", &snaps) &&
+	    json_object_is_type(snaps, json_type_array)) {
+		size_t n = json_object_array_length(snaps);
+
+		out->vmstate = xcalloc(n > 0 ? n : 1, sizeof *out->vmstate);
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(snaps, i);
+
+			strv_add(&out->snapshots, (s = jstr(e, "name")) != NULL ? s : "");
+			out->vmstate[i] = jint(e, "vm-state-size");
+		}
+	}
+}
+
+int
+qemu_img_info(const char *path, struct qemu_img_info *out)
+{
+	struct strv a;
+	json_object *o;
+	char *text;
+
+	strv_init(&a);
+	strv_add(&a, qemu_img_binary());
+	strv_add(&a, "info");
+	strv_add(&a, "-U");
+	strv_add(&a, "--output=json");
+	strv_add(&a, path);
+	text = output(&a);
+	strv_free(&a);
+	if (text == NULL)
+		return err_prefix("cannot read disk image '%s'", path);
+	o = json_tokener_parse(text);
+	free(text);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return err_set("cannot read disk image '%s': qemu-img info gave no JSON", path);
+	}
+	fill_info(o, out);
+	json_object_put(o);
+	if (out->format[0] == '\0') {
+		qemu_img_info_clear(out);
+		return err_set("cannot read disk image '%s': qemu-img info gave no format", path);
+	}
+	return 0;
+}
+
+void
+qemu_img_info_clear(struct qemu_img_info *i)
+{
+	free(i->backing);
+	free(i->vmstate);
+	strv_free(&i->snapshots);
+	memset(i, 0, sizeof *i);
+}
+
+int64_t
+qemu_img_vmstate(const struct qemu_img_info *i, const char *tag)
+{
+	for (size_t k = 0; k < i->snapshots.n; k++)
+		if (strcmp(i->snapshots.v[k], tag) == 0)
+			return i->vmstate[k];
+	return -1;
+}
+
+int
+qemu_img_chain(const char *path, struct strv *out)
+{
+	struct strv a;
+	json_object *o;
+	char *text;
+	int rc = 0;
+
+	strv_init(out);
+	strv_init(&a);
+	strv_add(&a, qemu_img_binary());
+	strv_add(&a, "info");
+	strv_add(&a, "-U");
+	strv_add(&a, "--backing-chain");
+	strv_add(&a, "--output=json");
+	strv_add(&a, path);
+	text = output(&a);
+	strv_free(&a);
+	if (text == NULL)
+		return err_prefix("cannot read disk image '%s'", path);
+	o = json_tokener_parse(text);
+	free(text);
+	if (o == NULL || !json_object_is_type(o, json_type_array)) {
+		rc = err_set("cannot read the backing chain of '%s': qemu-img gave no JSON list",
+		    path);
+	} else {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			const char *f = jstr(json_object_array_get_idx(o, i), "filename");
+
+			if (f != NULL)
+				strv_add(out, f);
+		}
+	}
+	json_object_put(o);
+	return rc;
+}
+
+int
+qemu_img_overlay(const char *path, const char *backing, int64_t bytes)
+{
+	struct strv a;
+	int fd, rc;
+
+	/* Made here first, 0600 and only if absent: qemu-img then writes into
+	 * the file it finds, which keeps its mode. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set("cannot create overlay '%s': %s", path, strerror(errno));
+	close(fd);
+	strv_init(&a);
+	strv_add(&a, qemu_img_binary());
+	strv_add(&a, "create");
+	strv_add(&a, "-q");
+	strv_add2(&a, "-f", "qcow2");
+	/* -u: the backing file is not opened (a running qemu holds it); its
+	 * size is given instead. */
+	strv_add(&a, "-u");
+	strv_add2(&a, "-b", backing);
+	strv_add2(&a, "-F", "qcow2");
+	strv_add(&a, path);
+	strv_addf(&a, "%lld", (long long)bytes);
+	rc = run(&a, QIMG_INFO_MS);
+	strv_free(&a);
+	if (rc != 0) {
+		unlink(path);
+		return err_prefix("cannot create overlay '%s'", path);
+	}
+	return 0;
+}
+
+int
+qemu_img_snapshot(const char *op, const char *tag, const char *path)
+{
+	struct strv a;
+	int rc;
+
+	strv_init(&a);
+	strv_add(&a, qemu_img_binary());
+	strv_add(&a, "snapshot");
+	strv_add(&a, "-q");
+	strv_add2(&a, op, tag);
+	strv_add(&a, path);
+	rc = run(&a, QIMG_LONG_MS);
+	strv_free(&a);
+	return rc;
+}
+
+int
+qemu_img_rebase(const char *path, const char *backing, const char *backing_fmt)
+{
+	struct strv a;
+	int rc;
+
+	strv_init(&a);
+	strv_add(&a, qemu_img_binary());
+	strv_add(&a, "rebase");
+	strv_add(&a, "-q");
+	strv_add2(&a, "-f", "qcow2");
+	strv_add2(&a, "-b", backing != NULL ? backing : "");
+	if (backing != NULL)
+		strv_add2(&a, "-F", backing_fmt);
+	strv_add(&a, path);
+	rc = run(&a, QIMG_LONG_MS);
+	strv_free(&a);
+	return rc;
+}

@@ -1,0 +1,471 @@
+/* snapshot: one path from the front ends to a backend's snapshot slots and
+ * back into the inventory and the journal (ops/snapshot.h). */
+#include "ops/snapshot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/hv.h"
+#include "hv/qemu.h"
+#include "model/journal.h"
+#include "model/name.h"
+#include "model/snapshot.h"
+#include "model/vm.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+static bool
+builtin(const struct hv *hv)
+{
+	return hv->host.kind == HOST_BUILTIN;
+}
+
+int
+snapshot_list(struct db *db, struct hv *hv, const struct vm_config *c,
+    struct vm_snapshot **out, size_t *n)
+{
+	if (builtin(hv))
+		return snapshot_db_list(db, c->id, out, n);
+	return hv_snapshot_list(hv, c, out, n) != 0 ?
+	    err_prefix("cannot list the snapshots of VM '%s'", c->name) : 0;
+}
+
+/* Append ALL[I] and, below it, its children (in their order) to ORDER. */
+static void
+tree_walk(const struct vm_snapshot *all, size_t n, size_t i, int depth, size_t *order,
+    int *depths, size_t *k, bool *seen)
+{
+	seen[i] = true;
+	order[*k] = i;
+	depths[(*k)++] = depth;
+	for (size_t j = 0; j < n; j++)
+		if (!seen[j] && all[j].parent != NULL && strcmp(all[j].parent, all[i].name) == 0)
+			tree_walk(all, n, j, depth + 1, order, depths, k, seen);
+}
+
+void
+snapshot_tree(struct vm_snapshot *all, size_t n, int *depth)
+{
+	size_t *order = xcalloc(n + 1, sizeof *order), k = 0;
+	int *depths = xcalloc(n + 1, sizeof *depths);
+	bool *seen = xcalloc(n + 1, sizeof *seen);
+	struct vm_snapshot *copy = xcalloc(n + 1, sizeof *copy);
+
+	for (size_t i = 0; i < n; i++)
+		if (all[i].parent == NULL || vm_snapshot_find(all, n, all[i].parent) < 0)
+			tree_walk(all, n, i, 0, order, depths, &k, seen);
+	/* A cycle (a damaged record) has no root: its snapshots as roots. */
+	for (size_t i = 0; i < n; i++)
+		if (!seen[i])
+			tree_walk(all, n, i, 0, order, depths, &k, seen);
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = all[order[i]];
+		if (depth != NULL)
+			depth[i] = depths[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		all[i] = copy[i];
+	free(copy);
+	free(seen);
+	free(depths);
+	free(order);
+}
+
+/* Files other VMs need, for the backend (hv_keep_set). */
+struct keepset {
+	struct strv paths, vms;
+	struct hv_keep *k;
+	size_t n;
+};
+
+static void
+keep_add(struct keepset *ks, const char *path, const char *vm)
+{
+	strv_add(&ks->paths, path);
+	strv_add(&ks->vms, vm);
+}
+
+/*
+ * The files VMs other than C of the built-in hosts need: their disks with
+ * the backing chain of each (a linked clone's base), and every file their
+ * snapshots keep.  A disk that qemu-img cannot read adds only itself.
+ */
+static int
+keep_build(struct db *db, const struct vm_config *c, struct keepset *ks)
+{
+	struct vm_disk_ref *refs;
+	struct vm_snapshot_file *f;
+	size_t nrefs, nf;
+
+	memset(ks, 0, sizeof *ks);
+	strv_init(&ks->paths);
+	strv_init(&ks->vms);
+	if (vm_disk_refs(db, &refs, &nrefs) != 0)
+		return -1;
+	for (size_t i = 0; i < nrefs; i++) {
+		struct strv chain;
+
+		if (refs[i].vm_id == c->id || !refs[i].builtin)
+			continue;
+		keep_add(ks, refs[i].path, refs[i].vm);
+		if (qemu_img_chain(refs[i].path, &chain) != 0) {
+			log_debug("snapshot: the chain of '%s' is unknown: %s", refs[i].path,
+			    err_get());
+			err_clear();
+		}
+		for (size_t j = 1; j < chain.n; j++)
+			keep_add(ks, chain.v[j], refs[i].vm);
+		strv_free(&chain);
+	}
+	vm_disk_refs_free(refs, nrefs);
+	if (snapshot_db_files(db, c->id, &f, &nf) != 0)
+		return -1;
+	for (size_t i = 0; i < nf; i++)
+		keep_add(ks, f[i].path, f[i].vm);
+	vm_snapshot_files_free(f, nf);
+	ks->n = ks->paths.n;
+	ks->k = xcalloc(ks->n + 1, sizeof *ks->k);
+	for (size_t i = 0; i < ks->n; i++) {
+		ks->k[i].path = ks->paths.v[i];
+		ks->k[i].vm = ks->vms.v[i];
+	}
+	return 0;
+}
+
+static void
+keep_free(struct keepset *ks)
+{
+	strv_free(&ks->paths);
+	strv_free(&ks->vms);
+	free(ks->k);
+	memset(ks, 0, sizeof *ks);
+}
+
+/* The records and the backend's knowledge of other VMs' files, before an
+ * operation on C: *ALL (allocated) and HV's keep list (KS). */
+static int
+prepare(struct db *db, struct hv *hv, const struct vm_config *c, struct vm_snapshot **all,
+    size_t *n, struct keepset *ks)
+{
+	memset(ks, 0, sizeof *ks);
+	if (snapshot_list(db, hv, c, all, n) != 0)
+		return -1;
+	if (builtin(hv) && keep_build(db, c, ks) != 0) {
+		vm_snapshot_free_all(*all, *n);
+		*all = NULL;
+		*n = 0;
+		keep_free(ks);
+		return -1;
+	}
+	hv_keep_set(hv, ks->k, ks->n);
+	return 0;
+}
+
+static void
+finish(struct hv *hv, struct vm_snapshot *all, size_t n, struct keepset *ks)
+{
+	hv_keep_set(hv, NULL, 0);
+	keep_free(ks);
+	vm_snapshot_free_all(all, n);
+}
+
+/* Journal ACTION on C: RC 0 with OKFMT's words, else the error. */
+static int __attribute__((format(printf, 5, 6)))
+journal(struct db *db, const struct vm_config *c, const char *action, int rc,
+    const char *okfmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (rc == 0) {
+		va_start(ap, okfmt);
+		vsnprintf(msg, sizeof msg, okfmt, ap);
+		va_end(ap);
+	} else {
+		snprintf(msg, sizeof msg, "%s", err_get());
+	}
+	journal_add(db, c->host, c->name, action, rc == 0, msg);
+	if (rc != 0)
+		err_set("%s", msg);
+	return rc;
+}
+
+/* The qemu of C now (built-in backend), 0 when none runs. */
+static int
+qemu_pid(struct hv *hv, const struct vm_config *c)
+{
+	struct hv_status st;
+
+	return hv_status(hv, c, &st) == 0 ? st.pid : 0;
+}
+
+/* The VM's state as its host sees it now, into the inventory; a qemu that
+ * is not the one from before (PID: a revert stopped the VM and started
+ * it again) is journaled as a start.  The current error stays. */
+static void
+record_state(struct db *db, struct hv *hv, const struct vm_config *c, int pid,
+    const char *name)
+{
+	char *why = xstrdup(err_get());
+	struct hv_status st;
+
+	if (hv_status(hv, c, &st) == 0) {
+		vm_set_state(db, c->id, hv_state_name(st.state));
+		if (st.pid > 0 && st.pid != pid) {
+			char msg[256];
+
+			snprintf(msg, sizeof msg, "started by the revert to snapshot '%s' (qemu pid "
+			    "%d)", name, st.pid);
+			journal_add(db, c->host, c->name, "start", true, msg);
+		}
+	}
+	err_set("%s", why);
+	free(why);
+}
+
+/* The inventory after the backend changed C's snapshots (ALL) or disks;
+ * a failure keeps the operation's error and adds this one. */
+static int
+record(struct db *db, const struct vm_config *c, const struct vm_snapshot *all, size_t n,
+    int rc)
+{
+	char *why = rc != 0 ? xstrdup(err_get()) : NULL;
+
+	if (snapshot_db_record(db, c, all, n) != 0) {
+		if (why != NULL)
+			err_set("%s; and the inventory could not record it: %s", why, err_get());
+		else
+			err_prefix("VM '%s': the host did it, but the inventory could not record "
+			    "it", c->name);
+		rc = -1;
+	} else if (why != NULL) {
+		err_set("%s", why);
+	}
+	free(why);
+	return rc;
+}
+
+static int
+check_name(const struct vm_config *c, const char *name)
+{
+	if (name_check("snapshot", name) != 0)
+		return err_prefix("VM '%s'", c->name);
+	return 0;
+}
+
+int
+snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *name,
+    enum vm_snapshot_kind kind, const char *description)
+{
+	struct vm_snapshot *all = NULL, s = { 0 };
+	struct keepset ks;
+	size_t n = 0;
+	int rc = -1;
+
+	if (check_name(c, name) != 0)
+		return journal(db, c, "snapshot-create", -1, "%s", "");
+	if (description != NULL && strlen(description) > SNAPSHOT_DESCRIPTION_MAX) {
+		err_set("VM '%s': the description of snapshot '%s' is %zu bytes long; the limit is "
+		    "%d", c->name, name, strlen(description), SNAPSHOT_DESCRIPTION_MAX);
+		return journal(db, c, "snapshot-create", -1, "%s", "");
+	}
+	if (prepare(db, hv, c, &all, &n, &ks) != 0)
+		return journal(db, c, "snapshot-create", -1, "%s", "");
+	if (vm_snapshot_find(all, n, name) >= 0) {
+		err_set("VM '%s' already has a snapshot named '%s'; choose another name", c->name,
+		    name);
+		goto out;
+	}
+	s.name = xstrdup(name);
+	s.description = description != NULL && description[0] != '\0' ? xstrdup(description) :
+	    NULL;
+	s.kind = kind;
+	s.size = -1;
+	if (hv_snapshot_create(hv, c, all, n, &s) != 0)
+		goto out;
+	if (builtin(hv)) {
+		all = xreallocarray(all, n + 1, sizeof *all);
+		for (size_t i = 0; i < n; i++)
+			all[i].current = false;
+		vm_snapshot_copy(&all[n++], &s);
+		all[n - 1].current = true;
+		rc = record(db, c, all, n, 0);
+	} else {
+		rc = 0;
+	}
+out:
+	rc = journal(db, c, "snapshot-create", rc, "snapshot '%s' taken (%s, VM %s)", name,
+	    vm_snapshot_kind_name(kind), s.vm_state != NULL ? s.vm_state : "state unknown");
+	vm_snapshot_clear(&s);
+	finish(hv, all, n, &ks);
+	return rc;
+}
+
+/* C's disk paths changed from OLD (a copy of C from before). */
+static bool
+paths_moved(const struct vm_config *old, const struct vm_config *c)
+{
+	for (size_t i = 0; i < c->ndisks && i < old->ndisks; i++)
+		if (strcmp(old->disks[i].path, c->disks[i].path) != 0)
+			return true;
+	return false;
+}
+
+static int
+missing(const struct vm_config *c, const char *name)
+{
+	return err_set("VM '%s' has no snapshot named '%s'; 'vmtty snapshot %s list' shows "
+	    "them", c->name, name, c->name);
+}
+
+int
+snapshot_revert(struct db *db, struct hv *hv, struct vm_config *c, const char *name)
+{
+	struct vm_snapshot *all = NULL;
+	struct vm_config old;
+	struct keepset ks;
+	size_t n = 0;
+	int rc = -1, pid;
+
+	if (prepare(db, hv, c, &all, &n, &ks) != 0)
+		return journal(db, c, "snapshot-revert", -1, "%s", "");
+	if (vm_snapshot_find(all, n, name) < 0) {
+		missing(c, name);
+		goto out;
+	}
+	vm_config_copy(&old, c);
+	pid = qemu_pid(hv, c);
+	rc = hv_snapshot_revert(hv, c, all, n, name);
+	/* A revert cut short after the disks moved has changed them. */
+	if (builtin(hv) && (rc == 0 || paths_moved(&old, c))) {
+		for (size_t i = 0; i < n; i++)
+			all[i].current = strcmp(all[i].name, name) == 0;
+		rc = record(db, c, all, n, rc);
+	}
+	vm_config_clear(&old);
+	record_state(db, hv, c, pid, name);
+out:
+	rc = journal(db, c, "snapshot-revert", rc, "reverted to snapshot '%s'", name);
+	finish(hv, all, n, &ks);
+	return rc;
+}
+
+int
+snapshot_delete(struct db *db, struct hv *hv, struct vm_config *c, const char *name,
+    bool children)
+{
+	struct vm_snapshot *all = NULL, *before;
+	struct keepset ks;
+	size_t n = 0;
+	int rc = -1;
+
+	if (prepare(db, hv, c, &all, &n, &ks) != 0)
+		return journal(db, c, "snapshot-delete", -1, "%s", "");
+	if (vm_snapshot_find(all, n, name) < 0) {
+		missing(c, name);
+		goto out;
+	}
+	before = all;
+	rc = hv_snapshot_delete(hv, c, &all, &n, name, children);
+	/* The backend rewrote the records when it changed files, even if it
+	 * failed afterwards. */
+	if (builtin(hv) && (rc == 0 || all != before))
+		rc = record(db, c, all, n, rc);
+out:
+	rc = journal(db, c, "snapshot-delete", rc, "snapshot '%s'%s deleted", name,
+	    children ? " and those below it" : "");
+	finish(hv, all, n, &ks);
+	return rc;
+}
+
+/* What a running VM's revert to S leaves it doing. */
+static const char *
+ends(const struct vm_snapshot *s, bool running)
+{
+	bool ram = s->vm_state != NULL && (strcmp(s->vm_state, "running") == 0 ||
+	    strcmp(s->vm_state, "paused") == 0);
+
+	if (s->kind == VM_SNAPSHOT_DISK)
+		return running ? "the VM is powered off and started again on them" :
+		    "the VM stays off";
+	if (ram)
+		return s->vm_state[0] == 'p' ? "the guest goes on from there, paused" :
+		    "the guest goes on running from there";
+	return running ? "the VM is powered off, as it was when the snapshot was taken" :
+	    "the VM stays off";
+}
+
+void
+snapshot_revert_discards(const struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, const char *name, bool running, char *buf, size_t len)
+{
+	ssize_t i = vm_snapshot_find(all, n, name);
+	const struct vm_snapshot *s;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (i < 0)
+		return;
+	s = &all[i];
+	snprintf(buf, len, "Reverting VM '%s' to '%s' discards every change to its disks since "
+	    "then%s; the disks become as they were at '%s' (%s), and %s.", c->name, s->name,
+	    running ? " and what the running guest has in memory" : "", s->name,
+	    s->kind == VM_SNAPSHOT_DISK ? "disks only, no memory" : "with its memory",
+	    ends(s, running));
+}
+
+int
+snapshot_vm_delete_check(struct db *db, struct hv *hv, const struct vm_config *c,
+    bool with_snapshots, size_t *count)
+{
+	struct vm_snapshot *all;
+	char names[512] = "";
+	size_t n, off = 0;
+
+	*count = 0;
+	/* A backend without snapshots has none to lose. */
+	if (!builtin(hv) && hv->ops->snapshot_list == NULL)
+		return 0;
+	if (snapshot_list(db, hv, c, &all, &n) != 0)
+		return -1;
+	*count = n;
+	snapshot_tree(all, n, NULL);
+	for (size_t i = 0; i < n && off < sizeof names; i++)
+		off += (size_t)snprintf(names + off, sizeof names - off, "%s'%s'", i > 0 ? ", " : "",
+		    all[i].name);
+	vm_snapshot_free_all(all, n);
+	if (n == 0 || with_snapshots)
+		return 0;
+	return err_set("VM '%s' has %zu snapshot%s (%s); delete %s with it: vmtty delete %s "
+	    "--snapshots", c->name, n, n == 1 ? "" : "s", names, n == 1 ? "it" : "them", c->name);
+}
+
+int
+snapshot_delete_all(struct db *db, struct hv *hv, struct vm_config *c)
+{
+	struct vm_snapshot *all;
+	size_t n;
+
+	for (;;) {
+		char *root;
+
+		if (snapshot_list(db, hv, c, &all, &n) != 0)
+			return -1;
+		if (n == 0) {
+			vm_snapshot_free_all(all, n);
+			return 0;
+		}
+		snapshot_tree(all, n, NULL);
+		root = xstrdup(all[0].name);
+		vm_snapshot_free_all(all, n);
+		if (snapshot_delete(db, hv, c, root, true) != 0) {
+			free(root);
+			return -1;
+		}
+		free(root);
+	}
+}
