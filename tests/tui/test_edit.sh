@@ -142,7 +142,8 @@ t_match "with the new NIC" " -netdev user,id=net1 -device rtl8139,netdev=net1,ma
 tui_keys F
 tui_expect "F asks first" 'Force off VM'
 tui_keys y
-tui_expect "e2 is off" 'e2 +off\*' 30
+tui_expect "e2 is off" 'e2 +off ' 30
+t_check "and off, nothing is pending: the change is its configuration" _tui_lacks 'e2 +off\*'
 tui_keys s
 tui_expect "s starts it again" 'e2 +running ' 30
 t_eq "the start took the pending change" "2 320 None None" "$(cfg e2)"
