@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,38 +53,6 @@ run(const struct strv *a, int timeout_ms)
 		return err_set("%s; install it (Debian: qemu-utils)", errbuf);
 	return err_set("%s %s failed (exit %d): %s", a->v[0], a->v[1], status,
 	    errbuf[0] != '\0' ? errbuf : "no message");
-}
-
-/* The stdout of qemu-img A (allocated), read through a memfd. */
-static char *
-output(const struct strv *a)
-{
-	int fd = memfd_create("vmtty-qemu-img", MFD_CLOEXEC), status;
-	char *buf = NULL;
-	off_t len;
-
-	if (fd < 0) {
-		err_set("cannot create a memory file: %s", strerror(errno));
-		return NULL;
-	}
-	if (spawn_wait(a->v, fd, -1, QIMG_INFO_MS, &status) != 0)
-		goto out;
-	if (status != 0) {
-		err_set("%s %s exited with status %d", a->v[0], a->v[1], status);
-		goto out;
-	}
-	len = lseek(fd, 0, SEEK_END);
-	buf = xmalloc((size_t)len + 1);
-	if (pread(fd, buf, (size_t)len, 0) != len) {
-		free(buf);
-		buf = NULL;
-		err_set("cannot read the output of %s", a->v[0]);
-		goto out;
-	}
-	buf[len] = '\0';
-out:
-	close(fd);
-	return buf;
 }
 
 static const char *
@@ -147,7 +114,7 @@ qemu_img_info(const char *path, struct qemu_img_info *out)
 	strv_add(&a, "-U");
 	strv_add(&a, "--output=json");
 	strv_add(&a, path);
-	text = output(&a);
+	text = spawn_output(a.v, QIMG_INFO_MS);
 	strv_free(&a);
 	if (text == NULL)
 		return err_prefix("cannot read disk image '%s'", path);
@@ -200,7 +167,7 @@ qemu_img_chain(const char *path, struct strv *out)
 	strv_add(&a, "--backing-chain");
 	strv_add(&a, "--output=json");
 	strv_add(&a, path);
-	text = output(&a);
+	text = spawn_output(a.v, QIMG_INFO_MS);
 	strv_free(&a);
 	if (text == NULL)
 		return err_prefix("cannot read disk image '%s'", path);

@@ -593,46 +593,13 @@ run_tool(const struct strv *argv, struct tool_progress *tp, const atomic_bool *c
 	    errbuf[0] != '\0' ? errbuf : "no message");
 }
 
-/* Run a tool whose stdout is wanted (qemu-img info --output=json). */
-static char *
-tool_output(char *const argv[])
-{
-	char tmpl[] = "/tmp/vmtty-out.XXXXXX", *buf = NULL;
-	int fd = mkstemp(tmpl), status;
-	off_t len;
-
-	if (fd < 0) {
-		err_set("cannot create a temporary file: %s", strerror(errno));
-		return NULL;
-	}
-	unlink(tmpl);
-	if (spawn_wait(argv, fd, -1, 60000, &status) != 0)
-		goto out;
-	if (status != 0) {
-		err_set("%s exited with status %d", argv[0], status);
-		goto out;
-	}
-	len = lseek(fd, 0, SEEK_END);
-	buf = xmalloc((size_t)len + 1);
-	if (pread(fd, buf, (size_t)len, 0) != len) {
-		free(buf);
-		buf = NULL;
-		err_set("cannot read the output of %s", argv[0]);
-		goto out;
-	}
-	buf[len] = '\0';
-out:
-	close(fd);
-	return buf;
-}
-
 /* The format and virtual size of IMAGE, from qemu-img info. */
 static int
 image_info(const char *image, char *format, size_t flen, int64_t *bytes)
 {
 	char *argv[] = { (char *)tool("VMTTY_QEMU_IMG", "qemu-img"), "info", "--output=json",
 		(char *)image, NULL };
-	char *out = tool_output(argv);
+	char *out = spawn_output(argv, 60000);
 	json_object *o, *f, *s;
 	int rc = -1;
 

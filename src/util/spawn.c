@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -343,4 +344,35 @@ out_fds:
 	close(out[0]);
 	close(errp[0]);
 	return rc;
+}
+
+char *
+spawn_output(char *const argv[], int timeout_ms)
+{
+	int fd = memfd_create("vmtty-output", MFD_CLOEXEC), status;
+	char *buf = NULL;
+	off_t len;
+
+	if (fd < 0) {
+		err_set("cannot create a memory file: %s", strerror(errno));
+		return NULL;
+	}
+	if (spawn_wait(argv, fd, -1, timeout_ms, &status) != 0)
+		goto out;
+	if (status != 0) {
+		err_set("%s exited with status %d", argv[0], status);
+		goto out;
+	}
+	len = lseek(fd, 0, SEEK_END);
+	buf = xmalloc((size_t)len + 1);
+	if (pread(fd, buf, (size_t)len, 0) != len) {
+		free(buf);
+		buf = NULL;
+		err_set("cannot read the output of %s", argv[0]);
+		goto out;
+	}
+	buf[len] = '\0';
+out:
+	close(fd);
+	return buf;
 }

@@ -12,6 +12,11 @@
  * signal.  0, or -1 + err (cannot run, or timed out). */
 int spawn_wait(char *const argv[], int out_fd, int err_fd, int timeout_ms, int *status);
 
+/* Run ARGV as spawn_wait does (stderr to /dev/null) and return all it
+ * wrote to stdout (allocated, NUL-terminated), or NULL + err when it could
+ * not run, timed out or exited with a status other than 0. */
+char *spawn_output(char *const argv[], int timeout_ms);
+
 /* Called with each piece of the child's stdout that ends in '\n' or '\r'
  * (progress lines such as qemu-img -p's), without the end. */
 typedef void (*spawn_line_fn)(const char *line, void *arg);

@@ -76,6 +76,23 @@ test_status(void **state)
 	assert_int_equal(st, 128 + SIGTERM);
 }
 
+/* spawn_output: all of stdout, none of stderr; a failure is NULL + err. */
+static void
+test_output(void **state)
+{
+	char *const two[] = { "sh", "-c", "printf 'a\\nbc'; echo noise >&2", NULL };
+	char *const fails[] = { "sh", "-c", "echo partial; exit 4", NULL };
+	char *out;
+
+	(void)state;
+	out = spawn_output(two, 5000);
+	assert_non_null(out);
+	assert_string_equal(out, "a\nbc");
+	free(out);
+	assert_null(spawn_output(fails, 5000));
+	assert_non_null(strstr(err_get(), "exited with status 4"));
+}
+
 /* A child past its deadline is killed (through its pidfd) and reaped. */
 static void
 test_timeout_kills(void **state)
@@ -227,6 +244,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_timeout_kills),
 		cmocka_unit_test(test_wait_does_not_poll),
 		cmocka_unit_test(test_exec_failure),
