@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/paths.h"
 #include "util/plugin.h"
 #include "util/xalloc.h"
 
@@ -549,23 +550,11 @@ hv_keep_set(struct hv *hv, const struct hv_keep *k, size_t n)
 	hv->nkeep = k != NULL ? n : 0;
 }
 
-/* Local paths A and B name the same file (B need not exist). */
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (strcmp(a, b) == 0)
-		return true;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	    sa.st_ino == sb.st_ino;
-}
-
 const char *
 hv_kept(const struct hv *hv, const char *path)
 {
 	for (size_t i = 0; i < hv->nkeep; i++)
-		if (same_file(hv->keep[i].path, path))
+		if (paths_same_file(hv->keep[i].path, path))
 			return hv->keep[i].vm;
 	return NULL;
 }

@@ -1224,18 +1224,6 @@ disk_goes(const struct vm_disk *d, bool builtin)
 	return builtin || d->owned;
 }
 
-/* Local paths A and B name the same file. */
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (strcmp(a, b) == 0)
-		return true;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	    sa.st_ino == sb.st_ino;
-}
-
 const struct vm_disk_ref *
 provision_disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int64_t host_id,
     bool builtin, const char *path)
@@ -1243,7 +1231,7 @@ provision_disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int
 	for (size_t i = 0; i < n; i++) {
 		if (refs[i].vm_id == vm_id || refs[i].builtin != builtin)
 			continue;
-		if (builtin ? same_file(path, refs[i].path) :
+		if (builtin ? paths_same_file(path, refs[i].path) :
 		    refs[i].host_id == host_id && strcmp(path, refs[i].path) == 0)
 			return &refs[i];
 	}

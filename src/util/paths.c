@@ -224,3 +224,14 @@ paths_join(char *out, size_t len, const char *dir, const char *name)
 	memcpy(out + dl + 1, name, nl + 1);
 	return 0;
 }
+
+bool
+paths_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}

@@ -2,6 +2,7 @@
 #ifndef VMTTY_PATHS_H
 #define VMTTY_PATHS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,6 +25,10 @@ int paths_mkdir_p(const char *dir, mode_t mode);
 int paths_private_dir(const char *dir, const char *what, const char *fix);
 /* mkdir -p of the directory part of PATH. */
 int paths_mkdir_parent(const char *path, mode_t mode);
+
+/* Local paths A and B name the same file: the same string, or the same
+ * device and inode (a link, "sub/../x"); false when either is missing. */
+bool paths_same_file(const char *a, const char *b);
 
 /* Copy SRC to a new file DST (which must not exist) with MODE. */
 int paths_copy_file(const char *src, const char *dst, mode_t mode);

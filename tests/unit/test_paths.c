@@ -111,6 +111,41 @@ other_owner_refused(void **state)
 	unit_rmdir(dir);
 }
 
+/* paths_same_file: one file under two names (a hard link, a symlink,
+ * "sub/../x") is the same; a missing one never is, unless named alike. */
+static void
+same_file(void **state)
+{
+	char *dir = unit_tmpdir(), *f = join(dir, "f"), *g = join(dir, "g");
+	char *ln = join(dir, "ln"), *sl = join(dir, "sl"), *sub = join(dir, "sub");
+	char *dotted = join(dir, "sub/../f"), *gone = join(dir, "gone");
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(fp = fopen(f, "w"));
+	fclose(fp);
+	assert_non_null(fp = fopen(g, "w"));
+	fclose(fp);
+	assert_int_equal(link(f, ln), 0);
+	assert_int_equal(symlink(f, sl), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_true(paths_same_file(f, f));
+	assert_true(paths_same_file(f, ln));
+	assert_true(paths_same_file(sl, f));
+	assert_true(paths_same_file(dotted, f));
+	assert_false(paths_same_file(f, g));
+	assert_false(paths_same_file(f, gone));
+	assert_true(paths_same_file(gone, gone));
+	free(f);
+	free(g);
+	free(ln);
+	free(sl);
+	free(sub);
+	free(dotted);
+	free(gone);
+	unit_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -120,6 +155,7 @@ main(void)
 		cmocka_unit_test(file_refused),
 		cmocka_unit_test(open_mode_refused),
 		cmocka_unit_test(other_owner_refused),
+		cmocka_unit_test(same_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
