@@ -182,6 +182,14 @@ void qemu_img_info_clear(struct qemu_img_info *i);
 int64_t qemu_img_vmstate(const struct qemu_img_info *i, const char *tag);
 /* The files of PATH's backing chain, PATH first, as qemu-img names them. */
 int qemu_img_chain(const char *path, struct strv *out);
+/* The qcow2 header of the image open at FD: 1 with *CAPACITY and
+ * *BACKING (the name as the image has it, allocated; NULL none), 0 when FD
+ * is no qcow2 image, -1 when the backing name is unreadable. */
+int qemu_img_qcow2_header(int fd, int64_t *capacity, char **backing);
+/* The same, from the qcow2 headers when they name plain files (no
+ * process runs; a file that is no qcow2 image ends the chain), else
+ * qemu_img_chain's answer. */
+int qemu_img_chain_quick(const char *path, struct strv *out);
 /* A new qcow2 PATH of BYTES over qcow2 BACKING, 0600 from birth, made
  * without opening BACKING; nothing is left on failure. */
 int qemu_img_overlay(const char *path, const char *backing, int64_t bytes);

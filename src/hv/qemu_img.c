@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,112 @@ qemu_img_chain(const char *path, struct strv *out)
 	}
 	json_object_put(o);
 	return rc;
+}
+
+/* Big-endian integers of a qcow2 header. */
+static uint64_t
+be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+qemu_img_qcow2_header(int fd, int64_t *capacity, char **backing)
+{
+	unsigned char h[32];
+	uint64_t off;
+	uint32_t len;
+
+	*backing = NULL;
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, "QFI\xfb", 4) != 0)
+		return 0;
+	off = be64(h + 8);
+	len = be32(h + 16);
+	*capacity = (int64_t)be64(h + 24);
+	if (off == 0 || len == 0)
+		return 1;
+	/* qemu takes names up to 1023 bytes. */
+	if (len > 1023 || off > INT64_MAX)
+		return -1;
+	*backing = xmalloc(len + 1);
+	if (pread(fd, *backing, len, (off_t)off) != (ssize_t)len ||
+	    memchr(*backing, '\0', len) != NULL) {
+		free(*backing);
+		*backing = NULL;
+		return -1;
+	}
+	(*backing)[len] = '\0';
+	return 1;
+}
+
+/*
+ * The backing file of qcow2 image PATH, made absolute against PATH's
+ * directory as qemu does: 1 and *OUT (allocated), 0 when PATH is no
+ * qcow2 image or has no backing file, -1 when the header names one this
+ * cannot follow (a protocol or json: name, a damaged header).
+ */
+static int
+header_backing(const char *path, char **out)
+{
+	char *name;
+	int64_t capacity;
+	int fd, r;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return 0;
+	r = qemu_img_qcow2_header(fd, &capacity, &name);
+	close(fd);
+	if (r <= 0)
+		return r;
+	if (name == NULL)
+		return 0;
+	if (strchr(name, ':') != NULL) {
+		free(name);
+		return -1;
+	}
+	if (name[0] == '/') {
+		*out = name;
+	} else {
+		const char *slash = strrchr(path, '/');
+
+		*out = slash == NULL ? xstrdup(name) :
+		    xasprintf("%.*s/%s", (int)(slash - path), path, name);
+		free(name);
+	}
+	return 1;
+}
+
+int
+qemu_img_chain_quick(const char *path, struct strv *out)
+{
+	char *cur = xstrdup(path), *next;
+	int r;
+
+	strv_init(out);
+	strv_add(out, path);
+	/* 64 links: deeper is a loop or a damaged image. */
+	while (out->n < 64 && (r = header_backing(cur, &next)) == 1) {
+		free(cur);
+		strv_add(out, next);
+		cur = next;
+	}
+	free(cur);
+	if (out->n >= 64 || r < 0) {
+		strv_free(out);
+		return qemu_img_chain(path, out);
+	}
+	return 0;
 }
 
 int

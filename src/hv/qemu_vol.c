@@ -30,22 +30,6 @@ struct qvol {
 	char *dir;		/* write: the directory, when this stream made it */
 };
 
-static uint64_t
-be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * What the qcow2 header of FD (PATH) says: the virtual size and the
  * backing file's name.  The format is the VM's word, never guessed from
@@ -54,31 +38,14 @@ be32(const unsigned char *p)
 static int
 qcow2_header(int fd, const char *path, struct hv_vol_info *info)
 {
-	unsigned char h[32];
-	uint64_t boff;
-	uint32_t blen;
-	ssize_t n = pread(fd, h, sizeof h, 0);
+	int r = qemu_img_qcow2_header(fd, &info->capacity, &info->backing);
 
-	if (n != (ssize_t)sizeof h || memcmp(h, "QFI\xfb", 4) != 0)
+	if (r == 0)
 		return err_set("disk '%s' is not a qcow2 image, though its VM says it is; fix the "
 		    "VM's disk format (vmtty edit)", path);
-	boff = be64(h + 8);
-	blen = be32(h + 16);
-	info->capacity = (int64_t)be64(h + 24);
-	if (boff != 0 && blen > 0) {
-		char *b;
-
-		if (blen > 1023)
-			return err_set("disk '%s': its qcow2 header names a backing file of %u "
-			    "bytes; that is not one", path, blen);
-		b = xmalloc(blen + 1);
-		if (pread(fd, b, blen, (off_t)boff) != (ssize_t)blen) {
-			free(b);
-			return err_set("cannot read the backing file name of disk '%s'", path);
-		}
-		b[blen] = '\0';
-		info->backing = b;
-	}
+	if (r < 0)
+		return err_set("disk '%s': its qcow2 header names a backing file that cannot be "
+		    "read", path);
 	return 0;
 }
 

@@ -309,8 +309,8 @@ int
 vm_disk_refs(struct db *db, struct vm_disk_ref **out, size_t *n)
 {
 	sqlite3_stmt *st = db_prepare(db, "SELECT v.id, v.host_id, v.name, h.name, h.kind, "
-	    "d.path FROM disks d JOIN vms v ON v.id = d.vm_id JOIN hosts h ON h.id = v.host_id "
-	    "ORDER BY h.name, v.name, d.idx");
+	    "d.path, d.format FROM disks d JOIN vms v ON v.id = d.vm_id "
+	    "JOIN hosts h ON h.id = v.host_id ORDER BY h.name, v.name, d.idx");
 	struct vm_disk_ref *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
@@ -334,6 +334,7 @@ vm_disk_refs(struct db *db, struct vm_disk_ref **out, size_t *n)
 		r->host = db_col_text(st, 3);
 		r->builtin = kind != NULL && strcmp(kind, "builtin") == 0;
 		r->path = db_col_text(st, 5);
+		r->format = db_col_text(st, 6);
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE) {
@@ -352,6 +353,7 @@ vm_disk_refs_free(struct vm_disk_ref *r, size_t n)
 		free(r[i].vm);
 		free(r[i].host);
 		free(r[i].path);
+		free(r[i].format);
 	}
 	free(r);
 }

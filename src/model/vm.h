@@ -187,6 +187,7 @@ struct vm_disk_ref {
 	char *host;		/* its host's name */
 	bool builtin;		/* the host runs the built-in backend */
 	char *path;
+	char *format;		/* the VM's word: qcow2, raw; NULL unknown */
 };
 
 /* Every disk (CD-ROMs too) of every VM in the inventory. */

@@ -20,6 +20,7 @@
 #include "model/name.h"
 #include "model/template.h"
 #include "model/vm.h"
+#include "ops/keep.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -1241,6 +1242,7 @@ provision_disk_user(const struct vm_disk_ref *refs, size_t n, int64_t vm_id, int
 int
 provision_check_delete_disks(struct db *db, const struct vm_config *c, bool builtin)
 {
+	struct keep k;
 	struct vm_disk_ref *refs;
 	size_t n;
 	int rc = 0;
@@ -1268,6 +1270,23 @@ provision_check_delete_disks(struct db *db, const struct vm_config *c, bool buil
 		    "keeps it: nothing was deleted", d->path, c->name, u->vm, u->host);
 	}
 	vm_disk_refs_free(refs, n);
+	if (rc != 0 || !builtin)
+		return rc;
+	/* Nor does a file another VM's disk stands on (a linked clone's base,
+	 * the image an overlay was made on) or its snapshots keep. */
+	if (keep_build(db, c->id, &k) != 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < c->ndisks; i++) {
+		const struct vm_disk *d = &c->disks[i];
+		const struct hv_keep *u;
+		const char *role;
+
+		if (!disk_goes(d, builtin) || (u = keep_find(&k, d->path, &role)) == NULL)
+			continue;
+		rc = err_set("disk '%s' of VM '%s' is needed by VM '%s' (%s), which keeps it: "
+		    "nothing was deleted", d->path, c->name, u->vm, role);
+	}
+	keep_free(&k);
 	return rc;
 }
 

@@ -153,7 +153,9 @@ int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *
  * made can go (through the storage API): a disk it did not make is
  * refused, by name.  A disk that another VM in DB's inventory uses (the
  * same path, or locally the same file) is refused naming that VM, which
- * keeps it.  0 or -1 + err. */
+ * keeps it; so is, on the built-in hosts, a file another VM's disk stands
+ * on (its backing chain: a linked clone's base) or its snapshots keep
+ * (ops/keep.h).  0 or -1 + err. */
 int provision_check_delete_disks(struct db *db, const struct vm_config *c, bool builtin);
 /* Delete C's disks once C itself is gone (a failure then leaves a file,
  * never a VM without its disk).  CD-ROMs and read-only disks stay unless

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "hv/hv.h"
-#include "hv/qemu.h"
 #include "model/journal.h"
 #include "model/name.h"
 #include "model/snapshot.h"
 #include "model/vm.h"
+#include "ops/keep.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -75,86 +75,16 @@ snapshot_tree(struct vm_snapshot *all, size_t n, int *depth)
 	free(order);
 }
 
-/* Files other VMs need, for the backend (hv_keep_set). */
-struct keepset {
-	struct strv paths, vms;
-	struct hv_keep *k;
-	size_t n;
-};
-
-static void
-keep_add(struct keepset *ks, const char *path, const char *vm)
-{
-	strv_add(&ks->paths, path);
-	strv_add(&ks->vms, vm);
-}
-
-/*
- * The files VMs other than C of the built-in hosts need: their disks with
- * the backing chain of each (a linked clone's base), and every file their
- * snapshots keep.  A disk that qemu-img cannot read adds only itself.
- */
-static int
-keep_build(struct db *db, const struct vm_config *c, struct keepset *ks)
-{
-	struct vm_disk_ref *refs;
-	struct vm_snapshot_file *f;
-	size_t nrefs, nf;
-
-	memset(ks, 0, sizeof *ks);
-	strv_init(&ks->paths);
-	strv_init(&ks->vms);
-	if (vm_disk_refs(db, &refs, &nrefs) != 0)
-		return -1;
-	for (size_t i = 0; i < nrefs; i++) {
-		struct strv chain;
-
-		if (refs[i].vm_id == c->id || !refs[i].builtin)
-			continue;
-		keep_add(ks, refs[i].path, refs[i].vm);
-		if (qemu_img_chain(refs[i].path, &chain) != 0) {
-			log_debug("snapshot: the chain of '%s' is unknown: %s", refs[i].path,
-			    err_get());
-			err_clear();
-		}
-		for (size_t j = 1; j < chain.n; j++)
-			keep_add(ks, chain.v[j], refs[i].vm);
-		strv_free(&chain);
-	}
-	vm_disk_refs_free(refs, nrefs);
-	if (snapshot_db_files(db, c->id, &f, &nf) != 0)
-		return -1;
-	for (size_t i = 0; i < nf; i++)
-		keep_add(ks, f[i].path, f[i].vm);
-	vm_snapshot_files_free(f, nf);
-	ks->n = ks->paths.n;
-	ks->k = xcalloc(ks->n + 1, sizeof *ks->k);
-	for (size_t i = 0; i < ks->n; i++) {
-		ks->k[i].path = ks->paths.v[i];
-		ks->k[i].vm = ks->vms.v[i];
-	}
-	return 0;
-}
-
-static void
-keep_free(struct keepset *ks)
-{
-	strv_free(&ks->paths);
-	strv_free(&ks->vms);
-	free(ks->k);
-	memset(ks, 0, sizeof *ks);
-}
-
 /* The records and the backend's knowledge of other VMs' files, before an
  * operation on C: *ALL (allocated) and HV's keep list (KS). */
 static int
 prepare(struct db *db, struct hv *hv, const struct vm_config *c, struct vm_snapshot **all,
-    size_t *n, struct keepset *ks)
+    size_t *n, struct keep *ks)
 {
 	memset(ks, 0, sizeof *ks);
 	if (snapshot_list(db, hv, c, all, n) != 0)
 		return -1;
-	if (builtin(hv) && keep_build(db, c, ks) != 0) {
+	if (builtin(hv) && keep_build(db, c->id, ks) != 0) {
 		vm_snapshot_free_all(*all, *n);
 		*all = NULL;
 		*n = 0;
@@ -166,7 +96,7 @@ prepare(struct db *db, struct hv *hv, const struct vm_config *c, struct vm_snaps
 }
 
 static void
-finish(struct hv *hv, struct vm_snapshot *all, size_t n, struct keepset *ks)
+finish(struct hv *hv, struct vm_snapshot *all, size_t n, struct keep *ks)
 {
 	hv_keep_set(hv, NULL, 0);
 	keep_free(ks);
@@ -262,7 +192,7 @@ snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *n
     enum vm_snapshot_kind kind, const char *description)
 {
 	struct vm_snapshot *all = NULL, s = { 0 };
-	struct keepset ks;
+	struct keep ks;
 	size_t n = 0;
 	int rc = -1;
 
@@ -327,7 +257,7 @@ snapshot_revert(struct db *db, struct hv *hv, struct vm_config *c, const char *n
 {
 	struct vm_snapshot *all = NULL;
 	struct vm_config old;
-	struct keepset ks;
+	struct keep ks;
 	size_t n = 0;
 	int rc = -1, pid;
 
@@ -359,7 +289,7 @@ snapshot_delete(struct db *db, struct hv *hv, struct vm_config *c, const char *n
     bool children)
 {
 	struct vm_snapshot *all = NULL, *before;
-	struct keepset ks;
+	struct keep ks;
 	size_t n = 0;
 	int rc = -1;
 

@@ -300,6 +300,25 @@ t_status "deleting s2 alone works" 0 "$VMTTY" delete s2
 t_status "then s1 may delete the disk, its own now" 0 "$VMTTY" delete s1 --delete-disks
 t_check "and it is gone" test ! -e "$T_TMP/S.qcow2"
 
+# A disk another VM's disk stands on (an overlay made on it by --image,
+# a linked clone's base): deleting its own VM with --delete-disks is
+# refused naming the VM that needs it, and nothing is deleted.
+qemu-img create -q -f qcow2 "$T_TMP/GOLD.qcow2" 64M
+t_status "create cv on an overlay of GOLD" 0 "$VMTTY" create cv --template debian-12-cloud \
+	--image "$T_TMP/GOLD.qcow2" --user bob
+t_status "create golden --disk GOLD" 0 "$VMTTY" create golden --disk "$T_TMP/GOLD.qcow2"
+t_status "delete golden --delete-disks is refused" 1 "$VMTTY" delete golden --delete-disks
+t_match "it names the VM whose disk stands on it" \
+	"disk '$T_TMP/GOLD.qcow2' of VM 'golden' is needed by VM 'cv' \(the backing file of its disk" \
+	"$T_ERR"
+t_check "GOLD is still there" test -f "$T_TMP/GOLD.qcow2"
+t_status "golden is still there" 0 "$VMTTY" show golden
+t_status "cv's chain still reads" 0 qemu-img info -U --backing-chain "$IMAGES/cv/cv.qcow2"
+t_status "cv deleted with its disks" 0 "$VMTTY" delete cv --delete-disks
+t_check "its overlay is gone" test ! -e "$IMAGES/cv/cv.qcow2"
+t_status "now golden goes with GOLD" 0 "$VMTTY" delete golden --delete-disks
+t_check "GOLD is gone" test ! -e "$T_TMP/GOLD.qcow2"
+
 # kill -9 while the disk is copied: qemu-img dies with vmtty; the next
 # vmtty takes back what the creation made, says so, and the same create
 # works.

@@ -244,6 +244,61 @@ test_shared_disk(void **state)
 	free(link);
 }
 
+/* A qcow2 header that names BACKING (the fields ops/keep reads). */
+static char *
+qcow2(const char *dir, const char *name, const char *backing)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	unsigned char h[104] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	size_t len = backing != NULL ? strlen(backing) : 0;
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	if (len > 0) {
+		h[15] = sizeof h;	/* backing_file_offset */
+		h[19] = (unsigned char)len;	/* backing_file_size */
+	}
+	assert_int_equal(fwrite(h, 1, sizeof h, fp), sizeof h);
+	if (len > 0)
+		assert_int_equal(fwrite(backing, 1, len, fp), len);
+	fclose(fp);
+	return path;
+}
+
+/* A file another VM's disk stands on (its backing chain, named relative or
+ * absolute, two links down) goes with no VM's --delete-disks. */
+static void
+test_backing_disk(void **state)
+{
+	struct fx *f = *state;
+	char *gold = qcow2(f->dir, "GOLD.qcow2", NULL);
+	char *mid = qcow2(f->dir, "mid.qcow2", "GOLD.qcow2");
+	char *clone = qcow2(f->dir, "clone.qcow2", mid);
+	struct vm_config c;
+	int64_t golden, middle, cv;
+
+	golden = add_vm(f, "golden", gold, NULL);
+	cv = add_vm(f, "cv", clone, NULL);
+	assert_int_equal(vm_load(f->db, golden, &c), 0);
+	assert_int_equal(provision_check_delete_disks(f->db, &c, true), -1);
+	assert_non_null(strstr(err_get(), "of VM 'golden' is needed by VM 'cv' (the backing file "
+	    "of its disk '"));
+	assert_non_null(strstr(err_get(), "clone.qcow2'), which keeps it: nothing was deleted"));
+	vm_config_clear(&c);
+	middle = add_vm(f, "middle", mid, NULL);
+	assert_int_equal(vm_load(f->db, middle, &c), 0);
+	assert_int_equal(provision_check_delete_disks(f->db, &c, true), -1);
+	assert_non_null(strstr(err_get(), "is needed by VM 'cv'"));
+	vm_config_clear(&c);
+	/* The overlay on top needs its base; nothing needs the overlay. */
+	assert_int_equal(vm_load(f->db, cv, &c), 0);
+	assert_int_equal(provision_check_delete_disks(f->db, &c, true), 0);
+	vm_config_clear(&c);
+	free(gold);
+	free(mid);
+	free(clone);
+}
+
 int
 main(void)
 {
@@ -252,6 +307,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recover_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_libvirt_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backing_disk, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("provision", tests, NULL, NULL);
