@@ -31,6 +31,7 @@ struct db {
 	size_t ncache;
 	int data_version;
 	bool broken;	/* SQLite found it corrupt: refused, never written */
+	bool checked;	/* every page read once, before the first write */
 };
 
 /*
@@ -242,6 +243,42 @@ db_refuse_write(struct db *db)
 	    "(or restore a backup) and choose another with --db", db->path);
 }
 
+/*
+ * Before this process first writes, read every page once (PRAGMA
+ * quick_check: the b-trees and their pages, not the index contents): a
+ * damaged table that the command would only reach after its first write
+ * (a creation recorded, then the VM list read) refuses the command before
+ * any byte changes, and a damaged journal refuses it instead of losing
+ * its rows.  Commands that only read never pay for it.
+ */
+static int
+db_check_pages(struct db *db)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db->checked)
+		return 0;
+	db->checked = true;
+	if (sqlite3_prepare_v2(db->sq, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		db_note_broken(db);
+		return db->broken ? db_refuse_write(db) : 0;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+
+		if (r == NULL || strcmp(r, "ok") != 0) {
+			log_debug("db: quick_check of '%s': %s", db->path, r != NULL ? r : "?");
+			db->broken = true;
+		}
+	} else if (rc != SQLITE_DONE) {
+		db_note_broken(db);
+	}
+	sqlite3_finalize(st);
+	return db->broken ? db_refuse_write(db) : 0;
+}
+
 int
 db_error(struct db *db, const char *what)
 {
@@ -256,7 +293,8 @@ db_prepare(struct db *db, const char *sql)
 
 	for (size_t i = 0; i < db->ncache; i++)
 		if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
-			if (db->broken && !sqlite3_stmt_readonly(db->cache[i].st))
+			if (!sqlite3_stmt_readonly(db->cache[i].st) &&
+			    (db->broken || db_check_pages(db) != 0))
 				return db_refuse_write(db), NULL;
 			return db->cache[i].st;
 		}
@@ -264,7 +302,7 @@ db_prepare(struct db *db, const char *sql)
 		db_error(db, "cannot prepare a query");
 		return NULL;
 	}
-	if (db->broken && !sqlite3_stmt_readonly(st)) {
+	if (!sqlite3_stmt_readonly(st) && (db->broken || db_check_pages(db) != 0)) {
 		sqlite3_finalize(st);
 		return db_refuse_write(db), NULL;
 	}
@@ -358,6 +396,8 @@ db_set_busy_timeout(struct db *db, int ms)
 int
 db_begin(struct db *db)
 {
+	if (db_check_pages(db) != 0)
+		return -1;
 	return db_exec(db, "BEGIN IMMEDIATE", "cannot begin a transaction");
 }
 

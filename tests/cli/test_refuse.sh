@@ -48,6 +48,45 @@ t_eq "the journal has only the first host add" "host-add ok" \
 	"$(sql "$db" "SELECT action || ' ' || result FROM journal")"
 t_eq "nothing left beside it" "inv.db" "$(ls "$T_TMP/corrupt")"
 
+# damage DB TABLE: overwrite the root page of TABLE (or index) in DB.
+damage() {
+	local page size
+	page=$(sql "$1" "SELECT rootpage FROM sqlite_master WHERE name = '$2'")
+	size=$(sql "$1" "PRAGMA page_size")
+	python3 -c '
+import sys
+with open(sys.argv[1], "r+b") as f:
+	f.seek((int(sys.argv[2]) - 1) * int(sys.argv[3]))
+	f.write(b"\xde" * int(sys.argv[3]))' "$1" "$page" "$size"
+}
+
+# 2b. A corrupt table the command reaches only after its first write (the
+# VM list, read after a creation is recorded): refused before any write.
+db="$T_TMP/vms/inv.db"
+t_status "an inventory with a VM" 0 "$VMTTY" --db "$db" create v1 --memory 64M
+sql "$db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+damage "$db" vms
+sum=$(sha256sum < "$db")
+t_status "create into a corrupt VM table exits 1" 1 "$VMTTY" --db "$db" create zz --memory 64M
+t_match "says the inventory is corrupt" "inventory '$db' is corrupt; vmtty does not write to it" \
+	"$T_ERR"
+t_eq "the file is byte for byte as it was (no creation recorded)" "$sum" "$(sha256sum < "$db")"
+t_eq "nothing left beside it" "inv.db" "$(ls "$T_TMP/vms")"
+
+# 2c. A corrupt journal: commands that write refuse instead of losing the
+# journal's rows (exit 1, nothing written); reading still works.
+db="$T_TMP/journal/inv.db"
+t_status "an inventory with a VM and a journal" 0 "$VMTTY" --db "$db" create j1 --memory 64M
+sql "$db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+damage "$db" journal
+sum=$(sha256sum < "$db")
+t_status "create with a corrupt journal exits 1" 1 "$VMTTY" --db "$db" create j2 --memory 64M
+t_match "says the inventory is corrupt" "inventory '$db' is corrupt" "$T_ERR"
+t_status "delete with a corrupt journal exits 1" 1 "$VMTTY" --db "$db" delete j1
+t_eq "the file is byte for byte as it was" "$sum" "$(sha256sum < "$db")"
+t_status "list still reads it" 0 "$VMTTY" --db "$db" list
+t_match "and shows the VM" "j1" "$T_OUT"
+
 # 3. A full file system: creating the inventory fails, and no 0-byte file
 # (which would pass for an empty inventory next time) is left.
 mnt="$T_TMP/full"
