@@ -171,6 +171,10 @@ struct hv_migrate_opts {
 	uint64_t bandwidth_mib;	/* MiB/s; 0 no limit */
 	const char *uri;	/* where the migration stream goes (tcp://ADDR);
 				 * NULL: the destination chooses */
+	bool checked;		/* the caller's preflight (migrate_check with these
+				 * options) ran just before on this thread: migrate
+				 * asks again only what may change in a moment (the
+				 * name there) and what the move needs (the disks) */
 };
 
 /* A migration under way, as the source host reports it; -1 unknown. */

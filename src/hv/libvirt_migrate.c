@@ -597,8 +597,13 @@ check_all(struct hv *hv, struct hv *dst, const struct vm_config *c,
 
 	if (dconn == NULL)
 		return -1;
-	if (check_name(dst, c, pl->uuid, &out->name_taken) != 0 ||
-	    check_cpu(hv, dst, pl->xml, out) != 0)
+	if (check_name(dst, c, pl->uuid, &out->name_taken) != 0)
+		return -1;
+	if (o->checked) {
+		out->cpu_ok = true;
+		return check_storage(hv, dst, c, o, pl, out);
+	}
+	if (check_cpu(hv, dst, pl->xml, out) != 0)
 		return -1;
 	if ((free_bytes = virNodeGetFreeMemory(dconn)) > 0)
 		out->free_kib = (int64_t)(free_bytes / 1024);

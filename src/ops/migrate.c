@@ -243,7 +243,9 @@ migrate_run(struct migration *m, struct hv *src, struct hv *dst, const struct ho
 		goto fail;
 	}
 	t0 = log_now_ms();
+	m->o.checked = true;
 	rc = hv_migrate(src, dst, &m->c, &m->o, on_progress, m);
+	m->o.checked = false;
 	m->ms = log_now_ms() - t0;
 	/* The backend says where the VM is after a failure (stopped as asked
 	 * or not): it has looked. */
