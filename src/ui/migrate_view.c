@@ -8,7 +8,8 @@
  *
  * Both steps take the CLI's path (ops/migrate.h) on a lane of their own,
  * never a host's (a move holds two hosts for as long as it lasts), each
- * with connections of its own: migrate_check, then migrate_run, whose
+ * with connections of its own (the preflight's are kept for the move: a
+ * host that asks for a password asks once): migrate_check, then migrate_run, whose
  * progress rounds (about every 500 ms, on the migrating thread) come to
  * the UI thread through the job system.  The outcome goes to the
  * inventory through the writer (migrate_record): the VM moves, with both
@@ -79,6 +80,9 @@ struct migv {
 	bool have_prog;
 	bool stopping;			/* Esc asked the move to stop */
 	long long started;		/* log_now_ms() of the move's start */
+	/* The preflight's connections, kept for the move (a host that asks
+	 * for a password asks once); closed on a lane when not used. */
+	struct hv *hsrc, *hdst;
 };
 
 /* One step on the long lane: the preflight, or the move.  PAGE is NULL
@@ -89,6 +93,7 @@ struct mjob {
 	struct migv *page;
 	bool run;			/* the move, not only the preflight */
 	struct host src, dst;		/* from the inventory, for hv_open */
+	struct hv *hsrc, *hdst;		/* open connections (the preflight's), or NULL */
 	struct migration m;
 	int rc;
 	char error[1024];
@@ -123,9 +128,43 @@ static const char *const migv_help[] = {
 	NULL,
 };
 
+/* Two connections to close off the UI thread (a dead host can take a
+ * while to let go). */
+struct conns {
+	struct hv *src, *dst;
+};
+
+static void
+conns_close(void *arg)
+{
+	struct conns *c = arg;
+
+	hv_close(c->dst);
+	hv_close(c->src);
+}
+
+static void
+conns_drop(struct ui *ui, struct hv **src, struct hv **dst)
+{
+	struct conns *c;
+	struct lane *lane;
+
+	if (*src == NULL && *dst == NULL)
+		return;
+	c = xcalloc(1, sizeof *c);
+	c->src = *src;
+	c->dst = *dst;
+	*src = *dst = NULL;
+	if ((lane = ui_long_lane(ui)) == NULL || job_submit(lane, conns_close, free, c) != 0) {
+		conns_close(c);
+		free(c);
+	}
+}
+
 static void
 job_free(struct mjob *j)
 {
+	conns_drop(j->ui, &j->hsrc, &j->hdst);
 	host_clear(&j->src);
 	host_clear(&j->dst);
 	migrate_clear(&j->m);
@@ -153,9 +192,11 @@ static void
 work(void *arg)
 {
 	struct mjob *j = arg;
-	struct hv *src = NULL, *dst = NULL;
+	struct hv *src = j->hsrc, *dst = j->hdst;
 
-	if ((src = hv_open(&j->src)) == NULL || (dst = hv_open(&j->dst)) == NULL) {
+	j->hsrc = j->hdst = NULL;
+	if ((src == NULL && (src = hv_open(&j->src)) == NULL) ||
+	    (dst == NULL && (dst = hv_open(&j->dst)) == NULL)) {
 		j->rc = -1;
 	} else if (j->run) {
 		j->m.on_progress = on_progress;
@@ -166,6 +207,12 @@ work(void *arg)
 	}
 	if (j->rc != 0)
 		snprintf(j->error, sizeof j->error, "%s", err_get());
+	if (!j->run && j->rc == 0) {
+		/* Kept for the move the findings may lead to. */
+		j->hsrc = src;
+		j->hdst = dst;
+		return;
+	}
 	hv_close(dst);
 	hv_close(src);
 }
@@ -230,6 +277,12 @@ done(void *arg)
 	if (v != NULL)
 		v->job = NULL;
 	if (!j->run) {
+		if (v != NULL && j->rc == 0) {
+			v->hsrc = j->hsrc;
+			v->hdst = j->hdst;
+			j->hsrc = j->hdst = NULL;
+		}
+		conns_drop(j->ui, &j->hsrc, &j->hdst);
 		if (v != NULL) {
 			snprintf(v->report, sizeof v->report, "%s", j->m.report);
 			snprintf(v->error, sizeof v->error, "%s", j->rc != 0 ? j->error : "");
@@ -294,6 +347,9 @@ start(struct migv *v, bool run)
 	j->page = v;
 	v->job = j;
 	if (run) {
+		j->hsrc = v->hsrc;
+		j->hdst = v->hdst;
+		v->hsrc = v->hdst = NULL;
 		v->step = MV_RUNNING;
 		v->have_prog = false;
 		v->stopping = false;
@@ -332,6 +388,7 @@ back(struct migv *v)
 		v->job->page = NULL;
 	v->job = NULL;
 	v->step = MV_FORM;
+	conns_drop(v->ui, &v->hsrc, &v->hdst);
 }
 
 static void
@@ -579,6 +636,7 @@ migv_free(void *arg)
 
 	if (v->job != NULL)
 		v->job->page = NULL;
+	conns_drop(v->ui, &v->hsrc, &v->hdst);
 	host_list_free(v->hosts, v->nhosts);
 	free(v->host_names);
 	vm_config_clear(&v->cfg);

@@ -62,4 +62,31 @@ tui_expect "asked again (the retry after a failed login)" "Log in to host 'auth'
 tui_keys C-c
 tui_expect "quitting with a question open exits 0 at once" '\[exited 0\]' 3
 
+# The migration dialog logs in once: its preflight's connections are the
+# move's (the test driver passes the preflight and cannot migrate).
+echo '<node/>' >"$T_TMP/empty.xml"
+"$VMTTY" host add B "test://$T_TMP/empty.xml" >/dev/null
+tui_start 200 30 "$VMTTY"
+tui_expect "the TUI asks for the login" 'Enter username for localhost' 10
+tui_type alice; tui_keys Enter
+tui_expect "and the password" "Enter alice's password" 5
+tui_type s3cret; tui_keys Enter
+tui_expect "the domain is listed" '▶ locked +running' 10
+tui_keys / ; tui_type locked; tui_keys Enter
+tui_expect "the list is filtered to locked" '^ +. locked '
+tui_keys Home j m
+tui_expect "m opens the migration dialog" 'Migrate VM locked from host auth'
+tui_keys Enter
+tui_expect "the preflight logs in to auth (its own connection)" 'Enter username for localhost' 10
+tui_type alice; tui_keys Enter
+tui_expect "password" "Enter alice's password" 5
+tui_type s3cret; tui_keys Enter
+tui_expect "the findings" 'Preflight of VM locked to host B:' 10
+tui_keys y
+tui_expect "the move runs on the preflight's connections, asking nothing more" \
+	"VM 'locked' did not move to host 'B': this function is not supported" 10
+t_check "no login question came" _tui_lacks 'Log in to host'
+tui_keys q
+tui_expect "the TUI exits 0" '\[exited 0\]' 5
+
 t_summary
