@@ -84,7 +84,7 @@ compare() {
 
 # A test-driver file of our own: domain "tree" with r1 -> (c1&x -> g1 -> d1,
 # c2) and r2; g1 current; d1 disk-only (external).
-U=$(uuidgen)
+U=$(cat /proc/sys/kernel/random/uuid)
 snap() { # NAME STATE PARENT TIME MEMORY DISKMODE [FILE [ACTIVE]]
 	local disk="<disk name='vda' snapshot='$6'/>"
 	[ -z "${7:-}" ] || disk="<disk name='vda' snapshot='$6' type='file'><source file='$7'/></disk>"
@@ -108,7 +108,7 @@ EOF
 	snap d1 disk-snapshot g1 1700000400 no external /t/tree.d1
 	snap r2 shutoff "" 1700000500 no internal
 	echo "</domain>"
-	echo "<domain type='test'><name>plain</name><uuid>$(uuidgen)</uuid><memory>65536</memory><os><type>hvm</type></os></domain>"
+	echo "<domain type='test'><name>plain</name><uuid>$(cat /proc/sys/kernel/random/uuid)</uuid><memory>65536</memory><os><type>hvm</type></os></domain>"
 	echo "</node>"
 } >"$T_TMP/tree.xml"
 TREE="test://$T_TMP/tree.xml"
