@@ -28,6 +28,18 @@ int libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env,
  * every value escaped.  Allocated. */
 char *libvirt_volume_xml(const struct hv_volume *v, const char *backing_format);
 
+/* The XML asking libvirt for snapshot NAME with DESCRIPTION (NULL or ""
+ * none); everything else is libvirt's default (internal on qcow2 disks, or
+ * the flags' choice).  Every value escaped.  Allocated. */
+char *libvirt_snapshot_xml(const char *name, const char *description);
+
+/* Snapshot XML XML (virDomainSnapshotGetXMLDesc) into S (cleared first):
+ * name, parent, description, created, kind, the VM's state then (NULL
+ * when the XML does not say); current false, size -1, files NULL.
+ * *EXTERNAL: its memory or a disk is in a file of its own (libvirt's
+ * "external" location).  0, or -1 + err when it does not parse. */
+int libvirt_snapshot_read(const char *xml, struct vm_snapshot *s, bool *external);
+
 /* Where a qemu:///system daemon (local or remote) lets virtlogd keep the
  * serial output of domain NAME: allocated, or NULL for other URIs (a
  * session daemon's log directory is the remote user's, unknown here). */

@@ -1,7 +1,8 @@
-/* libvirt_priv: what the libvirt backend's other files (libvirt_migrate.c)
- * use of libvirt.c's per-host state (the connection, a VM's domain, the
- * error sentences), so that libvirt.c stays the one owner of struct
- * lv_priv; and their ops, which libvirt.c's ops table names. */
+/* libvirt_priv: what the libvirt backend's other files (libvirt_migrate.c,
+ * libvirt_vol.c, libvirt_snap.c) use of libvirt.c's per-host state (the
+ * connection, a VM's domain, the error sentences), so that libvirt.c stays
+ * the one owner of struct lv_priv; and their ops, which libvirt.c's ops
+ * table names. */
 #ifndef VMTTY_LIBVIRT_PRIV_H
 #define VMTTY_LIBVIRT_PRIV_H
 
@@ -43,6 +44,16 @@ ssize_t libvirt_vol_read(struct hv *hv, void *st, void *buf, size_t len);
 int libvirt_vol_write(struct hv *hv, void *st, const void *buf, size_t len);
 int libvirt_vol_close(struct hv *hv, void *st, bool ok);
 int libvirt_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out);
+
+/* Snapshots (libvirt_snap.c): the ops of the same names in hv.h. */
+int libvirt_snapshot_list(struct hv *hv, const struct vm_config *c, struct vm_snapshot **out,
+    size_t *n);
+int libvirt_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, struct vm_snapshot *s);
+int libvirt_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, const char *name);
+int libvirt_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
+    size_t *n, const char *name, bool children);
 
 /* Migration (libvirt_migrate.c): the ops of the same names in hv.h. */
 int libvirt_migrate_check(struct hv *hv, struct hv *dst, const struct vm_config *c,

@@ -740,6 +740,19 @@ libvirt_volume_xml(const struct hv_volume *v, const char *backing_format)
 	return b.s;
 }
 
+char *
+libvirt_snapshot_xml(const char *name, const char *description)
+{
+	struct xb b = { NULL, 0, 0 };
+
+	xb_add(&b, "<domainsnapshot>\n");
+	xb_elem(&b, 2, "name", name);
+	if (description != NULL && description[0] != '\0')
+		xb_elem(&b, 2, "description", description);
+	xb_add(&b, "</domainsnapshot>\n");
+	return b.s;
+}
+
 /* ---- a host's capabilities; a domain's tuning ---------------------------- */
 
 /* KiB in one UNIT of a libvirt size ("KiB", "M", ...; none: KiB); 0 when

@@ -15,6 +15,7 @@
 #include "hv/libvirt.h"
 #include "hv/libvirt_xml_priv.h"
 #include "hv/qemu.h"
+#include "model/snapshot.h"
 #include "model/vm.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -1191,6 +1192,118 @@ test_uri_remote(void **state)
 	assert_false(libvirt_uri_is_remote("qemu+unix:///system?socket=/tmp/s"));
 }
 
+/* Snapshot XML as libvirt writes it (kinds, states, parents, entities)
+ * reads into the snapshot model; what does not parse is one line. */
+static void
+test_read_snapshot(void **state)
+{
+	static const struct {
+		const char *what, *xml;
+		const char *name, *parent, *descr, *vm_state;
+		int64_t created;
+		enum vm_snapshot_kind kind;
+		bool external;
+	} t[] = {
+		{ "internal, running", "<domainsnapshot><name>s1</name><description>A &amp; "
+		    "B\nline 2</description><state>running</state><creationTime>1796389202"
+		    "</creationTime><memory snapshot='internal'/><disks><disk name='vda' "
+		    "snapshot='internal'/></disks><domain type='qemu'><name>g</name></domain>"
+		    "</domainsnapshot>", "s1", NULL, "A & B\nline 2", "running", 1796389202000,
+		    VM_SNAPSHOT_FULL, false },
+		{ "disk-only of a running VM", "<domainsnapshot><name>d1</name><state>"
+		    "disk-snapshot</state><parent><name>s1</name></parent><creationTime>5"
+		    "</creationTime><memory snapshot='no'/><disks><disk name='vda' snapshot="
+		    "\"external\" type='file'><driver type='qcow2'/><source file='/i/g.d1'/></disk>"
+		    "</disks><domain type='qemu'/><inactiveDomain type='qemu'/></domainsnapshot>",
+		    "d1", "s1", NULL, "running", 5000, VM_SNAPSHOT_DISK, true },
+		{ "disk-only of a stopped VM", "<domainsnapshot><name>d2</name><state>"
+		    "disk-snapshot</state><memory snapshot='no'/><disks><disk name='vda' "
+		    "snapshot='external'/></disks></domainsnapshot>", "d2", NULL, NULL, NULL, 0,
+		    VM_SNAPSHOT_DISK, true },
+		{ "internal, off, an odd name", "<domainsnapshot><name>a&amp;b&lt;'\"</name>"
+		    "<state>shutoff</state><parent><name>p&amp;</name></parent><memory "
+		    "snapshot='no'/><description></description></domainsnapshot>", "a&b<'\"", "p&",
+		    NULL, "off", 0, VM_SNAPSHOT_FULL, false },
+		{ "memory in a file", "<domainsnapshot><name>m</name><state>paused</state>"
+		    "<memory snapshot='external' file='/m'/><disks><disk name='vda' "
+		    "snapshot='external'/></disks></domainsnapshot>", "m", NULL, NULL, "paused", 0,
+		    VM_SNAPSHOT_FULL, true },
+		{ "no memory element, external disks", "<domainsnapshot><name>z</name><state>"
+		    "shutoff</state><disks><disk name='hda' snapshot='external'/></disks>"
+		    "</domainsnapshot>", "z", NULL, NULL, "off", 0, VM_SNAPSHOT_DISK, true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct vm_snapshot s;
+		bool ext = !t[i].external;
+
+		if (libvirt_snapshot_read(t[i].xml, &s, &ext) != 0)
+			fail_msg("%s: %s", t[i].what, err_get());
+		if (strcmp(s.name, t[i].name) != 0 ||
+		    (t[i].parent == NULL ? s.parent != NULL : s.parent == NULL ||
+		    strcmp(s.parent, t[i].parent) != 0) ||
+		    (t[i].descr == NULL ? s.description != NULL : s.description == NULL ||
+		    strcmp(s.description, t[i].descr) != 0) ||
+		    (t[i].vm_state == NULL ? s.vm_state != NULL : s.vm_state == NULL ||
+		    strcmp(s.vm_state, t[i].vm_state) != 0) ||
+		    s.created != t[i].created || s.kind != t[i].kind || ext != t[i].external ||
+		    s.current || s.size != -1 || s.files != NULL)
+			fail_msg("%s: got '%s' parent '%s' descr '%s' state '%s' %lld %d %d", t[i].what,
+			    s.name, s.parent, s.description, s.vm_state, (long long)s.created,
+			    s.kind, ext);
+		vm_snapshot_clear(&s);
+	}
+	{
+		struct vm_snapshot s;
+		bool ext;
+
+		assert_int_equal(libvirt_snapshot_read("<domainsnapshot><name>x</name>", &s, &ext),
+		    -1);
+		assert_null(strchr(err_get(), '\n'));
+		assert_null(s.name);
+		assert_int_equal(libvirt_snapshot_read("<domainsnapshot/>", &s, &ext), -1);
+		assert_string_equal(err_get(), "cannot read a snapshot: libvirt's XML names none");
+	}
+}
+
+/* The XML asking for a snapshot carries any name and description through
+ * libvirt (the test driver) and back. */
+static void
+test_snapshot_xml(void **state)
+{
+	const char *name = "a&b<c>'\"d", *descr = "line 1 & <2>\n\tline 'two'";
+	virConnectPtr conn = virConnectOpen("test:///default");
+	virDomainSnapshotPtr sp;
+	struct vm_snapshot s;
+	virDomainPtr dom;
+	char *xml;
+	bool ext;
+
+	(void)state;
+	assert_non_null(conn);
+	assert_non_null(dom = virDomainLookupByName(conn, "test"));
+	xml = libvirt_snapshot_xml(name, descr);
+	assert_non_null(sp = virDomainSnapshotCreateXML(dom, xml, 0));
+	free(xml);
+	xml = virDomainSnapshotGetXMLDesc(sp, 0);
+	assert_int_equal(libvirt_snapshot_read(xml, &s, &ext), 0);
+	assert_string_equal(s.name, name);
+	assert_string_equal(s.description, descr);
+	assert_string_equal(s.vm_state, "running");
+	assert_int_equal(s.kind, VM_SNAPSHOT_FULL);
+	assert_false(ext);
+	assert_true(s.created > 0);
+	vm_snapshot_clear(&s);
+	free(xml);
+	xml = libvirt_snapshot_xml("n", "");
+	assert_null(strstr(xml, "description"));
+	free(xml);
+	virDomainSnapshotFree(sp);
+	virDomainFree(dom);
+	virConnectClose(conn);
+}
+
 int
 main(void)
 {
@@ -1211,6 +1324,8 @@ main(void)
 		cmocka_unit_test(test_tuning_edit),
 		cmocka_unit_test(test_tuning_parts),
 		cmocka_unit_test(test_read_host_caps),
+		cmocka_unit_test(test_read_snapshot),
+		cmocka_unit_test(test_snapshot_xml),
 	};
 
 	return cmocka_run_group_tests_name("libvirt_xml", tests, NULL, NULL);
