@@ -142,7 +142,9 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/vmtty
 
-unit: $(UNIT_BIN)
+# The unit tests, and the bench tools the suites drive (ptyrun, keylat,
+# gen-inventory), so that `make all unit` is enough for any tests/run.
+unit: $(UNIT_BIN) $(BENCH_BIN)
 
 # Layering: model has no curses/libvirt, ui no sqlite3.h/libvirt.h, hv no curses.
 layers:

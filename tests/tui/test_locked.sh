@@ -59,10 +59,10 @@ keylat_locked() {
 	for k in move help; do
 		med=$(grep -Eo "${k}_med_ms=[0-9.]+" <<<"$line" | cut -d= -f2)
 		max=$(grep -Eo "${k}_max_ms=[0-9.]+" <<<"$line" | cut -d= -f2)
-		t_check "$desc: $k keys answered in < 50 ms (median ${med:-?} ms)" \
-			awk -v v="${med:-1e9}" 'BEGIN { exit !(v < 50) }'
-		t_check "$desc: every $k key in < 100 ms (max ${max:-?} ms)" \
-			awk -v v="${max:-1e9}" 'BEGIN { exit !(v < 100) }'
+		# Not a timing bound (that is bench/run's): a UI that waited for
+		# the lock would answer after the 5 s busy wait, or never.
+		t_check "$desc: no $k key waits for the lock (median ${med:-?} ms, max ${max:-?} ms)" \
+			awk -v v="${max:-1e9}" 'BEGIN { exit !(v < 1000) }'
 	done
 }
 hosts() { "$VMTTY" host list | awk 'NR > 1 { print $1 }' | tr '\n' ' '; }
