@@ -9,7 +9,8 @@
 # and change nothing.  Then g runs (no need to wait for its guest): a full
 # snapshot s3 records the running state and hangs beside s2 under s1, and
 # a revert now says the running guest's memory goes too.  The page keeps
-# its shape through a resize.
+# its shape through a resize.  A VM on a raw disk is refused on the status
+# line.
 source "$(dirname "$0")/../integration/lib.sh"
 
 # snaps: "name:parent:kind:vm_state:current" per snapshot of g, tree order,
@@ -45,9 +46,12 @@ mkdir -p "$D"
 cp "$GUEST/rootfs.qcow2" "$D/g.qcow2"
 t_status "create g on its own qcow2 disk" 0 create_tiny g --disk "$D/g.qcow2" \
 	--cmdline "console=ttyS0 vmtty.root=/dev/vda"
+qemu-img create -q -f raw "$D/r.raw" 64M
+t_status "create r on a raw disk" 0 create_tiny r --disk "$D/r.raw"
 
 tui_start 80 24 "$VMTTY"
 tui_expect "the list shows g" '^ +. g +off'
+t_check "and r below it" _tui_has '^ +. r +off'
 tui_keys '?'
 tui_expect "? opens the help" '┌─ Keys '
 tui_keys NPage
@@ -143,6 +147,17 @@ t_check "with the hints" _tui_has 'c Create +r Revert +d Delete'
 
 tui_keys Escape
 tui_expect "Esc goes back to the list" '^ +. g +running'
+
+# 7. A VM on a raw disk: the refusal on the status line, nothing made.
+tui_keys Home j j t
+tui_expect "t on r opens its page" '^ Snapshots of VM r on local \(off\)'
+create s1
+tui_expect "a raw disk is refused, in one line" \
+	"^VM 'r': disk '$D/r\.raw' is raw, and snapshots" 30
+t_eq "r has no snapshot" "[]" "$("$VMTTY" snapshot r list --json | tr -d ' \n')"
+t_check "the page says so too" _tui_has 'VM r has no snapshots; c creates one\.'
+tui_keys q
+tui_expect "q goes back to the list" '^ +. r +off'
 tui_keys q
 tui_expect "the TUI exits 0" '\[exited 0\]' 10
 t_status "stop g" 0 "$VMTTY" poweroff g
