@@ -32,6 +32,7 @@ struct overlay {
 	char *question;
 	char *typed;		/* confirm: the text that must be typed */
 	bool refused;		/* confirm: Enter with other text, until an edit */
+	bool enter_yes;		/* confirm: Enter says yes, as y does */
 	char *label;
 	char *hint;		/* prompt: shown dim while the input is empty */
 	char input[PROMPT_MAX];
@@ -81,6 +82,15 @@ overlay_confirm(const char *title, const char *question, const char *typed, over
 	o->typed = xstrdup0(typed);
 	o->fn = fn;
 	o->arg = arg;
+	return o;
+}
+
+struct overlay *
+overlay_ask(const char *title, const char *question, overlay_fn fn, void *arg)
+{
+	struct overlay *o = overlay_confirm(title, question, NULL, fn, arg);
+
+	o->enter_yes = true;
 	return o;
 }
 
@@ -210,7 +220,8 @@ overlay_key(struct ui *ui, struct overlay *o, int key, bool *close)
 		return UI_HANDLED;
 	case OV_CONFIRM:
 		if (o->typed == NULL) {
-			if (key == 'y' || key == 'Y')
+			if (key == 'y' || key == 'Y' || (o->enter_yes && (key == '\r' ||
+			    key == K_FN(KEY_ENTER))))
 				return finish(ui, o, 1, close);
 			if (key == 'n' || key == 'N' || key == 'q')
 				return finish(ui, o, -1, close);
@@ -349,6 +360,28 @@ draw_help(struct overlay *o, int rows, int cols, int w, bool utf8)
 	attrset(A_NORMAL);
 }
 
+/* The lines of question Q wrapped to WIDTH columns: how many; with Y >= 0
+ * the first MAX of them drawn from (Y, X) on. */
+static int
+question_lines(const char *q, int width, int y, int x, int max)
+{
+	size_t off = 0, len, next;
+	char line[PROMPT_MAX + 64];
+	int n = 0;
+
+	while (q[off] != '\0') {
+		len = wrap_line(q + off, width, &next);
+		if (y >= 0 && n < max) {
+			snprintf(line, sizeof line, "%.*s",
+			    (int)(len < sizeof line - 1 ? len : sizeof line - 1), q + off);
+			ui_put(y + n, x, width, line);
+		}
+		n++;
+		off += next;
+	}
+	return n > 0 ? n : 1;
+}
+
 void
 overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 {
@@ -389,10 +422,19 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 		    o->kind == OV_MENU ? " Enter choose  Esc close " : " Esc close  arrows scroll ");
 		attrset(A_NORMAL);
 		break;
-	case OV_CONFIRM:
-		h = o->typed != NULL ? 8 : 6;
+	case OV_CONFIRM: {
+		/* The question wrapped whole (it may say what is lost), as far
+		 * as the screen goes. */
+		int qh = question_lines(o->question, w - 4, -1, 0, 0);
+
+		if (qh > rows - 2 - (o->typed != NULL ? 7 : 5))
+			qh = rows - 2 - (o->typed != NULL ? 7 : 5);
+		if (qh < 1)
+			qh = 1;
+		h = (o->typed != NULL ? 8 : 6) + qh - 1;
 		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);
-		ui_put(y0 + 2, x0 + 2, w - 4, o->question);
+		question_lines(o->question, w - 4, y0 + 2, x0 + 2, qh);
+		y0 += qh - 1;
 		if (o->typed != NULL) {
 			snprintf(buf, sizeof buf, "Type '%s' and Enter: %s", o->typed, o->input);
 			ui_put(y0 + 4, x0 + 2, w - 4, buf);
@@ -406,10 +448,13 @@ overlay_draw(struct overlay *o, int rows, int cols, bool utf8)
 			ui_put(y0 + 6, x0 + 2, w - 4, "Esc cancels; nothing is changed.");
 		} else {
 			attrset(theme_attr(TH_HINT_KEY));
-			ui_put(y0 + 4, x0 + 2, w - 4, "y  yes        n / Esc  no, change nothing");
+			ui_put(y0 + 4, x0 + 2, w - 4, o->enter_yes ?
+			    "Enter / y  yes        n / Esc  no, change nothing" :
+			    "y  yes        n / Esc  no, change nothing");
 			attrset(A_NORMAL);
 		}
 		break;
+	}
 	case OV_PROMPT:
 		h = 6;
 		frame_box(rows, cols, h, w, o->title, &y0, &x0, utf8);

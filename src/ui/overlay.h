@@ -19,9 +19,12 @@ struct overlay *overlay_help(const char *title, const char *const *lines);
  * show a key. */
 struct overlay *overlay_menu(const char *title, const char *const *items, overlay_fn fn,
     void *arg);
-/* Yes/no.  With TYPED non-NULL the user must type exactly TYPED. */
+/* Yes/no (the question wrapped to the box).  With TYPED non-NULL the user
+ * must type exactly TYPED. */
 struct overlay *overlay_confirm(const char *title, const char *question, const char *typed,
     overlay_fn fn, void *arg);
+/* Yes/no where Enter says yes too (y does, n and Esc say no). */
+struct overlay *overlay_ask(const char *title, const char *question, overlay_fn fn, void *arg);
 /* A one-line text prompt with an initial value. */
 struct overlay *overlay_prompt(const char *title, const char *label, const char *initial,
     overlay_fn fn, void *arg);

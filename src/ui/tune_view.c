@@ -1,5 +1,5 @@
 /*
- * The tuning page of one VM (key t): a grid of its vCPUs (and the
+ * The tuning page of one VM (key T): a grid of its vCPUs (and the
  * emulator threads) against the host's CPUs, marking where each is pinned,
  * where it may run and where it ran last; its hugepages; its memory, the
  * balloon target, what the guest has now and the guest's own view.

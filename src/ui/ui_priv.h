@@ -106,9 +106,12 @@ int vnc_view_open(struct ui *ui, const struct vm_config *c);
 int wizard_open(struct ui *ui, const char *host);
 /* The edit form of VM C as a view.  0, or -1 + err.  (edit_form.c) */
 int edit_form_open(struct ui *ui, const struct vm_config *c);
-/* The tuning page of VM C (pins, hugepages, the balloon) as a view.
+/* The tuning page of VM C (pins, hugepages, the balloon; key T) as a view.
  * 0, or -1 + err.  (tune_view.c) */
 int tune_view_open(struct ui *ui, const struct vm_config *c);
+/* The snapshots page of VM C (key t): its snapshot tree; create, revert,
+ * delete.  0, or -1 + err.  (snapshot_view.c) */
+int snapshot_view_open(struct ui *ui, const struct vm_config *c);
 
 /* The migration dialog of VM C (key m): the destination and the choices,
  * the preflight's findings to confirm, then the move with its progress;

@@ -40,7 +40,8 @@ const char *const vmlist_help[] = {
 	"n\tnew VM: the wizard (template, name, CPU, storage, network, cloud-init)",
 	"Enter F2\tthe action menu of the selected VM or host",
 	"e\tedit: CPUs, memory, cmdline, firmware, boot order, disks (running: pending)",
-	"t\ttuning: vCPU and emulator pins on a grid, hugepages, the balloon",
+	"t\tsnapshots: the tree; create, revert or delete one",
+	"T\ttuning: vCPU and emulator pins on a grid, hugepages, the balloon",
 	"m\tmigrate: move the VM live to another libvirt host (a dialog: the",
 	"\thost, copy storage, post-copy, bandwidth; preflight, then progress;",
 	"\tEsc stops it and the VM stays where it was)",
@@ -634,8 +635,8 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
-	"v\tGraphical display (VNC)", "e\tEdit", "t\tTuning", "m\tMigrate", "i\tHost details",
-	"x\tDelete VM",
+	"v\tGraphical display (VNC)", "e\tEdit", "t\tSnapshots", "T\tTuning", "m\tMigrate",
+	"i\tHost details", "x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
 static const char *const host_menu[] = {
@@ -705,8 +706,8 @@ mouse_key(struct vmlist *v)
 	return UI_HANDLED;
 }
 
-/* OPEN (the edit form, the tuning page, the migration dialog) on the selected VM's configuration,
- * with the state the list shows. */
+/* OPEN (the edit form, the snapshots or tuning page, the migration dialog)
+ * on the selected VM's configuration, with the state the list shows. */
 static int
 open_vm_page(struct vmlist *v, int (*open)(struct ui *ui, const struct vm_config *c))
 {
@@ -872,6 +873,8 @@ vmlist_key(void *arg, int key)
 	case 'e':
 		return open_vm_page(v, edit_form_open);
 	case 't':
+		return open_vm_page(v, snapshot_view_open);
+	case 'T':
 		return open_vm_page(v, tune_view_open);
 	case 'm':
 		return open_vm_page(v, migrate_view_open);

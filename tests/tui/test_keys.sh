@@ -224,7 +224,7 @@ tui_keys '?'
 tui_expect "? opens the help at its top" '│ Up/Down k/j '
 t_check "its end is below the box" _tui_lacks 'quit \(VMs keep running\)'
 tui_keys NPage
-tui_expect "PgDn scrolls it at once" '│ F +force off'
+tui_expect "PgDn scrolls it at once" '│ S +shut down'
 t_check "the first lines scrolled away" _tui_lacks '│ Up/Down k/j '
 tui_keys End
 tui_expect "End shows its end" 'quit \(VMs keep running\)'

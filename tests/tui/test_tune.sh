@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tuning page (t) and the host page (i) in the real TUI under tmux, at
+# The tuning page (T) and the host page (i) in the real TUI under tmux, at
 # 80x24.  A VM that is off shows its configured pins; Space on a cell pins
 # or unpins and the inventory has it at once (sqlite3), with the journal;
 # the balloon and hugepage keys settle into one change; a change the VM
@@ -41,12 +41,12 @@ help_whole() {
 	box=$(tui_screen | sed -n '/┌─ Keys /,/└─/p' | sed '1d;$d; s/\(.*│\).*/\1/')
 	[ -n "$box" ] && ! grep -qv ' │$' <<<"$box" && grep -qF -- "$1" <<<"$box"
 }
-# open_vm NAME: from the list, select VM NAME (filtered to it) and press t.
+# open_vm NAME: from the list, select VM NAME (filtered to it) and press T.
 open_vm() {
 	clear_filter
 	tui_keys / ; tui_type "$1"; tui_keys Enter
 	tui_expect "the list is filtered to $1" "^ +. $1 "
-	tui_keys Home j t
+	tui_keys Home j T
 }
 
 t_status "create offvm (2 vCPUs)" 0 create_tiny offvm --cpus 2
@@ -59,7 +59,7 @@ tui_expect "the list shows offvm" 'offvm +off'
 
 # 1. The tuning page of a VM that is off: its configured pins.
 open_vm offvm
-tui_expect "t opens the tuning page" 'Tune VM offvm on local \(off\)'
+tui_expect "T opens the tuning page" 'Tune VM offvm on local \(off\)'
 tui_expect "vCPU 0 is pinned to CPU 0" '^ vCPU 0 +● .*pin 0$'
 t_check "vCPU 1 has no pin" _tui_has '^ vCPU 1 .*no pin$'
 t_check "the emulator is pinned to CPU 0" _tui_has '^ emulator +● .*pin 0$'
