@@ -216,7 +216,7 @@ put_cell(FILE *out, const char *s, int width)
 static void
 print_header(FILE *out)
 {
-	fprintf(out, TOP_HEADER "\n", "HOST", "NAME", "STATE", "%CPU", "VCPU", "MEM", "RSS",
+	fprintf(out, TOP_HEADER, "HOST", "NAME", "STATE", "%CPU", "VCPU", "MEM", "RSS",
 	    "AVAIL", "RD/s", "WR/s", "RDOP/s", "WROP/s", "RX/s", "TX/s");
 }
 
@@ -280,6 +280,7 @@ print_text(struct top *t)
 
 	v = gather(t, &n);
 	print_header(stdout);
+	fputc('\n', stdout);
 	for (size_t i = 0; i < n; i++) {
 		print_row(stdout, &v[i]);
 		fputc('\n', stdout);
