@@ -70,6 +70,10 @@ static const struct cli_cmd commands[] = {
 	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console },
 	{ "screenshot", "VM FILE [--timeout S] | --vnc unix:PATH FILE",
 	  "save the VM's screen as a PNG (through its VNC display)", cmd_screenshot },
+	{ "top", "[--host HOST] [--sort cpu|mem|io|name] [--batch] [--iterations N] [--delay S] "
+	  "[--json]",
+	  "live CPU, memory, disk and network of the VMs, like virt-top (q quits); --batch "
+	  "prints a snapshot per delay, --json one JSON object per line", cmd_top },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
 	{ "help", "[COMMAND]", "show help for a command", NULL },

@@ -687,3 +687,54 @@ hv_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out)
 	}
 	return 0;
 }
+
+void
+hv_stats_clear(struct hv_stats *out, size_t n)
+{
+	for (size_t i = 0; out != NULL && i < n; i++) {
+		free(out[i].vcpu_time_ns);
+		free(out[i].disk);
+		free(out[i].nic);
+		memset(&out[i], 0, sizeof out[i]);
+	}
+}
+
+void
+hv_stats_alloc(struct hv_stats *s, int nvcpu, size_t ndisk, size_t nnic)
+{
+	free(s->vcpu_time_ns);
+	free(s->disk);
+	free(s->nic);
+	s->nvcpu = nvcpu > 0 ? nvcpu : 0;
+	s->vcpu_time_ns = xcalloc((size_t)s->nvcpu + 1, sizeof *s->vcpu_time_ns);
+	for (int v = 0; v < s->nvcpu; v++)
+		s->vcpu_time_ns[v] = -1;
+	s->ndisk = ndisk;
+	s->disk = xcalloc(ndisk + 1, sizeof *s->disk);
+	for (size_t i = 0; i < ndisk; i++)
+		s->disk[i].rd_bytes = s->disk[i].wr_bytes = s->disk[i].rd_reqs =
+		    s->disk[i].wr_reqs = -1;
+	s->nnic = nnic;
+	s->nic = xcalloc(nnic + 1, sizeof *s->nic);
+	for (size_t i = 0; i < nnic; i++)
+		s->nic[i].rx_bytes = s->nic[i].tx_bytes = s->nic[i].rx_packets =
+		    s->nic[i].tx_packets = -1;
+}
+
+int
+hv_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_stats *out)
+{
+	memset(out, 0, n * sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		out[i].cpu_time_ns = -1;
+		out[i].mem_actual_kib = out[i].mem_max_kib = out[i].mem_available_kib = -1;
+		out[i].mem_usable_kib = out[i].mem_unused_kib = out[i].mem_rss_kib = -1;
+	}
+	if (hv->ops->stats == NULL)
+		return unsupported(hv, "reading statistics");
+	if (hv->ops->stats(hv, vms, n, out) != 0) {
+		hv_stats_clear(out, n);
+		return -1;
+	}
+	return 0;
+}

@@ -216,6 +216,43 @@ struct hv_vol_info {
 /* A volume open as a byte stream (hv_vol_open_read, hv_vol_open_write). */
 struct hv_vol;
 
+/*
+ * Statistics of a running VM as its host reports them: cumulative
+ * counters since the VM (its qemu) started, never rates; the orchestration
+ * layer (ops/stats) turns two samples into rates.  A number the host does
+ * not give is -1, never 0.
+ */
+struct hv_disk_stats {
+	char name[64];		/* the host's name for the disk: "vda", "disk0" */
+	int64_t rd_bytes, wr_bytes, rd_reqs, wr_reqs;
+};
+
+struct hv_nic_stats {
+	char name[64];		/* "vnet0", "tap0"; built-in user networking: "nic0" */
+	/* As the guest sees them (a tap's counters swapped, as libvirt does);
+	 * all -1 when the host keeps none (QEMU's user networking). */
+	int64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+};
+
+struct hv_stats {
+	bool found;		/* the host knows the VM; else nothing below is set */
+	enum hv_state state;
+	int64_t cpu_time_ns;	/* the VM's whole CPU time (the qemu process) */
+	int nvcpu;		/* vCPUs */
+	int64_t *vcpu_time_ns;	/* NVCPU of them, each -1 unknown (allocated) */
+	/* Memory, KiB: the balloon's size (actual) and the most it may have;
+	 * the guest's own figures from its balloon driver (available: the
+	 * memory it sees; usable: what it can use without swapping; unused:
+	 * free); rss: the qemu process's resident memory. */
+	int64_t mem_actual_kib, mem_max_kib, mem_available_kib, mem_usable_kib,
+	    mem_unused_kib, mem_rss_kib;
+	struct hv_disk_stats *disk;	/* allocated */
+	size_t ndisk;
+	struct hv_nic_stats *nic;	/* allocated */
+	size_t nnic;
+	char note[256];		/* what the host cannot tell, in a sentence; "" */
+};
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -329,6 +366,12 @@ struct hv_ops {
 	/* The disks of C's definition on the host, as paths ("network disk
 	 * ..." for one that is no file): the host's word, not the inventory's. */
 	int (*disk_paths)(struct hv *hv, const struct vm_config *c, struct strv *out);
+	/* The statistics of VMS[i] into OUT[i] (zeroed by the caller) for
+	 * each of the N, in one pass over the host (libvirt: one bulk call):
+	 * a VM the host does not know gets found false.  -1 + err only when
+	 * the host cannot say anything. */
+	int (*stats)(struct hv *hv, const struct vm_config *const *vms, size_t n,
+	    struct hv_stats *out);
 };
 
 /* A file another VM of the inventory needs: its disk, a file its
@@ -469,6 +512,14 @@ int hv_vol_write(struct hv_vol *v, const void *buf, size_t len);
 int hv_vol_close(struct hv_vol *v, bool ok);
 void hv_vol_info_clear(struct hv_vol_info *info);
 int hv_disk_paths(struct hv *hv, const struct vm_config *c, struct strv *out);
+/* The counters of each of VMS[0..N) into OUT[0..N) (see the stats op;
+ * OUT is cleared first).  A backend without the op says so. */
+int hv_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_stats *out);
+/* Free what the stats op allocated in OUT[0..N) and zero them. */
+void hv_stats_clear(struct hv_stats *out, size_t n);
+/* Allocate S's arrays: NVCPU vCPU times (-1), NDISK disks, NNIC NICs
+ * (their counters -1), for the backends. */
+void hv_stats_alloc(struct hv_stats *s, int nvcpu, size_t ndisk, size_t nnic);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);

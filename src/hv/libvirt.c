@@ -2555,4 +2555,5 @@ const struct hv_ops hv_libvirt_ops = {
 	.vol_write = libvirt_vol_write,
 	.vol_close = libvirt_vol_close,
 	.disk_paths = libvirt_disk_paths,
+	.stats = libvirt_stats,
 };

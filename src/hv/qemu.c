@@ -949,4 +949,5 @@ const struct hv_ops hv_qemu_ops = {
 	.snapshot_create = qemu_snapshot_create,
 	.snapshot_revert = qemu_snapshot_revert,
 	.snapshot_delete = qemu_snapshot_delete,
+	.stats = qemu_stats,
 };

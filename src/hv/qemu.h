@@ -119,6 +119,9 @@ int qemu_host_ksm(const char *root, bool on);
 /* The CPU a thread last ran on, field 39 of its /proc/PID/task/TID/stat
  * line LINE; -1 when LINE has none. */
 int qemu_stat_last_cpu(const char *line);
+/* The CPU time (user + system) of a /proc/PID/stat or task stat LINE,
+ * ns; -1 when LINE has none. */
+int64_t qemu_stat_cpu_ns(const char *line);
 
 /* Disks as byte streams (qemu_vol.c): the ops of the same names in hv.h. */
 int qemu_vol_open_read(struct hv *hv, const char *path, const char *format,
@@ -146,6 +149,17 @@ int qemu_tune_apply(const struct vm_config *c, const char *sock, int pid, unsign
  * array allocated). */
 int qemu_tune_read(const struct vm_config *c, const char *sock, int pid,
     struct hv_tune_state *out);
+struct qmp;
+/* The thread id of each vCPU of C's qemu behind Q, by index (0: none;
+ * *TIDS allocated), from query-cpus-fast.  0, or -1 + err. */
+int qemu_vcpu_threads(struct qmp *q, const struct vm_config *c, int **tids, size_t *n);
+/* The balloon's size, the memory qemu runs with and the guest's own
+ * figures into TS's memory fields (each -1 when QEMU does not say). */
+void qemu_tune_memory(struct qmp *q, struct hv_tune_state *ts);
+
+/* The statistics op of the built-in backend (qemu_stats.c). */
+int qemu_stats(struct hv *hv, const struct vm_config *const *vms, size_t n,
+    struct hv_stats *out);
 
 /* For the snapshots (qemu_snap.c).  C's runtime paths under the
  * backend's base directory (made and checked). */

@@ -407,30 +407,58 @@ qemu_host_ksm(const char *root, bool on)
 	return 0;
 }
 
-int
-qemu_stat_last_cpu(const char *line)
+/* Field FIELD (numbered from 1, as proc(5) does; 3 or more) of a
+ * /proc/PID/stat LINE as a number; -1 when LINE has none. */
+static int
+stat_field(const char *line, int field, unsigned long long *out)
 {
 	/* The command name (field 2) is in parentheses and may hold spaces
 	 * and parentheses itself: the fields are counted after the last ')'.
-	 * Field 3 (the state) follows it; field 39 is the CPU. */
+	 * Field 3 (the state) follows it. */
 	const char *p = strrchr(line, ')');
 	char *end;
-	long v;
+	unsigned long long v;
 
-	if (p == NULL)
+	if (p == NULL || field < 3)
 		return -1;
 	p++;
-	for (int field = 3; field < 39; field++) {
+	for (int f = 3; f < field; f++) {
 		p += strspn(p, " ");
 		if (*p == '\0')
 			return -1;
 		p += strcspn(p, " ");
 	}
 	p += strspn(p, " ");
+	if (*p < '0' || *p > '9')
+		return -1;
 	errno = 0;
-	v = strtol(p, &end, 10);
-	if (end == p || errno != 0 || v < 0 || v > INT_MAX || (*end != '\0' && *end != ' ' &&
-	    *end != '\n'))
+	v = strtoull(p, &end, 10);
+	if (errno != 0 || (*end != '\0' && *end != ' ' && *end != '\n'))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+qemu_stat_last_cpu(const char *line)
+{
+	unsigned long long v;
+
+	/* Field 39 is the CPU it ran on last. */
+	if (stat_field(line, 39, &v) != 0 || v > INT_MAX)
 		return -1;
 	return (int)v;
+}
+
+int64_t
+qemu_stat_cpu_ns(const char *line)
+{
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	/* Fields 14 and 15: user and system time in clock ticks. */
+	if (hz <= 0 || stat_field(line, 14, &utime) != 0 || stat_field(line, 15, &stime) != 0 ||
+	    utime + stime > (unsigned long long)INT64_MAX / 1000000000ULL)
+		return -1;
+	return (int64_t)((utime + stime) * (1000000000ULL / (unsigned long long)hz));
 }

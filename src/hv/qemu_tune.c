@@ -145,8 +145,8 @@ qemu_tune_preflight(const char *root, const struct vm_config *c)
 }
 
 /* The thread id of each vCPU, by its index (0: none), from QMP. */
-static int
-vcpu_threads(struct qmp *q, const struct vm_config *c, int **tids, size_t *n)
+int
+qemu_vcpu_threads(struct qmp *q, const struct vm_config *c, int **tids, size_t *n)
 {
 	json_object *ret = NULL, *v;
 	size_t len, max = 0;
@@ -313,7 +313,7 @@ qemu_tune_apply(const struct vm_config *c, const char *sock, int pid, unsigned w
 		return err_set("VM '%s' has no qemu process to tune", c->name);
 	if ((q = qmp_connect(sock, TUNE_QMP_MS)) == NULL)
 		return err_prefix("VM '%s'", c->name);
-	if ((what & HV_TUNE_PINS) != 0 && (vcpu_threads(q, c, &tids, &n) != 0 ||
+	if ((what & HV_TUNE_PINS) != 0 && (qemu_vcpu_threads(q, c, &tids, &n) != 0 ||
 	    apply_pins(c, pid, tids, n) != 0))
 		goto out;
 	if ((what & HV_TUNE_BALLOON) != 0 && apply_balloon(q, c) != 0)
@@ -385,8 +385,8 @@ read_max(struct qmp *q)
 
 /* The balloon's size now, and the guest's own memory figures from its
  * balloon driver (all -1 until the driver has reported once). */
-static void
-read_memory(struct qmp *q, struct hv_tune_state *ts)
+void
+qemu_tune_memory(struct qmp *q, struct hv_tune_state *ts)
 {
 	json_object *ret = NULL, *v, *stats, *a;
 
@@ -421,7 +421,7 @@ qemu_tune_read(const struct vm_config *c, const char *sock, int pid, struct hv_t
 	memset(out, 0, sizeof *out);
 	if ((q = qmp_connect(sock, TUNE_QMP_MS)) == NULL)
 		return err_prefix("VM '%s'", c->name);
-	if (vcpu_threads(q, c, &tids, &n) != 0) {
+	if (qemu_vcpu_threads(q, c, &tids, &n) != 0) {
 		qmp_close(q);
 		return -1;
 	}
@@ -435,7 +435,7 @@ qemu_tune_read(const struct vm_config *c, const char *sock, int pid, struct hv_t
 	}
 	read_thread(pid, pid, &out->emulator, &last);
 	out->emulator_known = cpuset_count(&out->emulator) > 0;
-	read_memory(q, out);
+	qemu_tune_memory(q, out);
 	free(tids);
 	qmp_close(q);
 	return 0;
