@@ -116,6 +116,7 @@ struct hv_migrate_opts;
 int cmd_migrate_offline(struct cli_ctx *ctx, const char *spec, const char *to, const char *pool,
     bool offline, const struct hv_migrate_opts *live, bool progress, bool json);
 int cmd_snapshot(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_clone(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_host(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_vmctl(struct cli_ctx *ctx, int argc, char **argv);

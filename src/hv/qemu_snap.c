@@ -97,20 +97,6 @@ canon(const char *path)
 	return realpath(path, buf) != NULL ? xstrdup(buf) : xstrdup(path);
 }
 
-/* Line I of FILES (allocated), NULL when it has fewer lines. */
-static char *
-files_line(const char *files, size_t i)
-{
-	const char *p = files, *nl;
-
-	for (; p != NULL && i > 0; i--)
-		p = (nl = strchr(p, '\n')) != NULL ? nl + 1 : NULL;
-	if (p == NULL)
-		return NULL;
-	nl = strchr(p, '\n');
-	return nl != NULL ? xstrndup(p, (size_t)(nl - p)) : xstrdup(p);
-}
-
 static size_t
 files_count(const char *files)
 {
@@ -438,7 +424,7 @@ world_build(struct world *w, const struct vm_config *c, const struct vm_snapshot
 		bool ok = files_count(all[r].files) == c->ndisks;
 
 		for (size_t d = 0; d < c->ndisks; d++) {
-			char *f = ok && snap_disk(&c->disks[d]) ? files_line(all[r].files, d) : NULL;
+			char *f = ok && snap_disk(&c->disks[d]) ? vm_snapshot_file(&all[r], d) : NULL;
 
 			w->rec[r * c->ndisks + d] = -1;
 			if (f != NULL && (w->rec[r * c->ndisks + d] = world_add(w, f)) < 0) {

@@ -69,6 +69,19 @@ vm_snapshot_find(const struct vm_snapshot *all, size_t n, const char *name)
 	return -1;
 }
 
+char *
+vm_snapshot_file(const struct vm_snapshot *s, size_t i)
+{
+	const char *p = s->files, *nl;
+
+	for (; p != NULL && i > 0; i--)
+		p = (nl = strchr(p, '\n')) != NULL ? nl + 1 : NULL;
+	if (p == NULL)
+		return NULL;
+	nl = strchr(p, '\n');
+	return nl != NULL ? xstrndup(p, (size_t)(nl - p)) : xstrdup(p);
+}
+
 int
 snapshot_db_list(struct db *db, int64_t vm_id, struct vm_snapshot **out, size_t *n)
 {

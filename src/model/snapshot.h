@@ -54,6 +54,9 @@ void vm_snapshot_free_all(struct vm_snapshot *s, size_t n);
 void vm_snapshot_copy(struct vm_snapshot *dst, const struct vm_snapshot *src);
 /* The index of the snapshot named NAME in ALL, or -1. */
 ssize_t vm_snapshot_find(const struct vm_snapshot *all, size_t n, const char *name);
+/* The file of S for disk I (line I of its files, allocated); NULL when it
+ * has none. */
+char *vm_snapshot_file(const struct vm_snapshot *s, size_t i);
 /* "full" / "disk"; the parse returns -1 for anything else. */
 const char *vm_snapshot_kind_name(enum vm_snapshot_kind k);
 int vm_snapshot_kind_parse(const char *s, enum vm_snapshot_kind *k);

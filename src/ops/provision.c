@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
+#include "hv/qemu.h"
 #include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"
@@ -716,8 +717,10 @@ write_file(const char *path, const char *what, void (*fill)(FILE *, const void *
 }
 
 struct seed_data {
-	const struct provision_plan *p;
-	const char *uuid;
+	const struct provision_plan *p;	/* NULL: USER_DATA as it is */
+	const char *uuid;		/* the instance-id */
+	const char *hostname;
+	const char *user_data;		/* another seed's, the host name rewritten */
 };
 
 static void
@@ -725,11 +728,14 @@ fill_user_data(FILE *fp, const void *arg)
 {
 	const struct seed_data *sd = arg;
 	const struct provision_plan *p = sd->p;
-	const char *host = p->hostname != NULL ? p->hostname : p->name;
 
+	if (p == NULL) {
+		fputs(sd->user_data, fp);
+		return;
+	}
 	fputs("#cloud-config\n", fp);
 	fputs("hostname: ", fp);
-	yaml_str(fp, host);
+	yaml_str(fp, sd->hostname);
 	fputs("\n", fp);
 	if (p->ci_user != NULL) {
 		fputs("users:\n  - default\n  - name: ", fp);
@@ -751,19 +757,17 @@ static void
 fill_meta_data(FILE *fp, const void *arg)
 {
 	const struct seed_data *sd = arg;
-	const struct provision_plan *p = sd->p;
 
 	fprintf(fp, "instance-id: %s\nlocal-hostname: ", sd->uuid);
-	yaml_str(fp, p->hostname != NULL ? p->hostname : p->name);
+	yaml_str(fp, sd->hostname);
 	fputs("\n", fp);
 }
 
 /* The NoCloud seed ISO (volume id "cidata") at ISO, from a temp dir. */
 static int
-make_seed(const struct provision_plan *p, const char *uuid, const char *iso)
+make_seed(const struct seed_data *sd, const char *iso, const atomic_bool *cancel)
 {
 	char tmpl[] = "/tmp/vmtty-seed.XXXXXX", *ud = NULL, *md = NULL;
-	struct seed_data sd = { p, uuid };
 	struct strv a;
 	int rc = -1;
 
@@ -771,8 +775,8 @@ make_seed(const struct provision_plan *p, const char *uuid, const char *iso)
 		return err_set("cannot create a temporary directory: %s", strerror(errno));
 	ud = xasprintf("%s/user-data", tmpl);
 	md = xasprintf("%s/meta-data", tmpl);
-	if (write_file(ud, "user-data", fill_user_data, &sd) != 0 ||
-	    write_file(md, "meta-data", fill_meta_data, &sd) != 0)
+	if (write_file(ud, "user-data", fill_user_data, sd) != 0 ||
+	    write_file(md, "meta-data", fill_meta_data, sd) != 0)
 		goto out;
 	strv_init(&a);
 	strv_add(&a, tool("VMTTY_MKISO", "genisoimage"));
@@ -783,7 +787,7 @@ make_seed(const struct provision_plan *p, const char *uuid, const char *iso)
 	strv_add(&a, "-rock");
 	strv_add(&a, ud);
 	strv_add(&a, md);
-	rc = run_tool(&a, NULL, p->cancel);
+	rc = run_tool(&a, NULL, cancel);
 	strv_free(&a);
 out:
 	unlink(ud);
@@ -792,6 +796,15 @@ out:
 	free(ud);
 	free(md);
 	return rc;
+}
+
+/* The seed of plan P for the VM of UUID. */
+static int
+plan_seed(const struct provision_plan *p, const char *uuid, const char *iso)
+{
+	struct seed_data sd = { p, uuid, p->hostname != NULL ? p->hostname : p->name, NULL };
+
+	return make_seed(&sd, iso, p->cancel);
 }
 
 /* Fill C from P: everything but the disks. */
@@ -908,7 +921,7 @@ build_local(const struct provision_plan *p, struct provision_made *m, struct vm_
 		if (check_absent(path) != 0)
 			rc = -1;
 		else if ((rc = made_add(m, CREATION_FILE, path)) == 0)
-			rc = make_seed(p, c->uuid, path);
+			rc = plan_seed(p, c->uuid, path);
 		if (rc == 0)
 			add_disk(c, path, "raw", NULL, true, true);
 		free(path);
@@ -956,7 +969,7 @@ build_remote(struct hv *hv, const struct provision_plan *p, struct provision_mad
 			    "temporary directory: %s", strerror(errno));
 		iso = xasprintf("%s/seed.iso", tmpl);
 		name = xasprintf("%s-seed.iso", p->name);
-		rc = make_seed(p, c->uuid, iso);
+		rc = plan_seed(p, c->uuid, iso);
 		if (rc == 0 && stat(iso, &st) != 0)
 			rc = err_set("cannot read '%s': %s", iso, strerror(errno));
 		if (rc == 0) {
@@ -1214,6 +1227,145 @@ provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path
 	rc = run_tool(&a, NULL, NULL);
 	strv_free(&a);
 	return rc != 0 ? err_prefix("Resizing disk '%s' failed", path) : 0;
+}
+
+/* ---- a VM made from another one (ops/clone.c) ---------------------------- */
+
+struct provision_made *
+provision_made_begin(struct db *rec, const struct vm_config *c)
+{
+	struct provision_made *m = xcalloc(1, sizeof *m);
+
+	if (record_begin(m, rec, false, c) != 0) {
+		made_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+provision_made_dir(struct provision_made *m, const char *dir)
+{
+	return make_dirs(m, dir) != 0 ? err_prefix("Creating the directory failed") : 0;
+}
+
+int
+provision_made_copy(struct provision_made *m, const struct provision_copy *cp)
+{
+	struct tool_progress tp = { cp->fn, cp->arg, cp->step, -1 };
+	struct strv a;
+	int rc;
+
+	if (check_absent(cp->to) != 0 || made_add(m, CREATION_FILE, cp->to) != 0)
+		return -1;
+	strv_init(&a);
+	strv_add(&a, tool("VMTTY_QEMU_IMG", "qemu-img"));
+	strv_add(&a, "convert");
+	strv_add(&a, "-p");
+	/* The source may be open in a running qemu (a snapshot's file). */
+	strv_add(&a, "-U");
+	strv_add2(&a, "-f", cp->format);
+	if (cp->snapshot != NULL) {
+		char *esc = strv_qemu_escape(cp->snapshot);
+
+		strv_add(&a, "-l");
+		strv_addf(&a, "snapshot.name=%s", esc);
+		free(esc);
+	}
+	strv_add2(&a, "-O", "qcow2");
+	strv_add(&a, cp->from);
+	strv_add(&a, cp->to);
+	if (cp->fn != NULL) {
+		cp->fn(cp->step, 0, cp->arg);
+		tp.last = 0;
+	}
+	rc = run_tool(&a, &tp, cp->cancel);
+	strv_free(&a);
+	return rc != 0 ? err_prefix("Copying '%s' failed", cp->from) : 0;
+}
+
+int
+provision_made_overlay(struct provision_made *m, const char *base, const char *to)
+{
+	struct qemu_img_info info;
+	int rc;
+
+	if (check_absent(to) != 0)
+		return -1;
+	if (qemu_img_info(base, &info) != 0)
+		return err_prefix("cannot read image '%s'", base);
+	rc = strcmp(info.format, "qcow2") != 0 ? err_set("'%s' is a %s image; a linked clone "
+	    "stands on qcow2 images only", base, info.format) : info.virtual_size < 0 ?
+	    err_set("qemu-img does not tell the size of '%s'", base) : 0;
+	if (rc == 0)
+		rc = made_add(m, CREATION_FILE, to);
+	if (rc == 0)
+		rc = qemu_img_overlay(to, base, info.virtual_size);
+	qemu_img_info_clear(&info);
+	return rc;
+}
+
+/* USER_DATA with its top-level hostname set to HOSTNAME (allocated). */
+static char *
+user_data_rehost(const char *user_data, const char *hostname)
+{
+	char *out = NULL;
+	size_t len = 0;
+	bool done = false;
+	FILE *fp = open_memstream(&out, &len);
+
+	for (const char *p = user_data; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+
+		if (strncmp(p, "hostname:", 9) == 0) {
+			if (!done) {
+				fputs("hostname: ", fp);
+				yaml_str(fp, hostname);
+				fputs("\n", fp);
+			}
+			done = true;
+		} else {
+			fwrite(p, 1, n, fp);
+			/* None yet: right after the "#cloud-config" line. */
+			if (!done && p == user_data && strncmp(p, "#cloud-config", 13) == 0) {
+				if (nl == NULL)
+					fputs("\n", fp);
+				fputs("hostname: ", fp);
+				yaml_str(fp, hostname);
+				fputs("\n", fp);
+				done = true;
+			}
+		}
+		p += n;
+	}
+	fclose(fp);
+	return out;
+}
+
+int
+provision_made_reseed(struct provision_made *m, const char *from, const char *to,
+    const char *uuid, const char *hostname, const atomic_bool *cancel)
+{
+	char *argv[] = { (char *)tool("VMTTY_ISOINFO", "isoinfo"), "-R", "-i", (char *)from,
+		"-x", "/user-data", NULL };
+	char *ud, *rehosted;
+	struct seed_data sd = { NULL, uuid, hostname, NULL };
+	int rc;
+
+	if (check_hostname(hostname) != 0)
+		return err_set("VM name '%s' is not a host name, and the guest would take it as "
+		    "one (its cloud-init seed); choose a name of letters, digits and '-'", hostname);
+	if ((ud = spawn_output(argv, 60000)) == NULL)
+		return err_prefix("cannot read the cloud-init seed '%s' (isoinfo, Debian: "
+		    "genisoimage)", from);
+	rehosted = user_data_rehost(ud, hostname);
+	free(ud);
+	sd.user_data = rehosted;
+	rc = check_absent(to) != 0 || made_add(m, CREATION_FILE, to) != 0 ? -1 :
+	    make_seed(&sd, to, cancel);
+	free(rehosted);
+	return rc != 0 ? err_prefix("Making the cloud-init seed ISO failed") : 0;
 }
 
 /* Disk D of a VM goes with --delete-disks (the rule of provision_delete_disks). */

@@ -148,6 +148,38 @@ int provision_add_disk(struct hv *hv, const struct vm_config *c, const char *poo
 int provision_resize_disk(struct hv *hv, const struct vm_config *c, const char *path,
     int64_t bytes);
 
+/*
+ * The pieces of a build, for a VM made from another one (ops/clone.c):
+ * everything made is noted in the record M, taken back by provision_undo
+ * or kept by provision_keep, as a build's.  Each is 0, or -1 + err.
+ */
+/* What is made for VM C (host_id, name and uuid set), recorded in REC (the
+ * caller's connection, open until undo or keep; NULL: not recorded).
+ * NULL + err when the record cannot be written. */
+struct provision_made *provision_made_begin(struct db *rec, const struct vm_config *c);
+/* mkdir -p DIR, the directories made 0700. */
+int provision_made_dir(struct provision_made *m, const char *dir);
+
+/* A copy of an image into a new qcow2 file (qemu-img convert). */
+struct provision_copy {
+	const char *from;	/* the image, read as it is in its chain */
+	const char *format;	/* its format */
+	const char *snapshot;	/* its internal snapshot to copy; NULL: its data now */
+	const char *to;		/* the new file: must not exist */
+	const char *step;	/* for FN: "Copying disk 1 of 2" */
+	provision_progress_fn fn;
+	void *arg;
+	const atomic_bool *cancel;	/* set: qemu-img stops, -1 */
+};
+int provision_made_copy(struct provision_made *m, const struct provision_copy *cp);
+/* A qcow2 overlay TO on the qcow2 image BASE, of its size. */
+int provision_made_overlay(struct provision_made *m, const char *base, const char *to);
+/* A NoCloud seed ISO at TO with the user-data of seed FROM, its host name
+ * set to HOSTNAME, and meta-data of instance-id UUID and HOSTNAME: the
+ * guest's cloud-init sees a new instance. */
+int provision_made_reseed(struct provision_made *m, const char *from, const char *to,
+    const char *uuid, const char *hostname, const atomic_bool *cancel);
+
 /* Deleting a VM C with its disks, asked before anything is deleted (the
  * CLI and the TUI both ask here).  On a libvirt host only the volumes vmtty
  * made can go (through the storage API): a disk it did not make is

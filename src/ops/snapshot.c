@@ -284,6 +284,28 @@ out:
 	return rc;
 }
 
+/* A file of snapshot S of C (of its writable disks) that another VM in KS
+ * needs (a linked clone's base): -1 + err, WHAT first, naming that VM. */
+static int
+kept_by_other(const struct keep *ks, const struct vm_config *c, const struct vm_snapshot *s,
+    const char *what)
+{
+	for (size_t i = 0; i < c->ndisks; i++) {
+		char *f = c->disks[i].cdrom || c->disks[i].readonly ? NULL : vm_snapshot_file(s, i);
+		const char *role = "";
+		const struct hv_keep *u = f != NULL ? keep_find(ks, f, &role) : NULL;
+
+		if (u != NULL)
+			err_set("%s: %s '%s' needs '%s', a file of snapshot '%s' (%s); delete VM '%s' "
+			    "first", what, strncmp(role, "the backing file", 16) == 0 ? "linked clone" :
+			    "VM", u->vm, f, s->name, role, u->vm);
+		free(f);
+		if (u != NULL)
+			return -1;
+	}
+	return 0;
+}
+
 int
 snapshot_delete(struct db *db, struct hv *hv, struct vm_config *c, const char *name,
     bool children)
@@ -298,6 +320,14 @@ snapshot_delete(struct db *db, struct hv *hv, struct vm_config *c, const char *n
 	if (vm_snapshot_find(all, n, name) < 0) {
 		missing(c, name);
 		goto out;
+	}
+	if (builtin(hv)) {
+		char *what = xasprintf("snapshot '%s' of VM '%s' cannot be deleted", name, c->name);
+
+		rc = kept_by_other(&ks, c, &all[vm_snapshot_find(all, n, name)], what);
+		free(what);
+		if (rc != 0)
+			goto out;
 	}
 	before = all;
 	rc = hv_snapshot_delete(hv, c, &all, &n, name, children);
@@ -362,6 +392,21 @@ snapshot_vm_delete_check(struct db *db, struct hv *hv, const struct vm_config *c
 		return 0;
 	if (snapshot_list(db, hv, c, &all, &n) != 0)
 		return -1;
+	/* Not while another VM stands on a file of its snapshots. */
+	if (builtin(hv) && n > 0) {
+		char *what = xasprintf("VM '%s' cannot be deleted", c->name);
+		struct keep ks;
+		int rc = keep_build(db, c->id, &ks);
+
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = kept_by_other(&ks, c, &all[i], what);
+		keep_free(&ks);
+		free(what);
+		if (rc != 0) {
+			vm_snapshot_free_all(all, n);
+			return -1;
+		}
+	}
 	*count = n;
 	snapshot_tree(all, n, NULL);
 	for (size_t i = 0; i < n && off < sizeof names; i++)

@@ -113,6 +113,9 @@ int tune_view_open(struct ui *ui, const struct vm_config *c);
  * delete.  0, or -1 + err.  (snapshot_view.c) */
 int snapshot_view_open(struct ui *ui, const struct vm_config *c);
 
+/* The clone dialog of stopped VM C (key K): the new name, full or linked,
+ * then the clone made off the UI thread.  0, or -1 + err.  (clone_dialog.c) */
+int clone_dialog_open(struct ui *ui, const struct vm_config *c);
 /* The migration dialog of VM C (key m): the destination and the choices,
  * the preflight's findings to confirm, then the move with its progress;
  * Esc stops it.  0, or -1 + err.  (migrate_view.c) */

@@ -53,6 +53,7 @@ const char *const vmlist_help[] = {
 	"p\tpause or resume",
 	"x Delete\tdelete the VM (asks first); its disks are kept",
 	"D\tdelete the VM and its disk files (type the VM's name to confirm)",
+	"K\tclone the stopped VM: a new name, then a full copy or a linked clone",
 	"c\tthe VM's serial console in a pane (in it, Ctrl-] ? lists its keys)",
 	"C\tthe VM's serial console full screen (Ctrl-] returns)",
 	"v\tthe VM's graphical display (VNC) in a pane (Ctrl-] then l: back here)",
@@ -878,6 +879,8 @@ vmlist_key(void *arg, int key)
 		return open_vm_page(v, tune_view_open);
 	case 'm':
 		return open_vm_page(v, migrate_view_open);
+	case 'K':
+		return open_vm_page(v, clone_dialog_open);
 	case 'i':
 		return host_key(v);
 	case 'c':

@@ -35,6 +35,31 @@ _serial_at_least() { [ "$(serial_count "$1" "$2")" -ge "$3" ]; }
 # wait_serial NAME TEXT COUNT SECONDS
 wait_serial() { wait_for "$4" _serial_at_least "$1" "$2" "$3"; }
 
+# rundir VM: its runtime directory.
+rundir() { echo "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)"; }
+# gsh VM CMD: run CMD in the guest's shell (on its serial console) and
+# print what CMD printed between "@@=" and "@@".  The marker is written
+# '"@@""="' in the typed line, so its echo never matches.
+gsh() {
+	python3 - "$(rundir "$1")/serial.sock" "$2" <<'EOF'
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(0.2)
+s.sendall(b"\n" + sys.argv[2].encode() + b"\n")
+buf, deadline = b"", time.time() + 30
+while time.time() < deadline:
+    try:
+        buf += s.recv(4096)
+    except socket.timeout:
+        pass
+    m = re.search(rb"@@=([^@\r\n]*)@@", buf)
+    if m:
+        print(m.group(1).decode())
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
 vm_pid() { cat "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)/qemu.pid" 2>/dev/null; }
 vm_count() { "$VMTTY" list --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 

@@ -93,6 +93,25 @@ test_kind_names(void **state)
 
 /* Each add becomes the current one; the list is oldest first with every
  * field as written. */
+/* The file of each disk: one line each, none past the last. */
+static void
+test_file_of_disk(void **state)
+{
+	struct vm_snapshot s = { .files = (char *)"/a.qcow2\n/seed.iso\n/b.qcow2" };
+	struct vm_snapshot none = { 0 };
+	char *f;
+
+	(void)state;
+	f = vm_snapshot_file(&s, 0);
+	assert_string_equal(f, "/a.qcow2");
+	free(f);
+	f = vm_snapshot_file(&s, 2);
+	assert_string_equal(f, "/b.qcow2");
+	free(f);
+	assert_null(vm_snapshot_file(&s, 3));
+	assert_null(vm_snapshot_file(&none, 0));
+}
+
 static void
 test_add_list_current(void **state)
 {
@@ -303,6 +322,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_file_of_disk),
 		cmocka_unit_test_setup_teardown(test_add_list_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_with_paths, setup, teardown),
