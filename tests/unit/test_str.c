@@ -49,6 +49,41 @@ test_escape(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Text of many lines (a host's domain XML): lines and tabs pass, the
+ * escape sequences a hostile <description> could hold do not. */
+static void
+test_escape_text(void **state)
+{
+	char *e;
+
+	(void)state;
+	e = str_escape_text("<d>\x1b]0;pwned\x07\x1b[2J\xc2\x9b\x7f\r\n\tok</d>\n");
+	assert_string_equal(e, "<d>\\x1b]0;pwned\\x07\\x1b[2J\\u009b\\x7f\\r\n\tok</d>\n");
+	free(e);
+	/* Characters that reorder or hide text are shown by code point. */
+	e = str_escape("a\xe2\x80\xae" "b\xe2\x80\x8b\xef\xbb\xbf\xe2\x81\xa6\xf3\xa0\x80\x81\xe2\x80\xa8" "z");
+	assert_string_equal(e, "a\\u202eb\\u200b\\ufeff\\u2066\\U000e0001\\u2028z");
+	assert_true(str_needs_escape("a\xe2\x80\x8f"));
+	assert_false(str_needs_escape("caf\xc3\xa9 \xe2\x80\x90"));
+	free(e);
+	e = str_escape_text("caf\xc3\xa9 \xff");
+	assert_string_equal(e, "caf\xc3\xa9 \\xff");
+	free(e);
+}
+
+/* JSON as json-c writes it: DEL and C1 raw become \u escapes (the same
+ * JSON value); the rest, UTF-8 and json-c's own escapes included, stays. */
+static void
+test_json_safe(void **state)
+{
+	char *j;
+
+	(void)state;
+	j = str_json_safe("{ \"n\": \"a\xc2\x9b" "b\x7f\\u001b\xc2\xa0\xc3\xa9\\\\\" }");
+	assert_string_equal(j, "{ \"n\": \"a\\u009bb\\u007f\\u001b\xc2\xa0\xc3\xa9\\\\\" }");
+	free(j);
+}
+
 static void
 test_fix(void **state)
 {
@@ -67,6 +102,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_text),
+		cmocka_unit_test(test_json_safe),
 		cmocka_unit_test(test_fix),
 	};
 
