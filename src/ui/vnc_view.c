@@ -85,6 +85,9 @@ static const char *const vnc_help[] = {
 	"Ctrl-] ?\tthis help",
 	"",
 	"The mouse: clicks, drags and the wheel go to the guest's pointer.",
+	"The title says how the screen is drawn: as an image (sixel, kitty,",
+	"iterm2) where the terminal shows them, else with block symbols;",
+	"'vmtty doctor' says why, VMTTY_GRAPHICS chooses.",
 	"'v' in the VM list opens a display; 'vmtty screenshot VM FILE' saves one.",
 	NULL,
 };
