@@ -80,6 +80,8 @@ static const struct cli_cmd commands[] = {
 	  "prints a snapshot per delay, --json one JSON object per line", cmd_top },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
+	{ "doctor", "", "what this terminal can show for a VM's display: images (sixel, kitty, "
+	  "iTerm2) or block symbols, and why", cmd_doctor },
 	{ "help", "[COMMAND]", "show help for a command", NULL },
 };
 

@@ -65,6 +65,12 @@ vnc_cells(struct vnc *v, struct cellbuf *b)
 }
 
 bool
+vnc_image(struct vnc *v, struct vnc_image *img)
+{
+	return loaded->image(v, img);
+}
+
+bool
 vnc_cell_pixel(struct vnc *v, int row, int col, int *x, int *y)
 {
 	return loaded->cell_pixel(v, row, col, x, y);

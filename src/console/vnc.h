@@ -16,6 +16,11 @@
 #include <stdint.h>
 
 #include "console/cells.h"
+#include "console/termprobe.h"
+
+/* The one kitty image id a session's pictures use, replaced frame by
+ * frame and deleted by it. */
+#define VNC_KITTY_IMAGE_ID 7331
 
 struct vnc;
 
@@ -33,6 +38,17 @@ struct vnc_render {
 	bool utf8;		/* block symbols; else ASCII */
 	bool fit;		/* the whole screen scaled into the pane, else 1:1 */
 	int pan_x, pan_y;	/* 1:1: the top left pixel shown */
+	enum tp_mode pixels;	/* TP_SYMBOLS: cells; else images, and blank cells */
+	int cell_w, cell_h;	/* images: pixels per cell */
+	int max_w, max_h;	/* images: the terminal's largest, 0 when unknown */
+};
+
+/* A picture for the terminal: the bytes that draw it (sixel, kitty or
+ * iTerm2 sequences) at cell (ROW, COL) of the pane, ROWS x COLS cells. */
+struct vnc_image {
+	char *data;		/* malloc'd */
+	size_t len;
+	int row, col, rows, cols;
 };
 
 struct vnc_info {
@@ -41,7 +57,7 @@ struct vnc_info {
 	char name[128];		/* the desktop's name */
 	uint64_t updates;	/* framebuffer updates received */
 	bool nonblack;		/* the screen shows something besides black */
-	uint64_t renders;	/* times the cells were rendered */
+	uint64_t renders;	/* times the cells (or an image) were rendered */
 	double render_ms;	/* CPU time of the last render */
 	char error[512];	/* VNC_CLOSED: why, as a sentence */
 	char note[600];		/* the outcome of the last screenshot, once */
@@ -66,6 +82,10 @@ void vnc_set_render(struct vnc *v, const struct vnc_render *r);
 /* Copy the rows that changed since the last call into B (resized to the
  * pane when needed) and mark them damaged there; false when none did. */
 bool vnc_cells(struct vnc *v, struct cellbuf *b);
+/* Images: the newest one not taken yet, into IMG; false when none.  The
+ * session renders the next one only once this one is taken, so images
+ * come at the rate the owner can write them. */
+bool vnc_image(struct vnc *v, struct vnc_image *img);
 /* The guest pixel under cell (ROW, COL) of the pane; false outside it. */
 bool vnc_cell_pixel(struct vnc *v, int row, int col, int *x, int *y);
 

@@ -13,6 +13,7 @@ struct vnc_plugin {
 	void (*password)(struct vnc *v, const char *password);
 	void (*set_render)(struct vnc *v, const struct vnc_render *r);
 	bool (*cells)(struct vnc *v, struct cellbuf *b);
+	bool (*image)(struct vnc *v, struct vnc_image *img);
 	bool (*cell_pixel)(struct vnc *v, int row, int col, int *x, int *y);
 	void (*key)(struct vnc *v, uint32_t keysym, bool down);
 	void (*pointer)(struct vnc *v, int x, int y, int buttons);

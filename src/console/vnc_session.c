@@ -40,6 +40,8 @@ VMTTY_PLUGIN_ABI_DEFINE;
 
 #define VNC_STALL_MS 5000	/* mid-message (or handshake) without progress */
 #define VNC_MAX_SIDE 8192	/* a bigger screen is a bogus size */
+#define VNC_STR_(x) #x
+#define VNC_STR(x) VNC_STR_(x)
 #define VNC_ENCODINGS "hextile zrle raw"	/* lossless: screenshots are exact */
 
 enum cmd_kind { CMD_KEY, CMD_POINTER, CMD_SHOT };
@@ -80,6 +82,9 @@ struct vnc {
 	struct cellbuf cells;	/* the pane, rendered */
 	int dmg_top, dmg_bottom;
 	struct geom g;
+	char *img;		/* images: the newest, not taken yet */
+	size_t img_len;
+	struct geom img_g;
 
 	/* The session thread's own. */
 	rfbClient *cl;
@@ -90,6 +95,7 @@ struct vnc {
 	char bogus_why[160];
 	struct vnc_render r;	/* the render settings in use */
 	ChafaCanvasConfig *ccfg;
+	ChafaTermInfo *ti;	/* images: the sequences that frame them */
 };
 
 static int session_tag;
@@ -227,6 +233,46 @@ get_password(rfbClient *cl)
 	return pw;
 }
 
+/* Images: the pane in pixels (within the terminal's limit), the screen
+ * scaled into it keeping its shape or 1:1, in whole cells. */
+static void
+geom_pixels(const struct vnc_render *r, int w, int h, struct geom *g)
+{
+	long long pw = (long long)r->cols * r->cell_w, ph = (long long)r->rows * r->cell_h;
+
+	if (r->max_w > 0 && pw > r->max_w)
+		pw = r->max_w;
+	if (r->max_h > 0 && ph > r->max_h)
+		ph = r->max_h;
+	if (r->fit) {
+		long long iw = pw, ih = ph;
+
+		if (pw * h <= ph * w)
+			ih = pw * h / w;
+		else
+			iw = ph * w / h;
+		g->sw = w;
+		g->sh = h;
+		g->cw = (int)(iw / r->cell_w);
+		g->ch = (int)(ih / r->cell_h);
+	} else {
+		g->cw = (int)(pw / r->cell_w);
+		g->ch = (int)(ph / r->cell_h);
+		if ((long long)g->cw * r->cell_w > w)
+			g->cw = w / r->cell_w;
+		if ((long long)g->ch * r->cell_h > h)
+			g->ch = h / r->cell_h;
+		g->cw = g->cw < 1 ? 1 : g->cw;
+		g->ch = g->ch < 1 ? 1 : g->ch;
+		g->sw = g->cw * r->cell_w < w ? g->cw * r->cell_w : w;
+		g->sh = g->ch * r->cell_h < h ? g->ch * r->cell_h : h;
+		g->sx = r->pan_x < 0 ? 0 : r->pan_x > w - g->sw ? w - g->sw : r->pan_x;
+		g->sy = r->pan_y < 0 ? 0 : r->pan_y > h - g->sh ? h - g->sh : r->pan_y;
+	}
+	g->cw = g->cw < 1 ? 1 : g->cw > r->cols ? r->cols : g->cw;
+	g->ch = g->ch < 1 ? 1 : g->ch > r->rows ? r->rows : g->ch;
+}
+
 /* Where the screen goes in the pane: scaled to fit keeping its shape
  * (a cell is about twice as high as wide), or 1:1 (a cell shows one
  * pixel across and two down) from the pan offset. */
@@ -236,7 +282,9 @@ geom_compute(const struct vnc_render *r, int w, int h, struct geom *g)
 	memset(g, 0, sizeof *g);
 	if (w <= 0 || h <= 0 || r->rows <= 0 || r->cols <= 0)
 		return;
-	if (r->fit) {
+	if (r->pixels != TP_SYMBOLS && r->cell_w > 0 && r->cell_h > 0) {
+		geom_pixels(r, w, h, g);
+	} else if (r->fit) {
 		g->sw = w;
 		g->sh = h;
 		g->cw = r->cols;
@@ -266,6 +314,52 @@ geom_compute(const struct vnc_render *r, int w, int h, struct geom *g)
 	g->cy = (r->rows - g->ch) / 2;
 }
 
+/* The sequences around an image, as chafa's own terminal database has
+ * them for sixel, kitty and iTerm2 terminals (chafa 1.12 only detects a
+ * terminal by its environment; vmtty asked the terminal itself).  Kitty:
+ * one image id, replaced frame by frame; no replies (q=2), which would
+ * reach curses as keys; the cursor stays (C=1). */
+static ChafaTermInfo *
+term_info(enum tp_mode m)
+{
+	static const struct {
+		enum tp_mode m;
+		ChafaTermSeq seq;
+		const char *s;
+	} seqs[] = {
+		{ TP_SIXEL, CHAFA_TERM_SEQ_BEGIN_SIXELS, "\033P%1;%2;%3q" },
+		{ TP_SIXEL, CHAFA_TERM_SEQ_END_SIXELS, "\033\\" },
+		{ TP_KITTY, CHAFA_TERM_SEQ_BEGIN_KITTY_IMMEDIATE_IMAGE_V1,
+		  "\033_Ga=T,i=" VNC_STR(VNC_KITTY_IMAGE_ID) ",q=2,C=1,f=%1,s=%2,v=%3,c=%4,r=%5,m=1\033\\" },
+		{ TP_KITTY, CHAFA_TERM_SEQ_END_KITTY_IMAGE, "\033_Gm=0\033\\" },
+		{ TP_KITTY, CHAFA_TERM_SEQ_BEGIN_KITTY_IMAGE_CHUNK, "\033_Gm=1;" },
+		{ TP_KITTY, CHAFA_TERM_SEQ_END_KITTY_IMAGE_CHUNK, "\033\\" },
+		{ TP_ITERM2, CHAFA_TERM_SEQ_BEGIN_ITERM2_IMAGE,
+		  "\033]1337;File=inline=1;width=%1;height=%2;preserveAspectRatio=0:" },
+		{ TP_ITERM2, CHAFA_TERM_SEQ_END_ITERM2_IMAGE, "\a" },
+	};
+	ChafaTermInfo *ti = chafa_term_info_new();
+
+	for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		GError *e = NULL;
+
+		if (seqs[i].m != m)
+			continue;
+		if (chafa_term_info_set_seq(ti, seqs[i].seq, seqs[i].s, &e) < 0 || e != NULL) {
+			log_debug("vnc: chafa refused a sequence: %s", e != NULL ? e->message : "?");
+			g_clear_error(&e);
+		}
+	}
+	return ti;
+}
+
+static ChafaPixelMode
+pixel_mode(enum tp_mode m)
+{
+	return m == TP_SIXEL ? CHAFA_PIXEL_MODE_SIXELS : m == TP_KITTY ? CHAFA_PIXEL_MODE_KITTY :
+	    m == TP_ITERM2 ? CHAFA_PIXEL_MODE_ITERM2 : CHAFA_PIXEL_MODE_SYMBOLS;
+}
+
 static void
 ccfg_make(struct vnc *v)
 {
@@ -273,7 +367,18 @@ ccfg_make(struct vnc *v)
 
 	if (v->ccfg != NULL)
 		chafa_canvas_config_unref(v->ccfg);
+	if (v->ti != NULL)
+		chafa_term_info_unref(v->ti);
+	v->ti = NULL;
 	v->ccfg = chafa_canvas_config_new();
+	if (v->r.pixels != TP_SYMBOLS) {
+		v->ti = term_info(v->r.pixels);
+		chafa_canvas_config_set_pixel_mode(v->ccfg, pixel_mode(v->r.pixels));
+		chafa_canvas_config_set_cell_geometry(v->ccfg, v->r.cell_w, v->r.cell_h);
+		chafa_canvas_config_set_canvas_mode(v->ccfg, CHAFA_CANVAS_MODE_TRUECOLOR);
+		chafa_symbol_map_unref(map);
+		return;
+	}
 	chafa_symbol_map_add_by_tags(map, v->r.utf8 ?
 	    CHAFA_SYMBOL_TAG_BLOCK | CHAFA_SYMBOL_TAG_SPACE : CHAFA_SYMBOL_TAG_ASCII);
 	chafa_canvas_config_set_symbol_map(v->ccfg, map);
@@ -336,6 +441,31 @@ render_band(struct vnc *v, const struct geom *g, int a, int b)
 	chafa_canvas_unref(canvas);
 }
 
+/* Images: the whole source rectangle of G as one image for the owner,
+ * replacing one it has not taken. */
+static void
+render_image(struct vnc *v, const struct geom *g)
+{
+	ChafaCanvas *canvas;
+	GString *s;
+
+	chafa_canvas_config_set_geometry(v->ccfg, g->cw, g->ch);
+	canvas = chafa_canvas_new(v->ccfg);
+	chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGBA8_UNASSOCIATED,
+	    v->fb + ((size_t)g->sy * (size_t)v->fb_w + (size_t)g->sx) * 4, g->sw, g->sh,
+	    v->fb_w * 4);
+	s = chafa_canvas_print(canvas, v->ti);
+	pthread_mutex_lock(&v->mu);
+	free(v->img);
+	v->img = xmalloc(s->len > 0 ? s->len : 1);
+	memcpy(v->img, s->str, s->len);
+	v->img_len = s->len;
+	v->img_g = *g;
+	pthread_mutex_unlock(&v->mu);
+	g_string_free(s, TRUE);
+	chafa_canvas_unref(canvas);
+}
+
 /* Render what changed: everything after new settings, else the rows the
  * last updates touched. */
 static void
@@ -360,10 +490,28 @@ render(struct vnc *v)
 	}
 	g = v->g;
 	pthread_mutex_unlock(&v->mu);
-	if (all)
+	if (all) {
 		ccfg_make(v);
+		log_debug("vnc: %s: %s in the pane at %d,%d (%dx%d cells) from %d,%d (%dx%d "
+		    "pixels)", v->name, tp_mode_name(v->r.pixels), g.cy, g.cx, g.cw, g.ch, g.sx,
+		    g.sy, g.sw, g.sh);
+	}
 	if (v->fb == NULL || g.ch <= 0 || g.sh <= 0 || v->r.rows <= 0)
 		return;
+	if (v->r.pixels != TP_SYMBOLS) {
+		bool waiting;
+
+		pthread_mutex_lock(&v->mu);
+		waiting = v->img != NULL;
+		pthread_mutex_unlock(&v->mu);
+		/* The owner has not written the last one yet: the changes
+		 * wait (vs_image wakes this thread when it takes it). */
+		if (!all && (waiting || v->dirty_y1 <= v->dirty_y0))
+			return;
+		v->dirty_y0 = v->dirty_y1 = 0;
+		render_image(v, &g);
+		goto done;
+	}
 	if (all) {
 		a = 0;
 		b = g.ch;
@@ -379,6 +527,7 @@ render(struct vnc *v)
 	if (a >= b)
 		return;
 	render_band(v, &g, a, b);
+done:
 	pthread_mutex_lock(&v->mu);
 	v->info.renders++;
 	v->info.render_ms = (double)(thread_cpu_us() - t0) / 1000.0;
@@ -539,7 +688,7 @@ session_loop(struct vnc *v)
 			return;
 		if (pfd[1].revents & POLLIN)
 			run_cmds(v);
-		if (changed)
+		if (changed || v->dirty_y1 > v->dirty_y0)
 			render(v);
 		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && handle_messages(v) != 0)
 			return;
@@ -659,6 +808,9 @@ vs_free(struct vnc *v)
 	free(v->password);
 	if (v->ccfg != NULL)
 		chafa_canvas_config_unref(v->ccfg);
+	if (v->ti != NULL)
+		chafa_term_info_unref(v->ti);
+	free(v->img);
 	free(v->fb);
 	cellbuf_free(&v->cells);
 	for (int i = 0; i < 2; i++) {
@@ -750,6 +902,28 @@ vs_cells(struct vnc *v, struct cellbuf *b)
 }
 
 static bool
+vs_image(struct vnc *v, struct vnc_image *img)
+{
+	bool got;
+
+	pthread_mutex_lock(&v->mu);
+	got = v->img != NULL;
+	if (got) {
+		img->data = v->img;
+		img->len = v->img_len;
+		img->row = v->img_g.cy;
+		img->col = v->img_g.cx;
+		img->rows = v->img_g.ch;
+		img->cols = v->img_g.cw;
+		v->img = NULL;
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (got)
+		wake(v);
+	return got;
+}
+
+static bool
 vs_cell_pixel(struct vnc *v, int row, int col, int *x, int *y)
 {
 	struct geom g;
@@ -807,6 +981,7 @@ const struct vnc_plugin vnc_plugin_ops = {
 	.password = vs_password,
 	.set_render = vs_set_render,
 	.cells = vs_cells,
+	.image = vs_image,
 	.cell_pixel = vs_cell_pixel,
 	.key = vs_key,
 	.pointer = vs_pointer,

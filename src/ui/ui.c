@@ -2,6 +2,7 @@
  * the status line and the hint bar.  Views draw the rest. */
 #include "ui/ask.h"
 #include "ui/overlay.h"
+#include "ui/termgfx.h"
 #include "ui/ui.h"
 #include "ui/ui_priv.h"
 
@@ -542,8 +543,10 @@ static void
 ui_draw(struct ui *ui)
 {
 	long long t0 = log_now_ms();
+	bool small = ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS;
 
-	if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
+	termgfx_frame_begin();
+	if (small) {
 		draw_too_small(ui);
 	} else {
 		ui->views[ui->cur].view->draw(ui->views[ui->cur].state, 0, ui->rows - 2, ui->cols);
@@ -552,8 +555,11 @@ ui_draw(struct ui *ui)
 		for (int i = 0; i < ui->noverlays; i++)
 			overlay_draw(ui->overlays[i], ui->rows - 1, ui->cols, ui->utf8);
 	}
+	/* Images go on top of curses' cells; an overlay would be under one. */
+	termgfx_frame_end(small || ui->noverlays > 0);
 	wnoutrefresh(stdscr);
 	doupdate();
+	termgfx_flush(STDOUT_FILENO);
 	ui->dirty = false;
 	log_debug("ui: frame drawn in %lld ms", log_now_ms() - t0);
 }
@@ -568,6 +574,7 @@ ui_resize(struct ui *ui)
 		resize_term(ws.ws_row, ws.ws_col);
 	ui->rows = LINES;
 	ui->cols = COLS;
+	termgfx_resized(STDOUT_FILENO);
 	/* Everything is drawn anew, so nothing stale survives a resize. */
 	clearok(curscr, TRUE);
 	ui->dirty = true;
@@ -688,6 +695,8 @@ ui_setup_terminal(struct ui *ui)
 	cs = nl_langinfo(CODESET);
 	ui->utf8 = cs != NULL && strcmp(cs, "UTF-8") == 0;
 	set_escdelay(25);
+	/* Before curses reads the terminal: its replies are not keys. */
+	termgfx_detect(STDIN_FILENO, STDOUT_FILENO);
 	if ((screen = newterm(NULL, stdout, stdin)) == NULL)
 		return err_set("cannot start the terminal UI: unknown terminal type '%s'",
 		    getenv("TERM") != NULL ? getenv("TERM") : "");
@@ -813,6 +822,8 @@ out:
 	writer_free(ui.writer);
 	/* The CLI's connection again: its commands may wait for a lock. */
 	db_set_busy_timeout(db, 5000);
+	if (curses_active)
+		termgfx_end(STDOUT_FILENO);
 	ui_restore_terminal();
 	if (screen != NULL) {
 		delscreen(screen);

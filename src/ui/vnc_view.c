@@ -1,6 +1,7 @@
 /* The graphical console pane: a VM's screen through its VNC server
- * (console/vnc.h), drawn with block symbols in the terminal's colours,
- * scaled to the pane or 1:1 with panning.  Keys go to the guest as X
+ * (console/vnc.h), drawn as an image where the terminal shows them (sixel,
+ * the kitty protocol, iTerm2: ui/termgfx.h), else with block symbols in
+ * the terminal's colours; scaled to the pane or 1:1 with panning.  Keys go to the guest as X
  * keysyms, mouse clicks, drags and the wheel as pointer events; Ctrl-]
  * starts a command (back to the list, the menu of chords a terminal
  * cannot type such as Ctrl-Alt-Del, a screenshot, zoom, panning).
@@ -10,6 +11,7 @@
  * catches a server stuck in the middle of a message. */
 #include "ui/cellview.h"
 #include "ui/overlay.h"
+#include "ui/termgfx.h"
 #include "ui/ui_priv.h"
 
 #include <stdio.h>
@@ -57,6 +59,8 @@ struct vncview {
 	bool prefix;
 	int buttons;		/* pointer buttons held */
 	int top;		/* the pane's first screen row, as last drawn */
+	bool have_img;		/* images: one for the current settings was shown */
+	int img_timer;		/* images: a redraw when the terminal is ready */
 };
 
 struct opening {
@@ -81,6 +85,9 @@ static const char *const vnc_help[] = {
 	"Ctrl-] ?\tthis help",
 	"",
 	"The mouse: clicks, drags and the wheel go to the guest's pointer.",
+	"The title says how the screen is drawn: as an image (sixel, kitty,",
+	"iterm2) where the terminal shows them, else with block symbols;",
+	"'vmtty doctor' says why, VMTTY_GRAPHICS chooses.",
 	"'v' in the VM list opens a display; 'vmtty screenshot VM FILE' saves one.",
 	NULL,
 };
@@ -334,6 +341,8 @@ vv_free(void *arg)
 		return;
 	if (v->opening != NULL)
 		v->opening->v = NULL;
+	if (v->img_timer >= 0)
+		loop_cancel_timer(ui_loop(v->ui), v->img_timer);
 	session_close(v);
 	cellview_free(v->cv);
 	cellbuf_free(&v->cells);
@@ -365,17 +374,70 @@ draw_message(int top, int rows, int cols, const char *msg)
 }
 
 static void
+on_img_timer(void *arg)
+{
+	struct vncview *v = arg;
+
+	v->img_timer = -1;
+	if (vv_current(v))
+		ui_intent(v->ui, UI_REDRAW);
+}
+
+/* Images: the newest one goes to the terminal when it has taken the last
+ * one in; until then the one on screen stays, and a timer comes back. */
+static void
+draw_image(struct vncview *v, int top)
+{
+	struct vnc_image img;
+	long wait = 0;
+
+	if (!termgfx_ready(&wait)) {
+		if (v->have_img)
+			termgfx_keep();
+		if (v->img_timer < 0)
+			v->img_timer = loop_add_timer(ui_loop(v->ui), wait, on_img_timer, v);
+		return;
+	}
+	if (vnc_image(v->s, &img)) {
+		termgfx_show(top + img.row, img.col, img.rows, img.cols, img.data, img.len);
+		free(img.data);
+		v->have_img = true;
+	} else if (v->have_img) {
+		termgfx_keep();
+	}
+}
+
+/* The render settings for a pane of ROWS x COLS: images when the terminal
+ * shows them (termgfx.h), else cells. */
+static void
+render_settings(struct vncview *v, int rows, int cols)
+{
+	const struct termgfx_info *gi = termgfx_info();
+
+	v->r.rows = rows;
+	v->r.cols = cols;
+	v->r.colours = terminal_colours();
+	v->r.utf8 = ui_utf8(v->ui);
+	v->r.pixels = gi->mode;
+	v->r.cell_w = gi->cell_w;
+	v->r.cell_h = gi->cell_h;
+	v->r.max_w = gi->mode == TP_SIXEL ? gi->caps.sixel_max_w : 0;
+	v->r.max_h = gi->mode == TP_SIXEL ? gi->caps.sixel_max_h : 0;
+}
+
+static void
 vv_draw(void *arg, int top, int rows, int cols)
 {
 	struct vncview *v = arg;
+	const struct termgfx_info *gi = termgfx_info();
 	char title[512];
 
 	for (int y = top; y < top + rows; y++) {
 		move(y, 0);
 		clrtoeol();
 	}
-	snprintf(title, sizeof title, " VM %s  display %dx%d  %s  Ctrl-] m: keys menu ", v->vm,
-	    v->info.width, v->info.height, v->r.fit ? "scaled" : "1:1");
+	snprintf(title, sizeof title, " VM %s  display %dx%d  %s  %s  Ctrl-] m: keys menu ", v->vm,
+	    v->info.width, v->info.height, v->r.fit ? "scaled" : "1:1", tp_mode_name(gi->mode));
 	attrset(theme_attr(TH_HEADER));
 	ui_put(top, 0, cols, title);
 	attrset(A_NORMAL);
@@ -388,23 +450,26 @@ vv_draw(void *arg, int top, int rows, int cols)
 		    "Connecting to the VNC server...");
 		return;
 	}
-	if (!v->render_set || v->r.rows != rows || v->r.cols != cols) {
-		v->r.rows = rows;
-		v->r.cols = cols;
-		v->r.colours = terminal_colours();
-		v->r.utf8 = ui_utf8(v->ui);
+	if (!v->render_set || v->r.rows != rows || v->r.cols != cols ||
+	    v->r.cell_w != gi->cell_w || v->r.cell_h != gi->cell_h) {
+		render_settings(v, rows, cols);
 		vnc_set_render(v->s, &v->r);
 		v->render_set = true;
+		v->have_img = false;
 	}
-	/* The rows that changed go to the pad; the pad goes to the screen. */
+	/* The rows that changed go to the pad; the pad goes to the screen.
+	 * Under an image the cells are blank. */
 	vnc_cells(v->s, &v->cells);
 	cellview_draw(v->cv, &v->cells, top + 1, 0, false);
 	cellbuf_clean(&v->cells);
+	if (v->r.pixels != TP_SYMBOLS)
+		draw_image(v, top + 1);
 }
 
 static void
 rerender(struct vncview *v)
 {
+	v->have_img = false;
 	if (v->s != NULL)
 		vnc_set_render(v->s, &v->r);
 }
@@ -619,7 +684,7 @@ vnc_view_open(struct ui *ui, const struct vm_config *c)
 	v->list = ui_view_state(ui);
 	v->vm = xstrdup(c->name);
 	v->host = xstrdup(c->host != NULL ? c->host : "");
-	v->watch = v->timer = -1;
+	v->watch = v->timer = v->img_timer = -1;
 	v->cv = cellview_new();
 	v->r.fit = true;
 	cellbuf_init(&v->cells, 1, 1);

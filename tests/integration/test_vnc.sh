@@ -40,6 +40,7 @@ tui_keys /; tui_type g1; tui_keys Enter
 tui_keys j
 tui_keys v
 tui_expect "the display pane opens with the guest's screen size" 'VM g1 +display 720x400 +scaled'
+tui_expect "under tmux without passthrough it draws block symbols" 'VM g1 +display 720x400 +scaled +symbols'
 # The kernel's text drawn with block symbols: many non-blank cells.
 pane_cells() { tui_screen | sed -n '3,48p' | tr -d ' \n' | wc -m; }
 _pane_full() { [ "$(pane_cells)" -gt 500 ]; }
