@@ -72,24 +72,6 @@ off(struct stats_vm *v, const char *host, const char *name, const char *uuid)
 	v->nic[0].rx_bytes = v->nic[0].tx_bytes = v->nic[0].rx_packets = v->nic[0].tx_packets = -1;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (fp == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	return buf;
-}
-
 static void
 test_fixture(void **state)
 {
@@ -117,7 +99,7 @@ test_fixture(void **state)
 		fputs(got, fp);
 		fclose(fp);
 	}
-	want = slurp(FIXTURE);
+	want = unit_slurp(FIXTURE);
 	if (want == NULL)
 		fail_msg("fixture '%s' is missing; run with REGENERATE=1", FIXTURE);
 	if (strcmp(want, got) != 0)
