@@ -105,7 +105,7 @@ if [ -n "$have_virsh" ]; then
 	scrape
 	t_eq "test: vstate as virsh domstats' state.state ($want_state)" "$want_state" \
 		"$(value 'libvirt_domain_info_vstate{host="lvt",domain="test"}')"
-	actual=$($V dommemstat test | awk '$1 == "actual" { printf "%d\n", $2 * 1024 }')
+	actual=$(( $($V dommemstat test | awk '$1 == "actual" { print $2 }') * 1024 ))
 	t_eq "test: balloon bytes as virsh dommemstat's actual" "$actual" \
 		"$(value 'libvirt_domain_memory_stats_actual_balloon_bytes{host="lvt",domain="test"}')"
 	t_eq "test: vCPUs as virsh dominfo" "$($V dominfo test | sed -n 's/^CPU(s): *//p')" \
