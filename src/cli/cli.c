@@ -78,6 +78,9 @@ static const struct cli_cmd commands[] = {
 	  "[--json]",
 	  "live CPU, memory, disk and network of the VMs, like virt-top (q quits); --batch "
 	  "prints a snapshot per delay, --json one JSON object per line", cmd_top },
+	{ "serve", "[--listen ADDRESS:PORT] [--interval S]",
+	  "export every host's VM statistics to Prometheus over HTTP (/metrics, libvirt "
+	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise)", cmd_serve },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log },
 	{ "doctor", "", "what this terminal can show for a VM's display: images (sixel, kitty, "

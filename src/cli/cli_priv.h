@@ -103,6 +103,22 @@ struct hv *cli_hv_open(const struct host *h);
  * warned about on stderr and returned in *STALE (names, allocated). */
 int cli_refresh_hosts(struct db *db, const char *only, char ***stale, size_t *nstale);
 
+struct hv_domain;
+
+/* One host's VMs as configurations for its backend (hv_stats takes VMS). */
+struct cli_vmset {
+	struct vm_config *cfg;
+	const struct vm_config **vms;	/* &cfg[i] */
+	size_t n;
+};
+
+/* HOST's VMs from the inventory (a VM that does not load is warned about
+ * and left out).  0, or -1 + err. */
+int cli_vmset_load(struct db *db, const char *host, struct cli_vmset *s);
+/* The domains D[0..N) a libvirt host listed: uuid and name each. */
+void cli_vmset_domains(const struct hv_domain *d, size_t n, struct cli_vmset *s);
+void cli_vmset_clear(struct cli_vmset *s);
+
 /* The options of `vmtty create`. */
 struct cli_create_opts {
 	const char *host, *template_name, *kernel, *initrd, *cmdline, *memory, *cpus;
@@ -135,5 +151,6 @@ int cmd_log(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_screenshot(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

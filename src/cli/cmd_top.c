@@ -40,9 +40,7 @@
 struct top_host {
 	struct host h;
 	struct hv *hv;		/* NULL: not reachable (error says why) */
-	struct vm_config *cfg;
-	const struct vm_config **vms;
-	size_t nvms;
+	struct cli_vmset set;
 	struct stats *st;
 	struct lane *lane;
 	bool busy;		/* a sample is running on its lane */
@@ -84,7 +82,7 @@ sample_work(void *arg)
 	struct top_host *th = arg;
 
 	th->sample_error[0] = '\0';
-	if (stats_sample(th->st, th->hv, th->vms, th->nvms) != 0)
+	if (stats_sample(th->st, th->hv, th->set.vms, th->set.n) != 0)
 		snprintf(th->sample_error, sizeof th->sample_error, "%s", err_get());
 }
 
@@ -591,39 +589,12 @@ host_free(struct top_host *th)
 	 * may still write it. */
 	if (th->busy)
 		return;
-	for (size_t i = 0; i < th->nvms; i++)
-		vm_config_clear(&th->cfg[i]);
-	free(th->cfg);
-	free(th->vms);
+	cli_vmset_clear(&th->set);
 	stats_free(th->st);
 	if (th->hv != NULL)
 		hv_close(th->hv);
 	host_clear(&th->h);
 	free(th);
-}
-
-/* TH's VMs from the inventory (a libvirt host's as last refreshed). */
-static int
-load_vms(struct db *db, struct top_host *th)
-{
-	struct vm_summary *v;
-	size_t n, k = 0;
-
-	if (vm_list(db, th->h.name, &v, &n) != 0)
-		return -1;
-	th->cfg = xcalloc(n + 1, sizeof *th->cfg);
-	th->vms = xcalloc(n + 1, sizeof *th->vms);
-	for (size_t i = 0; i < n; i++) {
-		if (vm_load(db, v[i].id, &th->cfg[k]) != 0) {
-			cli_warn("%s", err_get());
-			continue;
-		}
-		th->vms[k] = &th->cfg[k];
-		k++;
-	}
-	th->nvms = k;
-	vm_summary_free(v, n);
-	return 0;
 }
 
 static int
@@ -659,7 +630,7 @@ top_setup(struct cli_ctx *ctx, struct top *t, const char *only, int delay_s)
 		memset(&hosts[i], 0, sizeof hosts[i]);
 		t->hosts[t->nhosts++] = th;
 		th->st = stats_new(th->h.name, delay_s * 1000);
-		if (load_vms(db, th) != 0) {
+		if (cli_vmset_load(db, th->h.name, &th->set) != 0) {
 			snprintf(th->error, sizeof th->error, "%s", err_get());
 			continue;
 		}

@@ -220,26 +220,6 @@ static const struct {
 	{ "boot-order", cfg_boot_order },
 };
 
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (fp == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, fp) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 static void
 silent(void *arg, virErrorPtr e)
 {
@@ -283,7 +263,7 @@ test_fixtures(void **state)
 			fputs(got, fp);
 			fclose(fp);
 		}
-		want = slurp(path);
+		want = unit_slurp(path);
 		if (want == NULL)
 			fail_msg("fixture '%s' is missing; run with REGENERATE=1", path);
 		if (strcmp(want, got) != 0)
@@ -517,7 +497,7 @@ parse_file(const char *file)
 	struct libvirt_xml *x;
 
 	snprintf(path, sizeof path, "%s/%s", FIXTURE_DIR, file);
-	if ((text = slurp(path)) == NULL)
+	if ((text = unit_slurp(path)) == NULL)
 		fail_msg("fixture '%s' is missing", path);
 	if ((x = libvirt_xml_parse(text, path)) == NULL)
 		fail_msg("%s", err_get());

@@ -194,26 +194,6 @@ static const struct {
 	{ "hugepages", cfg_hugepages },
 };
 
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (fp == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, fp) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 static void
 test_fixtures(void **state)
 {
@@ -250,7 +230,7 @@ test_fixtures(void **state)
 			fputs(got, fp);
 			fclose(fp);
 		}
-		want = slurp(path);
+		want = unit_slurp(path);
 		if (want == NULL)
 			fail_msg("fixture '%s' is missing; run with REGENERATE=1", path);
 		if (strcmp(want, got) != 0)

@@ -62,4 +62,27 @@ unit_libc_utf8(const char *s)
 	return true;
 }
 
+/* The whole file PATH (allocated, NUL-terminated), NULL when it cannot be
+ * opened: a fixture to compare with. */
+static inline char *
+unit_slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (fp == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	if (fread(buf, 1, (size_t)n, fp) != (size_t)n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
 #endif
