@@ -105,7 +105,7 @@ graph_format(double v, enum graph_unit unit, char *buf, size_t len)
 	}
 	switch (unit) {
 	case GRAPH_PCT:
-		if (v < 9.95 && fractional(v))
+		if (v < 99.95 && fractional(v))
 			snprintf(buf, len, "%.1f %%", v);
 		else
 			snprintf(buf, len, "%.0f %%", v);

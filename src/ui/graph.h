@@ -26,8 +26,9 @@ int graph_level(double v, double max);
 void graph_spark(const double *vals, size_t n, double max, int width, bool utf8, char *out,
     size_t len);
 
-/* V in UNIT as "50 %", "12.5 %", "512 KiB", "1.5 GiB", "300 B/s",
- * "2 MiB/s"; "-" when V < 0. */
+/* V in UNIT as "50 %", "12.5 %" (a tenth below 100 %), "512 KiB",
+ * "1.5 GiB" (a tenth below 10 of a unit), "300 B/s", "2 MiB/s"; "-"
+ * when V < 0. */
 void graph_format(double v, enum graph_unit unit, char *buf, size_t len);
 
 /* A round top for an axis of values up to MAX in UNIT: 100 % at least

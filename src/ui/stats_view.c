@@ -155,24 +155,33 @@ series_columns(struct statsv *v, enum series s, int cols, double *out, double *m
 }
 
 /* The title line of panel P: its name and each series' latest value in
- * the series' colour. */
+ * the series' colour; narrower (the name cut to three letters, single
+ * spaces) when that does not fit in W. */
 static void
 draw_legend(struct statsv *v, const struct panel *p, int y, int x, int w)
 {
-	char buf[128], val[32];
-	int used;
+	char buf[3][64], val[32], title[16];
+	int used, sep = 2, need;
 
-	attrset(A_BOLD);
-	ui_put(y, x, w, p->title);
-	attrset(A_NORMAL);
-	used = ui_width(p->title) + 2;
-	for (int i = 0; i < p->n && used < w; i++) {
+	snprintf(title, sizeof title, "%s", p->title);
+	need = ui_width(title);
+	for (int i = 0; i < p->n; i++) {
 		graph_format(latest_value(v->vm, p->s[i]), p->unit, val, sizeof val);
-		snprintf(buf, sizeof buf, "%s%s%s", p->label[i], p->label[i][0] != '\0' ? " " : "",
-		    val);
+		snprintf(buf[i], sizeof buf[i], "%s%s%s", p->label[i],
+		    p->label[i][0] != '\0' ? " " : "", val);
+		need += sep + ui_width(buf[i]);
+	}
+	if (need > w) {
+		title[3] = '\0';
+		sep = 1;
+	}
+	attrset(A_BOLD);
+	ui_put(y, x, w, title);
+	used = ui_width(title) + sep;
+	for (int i = 0; i < p->n && used < w; i++) {
 		attrset(theme_attr(series_role[i]));
-		ui_put(y, x + used, w - used, buf);
-		used += ui_width(buf) + 2;
+		ui_put(y, x + used, w - used, buf[i]);
+		used += ui_width(buf[i]) + sep;
 	}
 	attrset(A_NORMAL);
 }
