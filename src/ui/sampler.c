@@ -32,6 +32,9 @@
 #include "util/loop.h"
 #include "util/xalloc.h"
 
+/* A wanted host not up yet is tried again this often. */
+#define SAMPLER_RETRY_MS 250
+
 /* The VMs a sample reads, shared by the host and its job in flight. */
 struct cfgset {
 	int refs;		/* UI thread only */
@@ -58,6 +61,7 @@ struct shost {
 	size_t nvms;
 	struct cfgset *set;	/* NULL: to be made from VMS at the next round */
 	long long want_until;	/* log_now_ms(): sampled until then */
+	long long next_at;	/* log_now_ms() of its next sample */
 	struct sjob *job;	/* in flight */
 	char error[512];	/* why its numbers are old; "" */
 	struct shost *next;
@@ -322,7 +326,9 @@ stalled_sample(const char *error, void *arg)
 	ui_intent(j->s->ui, UI_REDRAW);
 }
 
-static void
+/* A sample of H on its lane; false when H is not up (or the lane
+ * refused), so that it is tried again soon. */
+static bool
 sample_host(struct sampler *s, struct shost *h)
 {
 	struct fleet_host *fh = fleet_get(ui_fleet(s->ui), h->name);
@@ -332,7 +338,7 @@ sample_host(struct sampler *s, struct shost *h)
 		if (fh != NULL)
 			snprintf(h->error, sizeof h->error, "host '%s' is %s", h->name,
 			    fleet_state_name(fh->state));
-		return;
+		return false;
 	}
 	if (h->set == NULL)
 		h->set = make_set(s, h);
@@ -347,44 +353,59 @@ sample_host(struct sampler *s, struct shost *h)
 		snprintf(h->error, sizeof h->error, "%s", err_get());
 		set_unref(j->set);
 		free(j);
-		return;
+		return false;
 	}
 	h->job = j;
 	j->next = s->jobs;
 	s->jobs = j;
+	return true;
 }
 
-/* Every interval while wanted: a sample of each wanted host not still
- * busy with the last one. */
+/* Each wanted host is due every interval from its last sample (one still
+ * busy waits for its next turn); a host not up yet is tried again after
+ * SAMPLER_RETRY_MS, so that its first samples follow its connect. */
 static void
 on_timer(void *arg)
 {
 	struct sampler *s = arg;
-	long long now = log_now_ms();
-	bool wanted = false;
+	long long now = log_now_ms(), next = -1;
 
 	s->timer = -1;
 	for (struct shost *h = s->hosts; h != NULL; h = h->next) {
 		if (h->want_until < now)
 			continue;
-		wanted = true;
-		if (h->job == NULL)
-			sample_host(s, h);
+		if (h->next_at <= now) {
+			if (h->job != NULL || sample_host(s, h))
+				h->next_at = now + s->interval_ms;
+			else
+				h->next_at = now + (s->interval_ms < SAMPLER_RETRY_MS ?
+				    s->interval_ms : SAMPLER_RETRY_MS);
+		}
+		if (next < 0 || h->next_at < next)
+			next = h->next_at;
 	}
-	if (wanted)
-		s->timer = loop_add_timer(ui_loop(s->ui), s->interval_ms, on_timer, s);
+	if (next >= 0)
+		s->timer = loop_add_timer(ui_loop(s->ui), next > now ? next - now : 0, on_timer, s);
 }
 
 void
 sampler_want(struct sampler *s, const char *host)
 {
 	struct shost *h = find(s, host);
+	long long now = log_now_ms();
+	bool fresh;
 
 	if (h == NULL)
 		return;
+	/* Newly wanted: sampled now, not at the other hosts' next turn. */
+	fresh = h->want_until < now && h->next_at <= now;
 	/* Two intervals and a margin: a view that draws after each sample
 	 * keeps it going; one no longer on screen lets it stop. */
-	h->want_until = log_now_ms() + 2 * (long long)s->interval_ms + 500;
+	h->want_until = now + 2 * (long long)s->interval_ms + 500;
+	if (s->timer >= 0 && fresh) {
+		loop_cancel_timer(ui_loop(s->ui), s->timer);
+		s->timer = -1;
+	}
 	if (s->timer < 0)
 		s->timer = loop_add_timer(ui_loop(s->ui), 0, on_timer, s);
 }

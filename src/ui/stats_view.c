@@ -20,6 +20,7 @@
 #include "ops/stats.h"
 #include "ui/graph.h"
 #include "util/str.h"
+#include "util/wrap.h"
 #include "util/xalloc.h"
 
 /* Below this height a graph goes two by two rather than four stacked. */
@@ -231,17 +232,27 @@ draw_x_axis(struct statsv *v, int y, int x, int gw)
 	attrset(A_NORMAL);
 }
 
-/* A sentence in the middle of an empty graph. */
+/* WHAT in the middle of an empty graph GW x GH at (Y, X), and WHY (may
+ * be NULL: a sentence from the host) wrapped under it as far as it fits. */
 static void
-draw_empty(int y, int x, int gw, int gh, const char *why)
+draw_empty(int y, int x, int gw, int gh, const char *what, const char *why)
 {
-	char buf[300];
-	int w;
+	char buf[300], line[300];
+	size_t off = 0, len, next;
+	int w = ui_width(what) < gw ? ui_width(what) : gw, row = y + (gh - 1) / 2;
 
-	str_escape_buf(buf, sizeof buf, why);
-	w = ui_width(buf) < gw ? ui_width(buf) : gw;
+	if (why != NULL && gh >= 3)
+		row = y + (gh - 2) / 2;
 	attrset(theme_attr(TH_DIM));
-	ui_put(y + (gh - 1) / 2, x + (gw - w) / 2, w, buf);
+	ui_put(row++, x + (gw - w) / 2, w, what);
+	str_escape_buf(buf, sizeof buf, why != NULL ? why : "");
+	while (buf[off] != '\0' && row < y + gh) {
+		len = wrap_line(buf + off, gw, &next);
+		snprintf(line, sizeof line, "%.*s", (int)len, buf + off);
+		w = ui_width(line);
+		ui_put(row++, x + (gw - w) / 2, w, line);
+		off += next;
+	}
 	attrset(A_NORMAL);
 }
 
@@ -291,11 +302,13 @@ draw_panel(struct statsv *v, const struct panel *p, int y, int x, int w, int h)
 		graph_canvas_plot(&c, cols + (size_t)i * (size_t)dcols, top, i, gap);
 	draw_y_axis(v, p, top, y + 1, x, gh);
 	draw_canvas(&c, y + 1, x + STATSV_LABEL_COLS);
+	/* Sampled, and still nothing: the host does not count it (the note
+	 * says why, e.g. user networking). */
 	if (!known && v->vm != NULL && v->vm->rates && latest_value(v->vm, p->s[0]) < 0)
-		draw_empty(y + 1, x + STATSV_LABEL_COLS, gw, gh, p->s[0] == S_RX &&
-		    v->vm->note[0] != '\0' ? v->vm->note : "not available from this host");
+		draw_empty(y + 1, x + STATSV_LABEL_COLS, gw, gh, "not available",
+		    v->vm->note[0] != '\0' ? v->vm->note : NULL);
 	else if (!known)
-		draw_empty(y + 1, x + STATSV_LABEL_COLS, gw, gh, "waiting for samples...");
+		draw_empty(y + 1, x + STATSV_LABEL_COLS, gw, gh, "waiting for samples...", NULL);
 	draw_x_axis(v, y + 1 + gh, x + STATSV_LABEL_COLS, gw);
 	graph_canvas_free(&c);
 	free(cols);
