@@ -89,7 +89,8 @@ struct sampler {
 };
 
 /* $VMTTY_STATS_INTERVAL seconds (fractions allowed, 0.1 to 3600), else
- * STATS_INTERVAL_MS. */
+ * STATS_INTERVAL_MS.  Read before the TUI sets the user's locale, so the
+ * fraction is always written with a point. */
 static int
 interval_from_env(void)
 {
