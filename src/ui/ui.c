@@ -48,6 +48,7 @@ struct ui {
 	struct loop *loop;
 	struct jobs *jobs;
 	struct fleet *fleet;
+	struct sampler *sampler;
 	struct writer *writer;
 	struct lane *long_lane;		/* see ui_long_lane */
 	int stdin_watch;
@@ -413,6 +414,12 @@ ui_fleet(struct ui *ui)
 	return ui->fleet;
 }
 
+struct sampler *
+ui_sampler(struct ui *ui)
+{
+	return ui->sampler;
+}
+
 bool
 ui_utf8(const struct ui *ui)
 {
@@ -756,6 +763,7 @@ ui_main(struct db *db, long frames)
 	}
 	db_set_busy_timeout(db, UI_DB_WAIT_MS);
 	ui.fleet = fleet_new(ui.loop, ui.jobs, on_fleet_changed, &ui);
+	ui.sampler = sampler_new(&ui);
 	/* Hosts' login questions become overlays, never reads of the
 	 * terminal curses owns. */
 	ask_start(&ui);
@@ -816,6 +824,8 @@ out:
 		writer_close(ui.writer);
 		jobs_free(ui.jobs);
 	}
+	/* After jobs_free: no sample completes any more. */
+	sampler_free(ui.sampler);
 	fleet_free(ui.fleet);
 	if (rc == 0 && ui_unwritten(&ui) != 0)
 		rc = -1;

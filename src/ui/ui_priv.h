@@ -4,6 +4,7 @@
 
 #include <curses.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "model/writer.h"
 
@@ -130,6 +131,38 @@ struct host;
 /* The details page of host H (CPUs, memory, hugepages, KSM) as a view.
  * 0, or -1 + err.  (host_view.c) */
 int host_view_open(struct ui *ui, const struct host *h);
+
+struct sampler;
+struct stats_point;
+struct stats_vm;
+struct vm_summary;
+
+/* The live statistics of the hosts' VMs, sampled on the hosts' fleet lanes
+ * while a view shows them.  (sampler.c) */
+struct sampler *ui_sampler(struct ui *ui);
+/* Quitting: free it after jobs_free. */
+struct sampler *sampler_new(struct ui *ui);
+void sampler_free(struct sampler *s);
+/* Every how many ms ($VMTTY_STATS_INTERVAL, default 2 s). */
+int sampler_interval_ms(const struct sampler *s);
+/* The hosts and their VMs, as the VM list has them now. */
+void sampler_set_vms(struct sampler *s, const struct host *hosts, size_t nhosts,
+    const struct vm_summary *vms, size_t nvms);
+/* A view shows HOST's numbers now: sample it (at once when idle) for the
+ * next two intervals. */
+void sampler_want(struct sampler *s, const char *host);
+/* VM UUID of HOST: its points of the last WINDOW_MS, as stats_history. */
+size_t sampler_history(struct sampler *s, const char *host, const char *uuid, long long window_ms,
+    struct stats_point *out, size_t max);
+/* VM UUID of HOST as last sampled (free with stats_vms_free(v, 1)), or NULL. */
+struct stats_vm *sampler_latest(struct sampler *s, const char *host, const char *uuid);
+/* Why HOST's numbers are not fresh: a sentence, or "". */
+const char *sampler_error(struct sampler *s, const char *host);
+
+/* The statistics page of VM C (key g): graphs of its CPU, memory, disk
+ * and network over the last 1, 5 or 10 minutes.  0, or -1 + err.
+ * (stats_view.c) */
+int stats_view_open(struct ui *ui, const struct vm_config *c);
 
 /* Colour roles, resolved to attributes by theme_attr(). */
 enum theme_role {

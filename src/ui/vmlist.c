@@ -12,6 +12,8 @@
 #include "model/journal.h"
 #include "model/tuning.h"
 #include "model/vm.h"
+#include "ops/stats.h"
+#include "ui/graph.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/wrap.h"
@@ -20,6 +22,8 @@
 #define DETAILS_MIN_COLS 110
 /* Columns besides the name: glyph, state, CPU, vCPUs, memory, uptime. */
 #define LIST_FIXED_COLS 52
+/* A sparkline column: its last points, one a cell (and a gap before). */
+#define SPARK_W 12
 
 static const char *const vmlist_hints[] = {
 	"?", "Help", "Enter", "Menu", "s", "Start", "S", "Shutdown", "/", "Filter",
@@ -397,6 +401,7 @@ vmlist_reload(void *arg)
 		v->live[i].cpu_pct = -1;
 	}
 	fleet_set_hosts(ui_fleet(v->ui), v->hosts, v->nhosts);
+	sampler_set_vms(ui_sampler(v->ui), v->hosts, v->nhosts, v->vms, v->nvms);
 	open_backends(v);
 	vmlist_peek_all(v);
 	vmlist_build_rows(v);
@@ -542,13 +547,46 @@ host_conn_text(struct vmlist *v, const struct host *h)
 	return buf;
 }
 
+/* VM row R's sparklines from column X: its CPU % and, in a second
+ * column, its disk bytes read and written per second. */
+static void
+draw_sparks(struct vmlist *v, const struct row *r, bool sel, int y, int x)
+{
+	struct stats_point pts[SPARK_W];
+	double cpu[SPARK_W], io[SPARK_W], cmax = 0, imax = 0;
+	char buf[SPARK_W * 3 + 1];
+	size_t n;
+
+	if (v->nspark == 0)
+		return;
+	n = sampler_history(ui_sampler(v->ui), v->vms[r->vm].host, v->vms[r->vm].uuid,
+	    (long long)(SPARK_W + 1) * sampler_interval_ms(ui_sampler(v->ui)), pts, SPARK_W);
+	for (size_t i = 0; i < n; i++) {
+		cpu[i] = pts[i].cpu_pct;
+		io[i] = pts[i].rd_bps < 0 ? pts[i].wr_bps : pts[i].wr_bps < 0 ? pts[i].rd_bps :
+		    (double)pts[i].rd_bps + pts[i].wr_bps;
+		cmax = cpu[i] > cmax ? cpu[i] : cmax;
+		imax = io[i] > imax ? io[i] : imax;
+	}
+	graph_spark(cpu, n, graph_axis_top(cmax, GRAPH_PCT), SPARK_W, ui_utf8(v->ui), buf,
+	    sizeof buf);
+	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(TH_RUNNING));
+	ui_put(y, x, SPARK_W, buf);
+	if (v->nspark < 2)
+		return;
+	graph_spark(io, n, graph_axis_top(imax, GRAPH_BPS), SPARK_W, ui_utf8(v->ui), buf,
+	    sizeof buf);
+	attrset(sel ? theme_attr(TH_SELECTED) : theme_attr(TH_HOST));
+	ui_put(y, x + SPARK_W + 1, SPARK_W, buf);
+}
+
 static void
 draw_row(struct vmlist *v, int i, int y, int width)
 {
 	const struct row *r = &v->rows[i];
 	bool sel = i == v->list.sel;
 	char buf[512], mem[32];
-	int namew = width - LIST_FIXED_COLS;
+	int namew = width - LIST_FIXED_COLS - v->nspark * (SPARK_W + 1);
 
 	if (namew < 12)
 		namew = 12;
@@ -602,6 +640,7 @@ draw_row(struct vmlist *v, int i, int y, int width)
 	attrset(sel ? theme_attr(TH_SELECTED) : A_NORMAL);
 	snprintf(buf, sizeof buf, "%5s %5d %10s %9s", cpu, s->cpus, mem, up);
 	ui_put(y, 18 + namew, width - 18 - namew, buf);
+	draw_sparks(v, r, sel, y, 18 + namew + 34);
 	attrset(A_NORMAL);
 }
 
@@ -825,6 +864,28 @@ draw_details(struct vmlist *v, int top, int bottom, int x, int w)
 	draw_vm_journal(v, &y, bottom, x, w);
 }
 
+/* The sparkline columns a list LISTW wide has room for, once any VM of
+ * the HEIGHT rows on screen has points (two samples); the hosts of those
+ * VMs are sampled meanwhile. */
+static int
+spark_cols(struct vmlist *v, int listw, int height)
+{
+	int n = graph_spark_cols(listw, LIST_FIXED_COLS, SPARK_W, 12);
+	bool points = false;
+	struct stats_point p;
+
+	for (int i = 0; n > 0 && i < height && v->list.top + i < v->list.nrows; i++) {
+		const struct row *r = &v->rows[v->list.top + i];
+
+		if (r->vm < 0)
+			continue;
+		sampler_want(ui_sampler(v->ui), v->vms[r->vm].host);
+		points = points || sampler_history(ui_sampler(v->ui), v->vms[r->vm].host,
+		    v->vms[r->vm].uuid, 0, &p, 1) > 0;
+	}
+	return points ? n : 0;
+}
+
 static void
 vmlist_draw(void *arg, int top, int rows, int cols)
 {
@@ -836,7 +897,11 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 		listw = cols * 3 / 5;
 		detx = listw + 2;
 	}
-	namew = listw - LIST_FIXED_COLS < 12 ? 12 : listw - LIST_FIXED_COLS;
+	listw_set_height(&v->list, rows - 2);
+	v->nspark = spark_cols(v, listw, rows - 2);
+	namew = listw - LIST_FIXED_COLS - v->nspark * (SPARK_W + 1);
+	if (namew < 12)
+		namew = 12;
 
 	{
 		static const char *const sorts[] = { "name", "state", "CPU", "memory" };
@@ -851,12 +916,12 @@ vmlist_draw(void *arg, int top, int rows, int cols)
 	}
 	attrset(theme_attr(TH_HEADER));
 	ui_put(top, 0, cols, buf);
-	snprintf(buf, sizeof buf, "    %-*s %-13s %5s %5s %10s %9s", namew, "NAME", "STATE", "CPU",
-	    "VCPUS", "MEMORY", "UPTIME");
+	snprintf(buf, sizeof buf, "    %-*s %-13s %5s %5s %10s %9s %-*s %-*s", namew, "NAME", "STATE",
+	    "CPU", "VCPUS", "MEMORY", "UPTIME", SPARK_W, v->nspark > 0 ? "CPU HISTORY" : "",
+	    SPARK_W, v->nspark > 1 ? "DISK I/O" : "");
 	ui_put(top + 1, 0, listw, buf);
 	attrset(A_NORMAL);
 
-	listw_set_height(&v->list, rows - 2);
 	for (int i = 0; i < rows - 2; i++) {
 		int ri = v->list.top + i;
 

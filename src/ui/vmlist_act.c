@@ -25,7 +25,7 @@ const char *const vmlist_help[] = {
 	"Moving",
 	"Up/Down k/j\tselect the previous / next row",
 	"PgUp/PgDn\ta page up / down (also Ctrl-B / Ctrl-F)",
-	"Home/End g/G\tfirst / last row",
+	"Home/End G\tfirst / last row",
 	"mouse\tclick selects, the wheel scrolls",
 	"Space\tfold or unfold the selected host",
 	"Left/Right h/l\tfold / unfold the selected host",
@@ -57,6 +57,7 @@ const char *const vmlist_help[] = {
 	"c\tthe VM's serial console in a pane (in it, Ctrl-] ? lists its keys)",
 	"C\tthe VM's serial console full screen (Ctrl-] returns)",
 	"v\tthe VM's graphical display (VNC) in a pane (Ctrl-] then l: back here)",
+	"g\tgraphs: CPU, memory, disk, network over 1, 5 or 10 minutes",
 	"",
 	"Hosts",
 	"a\tadd a host (a name and a libvirt URI)",
@@ -636,7 +637,7 @@ remove_host(struct vmlist *v, const struct row *r)
 static const char *const vm_menu[] = {
 	"s\tStart", "S\tShut down", "R\tReboot", "p\tPause / resume", "F\tForce off",
 	"X\tReset", "c\tSerial console", "C\tSerial console, full screen",
-	"v\tGraphical display (VNC)", "e\tEdit", "t\tSnapshots", "T\tTuning", "m\tMigrate",
+	"v\tGraphical display (VNC)", "e\tEdit", "t\tSnapshots", "T\tTuning", "g\tGraphs", "m\tMigrate",
 	"i\tHost details", "x\tDelete VM",
 	"D\tDelete VM and disks", "n\tNew VM", NULL,
 };
@@ -767,6 +768,27 @@ console_key(struct vmlist *v, bool full, bool graphics)
 	return UI_HANDLED | UI_REDRAW;
 }
 
+/* The statistics page of the selected VM, busy or not. */
+static int
+stats_key(struct vmlist *v)
+{
+	const struct row *r = vmlist_selected(v);
+	struct vm_config c;
+
+	if (r == NULL || r->vm < 0) {
+		ui_status(v->ui, true, "Select a VM first (this is a host row).");
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (vm_load(ui_db(v->ui), v->vms[r->vm].id, &c) != 0) {
+		ui_status(v->ui, true, "%s", err_get());
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (stats_view_open(v->ui, &c) != 0)
+		ui_status(v->ui, true, "%s", err_get());
+	vm_config_clear(&c);
+	return UI_HANDLED | UI_REDRAW;
+}
+
 static int
 fold_key(struct vmlist *v, const struct row *r, int key)
 {
@@ -795,7 +817,8 @@ vmlist_key(void *arg, int key)
 		return filter_key(v, key);
 	if (key == K_FN(KEY_MOUSE))
 		return mouse_key(v);
-	if ((intent = listw_key(&v->list, key)) != UI_IGNORED)
+	/* g is the graphs here, not the first row (Home is). */
+	if (key != 'g' && (intent = listw_key(&v->list, key)) != UI_IGNORED)
 		return intent;
 	switch (key) {
 	case ' ':
@@ -881,6 +904,8 @@ vmlist_key(void *arg, int key)
 		return open_vm_page(v, migrate_view_open);
 	case 'K':
 		return open_vm_page(v, clone_dialog_open);
+	case 'g':
+		return stats_key(v);
 	case 'i':
 		return host_key(v);
 	case 'c':

@@ -87,6 +87,7 @@ struct vmlist {
 	struct shutdown_wait *waits;
 	size_t nwaits;
 	bool esc_hint_shown;
+	int nspark;		/* sparkline columns drawn: 0, 1 (CPU), 2 (and I/O) */
 };
 
 /* vmlist.c */

@@ -79,7 +79,7 @@ tui_expect "the TUI lists g1" 'g1 +running' 20
 _selected() { tui_screen | grep -Eq "VM +g1( |\$)" && tui_screen | grep -Eq "Host +$1( |\$)"; }
 select_vm() { # HOST
 	local i
-	tui_keys g
+	tui_keys Home
 	for i in 1 2 3 4 5 6 7 8; do _selected "$1" && return 0; tui_keys j; wait_for 1 _selected "$1"; done
 	_selected "$1"
 }

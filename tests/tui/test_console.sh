@@ -31,7 +31,7 @@ tui_expect "the list shows t1 running" '▶ t1 +running'
 _selected() { tui_screen | grep -Eq "VM +$1\$|VM +$1 "; }
 select_vm() {
 	local i
-	tui_keys g
+	tui_keys Home
 	for i in 1 2 3 4 5 6; do _selected "$1" && return 0; tui_keys j; wait_for 1 _selected "$1"; done
 	_selected "$1"
 }

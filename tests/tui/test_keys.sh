@@ -196,7 +196,7 @@ tui_type lab2
 tui_keys Enter
 tui_expect "the filter keeps the host named lab2" 'filter: lab2$'
 tui_expect "listed with its domain" 'lab2 +\(libvirt, 1 VM\)'
-tui_keys g
+tui_keys Home
 tui_expect "its row selected" '│ Host +lab2'
 tui_keys x
 tui_expect "x on a host row asks first" "Remove host 'lab2' from vmtty\?"

@@ -77,7 +77,7 @@ tui_keys Escape
 tui_wait_gone 'Keys' 5
 
 # 2. Lifecycle on the test driver from the keyboard.
-tui_keys g
+tui_keys Home
 until_sel() { tui_screen | grep -Eq "VM +$1"; }
 for _ in $(seq 10); do until_sel test && break; tui_keys j; wait_for 1 until_sel test; done
 t_check "the test domain is selected" until_sel test
@@ -111,13 +111,17 @@ t_nomatch "no delete was journaled" '"action": "delete"' "$T_OUT"
 # like this one with the same VM ('test', the last row) selected, and the
 # selection colour is on the same lines.  (Attributes of blank cells are
 # left out: ncurses may clear with or without them, which shows the same.)
-# The status line is left out too: its messages differ.
+# The status line is left out too: its messages differ; and so are the
+# sparklines' glyphs (blanks here), whose history differs, but not where
+# they are.
 SEL_BG='48;5;24'	# TH_SELECTED's background in the 256-colour theme
 snap() {
 	local rows
 	rows=$($TUI_T display -p -t "$1" '#{pane_height}')
-	$TUI_T capture-pane -p -t "$1" -S 0 -E $((rows - 3))
-	$TUI_T capture-pane -p -t "$1" -S $((rows - 1)) -E $((rows - 1))
+	{
+		$TUI_T capture-pane -p -t "$1" -S 0 -E $((rows - 3))
+		$TUI_T capture-pane -p -t "$1" -S $((rows - 1)) -E $((rows - 1))
+	} | sed -E 's/▁|▂|▃|▄|▅|▆|▇|█/ /g'
 	echo "selected lines: $($TUI_T capture-pane -p -e -t "$1" | grep -n -- "$SEL_BG" | cut -d: -f1 | tr '\n' ' ')"
 }
 _same_as_ref() { [ "$(snap t)" = "$(snap ref)" ]; }
