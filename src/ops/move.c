@@ -30,6 +30,7 @@
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
+#include "ops/keep.h"
 #include "ops/migrate.h"
 #include "ops/provision.h"
 #include "util/err.h"
@@ -726,16 +727,29 @@ undo(struct move_plan *p, const struct vm_config *dc)
 }
 
 /* Disk I of the source goes after the move: copied, not a CD-ROM or
- * read-only disk vmtty did not make, and no other VM uses it. */
+ * read-only disk vmtty did not make, no other VM uses it, and on a
+ * built-in host no other VM's disk stands on it (KEEP: its backing chain,
+ * its snapshots' files); what stays and why goes into WARN. */
 static bool
-source_goes(struct move_plan *p, size_t i, const struct vm_disk_ref *refs, size_t nrefs)
+source_goes(struct move_plan *p, size_t i, const struct vm_disk_ref *refs, size_t nrefs,
+    const struct keep *keep, char *warn, size_t len)
 {
 	const struct vm_disk *d = p->disks[i].d;
+	const struct hv_keep *u;
+	const char *role;
+	size_t n;
 
 	if (p->disks[i].shared || ((d->cdrom || d->readonly) && !d->owned))
 		return false;
-	return provision_disk_user(refs, nrefs, p->c.id, p->c.host_id, builtin(p->src),
-	    d->path) == NULL;
+	if (provision_disk_user(refs, nrefs, p->c.id, p->c.host_id, builtin(p->src),
+	    d->path) != NULL)
+		return false;
+	if (keep == NULL || (u = keep_find(keep, d->path, &role)) == NULL)
+		return true;
+	if ((n = strlen(warn)) < len)
+		snprintf(warn + n, len - n, "%sdisk '%s' stays on host '%s': VM '%s' needs it (%s)",
+		    n > 0 ? "; " : "", d->path, p->src->host.name, u->vm, role);
+	return false;
 }
 
 /* The source's definition and disks go; what could not, into WARN. */
@@ -743,6 +757,7 @@ static void
 remove_source(struct move_plan *p, char *warn, size_t len)
 {
 	struct vm_disk_ref *refs = NULL;
+	struct keep keep, *kp = NULL;
 	size_t nrefs = 0, n;
 
 	warn[0] = '\0';
@@ -756,13 +771,22 @@ remove_source(struct move_plan *p, char *warn, size_t len)
 		    err_get());
 		return;
 	}
+	if (builtin(p->src) && keep_build(p->db, p->c.id, &keep) == 0) {
+		kp = &keep;
+	} else if (builtin(p->src)) {
+		snprintf(warn, len, "its disks stay on host '%s': %s", p->src->host.name, err_get());
+		vm_disk_refs_free(refs, nrefs);
+		return;
+	}
 	for (size_t i = 0; i < p->ndisks; i++) {
-		if (!source_goes(p, i, refs, nrefs))
+		if (!source_goes(p, i, refs, nrefs, kp, warn, len))
 			continue;
 		if (hv_volume_delete(p->src, p->disks[i].d->path) != 0 &&
 		    (n = strlen(warn)) < len)
 			snprintf(warn + n, len - n, "%s%s", n > 0 ? "; " : "", err_get());
 	}
+	if (kp != NULL)
+		keep_free(kp);
 	vm_disk_refs_free(refs, nrefs);
 }
 

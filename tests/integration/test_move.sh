@@ -260,5 +260,17 @@ t_check "the volume is gone" test ! -e "$part"
 t_eq "L's pool lists nothing" "" "$(vols "$L_URI" default)"
 t_eq "the inventory is as it was" "$inv0" "$(inv)"
 
+# ---- a base another VM's overlay stands on stays when its VM moves away -------
+qemu-img create -q -f qcow2 "$T_TMP/GOLD.qcow2" 16M
+qemu-img create -q -f qcow2 -b "$T_TMP/GOLD.qcow2" -F qcow2 "$T_TMP/OV.qcow2"
+t_status "create golden on GOLD" 0 "$VMTTY" create golden --disk "$T_TMP/GOLD.qcow2"
+t_status "create cv on an overlay of GOLD" 0 "$VMTTY" create cv --disk "$T_TMP/OV.qcow2"
+t_status "migrate golden --to L --offline" 0 "$VMTTY" migrate golden --to L --offline
+t_match "it says GOLD stays, naming cv" \
+	"disk '$T_TMP/GOLD.qcow2' stays on host 'local': VM 'cv' needs it \\(the backing file of its disk" \
+	"$T_OUT$T_ERR"
+t_check "GOLD is still there" test -f "$T_TMP/GOLD.qcow2"
+t_status "cv's backing chain still opens" 0 qemu-img info -U --backing-chain "$T_TMP/OV.qcow2"
+
 note "whole test: $(($(ms) - T_START)) ms"
 t_summary
