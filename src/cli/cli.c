@@ -25,67 +25,71 @@
 static const struct cli_cmd commands[] = {
 	{ "host", "add NAME URI | list [--json] | rm NAME | set NAME --migration-address ADDR | "
 	  "info HOST [--json] | ksm on|off",
-	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host },
-	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list },
+	  "manage hosts: built-in (vmtty:///local) or libvirt URIs", cmd_host, CLI_READS_LIST },
+	{ "list", "[--host HOST] [--json]", "list VMs with their state", cmd_list, CLI_READS },
 	{ "show", "VM [--json | --argv | --xml]",
-	  "show a VM's configuration, qemu command line or libvirt XML", cmd_show },
+	  "show a VM's configuration, qemu command line or libvirt XML", cmd_show, CLI_READS },
 	{ "create", "NAME [--template T] [--kernel K [--initrd I] [--cmdline C]] [--memory SIZE] "
 	  "[--cpus N] [--disk PATH | --disk-size SIZE | --image BASE [--copy]] [--iso ISO] "
 	  "[--ssh-key KEY.pub] [--user U] [--hostname H] "
 	  "[--network user|none|bridge:BR|network:NET] [--forward tcp:HOST:GUEST] "
 	  "[--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] [--notes TEXT] "
 	  "[--host HOST] [--pool POOL] [--dir DIR]",
-	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl },
+	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl, CLI_WRITES },
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
-	  cmd_templates },
+	  cmd_templates, CLI_READS },
 	{ "edit", "VM [--cpus N] [--memory SIZE] [--kernel K] [--initrd I] [--cmdline C] "
 	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
 	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
 	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N]",
-	  "change a VM; a running VM gets the changes at its next start", cmd_edit },
+	  "change a VM; a running VM gets the changes at its next start", cmd_edit, CLI_WRITES },
 	{ "tune", "VM [--pin VCPU:CPUS]... [--emulator-pin CPUS] [--hugepages 2M|1G|off] "
 	  "[--balloon SIZE] [--max-memory SIZE] | VM [--json]",
-	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune },
+	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune, CLI_WRITES },
 	{ "migrate", "VM --to HOST [--copy-storage] [--postcopy] [--auto-converge] "
 	  "[--bandwidth MIB/S] [--keep-source] [--progress | --json] | "
 	  "VM --to HOST --offline [--pool POOL] [--bandwidth MIB/S] [--keep-source] "
 	  "[--progress | --json]",
 	  "move a running VM live to another libvirt host, or a stopped one (--offline) "
-	  "between any two hosts, its disks copied and checked (Ctrl-C stops it)", cmd_migrate },
+	  "between any two hosts, its disks copied and checked (Ctrl-C stops it)", cmd_migrate, CLI_WRITES },
 	{ "snapshot", "VM create NAME [--disk-only] [--description TEXT] | VM list [--json] | "
 	  "VM revert NAME | VM delete NAME [--children]",
-	  "snapshots of a VM as a tree: full (RAM and disks) or disk-only", cmd_snapshot },
+	  "snapshots of a VM as a tree: full (RAM and disks) or disk-only", cmd_snapshot,
+	  CLI_READS_LIST },
 	{ "clone", "VM NEWNAME [--linked | --full] [--snapshot NAME] [--host HOST] [--progress]",
 	  "copy a stopped VM (or one of its snapshots) with a new name, UUID, MACs and "
 	  "cloud-init identity: full copies (default) or linked overlays (Ctrl-C stops it)",
-	  cmd_clone },
+	  cmd_clone, CLI_WRITES },
 	{ "delete", "VM [--delete-disks] [--snapshots]",
-	  "delete a VM (its disks only when asked; its snapshots with it when asked)", cmd_vmctl },
-	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl },
-	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl },
-	{ "poweroff", "VM [--wait] [--timeout S]", "stop a VM at once (pull the plug)", cmd_vmctl },
-	{ "reboot", "VM [--wait] [--timeout S]", "reboot the guest (ACPI shutdown, then start over)", cmd_vmctl },
-	{ "reset", "VM [--wait] [--timeout S]", "hard-reset a VM", cmd_vmctl },
-	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl },
-	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl },
-	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl },
+	  "delete a VM (its disks only when asked; its snapshots with it when asked)", cmd_vmctl, CLI_WRITES },
+	{ "start", "VM [--wait] [--wait-serial TEXT] [--timeout S]", "start a VM", cmd_vmctl, CLI_WRITES },
+	{ "shutdown", "VM [--wait] [--timeout S]", "ask the guest to power off (ACPI)", cmd_vmctl, CLI_WRITES },
+	{ "poweroff", "VM [--wait] [--timeout S]", "stop a VM at once (pull the plug)", cmd_vmctl, CLI_WRITES },
+	{ "reboot", "VM [--wait] [--timeout S]", "reboot the guest (ACPI shutdown, then start over)", cmd_vmctl, CLI_WRITES },
+	{ "reset", "VM [--wait] [--timeout S]", "hard-reset a VM", cmd_vmctl, CLI_WRITES },
+	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl, CLI_WRITES },
+	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl, CLI_WRITES },
+	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl, CLI_WRITES },
 	{ "console", "VM [--escape KEY] [--force] [--log FILE]",
-	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console },
+	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console, CLI_READS },
 	{ "screenshot", "VM FILE [--timeout S] | --vnc unix:PATH FILE",
-	  "save the VM's screen as a PNG (through its VNC display)", cmd_screenshot },
+	  "save the VM's screen as a PNG (through its VNC display)", cmd_screenshot,
+	  CLI_READS },
 	{ "top", "[--host HOST] [--sort cpu|mem|io|name] [--batch] [--iterations N] [--delay S] "
 	  "[--json]",
 	  "live CPU, memory, disk and network of the VMs, like virt-top (q quits); --batch "
-	  "prints a snapshot per delay, --json one JSON object per line", cmd_top },
+	  "prints a snapshot per delay, --json one JSON object per line", cmd_top,
+	  CLI_READS },
 	{ "serve", "[--listen ADDRESS:PORT] [--interval S]",
 	  "export every host's VM statistics to Prometheus over HTTP (/metrics, libvirt "
-	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise)", cmd_serve },
+	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise)", cmd_serve,
+	  CLI_READS },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
-	  "show the journal of operations", cmd_log },
+	  "show the journal of operations", cmd_log, CLI_READS },
 	{ "doctor", "", "what this terminal can show for a VM's display: images (sixel, kitty, "
-	  "iTerm2) or block symbols, and why", cmd_doctor },
-	{ "help", "[COMMAND]", "show help for a command", NULL },
+	  "iTerm2) or block symbols, and why", cmd_doctor, CLI_READS },
+	{ "help", "[COMMAND]", "show help for a command", NULL, CLI_READS },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -114,6 +118,17 @@ usage(FILE *fp)
 	    "A VM is named NAME when that is unique, else HOST/NAME.\n"
 	    "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
 	    "See vmtty(1) for details.\n");
+}
+
+/* Command C's subcommand only reads: "list" ("host list", "snapshot VM
+ * list"), "host info". */
+static bool
+list_sub(const struct cli_cmd *c, int argc, char **argv)
+{
+	int at = strcmp(c->name, "snapshot") == 0 ? 2 : 1;
+
+	return argc > at && (strcmp(argv[at], "list") == 0 ||
+	    (at == 1 && strcmp(argv[at], "info") == 0));
 }
 
 static const struct cli_cmd *
@@ -226,6 +241,15 @@ cli_db(struct cli_ctx *ctx)
 	free(path);
 	if (ctx->db == NULL) {
 		cli_fail_err();
+		return NULL;
+	}
+	/* A command that may change a host reads the whole inventory first:
+	 * a corrupt one is refused before anything is touched, not after the
+	 * host changed with nowhere to record it. */
+	if (ctx->writes && db_check_pages(ctx->db) != 0) {
+		cli_fail_err();
+		db_close(ctx->db);
+		ctx->db = NULL;
 		return NULL;
 	}
 	/* Every command and the TUI open the inventory here: a creation
@@ -472,6 +496,7 @@ cli_main(int argc, char **argv)
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 			return cli_fail("the terminal UI needs a terminal on standard input "
 			    "and output; run a command instead (see 'vmtty --help')");
+		ctx.writes = true;
 		if (cli_db(&ctx) == NULL)
 			return CLI_FAILED;
 		rc = ui_main(ctx.db, frames) == 0 ? CLI_OK : cli_fail_err();
@@ -489,6 +514,8 @@ cli_main(int argc, char **argv)
 
 		if (c == NULL)
 			return cli_usage(NULL, "unknown command '%s'", argv[i]);
+		ctx.writes = c->reads == CLI_WRITES || (c->reads == CLI_READS_LIST &&
+		    !list_sub(c, argc - i, argv + i));
 		rc = c->run(&ctx, argc - i, argv + i);
 	}
 	db_close(ctx.db);

@@ -13,6 +13,15 @@ struct db;
 struct cli_ctx {
 	const char *db_path;	/* --db, or NULL for the default */
 	struct db *db;		/* opened on first use */
+	bool writes;		/* the command may change a host or the inventory */
+};
+
+/* What a command does with the inventory (cli_cmd.reads). */
+enum cli_reads {
+	CLI_WRITES,		/* changes hosts or the inventory (the default) */
+	CLI_READS,		/* only reads */
+	CLI_READS_LIST,		/* only reads when its subcommand is "list" (or
+				 * "info") */
 };
 
 struct cli_cmd {
@@ -20,6 +29,7 @@ struct cli_cmd {
 	const char *args;	/* usage after the name */
 	const char *summary;	/* one line for --help */
 	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+	enum cli_reads reads;
 };
 
 /* The inventory, opened on first use; NULL after printing the error. */

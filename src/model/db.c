@@ -251,7 +251,7 @@ db_refuse_write(struct db *db)
  * any byte changes, and a damaged journal refuses it instead of losing
  * its rows.  Commands that only read never pay for it.
  */
-static int
+int
 db_check_pages(struct db *db)
 {
 	sqlite3_stmt *st;

@@ -20,6 +20,11 @@ const char *db_path(const struct db *db);
  * fails as busy (db_open: 5000 ms, right for the CLI). */
 void db_set_busy_timeout(struct db *db, int ms);
 
+/* Read every page now, as the first write of this process would: 0, or -1
+ * + err when the inventory is corrupt (it is then refused for writing).  For
+ * a command that changes a host before it records what it did: it asks
+ * before touching anything.  Once per process; later calls are free. */
+int db_check_pages(struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

@@ -87,6 +87,35 @@ t_eq "the file is byte for byte as it was" "$sum" "$(sha256sum < "$db")"
 t_status "list still reads it" 0 "$VMTTY" --db "$db" list
 t_match "and shows the VM" "j1" "$T_OUT"
 
+# 2d. Commands that change a host before they record it (snapshots, delete
+# --snapshots, start) read the whole inventory first: with the journal
+# corrupt they are refused before the disk or the host changes; the reading
+# subcommands still work; the TUI does not start on it.
+db="$T_TMP/snap/inv.db"
+mkdir -p "$T_TMP/snap"
+qemu-img create -q -f qcow2 "$T_TMP/snap/D.qcow2" 64M
+t_status "a VM with a snapshot" 0 sh -c '"$1" --db "$2" create x --disk "$3" &&
+	"$1" --db "$2" snapshot x create s0' _ "$VMTTY" "$db" "$T_TMP/snap/D.qcow2"
+sql "$db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+damage "$db" journal
+sum=$(sha256sum "$db" "$T_TMP/snap/D.qcow2")
+for cmd in "snapshot x create s1" "snapshot x create s2 --disk-only" "snapshot x delete s0" \
+	"snapshot x revert s0" "delete x --snapshots" "start x"; do
+	# shellcheck disable=SC2086
+	t_status "$cmd: exit 1 before touching anything" 1 "$VMTTY" --db "$db" $cmd
+	t_match "$cmd: says the inventory is corrupt" "inventory '$db' is corrupt" "$T_ERR"
+done
+t_eq "the inventory and the disk are byte for byte as they were" "$sum" \
+	"$(sha256sum "$db" "$T_TMP/snap/D.qcow2")"
+t_eq "no snapshot file was made" "D.qcow2" "$(ls "$T_TMP/snap" | grep -v inv.db)"
+t_status "snapshot x list still reads" 0 "$VMTTY" --db "$db" snapshot x list
+t_match "and shows s0" "s0" "$T_OUT"
+t_status "host list still reads" 0 "$VMTTY" --db "$db" host list
+"$T_BUILD/bench/ptyrun" -p 80x24 -o "$T_TMP/tui.out" "$VMTTY" --db "$db" --frames 1 \
+	>"$T_TMP/ptyrun.out" 2>&1
+t_match "the TUI (on a pty) does not start on it: exit 1" "status=1" "$(cat "$T_TMP/ptyrun.out")"
+t_match "saying why" "inventory '$db' is corrupt" "$(cat "$T_TMP/tui.out")"
+
 # 3. A full file system: creating the inventory fails, and no 0-byte file
 # (which would pass for an empty inventory next time) is left.
 mnt="$T_TMP/full"
