@@ -29,7 +29,7 @@
 #include "util/spawn.h"
 #include "util/xalloc.h"
 
-#define QEMU_START_MS 30000	/* qemu's daemonizing parent exits once ready */
+#define QEMU_START_MS 30000	/* qemu answers on QMP once set up */
 #define QEMU_QMP_MS 3000
 #define QEMU_REBOOT_MS 60000
 
@@ -148,6 +148,9 @@ qemu_status(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 		return -1;
 	if (st->state != HV_RUNNING)
 		return 0;
+	/* Reattaching to a qemu an older vmtty started: its sockets become
+	 * the owner's alone before any is used. */
+	qemu_private_sockets(&r);
 	if ((q = qmp_connect(r.qmp, QEMU_QMP_MS)) == NULL) {
 		st->state = HV_UNKNOWN;
 		snprintf(st->detail, sizeof st->detail, "%s", err_get());
@@ -446,6 +449,52 @@ undo_start(const struct vm_config *c, const struct qemu_run *r, int pid)
 	free(why);
 }
 
+/*
+ * Wait for the qemu just started (DAEMON, the process vmtty ran) to answer
+ * on QMP, which it does once its main loop runs, after its whole set-up.
+ * 0 and *PID the qemu of the pidfile; -1 + err (*PID as far as known)
+ * when it exited first or did not answer within QEMU_START_MS.
+ */
+static int
+wait_ready(const struct vm_config *c, const struct qemu_run *r, pid_t daemon, int *pid)
+{
+	long long deadline = log_now_ms() + QEMU_START_MS;
+	int pidfd = pidfd_open(daemon, 0);
+	char tail[1024];
+
+	for (;;) {
+		long long left = deadline - log_now_ms();
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		bool ours;
+		struct qmp *q;
+
+		*pid = qemu_read_pidfile(r->pidfile);
+		ours = *pid > 0 && qemu_pid_is_ours(*pid, r->pidfile);
+		if (ours && (q = qmp_connect(r->qmp, left > 0 ? (int)left : 0)) != NULL) {
+			qmp_close(q);
+			break;
+		}
+		if (!ours && (pidfd < 0 || poll(&p, 1, 0) == 1)) {
+			if (pidfd >= 0)
+				close(pidfd);
+			qemu_log_tail(r->trace, 2, tail, sizeof tail);
+			*pid = 0;
+			return err_set("qemu could not start VM '%s': %s", c->name,
+			    tail[0] != '\0' ? tail : "it exited and said nothing");
+		}
+		if (deadline - log_now_ms() <= 0) {
+			if (pidfd >= 0)
+				close(pidfd);
+			return err_set("VM '%s' did not start: qemu did not answer within %d s",
+			    c->name, QEMU_START_MS / 1000);
+		}
+		poll(NULL, 0, 10);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return 0;
+}
+
 /* Start C, whose lock the caller holds (R its runtime paths). */
 static int
 start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp, char *note,
@@ -456,7 +505,8 @@ start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp
 	struct strv argv = { 0 };
 	const char *accel;
 	char *line;
-	int logfd = -1, status, pid, rc = -1;
+	int qemufd = -1, pid, rc = -1;
+	pid_t daemon;
 
 	if (qemu_status(hv, c, &st) != 0)
 		goto out;
@@ -474,26 +524,25 @@ start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp
 	if (st.state == HV_CRASHED)
 		qemu_log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
 	qemu_clean_runtime(&r);
-	if (qemu_fresh_logs(&r, &logfd) != 0)
+	if (qemu_fresh_logs(&r, &qemufd) != 0)
 		goto out;
 	line = strv_join_shell(&argv);
 	qemu_log_append(r.log, "starting VM '%s' (accel %s): %s", c->name, accel, line);
 	log_debug("qemu: start '%s': %s", c->name, line);
 	free(line);
-	if (spawn_wait(argv.v, -1, logfd, QEMU_START_MS, &status) != 0) {
+	/* Umask 0177 from before qemu's exec: its sockets and its pidfile are
+	 * born 0600, with no moment at which they are anything else. */
+	if (spawn_daemon(argv.v, qemufd, qemufd, 0177, &daemon) != 0) {
 		err_prefix("VM '%s' did not start", c->name);
 		goto out;
 	}
-	if (status != 0) {
-		char tail[1024];
-
-		qemu_log_tail(r.trace, 2, tail, sizeof tail);
-		err_set("qemu could not start VM '%s' (exit %d): %s", c->name, status, tail);
-		qemu_clean_runtime(&r);
+	if (wait_ready(c, &r, daemon, &pid) != 0) {
+		if (pid > 0)
+			undo_start(c, &r, pid);
+		else
+			qemu_clean_runtime(&r);
 		goto out;
 	}
-	qemu_private_sockets(&r);
-	pid = qemu_read_pidfile(r.pidfile);
 	if (qemu_tune_apply(c, r.qmp, pid, start_tuning(c)) != 0) {
 		undo_start(c, &r, pid);
 		goto out;
@@ -501,8 +550,8 @@ start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp
 	qemu_log_append(r.log, "VM '%s' started, qemu pid %d", c->name, pid);
 	rc = 0;
 out:
-	if (logfd >= 0)
-		close(logfd);
+	if (qemufd >= 0)
+		close(qemufd);
 	strv_free(&argv);
 	return rc;
 }

@@ -25,7 +25,7 @@ struct qemu_run {
 	char vnc[QEMU_SOCK_MAX];
 	char pidfile[4096];
 	char log[4096];
-	char trace[4096];	/* qemu's own -D log */
+	char trace[4096];	/* qemu's stdout and stderr */
 	char serial_log[4096];
 	char lock[4096];
 };
@@ -93,11 +93,12 @@ void qemu_clean_runtime(const struct qemu_run *r);
 /* Take VM C's lock (one lifecycle operation at a time, across processes):
  * the lock's fd, or -1 + err. */
 int qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r);
-/* Make the VM's sockets 0600 once qemu is up (-daemonize makes them 0750). */
+/* Make any of the VM's sockets that is looser than 0600 (a qemu an older
+ * vmtty started) 0600. */
 void qemu_private_sockets(const struct qemu_run *r);
-/* The logs qemu opens by name, made fresh (never through a link); *LOGFD
- * gets vmtty's own log, opened for qemu's stderr. */
-int qemu_fresh_logs(const struct qemu_run *r, int *logfd);
+/* The files qemu writes, made fresh (never through a link); *QEMUFD gets
+ * the trace file, opened for qemu's stdout and stderr. */
+int qemu_fresh_logs(const struct qemu_run *r, int *qemufd);
 /* A pidfd for qemu PID once it is checked to be this VM's; -1 if not. */
 int qemu_open_ours(const struct qemu_run *r, int pid);
 /* Wait up to MS for qemu PID (PIDFD, or -1) to exit. */

@@ -332,11 +332,9 @@ add_control(struct strv *a, const struct qemu_run *r)
 	add_chardev_socket(a, "qmp1", r->events, NULL);
 	strv_add2(a, "-mon", "chardev=qmp1,mode=control");
 	strv_add2(a, "-pidfile", r->pidfile);
-	/* With -D (a file of its own: qemu truncates it), a daemonized qemu keeps
-	 * stderr, our log, instead of sending it to /dev/null. */
-	strv_add2(a, "-D", r->trace);
 	strv_add2(a, "-msg", "timestamp=on");
-	strv_add(a, "-daemonize");
+	/* No -daemonize: it sets qemu's umask to 027 and its sockets would be
+	 * born 0750.  vmtty puts qemu in the background itself (qemu_start). */
 }
 
 int

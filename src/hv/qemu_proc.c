@@ -169,7 +169,7 @@ qemu_log_append(const char *file, const char *fmt, ...)
 	fclose(fp);
 }
 
-/* What QEMU last said (its stderr, in the -D file) and vmtty's own last
+/* What QEMU last said (its stderr, in its trace file) and vmtty's own last
  * lines, for a VM whose qemu died. */
 void
 qemu_crash_detail(const struct qemu_run *r, int pid, char *buf, size_t len)
@@ -325,46 +325,62 @@ qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r)
 }
 
 /*
- * QEMU's -daemonize sets its umask to 027 whatever it inherits, so its
- * sockets are born 0750: no one else may connect to them (that takes
- * write permission), and they are in a directory no one else can enter.
- * They are made the owner's alone once QEMU is up.
+ * QEMU is started with umask 0177 (qemu_start), so its sockets are born
+ * 0600.  A qemu started by an older vmtty (with -daemonize, which sets
+ * umask 027) may have 0750 ones: on reattach, a socket of ours with any
+ * bit for group or others is made 0600 before it is used.
  */
 void
 qemu_private_sockets(const struct qemu_run *r)
 {
 	const char *socks[] = { r->qmp, r->events, r->serial, r->vnc };
+	struct stat st;
 
-	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
-		if (chmod(socks[i], 0600) != 0 && errno != ENOENT)
+	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++) {
+		if (lstat(socks[i], &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 0177) == 0)
+			continue;
+		if (chmod(socks[i], 0600) != 0)
 			log_debug("qemu: chmod '%s': %s", socks[i], strerror(errno));
+		else
+			log_debug("qemu: '%s' was mode %04o; made 0600", socks[i],
+			    (unsigned)(st.st_mode & 07777));
+	}
 }
 
 /*
- * The files QEMU opens by name and truncates (the serial log, its -D log)
- * are made afresh here, never reached through a symbolic link: whatever
- * had their names goes first.  The log QEMU gets as its stderr is vmtty's
- * own and grows across starts; a symbolic link there is refused.
+ * The files QEMU writes (the serial log, opened by name and truncated;
+ * its stdout and stderr) are made afresh here, never reached through a
+ * symbolic link: whatever had their names goes first.  *QEMUFD gets the
+ * second, for QEMU's stdout and stderr.  vmtty's own log grows across
+ * starts; a symbolic link there is refused.
  */
 int
-qemu_fresh_logs(const struct qemu_run *r, int *logfd)
+qemu_fresh_logs(const struct qemu_run *r, int *qemufd)
 {
 	const char *files[] = { r->serial_log, r->trace };
+	int fd = -1;
 
+	*qemufd = -1;
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		int fd;
-
 		if (unlink(files[i]) != 0 && errno != ENOENT)
 			return err_set("cannot remove '%s': %s", files[i], strerror(errno));
-		fd = open(files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = open(files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
+		    0600);
 		if (fd < 0)
 			return err_set("cannot create '%s': %s", files[i], strerror(errno));
-		close(fd);
+		if (files[i] != r->trace)
+			close(fd);
 	}
-	*logfd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (*logfd < 0)
+	*qemufd = fd;
+	fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		close(*qemufd);
+		*qemufd = -1;
 		return err_set("cannot open log '%s': %s", r->log, errno == ELOOP ?
 		    "it is a symbolic link; remove it" : strerror(errno));
+	}
+	close(fd);
 	return 0;
 }
 

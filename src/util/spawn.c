@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -122,6 +123,96 @@ spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid)
 	if (child_start(argv, in_fd, out_fd, err_fd, pid, &pidfd, &exec_errno) != 0)
 		return -1;
 	close(pidfd);
+	return 0;
+}
+
+/* What the two processes of spawn_daemon tell vmtty through their pipe:
+ * the daemon's pid (from the first), or why its exec failed (from it). */
+struct daemon_msg {
+	int kind;	/* 0: pid, 1: errno of the exec */
+	int value;
+};
+
+/* In the first child of spawn_daemon: a new session, then the daemon;
+ * report its pid on FD and leave (vmtty reaps this one at once, so the
+ * daemon is never vmtty's child). */
+static _Noreturn void
+daemon_first(char *const argv[], int out_fd, int err_fd, mode_t mask, int fd)
+{
+	struct daemon_msg m = { 0, 0 };
+	sigset_t none;
+	pid_t p;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (setsid() < 0 || (p = fork()) < 0) {
+		m.kind = 1;
+		m.value = errno;
+		if (write(fd, &m, sizeof m) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	if (p == 0) {
+		/* The umask is set before the exec, so what the program
+		 * makes (QEMU's sockets, its pidfile) is born with it. */
+		umask(mask);
+		if (chdir("/") != 0)
+			_exit(127);
+		dup2(fd, SPAWN_ERR_FD);
+		child_fds(-1, out_fd, err_fd);
+		fcntl(SPAWN_ERR_FD, F_SETFD, FD_CLOEXEC);
+		execvp(argv[0], argv);
+		m.kind = 1;
+		m.value = errno;
+		if (write(SPAWN_ERR_FD, &m, sizeof m) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	m.value = (int)p;
+	if (write(fd, &m, sizeof m) < 0)
+		_exit(127);
+	_exit(0);
+}
+
+int
+spawn_daemon(char *const argv[], int out_fd, int err_fd, mode_t mask, pid_t *pid)
+{
+	int pipefd[2], err = 0;
+	struct daemon_msg m;
+	pid_t p, daemon = 0;
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		return err_set("cannot create a pipe: %s", strerror(errno));
+	if ((p = fork()) < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return err_set("cannot fork to run '%s': %s", argv[0], strerror(errno));
+	}
+	if (p == 0)
+		daemon_first(argv, out_fd, err_fd, mask, pipefd[1]);
+	close(pipefd[1]);
+	/* Messages are smaller than PIPE_BUF: each arrives whole.  The pipe
+	 * ends when the first child has left and the daemon has exec'd. */
+	while ((n = read(pipefd[0], &m, sizeof m)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof m)
+			break;
+		if (m.kind == 0)
+			daemon = m.value;
+		else
+			err = m.value;
+	}
+	close(pipefd[0]);
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (err != 0)
+		return err_set("cannot run '%s': %s", argv[0], strerror(err));
+	if (daemon <= 0)
+		return err_set("cannot run '%s': its starter died", argv[0]);
+	*pid = daemon;
 	return 0;
 }
 

@@ -34,6 +34,14 @@ int spawn_capture(char *const argv[], spawn_line_fn on_line, void *arg, const at
  * run it). */
 int spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid);
 
+/* Start ARGV as a daemon, which outlives vmtty and is never its child (a
+ * first child starts it in a session of its own and leaves): stdin from
+ * /dev/null, stdout to OUT_FD and stderr to ERR_FD (each -1: /dev/null),
+ * every other fd closed, working directory /, umask MASK from before its
+ * exec (what it makes is born with it).  *PID gets the daemon's pid once
+ * it has exec'd.  0, or -1 + err (cannot run it). */
+int spawn_daemon(char *const argv[], int out_fd, int err_fd, mode_t mask, pid_t *pid);
+
 /* Keep the last ERRLEN - 1 bytes of a stream in ERRBUF (NUL-terminated),
  * *HAVE of them so far, after adding DATA (N bytes). */
 void spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, size_t n);

@@ -19,7 +19,9 @@ accepted() {
 	done < "$f"
 	mkdir -p "$root/run/0c0ffee0"
 	rm -f "$root/run/0c0ffee0/"*
-	"${args[@]}" -S 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err" "$root/run/0c0ffee0/qemu-trace.log"; return 1; }
+	# vmtty puts qemu in the background itself; here -daemonize does, and
+	# its exit status says whether qemu got through its set-up.
+	"${args[@]}" -S -daemonize 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
 	pid=$(cat "$root/run/0c0ffee0/qemu.pid")
 	kill "$pid"
 	_gone() { ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid")" = Z ]; }

@@ -111,36 +111,56 @@ t_eq "lk is off" off "$(vm_state lk)"
 rm -f "$lkdir/qemu.log"
 
 # 3. Under umask 000, with --dir a 0755 directory: every file vmtty or its
-# tools make is 0600, every directory 0700, every socket 0600.  QEMU's
-# -daemonize sets its own umask (027): a wrapper around QEMU looks the
-# moment QEMU is in the background, before vmtty's chmod, and no socket
-# lets anyone else connect (no write bit for group or others).
+# tools make is 0600, every directory 0700, every socket 0600 from birth.
+# A watcher polls the VM's runtime directory from before the start and
+# stats each socket the moment it appears; later, a socket found looser
+# (a qemu an older vmtty started) is made 0600 when vmtty reattaches.
 export XDG_CONFIG_HOME="$T_TMP/config"
 qemu-img create -q -f qcow2 "$T_TMP/BASE.qcow2" 64M
 ssh-keygen -q -t ed25519 -N '' -f "$T_TMP/key"
 mkdir -m 755 "$T_TMP/vms"
-cat >"$T_TMP/qemu-wrap" <<EOF
-#!/bin/sh
-qemu-system-x86_64 "\$@"; rc=\$?
-prev=
-for a; do [ "\$prev" = -pidfile ] && dir=\${a%/*}; prev=\$a; done
-stat -c '%a %n' "\$dir"/*.sock >"$T_TMP/birth"
-exit \$rc
-EOF
-chmod 755 "$T_TMP/qemu-wrap"
 umask 000
 t_status "create c1 (cloud-init seed) under umask 000 with --dir a 0755 dir" 0 \
 	"$VMTTY" create c1 --template debian-12-cloud --image "$T_TMP/BASE.qcow2" \
 	--ssh-key "$T_TMP/key.pub" --dir "$T_TMP/vms" --memory 128 --accel tcg --graphics vnc
-t_status "start c1 under umask 000" 0 env VMTTY_QEMU="$T_TMP/qemu-wrap" "$VMTTY" start c1
+c1dir="$VMTTY_RUNTIME_DIR/$(vm_uuid c1 | cut -c1-8)"
+python3 - "$c1dir" "$T_TMP/birth" "$T_TMP/watching" <<'EOP' &
+import os, stat, sys, time
+d, out, ready = sys.argv[1:4]
+seen = {}
+open(ready, "w").close()
+deadline = time.monotonic() + 60
+while len(seen) < 4 and time.monotonic() < deadline:
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        names = []
+    for n in names:
+        if n.endswith(".sock") and n not in seen:
+            try:
+                st = os.lstat(os.path.join(d, n))
+            except FileNotFoundError:
+                continue
+            seen[n] = "%o %s" % (stat.S_IMODE(st.st_mode), n)
+    time.sleep(0.0002)
+with open(out, "w") as f:
+    f.write("".join(v + "\n" for v in sorted(seen.values())))
+EOP
+watcher=$!
+t_check "the watcher is up" wait_for 10 test -e "$T_TMP/watching"
+t_status "start c1 under umask 000" 0 "$VMTTY" start c1
 umask 022
+wait "$watcher"
 # Where vmtty put things: the VM's directory, the runtime base, the inventory.
 mine=("$T_TMP/vms" "$VMTTY_RUNTIME_DIR" "$VMTTY_DB")
 [ ! -d "$XDG_DATA_HOME" ] || mine+=("$XDG_DATA_HOME")
-c1dir="$VMTTY_RUNTIME_DIR/$(vm_uuid c1 | cut -c1-8)"
 t_eq "QEMU made four sockets" 4 "$(wc -l <"$T_TMP/birth")"
-t_eq "none lets group or others connect, from birth" "" "$(grep -vE '^[0-7][0145][0145] ' "$T_TMP/birth")"
+t_eq "each was 0600 the moment it appeared" "" "$(grep -v '^600 ' "$T_TMP/birth")"
 t_eq "the sockets are 0600 now" "" "$(find "$c1dir" -type s ! -perm 600)"
+chmod 750 "$c1dir/qmp.sock" "$c1dir/vnc.sock"
+t_status "list reattaches to c1 with two sockets made 0750" 0 "$VMTTY" list
+t_match "c1 is running" 'c1 +running' "$T_OUT"
+t_eq "the sockets are 0600 again" "" "$(find "$c1dir" -type s ! -perm 600)"
 made=$(find "${mine[@]}" -type f)
 t_match "the disk and the seed ISO are among the files" "c1\.qcow2.*c1-seed\.iso|c1-seed\.iso.*c1\.qcow2" "$(echo $made)"
 t_match "and the VM's logs and pidfile" "qemu\.pid" "$(echo $made)"

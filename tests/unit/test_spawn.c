@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -195,6 +197,61 @@ test_dies_with_parent(void **state)
 	assert_true(wait_gone(child, 3000));
 }
 
+/* A daemon gets the umask it is given before its exec (the file it makes
+ * is born 0600 under vmtty's 022 here), a session of its own, cwd /, and is
+ * not vmtty's child; a failed exec is said. */
+static void
+test_daemon(void **state)
+{
+	char dir[] = "/tmp/vmtty-spawn.XXXXXX", file[64], cmd[512];
+	char *const bad[] = { "/nonexistent/vmtty-no-such-program", NULL };
+	struct stat st;
+	pid_t pid = 0;
+	mode_t old;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof file, "%s/made", dir);
+	snprintf(cmd, sizeof cmd, "pwd >%s.tmp; ps -o sid= -p $$ >>%s.tmp; mv %s.tmp %s; sleep 30",
+	    file, file, file, file);
+	{
+		char *const argv[] = { "sh", "-c", cmd, NULL };
+
+		old = umask(022);
+		assert_int_equal(spawn_daemon(argv, -1, -1, 0177, &pid), 0);
+		umask(old);
+	}
+	assert_true(pid > 0);
+	for (int i = 0; i < 500 && stat(file, &st) != 0; i++)
+		poll(NULL, 0, 10);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	{
+		char buf[128] = "";
+		FILE *f = fopen(file, "r");
+		int sid = 0;
+
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof buf, f));
+		assert_string_equal(buf, "/\n");
+		assert_int_equal(fscanf(f, "%d", &sid), 1);
+		fclose(f);
+		/* The session its first child made: never the terminal's. */
+		assert_int_not_equal(sid, (int)getsid(0));
+		assert_int_equal(getsid(pid), sid);
+	}
+	/* Not a child of ours: there is nothing for us to wait for. */
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	kill(pid, SIGKILL);
+	assert_true(wait_gone(pid, 3000));
+	unlink(file);
+	rmdir(dir);
+	assert_int_equal(spawn_daemon(bad, -1, -1, 077, &pid), -1);
+	assert_string_equal(err_get(), "cannot run '/nonexistent/vmtty-no-such-program': "
+	    "No such file or directory");
+}
+
 struct masked {
 	char line[128];
 };
@@ -249,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_wait_does_not_poll),
 		cmocka_unit_test(test_exec_failure),
 		cmocka_unit_test(test_dies_with_parent),
+		cmocka_unit_test(test_daemon),
 		cmocka_unit_test(test_child_mask),
 	};
 
