@@ -225,9 +225,29 @@ cli_db(struct cli_ctx *ctx)
 void
 cli_json_print(json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *t = cli_json_text(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	puts(t);
+	free(t);
 	json_object_put(o);
+}
+
+void
+cli_json_line(json_object *o)
+{
+	char *t = cli_json_text(o, JSON_C_TO_STRING_PLAIN);
+
+	puts(t);
+	fflush(stdout);
+	free(t);
+	json_object_put(o);
+}
+
+char *
+cli_json_text(json_object *o, int flags)
+{
+	return str_json_safe(json_object_to_json_string_ext(o, flags));
 }
 
 json_object *

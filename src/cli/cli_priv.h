@@ -36,6 +36,14 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 char *cli_abs_path(const char *p);
 /* Print JSON followed by a newline, then drop the reference. */
 void cli_json_print(json_object *o);
+/* The same as one line (JSON_C_TO_STRING_PLAIN), flushed: a stream of
+ * events. */
+void cli_json_line(json_object *o);
+/* O as JSON text (json-c's FLAGS), allocated, with DEL and the C1
+ * controls written as \u escapes (str_json_safe): every JSON vmtty prints
+ * goes through here, so nothing a user or host supplied reaches the
+ * terminal raw. */
+char *cli_json_text(json_object *o, int flags);
 /* A JSON string (NULL for NULL); bytes that are not UTF-8 become U+FFFD,
  * since json-c copies them as they are and the output must stay JSON. */
 json_object *cli_json_str(const char *s);

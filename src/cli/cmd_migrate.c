@@ -51,9 +51,7 @@ print_event(const char *event, const struct hv_migrate_progress *p)
 	NUM("downtime_ms", p->downtime_ms);
 #undef NUM
 	json_object_object_add(o, "postcopy", json_object_new_boolean(p->postcopy));
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-	json_object_put(o);
+	cli_json_line(o);
 }
 
 static void
@@ -114,9 +112,7 @@ on_checked(struct migration *m, void *arg)
 			json_object_array_add(a, json_object_new_string_len(s, (int)(nl - s)));
 		json_object_object_add(e, "event", json_object_new_string("preflight"));
 		json_object_object_add(e, "checks", a);
-		printf("%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
-		fflush(stdout);
-		json_object_put(e);
+		cli_json_line(e);
 	} else {
 		print_report(m);
 	}

@@ -68,9 +68,7 @@ print_event(const char *event, const struct move_progress *p, const struct move_
 		json_object_object_add(o, "warning", r->warning[0] != '\0' ?
 		    cli_json_str(r->warning) : NULL);
 	}
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-	json_object_put(o);
+	cli_json_line(o);
 }
 
 static void
@@ -120,8 +118,7 @@ print_report(const struct vm_config *c, const char *to, char *report, bool json)
 		}
 		json_object_object_add(e, "event", json_object_new_string("preflight"));
 		json_object_object_add(e, "checks", a);
-		printf("%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
-		json_object_put(e);
+		cli_json_line(e);
 	} else {
 		printf("preflight of VM ");
 		cli_print_cell(c->name, 0);

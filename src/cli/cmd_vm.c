@@ -12,6 +12,7 @@
 #include "model/tuning.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 /* Write the JSON array by hand: for 10,000 VMs this is several times
@@ -33,19 +34,21 @@ list_json(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
 		json_object *h = cli_json_str(v[i].host);
 		json_object *nm = cli_json_str(v[i].name);
 		json_object *st = cli_json_str(v[i].state);
+		char *ht = cli_json_text(h, JSON_C_TO_STRING_NOSLASHESCAPE);
+		char *nmt = cli_json_text(nm, JSON_C_TO_STRING_NOSLASHESCAPE);
+		char *stt = cli_json_text(st, JSON_C_TO_STRING_NOSLASHESCAPE);
 
 		printf("%s\n  { \"host\": %s, \"name\": %s, \"uuid\": \"%s\", \"state\": %s, "
 		    "\"cpus\": %d, \"memory_mib\": %lld, \"max_memory_mib\": %lld, "
 		    "\"autostart\": %s, \"persistent\": %s, \"stale\": %s, \"pending_restart\": %s }",
-		    i == 0 ? "" : ",",
-		    json_object_to_json_string_ext(h, JSON_C_TO_STRING_NOSLASHESCAPE),
-		    json_object_to_json_string_ext(nm, JSON_C_TO_STRING_NOSLASHESCAPE),
-		    v[i].uuid,
-		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_NOSLASHESCAPE),
+		    i == 0 ? "" : ",", ht, nmt, v[i].uuid, stt,
 		    v[i].cpus, (long long)v[i].memory_mib, (long long)v[i].max_memory_mib,
 		    v[i].autostart ? "true" : "false", v[i].persistent ? "true" : "false",
 		    is_stale(v[i].host, stale, nstale) ? "true" : "false",
 		    v[i].pending && !vm_state_stopped(v[i].state) ? "true" : "false");
+		free(ht);
+		free(nmt);
+		free(stt);
 		json_object_put(h);
 		json_object_put(nm);
 		json_object_put(st);
@@ -363,16 +366,21 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
 	if (xml) {
-		char *text;
+		char *text, *safe;
 
 		if (hv_describe(v.hv, &v.c, &text) != 0) {
 			cli_vm_free(&v);
 			return cli_fail_err();
 		}
-		fputs(text, stdout);
-		if (text[0] != '\0' && text[strlen(text) - 1] != '\n')
-			putchar('\n');
+		/* The XML is a host's: its lines and indentation pass, any
+		 * other control (an escape sequence in a <description>) is
+		 * shown escaped. */
+		safe = str_escape_text(text);
 		free(text);
+		fputs(safe, stdout);
+		if (safe[0] != '\0' && safe[strlen(safe) - 1] != '\n')
+			putchar('\n');
+		free(safe);
 		cli_vm_free(&v);
 		return CLI_OK;
 	}

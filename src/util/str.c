@@ -85,7 +85,7 @@ str_is_control(const char *s, size_t len)
 /* The escaped form of the character (or stray byte) at S into OUT;
  * returns its length and sets *USED to the bytes of S it stands for. */
 static size_t
-piece(const char *s, char out[8], size_t *used)
+piece(const char *s, char out[8], size_t *used, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = str_utf8_len(s);
@@ -95,7 +95,7 @@ piece(const char *s, char out[8], size_t *used)
 		return (size_t)snprintf(out, 8, "\\x%02x", p[0]);
 	}
 	*used = n;
-	if (!str_is_control(s, n)) {
+	if (!str_is_control(s, n) || (lines && (p[0] == '\n' || p[0] == '\t'))) {
 		memcpy(out, s, n);
 		return n;
 	}
@@ -110,20 +110,20 @@ piece(const char *s, char out[8], size_t *used)
 }
 
 static size_t
-escaped_len(const char *s)
+escaped_len(const char *s, bool lines)
 {
 	char tmp[8];
 	size_t len = 0, used;
 
 	for (; *s != '\0'; s += used)
-		len += piece(s, tmp, &used);
+		len += piece(s, tmp, &used, lines);
 	return len;
 }
 
-size_t
-str_escape_buf(char *dst, size_t cap, const char *s)
+static size_t
+escape_buf(char *dst, size_t cap, const char *s, bool lines)
 {
-	bool fits = escaped_len(s) < cap;
+	bool fits = escaped_len(s, lines) < cap;
 	size_t out = 0, used, n;
 	char tmp[8];
 
@@ -134,7 +134,7 @@ str_escape_buf(char *dst, size_t cap, const char *s)
 		return 0;
 	}
 	for (; *s != '\0'; s += used) {
-		n = piece(s, tmp, &used);
+		n = piece(s, tmp, &used, lines);
 		if (out + n + (fits ? 0 : 3) >= cap)
 			break;
 		memcpy(dst + out, tmp, n);
@@ -148,13 +148,49 @@ str_escape_buf(char *dst, size_t cap, const char *s)
 	return out;
 }
 
+size_t
+str_escape_buf(char *dst, size_t cap, const char *s)
+{
+	return escape_buf(dst, cap, s, false);
+}
+
 char *
 str_escape(const char *s)
 {
-	size_t len = escaped_len(s) + 1;
+	size_t len = escaped_len(s, false) + 1;
 	char *d = xmalloc(len);
 
-	str_escape_buf(d, len, s);
+	escape_buf(d, len, s, false);
+	return d;
+}
+
+char *
+str_escape_text(const char *s)
+{
+	size_t len = escaped_len(s, true) + 1;
+	char *d = xmalloc(len);
+
+	escape_buf(d, len, s, true);
+	return d;
+}
+
+char *
+str_json_safe(const char *json)
+{
+	size_t len = strlen(json), out = 0;
+	char *d = xmalloc(len * 3 + 1);
+
+	for (const unsigned char *p = (const unsigned char *)json; *p != '\0'; p++) {
+		if (p[0] == 0x7f) {
+			out += (size_t)sprintf(d + out, "\\u007f");
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			out += (size_t)sprintf(d + out, "\\u00%02x", p[1]);
+			p++;
+		} else {
+			d[out++] = (char)p[0];
+		}
+	}
+	d[out] = '\0';
 	return d;
 }
 

@@ -26,6 +26,13 @@ bool str_is_control(const char *s, size_t len);
 size_t str_escape_buf(char *dst, size_t cap, const char *s);
 /* The same, allocated and never cut. */
 char *str_escape(const char *s);
+/* The same for text of many lines (an XML document): \n and \t pass as
+ * they are, everything else is escaped as above. */
+char *str_escape_text(const char *s);
+/* JSON text (UTF-8, as json-c writes it) with DEL and the C1 controls,
+ * which JSON lets through raw, written as \u escapes: the same JSON
+ * value, with nothing in it a terminal would act on.  Allocated. */
+char *str_json_safe(const char *json);
 /* Whether str_escape would change S. */
 bool str_needs_escape(const char *s);
 /* A copy of S with each byte that is not UTF-8 replaced by U+FFFD, so

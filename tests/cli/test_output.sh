@@ -71,6 +71,46 @@ for v in json.loads(sys.stdin.buffer.read().decode("utf-8")):
 t_status "show of the CR domain by its name" 0 "$VMTTY" show $'evil/cr\rspoof'
 t_match "Name line escaped" '^Name: +cr\\rspoof$' "$T_OUT"
 
+# 3b. show --xml prints a host's domain XML: a <title> and <description>
+# holding a C1 CSI (U+009B), DEL and CR reach the terminal escaped, while
+# the XML keeps its lines and tabs.  (ESC and BEL cannot come through the
+# test driver: libxml2 refuses them in XML 1.0 and libvirt drops C0 when
+# it formats; a hostile host could still send them, and they are escaped
+# by the same rule, see unit/test_str.)  show --json of a name with a C1
+# control is JSON with that control as \u009b, never raw.
+cat >"$T_TMP/desc.xml" <<EOF
+<node>
+  <domain type='test'>
+    <name>desc</name>
+    <title>T&#x9b;2J&#x7f;t</title>
+    <description>line one&#x9b;0;pwned&#13;x&#x7f;
+	tabbed line two</description>
+    <memory unit='MiB'>64</memory>
+    <os><type>hvm</type></os>
+  </domain>
+</node>
+EOF
+no_raw_controls() {
+	python3 -c '
+import sys
+s = open(sys.argv[1], "rb").read().decode("utf-8")
+sys.exit(0 if not any(ord(c) < 32 and c not in "\n\t" or 127 <= ord(c) < 160 for c in s) else 1)' "$1"
+}
+t_status "host add of a host with a hostile description" 0 "$VMTTY" host add dsc "test://$T_TMP/desc.xml"
+t_status "list --host dsc finds its domain" 0 "$VMTTY" list --host dsc
+t_status "show --xml of its domain" 0 "$VMTTY" show dsc/desc --xml
+t_check "no raw C0 (but newline, tab), DEL or C1 in the XML shown" no_raw_controls "$T_TMP/out"
+t_match "the title's C1 and DEL shown escaped" '<title>T\\u009b2J\\x7ft</title>' "$T_OUT"
+t_match "the description's too, CR as \\r" '<description>line one\\u009b0;pwned\\rx\\x7f$' "$T_OUT"
+t_match "its second line keeps its tab" $'^\ttabbed line two</description>$' "$T_OUT"
+t_check "the XML keeps its lines" test "$(wc -l <"$T_TMP/out")" -gt 5
+t_status "show --json of the C1 domain" 0 "$VMTTY" show $'evil/c1\xc2\x9b2J' --json
+t_check "is UTF-8 JSON" strict_json <"$T_TMP/out"
+t_check "with no raw DEL or C1" no_raw_controls "$T_TMP/out"
+t_match "the C1 control is a JSON escape" '"name": "c1\\u009b2J"' "$T_OUT"
+t_status "list --json of that host" 0 "$VMTTY" list --host evil --json
+t_check "has no raw DEL or C1 either" no_raw_controls "$T_TMP/out"
+
 # 4. A name that is not UTF-8 in the inventory (as a host could send):
 # JSON stays valid (U+FFFD), plain output shows \xff.
 python3 - "$VMTTY_DB" <<'PY'

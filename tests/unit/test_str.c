@@ -49,6 +49,35 @@ test_escape(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Text of many lines (a host's domain XML): lines and tabs pass, the
+ * escape sequences a hostile <description> could hold do not. */
+static void
+test_escape_text(void **state)
+{
+	char *e;
+
+	(void)state;
+	e = str_escape_text("<d>\x1b]0;pwned\x07\x1b[2J\xc2\x9b\x7f\r\n\tok</d>\n");
+	assert_string_equal(e, "<d>\\x1b]0;pwned\\x07\\x1b[2J\\u009b\\x7f\\r\n\tok</d>\n");
+	free(e);
+	e = str_escape_text("caf\xc3\xa9 \xff");
+	assert_string_equal(e, "caf\xc3\xa9 \\xff");
+	free(e);
+}
+
+/* JSON as json-c writes it: DEL and C1 raw become \u escapes (the same
+ * JSON value); the rest, UTF-8 and json-c's own escapes included, stays. */
+static void
+test_json_safe(void **state)
+{
+	char *j;
+
+	(void)state;
+	j = str_json_safe("{ \"n\": \"a\xc2\x9b" "b\x7f\\u001b\xc2\xa0\xc3\xa9\\\\\" }");
+	assert_string_equal(j, "{ \"n\": \"a\\u009bb\\u007f\\u001b\xc2\xa0\xc3\xa9\\\\\" }");
+	free(j);
+}
+
 static void
 test_fix(void **state)
 {
@@ -67,6 +96,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_text),
+		cmocka_unit_test(test_json_safe),
 		cmocka_unit_test(test_fix),
 	};
 
