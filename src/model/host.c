@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 const char *
@@ -113,7 +114,7 @@ int
 host_kind_from_uri(const char *uri, enum host_kind *kind)
 {
 	const char *sep, *rest, *p;
-	size_t slen, alen, plen;
+	size_t slen, alen, plen, n;
 
 	if (uri[0] == '\0')
 		return err_set("no host URI given; give one like " URI_EXAMPLES);
@@ -121,6 +122,18 @@ host_kind_from_uri(const char *uri, enum host_kind *kind)
 		if ((unsigned char)*p < 0x21 || *p == 0x7f)
 			return err_set("host URI '%s' contains a space or control character; "
 			    "give one like " URI_EXAMPLES, uri);
+	/* Shown wherever the host is, as names are: the same rule as names
+	 * for what does not show as itself (name_check). */
+	for (p = uri; *p != '\0'; p += n) {
+		const char *what;
+
+		if ((n = str_utf8_len(p)) == 0)
+			return err_set("host URI '%s' is not valid UTF-8; give one like "
+			    URI_EXAMPLES, uri);
+		if ((what = str_hidden_kind(p, n)) != NULL)
+			return err_set("host URI '%s' contains U+%04lX (%s); give one like "
+			    URI_EXAMPLES, uri, str_utf8_code(p, n), what);
+	}
 	sep = strstr(uri, "://");
 	if (sep == NULL || sep == uri)
 		return err_set("host URI '%s' has no scheme; write it like " URI_EXAMPLES, uri);

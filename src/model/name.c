@@ -10,7 +10,8 @@
 /*
  * Names reach file names, libvirt XML, JSON and terminals, and the
  * "host/name" syntax, so '/' and ".." are out, as are bytes that are not
- * UTF-8, control characters (C0, DEL and C1) and a leading '-' or '.'
+ * UTF-8, control characters (C0, DEL and C1), characters that are
+ * invisible or reorder text (str_hidden_kind) and a leading '-' or '.'
  * (option-like or hidden).  Quotes and other punctuation are fine: the
  * inventory binds values, it never splices them into SQL.
  */
@@ -33,13 +34,18 @@ name_check(const char *what, const char *name)
 		return err_set("%s name '%s' contains '/'; choose a name without it", what, name);
 	if (strstr(name, "..") != NULL)
 		return err_set("%s name '%s' contains '..'; choose a name without it", what, name);
-	/* err_set shows the name with its bad bytes escaped (\xff, \n, \u009b). */
+	/* err_set shows the name with its bad bytes escaped (\xff, \n, \u009b,
+	 * \u202e).  Characters that do not show as themselves (controls, bidi
+	 * overrides that reverse what follows, zero-width ones) would make two
+	 * names look alike, or one look like another. */
 	for (const char *p = name; *p != '\0'; p += len) {
+		const char *kind;
+
 		if ((len = str_utf8_len(p)) == 0)
 			return err_set("%s name '%s' is not valid UTF-8; use UTF-8 text", what, name);
-		if (str_is_control(p, len))
-			return err_set("%s name '%s' contains a control character; use printable "
-			    "characters", what, name);
+		if ((kind = str_hidden_kind(p, len)) != NULL)
+			return err_set("%s name '%s' contains U+%04lX (%s); use printable "
+			    "characters", what, name, str_utf8_code(p, len), kind);
 	}
 	return 0;
 }

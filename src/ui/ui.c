@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/job.h"
 #include "util/loop.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #define UI_MIN_COLS 80
@@ -454,7 +455,9 @@ ui_put(int y, int x, int width, const char *s)
 	for (i = 0; wbuf[i] != L'\0'; i++) {
 		int w = wcwidth(wbuf[i]);
 
-		if (w < 0) {
+		/* Controls, and what would reorder or hide the text around it
+		 * (a bidi override in a host's domain name), show as '?'. */
+		if (w < 0 || str_hidden_code((unsigned long)wbuf[i]) != NULL) {
 			wbuf[i] = L'?';
 			w = 1;
 		}

@@ -82,37 +82,87 @@ str_is_control(const char *s, size_t len)
 	return len == 2 && p[0] == 0xc2 && p[1] <= 0x9f;
 }
 
+unsigned long
+str_utf8_code(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long c;
+
+	if (len <= 1)
+		return p[0];
+	c = p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++)
+		c = (c << 6) | (p[i] & 0x3f);
+	return c;
+}
+
+/* Unicode's format characters (category Cf, Unicode 15): invisible, and
+ * some reorder or hide the text around them. */
+static const struct { unsigned long lo, hi; } format_chars[] = {
+	{ 0x00ad, 0x00ad }, { 0x0600, 0x0605 }, { 0x061c, 0x061c }, { 0x06dd, 0x06dd },
+	{ 0x070f, 0x070f }, { 0x0890, 0x0891 }, { 0x08e2, 0x08e2 }, { 0x180e, 0x180e },
+	{ 0x200b, 0x200f }, { 0x202a, 0x202e }, { 0x2060, 0x2064 }, { 0x2066, 0x206f },
+	{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+	{ 0xe0020, 0xe007f },
+};
+
+const char *
+str_hidden_kind(const char *s, size_t len)
+{
+	return len == 0 ? NULL : str_hidden_code(str_utf8_code(s, len));
+}
+
+const char *
+str_hidden_code(unsigned long c)
+{
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+		return "a control character";
+	if (c == 0x2028 || c == 0x2029)
+		return "a line or paragraph separator";
+	if (c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069))
+		return "a bidirectional control character";
+	for (size_t i = 0; i < sizeof format_chars / sizeof format_chars[0]; i++)
+		if (c >= format_chars[i].lo && c <= format_chars[i].hi)
+			return "an invisible format character";
+	return NULL;
+}
+
 /* The escaped form of the character (or stray byte) at S into OUT;
  * returns its length and sets *USED to the bytes of S it stands for. */
 static size_t
-piece(const char *s, char out[8], size_t *used, bool lines)
+piece(const char *s, char out[12], size_t *used, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = str_utf8_len(s);
+	unsigned long c;
 
 	if (n == 0) {
 		*used = 1;
-		return (size_t)snprintf(out, 8, "\\x%02x", p[0]);
+		return (size_t)snprintf(out, 12, "\\x%02x", p[0]);
 	}
 	*used = n;
-	if (!str_is_control(s, n) || (lines && (p[0] == '\n' || p[0] == '\t'))) {
+	if (str_hidden_kind(s, n) == NULL || (lines && (p[0] == '\n' || p[0] == '\t'))) {
 		memcpy(out, s, n);
 		return n;
 	}
-	if (n == 2)
-		return (size_t)snprintf(out, 8, "\\u00%02x", p[1]);
+	if (n > 1) {
+		c = str_utf8_code(s, n);
+		return (size_t)snprintf(out, 12, c > 0xffff ? "\\U%08lx" : "\\u%04lx", c);
+	}
 	if (p[0] == '\n' || p[0] == '\r' || p[0] == '\t') {
 		out[0] = '\\';
 		out[1] = p[0] == '\n' ? 'n' : p[0] == '\r' ? 'r' : 't';
 		return 2;
 	}
-	return (size_t)snprintf(out, 8, "\\x%02x", p[0]);
+	return (size_t)snprintf(out, 12, "\\x%02x", p[0]);
 }
 
 static size_t
 escaped_len(const char *s, bool lines)
 {
-	char tmp[8];
+	char tmp[12];
 	size_t len = 0, used;
 
 	for (; *s != '\0'; s += used)
@@ -125,7 +175,7 @@ escape_buf(char *dst, size_t cap, const char *s, bool lines)
 {
 	bool fits = escaped_len(s, lines) < cap;
 	size_t out = 0, used, n;
-	char tmp[8];
+	char tmp[12];
 
 	if (cap == 0)
 		return 0;
@@ -200,7 +250,7 @@ str_needs_escape(const char *s)
 	size_t n;
 
 	for (; *s != '\0'; s += n)
-		if ((n = str_utf8_len(s)) == 0 || str_is_control(s, n))
+		if ((n = str_utf8_len(s)) == 0 || str_hidden_kind(s, n) != NULL)
 			return true;
 	return false;
 }

@@ -15,10 +15,23 @@ size_t str_utf8_prefix(const char *s, size_t max);
 /* A control character (C0, DEL, or C1 U+0080..U+009F) of the character
  * at S, of length LEN (from str_utf8_len). */
 bool str_is_control(const char *s, size_t len);
+/* The code point of the valid UTF-8 character at S, LEN bytes long. */
+unsigned long str_utf8_code(const char *s, size_t len);
+/* What the character at S (LEN bytes, from str_utf8_len) is when it does
+ * not show as itself: "a control character" (C0, DEL, C1), "a
+ * bidirectional control character" (U+061C, U+200E/F, U+202A..202E,
+ * U+2066..2069), "a line or paragraph separator" (U+2028/9), "an
+ * invisible format character" (any other of Unicode's category Cf, such
+ * as U+200B or U+FEFF); NULL for a character that shows. */
+const char *str_hidden_kind(const char *s, size_t len);
+/* The same for code point C. */
+const char *str_hidden_code(unsigned long c);
 /*
- * S with every byte that could move the cursor or break a line made
- * visible: \n \r \t, other C0 controls and DEL as \xHH, C1 controls as
- * \u0080..\u009f, bytes that are not UTF-8 as \xHH.  Printable text
+ * S with every byte that could move the cursor or break a line, and every
+ * character that is invisible or reorders the text, made visible: \n \r
+ * \t, other C0 controls and DEL as \xHH, C1 controls and the characters
+ * of str_hidden_kind as \uHHHH (\UHHHHHHHH past U+FFFF), bytes that are
+ * not UTF-8 as \xHH.  Printable text
  * (backslash included) passes as it is, so escaping twice changes nothing.
  * Writes at most CAP bytes with the NUL; when S does not fit it is cut
  * between characters and ends in "...".  Returns the length written.

@@ -22,17 +22,48 @@ s = b.decode("utf-8")
 sys.exit(0 if "\n" not in s and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in s) else 1)'
 }
 
-# 1. Names that are not UTF-8, or hold C0/C1 controls, are refused by
-# the one name rule, with the bad bytes shown escaped.
+# 1. Names that are not UTF-8, or hold C0/C1 controls or characters that
+# do not show as themselves, are refused by the one name rule, with the bad bytes shown escaped.
 t_status "create with a name that is not UTF-8 exits 1" 1 \
 	"$VMTTY" create $'bad\xff' --kernel /bin/true --memory 64
 t_match "names the bad byte escaped" "VM name 'bad\\\\xff' is not valid UTF-8" "$T_ERR"
 t_check "that error is one line of text" one_line "$T_ERR"
 t_status "create with a C1 control (U+009B) exits 1" 1 \
 	"$VMTTY" create $'a\xc2\x9b2J' --kernel /bin/true --memory 64
-t_match "shows it as \\u009b" "'a\\\\u009b2J' contains a control character" "$T_ERR"
+t_match "shows it as \\u009b" "'a\\\\u009b2J' contains U\\+009B \\(a control character\\)" "$T_ERR"
 t_status "create with a newline exits 1" 1 "$VMTTY" create $'two\nlines' --kernel /bin/true
 t_check "that error is one line" one_line "$T_ERR"
+# Characters that do not show as themselves: a bidi override, a zero-width
+# space, a BOM, an isolate; refused with their code point, in one line
+# with no raw bidi or zero-width character in it, and nothing is made.
+no_hidden() {
+	printf '%s' "$1" | python3 -c '
+import sys, unicodedata
+s = sys.stdin.buffer.read().decode("utf-8")
+sys.exit(0 if not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c != "\n" for c in s) else 1)'
+}
+t_status "create with U+202E (right-to-left override) exits 1" 1 \
+	"$VMTTY" create $'evil\xe2\x80\xaegpj.exe' --kernel /bin/true --memory 64
+t_match "one line naming the code point and what it is" \
+	"^vmtty: (name: )?VM name 'evil\\\\u202egpj\\.exe' contains U\\+202E \\(a bidirectional control character\\); use printable characters$" \
+	"$T_ERR"
+t_check "one line" one_line "$T_ERR"
+t_check "with nothing invisible in it" no_hidden "$T_ERR"
+t_status "create with U+200B (zero width space) exits 1" 1 \
+	"$VMTTY" create $'web\xe2\x80\x8b1' --kernel /bin/true --memory 64
+t_match "names U+200B" "'web\\\\u200b1' contains U\\+200B \(an invisible format character\)" "$T_ERR"
+t_status "create with U+FEFF exits 1" 1 "$VMTTY" create $'\xef\xbb\xbfweb' --kernel /bin/true
+t_match "names U+FEFF" "contains U\\+FEFF" "$T_ERR"
+t_status "create with U+2066 exits 1" 1 "$VMTTY" create $'a\xe2\x81\xa6b' --kernel /bin/true
+t_match "names U+2066" "contains U\\+2066 \(a bidirectional control character\)" "$T_ERR"
+t_status "host add with U+200F exits 1" 1 "$VMTTY" host add $'lab\xe2\x80\x8f' test:///default
+t_match "names U+200F" "host name 'lab\\\\u200f' contains U\\+200F \(a bidirectional control character\)" "$T_ERR"
+t_status "host add with U+202E in its URI exits 1" 1 "$VMTTY" host add lab2 $'test:///def\xe2\x80\xaeault'
+t_match "names U+202E" "host URI 'test:///def\\\\u202eault' contains U\\+202E \\(a bidirectional control character\\)" "$T_ERR"
+t_status "list --json after them" 0 "$VMTTY" list --json
+t_eq "no VM was made" "[]" "$T_OUT"
+t_status "host list" 0 "$VMTTY" host list
+t_check "no host was made" sh -c "! grep -q lab '$T_TMP/out'"
 t_status "a good UTF-8 name is created" 0 "$VMTTY" create $'caf\xc3\xa9' --kernel /bin/true --memory 64
 t_status "list --json" 0 "$VMTTY" list --json
 t_check "list --json is UTF-8 JSON" strict_json <<<"$T_OUT"

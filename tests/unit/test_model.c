@@ -127,6 +127,12 @@ test_host_uri_kinds(void **state)
 		{ "qemu+tls://[fe80::1/system", 0, 0 },
 		{ "qemu:///sys\ttem", 0, 0 },
 		{ "qemu:///sys\x01tem", 0, 0 },
+		/* What does not show as itself, as in names: C1, bidi, zero-width. */
+		{ "test:///a\xc2\x9b" "b.xml", 0, 0 },
+		{ "test:///def\xe2\x80\xae" "ault", 0, 0 },
+		{ "qemu+ssh://h\xe2\x80\x8bost/system", 0, 0 },
+		{ "test:///\xff.xml", 0, 0 },
+		{ "test:///caf\xc3\xa9.xml", 1, HOST_LIBVIRT },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -140,6 +146,14 @@ test_host_uri_kinds(void **state)
 			assert_int_equal(rc, -1);
 			assert_non_null(strstr(err_get(), "URI"));
 		}
+	}
+	{
+		enum host_kind k;
+
+		assert_int_equal(host_kind_from_uri("test:///def\xe2\x80\xae" "ault", &k), -1);
+		assert_string_equal(err_get(), "host URI 'test:///def\\u202eault' contains U+202E "
+		    "(a bidirectional control character); give one like 'qemu:///system' or "
+		    "'qemu+ssh://user@host/system'");
 	}
 }
 
@@ -217,11 +231,11 @@ test_names_bytes(void **state)
 		{ "bad\xff", "VM name 'bad\\xff' is not valid UTF-8" },
 		{ "over\xc0\xaflong", "VM name 'over\\xc0\\xaflong' is not valid UTF-8" },
 		{ "cut\xc3", "VM name 'cut\\xc3' is not valid UTF-8" },
-		{ "a\xc2\x9b" "2J", "VM name 'a\\u009b2J' contains a control character" },
-		{ "a\xc2\x85z", "VM name 'a\\u0085z' contains a control character" },
-		{ "cr\rx", "VM name 'cr\\rx' contains a control character" },
-		{ "nl\nx", "VM name 'nl\\nx' contains a control character" },
-		{ "del\x7f", "VM name 'del\\x7f' contains a control character" },
+		{ "a\xc2\x9b" "2J", "VM name 'a\\u009b2J' contains U+009B (a control character)" },
+		{ "a\xc2\x85z", "VM name 'a\\u0085z' contains U+0085 (a control character)" },
+		{ "cr\rx", "VM name 'cr\\rx' contains U+000D (a control character)" },
+		{ "nl\nx", "VM name 'nl\\nx' contains U+000A (a control character)" },
+		{ "del\x7f", "VM name 'del\\x7f' contains U+007F (a control character)" },
 	};
 	char euros[67];
 
@@ -244,6 +258,60 @@ test_names_bytes(void **state)
 	assert_non_null(strstr(err_get(), "is 66 bytes long"));
 	assert_true(unit_libc_utf8(err_get()));
 	assert_null(strstr(err_get(), "\\x"));
+}
+
+/* Characters that do not show as themselves are refused in every kind of
+ * name, with their code point and what they are, on one line of UTF-8 in
+ * which the name itself is escaped: bidi controls (a right-to-left
+ * override makes "evil\u202Egpj.exe" look like "evilexe.jpg"), zero-width
+ * and other format characters (two names that look alike), separators. */
+static void
+test_names_hidden(void **state)
+{
+	static const struct { const char *name, *want; } cases[] = {
+		{ "evil\xe2\x80\xaegpj", "name 'evil\\u202egpj' contains U+202E (a bidirectional "
+		    "control character); use printable characters" },
+		{ "web\xe2\x80\x8b" "1", "name 'web\\u200b1' contains U+200B (an invisible format "
+		    "character)" },
+		{ "a\xe2\x80\x8e", "contains U+200E (a bidirectional control character)" },
+		{ "a\xe2\x80\x8f", "contains U+200F (a bidirectional control character)" },
+		{ "a\xe2\x81\xa6z", "contains U+2066 (a bidirectional control character)" },
+		{ "a\xe2\x81\xa9z", "contains U+2069 (a bidirectional control character)" },
+		{ "a\xd8\x9cz", "contains U+061C (a bidirectional control character)" },
+		{ "\xef\xbb\xbfweb", "name '\\ufeffweb' contains U+FEFF (an invisible format "
+		    "character)" },
+		{ "soft\xc2\xadhy", "contains U+00AD (an invisible format character)" },
+		{ "a\xe2\x81\xa0z", "contains U+2060 (an invisible format character)" },
+		{ "tag\xf3\xa0\x80\x81", "name 'tag\\U000e0001' contains U+E0001 (an invisible "
+		    "format character)" },
+		{ "a\xe2\x80\xa8z", "contains U+2028 (a line or paragraph separator)" },
+		{ "c1\xc2\x80", "contains U+0080 (a control character)" },
+		{ "c1\xc2\x9f", "contains U+009F (a control character)" },
+	};
+	static const char *const what[] = { "VM", "host", "snapshot", "template" };
+
+	(void)state;
+	for (size_t w = 0; w < sizeof what / sizeof what[0]; w++)
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			assert_int_equal(name_check(what[w], cases[i].name), -1);
+			if (strstr(err_get(), cases[i].want) == NULL ||
+			    strncmp(err_get(), what[w], strlen(what[w])) != 0)
+				fail_msg("%s name %zu: \"%s\" lacks \"%s\"", what[w], i, err_get(),
+				    cases[i].want);
+			assert_null(strchr(err_get(), '\n'));
+			assert_true(unit_libc_utf8(err_get()));
+			/* Nothing invisible reaches the message. */
+			assert_null(strstr(err_get(), "\xe2\x80"));
+			assert_null(strstr(err_get(), "\xe2\x81"));
+			assert_null(strstr(err_get(), "\xef\xbb\xbf"));
+		}
+	/* Visible neighbours pass: a hyphen, U+2010, an en dash, a non-breaking
+	 * space, Hebrew and Arabic letters (their direction is their own). */
+	assert_int_equal(name_check("VM", "a\xe2\x80\x90z"), 0);
+	assert_int_equal(name_check("VM", "a\xe2\x80\x93z"), 0);
+	assert_int_equal(name_check("VM", "nb\xc2\xa0sp"), 0);
+	assert_int_equal(name_check("VM", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"), 0);
+	assert_int_equal(name_check("VM", "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85"), 0);
 }
 
 static void
@@ -710,6 +778,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_host_add_dup, setup, teardown),
 		cmocka_unit_test(test_host_uri_kinds),
 		cmocka_unit_test(test_names_bytes),
+		cmocka_unit_test(test_names_hidden),
 		cmocka_unit_test_setup_teardown(test_host_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
 		cmocka_unit_test(test_names),

@@ -60,6 +60,12 @@ test_escape_text(void **state)
 	e = str_escape_text("<d>\x1b]0;pwned\x07\x1b[2J\xc2\x9b\x7f\r\n\tok</d>\n");
 	assert_string_equal(e, "<d>\\x1b]0;pwned\\x07\\x1b[2J\\u009b\\x7f\\r\n\tok</d>\n");
 	free(e);
+	/* Characters that reorder or hide text are shown by code point. */
+	e = str_escape("a\xe2\x80\xae" "b\xe2\x80\x8b\xef\xbb\xbf\xe2\x81\xa6\xf3\xa0\x80\x81\xe2\x80\xa8" "z");
+	assert_string_equal(e, "a\\u202eb\\u200b\\ufeff\\u2066\\U000e0001\\u2028z");
+	assert_true(str_needs_escape("a\xe2\x80\x8f"));
+	assert_false(str_needs_escape("caf\xc3\xa9 \xe2\x80\x90"));
+	free(e);
 	e = str_escape_text("caf\xc3\xa9 \xff");
 	assert_string_equal(e, "caf\xc3\xa9 \\xff");
 	free(e);
