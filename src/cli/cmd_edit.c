@@ -68,9 +68,9 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		rc = err_set("nothing to change; give an option such as --cpus or --memory (see "
 		    "'vmtty help edit')");
 	if (rc == 0)
-		rc = vmedit_run(v.hv, &e, &c, &running, &newdisk);
+		rc = vmedit_run(v.hv, &e, &v.c, &c, &running, &newdisk);
 	if (rc == 0 && vm_update(ctx->db, &c) != 0) {
-		vmedit_undo(v.hv, &v.c, newdisk);
+		vmedit_undo(v.hv, &v.c, &c, newdisk);
 		rc = -1;
 	}
 	if (rc == 0 && running) {

@@ -362,6 +362,14 @@ hv_define(struct hv *hv, const struct vm_config *c)
 }
 
 int
+hv_redefine(struct hv *hv, const struct vm_config *old, const struct vm_config *c)
+{
+	if (hv->ops->redefine == NULL)
+		return hv_define(hv, c);
+	return hv->ops->redefine(hv, old, c);
+}
+
+int
 hv_describe(struct hv *hv, const struct vm_config *c, char **out)
 {
 	*out = NULL;

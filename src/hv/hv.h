@@ -281,6 +281,10 @@ struct hv_ops {
 	/* Create or update the host's definition of C (libvirt: domain XML,
 	 * validated by libvirt); C->uuid is kept. */
 	int (*define)(struct hv *hv, const struct vm_config *c);
+	/* Change the host's definition of a VM from OLD to C, touching only
+	 * what differs (libvirt: the domain's own XML, edited in place, so
+	 * what vmtty does not model stays); NULL: define C. */
+	int (*redefine)(struct hv *hv, const struct vm_config *old, const struct vm_config *c);
 	/* The backend's own description of C: libvirt domain XML.  Allocated. */
 	int (*describe)(struct hv *hv, const struct vm_config *c, char **out);
 	int (*set_autostart)(struct hv *hv, const struct vm_config *c, bool on);
@@ -453,6 +457,7 @@ void hv_domains_free(struct hv_domain *d, size_t n);
  * point into D.  Free the array alone. */
 struct vm_seen *hv_domains_seen(const struct hv_domain *d, size_t n);
 int hv_define(struct hv *hv, const struct vm_config *c);
+int hv_redefine(struct hv *hv, const struct vm_config *old, const struct vm_config *c);
 int hv_describe(struct hv *hv, const struct vm_config *c, char **out);
 int hv_set_autostart(struct hv *hv, const struct vm_config *c, bool on);
 /* CB(EV, ARG) on a backend thread for each event until hv_close, which

@@ -888,6 +888,53 @@ lv_define(struct hv *hv, const struct vm_config *c)
 	return 0;
 }
 
+/*
+ * An edit of a VM the host has (OLD -> C): its own definition, with only
+ * what the edit changed (libvirt_xml_edit), is defined again, never one
+ * made from C alone, which knows nothing of what vmtty does not model (a
+ * domain defined with virsh keeps its <description>, <channel>s, sound,
+ * <seclabel>, drivers).  A VM the host does not have yet is defined.
+ */
+static int
+lv_redefine(struct hv *hv, const struct vm_config *old, const struct vm_config *c)
+{
+	struct lv_priv *p = hv->priv;
+	char *gen = NULL, *own = NULL, *changed = NULL;
+	virDomainPtr dom, nd;
+	bool missing;
+	int rc = -1;
+
+	if (lv_usable(p) != 0)
+		return -1;
+	if ((dom = lv_lookup(p, c, &missing)) == NULL)
+		return missing ? lv_define(hv, c) : -1;
+	if (lv_make_xml(p, c, &gen) != 0)
+		goto out;
+	own = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	if (own == NULL) {
+		lv_err(p, "cannot read the definition of VM '%s'", c->name);
+		goto out;
+	}
+	if (libvirt_xml_edit(own, gen, old, c, &changed) != 0)
+		goto out;
+	if (changed != NULL) {
+		if ((nd = virDomainDefineXMLFlags(p->conn, changed, VIR_DOMAIN_DEFINE_VALIDATE)) ==
+		    NULL) {
+			lv_err(p, "libvirt rejected the edited definition of VM '%s'", c->name);
+			goto out;
+		}
+		virDomainFree(nd);
+		log_debug("libvirt: host '%s': VM '%s' redefined with its edit", p->name, c->name);
+	}
+	rc = 0;
+out:
+	free(gen);
+	free(own);
+	free(changed);
+	virDomainFree(dom);
+	return rc;
+}
+
 /* The bits of "unsupported flags (0x30) in function ..." in the last
  * error; 0 when it is another error. */
 static unsigned int
@@ -2531,6 +2578,7 @@ const struct hv_ops hv_libvirt_ops = {
 	.undefine = lv_undefine,
 	.list = lv_list,
 	.define = lv_define,
+	.redefine = lv_redefine,
 	.describe = lv_describe,
 	.set_autostart = lv_set_autostart,
 	.migrate_check = libvirt_migrate_check,

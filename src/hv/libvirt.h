@@ -119,6 +119,19 @@ enum {
  */
 int libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, char **out);
 
+/*
+ * The domain's own definition XML changed from OLD to C as vmtty edit
+ * changes a VM, and nothing else: CPUs (<vcpu>, <cpu><topology>), memory
+ * (as libvirt_xml_tuning's MEMORY), kernel, initrd and command line,
+ * machine, firmware; disks OLD has and C lacks (by path) removed, those C
+ * adds copied from GEN (the XML vmtty would define for C) with a target
+ * name of their own; NICs likewise (lined up in order); a new boot order
+ * from GEN's.  *OUT the changed XML (allocated), NULL when nothing
+ * changed; 0, or -1 + err.
+ */
+int libvirt_xml_edit(const char *xml, const char *gen, const struct vm_config *old,
+    const struct vm_config *c, char **out);
+
 /* A libvirt domain state (virDomainState) as vmtty sees it. */
 enum hv_state libvirt_state_map(int state);
 

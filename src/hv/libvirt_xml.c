@@ -1308,3 +1308,405 @@ libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what, ch
 	libvirt_xml_free(x);
 	return 1;
 }
+
+/*
+ * Editing a domain's own definition (vmtty edit): only what the edit
+ * changed between OLD and C is written into it, the new elements taken
+ * from GEN (what vmtty would define for C), so that what vmtty does not
+ * model (a <description>, a <channel>, a <sound>, <seclabel>, a driver of
+ * an interface) stays as the domain's definer wrote it.
+ */
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return (a == NULL || a[0] == '\0') ? (b == NULL || b[0] == '\0') :
+	    b != NULL && strcmp(a, b) == 0;
+}
+
+/* Child element NAME of PARENT, or NULL. */
+static xmlNodePtr
+child(xmlNodePtr parent, const char *name)
+{
+	for (xmlNodePtr k = parent != NULL ? parent->children : NULL; k != NULL; k = k->next)
+		if (k->type == XML_ELEMENT_NODE && xmlStrcmp(k->name, BAD_CAST name) == 0)
+			return k;
+	return NULL;
+}
+
+static void
+drop(xmlNodePtr n)
+{
+	if (n != NULL) {
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
+	}
+}
+
+/* <os>'s child NAME with the text VALUE, or none when VALUE is NULL or "". */
+static void
+os_text(xmlNodePtr os, const char *name, const char *value)
+{
+	xmlNodePtr n = child(os, name);
+
+	if (value == NULL || value[0] == '\0') {
+		drop(n);
+		return;
+	}
+	if (n == NULL && (n = xmlNewChild(os, NULL, BAD_CAST name, NULL)) == NULL)
+		xfatal("out of memory in libxml2");
+	xmlNodeSetContent(n, NULL);
+	xmlNodeAddContent(n, BAD_CAST value);	/* text as it is: escaped when written */
+}
+
+static void
+set_prop(xmlNodePtr n, const char *name, const char *value)
+{
+	if (xmlSetProp(n, BAD_CAST name, BAD_CAST value) == NULL)
+		xfatal("out of memory in libxml2");
+}
+
+/* The file or device of <disk> N; NULL when it has neither. */
+static char *
+disk_source(xmlNodePtr n)
+{
+	xmlNodePtr s = child(n, "source");
+	xmlChar *v;
+	char *out;
+
+	if (s == NULL || ((v = xmlGetProp(s, BAD_CAST "file")) == NULL &&
+	    (v = xmlGetProp(s, BAD_CAST "dev")) == NULL))
+		return NULL;
+	out = xstrdup((const char *)v);
+	xmlFree(v);
+	return out;
+}
+
+/* The <disk> of DEVICES whose source is PATH, or NULL. */
+static xmlNodePtr
+disk_by_path(xmlNodePtr devices, const char *path)
+{
+	for (xmlNodePtr k = devices != NULL ? devices->children : NULL; k != NULL; k = k->next) {
+		char *src;
+		bool hit;
+
+		if (k->type != XML_ELEMENT_NODE || xmlStrcmp(k->name, BAD_CAST "disk") != 0 ||
+		    (src = disk_source(k)) == NULL)
+			continue;
+		hit = strcmp(src, path) == 0;
+		free(src);
+		if (hit)
+			return k;
+	}
+	return NULL;
+}
+
+/* The IDX-th (from 0) child NAME of DEVICES, or NULL; the last of them in
+ * *LAST when LAST is not NULL. */
+static xmlNodePtr
+nth_device(xmlNodePtr devices, const char *name, size_t idx, xmlNodePtr *last)
+{
+	xmlNodePtr hit = NULL;
+	size_t i = 0;
+
+	if (last != NULL)
+		*last = NULL;
+	for (xmlNodePtr k = devices != NULL ? devices->children : NULL; k != NULL; k = k->next) {
+		if (k->type != XML_ELEMENT_NODE || xmlStrcmp(k->name, BAD_CAST name) != 0)
+			continue;
+		if (i++ == idx)
+			hit = k;
+		if (last != NULL)
+			*last = k;
+	}
+	return hit;
+}
+
+/* Whether a <disk> of DEVICES has target dev DEV. */
+static bool
+target_used(xmlNodePtr devices, const char *dev)
+{
+	for (xmlNodePtr k = devices->children; k != NULL; k = k->next) {
+		xmlNodePtr t;
+		xmlChar *v;
+		bool hit;
+
+		if (k->type != XML_ELEMENT_NODE || xmlStrcmp(k->name, BAD_CAST "disk") != 0 ||
+		    (t = child(k, "target")) == NULL || (v = xmlGetProp(t, BAD_CAST "dev")) == NULL)
+			continue;
+		hit = strcmp((const char *)v, dev) == 0;
+		xmlFree(v);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+/* NODE (a copy of one of GEN's devices) put into DEVICES after AFTER (at
+ * the end when NULL), without its <address> and, unless BOOT, its boot
+ * order; a disk gets a target name no disk there has yet. */
+static void
+device_put(xmlNodePtr devices, xmlNodePtr after, xmlNodePtr node, bool boot)
+{
+	xmlNodePtr t = child(node, "target");
+	xmlChar *dev;
+
+	drop(child(node, "address"));
+	if (!boot)
+		drop(child(node, "boot"));
+	if (xmlStrcmp(node->name, BAD_CAST "disk") == 0 && t != NULL &&
+	    (dev = xmlGetProp(t, BAD_CAST "dev")) != NULL) {
+		char prefix[3] = { (char)dev[0], (char)dev[1], '\0' }, name[16];
+
+		for (int i = 0; target_used(devices, (const char *)dev) && i < 26 * 27; i++) {
+			disk_name(name, sizeof name, prefix, i);
+			xmlFree(dev);
+			dev = xmlStrdup(BAD_CAST name);
+		}
+		set_prop(t, "dev", (const char *)dev);
+		xmlFree(dev);
+	}
+	if ((after != NULL ? xmlAddNextSibling(after, node) : xmlAddChild(devices, node)) == NULL)
+		xfatal("out of memory in libxml2");
+}
+
+static bool
+nic_same(const struct vm_nic *a, const struct vm_nic *b)
+{
+	return same_text(a->kind, b->kind) && same_text(a->model, b->model) &&
+	    same_text(a->mac, b->mac) && same_text(a->source, b->source) &&
+	    same_text(a->forwards, b->forwards);
+}
+
+static bool
+disk_in(const struct vm_config *c, const char *path)
+{
+	for (size_t i = 0; i < c->ndisks; i++)
+		if (strcmp(c->disks[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Disks: those OLD had and C has not go, those C has and OLD had not come
+ * from GEN (after the last disk). */
+static void
+edit_disks(xmlNodePtr devices, xmlNodePtr gdev, const struct vm_config *old,
+    const struct vm_config *c, bool boot, bool *changed)
+{
+	xmlNodePtr last, n;
+	bool added = false;
+
+	for (size_t i = 0; i < old->ndisks; i++)
+		if (!disk_in(c, old->disks[i].path) &&
+		    (n = disk_by_path(devices, old->disks[i].path)) != NULL) {
+			drop(n);
+			*changed = true;
+		}
+	for (size_t i = 0; i < c->ndisks; i++) {
+		xmlNodePtr g;
+
+		if (disk_in(old, c->disks[i].path) ||
+		    (g = disk_by_path(gdev, c->disks[i].path)) == NULL)
+			continue;
+		nth_device(devices, "disk", SIZE_MAX, &last);
+		device_put(devices, last, xmlDocCopyNode(g, devices->doc, 1), boot);
+		*changed = added = true;
+	}
+	/* A new SCSI disk needs the controller GEN has for it. */
+	for (xmlNodePtr g = gdev->children; g != NULL; g = g->next) {
+		xmlChar *type, *idx;
+		bool have = false;
+
+		if (g->type != XML_ELEMENT_NODE || xmlStrcmp(g->name, BAD_CAST "controller") != 0)
+			continue;
+		type = xmlGetProp(g, BAD_CAST "type");
+		idx = xmlGetProp(g, BAD_CAST "index");
+		for (n = devices->children; n != NULL && !have; n = n->next) {
+			xmlChar *t2, *i2;
+
+			if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "controller"))
+				continue;
+			t2 = xmlGetProp(n, BAD_CAST "type");
+			i2 = xmlGetProp(n, BAD_CAST "index");
+			have = xmlStrEqual(t2, type) && xmlStrEqual(i2, idx);
+			xmlFree(t2);
+			xmlFree(i2);
+		}
+		xmlFree(type);
+		xmlFree(idx);
+		if (!have && added)
+			device_put(devices, NULL, xmlDocCopyNode(g, devices->doc, 1), false);
+	}
+}
+
+/* NICs: OLD's and C's lists lined up in order (an edit removes some and
+ * adds at the end); OLD's that C lacks go (the interface at the same place
+ * in the definition), C's that are new come from GEN. */
+static void
+edit_nics(xmlNodePtr devices, xmlNodePtr gdev, const struct vm_config *old,
+    const struct vm_config *c, bool boot, bool *changed)
+{
+	bool *gone = xcalloc(old->nnics + 1, sizeof *gone);
+	size_t j = 0;
+	xmlNodePtr last, n;
+
+	for (size_t i = 0; i < old->nnics; i++) {
+		if (j < c->nnics && nic_same(&old->nics[i], &c->nics[j]))
+			j++;
+		else
+			gone[i] = true;
+	}
+	for (size_t i = old->nnics; i-- > 0;)
+		if (gone[i] && (n = nth_device(devices, "interface", i, NULL)) != NULL) {
+			drop(n);
+			*changed = true;
+		}
+	free(gone);
+	for (; j < c->nnics; j++) {
+		xmlNodePtr g = nth_device(gdev, "interface", j, NULL);
+
+		if (g == NULL)
+			continue;
+		nth_device(devices, "interface", SIZE_MAX, &last);
+		device_put(devices, last, xmlDocCopyNode(g, devices->doc, 1), boot);
+		*changed = true;
+	}
+}
+
+/* A new boot order: the devices' <boot order> and <os><boot dev> give way
+ * to GEN's orders, for the disks and NICs of C the definition has. */
+static void
+edit_boot(xmlNodePtr os, xmlNodePtr devices, xmlNodePtr gdev, const struct vm_config *c)
+{
+	xmlNodePtr b;
+
+	while ((b = child(os, "boot")) != NULL)
+		drop(b);
+	for (xmlNodePtr k = devices->children; k != NULL; k = k->next)
+		if (k->type == XML_ELEMENT_NODE)
+			drop(child(k, "boot"));
+	for (size_t i = 0; i < c->ndisks; i++) {
+		xmlNodePtr d = disk_by_path(devices, c->disks[i].path);
+		xmlNodePtr g = disk_by_path(gdev, c->disks[i].path);
+
+		if (d != NULL && g != NULL && (b = child(g, "boot")) != NULL)
+			xmlAddChild(d, xmlDocCopyNode(b, d->doc, 1));
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		xmlNodePtr d = nth_device(devices, "interface", i, NULL);
+		xmlNodePtr g = nth_device(gdev, "interface", i, NULL);
+
+		if (d != NULL && g != NULL && (b = child(g, "boot")) != NULL)
+			xmlAddChild(d, xmlDocCopyNode(b, d->doc, 1));
+	}
+}
+
+/* CPUs: <vcpu>'s count and <cpu><topology>. */
+static void
+edit_cpus(struct libvirt_xml *x, const struct vm_config *c)
+{
+	xmlNodePtr v = xml_section(x, "vcpu"), cpu = xml_section(x, "cpu"), t;
+	char num[16];
+
+	snprintf(num, sizeof num, "%d", vm_config_cpus(c));
+	xmlNodeSetContent(v, BAD_CAST num);
+	xmlUnsetProp(v, BAD_CAST "current");
+	if ((t = child(cpu, "topology")) == NULL &&
+	    (t = xmlNewChild(cpu, NULL, BAD_CAST "topology", NULL)) == NULL)
+		xfatal("out of memory in libxml2");
+	snprintf(num, sizeof num, "%d", c->sockets);
+	set_prop(t, "sockets", num);
+	set_prop(t, "dies", "1");
+	snprintf(num, sizeof num, "%d", c->cores);
+	set_prop(t, "cores", num);
+	snprintf(num, sizeof num, "%d", c->threads);
+	set_prop(t, "threads", num);
+}
+
+/* <os>: kernel, initrd, command line, machine and firmware, as changed. */
+static void
+edit_os(xmlNodePtr os, const struct vm_config *old, const struct vm_config *c, bool *changed)
+{
+	xmlNodePtr type = child(os, "type");
+
+	if (!same_text(old->kernel, c->kernel) || !same_text(old->initrd, c->initrd) ||
+	    !same_text(old->cmdline, c->cmdline)) {
+		os_text(os, "kernel", c->kernel);
+		os_text(os, "initrd", c->kernel != NULL ? c->initrd : NULL);
+		os_text(os, "cmdline", c->kernel != NULL ? c->cmdline : NULL);
+		*changed = true;
+	}
+	if (!same_text(old->machine, c->machine) && type != NULL) {
+		set_prop(type, "machine", strcmp(c->machine, "pc") == 0 ? "pc" : "q35");
+		*changed = true;
+	}
+	if (!same_text(old->firmware, c->firmware)) {
+		if (strcmp(c->firmware, "uefi") == 0) {
+			set_prop(os, "firmware", "efi");
+		} else {
+			xmlUnsetProp(os, BAD_CAST "firmware");
+			drop(child(os, "loader"));
+			drop(child(os, "nvram"));
+			drop(child(os, "firmware"));
+		}
+		*changed = true;
+	}
+}
+
+static bool
+boot_changed(const struct vm_config *old, const struct vm_config *c)
+{
+	return !same_text(old->boot_order, c->boot_order);
+}
+
+int
+libvirt_xml_edit(const char *xml, const char *gen, const struct vm_config *old,
+    const struct vm_config *c, char **out)
+{
+	struct libvirt_xml *x, *g;
+	xmlNodePtr os, devices, gdev;
+	bool changed = false, boot = boot_changed(old, c);
+	xmlChar *buf = NULL;
+	char desc[300];
+	int len = 0, rc = -1;
+
+	*out = NULL;
+	snprintf(desc, sizeof desc, "the definition of VM '%s'", c->name);
+	if ((x = libvirt_xml_parse(xml, desc)) == NULL)
+		return -1;
+	if ((g = libvirt_xml_parse(gen, desc)) == NULL) {
+		libvirt_xml_free(x);
+		return -1;
+	}
+	os = xml_section(x, "os");
+	devices = xml_section(x, "devices");
+	gdev = xml_node(g, "/domain/devices");
+	if (old->sockets != c->sockets || old->cores != c->cores || old->threads != c->threads) {
+		edit_cpus(x, c);
+		changed = true;
+	}
+	if (old->memory_mib != c->memory_mib &&
+	    memory_write(x, c, true, false, &changed) != 0)
+		goto out;
+	edit_os(os, old, c, &changed);
+	if (gdev != NULL) {
+		edit_disks(devices, gdev, old, c, boot, &changed);
+		edit_nics(devices, gdev, old, c, boot, &changed);
+		if (boot) {
+			edit_boot(os, devices, gdev, c);
+			changed = true;
+		}
+	}
+	if (changed) {
+		xmlDocDumpMemory(x->doc, &buf, &len);
+		if (buf == NULL)
+			xfatal("out of memory in libxml2");
+		*out = xstrdup((const char *)buf);
+		xmlFree(buf);
+	}
+	rc = 0;
+out:
+	libvirt_xml_free(x);
+	libvirt_xml_free(g);
+	return rc;
+}

@@ -229,8 +229,8 @@ vmedit_apply(struct vmedit *e, struct vm_config *c)
 }
 
 int
-vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
-    char **newdisk)
+vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct vm_config *c,
+    bool *running, char **newdisk)
 {
 	struct hv_status st;
 	char *made = NULL;
@@ -254,9 +254,11 @@ vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
 		d = vm_config_add_disk(c, made);
 		d->owned = true;
 	}
-	if (hv_check(hv, c) != 0 || (hv_define(hv, c) != 0 &&
+	/* Only what the edit changed goes into the host's definition: a
+	 * libvirt domain keeps what vmtty does not model (hv_redefine). */
+	if (hv_check(hv, c) != 0 || (hv_redefine(hv, old, c) != 0 &&
 	    err_prefix("Defining the VM failed") != 0)) {
-		vmedit_undo(hv, NULL, made);
+		vmedit_undo(hv, NULL, NULL, made);
 		free(made);
 		return -1;
 	}
@@ -265,13 +267,14 @@ vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
 }
 
 void
-vmedit_undo(struct hv *hv, const struct vm_config *old, const char *newdisk)
+vmedit_undo(struct hv *hv, const struct vm_config *old, const struct vm_config *c,
+    const char *newdisk)
 {
 	char keep[1024];
 
 	snprintf(keep, sizeof keep, "%s", err_get());
-	if (old != NULL)
-		hv_define(hv, old);	/* the host's definition as it was */
+	if (old != NULL && c != NULL)
+		hv_redefine(hv, c, old);	/* the host's definition as it was */
 	if (newdisk != NULL) {
 		if (hv->host.kind == HOST_BUILTIN)
 			unlink(newdisk);

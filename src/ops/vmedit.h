@@ -43,14 +43,17 @@ struct vmedit {
 int vmedit_apply(struct vmedit *e, struct vm_config *c);
 /* The blocking part for C (changed by vmedit_apply; OLD as it was): is the
  * VM running (*RUNNING; a disk grows only while it is stopped), grow the
- * disk, make the new disk (added to C), check and define C on the host.
- * On failure the new disk is taken back.  *NEWDISK (allocated, may be
- * NULL) is the disk made, for vmedit_undo.  Not on the UI thread. */
-int vmedit_run(struct hv *hv, struct vmedit *e, struct vm_config *c, bool *running,
-    char **newdisk);
-/* When the inventory cannot take C after vmedit_run: define OLD again and
- * remove NEWDISK (may be NULL).  Keeps the current error.  Blocking. */
-void vmedit_undo(struct hv *hv, const struct vm_config *old, const char *newdisk);
+ * disk, make the new disk (added to C), check C and change the host's
+ * definition from OLD to C (hv_redefine: only what changed).  On failure
+ * the new disk is taken back.  *NEWDISK (allocated, may be NULL) is the
+ * disk made, for vmedit_undo.  Not on the UI thread. */
+int vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct vm_config *c,
+    bool *running, char **newdisk);
+/* When the inventory cannot take C after vmedit_run: change the host's
+ * definition back from C to OLD and remove NEWDISK (may be NULL).  Keeps
+ * the current error.  Blocking. */
+void vmedit_undo(struct hv *hv, const struct vm_config *old, const struct vm_config *c,
+    const char *newdisk);
 /* OLD pending changes (may be NULL) followed by those of CHANGES it does
  * not name yet ("cpus, memory" and "memory, hugepages": "cpus, memory,
  * hugepages"): allocated. */

@@ -68,7 +68,7 @@ struct editf {
 
 /* Work of a failed inventory write, taken back on the lane. */
 struct undo {
-	struct vm_config old;
+	struct vm_config old, c;
 	char *newdisk;
 };
 
@@ -194,7 +194,7 @@ work_edit(struct hv *hv, void *arg)
 {
 	struct editf *f = arg;
 
-	f->rc = vmedit_run(hv, &f->e, &f->c, &f->running, &f->newdisk);
+	f->rc = vmedit_run(hv, &f->e, &f->orig, &f->c, &f->running, &f->newdisk);
 	if (f->rc != 0)
 		snprintf(f->job_error, sizeof f->job_error, "%s", err_get());
 }
@@ -204,7 +204,7 @@ work_undo(struct hv *hv, void *arg)
 {
 	struct undo *u = arg;
 
-	vmedit_undo(hv, &u->old, u->newdisk);
+	vmedit_undo(hv, &u->old, &u->c, u->newdisk);
 }
 
 static void
@@ -213,6 +213,7 @@ done_undo(void *arg)
 	struct undo *u = arg;
 
 	vm_config_clear(&u->old);
+	vm_config_clear(&u->c);
 	free(u->newdisk);
 	free(u);
 }
@@ -261,6 +262,7 @@ edit_written(void *arg, int rc, const char *error)
 		struct undo *u = xcalloc(1, sizeof *u);
 
 		vm_config_copy(&u->old, &ew->old);
+		vm_config_copy(&u->c, &ew->c);
 		u->newdisk = ew->newdisk;
 		ew->newdisk = NULL;
 		if (fleet_run(ui_fleet(ew->ui), ew->old.host, work_undo, done_undo, u) != 0)

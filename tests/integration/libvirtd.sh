@@ -77,7 +77,7 @@
 #       mounts none, and libvirt only looks when it starts.
 #
 # Migration between --netns instances (libvirtd_start A --netns 1;
-# libvirtd_start B --netns 2; shown by test_libvirtd_migrate_harness.sh):
+# libvirtd_start B --netns 2; shown by test_migrate.sh):
 #   Three connections, three kinds of URI.
 #   - client -> daemon (test shell, virsh, vmtty; root network namespace):
 #     LIBVIRTD_URI (the unix socket's path: a path does not care about
@@ -145,7 +145,7 @@
 #   on ADDR: on B after a migration that address does not exist.
 # - sshd_start's sshd runs in the instance's mount namespace but the root
 #   network namespace (127.0.0.1): SSH_URI serves the client, not a peer.
-# - Migration, libvirt 9.0 (measured with test_libvirtd_migrate_harness.sh):
+# - Migration, libvirt 9.0 (measured with the harness checks of test_migrate.sh):
 #   * Storage on a local file system (ext4 $T_TMP) counts as not shared:
 #     without --unsafe (VIR_MIGRATE_UNSAFE) "Unsafe migration: Migration
 #     without shared storage is unsafe"; cache='none' does not change that,

@@ -168,7 +168,8 @@ qemu_accepts() {
 	pidfile=$(printf '%s\n' "${args[@]}" | grep -A1 -x -- -pidfile | tail -1)
 	[ -z "$vars" ] || { mkdir -p "$(dirname "$vars")" && cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"; } || return 1
 	mkdir -p -m 700 "$(dirname "$pidfile")"	# as vmtty makes it
-	"${args[@]}" -S 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
+	# vmtty puts qemu in the background itself; here -daemonize does.
+	"${args[@]}" -S -daemonize 2>"$T_TMP/qemu.err" || { sed 's/^/   qemu: /' "$T_TMP/qemu.err"; return 1; }
 	pid=$(cat "$pidfile")
 	kill "$pid"
 	_gone() { ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid")" = Z ]; }

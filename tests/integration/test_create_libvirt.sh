@@ -61,6 +61,63 @@ t_eq "no volumes made" "c1-seed.iso c1.qcow2 " "$(vols)"
 t_status "a pool that does not exist fails" 1 "$VMTTY" create c3 --host lv --template debian-12-cloud --image "$T_TMP/BASE.qcow2" --pool nopool
 t_match "naming the pool" "Creating the disk failed: host 'lv' has no storage pool 'nopool'" "$T_ERR"
 
+# An edit of a domain defined outside vmtty (with virsh) changes only what
+# was edited, in the domain's own definition: what vmtty does not model (a
+# description, a channel, a sound card, a seclabel, its interfaces and the
+# driver of the second, its kernel and disk) stays; the inventory knows
+# only its name, vCPUs and memory, and a definition made from that would
+# have none of it.  Then a NIC added by vmtty joins the two.
+qemu-img create -q -f qcow2 "$T_TMP/x1.qcow2" 16M
+tiny_domain_xml x1 256 "$T_TMP/x1.qcow2" | python3 -c '
+import sys
+x = sys.stdin.read()
+x = x.replace("<name>x1</name>", "<name>x1</name>\n  <description>made by hand</description>", 1)
+x = x.replace("  </devices>", """    <interface type=\x27user\x27>
+      <mac address=\x2752:54:00:aa:00:01\x27/>
+      <model type=\x27virtio\x27/>
+    </interface>
+    <interface type=\x27user\x27>
+      <mac address=\x2752:54:00:aa:00:02\x27/>
+      <model type=\x27virtio\x27/>
+      <driver name=\x27qemu\x27 rx_queue_size=\x27512\x27/>
+    </interface>
+    <channel type=\x27unix\x27>
+      <target type=\x27virtio\x27 name=\x27org.qemu.guest_agent.0\x27/>
+    </channel>
+    <sound model=\x27ich6\x27/>
+  </devices>
+  <seclabel type=\x27none\x27/>""", 1)
+sys.stdout.write(x)' >"$T_TMP/x1.xml"
+t_status "virsh defines x1 with extras" 0 libvirtd_virsh define "$T_TMP/x1.xml"
+t_status "vmtty list finds x1" 0 "$VMTTY" list --host lv
+t_status "edit lv/x1 --memory 384M --cpus 2" 0 "$VMTTY" edit lv/x1 --memory 384M --cpus 2
+x1=$(libvirtd_virsh dumpxml x1 --inactive)
+t_match "the memory is edited" "<memory unit='KiB'>393216</memory>" "$x1"
+t_match "and the vCPUs" "<vcpu placement='static'>2</vcpu>" "$x1"
+t_match "its description stays" "<description>made by hand</description>" "$x1"
+t_match "its channel stays" "<target type='virtio' name='org.qemu.guest_agent.0'" "$x1"
+t_match "its sound card stays" "<sound model='ich6'>" "$x1"
+t_match "its seclabel stays" "<seclabel type='none'" "$x1"
+t_match "its second interface keeps its driver" "<driver name='qemu' rx_queue_size='512'/>" "$x1"
+t_eq "both interfaces are there" 2 "$(grep -c '<interface ' <<<"$x1")"
+t_match "its kernel stays" "<kernel>$GUEST/vmlinuz</kernel>" "$x1"
+t_match "its disk stays" "<source file='$T_TMP/x1.qcow2'/>" "$x1"
+t_match "its machine stays" "machine='pc-i440fx" "$x1"
+t_status "edit lv/x1 --add-nic user --new-disk 8M" 0 \
+	"$VMTTY" edit lv/x1 --add-nic user --new-disk 8M
+x1=$(libvirtd_virsh dumpxml x1 --inactive)
+t_eq "a third interface joins the two" 3 "$(grep -c '<interface ' <<<"$x1")"
+t_eq "a second disk joins the first" 2 "$(grep -c "<disk type='file' device='disk'>" <<<"$x1")"
+t_match "its own disk is still vda" "<source file='$T_TMP/x1.qcow2'/>[^/]*<target dev='vda'" "$(tr -d '\n' <<<"$x1")"
+t_match "the new one gets a name of its own, vdb" "x1-[0-9]*\.qcow2'/>[^/]*<target dev='vdb'" "$(tr -d '\n' <<<"$x1")"
+t_match "the second keeps its driver still" "<driver name='qemu' rx_queue_size='512'/>" "$x1"
+t_match "and the description stays" "<description>made by hand</description>" "$x1"
+t_status "the edited x1 starts" 0 "$VMTTY" start lv/x1
+t_check "and boots" libvirtd_wait_serial x1 "GUEST READY" 90
+libvirtd_virsh destroy x1 >/dev/null
+t_status "delete lv/x1 --delete-disks" 0 "$VMTTY" delete lv/x1 --delete-disks
+t_check "its own disk stays (vmtty did not make it)" test -f "$T_TMP/x1.qcow2"
+
 # Delete with the volumes vmtty made.
 t_status "delete lv/c1 --delete-disks" 0 "$VMTTY" delete lv/c1 --delete-disks
 t_eq "the domain is gone" "" "$(libvirtd_domstate c1)"

@@ -829,6 +829,19 @@ libvirt_has(virConnectPtr conn, const char *xml, const char *const *want,
 	virDomainFree(dom);
 }
 
+/* How often NEEDLE is in S. */
+static int
+libvirt_xml_count_str(const char *s, const char *needle)
+{
+	int n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
 #define TUNE_ALL (LIBVIRT_TUNE_PINS | LIBVIRT_TUNE_HUGEPAGES)
 #define MARK "<vmtty:tuning xmlns:vmtty=\"" LIBVIRT_TUNING_NS "\"/>"
 /* The mark giving the inventory only PARTS ("pins hugepages"). */
@@ -950,6 +963,67 @@ test_tuning_edit(void **state)
  * (no ADOPT) leaves the others alone; the maximum memory changes <memory>
  * alone, <currentMemory> following it only when it had all of it.
  */
+/*
+ * vmtty edit on a domain defined elsewhere: only the edited parts of its
+ * own definition change (CPUs, memory, a disk and a NIC added), what vmtty
+ * does not model stays, the new disk gets a target of its own; an edit
+ * that changes nothing changes nothing.
+ */
+static void
+test_edit_in_place(void **state)
+{
+	static const char own[] =
+	    "<domain type='qemu'><name>own</name><description>by hand</description>"
+	    "<memory unit='MiB'>256</memory><currentMemory unit='MiB'>256</currentMemory>"
+	    "<vcpu placement='static'>1</vcpu>"
+	    "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k</kernel>"
+	    "<cmdline>console=ttyS0</cmdline><boot dev='hd'/></os>"
+	    "<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2' "
+	    "cache='none'/><source file='/tmp/own.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+	    "<interface type='user'><mac address='52:54:00:aa:00:01'/><model type='virtio'/>"
+	    "</interface><interface type='user'><mac address='52:54:00:aa:00:02'/>"
+	    "<model type='virtio'/><driver name='qemu' rx_queue_size='512'/></interface>"
+	    "<sound model='ich6'/></devices><seclabel type='none'/></domain>";
+	struct libvirt_env env = { "qemu", NULL };
+	struct vm_config old, c;
+	virConnectPtr conn;
+	char *gen, *out;
+
+	(void)state;
+	virSetErrorFunc(NULL, silent);
+	assert_non_null(conn = virConnectOpen("test:///default"));
+	vm_config_init(&old);
+	old.name = xstrdup("own");
+	old.memory_mib = 256;
+	vm_config_copy(&c, &old);
+	assert_int_equal(libvirt_domain_xml(&c, &env, &gen), 0);
+	assert_int_equal(libvirt_xml_edit(own, gen, &old, &c, &out), 0);
+	assert_null(out);
+	free(gen);
+	c.sockets = 2;
+	c.memory_mib = 384;
+	vm_config_add_disk(&c, "/tmp/new.qcow2");
+	vm_config_add_nic(&c, "user");
+	assert_int_equal(vm_config_validate(&c), 0);
+	assert_int_equal(libvirt_domain_xml(&c, &env, &gen), 0);
+	assert_int_equal(libvirt_xml_edit(own, gen, &old, &c, &out), 0);
+	assert_non_null(out);
+	libvirt_has(conn, out, (const char *const[]){ "<description>by hand</description>",
+	    "<memory unit='KiB'>393216</memory>", "<vcpu placement='static'>2</vcpu>",
+	    "<topology sockets='2' dies='1' cores='1' threads='1'/>", "<kernel>/k</kernel>",
+	    "<boot dev='hd'/>", "cache='none'/>\n      <source file='/tmp/own.qcow2'/>\n"
+	    "      <target dev='vda' bus='virtio'/>", "<source file='/tmp/new.qcow2'/>\n"
+	    "      <target dev='vdb' bus='virtio'/>", "rx_queue_size='512'", "52:54:00:aa:00:01",
+	    "<sound model='ich6'", "<seclabel type='none'", NULL },
+	    (const char *const[]){ "<boot order", NULL });
+	assert_int_equal(libvirt_xml_count_str(out, "<interface "), 3);
+	free(out);
+	free(gen);
+	vm_config_clear(&old);
+	vm_config_clear(&c);
+	virConnectClose(conn);
+}
+
 static void
 test_tuning_parts(void **state)
 {
@@ -1302,6 +1376,7 @@ main(void)
 		cmocka_unit_test(test_serial_log_path),
 		cmocka_unit_test(test_uri_remote),
 		cmocka_unit_test(test_tuning_edit),
+		cmocka_unit_test(test_edit_in_place),
 		cmocka_unit_test(test_tuning_parts),
 		cmocka_unit_test(test_read_host_caps),
 		cmocka_unit_test(test_read_snapshot),
