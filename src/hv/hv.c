@@ -764,7 +764,7 @@ hv_clone_result_clear(struct hv_clone_result *r)
 		free(r->disks[i].bus);
 	}
 	free(r->disks);
-	strv_free(&r->macs);
+	if (r->macs.v != NULL)
+		strv_free(&r->macs);
 	memset(r, 0, sizeof *r);
-	strv_init(&r->macs);
 }

@@ -573,6 +573,7 @@ void hv_stats_alloc(struct hv_stats *s, int nvcpu, size_t ndisk, size_t nnic);
  * first, cleared on failure.  A backend without the op says so. */
 int hv_clone(struct hv *hv, const struct vm_config *c, const struct hv_clone_opts *o,
     struct hv_clone_result *out);
+/* Free R's parts and zero it. */
 void hv_clone_result_clear(struct hv_clone_result *r);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
