@@ -289,7 +289,7 @@ copy_disk(struct lvc *r, struct lvc_disk *p, size_t k)
 	char step[96], *path;
 	bool told = false;
 	pthread_t t;
-	int e, rc;
+	int e;
 
 	snprintf(step, sizeof step, "Copying disk %zu of %zu", k, r->ncopy);
 	if (pipe2(cp.pipe, O_CLOEXEC) != 0)
@@ -337,10 +337,11 @@ copy_disk(struct lvc *r, struct lvc_disk *p, size_t k)
 	free(path);
 	if (r->o->made != NULL && r->o->made(p->to, r->o->made_arg) != 0)
 		return -1;
+	if (cancelled(r))
+		return err_set("cancelled");
 	if (r->o->fn != NULL)
 		r->o->fn(step, 100, r->o->arg);
-	rc = cancelled(r) ? err_set("cancelled") : 0;
-	return rc;
+	return 0;
 }
 
 /* Take back every volume made (or cut short) for the clone. */
