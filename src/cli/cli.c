@@ -59,7 +59,8 @@ static const struct cli_cmd commands[] = {
 	  CLI_READS_LIST },
 	{ "clone", "VM NEWNAME [--linked | --full] [--snapshot NAME] [--host HOST] [--progress]",
 	  "copy a stopped VM (or one of its snapshots) with a new name, UUID, MACs and "
-	  "cloud-init identity: full copies (default) or linked overlays (Ctrl-C stops it)",
+	  "cloud-init identity: full copies (default; on libvirt hosts into the disks' "
+	  "storage pools) or linked overlays (built-in hosts) (Ctrl-C stops it)",
 	  cmd_clone, CLI_WRITES },
 	{ "delete", "VM [--delete-disks] [--snapshots]",
 	  "delete a VM (its disks only when asked; its snapshots with it when asked)", cmd_vmctl, CLI_WRITES },

@@ -746,3 +746,33 @@ hv_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_
 	}
 	return 0;
 }
+
+int
+hv_clone(struct hv *hv, const struct vm_config *c, const struct hv_clone_opts *o,
+    struct hv_clone_result *out)
+{
+	memset(out, 0, sizeof *out);
+	strv_init(&out->macs);
+	if (hv->ops->clone == NULL)
+		return unsupported(hv, "cloning VMs through the backend");
+	if (hv->ops->clone(hv, c, o, out) != 0) {
+		hv_clone_result_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+hv_clone_result_clear(struct hv_clone_result *r)
+{
+	for (size_t i = 0; i < r->ndisks; i++) {
+		free(r->disks[i].from);
+		free(r->disks[i].to);
+		free(r->disks[i].format);
+		free(r->disks[i].bus);
+	}
+	free(r->disks);
+	if (r->macs.v != NULL)
+		strv_free(&r->macs);
+	memset(r, 0, sizeof *r);
+}

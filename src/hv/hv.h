@@ -4,6 +4,7 @@
 #ifndef VMTTY_HV_H
 #define VMTTY_HV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -253,6 +254,45 @@ struct hv_stats {
 	char note[256];		/* what the host cannot tell, in a sentence; "" */
 };
 
+/* Progress of a long step: STEP ("Copying disk 1 of 2") and PERCENT
+ * (0..100, or -1 when unknown), on the thread that called the op. */
+typedef void (*hv_progress_fn)(const char *step, int percent, void *arg);
+
+/* What a full clone of a stopped VM on its own host is (hv_clone). */
+struct hv_clone_opts {
+	const char *name;	/* the new VM's */
+	const char *uuid;	/* its UUID */
+	/* Disks whose source is FROM[i] (a path on the host) get TO[i]
+	 * instead, a volume the caller made (a new cloud-init seed). */
+	const char *const *from;
+	const char *const *to;
+	size_t nswap;
+	hv_progress_fn fn;	/* NULL: no progress */
+	void *arg;
+	const atomic_bool *cancel;	/* set: stop, nothing left */
+	/* Told each volume made, at once (the caller records it should
+	 * vmtty die before the end); -1 + err stops the clone. */
+	int (*made)(const char *path, void *arg);
+	void *made_arg;
+};
+
+/* One disk of a clone's definition, in the definition's order. */
+struct hv_clone_disk {
+	char *from;		/* the source's disk: its path, "" for none */
+	char *to;		/* the clone's: a new volume, a swap's, or FROM */
+	char *format;		/* qcow2, raw, ...; NULL unknown */
+	char *bus;		/* the host's word: virtio, sata, ...; NULL unknown */
+	bool cdrom;
+	bool readonly;
+	bool made;		/* TO is the clone's own (a copy or a swap) */
+};
+
+struct hv_clone_result {
+	struct hv_clone_disk *disks;
+	size_t ndisks;
+	struct strv macs;	/* of the clone's NICs, in order, as the host chose */
+};
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv);
@@ -376,6 +416,14 @@ struct hv_ops {
 	 * the host cannot say anything. */
 	int (*stats)(struct hv *hv, const struct vm_config *const *vms, size_t n,
 	    struct hv_stats *out);
+	/* A full clone of stopped C on its host, defined there: each writable
+	 * disk copied into a new volume of its pool (a disk in no pool is
+	 * refused before anything is made), CD-ROMs and read-only disks
+	 * shared unless O swaps them, the rest of C's definition kept but its
+	 * name, UUID and MAC addresses.  OUT gets the clone's disks and MACs.
+	 * On failure or cancel nothing of it is left on the host. */
+	int (*clone)(struct hv *hv, const struct vm_config *c, const struct hv_clone_opts *o,
+	    struct hv_clone_result *out);
 };
 
 /* A file another VM of the inventory needs: its disk, a file its
@@ -525,6 +573,13 @@ void hv_stats_clear(struct hv_stats *out, size_t n);
 /* Allocate S's arrays: NVCPU vCPU times (-1), NDISK disks, NNIC NICs
  * (their counters -1), for the backends. */
 void hv_stats_alloc(struct hv_stats *s, int nvcpu, size_t ndisk, size_t nnic);
+
+/* A full clone of stopped C on its own host (the clone op); OUT zeroed
+ * first, cleared on failure.  A backend without the op says so. */
+int hv_clone(struct hv *hv, const struct vm_config *c, const struct hv_clone_opts *o,
+    struct hv_clone_result *out);
+/* Free R's parts and zero it. */
+void hv_clone_result_clear(struct hv_clone_result *r);
 
 /* The state named NAME ("running", ...); HV_UNKNOWN when not one. */
 enum hv_state hv_state_parse(const char *name);

@@ -2604,4 +2604,5 @@ const struct hv_ops hv_libvirt_ops = {
 	.vol_close = libvirt_vol_close,
 	.disk_paths = libvirt_disk_paths,
 	.stats = libvirt_stats,
+	.clone = libvirt_clone,
 };

@@ -10,6 +10,7 @@
 
 #include "hv/hv.h"
 #include "model/vm.h"
+#include "util/strv.h"
 
 /* What the XML depends on besides the VM, resolved by the caller so that
  * the generator stays a pure function (and fixture-testable). */
@@ -131,6 +132,46 @@ int libvirt_xml_tuning(const char *xml, const struct vm_config *c, unsigned what
  */
 int libvirt_xml_edit(const char *xml, const char *gen, const struct vm_config *old,
     const struct vm_config *c, char **out);
+
+/* One disk of a domain's definition (libvirt_xml_disks). */
+struct libvirt_disk {
+	char *type;		/* file | block | volume | network | ...; NULL unknown */
+	char *device;		/* disk | cdrom | floppy | lun */
+	char *source;		/* file or block: its path; NULL none (an empty drive) */
+	char *pool, *volume;	/* volume: its pool and name */
+	char *format;		/* <driver type>; NULL */
+	char *target;		/* "vda"; NULL */
+	char *bus;		/* virtio, sata, ...; NULL */
+	bool readonly, shareable;
+};
+
+/* The disks of domain XML XML (libvirt's word for WHAT, "the definition of
+ * VM 'x'"), in order, into *OUT (allocated, libvirt_disks_free).  0, or -1
+ * + err when it does not parse. */
+int libvirt_xml_disks(const char *xml, const char *what, struct libvirt_disk **out, size_t *n);
+void libvirt_disks_free(struct libvirt_disk *d, size_t n);
+
+/* The MAC address of each interface of domain XML XML, in order ("" for
+ * one without), added to OUT.  0, or -1 + err. */
+int libvirt_xml_macs(const char *xml, const char *what, struct strv *out);
+
+/* A new source for one disk of a definition (libvirt_xml_clone). */
+struct libvirt_disk_source {
+	size_t index;		/* the disk's position among the domain's disks */
+	const char *path;	/* file or block disk: the new path */
+	const char *pool, *volume;	/* volume disk: the new volume */
+};
+
+/*
+ * Domain XML XML of VM VM made a clone's: name NAME, UUID UUID (in
+ * <sysinfo> too), no <mac> in its interfaces (libvirt makes new ones), the
+ * N disks of SRC on their new sources (their <backingStore> gone: a copy
+ * stands alone), and the files named after VM (<log file>, <nvram>) named
+ * after NAME.  Everything else stays as it was.  0 and *OUT (allocated),
+ * or -1 + err when it does not parse or a disk's source cannot change.
+ */
+int libvirt_xml_clone(const char *xml, const char *vm, const char *name, const char *uuid,
+    const struct libvirt_disk_source *src, size_t n, char **out);
 
 /* A libvirt domain state (virDomainState) as vmtty sees it. */
 enum hv_state libvirt_state_map(int state);

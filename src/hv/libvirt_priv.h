@@ -62,6 +62,10 @@ int libvirt_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
     const struct hv_migrate_opts *o, hv_migrate_fn fn, void *arg);
 int libvirt_migrate_abort(struct hv *hv, const struct vm_config *c);
 
+/* The clone op (libvirt_clone.c). */
+int libvirt_clone(struct hv *hv, const struct vm_config *c, const struct hv_clone_opts *o,
+    struct hv_clone_result *out);
+
 /* The stats op (libvirt_stats.c). */
 int libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n,
     struct hv_stats *out);

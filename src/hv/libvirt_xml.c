@@ -1710,3 +1710,223 @@ out:
 	libvirt_xml_free(g);
 	return rc;
 }
+
+/* ---- a clone's definition ------------------------------------------------ */
+
+/* Attribute A of the element EXPR selects, or NULL. */
+static char *
+xml_attr(struct libvirt_xml *x, const char *expr, const char *a)
+{
+	char e[160];
+
+	snprintf(e, sizeof e, "%s/@%s", expr, a);
+	return libvirt_xml_get(x, e);
+}
+
+int
+libvirt_xml_disks(const char *xml, const char *what, struct libvirt_disk **out, size_t *n)
+{
+	struct libvirt_xml *x;
+	struct libvirt_disk *d;
+	char e[96];
+	int count;
+
+	*out = NULL;
+	*n = 0;
+	if ((x = libvirt_xml_parse(xml, what)) == NULL)
+		return -1;
+	count = libvirt_xml_count(x, "/domain/devices/disk");
+	d = xcalloc((size_t)count + 1, sizeof *d);
+	for (int i = 0; i < count; i++) {
+		struct libvirt_disk *k = &d[i];
+
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]", i + 1);
+		k->type = xml_attr(x, e, "type");
+		k->device = xml_attr(x, e, "device");
+		if (k->device == NULL)
+			k->device = xstrdup("disk");
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]/source", i + 1);
+		if (k->type != NULL && strcmp(k->type, "file") == 0)
+			k->source = xml_attr(x, e, "file");
+		else if (k->type != NULL && strcmp(k->type, "block") == 0)
+			k->source = xml_attr(x, e, "dev");
+		else if (k->type != NULL && strcmp(k->type, "volume") == 0) {
+			k->pool = xml_attr(x, e, "pool");
+			k->volume = xml_attr(x, e, "volume");
+		}
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]/driver", i + 1);
+		k->format = xml_attr(x, e, "type");
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]/target", i + 1);
+		k->target = xml_attr(x, e, "dev");
+		k->bus = xml_attr(x, e, "bus");
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]/readonly", i + 1);
+		k->readonly = libvirt_xml_count(x, e) > 0;
+		snprintf(e, sizeof e, "/domain/devices/disk[%d]/shareable", i + 1);
+		k->shareable = libvirt_xml_count(x, e) > 0;
+	}
+	libvirt_xml_free(x);
+	*out = d;
+	*n = (size_t)count;
+	return 0;
+}
+
+void
+libvirt_disks_free(struct libvirt_disk *d, size_t n)
+{
+	for (size_t i = 0; d != NULL && i < n; i++) {
+		free(d[i].type);
+		free(d[i].device);
+		free(d[i].source);
+		free(d[i].pool);
+		free(d[i].volume);
+		free(d[i].format);
+		free(d[i].target);
+		free(d[i].bus);
+	}
+	free(d);
+}
+
+int
+libvirt_xml_macs(const char *xml, const char *what, struct strv *out)
+{
+	struct libvirt_xml *x = libvirt_xml_parse(xml, what);
+	char e[96];
+	int n;
+
+	if (x == NULL)
+		return -1;
+	n = libvirt_xml_count(x, "/domain/devices/interface");
+	for (int i = 0; i < n; i++) {
+		char *mac;
+
+		snprintf(e, sizeof e, "/domain/devices/interface[%d]/mac/@address", i + 1);
+		mac = libvirt_xml_get(x, e);
+		strv_add(out, mac != NULL ? mac : "");
+		free(mac);
+	}
+	libvirt_xml_free(x);
+	return 0;
+}
+
+/* Element N's text set to S (escaped when written out). */
+static void
+xml_text(xmlNodePtr n, const char *s)
+{
+	xmlNodeSetContent(n, NULL);
+	xmlNodeAddContent(n, BAD_CAST s);
+}
+
+/* PATH with its file name's leading VM (followed by '-', '_' or '.')
+ * turned into NAME, allocated; NULL when its file name does not begin so. */
+static char *
+renamed(const char *path, const char *vm, const char *name)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(vm);
+
+	base = base != NULL ? base + 1 : path;
+	if (strncmp(base, vm, n) != 0 || strchr("-_.", base[n]) == NULL || base[n] == '\0')
+		return NULL;
+	return xasprintf("%.*s%s%s", (int)(base - path), path, name, base + n);
+}
+
+/* The files named after the VM (logs, UEFI variables) named after NAME. */
+static void
+rename_files(struct libvirt_xml *x, const char *vm, const char *name)
+{
+	xmlXPathObjectPtr o = xml_eval(x, "//log[@file] | /domain/os/nvram");
+
+	for (int i = 0; o != NULL && i < o->nodesetval->nodeNr; i++) {
+		xmlNodePtr n = o->nodesetval->nodeTab[i];
+		bool attr = xmlStrcmp(n->name, BAD_CAST "log") == 0;
+		xmlChar *v = attr ? xmlGetProp(n, BAD_CAST "file") : xmlNodeGetContent(n);
+		char *to = v != NULL ? renamed((const char *)v, vm, name) : NULL;
+
+		if (to != NULL && attr) {
+			if (xmlSetProp(n, BAD_CAST "file", BAD_CAST to) == NULL)
+				xfatal("out of memory in libxml2");
+		} else if (to != NULL) {
+			xml_text(n, to);
+		}
+		free(to);
+		xmlFree(v);
+	}
+	xmlXPathFreeObject(o);
+}
+
+/* Disk S->index's source set to S's. */
+static int
+set_source(struct libvirt_xml *x, const char *vm, const struct libvirt_disk_source *s)
+{
+	char e[96];
+	xmlNodePtr disk, src;
+	xmlChar *type;
+	int rc = 0;
+
+	snprintf(e, sizeof e, "/domain/devices/disk[%zu]", s->index + 1);
+	if ((disk = xml_node(x, e)) == NULL)
+		return err_set("the definition of VM '%s' has no disk %zu", vm, s->index + 1);
+	snprintf(e, sizeof e, "/domain/devices/disk[%zu]/source", s->index + 1);
+	if ((src = xml_node(x, e)) == NULL &&
+	    (src = xmlNewChild(disk, NULL, BAD_CAST "source", NULL)) == NULL)
+		xfatal("out of memory in libxml2");
+	/* A copy stands alone: the source's chain is not the clone's. */
+	snprintf(e, sizeof e, "/domain/devices/disk[%zu]/backingStore", s->index + 1);
+	xml_drop(x, e);
+	type = xmlGetProp(disk, BAD_CAST "type");
+	if (type != NULL && xmlStrcmp(type, BAD_CAST "volume") == 0 && s->pool != NULL) {
+		if (xmlSetProp(src, BAD_CAST "pool", BAD_CAST s->pool) == NULL ||
+		    xmlSetProp(src, BAD_CAST "volume", BAD_CAST s->volume) == NULL)
+			xfatal("out of memory in libxml2");
+	} else if (type != NULL && (xmlStrcmp(type, BAD_CAST "file") == 0 ||
+	    xmlStrcmp(type, BAD_CAST "block") == 0)) {
+		if (xmlSetProp(src, BAD_CAST (xmlStrcmp(type, BAD_CAST "file") == 0 ? "file" :
+		    "dev"), BAD_CAST s->path) == NULL)
+			xfatal("out of memory in libxml2");
+	} else {
+		rc = err_set("disk %zu of VM '%s' is of type '%s', whose source vmtty cannot "
+		    "change", s->index + 1, vm, type != NULL ? (const char *)type : "unknown");
+	}
+	xmlFree(type);
+	return rc;
+}
+
+int
+libvirt_xml_clone(const char *xml, const char *vm, const char *name, const char *uuid,
+    const struct libvirt_disk_source *src, size_t n, char **out)
+{
+	struct libvirt_xml *x;
+	xmlNodePtr node;
+	xmlChar *buf = NULL;
+	char desc[300];
+	int len = 0;
+
+	*out = NULL;
+	snprintf(desc, sizeof desc, "the definition of VM '%s'", vm);
+	if ((x = libvirt_xml_parse(xml, desc)) == NULL)
+		return -1;
+	if ((node = xml_node(x, "/domain/name")) == NULL) {
+		libvirt_xml_free(x);
+		return err_set("cannot read %s: it has no name", desc);
+	}
+	xml_text(node, name);
+	xml_text(xml_section(x, "uuid"), uuid);
+	/* SMBIOS says the UUID too, and libvirt wants the two to agree. */
+	if ((node = xml_node(x, "/domain/sysinfo/system/entry[@name='uuid']")) != NULL)
+		xml_text(node, uuid);
+	/* libvirt makes a new MAC address for an interface without one. */
+	xml_drop(x, "/domain/devices/interface/mac");
+	rename_files(x, vm, name);
+	for (size_t i = 0; i < n; i++)
+		if (set_source(x, vm, &src[i]) != 0) {
+			libvirt_xml_free(x);
+			return -1;
+		}
+	xmlDocDumpMemory(x->doc, &buf, &len);
+	if (buf == NULL)
+		xfatal("out of memory in libxml2");
+	*out = xstrdup((const char *)buf);
+	xmlFree(buf);
+	libvirt_xml_free(x);
+	return 0;
+}

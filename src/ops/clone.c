@@ -92,10 +92,13 @@ check(struct job *j)
 		return err_set("VM '%s' is on host '%s': a clone is made on the same host; clone "
 		    "it there, then move the clone (vmtty migrate %s --to %s --offline)", src->name,
 		    src->host, o->name, o->host);
-	if (j->hv->host.kind != HOST_BUILTIN)
-		return err_set("VM '%s' is on libvirt host '%s': %s are made on built-in hosts "
-		    "only for now; use virt-clone there", src->name, src->host,
-		    o->linked ? "linked clones" : "clones");
+	if (j->hv->host.kind != HOST_BUILTIN && o->linked)
+		return err_set("VM '%s' is on libvirt host '%s': linked clones are made on built-in "
+		    "hosts only; use --full (a copy of each disk in its storage pool)", src->name,
+		    src->host);
+	if (j->hv->host.kind != HOST_BUILTIN && o->snapshot != NULL)
+		return err_set("VM '%s' is on libvirt host '%s': clones of a snapshot are made on "
+		    "built-in hosts only; clone the VM as it is (stopped)", src->name, src->host);
 	if (o->snapshot != NULL) {
 		ssize_t k;
 
@@ -120,6 +123,9 @@ check(struct job *j)
 	} else {
 		if (hv_status(j->hv, src, &st) != 0)
 			return -1;
+		if (st.state != HV_OFF && j->hv->host.kind != HOST_BUILTIN)
+			return err_set("VM '%s' is %s; shut it down first", src->name,
+			    hv_state_name(st.state));
 		if (st.state != HV_OFF)
 			return err_set("VM '%s' is %s; shut it down first (or clone one of its "
 			    "snapshots with --snapshot NAME)", src->name, hv_state_name(st.state));
@@ -299,6 +305,114 @@ make(struct job *j)
 	return 0;
 }
 
+/* Told each volume the host made for the clone: recorded at once. */
+static int
+note_volume(const char *path, void *arg)
+{
+	return provision_made_volume(arg, path);
+}
+
+/* The clone's disk rows: its definition's disks (RES), each with the
+ * source's row of the same path when there is one; owned when made for
+ * it. */
+static void
+take_disks(struct job *j, const struct hv_clone_result *res)
+{
+	struct vm_config *nc = &j->nc;
+
+	while (nc->ndisks > 0)
+		vm_config_remove_disk(nc, nc->ndisks - 1);
+	for (size_t i = 0; i < res->ndisks; i++) {
+		const struct hv_clone_disk *r = &res->disks[i];
+		const struct vm_disk *sd = NULL;
+		struct vm_disk *d;
+
+		if (r->to[0] == '\0')
+			continue;	/* an empty drive: nothing to keep a row of */
+		for (size_t k = 0; k < j->src->ndisks && sd == NULL; k++)
+			if (strcmp(j->src->disks[k].path, r->from) == 0)
+				sd = &j->src->disks[k];
+		d = vm_config_add_disk(nc, r->to);
+		if (sd != NULL) {
+			free(d->bus);
+			d->bus = xstrdup(sd->bus);
+			free(d->cache);
+			d->cache = xstrdup0(sd->cache);
+		} else if (r->bus != NULL) {
+			for (size_t k = 0; vm_disk_buses[k] != NULL; k++)
+				if (strcmp(vm_disk_buses[k], r->bus) == 0) {
+					free(d->bus);
+					d->bus = xstrdup(r->bus);
+				}
+		}
+		for (size_t k = 0; r->format != NULL && vm_disk_formats[k] != NULL; k++)
+			if (strcmp(vm_disk_formats[k], r->format) == 0) {
+				free(d->format);
+				d->format = xstrdup(r->format);
+			}
+		d->cdrom = r->cdrom;
+		d->readonly = r->readonly;
+		d->owned = r->made;
+	}
+	/* The MACs the host chose, when they are as many as the rows. */
+	for (size_t i = 0; i < nc->nnics; i++) {
+		free(nc->nics[i].mac);
+		nc->nics[i].mac = res->macs.n == nc->nnics && res->macs.v[i][0] != '\0' ?
+		    xstrdup(res->macs.v[i]) : NULL;
+	}
+}
+
+/* A libvirt host: a new seed volume for each seed vmtty made, then the
+ * host copies the disks and defines the clone from the source's own
+ * definition (the clone op). */
+static int
+make_libvirt(struct job *j)
+{
+	struct hv_clone_opts ho = { j->nc.name, j->nc.uuid, NULL, NULL, 0, j->o->fn, j->o->arg,
+		j->o->cancel, note_volume, NULL };
+	struct hv_clone_result res;
+	const char **from = xcalloc(j->src->ndisks + 1, sizeof *from);
+	char **to = xcalloc(j->src->ndisks + 1, sizeof *to);
+	size_t n = 0;
+	int rc = 0;
+
+	if ((j->made = provision_made_begin(j->db, &j->nc)) == NULL) {
+		free(from);
+		free(to);
+		return -1;
+	}
+	ho.made_arg = j->made;
+	for (size_t i = 0; rc == 0 && i < j->src->ndisks; i++) {
+		if (!seed_disk(&j->src->disks[i]))
+			continue;
+		if (j->o->fn != NULL)
+			j->o->fn("Making the cloud-init seed ISO", -1, j->o->arg);
+		from[n] = j->src->disks[i].path;
+		if ((rc = provision_made_reseed_volume(j->made, j->hv, from[n], j->nc.uuid,
+		    j->nc.name, j->o->cancel, &to[n])) == 0)
+			n++;
+	}
+	if (rc == 0 && j->o->cancel != NULL && atomic_load(j->o->cancel))
+		rc = err_set("cancelled");
+	if (rc == 0) {
+		ho.from = from;
+		ho.to = (const char *const *)to;
+		ho.nswap = n;
+		rc = hv_clone(j->hv, j->src, &ho, &res);
+	}
+	if (rc == 0) {
+		provision_made_defined(j->made, &j->nc);
+		take_disks(j, &res);
+		hv_clone_result_clear(&res);
+		rc = vm_config_validate(&j->nc);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(to[i]);
+	free(from);
+	free(to);
+	return rc;
+}
+
 /* A failed clone: its files go, and the snapshot taken for it. */
 static void
 take_back(struct job *j)
@@ -329,7 +443,8 @@ clone_vm(struct db *db, struct hv *hv, struct vm_config *src, const struct clone
 	rc = check(&j);
 	if (rc == 0)
 		rc = identity(&j, &forwards);
-	if (rc == 0 && (rc = make(&j)) == 0 && (rc = vm_insert(db, &j.nc)) != 0)
+	if (rc == 0 && (rc = hv->host.kind == HOST_BUILTIN ? make(&j) : make_libvirt(&j)) == 0 &&
+	    (rc = vm_insert(db, &j.nc)) != 0)
 		err_prefix("Adding the VM to the inventory failed");
 	if (j.lock >= 0)
 		close(j.lock);

@@ -12,6 +12,11 @@
  * the source can be deleted while the clone exists (ops/snapshot says so,
  * naming the clone).
  *
+ * On a libvirt host only full clones of a stopped VM as it is: the host
+ * copies each disk into a new volume of its pool and defines the clone
+ * from the source's own definition (the clone op, hv.h); a seed vmtty made
+ * is re-made and uploaded as a volume.
+ *
  * What is made is recorded (the creations table) before it is made, and
  * taken back on any failure, a cancel included; the inventory gets the new
  * VM in one transaction once its files exist; the journal of both VMs says

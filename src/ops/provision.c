@@ -1343,9 +1343,10 @@ user_data_rehost(const char *user_data, const char *hostname)
 	return out;
 }
 
-int
-provision_made_reseed(struct provision_made *m, const char *from, const char *to,
-    const char *uuid, const char *hostname, const atomic_bool *cancel)
+/* A new seed at TO from seed FROM (provision_made_reseed). */
+static int
+reseed(const char *from, const char *to, const char *uuid, const char *hostname,
+    const atomic_bool *cancel)
 {
 	char *argv[] = { (char *)tool("VMTTY_ISOINFO", "isoinfo"), "-R", "-i", (char *)from,
 		"-x", "/user-data", NULL };
@@ -1353,18 +1354,126 @@ provision_made_reseed(struct provision_made *m, const char *from, const char *to
 	struct seed_data sd = { NULL, uuid, hostname, NULL };
 	int rc;
 
-	if (check_hostname(hostname) != 0)
-		return err_set("VM name '%s' is not a host name, and the guest would take it as "
-		    "one (its cloud-init seed); choose a name of letters, digits and '-'", hostname);
 	if ((ud = spawn_output(argv, 60000)) == NULL)
 		return err_prefix("cannot read the cloud-init seed '%s' (isoinfo, Debian: "
 		    "genisoimage)", from);
 	rehosted = user_data_rehost(ud, hostname);
 	free(ud);
 	sd.user_data = rehosted;
-	rc = check_absent(to) != 0 || made_add(m, CREATION_FILE, to) != 0 ? -1 :
-	    make_seed(&sd, to, cancel);
+	rc = make_seed(&sd, to, cancel);
 	free(rehosted);
+	return rc;
+}
+
+/* The seed's name as a host name, or a sentence why not. */
+static int
+reseed_check(const char *hostname)
+{
+	if (check_hostname(hostname) != 0)
+		return err_set("VM name '%s' is not a host name, and the guest would take it as "
+		    "one (its cloud-init seed); choose a name of letters, digits and '-'", hostname);
+	return 0;
+}
+
+int
+provision_made_reseed(struct provision_made *m, const char *from, const char *to,
+    const char *uuid, const char *hostname, const atomic_bool *cancel)
+{
+	int rc;
+
+	if (reseed_check(hostname) != 0)
+		return -1;
+	rc = check_absent(to) != 0 || made_add(m, CREATION_FILE, to) != 0 ? -1 :
+	    reseed(from, to, uuid, hostname, cancel);
+	return rc != 0 ? err_prefix("Making the cloud-init seed ISO failed") : 0;
+}
+
+int
+provision_made_volume(struct provision_made *m, const char *path)
+{
+	return made_add(m, CREATION_VOLUME, path);
+}
+
+void
+provision_made_defined(struct provision_made *m, const struct vm_config *c)
+{
+	vm_config_clear(&m->defined);
+	vm_config_copy(&m->defined, c);
+}
+
+/* Volume FROM on HV's host into the new local file TO (0600). */
+static int
+download(struct hv *hv, const char *from, const char *to, char **pool)
+{
+	struct hv_vol_info info = { 0 };
+	struct hv_vol *v = hv_vol_open_read(hv, from, "raw", &info);
+	char buf[65536];
+	ssize_t n = 0;
+	int fd, rc = 0;
+
+	*pool = NULL;
+	if (v == NULL)
+		return -1;
+	if ((fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		hv_vol_close(v, false);
+		hv_vol_info_clear(&info);
+		return err_set("cannot write '%s': %s", to, strerror(errno));
+	}
+	while (rc == 0 && (n = hv_vol_read(v, buf, sizeof buf)) > 0)
+		for (ssize_t off = 0; rc == 0 && off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno != EINTR)
+				rc = err_set("cannot write '%s': %s", to, strerror(errno));
+			off += w > 0 ? w : 0;
+		}
+	if (n < 0)
+		rc = -1;
+	if (close(fd) != 0 && rc == 0)
+		rc = err_set("cannot write '%s': %s", to, strerror(errno));
+	if (hv_vol_close(v, rc == 0) != 0)
+		rc = -1;
+	if (rc == 0)
+		*pool = xstrdup0(info.pool);
+	hv_vol_info_clear(&info);
+	return rc;
+}
+
+int
+provision_made_reseed_volume(struct provision_made *m, struct hv *hv, const char *from,
+    const char *uuid, const char *hostname, const atomic_bool *cancel, char **path)
+{
+	char tmpl[] = "/tmp/vmtty-seed.XXXXXX", *old, *iso, *pool = NULL, *name;
+	struct stat st;
+	int rc;
+
+	*path = NULL;
+	if (reseed_check(hostname) != 0)
+		return -1;
+	if (mkdtemp(tmpl) == NULL)
+		return err_set("Making the cloud-init seed ISO failed: cannot create a temporary "
+		    "directory: %s", strerror(errno));
+	old = xasprintf("%s/old.iso", tmpl);
+	iso = xasprintf("%s/seed.iso", tmpl);
+	name = xasprintf("%s-seed.iso", hostname);
+	rc = download(hv, from, old, &pool) != 0 ? err_prefix("cannot read the cloud-init seed "
+	    "'%s'", from) : reseed(old, iso, uuid, hostname, cancel);
+	if (rc == 0 && stat(iso, &st) != 0)
+		rc = err_set("cannot read '%s': %s", iso, strerror(errno));
+	if (rc == 0) {
+		struct hv_volume v = { pool, name, "raw", st.st_size, NULL, iso };
+
+		rc = hv_volume_create(hv, &v, path);
+	}
+	if (rc == 0 && made_add(m, CREATION_VOLUME, *path) != 0)
+		rc = -1;
+	unlink(old);
+	unlink(iso);
+	rmdir(tmpl);
+	free(old);
+	free(iso);
+	free(name);
+	free(pool);
 	return rc != 0 ? err_prefix("Making the cloud-init seed ISO failed") : 0;
 }
 

@@ -180,6 +180,16 @@ int provision_made_overlay(struct provision_made *m, const char *base, const cha
 int provision_made_reseed(struct provision_made *m, const char *from, const char *to,
     const char *uuid, const char *hostname, const atomic_bool *cancel);
 
+/* The same for a libvirt host: seed volume FROM read through the storage
+ * API, the new seed uploaded as volume HOSTNAME-seed.iso of the same pool;
+ * *PATH gets its path (allocated). */
+int provision_made_reseed_volume(struct provision_made *m, struct hv *hv, const char *from,
+    const char *uuid, const char *hostname, const atomic_bool *cancel, char **path);
+/* Volume PATH on the host was made for the VM (recorded; undo deletes it). */
+int provision_made_volume(struct provision_made *m, const char *path);
+/* C was defined on the host for it: undo undefines it. */
+void provision_made_defined(struct provision_made *m, const struct vm_config *c);
+
 /* Deleting a VM C with its disks, asked before anything is deleted (the
  * CLI and the TUI both ask here).  On a libvirt host only the volumes vmtty
  * made can go (through the storage API): a disk it did not make is

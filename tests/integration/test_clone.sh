@@ -134,12 +134,13 @@ t_status "a linked clone on the existing disk-only snapshot clone-c2" 0 "$VMTTY"
 t_eq "c4 stands on the same frozen file" "c4.qcow2 g.qcow2" "$(chain "$IMAGES/c4/c4.qcow2")"
 t_eq "g took no new snapshot for it" "clone-c2" "$("$VMTTY" snapshot g list --json | python3 -c 'import json, sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')"
 
-# A libvirt host (the test driver): refused for now, saying so.
+# A libvirt host (the test driver; full clones there:
+# test_clone_libvirt.sh): a running domain and a linked clone are refused.
 t_status "add libvirt test host lab" 0 "$VMTTY" host add lab test:///default
 t_status "its domains are listed" 0 "$VMTTY" list --host lab
-refused "a clone on a libvirt host" "^vmtty: VM 'test' is on libvirt host 'lab': clones are made on built-in hosts only for now; use virt-clone there\$" \
+refused "a clone of a running domain on a libvirt host" "^vmtty: VM 'test' is running; shut it down first\$" \
 	clone lab/test test2
-refused "a linked clone on a libvirt host" "'lab': linked clones are made on built-in hosts only" \
+refused "a linked clone on a libvirt host" "^vmtty: VM 'test' is on libvirt host 'lab': linked clones are made on built-in hosts only; use --full" \
 	clone lab/test test2 --linked
 t_status "remove host lab" 0 "$VMTTY" host rm lab
 

@@ -1246,6 +1246,151 @@ test_uri_remote(void **state)
 	assert_false(libvirt_uri_is_remote("qemu+unix:///system?socket=/tmp/s"));
 }
 
+/* A clone's definition: the source's, with only the name, UUID (sysinfo
+ * too), MACs, the disks given and the files named after the VM changed. */
+/* S (allocated, or NULL) is WANT; freed. */
+static void
+str_is(char *s, const char *want)
+{
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+static void
+test_clone_xml(void **state)
+{
+	static const char src[] =
+	    "<domain type='kvm'>\n"
+	    "  <name>web</name>\n"
+	    "  <uuid>11111111-2222-3333-4444-555555555555</uuid>\n"
+	    "  <title>a &amp; b</title>\n"
+	    "  <description>kept &lt;here&gt;</description>\n"
+	    "  <memory unit='KiB'>65536</memory>\n"
+	    "  <sysinfo type='smbios'><system>"
+	    "<entry name='uuid'>11111111-2222-3333-4444-555555555555</entry>"
+	    "<entry name='serial'>S1</entry></system></sysinfo>\n"
+	    "  <os><type arch='x86_64'>hvm</type>"
+	    "<nvram template='/usr/share/OVMF/OVMF_VARS.fd'>/var/lib/libvirt/qemu/nvram/web_VARS.fd</nvram></os>\n"
+	    "  <devices>\n"
+	    "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+	    "<source file='/p/web.qcow2'/><backingStore type='file'><format type='qcow2'/>"
+	    "<source file='/p/base.qcow2'/></backingStore><target dev='vda' bus='virtio'/></disk>\n"
+	    "    <disk type='volume' device='disk'><driver name='qemu' type='raw'/>"
+	    "<source pool='p2' volume='web-1.img'/><target dev='vdb' bus='virtio'/></disk>\n"
+	    "    <disk type='block' device='disk'><source dev='/dev/vg/web'/>"
+	    "<target dev='vdc' bus='virtio'/><shareable/></disk>\n"
+	    "    <disk type='file' device='cdrom'><source file='/p/web-seed.iso'/>"
+	    "<target dev='sda' bus='sata'/><readonly/></disk>\n"
+	    "    <disk type='network' device='disk'><source protocol='nbd' name='x'>"
+	    "<host name='h'/></source><target dev='vdd' bus='virtio'/></disk>\n"
+	    "    <interface type='network'><mac address='52:54:00:00:00:01'/>"
+	    "<source network='default'/></interface>\n"
+	    "    <interface type='user'><mac address='52:54:00:00:00:02'/></interface>\n"
+	    "    <serial type='pty'><log file='/var/log/libvirt/qemu/web-serial0.log'/></serial>\n"
+	    "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n"
+	    "  </devices>\n"
+	    "</domain>\n";
+	const struct libvirt_disk_source ns[] = {
+		{ 0, "/p/web2.qcow2", "p", "web2.qcow2" },
+		{ 1, "/q/web2-1.img", "p2", "web2-1.img" },
+		{ 3, "/p/web2-seed.iso", NULL, NULL },
+	};
+	const struct libvirt_disk_source bad[] = { { 4, "/x", NULL, NULL } };
+	const char *uuid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+	struct libvirt_disk *d;
+	struct libvirt_xml *x;
+	struct strv macs;
+	size_t n;
+	char *out;
+
+	(void)state;
+	assert_int_equal(libvirt_xml_disks(src, "web", &d, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(d[0].type, "file");
+	assert_string_equal(d[0].source, "/p/web.qcow2");
+	assert_string_equal(d[0].format, "qcow2");
+	assert_string_equal(d[1].pool, "p2");
+	assert_string_equal(d[1].volume, "web-1.img");
+	assert_null(d[1].source);
+	assert_string_equal(d[2].source, "/dev/vg/web");
+	assert_true(d[2].shareable);
+	assert_string_equal(d[3].device, "cdrom");
+	assert_true(d[3].readonly);
+	assert_string_equal(d[3].bus, "sata");
+	assert_string_equal(d[4].type, "network");
+	assert_null(d[4].source);
+	libvirt_disks_free(d, n);
+
+	assert_int_equal(libvirt_xml_clone(src, "web", "web2", uuid, ns, 3, &out), 0);
+	x = libvirt_xml_parse(out, "the clone");
+	assert_non_null(x);
+	str_is(libvirt_xml_get(x, "/domain/name"), "web2");
+	str_is(libvirt_xml_get(x, "/domain/uuid"), uuid);
+	str_is(libvirt_xml_get(x,
+	    "/domain/sysinfo/system/entry[@name='uuid']"), uuid);
+	str_is(libvirt_xml_get(x,
+	    "/domain/sysinfo/system/entry[@name='serial']"), "S1");
+	str_is(libvirt_xml_get(x, "/domain/title"), "a & b");
+	str_is(libvirt_xml_get(x, "/domain/description"), "kept <here>");
+	assert_int_equal(libvirt_xml_count(x, "/domain/devices/interface"), 2);
+	assert_int_equal(libvirt_xml_count(x, "//mac"), 0);
+	str_is(libvirt_xml_get(x, "/domain/devices/interface/source/@network"),
+	    "default");
+	str_is(libvirt_xml_get(x, "/domain/devices/disk[1]/source/@file"),
+	    "/p/web2.qcow2");
+	assert_int_equal(libvirt_xml_count(x, "/domain/devices/disk[1]/backingStore"), 0);
+	str_is(libvirt_xml_get(x, "/domain/devices/disk[2]/source/@volume"),
+	    "web2-1.img");
+	str_is(libvirt_xml_get(x, "/domain/devices/disk[3]/source/@dev"),
+	    "/dev/vg/web");
+	str_is(libvirt_xml_get(x, "/domain/devices/disk[4]/source/@file"),
+	    "/p/web2-seed.iso");
+	str_is(libvirt_xml_get(x, "/domain/devices/disk[5]/source/@protocol"),
+	    "nbd");
+	str_is(libvirt_xml_get(x, "/domain/devices/serial/log/@file"),
+	    "/var/log/libvirt/qemu/web2-serial0.log");
+	str_is(libvirt_xml_get(x, "/domain/os/nvram"),
+	    "/var/lib/libvirt/qemu/nvram/web2_VARS.fd");
+	str_is(libvirt_xml_get(x, "/domain/os/nvram/@template"),
+	    "/usr/share/OVMF/OVMF_VARS.fd");
+	str_is(libvirt_xml_get(x, "/domain/devices/channel/target/@name"),
+	    "org.qemu.guest_agent.0");
+	libvirt_xml_free(x);
+	strv_init(&macs);
+	assert_int_equal(libvirt_xml_macs(src, "web", &macs), 0);
+	assert_int_equal(macs.n, 2);
+	assert_string_equal(macs.v[1], "52:54:00:00:00:02");
+	strv_free(&macs);
+	strv_init(&macs);
+	assert_int_equal(libvirt_xml_macs(out, "web2", &macs), 0);
+	assert_string_equal(macs.v[0], "");
+	strv_free(&macs);
+	free(out);
+
+	/* Names that only begin like the VM's stay. */
+	{
+		static const char other[] = "<domain><name>web</name><devices><serial type='pty'>"
+		    "<log file='/l/webby-serial0.log'/></serial><console type='pty'>"
+		    "<log file='/l/web.log'/></console></devices></domain>";
+
+		assert_int_equal(libvirt_xml_clone(other, "web", "w2", uuid, NULL, 0, &out), 0);
+		x = libvirt_xml_parse(out, "the clone");
+		str_is(libvirt_xml_get(x, "/domain/devices/serial/log/@file"),
+		    "/l/webby-serial0.log");
+		str_is(libvirt_xml_get(x, "/domain/devices/console/log/@file"),
+		    "/l/w2.log");
+		str_is(libvirt_xml_get(x, "/domain/uuid"), uuid);
+		libvirt_xml_free(x);
+		free(out);
+	}
+	assert_int_equal(libvirt_xml_clone(src, "web", "web2", uuid, bad, 1, &out), -1);
+	assert_null(out);
+	assert_non_null(strstr(err_get(), "disk 5 of VM 'web' is of type 'network'"));
+	assert_int_equal(libvirt_xml_clone("<domain>", "web", "web2", uuid, NULL, 0, &out), -1);
+	assert_non_null(strstr(err_get(), "cannot read the definition of VM 'web'"));
+}
+
 /* Snapshot XML as libvirt writes it (kinds, states, parents, entities)
  * reads into the snapshot model; what does not parse is one line. */
 static void
@@ -1375,6 +1520,7 @@ main(void)
 		cmocka_unit_test(test_read_malformed),
 		cmocka_unit_test(test_serial_log_path),
 		cmocka_unit_test(test_uri_remote),
+		cmocka_unit_test(test_clone_xml),
 		cmocka_unit_test(test_tuning_edit),
 		cmocka_unit_test(test_edit_in_place),
 		cmocka_unit_test(test_tuning_parts),
