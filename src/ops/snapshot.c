@@ -210,6 +210,21 @@ snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *n
 		    name);
 		goto out;
 	}
+	/* A disk another VM uses or stands on would change under it (a full
+	 * snapshot writes into the file; a disk-only one freezes it as a base
+	 * that VM goes on writing to). */
+	for (size_t i = 0; builtin(hv) && i < c->ndisks; i++) {
+		const struct hv_keep *u;
+		const char *role;
+
+		if (c->disks[i].cdrom || c->disks[i].readonly ||
+		    (u = keep_find(&ks, c->disks[i].path, &role)) == NULL)
+			continue;
+		err_set("VM '%s': disk '%s' is also needed by VM '%s' (%s); a snapshot would "
+		    "change it under that VM: nothing was done", c->name, c->disks[i].path, u->vm,
+		    role);
+		goto out;
+	}
 	s.name = xstrdup(name);
 	s.description = description != NULL && description[0] != '\0' ? xstrdup(description) :
 	    NULL;
@@ -295,10 +310,17 @@ kept_by_other(const struct keep *ks, const struct vm_config *c, const struct vm_
 		const char *role = "";
 		const struct hv_keep *u = f != NULL ? keep_find(ks, f, &role) : NULL;
 
-		if (u != NULL)
+		if (u != NULL) {
+			/* A linked clone's base says so (ops/clone); any other
+			 * overlay's VM is a VM. */
+			char *base = xasprintf("the base of linked clone '%s'", u->vm);
+			bool clone = s->description != NULL && strcmp(s->description, base) == 0;
+
+			free(base);
 			err_set("%s: %s '%s' needs '%s', a file of snapshot '%s' (%s); delete VM '%s' "
-			    "first", what, strncmp(role, "the backing file", 16) == 0 ? "linked clone" :
-			    "VM", u->vm, f, s->name, role, u->vm);
+			    "first", what, clone ? "linked clone" : "VM", u->vm, f, s->name, role,
+			    u->vm);
+		}
 		free(f);
 		if (u != NULL)
 			return -1;

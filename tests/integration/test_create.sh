@@ -297,6 +297,12 @@ t_match "it names the VM that keeps the disk" \
 t_check "the disk is still there" test -f "$T_TMP/S.qcow2"
 t_eq "both VMs are still there" "s1 s2" \
 	"$("$VMTTY" list --json | python3 -c 'import json,sys; print(" ".join(v["name"] for v in json.load(sys.stdin) if v["name"] in ("s1", "s2")))')"
+# A snapshot of s1 would write into (or freeze) the file s2 writes to.
+t_status "snapshot s1 create x (full) is refused" 1 "$VMTTY" snapshot s1 create x
+t_match "naming s2" "VM 's1': disk '$T_TMP/S.qcow2' is also needed by VM 's2' \\(its disk\\); a snapshot would change it under that VM: nothing was done" "$T_ERR"
+t_status "snapshot s1 create y --disk-only is refused" 1 "$VMTTY" snapshot s1 create y --disk-only
+t_eq "S holds no internal snapshot" "" "$(qemu-img snapshot -U -l "$T_TMP/S.qcow2")"
+t_eq "and no overlay was made" "S.qcow2" "$(cd "$T_TMP" && ls S*)"
 t_status "deleting s2 alone works" 0 "$VMTTY" delete s2
 t_status "then s1 may delete the disk, its own now" 0 "$VMTTY" delete s1 --delete-disks
 t_check "and it is gone" test ! -e "$T_TMP/S.qcow2"
