@@ -290,3 +290,28 @@ tp_choose(const struct tp_caps *caps, const char *term_program, const char *lc_t
 	    "symbols");
 	return TP_SYMBOLS;
 }
+
+size_t
+tp_keys(const char *buf, size_t len, char *out)
+{
+	size_t i = 0, k = 0, next, end;
+	int p[TP_MAX_PARAMS];
+	int np;
+	char marker, final;
+
+	while (i < len) {
+		if (buf[i] == ESC && i + 1 < len && buf[i + 1] == '[' &&
+		    (next = csi(buf, len, i, &marker, p, &np, &final)) > i + 1 &&
+		    (marker == '?' || final == 'c' || final == 't')) {
+			i = next;	/* DA, XTSMGRAPHICS, the cell size */
+			continue;
+		}
+		if (buf[i] == ESC && i + 1 < len && (buf[i + 1] == '_' || buf[i + 1] == 'P' ||
+		    buf[i + 1] == ']') && (next = string_seq(buf, len, i, &end)) > 0) {
+			i = next;	/* the kitty reply, a tmux-wrapped one */
+			continue;
+		}
+		out[k++] = buf[i++];
+	}
+	return k;
+}

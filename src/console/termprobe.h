@@ -46,6 +46,10 @@ void tp_parse(struct tp_caps *caps, const char *buf, size_t len);
 /* Have the replies ended: NEED_DA device-attribute replies seen (1, or 2
  * under tmux: tmux's own, then the outer terminal's through passthrough). */
 bool tp_complete(const struct tp_caps *caps, int need_da);
+/* What of BUF[0..LEN) is not a reply to the queries (keys the user typed
+ * while the terminal was asked), in order, into OUT (LEN bytes at most):
+ * how many bytes. */
+size_t tp_keys(const char *buf, size_t len, char *out);
 
 /* The mode for CAPS (NULL: no probe), the environment's TERM_PROGRAM and
  * LC_TERMINAL (NULL when unset), under tmux or not.  WHY gets a sentence

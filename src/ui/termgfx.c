@@ -39,6 +39,17 @@ static struct {
 	unsigned long long bytes, images;
 } g;
 
+/* Keys typed during the probe (termgfx_typed). */
+static char typed[4096];
+static size_t typed_n;
+
+size_t
+termgfx_typed(const char **keys)
+{
+	*keys = typed;
+	return typed_n;
+}
+
 const struct termgfx_info *
 termgfx_info(void)
 {
@@ -105,9 +116,13 @@ probe(int in, int out)
 			}
 		}
 	}
-	/* What came besides the replies (keys typed meanwhile) goes too:
-	 * curses must not read half a reply as keys. */
-	tcflush(in, TCIFLUSH);
+	/* What is left in the tty comes too; then the replies are taken out
+	 * and what the user typed meanwhile is kept for curses (ui.c gives it
+	 * back with ungetch): type-ahead is not lost, and no reply reaches
+	 * curses as keys. */
+	for (ssize_t r; n < sizeof buf && (r = read(in, buf + n, sizeof buf - n)) > 0;)
+		n += (size_t)r;
+	typed_n = tp_keys(buf, n, typed);
 	tcsetattr(in, TCSANOW, &old);
 	info.probe_us = log_now_us() - t0;
 }

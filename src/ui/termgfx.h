@@ -39,6 +39,9 @@ struct termgfx_info {
  * show; at most TERMGFX_DEADLINE_MS.  Always succeeds (symbols at worst). */
 void termgfx_detect(int in, int out);
 const struct termgfx_info *termgfx_info(void);
+/* The keys the user typed while the terminal was asked (not replies), in
+ * order: how many bytes, *KEYS pointing at them. */
+size_t termgfx_typed(const char **keys);
 /* What was found, for 'vmtty doctor'. */
 void termgfx_report(FILE *fp);
 /* The terminal was resized: the cell size again, where the tty says it. */

@@ -714,6 +714,13 @@ ui_setup_terminal(struct ui *ui)
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	{
+		/* Type-ahead from the probe, first in line (ungetch is a stack). */
+		const char *keys;
+
+		for (size_t k = termgfx_typed(&keys); k > 0; k--)
+			ungetch((unsigned char)keys[k - 1]);
+	}
 	/* Home and End as tmux, screen, the Linux console and rxvt send them,
 	 * whatever TERM claims: otherwise their ESC reads as Esc (which clears
 	 * a filter).  define_key ignores what terminfo already has. */
@@ -779,6 +786,14 @@ ui_main(struct db *db, long frames)
 	ui.nviews = 1;
 	ui.dirty = true;
 	ui.stdin_watch = loop_add_fd(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
+	{
+		/* Keys typed while the terminal was asked are in curses' queue,
+		 * not on stdin: read them now. */
+		const char *keys;
+
+		if (termgfx_typed(&keys) > 0)
+			on_stdin(STDIN_FILENO, 0, &ui);
+	}
 	loop_add_timer(ui.loop, UI_POLL_DB_MS, on_db_timer, &ui);
 
 	while (!ui.quit && !sig_quit) {

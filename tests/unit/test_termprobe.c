@@ -186,6 +186,24 @@ test_choose_env(void **state)
 	assert_string_equal(tp_mode_name(TP_ITERM2), "iterm2");
 }
 
+/* Keys typed while the terminal was asked survive, in order; every reply
+ * (DA, XTSMGRAPHICS, the cell size, the kitty APC) is taken out. */
+static void
+test_typed_keys(void **state)
+{
+	static const char in[] = "n\033_Gi=31;OK\033\\j\033[?1;0;1024;768S\033[A"
+	    "\033[6;16;8tq\033[?64;1;4cx";
+	char out[sizeof in];
+	size_t k;
+
+	(void)state;
+	k = tp_keys(in, sizeof in - 1, out);
+	assert_int_equal(k, 7);
+	assert_memory_equal(out, "nj\033[Aqx", 7);
+	/* Nothing typed: nothing kept. */
+	assert_int_equal(tp_keys("\033[?62;4c", 8, out), 0);
+}
+
 int
 main(void)
 {
@@ -196,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_garbage_partial),
 		cmocka_unit_test(test_tmux),
 		cmocka_unit_test(test_choose_env),
+		cmocka_unit_test(test_typed_keys),
 	};
 
 	return cmocka_run_group_tests_name("termprobe", tests, NULL, NULL);
