@@ -126,6 +126,13 @@ str_hidden_code(unsigned long c)
 	for (size_t i = 0; i < sizeof format_chars / sizeof format_chars[0]; i++)
 		if (c >= format_chars[i].lo && c <= format_chars[i].hi)
 			return "an invisible format character";
+	/* Default_Ignorable_Code_Point outside Cf (Unicode 15 DerivedCoreProperties):
+	 * drawn as nothing, so "a\u3164b" passes for "ab". */
+	if (c == 0x034f || c == 0x115f || c == 0x1160 || c == 0x17b4 || c == 0x17b5 ||
+	    (c >= 0x180b && c <= 0x180f) || c == 0x2065 || c == 0x3164 ||
+	    (c >= 0xfe00 && c <= 0xfe0f) || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfff8) ||
+	    (c >= 0xe0000 && c <= 0xe0fff))
+		return "an invisible character";
 	return NULL;
 }
 

@@ -287,6 +287,11 @@ test_names_hidden(void **state)
 		{ "a\xe2\x80\xa8z", "contains U+2028 (a line or paragraph separator)" },
 		{ "c1\xc2\x80", "contains U+0080 (a control character)" },
 		{ "c1\xc2\x9f", "contains U+009F (a control character)" },
+		/* Default-ignorable, though not format characters. */
+		{ "a\xe3\x85\xa4" "b", "contains U+3164 (an invisible character)" },
+		{ "a\xe1\x85\x9f" "b", "contains U+115F (an invisible character)" },
+		{ "a\xcd\x8f" "b", "contains U+034F (an invisible character)" },
+		{ "a\xef\xb8\x8f" "b", "contains U+FE0F (an invisible character)" },
 	};
 	static const char *const what[] = { "VM", "host", "snapshot", "template" };
 
