@@ -201,6 +201,10 @@ int qemu_img_chain(const char *path, struct strv *out);
  * *BACKING (the name as the image has it, allocated; NULL none), 0 when FD
  * is no qcow2 image, -1 when the backing name is unreadable. */
 int qemu_img_qcow2_header(int fd, int64_t *capacity, char **backing);
+/* The external data file qcow2 image PATH keeps its data in (its header
+ * extension), made absolute against PATH's directory; NULL when none or
+ * PATH is no qcow2 image (allocated). */
+char *qemu_img_data_file(const char *path);
 /* The same, from the qcow2 headers when they name plain files (no
  * process runs; a file that is no qcow2 image ends the chain), else
  * qemu_img_chain's answer. */

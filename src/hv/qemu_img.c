@@ -273,6 +273,54 @@ header_backing(const char *path, char **out)
 	return 1;
 }
 
+char *
+qemu_img_data_file(const char *path)
+{
+	unsigned char h[104], e[8];
+	char *name = NULL;
+	uint64_t at;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return NULL;
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, "QFI\xfb", 4) != 0 ||
+	    be32(h + 4) < 3) {
+		close(fd);
+		return NULL;	/* version 2 images have no data file */
+	}
+	/* The header extensions follow the header (header_length at 100),
+	 * each a type, a length and its data padded to 8 bytes, until type 0. */
+	at = be32(h + 100);
+	for (int i = 0; i < 64 && pread(fd, e, sizeof e, (off_t)at) == (ssize_t)sizeof e; i++) {
+		uint32_t type = be32(e), len = be32(e + 4);
+
+		if (type == 0)
+			break;
+		if (type == 0x44415441 && len > 0 && len < 1024) {	/* "DATA" */
+			name = xmalloc(len + 1);
+			if (pread(fd, name, len, (off_t)(at + 8)) != (ssize_t)len ||
+			    memchr(name, '\0', len) != NULL) {
+				free(name);
+				name = NULL;
+			} else {
+				name[len] = '\0';
+			}
+			break;
+		}
+		at += 8 + ((uint64_t)len + 7) / 8 * 8;
+	}
+	close(fd);
+	if (name == NULL || name[0] == '/' || strrchr(path, '/') == NULL)
+		return name;
+	{
+		const char *slash = strrchr(path, '/');
+		char *abs = xasprintf("%.*s/%s", (int)(slash - path), path, name);
+
+		free(name);
+		return abs;
+	}
+}
+
 int
 qemu_img_chain_quick(const char *path, struct strv *out)
 {

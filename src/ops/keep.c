@@ -55,6 +55,17 @@ keep_build(struct db *db, int64_t vm_id, struct keep *k)
 			add(k, chain.v[j], refs[i].vm, role);
 			free(role);
 		}
+		/* An image's data may live in an external data file. */
+		for (size_t j = 0; j < chain.n; j++) {
+			char *df = qemu_img_data_file(chain.v[j]), *role;
+
+			if (df == NULL)
+				continue;
+			role = xasprintf("the data file of its disk '%s'", refs[i].path);
+			add(k, df, refs[i].vm, role);
+			free(role);
+			free(df);
+		}
 		strv_free(&chain);
 	}
 	vm_disk_refs_free(refs, nrefs);

@@ -326,6 +326,15 @@ t_check "its overlay is gone" test ! -e "$IMAGES/cv/cv.qcow2"
 t_status "now golden goes with GOLD" 0 "$VMTTY" delete golden --delete-disks
 t_check "GOLD is gone" test ! -e "$T_TMP/GOLD.qcow2"
 
+# The same for a qcow2 image's external data file.
+qemu-img create -q -f qcow2 -o data_file="$T_TMP/DATA.raw",data_file_raw=on "$T_TMP/A.qcow2" 64M
+t_status "create da on A (its data in DATA.raw)" 0 "$VMTTY" create da --disk "$T_TMP/A.qcow2"
+t_status "create db on DATA.raw" 0 "$VMTTY" create db --disk "$T_TMP/DATA.raw" --memory 64M
+t_status "delete db --delete-disks is refused" 1 "$VMTTY" delete db --delete-disks
+t_match "naming da and why" "needed by VM 'da' \\(the data file of its disk '$T_TMP/A.qcow2'\\)" "$T_ERR"
+t_status "A still opens" 0 qemu-img check -q "$T_TMP/A.qcow2"
+t_status "delete db and da" 0 sh -c '"$1" delete db && "$1" delete da' _ "$VMTTY"
+
 # kill -9 while the disk is copied: qemu-img dies with vmtty; the next
 # vmtty takes back what the creation made, says so, and the same create
 # works.
