@@ -582,6 +582,16 @@ release(struct snap *x, struct world *w, bool dry, int *done)
 		for (size_t j = 0; rc == 0 && j < nd; j++) {
 			if ((rc = check_kept(x, w->v[deps[j]].path, "merging snapshot files")) != 0)
 				break;
+			/* A merge rewrites the file's live data only: a full snapshot
+			 * kept inside it would lose what it read from K. */
+			if (w->v[deps[j]].tags.n > 0) {
+				rc = err_set("VM '%s': full snapshot '%s' is kept inside '%s', which reads "
+				    "data of '%s'; merging that file away would lose it: delete "
+				    "snapshot '%s' first; nothing was changed", x->c->name,
+				    w->v[deps[j]].tags.v[0], w->v[deps[j]].path, w->v[k].path,
+				    w->v[deps[j]].tags.v[0]);
+				break;
+			}
 			if (!dry && (rc = merge_into(x, w, deps[j], (size_t)k)) == 0)
 				(*done)++;
 			free(w->v[deps[j]].backing);
@@ -1150,6 +1160,27 @@ doomed(const struct vm_snapshot *all, size_t n, const char *name, bool children)
 	return gone;
 }
 
+/* The full snapshots of GONE out of W's files' tags: deleted (or about to
+ * be), so no merge has to keep them. */
+static void
+strip_tags(struct world *w, const struct vm_snapshot *all, const bool *gone)
+{
+	for (size_t r = 0; r < w->nrec; r++) {
+		if (!gone[r] || all[r].kind != VM_SNAPSHOT_FULL)
+			continue;
+		for (size_t i = 0; i < w->n; i++) {
+			struct strv left;
+
+			strv_init(&left);
+			for (size_t t = 0; t < w->v[i].tags.n; t++)
+				if (strcmp(w->v[i].tags.v[t], all[r].name) != 0)
+					strv_add(&left, w->v[i].tags.v[t]);
+			strv_free(&w->v[i].tags);
+			w->v[i].tags = left;
+		}
+	}
+}
+
 /* Plan the delete of GONE on W (dry), then do it; *TOUCHED says whether
  * anything on disk changed. */
 static int
@@ -1177,6 +1208,7 @@ delete_run(struct snap *x, struct world *w, const struct vm_snapshot *all, const
 		int ignored = 0;
 
 		world_copy(&plan, w);
+		strip_tags(&plan, all, gone);
 		rc = release(x, &plan, true, &ignored);
 		world_free(&plan);
 	}
@@ -1186,6 +1218,7 @@ delete_run(struct snap *x, struct world *w, const struct vm_snapshot *all, const
 			*touched = true;
 		}
 	if (rc == 0) {
+		strip_tags(w, all, gone);
 		rc = release(x, w, false, &done);
 		*touched |= done > 0;
 	}

@@ -184,6 +184,12 @@ check_name(const struct vm_config *c, const char *name)
 {
 	if (name_check("snapshot", name) != 0)
 		return err_prefix("VM '%s'", c->name);
+	/* QEMU (qemu-img snapshot -a, snapshot-load) and libvirt look a
+	 * snapshot up by its numeric ID first: "1" would find another one. */
+	if (name[strspn(name, "0123456789")] == '\0')
+		return err_set("VM '%s': snapshot name '%s' is all digits, which QEMU takes for a "
+		    "snapshot ID (it would revert to another snapshot); add a letter", c->name,
+		    name);
 	return 0;
 }
 
@@ -311,12 +317,12 @@ kept_by_other(const struct keep *ks, const struct vm_config *c, const struct vm_
 		const struct hv_keep *u = f != NULL ? keep_find(ks, f, &role) : NULL;
 
 		if (u != NULL) {
-			/* A linked clone's base says so (ops/clone); any other
-			 * overlay's VM is a VM. */
-			char *base = xasprintf("the base of linked clone '%s'", u->vm);
-			bool clone = s->description != NULL && strcmp(s->description, base) == 0;
+			/* A snapshot made as linked clones' base says so (ops/clone);
+			 * the VM of any other overlay is a VM. */
+			bool clone = strncmp(role, "the backing file", 16) == 0 &&
+			    s->description != NULL &&
+			    strncmp(s->description, "the base of linked clone ", 25) == 0;
 
-			free(base);
 			err_set("%s: %s '%s' needs '%s', a file of snapshot '%s' (%s); delete VM '%s' "
 			    "first", what, clone ? "linked clone" : "VM", u->vm, f, s->name, role,
 			    u->vm);

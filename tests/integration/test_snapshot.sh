@@ -199,4 +199,29 @@ t_status "snapshot h create b" 0 "$VMTTY" snapshot h create b
 t_status "delete h --snapshots --delete-disks" 0 "$VMTTY" delete h --snapshots --delete-disks
 t_eq "no file of h is left" "" "$(cd "$D" && ls h* 2>/dev/null)"
 
+# A full snapshot kept inside an overlay reads the data of the file below:
+# merging that file away (deleting the disk-only snapshot) would empty it.
+qemu-img create -q -f qcow2 "$D/u.qcow2" 16M
+qemu-io -c 'write -P 0xaa 0 64k' "$D/u.qcow2" >/dev/null
+t_status "create u" 0 "$VMTTY" create u --disk "$D/u.qcow2" --memory 64M
+t_status "snapshot u create d1 --disk-only" 0 "$VMTTY" snapshot u create d1 --disk-only
+t_status "snapshot u create f1 (full, inside d1's overlay)" 0 "$VMTTY" snapshot u create f1
+before=$(world)
+t_status "snapshot u delete d1 is refused" 1 "$VMTTY" snapshot u delete d1
+t_match "naming f1, which would lose its data" "full snapshot 'f1' is kept inside '.*', which reads data of '$D/u.qcow2'.*delete snapshot 'f1' first" "$T_ERR"
+t_eq "nothing changed" "$before" "$(world)"
+t_status "snapshot u revert f1 still restores its data" 0 "$VMTTY" snapshot u revert f1
+t_status "(0xaa at 0)" 0 qemu-io -r -U -c 'read -P 0xaa 0 64k' "$(disk_of u)"
+# Deleting both (the VM with its snapshots) is fine: f1 goes first.
+t_status "delete u --snapshots --delete-disks" 0 "$VMTTY" delete u --snapshots --delete-disks
+t_eq "no file of u is left" "" "$(cd "$D" && ls u* 2>/dev/null)"
+
+# A name of digits only is what QEMU takes for a snapshot ID.
+cp "$GUEST/rootfs.qcow2" "$D/n.qcow2"
+t_status "create n" 0 create_tiny n --disk "$D/n.qcow2"
+t_status "snapshot n create 1 is refused" 1 "$VMTTY" snapshot n create 1
+t_match "saying why" "snapshot name '1' is all digits, which QEMU takes for a snapshot ID" "$T_ERR"
+t_eq "no snapshot was made" "" "$(qemu-img snapshot -U -l "$D/n.qcow2")"
+t_status "delete n --delete-disks" 0 "$VMTTY" delete n --delete-disks
+
 t_summary

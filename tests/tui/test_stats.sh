@@ -108,7 +108,7 @@ tui_keys q
 tui_expect "q returns to the list" 'CPU HISTORY +DISK I/O'
 tui_keys Escape
 tui_wait_gone 'filter: '
-tui_expect "a disk I/O sparkline on test's row too" "^ +. test +running .*$SPARK+ $SPARK+ "
+tui_expect "a disk I/O sparkline on test's row too" "^ +. test +running .*$SPARK+ +$SPARK+ "
 
 # 5. test's page (the test driver counts everything) and Esc.
 tui_keys / ; tui_type test; tui_keys Enter
