@@ -7,30 +7,6 @@
 # usage error.
 source "$(dirname "$0")/lib.sh"
 
-rundir() { echo "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)"; }
-# gsh VM CMD: type CMD into the guest's shell on its serial console; print
-# what it printed between "@@=" and "@@" (written '"@@""="' in CMD, so the
-# echo of the typed line never matches).
-gsh() {
-	python3 - "$(rundir "$1")/serial.sock" "$2" <<'EOF'
-import re, socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(0.2)
-s.sendall(b"\n" + sys.argv[2].encode() + b"\n")
-buf, deadline = b"", time.time() + 30
-while time.time() < deadline:
-    try:
-        buf += s.recv(4096)
-    except socket.timeout:
-        pass
-    m = re.search(rb"@@=([^@\r\n]*)@@", buf)
-    if m:
-        print(m.group(1).decode())
-        sys.exit(0)
-sys.exit(1)
-EOF
-}
 # cpu_ticks PID: utime + stime of PID (clock ticks), from /proc/PID/stat.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 now_ns() { date +%s%N; }
