@@ -825,6 +825,13 @@ fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, in
 	return 0;
 }
 
+/* Lane, at quit: the host's backend, which its last job still used. */
+static void
+close_at_quit(void *arg)
+{
+	hv_close(arg);
+}
+
 void
 fleet_shutdown(struct fleet *f)
 {
@@ -847,11 +854,13 @@ fleet_shutdown(struct fleet *f)
 		 * open when the fleet is freed never reaches it. */
 		sink_detach(h->sink);
 		/* Idle: close now, which also stops its events.  Busy: the lane
-		 * still uses it; it goes with the lane. */
-		if (h->hv != NULL && (h->lane == NULL || lane_busy(h->lane) == 0)) {
+		 * still uses it; the lane closes it once its call returns (an
+		 * ssh master or a daemon's session never outlives vmtty). */
+		if (h->hv != NULL && (h->lane == NULL || lane_busy(h->lane) == 0))
 			hv_close(h->hv);
-			h->hv = NULL;
-		}
+		else if (h->hv != NULL)
+			lane_at_quit(h->lane, close_at_quit, h->hv);
+		h->hv = NULL;
 	}
 }
 

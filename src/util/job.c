@@ -15,6 +15,8 @@
 #include "util/xalloc.h"
 
 #define JOBS_GRACE_MS 300
+/* A lane with work to do at quit (lane_at_quit) is waited for longer. */
+#define JOBS_QUIT_GRACE_MS 3000
 
 struct job {
 	job_fn fn;
@@ -31,6 +33,7 @@ struct lane {
 	pthread_cond_t cv;
 	struct job *head, *tail;
 	job_done_fn discard;	/* for the arguments of jobs that never ran */
+	struct job *at_quit;	/* run by the thread once it stops */
 	int busy;		/* queued + running */
 	bool quit;
 	bool exited;
@@ -138,6 +141,15 @@ lane_main(void *arg)
 		free(jb);
 		pthread_mutex_lock(&l->mu);
 	}
+	while (l->at_quit != NULL) {
+		struct job *jb = l->at_quit;
+
+		l->at_quit = jb->next;
+		pthread_mutex_unlock(&l->mu);
+		jb->fn(jb->arg);
+		free(jb);
+		pthread_mutex_lock(&l->mu);
+	}
 	l->exited = true;
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -184,6 +196,19 @@ job_submit(struct lane *l, job_fn fn, job_done_fn done, void *arg)
 }
 
 void
+lane_at_quit(struct lane *l, job_fn fn, void *arg)
+{
+	struct job *jb = xcalloc(1, sizeof *jb);
+
+	jb->fn = fn;
+	jb->arg = arg;
+	pthread_mutex_lock(&l->mu);
+	jb->next = l->at_quit;
+	l->at_quit = jb;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
 lane_set_discard(struct lane *l, job_done_fn discard)
 {
 	l->discard = discard;
@@ -213,7 +238,7 @@ void
 jobs_free(struct jobs *j)
 {
 	struct lane *l, *next;
-	struct timespec ts;
+	struct timespec start, ts;
 	bool stuck = false;
 
 	if (j == NULL)
@@ -224,12 +249,18 @@ jobs_free(struct jobs *j)
 		pthread_cond_signal(&l->cv);
 		pthread_mutex_unlock(&l->mu);
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += JOBS_GRACE_MS * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
+	clock_gettime(CLOCK_REALTIME, &start);
 	for (l = j->lanes; l != NULL; l = next) {
+		bool finish;
+
 		next = l->next;
+		pthread_mutex_lock(&l->mu);
+		finish = l->at_quit != NULL;
+		pthread_mutex_unlock(&l->mu);
+		ts = start;
+		ts.tv_nsec += (finish ? JOBS_QUIT_GRACE_MS : JOBS_GRACE_MS) * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
 		if (pthread_timedjoin_np(l->thread, NULL, &ts) != 0) {
 			/* Stuck in a call: leave the thread and its lane behind. */
 			log_debug("jobs: lane '%s' is busy; not waiting for it", l->name);

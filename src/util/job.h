@@ -21,8 +21,9 @@ typedef void (*job_done_fn)(void *arg);
 struct jobs *jobs_new(struct loop *loop);
 /* Stop the lanes and run the completions of finished jobs (so call it
  * while their callbacks' state is alive).  Idle workers are joined; one
- * busy in a call that does not return within a short grace period is left
- * behind, with the job system's memory, so that quitting never hangs. */
+ * busy in a call that does not return within a short grace period (longer
+ * for a lane with lane_at_quit work) is left behind, with the job system's
+ * memory, so that quitting never hangs. */
 void jobs_free(struct jobs *j);
 
 struct lane *jobs_lane_new(struct jobs *j, const char *name);
@@ -32,6 +33,12 @@ int job_submit(struct lane *lane, job_fn fn, job_done_fn done, void *arg);
  * their completions: DISCARD(ARG) frees their arguments instead (on the
  * UI thread, from jobs_free). */
 void lane_set_discard(struct lane *lane, job_done_fn discard);
+/* FN(ARG) runs on LANE's thread once jobs_free stopped it, after the job
+ * it was running (e.g. closing a connection that job still used); jobs
+ * still queued never run.  jobs_free waits a few seconds for such a
+ * lane, not longer: a thread still stuck then runs FN whenever its call
+ * returns.  No completion follows. */
+void lane_at_quit(struct lane *lane, job_fn fn, void *arg);
 /* Jobs queued or running on LANE. */
 int lane_busy(struct lane *lane);
 /* From any thread: run DONE(ARG) on the UI thread soon. */

@@ -25,16 +25,17 @@ lock() {
 	sleep 3600 >"$T_TMP/lock" &
 	LOCK_HOLD=$!
 	t_on_exit "kill $LOCK_HOLD $LOCK_SQL"
-	# (.timeout: vmtty may be writing just then.)
-	echo ".timeout 5000
+	# (.timeout: vmtty may be writing just then; generous, as a loaded
+	# machine may be slow to schedule either side.)
+	echo ".timeout 20000
 BEGIN EXCLUSIVE; INSERT INTO journal (time, action, result, message)" \
 		"VALUES (1, 'lock-test', 'ok', 'held');" >"$T_TMP/lock"
-	wait_for 5 _locked
+	wait_for 20 _locked
 }
 unlock() {
 	kill "$LOCK_HOLD"
 	wait "$LOCK_HOLD" "$LOCK_SQL" 2>/dev/null
-	wait_for 5 _free
+	wait_for 20 _free
 }
 
 KEYLAT="$T_BUILD/bench/keylat"

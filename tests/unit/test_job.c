@@ -197,6 +197,54 @@ test_discard_queued(void **state)
 	loop_free(l);
 }
 
+struct quitter {
+	struct item *busy;	/* the job running when the lane stops */
+	int ran;		/* 1: ran after the job; -1: before it ended */
+	pthread_t thread;
+};
+
+static void
+at_quit(void *arg)
+{
+	struct quitter *q = arg;
+
+	q->thread = pthread_self();
+	q->ran = q->busy->worker != 0 && pthread_equal(q->busy->worker, pthread_self()) ? 1 : -1;
+}
+
+/* Work given to a busy lane for when it stops (closing what its running
+ * job still uses) runs on that lane's thread once the job returns, before
+ * jobs_free does, even when the job outlasts the short grace period; the
+ * job's completion still runs. */
+static void
+test_at_quit(void **state)
+{
+	struct loop *l = loop_new();
+	struct jobs *j = jobs_new(l);
+	struct lane *ln = jobs_lane_new(j, "closing");
+	struct rec r = { .ui = pthread_self() };
+	struct quitter q = { 0 };
+	long long deadline;
+
+	(void)state;
+	q.busy = item(&r, 7, 800);
+	job_submit(ln, work, done, q.busy);
+	deadline = log_now_ms() + 5000;
+	while (!__atomic_load_n(&q.busy->started, __ATOMIC_SEQ_CST) && log_now_ms() < deadline) {
+		struct timespec ts = { 0, 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	lane_at_quit(ln, at_quit, &q);
+	assert_int_equal(q.ran, 0);
+	jobs_free(j);
+	assert_int_equal(q.ran, 1);
+	assert_false(pthread_equal(q.thread, pthread_self()));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 7);
+	loop_free(l);
+}
+
 struct masked {
 	struct rec *r;
 	int blocked;		/* SIGWINCH, SIGCHLD and SIGTERM, as the job saw them */
@@ -254,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_post_from_thread),
 		cmocka_unit_test(test_stuck_lane),
 		cmocka_unit_test(test_discard_queued),
+		cmocka_unit_test(test_at_quit),
 		cmocka_unit_test(test_workers_block_signals),
 	};
 
