@@ -1,7 +1,7 @@
 # vmtty: plain GNU make with pkg-config.
 #   make            build build/vmtty
 #   make run        install deps, build, open the TUI
-#   make check      install deps, the sanitizer run, then build and run every test
+#   make check      install deps, build (plain and sanitizer), run every test (JOBS=N side by side)
 #   make check-asan only the sanitizer run (unit, CLI and TUI frames, ASan/UBSan/LSan)
 #   make bench      benchmarks (figures and ratios; BENCH_ARGS='--runs 3 --only list')
 #   make install PREFIX=/usr/local DESTDIR=
@@ -153,28 +153,23 @@ layers:
 lint-man:
 	@mandoc -Tlint -W warning man/*.[1-9]
 
-# The sanitizer run first (unit tests, the CLI suites and TUI frames), then
-# every test, whose line "total: N passed, N failed, N skipped" ends the output.
+# Both builds (the second with ASan/UBSan/LSan), then every test: those of
+# the plain build and the unit and CLI suites of the sanitizer build,
+# JOBS suites side by side (the slowest first); the line "total: N passed,
+# N failed, N skipped" ends the output.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	@$(MAKE) --no-print-directory asan-run
-	@$(MAKE) --no-print-directory all unit $(BENCH_BIN)
-	@tests/run --build $(BUILD)
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit $(BENCH_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SAN=1 all unit $(BENCH_BIN:$(BUILD)/%=build-asan/%)
+	@tests/run --build $(BUILD) --asan build-asan -j $(JOBS)
 
 check-asan: deps
 	@$(MAKE) --no-print-directory asan-run
 
-# intercept_tls_get_addr=0: LSan's tracking of dynamic TLS (GCC 12, glibc
-# 2.36) can record a bogus range for the main thread when the process exits
-# while worker threads are still connecting to libvirt hosts (the TUI's
-# --frames runs), and the leak check then dies
-# ("LeakSanitizer has encountered a fatal error", 2-5 in 15 runs of
-# cli/test_frames at 200x60).  The heap, stacks and static TLS are still
-# scanned for leaks.
+# (tests/run sets the sanitizers' options.)
 asan-run:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit $(BENCH_BIN:$(BUILD)/%=build-asan/%)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:intercept_tls_get_addr=0 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		tests/run --build build-asan --fast
+	@tests/run --build build-asan --fast
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

@@ -7,6 +7,8 @@ source "$(dirname "$0")/../lib.sh"
 export VMTTY_DB="$T_TMP/inv.db"
 export VMTTY_RUNTIME_DIR="$T_TMP/run"
 
+# Suites running side by side may change the hugepage pool: not meanwhile.
+hugepages_lock
 t_status "host info local --json" 0 "$VMTTY" host info local --json
 json=$T_OUT
 field() { printf '%s' "$json" | python3 -c "import json, sys; o = json.load(sys.stdin); $1"; }

@@ -26,7 +26,7 @@ REPO=$(cd "$(dirname "$SCRIPT")/../.." && pwd)
 OUT=${1:-$REPO/build/guest}
 case $OUT in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
 
-for t in apt-cache apt-get dpkg-deb dpkg-query gzip mke2fs qemu-img sha256sum; do
+for t in apt-cache apt-get dpkg-deb dpkg-query flock gzip mke2fs qemu-img sha256sum; do
 	command -v "$t" >/dev/null 2>&1 || die "missing $t (run scripts/install-deps)"
 done
 case $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) in
@@ -38,6 +38,10 @@ for c in /bin/busybox /usr/bin/busybox; do
 	[ -x "$c" ] && { BB=$c; break; }
 done
 [ -n "$BB" ] || die "no busybox binary found"
+# Suites that run side by side share OUT: one builds, the others wait.
+mkdir -p "$(dirname "$OUT")"
+exec 9>"$OUT.lock"
+flock -w 900 9 || die "another build of $OUT holds $OUT.lock for more than 900 s"
 BBVER=$(dpkg-query -W -f='${Version}' busybox-static)
 SCRIPT_SHA=$(sha256sum "$SCRIPT" | cut -c1-64)
 

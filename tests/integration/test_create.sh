@@ -274,7 +274,7 @@ chmod 755 "$T_TMP/slow-qemu-img"
 VMTTY_QEMU_IMG="$T_TMP/slow-qemu-img" "$VMTTY" create k9 --template debian-12-cloud \
 	--image "$T_TMP/BIG.raw" --copy --user bob >"$T_TMP/k9.out" 2>&1 &
 k9=$!
-_copying() { pgrep -f "qemu-img convert -r 2M .*BIG.raw" >/dev/null; }
+_copying() { pgrep -f "qemu-img convert -r 2M .*$T_TMP/BIG.raw" >/dev/null; }
 t_check "qemu-img is copying k9's disk" wait_for 10 _copying
 kill -INT "$k9"
 wait "$k9"

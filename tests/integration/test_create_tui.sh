@@ -256,7 +256,7 @@ tui_keys Enter
 tui_expect "the review" 'Enter: create the VM'
 tui_keys Enter
 tui_expect "creating, Esc cancels" 'Creating the VM\.\.\.  Esc cancels' 10
-_copying() { pgrep -f "qemu-img convert -r 2M .*BIG.raw" >/dev/null; }
+_copying() { pgrep -f "qemu-img convert -r 2M .*$T_TMP/BIG.raw" >/dev/null; }
 t_check "qemu-img is copying" wait_for 10 _copying
 tui_keys Escape
 tui_expect "Esc: cancelled, nothing made" 'Cancelled; nothing was made\.' 10
