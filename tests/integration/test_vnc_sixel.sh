@@ -89,7 +89,7 @@ echo "   one frame: $bytes bytes of sixel"
 # 2. Back to the list: nothing of the picture stays.
 xdotool key ctrl+bracketright
 xdotool type l
-t_check "sixel: back on the list" wait_for 10 settled sixel 'ui: frame drawn'
+t_check "sixel: back on the list" wait_for 30 settled sixel 'ui: frame drawn'
 shot list
 out=$(score list "${rect[@]}")
 echo "   the list where the pane was vs framebuffer: $out"
