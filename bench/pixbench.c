@@ -27,12 +27,16 @@
  *            size at the window's start and end delimits them).  vmtty's
  *            TUI also redraws by itself now and then: about 0.3 updates a
  *            second (28 bytes in 6 s) with the VM's screen still;
+ *   write    the median time vmtty took to write an image (its log's
+ *            "termgfx: N bytes of sixel ... in US us"): it waits at least
+ *            that long, and at least 33 ms, before the next one;
  *   cpu      CMD's CPU time (/proc/PID/stat, all its threads).
  * fps is images a second for -t sixel, updates a second for -t plain.
  * Prints "wall_ms=.. fps=.. kib_s=.. frame_kib=.. bytes=.. images=..
- * sixel_bytes=.. updates=.. log_images=.. cpu_pct=.. status=..": frames and
- * KiB written a second, KiB a frame, the counts, CMD's CPU in % of one core,
- * and CMD's exit status (1 when it had to be killed). */
+ * sixel_bytes=.. updates=.. log_images=.. write_ms=.. cpu_pct=.. status=..":
+ * frames and KiB written a second, KiB a frame, the counts, the median
+ * write, CMD's CPU in % of one core, and CMD's exit status (1 when it had
+ * to be killed). */
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
@@ -220,24 +224,46 @@ size_of(const char *file)
 	return file != NULL && stat(file, &st) == 0 ? (long long)st.st_size : 0;
 }
 
-/* Lines of FILE between byte offsets FROM and TO holding each of the
- * NEEDLES: into COUNTS. */
-static void
-count_lines(const char *file, long long from, long long to, const char *const *needles,
-    long long *counts, int n)
+static int
+cmp_ll(const void *x, const void *y)
 {
-	char line[4096];
+	long long a = *(const long long *)x, b = *(const long long *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* What vmtty's debug log FILE says between byte offsets FROM and TO: the
+ * screen updates ("ui: frame drawn"), the images written ("termgfx: N
+ * bytes of sixel ... in US us") and the median time one took to write. */
+static void
+read_log(const char *file, long long from, long long to, long long *updates, long long *images,
+    double *write_ms)
+{
+	static long long us[65536];
+	char line[4096], *p;
+	size_t n = 0;
 	FILE *f;
 
+	*updates = *images = 0;
+	*write_ms = 0;
 	if (file == NULL || (f = fopen(file, "r")) == NULL || fseek(f, from, SEEK_SET) != 0) {
-		for (int i = 0; i < n; i++)
-			counts[i] = -1;
+		*updates = *images = -1;
 		return;
 	}
-	while (ftell(f) < to && fgets(line, sizeof line, f) != NULL)
-		for (int i = 0; i < n; i++)
-			counts[i] += strstr(line, needles[i]) != NULL;
+	while (ftell(f) < to && fgets(line, sizeof line, f) != NULL) {
+		if (strstr(line, "ui: frame drawn") != NULL)
+			(*updates)++;
+		if (strstr(line, " bytes of sixel ") != NULL) {
+			(*images)++;
+			if ((p = strstr(line, ") in ")) != NULL && n < sizeof us / sizeof us[0])
+				us[n++] = atoll(p + 5);
+		}
+	}
 	fclose(f);
+	if (n > 0) {
+		qsort(us, n, sizeof us[0], cmp_ll);
+		*write_ms = (n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2) / 1000.0;
+	}
 }
 
 int
@@ -245,10 +271,10 @@ main(int argc, char **argv)
 {
 	struct winsize ws = { .ws_col = 160, .ws_row = 48 };
 	unsigned cols, rows, cw = 8, ch = 16;
-	static const char *const needles[] = { "ui: frame drawn", " bytes of sixel " };
 	const char *keys = "v", *type = "sixel", *log = NULL;
 	double settle = 2000, window = 10000, t0, t1, c0, c1;
-	long long l0, l1, counts[2] = { 0, 0 };
+	long long l0, l1, updates, log_images;
+	double write_ms;
 	char sixel_reply[256];
 	int opt, status, killed = 0;
 	pid_t pid;
@@ -341,15 +367,16 @@ main(int argc, char **argv)
 		killed = 1;
 	}
 	waitpid(pid, &status, 0);
-	count_lines(log, l0, l1, needles, counts, 2);
+	read_log(log, l0, l1, &updates, &log_images, &write_ms);
 	{
 		double s = (t1 - t0) / 1000.0;
-		long long frames = strcmp(type, "sixel") == 0 ? sx.images : counts[0];
+		long long frames = strcmp(type, "sixel") == 0 ? sx.images : updates;
 
 		printf("wall_ms=%.1f fps=%.2f kib_s=%.1f frame_kib=%.1f bytes=%lld images=%lld "
-		    "sixel_bytes=%lld updates=%lld log_images=%lld cpu_pct=%.1f status=%d\n", t1 - t0,
-		    frames / s, bytes / 1024.0 / s, frames > 0 ? bytes / 1024.0 / frames : 0.0, bytes,
-		    sx.images, sx.bytes, counts[0], counts[1], (c1 - c0) / (t1 - t0) * 100.0,
+		    "sixel_bytes=%lld updates=%lld log_images=%lld write_ms=%.1f cpu_pct=%.1f "
+		    "status=%d\n", t1 - t0, frames / s, bytes / 1024.0 / s,
+		    frames > 0 ? bytes / 1024.0 / frames : 0.0, bytes, sx.images, sx.bytes, updates,
+		    log_images, write_ms, (c1 - c0) / (t1 - t0) * 100.0,
 		    killed || !WIFEXITED(status) ? 1 : WEXITSTATUS(status));
 	}
 	return 0;
