@@ -11,13 +11,14 @@ stats() {
 		printf "%s %s %s\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
 med() { stats "$1" "$2" | cut -d' ' -f1; }
-# side LABEL FILE [KEY]: one side's line: KEY's (wall_ms's) median
-# [min-max]; for wall_ms of a ptyrun, the peak RSS and the bytes written
-# (a range when the runs differ); FAILED when a run did not exit 0.
+# side LABEL FILE [KEY [UNIT]]: one side's line: KEY's (wall_ms's) median
+# [min-max], in UNIT (ms); for wall_ms of a ptyrun, the peak RSS and the
+# bytes written (a range when the runs differ); FAILED when a run did not
+# exit 0.
 side() {
-	local k=${3:-wall_ms} m lo hi
+	local k=${3:-wall_ms} u=${4:-ms} m lo hi
 	read -r m lo hi < <(stats "$2" "$k")
-	printf '  %-30s %9.2f ms [%.2f-%.2f]' "$1" "$m" "$lo" "$hi"
+	printf '  %-30s %9.2f %s [%.2f-%.2f]' "$1" "$m" "$u" "$lo" "$hi"
 	if [ "$k" = wall_ms ] && grep -q maxrss_kb "$2"; then
 		printf '  RSS %6d KiB' "$(stats "$2" maxrss_kb | cut -d' ' -f3)"
 		read -r _ lo hi < <(stats "$2" bytes)
