@@ -3,6 +3,7 @@
 # (before and after its timed runs), every pair prints each side's median
 # and spread and names its reference, --only runs just the benches named.
 # Structure only: no figure is judged.
+# tests/run: plain build only
 source "$(dirname "$0")/../lib.sh"
 
 out=$("$T_ROOT/bench/run" --build "$T_BUILD" --runs 2 --only list,libvirt 2>&1)
