@@ -205,7 +205,7 @@ out:
 }
 
 static json_object *
-show_json(const struct vm_config *c)
+show_json(const struct vm_config *c, bool builtin)
 {
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
 	json_object *disks = json_object_new_array(), *nics = json_object_new_array();
@@ -233,6 +233,11 @@ show_json(const struct vm_config *c)
 	json_object_object_add(o, "template", cli_json_str(c->template_name));
 	json_object_object_add(o, "notes", cli_json_str(c->notes));
 	json_object_object_add(o, "pending_restart", cli_json_str(c->pending));
+	/* The restart policy: an on-crash policy is the supervisor's, for
+	 * built-in VMs only. */
+	json_object_object_add(o, "on_crash", builtin ? cli_json_str(c->on_crash != NULL ?
+	    c->on_crash : VM_DEFAULT_ON_CRASH) : NULL);
+	json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 		json_object *dj = json_object_new_object();
@@ -287,7 +292,7 @@ field(const char *label, const char *val, const char *after)
 #define FIELD(label, val) field(label ":", (val), "")
 
 static void
-show_text(const struct vm_config *c)
+show_text(const struct vm_config *c, bool builtin)
 {
 	FIELD("Name", c->name);
 	FIELD("Host", c->host);
@@ -332,12 +337,23 @@ show_text(const struct vm_config *c)
 		printf("%-10s %lld MiB\n", "Balloon:", (long long)c->tuning.balloon_mib);
 	FIELD("Notes", c->notes);
 	field("Pending:", c->pending, " (takes effect at the next start)");
+	if (builtin) {
+		bool restart = c->on_crash != NULL && strcmp(c->on_crash, "restart") == 0;
+
+		printf("%-10s %s\n", "On crash:", restart ? "restart (while 'vmtty serve "
+		    "--supervise' runs)" : "leave (it stays crashed)");
+		printf("%-10s %s\n", "Autostart:", c->autostart ? "on (when 'vmtty serve "
+		    "--supervise' begins)" : "off");
+	} else {
+		printf("%-10s %s\n", "Autostart:", c->autostart ? "on (when its host boots)" :
+		    "off");
+	}
 }
 
 int
 cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false, argv_only = false, xml = false;
+	bool json = false, argv_only = false, xml = false, builtin;
 	const struct cli_opt opts[] = {
 		{ "json", NULL, &json, NULL },
 		{ "argv", NULL, &argv_only, NULL },
@@ -418,8 +434,9 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		st.detail[0] = '\0';
 		st.accel[0] = '\0';
 	}
+	builtin = v.hv != NULL && v.hv->host.kind == HOST_BUILTIN;
 	if (json) {
-		json_object *o = show_json(&v.c);
+		json_object *o = show_json(&v.c, builtin);
 
 		if (st.accel[0] != '\0')
 			json_object_object_add(o, "accel_active", json_object_new_string(st.accel));
@@ -427,7 +444,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 			json_object_object_add(o, "crash_log", cli_json_str(st.detail));
 		cli_json_print(o);
 	} else {
-		show_text(&v.c);
+		show_text(&v.c, builtin);
 		if (st.accel[0] != '\0')
 			printf("%-10s %s%s\n", "Running:", st.accel, strcmp(st.accel, "tcg") == 0 ?
 			    " (software emulation: KVM is not in use)" : "");
