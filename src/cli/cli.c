@@ -85,10 +85,11 @@ static const struct cli_cmd commands[] = {
 	  "live CPU, memory, disk and network of the VMs, like virt-top (q quits); --batch "
 	  "prints a snapshot per delay, --json one JSON object per line", cmd_top,
 	  CLI_READS },
-	{ "serve", "[--listen ADDRESS:PORT] [--interval S]",
+	{ "serve", "[--listen ADDRESS:PORT] [--interval S] [--supervise]",
 	  "export every host's VM statistics to Prometheus over HTTP (/metrics, libvirt "
-	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise)", cmd_serve,
-	  CLI_READS },
+	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise); --supervise also "
+	  "starts the built-in VMs with autostart on and restarts those with --on-crash "
+	  "restart when their qemu dies", cmd_serve, CLI_READS },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log, CLI_READS },
 	{ "doctor", "", "what this terminal can show for a VM's display: images (sixel, kitty, "

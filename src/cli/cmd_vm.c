@@ -91,9 +91,19 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
  * (vmtty was killed while starting it): the start is journaled now, and
  * said once on stderr. */
 static void
-journal_found(struct db *db, const char *host, const char *name, const struct hv_status *st)
+journal_found(struct db *db, struct hv *hv, const char *uuid, const char *host, const char *name,
+    const struct hv_status *st)
 {
-	if (st->pid <= 0 || st->started <= 0)
+	struct vm_config c;
+
+	if (st->pid <= 0 || st->started <= 0 ||
+	    journal_started_since(db, host, name, st->started) != 0)
+		return;
+	/* A start under way (its qemu up, not yet set up) journals itself. */
+	memset(&c, 0, sizeof c);
+	snprintf(c.uuid, sizeof c.uuid, "%s", uuid);
+	c.name = (char *)name;
+	if (hv_busy(hv, &c))
 		return;
 	if (journal_found_running(db, host, name, st->started, st->pid) == 1)
 		fprintf(stderr, "vmtty: VM '%s' was found running with no journaled start; "
@@ -102,6 +112,7 @@ journal_found(struct db *db, const char *host, const char *name, const struct hv
 
 struct live {
 	struct db *db;
+	struct hv *hv;
 	struct vm_summary *v;
 };
 
@@ -113,7 +124,7 @@ live_state(size_t i, const struct hv_status *st, void *arg)
 
 	free(s->state);
 	s->state = xstrdup(hv_state_name(st->state));
-	journal_found(l->db, s->host, s->name, st);
+	journal_found(l->db, l->hv, s->uuid, s->host, s->name, st);
 }
 
 /*
@@ -130,7 +141,7 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 	if (host_list(db, &hosts, &nh) != 0)
 		return;
 	for (size_t h = 0; h < nh; h++) {
-		struct live l = { db, v };
+		struct live l = { db, NULL, v };
 		struct hv *hv;
 
 		if (hosts[h].kind != HOST_BUILTIN)
@@ -139,7 +150,7 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 		 * every VM that is off.  A host that cannot say (a runtime
 		 * directory refused as not the user's) shows its VMs as
 		 * unknown, never as the inventory last saw them. */
-		if ((hv = hv_open(&hosts[h])) == NULL ||
+		if ((l.hv = hv = hv_open(&hosts[h])) == NULL ||
 		    hv_status_all(hv, v, n, live_state, &l) != 0) {
 			cli_warn("host '%s': the VMs' states cannot be read: %s", hosts[h].name,
 			    err_get());
@@ -416,7 +427,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 	if (v.hv != NULL && hv_status(v.hv, &v.c, &st) == 0) {
 		free(v.c.state);
 		v.c.state = xstrdup(hv_state_name(st.state));
-		journal_found(ctx->db, v.c.host, v.c.name, &st);
+		journal_found(ctx->db, v.hv, v.c.uuid, v.c.host, v.c.name, &st);
 		/* Stopped, what waited for a restart is its configuration. */
 		if (vm_state_stopped(v.c.state)) {
 			free(v.c.pending);
