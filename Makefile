@@ -4,7 +4,7 @@
 #   make check      install deps, build (plain and sanitizer), run every test (JOBS=N side by side)
 #   make check-asan only the sanitizer run (unit, CLI and TUI frames, ASan/UBSan/LSan)
 #   make bench      benchmarks (figures and ratios; BENCH_ARGS='--runs 3 --only list')
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=  (SYSTEMDDIR=$(PREFIX)/lib/systemd for the units)
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -12,6 +12,8 @@ BINDIR    ?= $(PREFIX)/bin
 DATADIR   ?= $(PREFIX)/share/vmtty
 MANDIR    ?= $(PREFIX)/share/man
 LIBDIR    ?= $(PREFIX)/lib/vmtty
+# systemd units (vmtty serve --supervise): system/ and user/ below it.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 BUILD     ?= build
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
@@ -175,9 +177,22 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run --build $(BUILD) $(BENCH_ARGS)
 
-install: $(BUILD)/inst/vmtty $(PLUGINS)
+# The units, their ExecStart the installed binary (rebuilt when BINDIR
+# changes).
+UNITS     := $(BUILD)/systemd/system/vmtty-serve.service $(BUILD)/systemd/user/vmtty-serve.service
+$(BUILD)/systemd/system/vmtty-serve.service: share/systemd/vmtty-serve.service $(BUILD)/inst/bindir
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@
+$(BUILD)/systemd/user/vmtty-serve.service: share/systemd/user/vmtty-serve.service $(BUILD)/inst/bindir
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@
+$(BUILD)/inst/bindir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BINDIR)' | cmp -s - $@ || echo '$(BINDIR)' >$@
+
+install: $(BUILD)/inst/vmtty $(PLUGINS) $(UNITS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDDIR)/system $(DESTDIR)$(SYSTEMDDIR)/user
 	install -m 0755 $(BUILD)/inst/vmtty $(DESTDIR)$(BINDIR)/vmtty
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(LIBDIR)/
@@ -185,10 +200,14 @@ install: $(BUILD)/inst/vmtty $(PLUGINS)
 		install -m 0644 "$$t" $(DESTDIR)$(DATADIR)/templates/; done
 	install -m 0644 man/vmtty.1 $(DESTDIR)$(MANDIR)/man1/vmtty.1
 	install -m 0644 man/vmtty-templates.5 $(DESTDIR)$(MANDIR)/man5/vmtty-templates.5
+	install -m 0644 $(BUILD)/systemd/system/vmtty-serve.service $(DESTDIR)$(SYSTEMDDIR)/system/
+	install -m 0644 $(BUILD)/systemd/user/vmtty-serve.service $(DESTDIR)$(SYSTEMDDIR)/user/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vmtty $(DESTDIR)$(MANDIR)/man1/vmtty.1 \
-		$(DESTDIR)$(MANDIR)/man5/vmtty-templates.5
+		$(DESTDIR)$(MANDIR)/man5/vmtty-templates.5 \
+		$(DESTDIR)$(SYSTEMDDIR)/system/vmtty-serve.service \
+		$(DESTDIR)$(SYSTEMDDIR)/user/vmtty-serve.service
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBDIR)
 
 clean:

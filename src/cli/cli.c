@@ -42,8 +42,10 @@ static const struct cli_cmd commands[] = {
 	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
 	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
-	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N]",
-	  "change a VM; a running VM gets the changes at its next start", cmd_edit, CLI_WRITES },
+	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N] "
+	  "[--on-crash restart|leave] [--autostart on|off]",
+	  "change a VM; a running VM gets the changes at its next start (the restart policy, "
+	  "for 'vmtty serve --supervise', at once)", cmd_edit, CLI_WRITES },
 	{ "tune", "VM [--pin VCPU:CPUS]... [--emulator-pin CPUS] [--hugepages 2M|1G|off] "
 	  "[--balloon SIZE] [--max-memory SIZE] | VM [--json]",
 	  "pin vCPUs, back memory with hugepages, move the balloon; alone: show them", cmd_tune, CLI_WRITES },
@@ -71,7 +73,8 @@ static const struct cli_cmd commands[] = {
 	{ "reset", "VM [--wait] [--timeout S]", "hard-reset a VM", cmd_vmctl, CLI_WRITES },
 	{ "pause", "VM [--wait] [--timeout S]", "pause a VM's vCPUs", cmd_vmctl, CLI_WRITES },
 	{ "resume", "VM [--wait] [--timeout S]", "resume a paused VM", cmd_vmctl, CLI_WRITES },
-	{ "autostart", "VM on|off", "start a VM when its libvirt host boots", cmd_vmctl, CLI_WRITES },
+	{ "autostart", "VM on|off", "start a VM when its libvirt host boots, or a built-in VM "
+	  "when 'vmtty serve --supervise' begins", cmd_vmctl, CLI_WRITES },
 	{ "console", "VM [--escape KEY] [--force] [--log FILE]",
 	  "the VM's serial console on this terminal (Ctrl-] leaves)", cmd_console, CLI_READS },
 	{ "screenshot", "VM FILE [--timeout S] | --vnc unix:PATH FILE",
@@ -82,10 +85,11 @@ static const struct cli_cmd commands[] = {
 	  "live CPU, memory, disk and network of the VMs, like virt-top (q quits); --batch "
 	  "prints a snapshot per delay, --json one JSON object per line", cmd_top,
 	  CLI_READS },
-	{ "serve", "[--listen ADDRESS:PORT] [--interval S]",
+	{ "serve", "[--listen ADDRESS:PORT] [--interval S] [--supervise]",
 	  "export every host's VM statistics to Prometheus over HTTP (/metrics, libvirt "
-	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise)", cmd_serve,
-	  CLI_READS },
+	  "exporter names; 127.0.0.1:9177 unless --listen says otherwise); --supervise also "
+	  "starts the built-in VMs with autostart on and restarts those with --on-crash "
+	  "restart when their qemu dies", cmd_serve, CLI_READS },
 	{ "log", "[VM] [--host HOST] [--limit N] [--json]",
 	  "show the journal of operations", cmd_log, CLI_READS },
 	{ "doctor", "", "what this terminal can show for a VM's display: images (sixel, kitty, "

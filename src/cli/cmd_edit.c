@@ -35,11 +35,13 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		{ "nic-model", &e.nic_model, NULL, NULL },
 		{ "remove-nic", &e.remove_nic, NULL, NULL },
 		{ "pool", &e.pool, NULL, NULL },
+		{ "on-crash", &e.on_crash, NULL, NULL },
+		{ "autostart", &e.autostart, NULL, NULL },
 		{ 0 },
 	};
 	struct cli_vm v;
 	struct vm_config c;
-	char **ops, msg[1024], *newdisk = NULL, *abs[3] = { NULL, NULL, NULL };
+	char **ops, msg[1024], what[400], *newdisk = NULL, *abs[3] = { NULL, NULL, NULL };
 	const char **paths[3] = { &e.kernel, &e.initrd, &e.add_disk };
 	bool running = false;
 	int n, rc;
@@ -50,6 +52,19 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 	if (n != 1) {
 		free(ops);
 		return cli_usage("edit", "edit takes one VM");
+	}
+	/* The policy's words are the command's own: a usage error, in one
+	 * line (edit's whole usage would bury it). */
+	if (e.on_crash != NULL && vm_on_crash_check(e.on_crash) != 0) {
+		free(ops);
+		cli_warn("edit: --on-crash takes restart or leave, not '%s'", e.on_crash);
+		return CLI_USAGE;
+	}
+	if (e.autostart != NULL && strcmp(e.autostart, "on") != 0 &&
+	    strcmp(e.autostart, "off") != 0) {
+		free(ops);
+		cli_warn("edit: --autostart takes on or off, not '%s'", e.autostart);
+		return CLI_USAGE;
 	}
 	rc = cli_vm_load(ctx, ops[0], &v, true);
 	free(ops);
@@ -64,7 +79,8 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	vm_config_copy(&c, &v.c);
 	rc = vmedit_apply(&e, &c);
-	if (rc == 0 && e.changes[0] == '\0')
+	vmedit_summary(&e, what, sizeof what);
+	if (rc == 0 && what[0] == '\0')
 		rc = err_set("nothing to change; give an option such as --cpus or --memory (see "
 		    "'vmtty help edit')");
 	if (rc == 0)
@@ -73,7 +89,7 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		vmedit_undo(v.hv, &v.c, &c, newdisk);
 		rc = -1;
 	}
-	if (rc == 0 && running) {
+	if (rc == 0 && running && e.changes[0] != '\0') {
 		char *all = vmedit_pending(v.c.pending, e.changes);
 
 		rc = vm_set_pending(ctx->db, c.id, all);
@@ -82,8 +98,8 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		free(all);
 	}
 	if (rc == 0) {
-		snprintf(msg, sizeof msg, "changed %s%s", e.changes,
-		    running ? " (pending restart)" : "");
+		snprintf(msg, sizeof msg, "changed %s%s", what,
+		    running && e.changes[0] != '\0' ? " (pending restart)" : "");
 		journal_add(ctx->db, v.c.host, v.c.name, "edit", true, msg);
 	} else {
 		snprintf(msg, sizeof msg, "%s", err_get());

@@ -8,6 +8,10 @@
  * published, so a scrape never waits for a host.  A host that is not
  * connected, or whose sample did not come back within its time limit, has
  * no series and vmtty_host_up 0.
+ *
+ * With --supervise, ops/supervise also keeps the built-in VMs up (their
+ * restart policy) from the same loop; SIGTERM stops both and leaves every
+ * VM as it is.
  */
 #include "cli/cli.h"
 #include "cli/cli_priv.h"
@@ -28,6 +32,7 @@
 #include "ops/fleet.h"
 #include "ops/metrics.h"
 #include "ops/stats.h"
+#include "ops/supervise.h"
 #include "util/err.h"
 #include "util/job.h"
 #include "util/log.h"
@@ -76,6 +81,7 @@ struct serve {
 	int interval_ms;
 	long long limit_ms;
 	bool quitting;
+	bool supervising;	/* --supervise */
 	pthread_mutex_t mu;	/* guards PAGE */
 	struct page *page;
 };
@@ -485,6 +491,14 @@ serve_free(struct serve *srv)
 	pthread_mutex_destroy(&srv->mu);
 }
 
+/* The supervisor's lines, on stderr (a unit's log). */
+static void
+on_supervise_say(const char *line, void *arg)
+{
+	(void)arg;
+	cli_warn("%s", line);
+}
+
 static int
 serve_run(struct serve *srv, const struct sockaddr_storage *ss, const char *listen)
 {
@@ -502,8 +516,9 @@ serve_run(struct serve *srv, const struct sockaddr_storage *ss, const char *list
 	sigaction(SIGTERM, &sa, &old_term);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &old_pipe);
-	cli_warn("serving metrics on http://%s/metrics, from %zu host%s every %d s", listen,
-	    srv->nhosts, srv->nhosts == 1 ? "" : "s", srv->interval_ms / 1000);
+	cli_warn("serving metrics on http://%s/metrics, from %zu host%s every %d s%s", listen,
+	    srv->nhosts, srv->nhosts == 1 ? "" : "s", srv->interval_ms / 1000, srv->supervising ?
+	    "; supervising the built-in VMs" : "");
 	on_round(srv);
 	while (!serve_quit)
 		loop_run_once(srv->loop, 500);
@@ -520,11 +535,14 @@ int
 cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *listen = NULL, *interval = NULL;
+	bool supervise = false;
 	const struct cli_opt opts[] = {
 		{ "listen", &listen, NULL, NULL },
 		{ "interval", &interval, NULL, NULL },
+		{ "supervise", NULL, &supervise, NULL },
 		{ 0 },
 	};
+	struct supervise *sup = NULL;
 	struct serve srv = { .ctx = ctx, .interval_ms = STATS_INTERVAL_MS };
 	struct sockaddr_storage ss;
 	bool loopback = true;
@@ -565,11 +583,19 @@ cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail_err();
 	}
 	srv.fleet = fleet_new(srv.loop, srv.jobs, on_fleet_changed, &srv);
-	rc = serve_run(&srv, &ss, listen != NULL ? listen : deflt);
+	srv.supervising = supervise;
+	/* Before listening: a second supervisor is refused at once. */
+	if (supervise && (sup = supervise_new(srv.loop, srv.jobs, cli_db(ctx), on_supervise_say,
+	    NULL)) == NULL)
+		rc = cli_fail_err();
+	else
+		rc = serve_run(&srv, &ss, listen != NULL ? listen : deflt);
 	srv.quitting = true;
+	supervise_shutdown(sup);
 	fleet_shutdown(srv.fleet);
 	jobs_free(srv.jobs);
 	fleet_free(srv.fleet);
+	supervise_free(sup);
 	serve_free(&srv);
 	loop_free(srv.loop);
 	return rc;

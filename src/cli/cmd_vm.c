@@ -91,9 +91,19 @@ list_text(const struct vm_summary *v, size_t n, char **stale, size_t nstale)
  * (vmtty was killed while starting it): the start is journaled now, and
  * said once on stderr. */
 static void
-journal_found(struct db *db, const char *host, const char *name, const struct hv_status *st)
+journal_found(struct db *db, struct hv *hv, const char *uuid, const char *host, const char *name,
+    const struct hv_status *st)
 {
-	if (st->pid <= 0 || st->started <= 0)
+	struct vm_config c;
+
+	if (st->pid <= 0 || st->started <= 0 ||
+	    journal_started_since(db, host, name, st->started) != 0)
+		return;
+	/* A start under way (its qemu up, not yet set up) journals itself. */
+	memset(&c, 0, sizeof c);
+	snprintf(c.uuid, sizeof c.uuid, "%s", uuid);
+	c.name = (char *)name;
+	if (hv_busy(hv, &c))
 		return;
 	if (journal_found_running(db, host, name, st->started, st->pid) == 1)
 		fprintf(stderr, "vmtty: VM '%s' was found running with no journaled start; "
@@ -102,6 +112,7 @@ journal_found(struct db *db, const char *host, const char *name, const struct hv
 
 struct live {
 	struct db *db;
+	struct hv *hv;
 	struct vm_summary *v;
 };
 
@@ -113,7 +124,7 @@ live_state(size_t i, const struct hv_status *st, void *arg)
 
 	free(s->state);
 	s->state = xstrdup(hv_state_name(st->state));
-	journal_found(l->db, s->host, s->name, st);
+	journal_found(l->db, l->hv, s->uuid, s->host, s->name, st);
 }
 
 /*
@@ -130,7 +141,7 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 	if (host_list(db, &hosts, &nh) != 0)
 		return;
 	for (size_t h = 0; h < nh; h++) {
-		struct live l = { db, v };
+		struct live l = { db, NULL, v };
 		struct hv *hv;
 
 		if (hosts[h].kind != HOST_BUILTIN)
@@ -139,7 +150,7 @@ live_states(struct db *db, struct vm_summary *v, size_t n)
 		 * every VM that is off.  A host that cannot say (a runtime
 		 * directory refused as not the user's) shows its VMs as
 		 * unknown, never as the inventory last saw them. */
-		if ((hv = hv_open(&hosts[h])) == NULL ||
+		if ((l.hv = hv = hv_open(&hosts[h])) == NULL ||
 		    hv_status_all(hv, v, n, live_state, &l) != 0) {
 			cli_warn("host '%s': the VMs' states cannot be read: %s", hosts[h].name,
 			    err_get());
@@ -205,7 +216,7 @@ out:
 }
 
 static json_object *
-show_json(const struct vm_config *c)
+show_json(const struct vm_config *c, bool builtin)
 {
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
 	json_object *disks = json_object_new_array(), *nics = json_object_new_array();
@@ -233,6 +244,11 @@ show_json(const struct vm_config *c)
 	json_object_object_add(o, "template", cli_json_str(c->template_name));
 	json_object_object_add(o, "notes", cli_json_str(c->notes));
 	json_object_object_add(o, "pending_restart", cli_json_str(c->pending));
+	/* The restart policy: an on-crash policy is the supervisor's, for
+	 * built-in VMs only. */
+	json_object_object_add(o, "on_crash", builtin ? cli_json_str(c->on_crash != NULL ?
+	    c->on_crash : VM_DEFAULT_ON_CRASH) : NULL);
+	json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 		json_object *dj = json_object_new_object();
@@ -287,7 +303,7 @@ field(const char *label, const char *val, const char *after)
 #define FIELD(label, val) field(label ":", (val), "")
 
 static void
-show_text(const struct vm_config *c)
+show_text(const struct vm_config *c, bool builtin)
 {
 	FIELD("Name", c->name);
 	FIELD("Host", c->host);
@@ -332,12 +348,23 @@ show_text(const struct vm_config *c)
 		printf("%-10s %lld MiB\n", "Balloon:", (long long)c->tuning.balloon_mib);
 	FIELD("Notes", c->notes);
 	field("Pending:", c->pending, " (takes effect at the next start)");
+	if (builtin) {
+		bool restart = c->on_crash != NULL && strcmp(c->on_crash, "restart") == 0;
+
+		printf("%-10s %s\n", "On crash:", restart ? "restart (while 'vmtty serve "
+		    "--supervise' runs)" : "leave (it stays crashed)");
+		printf("%-10s %s\n", "Autostart:", c->autostart ? "on (when 'vmtty serve "
+		    "--supervise' begins)" : "off");
+	} else {
+		printf("%-10s %s\n", "Autostart:", c->autostart ? "on (when its host boots)" :
+		    "off");
+	}
 }
 
 int
 cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false, argv_only = false, xml = false;
+	bool json = false, argv_only = false, xml = false, builtin;
 	const struct cli_opt opts[] = {
 		{ "json", NULL, &json, NULL },
 		{ "argv", NULL, &argv_only, NULL },
@@ -400,7 +427,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 	if (v.hv != NULL && hv_status(v.hv, &v.c, &st) == 0) {
 		free(v.c.state);
 		v.c.state = xstrdup(hv_state_name(st.state));
-		journal_found(ctx->db, v.c.host, v.c.name, &st);
+		journal_found(ctx->db, v.hv, v.c.uuid, v.c.host, v.c.name, &st);
 		/* Stopped, what waited for a restart is its configuration. */
 		if (vm_state_stopped(v.c.state)) {
 			free(v.c.pending);
@@ -418,8 +445,9 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 		st.detail[0] = '\0';
 		st.accel[0] = '\0';
 	}
+	builtin = v.hv != NULL && v.hv->host.kind == HOST_BUILTIN;
 	if (json) {
-		json_object *o = show_json(&v.c);
+		json_object *o = show_json(&v.c, builtin);
 
 		if (st.accel[0] != '\0')
 			json_object_object_add(o, "accel_active", json_object_new_string(st.accel));
@@ -427,7 +455,7 @@ cmd_show(struct cli_ctx *ctx, int argc, char **argv)
 			json_object_object_add(o, "crash_log", cli_json_str(st.detail));
 		cli_json_print(o);
 	} else {
-		show_text(&v.c);
+		show_text(&v.c, builtin);
 		if (st.accel[0] != '\0')
 			printf("%-10s %s%s\n", "Running:", st.accel, strcmp(st.accel, "tcg") == 0 ?
 			    " (software emulation: KVM is not in use)" : "");

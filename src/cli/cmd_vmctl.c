@@ -466,7 +466,13 @@ cmd_autostart(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	snprintf(okmsg, sizeof okmsg, "autostart %s", on ? "on" : "off");
-	rc = finish(ctx, &v, "autostart", hv_set_autostart(v.hv, &v.c, on), okmsg);
+	/* A built-in VM's flag is the inventory's: `vmtty serve --supervise`
+	 * starts it when it begins; a libvirt host keeps its own. */
+	if (v.hv->host.kind == HOST_BUILTIN)
+		rc = finish(ctx, &v, "autostart", vm_set_policy(ctx->db, v.c.id, v.c.on_crash != NULL ?
+		    v.c.on_crash : VM_DEFAULT_ON_CRASH, on), okmsg);
+	else
+		rc = finish(ctx, &v, "autostart", hv_set_autostart(v.hv, &v.c, on), okmsg);
 	cli_vm_free(&v);
 	return rc;
 }

@@ -286,6 +286,23 @@ hv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 }
 
 int
+hv_start_if(struct hv *hv, const struct vm_config *c, enum hv_state from, char *note,
+    size_t notelen)
+{
+	if (notelen > 0)
+		note[0] = '\0';
+	if (hv->ops->start_if == NULL)
+		return unsupported(hv, "supervised starts");
+	return hv->ops->start_if(hv, c, from, note, notelen);
+}
+
+bool
+hv_busy(struct hv *hv, const struct vm_config *c)
+{
+	return hv->ops->busy != NULL && hv->ops->busy(hv, c);
+}
+
+int
 hv_action(struct hv *hv, const struct vm_config *c, enum hv_action a)
 {
 	if (hv->ops->action == NULL)

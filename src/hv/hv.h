@@ -309,7 +309,16 @@ struct hv_ops {
 	int (*peek)(struct hv *hv, const struct vm_config *c, struct hv_status *st);
 	/* Start; NOTE gets a sentence for the user (e.g. TCG instead of KVM). */
 	int (*start)(struct hv *hv, const struct vm_config *c, char *note, size_t notelen);
+	/* Start C only while it is in state FROM (off, or crashed: its qemu
+	 * died), checked under the same lock as every other lifecycle
+	 * operation: 0 started, 1 nothing done (C is no longer FROM, or
+	 * another vmtty starts or stops it; err says which), -1 + err. */
+	int (*start_if)(struct hv *hv, const struct vm_config *c, enum hv_state from, char *note,
+	    size_t notelen);
 	int (*action)(struct hv *hv, const struct vm_config *c, enum hv_action a);
+	/* Is a start or stop of C under way right now, by any process (the
+	 * built-in backend: a vmtty holds C's lock)?  Never blocks. */
+	bool (*busy)(struct hv *hv, const struct vm_config *c);
 	/* The exact command line the backend would run (dry run). */
 	int (*argv)(struct hv *hv, const struct vm_config *c, struct strv *out);
 	/* Forget runtime leftovers of a VM about to be deleted. */
@@ -495,7 +504,13 @@ int hv_status_all(struct hv *hv, const struct vm_summary *v, size_t n, hv_status
 /* Without a peek op, -1 (the caller keeps what it knew). */
 int hv_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st);
 int hv_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen);
+/* The start_if op: a supervisor's start that never overrides what someone
+ * else did meanwhile (a backend without it says so). */
+int hv_start_if(struct hv *hv, const struct vm_config *c, enum hv_state from, char *note,
+    size_t notelen);
 int hv_action(struct hv *hv, const struct vm_config *c, enum hv_action a);
+/* The busy op; false for a backend without it. */
+bool hv_busy(struct hv *hv, const struct vm_config *c);
 int hv_argv(struct hv *hv, const struct vm_config *c, struct strv *out);
 int hv_undefine(struct hv *hv, const struct vm_config *c);
 int hv_serial_log(struct hv *hv, const struct vm_config *c, char *path, size_t len);

@@ -585,6 +585,51 @@ qemu_start(struct hv *hv, const struct vm_config *c, char *note, size_t notelen)
 	return rc;
 }
 
+/*
+ * A supervisor's start: only while C is still FROM, decided under C's
+ * lock.  A crash seen a moment ago may have been a poweroff finishing
+ * (qemu killed, its files not yet removed), and another vmtty may have
+ * started the VM since: either way the supervisor's word no longer holds.
+ */
+static int
+qemu_start_if(struct hv *hv, const struct vm_config *c, enum hv_state from, char *note,
+    size_t notelen)
+{
+	struct hv_status st;
+	struct qemu_run r;
+	int lock, rc;
+
+	if (from != HV_OFF && from != HV_CRASHED)
+		return err_set("VM '%s': only a VM that is off or crashed can be started", c->name);
+	if (hv_check(hv, c) != 0 || run_paths(hv, c, &r) != 0)
+		return -1;
+	/* Busy: another vmtty starts or stops it now. */
+	if ((lock = qemu_lock_vm(c, &r)) < 0)
+		return 1;
+	if (qemu_peek(hv, c, &st) != 0) {
+		close(lock);
+		return -1;
+	}
+	if (st.state != from) {
+		err_set("VM '%s' is %s now, no longer %s", c->name, hv_state_name(st.state),
+		    hv_state_name(from));
+		close(lock);
+		return 1;
+	}
+	rc = qemu_start_locked(hv, c, &r, note, notelen);
+	close(lock);
+	return rc;
+}
+
+/* A start or stop of C under way: some process holds its lock. */
+static bool
+qemu_busy(struct hv *hv, const struct vm_config *c)
+{
+	struct qemu_run r;
+
+	return run_paths(hv, c, &r) == 0 && qemu_lock_held(&r);
+}
+
 struct reboot_wait {
 	bool shutdown;
 };
@@ -976,6 +1021,8 @@ const struct hv_ops hv_qemu_ops = {
 	.status_all = qemu_status_all,
 	.peek = qemu_peek,
 	.start = qemu_start,
+	.start_if = qemu_start_if,
+	.busy = qemu_busy,
 	.action = qemu_action,
 	.argv = qemu_argv,
 	.define = qemu_define,

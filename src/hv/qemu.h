@@ -93,6 +93,9 @@ void qemu_clean_runtime(const struct qemu_run *r);
 /* Take VM C's lock (one lifecycle operation at a time, across processes):
  * the lock's fd, or -1 + err. */
 int qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r);
+/* Does some process hold the lock of qemu_lock_vm now (a start or stop is
+ * under way)?  Read from /proc/locks: the lock is never touched. */
+bool qemu_lock_held(const struct qemu_run *r);
 /* Make any of the VM's sockets that is looser than 0600 (a qemu an older
  * vmtty started) 0600. */
 void qemu_private_sockets(const struct qemu_run *r);

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -322,6 +323,32 @@ qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r)
 		    "try again in a moment", c->name);
 	}
 	return fd;
+}
+
+/* /proc/locks has "ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF" for
+ * each lock held ("ID: -> ..." for one waited for). */
+bool
+qemu_lock_held(const struct qemu_run *r)
+{
+	char line[256];
+	struct stat st;
+	bool held = false;
+	FILE *fp;
+
+	if (stat(r->lock, &st) != 0 || (fp = fopen("/proc/locks", "re")) == NULL)
+		return false;
+	while (!held && fgets(line, sizeof line, fp) != NULL) {
+		unsigned maj, min;
+		unsigned long ino;
+		char kind[16];
+
+		if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%lu", kind, &maj, &min, &ino) == 4 &&
+		    strcmp(kind, "FLOCK") == 0 && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && ino == (unsigned long)st.st_ino)
+			held = true;
+	}
+	fclose(fp);
+	return held;
 }
 
 /*

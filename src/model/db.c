@@ -195,6 +195,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE snapshots ADD COLUMN size INTEGER NOT NULL DEFAULT -1;"
 	"ALTER TABLE snapshots ADD COLUMN files TEXT;"
 	"CREATE UNIQUE INDEX snapshots_current ON snapshots (vm_id) WHERE is_current = 1;",
+	/* 10 -> 11: the restart policy of built-in VMs: what `vmtty serve
+	 * --supervise` does when a VM's qemu dies (autostart, of schema 6,
+	 * now also means "started when the supervisor begins" for them). */
+	"ALTER TABLE vms ADD COLUMN on_crash TEXT NOT NULL DEFAULT 'leave'"
+	"  CHECK (on_crash IN ('leave', 'restart'));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

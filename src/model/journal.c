@@ -33,13 +33,9 @@ journal_add(struct db *db, const char *host, const char *vm, const char *action,
 }
 
 int
-journal_found_running(struct db *db, const char *host, const char *vm, long long started,
-    int pid)
+journal_started_since(struct db *db, const char *host, const char *vm, long long started)
 {
 	sqlite3_stmt *st;
-	char msg[256], when[32];
-	struct tm tm;
-	time_t t = (time_t)started;
 	int rc;
 
 	/* A start journals after qemu is up: a row since then is that start. */
@@ -53,9 +49,23 @@ journal_found_running(struct db *db, const char *host, const char *vm, long long
 	rc = sqlite3_step(st);
 	db_done(st);
 	if (rc == SQLITE_ROW)
-		return 0;
+		return 1;
 	if (rc != SQLITE_DONE)
 		return db_error(db, "cannot read the journal");
+	return 0;
+}
+
+int
+journal_found_running(struct db *db, const char *host, const char *vm, long long started,
+    int pid)
+{
+	char msg[256], when[32];
+	struct tm tm;
+	time_t t = (time_t)started;
+	int rc;
+
+	if ((rc = journal_started_since(db, host, vm, started)) != 0)
+		return rc > 0 ? 0 : -1;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(msg, sizeof msg, "found running (qemu pid %d, started %s); the start was not "

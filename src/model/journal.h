@@ -27,6 +27,9 @@ int journal_add(struct db *db, const char *host, const char *vm, const char *act
  * now.  1 when it wrote the row, 0 when the journal had it, -1 + err. */
 int journal_found_running(struct db *db, const char *host, const char *vm, long long started,
     int pid);
+/* Has a start of VM on HOST been journaled since STARTED (seconds since
+ * the epoch)?  1 yes, 0 no, -1 + err. */
+int journal_started_since(struct db *db, const char *host, const char *vm, long long started);
 /* Newest LIMIT entries (0: all), oldest first; VM/HOST NULL match all. */
 int journal_list(struct db *db, const char *host, const char *vm, size_t limit,
     struct journal_entry **out, size_t *n);

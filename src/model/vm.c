@@ -12,7 +12,7 @@
 #include "util/xalloc.h"
 
 /* Bind the configuration columns shared by INSERT and UPDATE: ?2 .. ?16,
- * and ?19. */
+ * and ?19 .. ?21. */
 static void
 bind_config(sqlite3_stmt *st, const struct vm_config *c)
 {
@@ -32,6 +32,8 @@ bind_config(sqlite3_stmt *st, const struct vm_config *c)
 	db_bind_text(st, 15, c->notes);
 	sqlite3_bind_int64(st, 16, db_now_ms());
 	db_bind_text(st, 19, c->boot_order);
+	db_bind_text(st, 20, c->on_crash != NULL ? c->on_crash : VM_DEFAULT_ON_CRASH);
+	sqlite3_bind_int(st, 21, c->autostart);
 }
 
 /* Write disks, NICs and tuning of VM id (children deleted first). */
@@ -145,8 +147,9 @@ vm_insert(struct db *db, struct vm_config *c)
 		goto fail_nodb;
 	st = db_prepare(db, "INSERT INTO vms (host_id, name, machine, accel, firmware, sockets, "
 	    "cores, threads, memory_mib, kernel, initrd, cmdline, graphics, template, notes, "
-	    "updated, created, uuid, state, boot_order) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19)");
+	    "updated, created, uuid, state, boot_order, on_crash, autostart) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, "
+	    "?20, ?21)");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->host_id);
@@ -192,7 +195,8 @@ vm_update(struct db *db, const struct vm_config *c)
 	st = db_prepare(db, "UPDATE vms SET name = ?2, machine = ?3, accel = ?4, firmware = ?5, "
 	    "sockets = ?6, cores = ?7, threads = ?8, memory_mib = ?9, kernel = ?10, "
 	    "initrd = ?11, cmdline = ?12, graphics = ?13, template = ?14, notes = ?15, "
-	    "updated = ?16, boot_order = ?19, max_memory_mib = NULL WHERE id = ?1");
+	    "updated = ?16, boot_order = ?19, on_crash = ?20, autostart = ?21, "
+	    "max_memory_mib = NULL WHERE id = ?1");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->id);
@@ -385,6 +389,31 @@ vm_set_state(struct db *db, int64_t id, const char *state)
 }
 
 int
+vm_set_policy(struct db *db, int64_t id, const char *on_crash, bool autostart)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (vm_on_crash_check(on_crash) != 0)
+		return -1;
+	st = db_prepare(db, "UPDATE vms SET on_crash = ?2, autostart = ?3, updated = ?4 "
+	    "WHERE id = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, on_crash);
+	sqlite3_bind_int(st, 3, autostart);
+	sqlite3_bind_int64(st, 4, db_now_ms());
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record the VM's restart policy");
+	if (sqlite3_changes(db_sqlite(db)) == 0)
+		return err_set("VM %lld is no longer in the inventory", (long long)id);
+	return 0;
+}
+
+int
 vm_set_pending(struct db *db, int64_t id, const char *pending)
 {
 	sqlite3_stmt *st = db_prepare(db, "UPDATE vms SET pending = ?2 WHERE id = ?1");
@@ -500,7 +529,8 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	    "coalesce(v.max_memory_mib, v.memory_mib), v.kernel, "
 	    "v.initrd, v.cmdline, v.graphics, v.template, v.notes, v.created, v.updated, "
 	    "CASE WHEN h.kind = 'libvirt' AND h.last_seen > v.seen THEN h.last_seen "
-	    "ELSE v.seen END, v.pending, v.boot_order FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
+	    "ELSE v.seen END, v.pending, v.boot_order, v.on_crash, v.autostart "
+	    "FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -536,6 +566,8 @@ vm_load(struct db *db, int64_t id, struct vm_config *out)
 	c.seen = sqlite3_column_int64(st, 21);
 	c.pending = db_col_text(st, 22);
 	c.boot_order = db_col_text(st, 23);
+	c.on_crash = db_col_text(st, 24);
+	c.autostart = sqlite3_column_int(st, 25) != 0;
 	db_done(st);
 	if (load_children(db, &c) != 0) {
 		vm_config_clear(&c);
@@ -599,7 +631,8 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 
 	st = db_prepare(db, "SELECT v.id, h.name, v.name, v.uuid, v.state, "
 	    "v.sockets * v.cores * v.threads, v.memory_mib, v.pending IS NOT NULL, "
-	    "coalesce(v.max_memory_mib, v.memory_mib), v.autostart, v.persistent "
+	    "coalesce(v.max_memory_mib, v.memory_mib), v.autostart, v.persistent, "
+	    "v.on_crash = 'restart' "
 	    "FROM vms v JOIN hosts h ON h.id = v.host_id "
 	    "WHERE ?1 IS NULL OR h.name = ?1 "
 	    "ORDER BY (h.name <> 'local'), h.name, v.name");
@@ -625,6 +658,7 @@ vm_list(struct db *db, const char *host, struct vm_summary **out, size_t *n)
 		s->max_memory_mib = sqlite3_column_int64(st, 8);
 		s->autostart = sqlite3_column_int(st, 9) != 0;
 		s->persistent = sqlite3_column_int(st, 10) != 0;
+		s->restart_on_crash = sqlite3_column_int(st, 11) != 0;
 	}
 	db_done(st);
 	if (rc != SQLITE_DONE) {

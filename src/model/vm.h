@@ -29,6 +29,12 @@ struct db;
 extern const char *const vm_machines[], *const vm_accels[], *const vm_firmwares[];
 extern const char *const vm_graphics[], *const vm_disk_formats[], *const vm_disk_buses[];
 extern const char *const vm_disk_caches[], *const vm_nic_kinds[], *const vm_nic_models[];
+/* What `vmtty serve --supervise` does when a built-in VM's qemu dies
+ * without a clean shutdown: "leave" (the default) or "restart". */
+extern const char *const vm_on_crash[];
+#define VM_DEFAULT_ON_CRASH "leave"
+/* S is one of vm_on_crash: 0, or -1 + err naming the choices. */
+int vm_on_crash_check(const char *s);
 
 #define VM_MAX_CPUS 256
 #define VM_MAX_MEMORY_MIB (4LL * 1024 * 1024)	/* 4 TiB */
@@ -80,6 +86,12 @@ struct vm_config {
 	char *template_name;
 	char *notes;
 	char *pending;		/* changes that wait for a restart ("cpus, memory"); NULL none */
+	/* The restart policy, in effect at once (never pending).  Built-in
+	 * VMs: ON_CRASH (vm_on_crash; NULL: leave) and AUTOSTART, started
+	 * when `vmtty serve --supervise` begins.  libvirt VMs: AUTOSTART is
+	 * the host's flag (started when the host boots), as last seen. */
+	char *on_crash;
+	bool autostart;
 	struct vm_disk *disks;
 	size_t ndisks;
 	struct vm_nic *nics;
@@ -98,7 +110,9 @@ struct vm_summary {
 	int64_t memory_mib;	/* what it has: a libvirt host's word for a domain
 				 * (its current memory), else the configured memory */
 	int64_t max_memory_mib;	/* the configured memory unless a host says more */
-	bool autostart;		/* libvirt: started when its host boots */
+	bool autostart;		/* libvirt: started when its host boots; built-in:
+				 * when `vmtty serve --supervise` begins */
+	bool restart_on_crash;	/* built-in: on_crash is "restart" */
 	bool persistent;	/* false: a transient libvirt domain */
 	bool pending;		/* changes wait for the next start */
 };
@@ -169,6 +183,9 @@ int vm_resolve(struct db *db, const char *spec, int64_t *id);
 /* Record VM ID's state word; one that is stopped (vm_state_stopped) also
  * takes its pending mark away. */
 int vm_set_state(struct db *db, int64_t id, const char *state);
+/* VM ID's restart policy: ON_CRASH (vm_on_crash) and AUTOSTART.  0, or
+ * -1 + err. */
+int vm_set_policy(struct db *db, int64_t id, const char *on_crash, bool autostart);
 /* Record changes that wait for VM ID's next start (NULL: none left). */
 int vm_set_pending(struct db *db, int64_t id, const char *pending);
 /* STATE (a state word: off, crashed, running, ...) has no running VM, so

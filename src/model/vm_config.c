@@ -24,6 +24,7 @@ const char *const vm_disk_caches[] = { "none", "writeback", "writethrough", "dir
 	"unsafe", NULL };
 const char *const vm_nic_kinds[] = { "user", "bridge", "tap", "network", NULL };
 const char *const vm_nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
+const char *const vm_on_crash[] = { "leave", "restart", NULL };
 
 void
 vm_config_init(struct vm_config *c)
@@ -34,6 +35,7 @@ vm_config_init(struct vm_config *c)
 	c->firmware = xstrdup(VM_DEFAULT_FIRMWARE);
 	c->graphics = xstrdup(VM_DEFAULT_GRAPHICS);
 	c->state = xstrdup("off");
+	c->on_crash = xstrdup(VM_DEFAULT_ON_CRASH);
 	c->sockets = VM_DEFAULT_CPUS;
 	c->cores = c->threads = 1;
 	c->memory_mib = VM_DEFAULT_MEMORY_MIB;
@@ -81,6 +83,7 @@ vm_config_clear(struct vm_config *c)
 	free(c->template_name);
 	free(c->notes);
 	free(c->pending);
+	free(c->on_crash);
 	free(c->tuning.vcpu_pins);
 	free(c->tuning.emulator_pin);
 	memset(c, 0, sizeof *c);
@@ -104,6 +107,7 @@ vm_config_copy(struct vm_config *d, const struct vm_config *c)
 	d->template_name = xstrdup0(c->template_name);
 	d->notes = xstrdup0(c->notes);
 	d->pending = xstrdup0(c->pending);
+	d->on_crash = xstrdup0(c->on_crash);
 	d->tuning.vcpu_pins = xstrdup0(c->tuning.vcpu_pins);
 	d->tuning.emulator_pin = xstrdup0(c->tuning.emulator_pin);
 	d->disks = NULL;
@@ -199,6 +203,12 @@ check_choice(const char *what, const char *value, const char *const *choices)
 	    value != NULL ? value : "", list);
 }
 
+int
+vm_on_crash_check(const char *s)
+{
+	return check_choice("on-crash policy", s, vm_on_crash);
+}
+
 static int
 check_mac(const char *mac)
 {
@@ -286,7 +296,8 @@ vm_config_validate(const struct vm_config *c)
 	if (check_choice("machine type", c->machine, vm_machines) != 0 ||
 	    check_choice("accelerator", c->accel, vm_accels) != 0 ||
 	    check_choice("firmware", c->firmware, vm_firmwares) != 0 ||
-	    check_choice("graphics", c->graphics, vm_graphics) != 0)
+	    check_choice("graphics", c->graphics, vm_graphics) != 0 ||
+	    (c->on_crash != NULL && check_choice("on-crash policy", c->on_crash, vm_on_crash) != 0))
 		return err_prefix("VM '%s'", c->name);
 	if (c->boot_order != NULL && vm_boot_order_check(c->boot_order) != 0)
 		return err_prefix("VM '%s'", c->name);

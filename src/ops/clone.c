@@ -153,6 +153,8 @@ identity(struct job *j, bool *forwards)
 	nc->state = NULL;
 	free(nc->pending);
 	nc->pending = NULL;
+	/* Started with its source by the supervisor only when asked. */
+	nc->autostart = false;
 	nc->created = nc->updated = nc->seen = 0;
 	if (uuid_generate(nc->uuid) != 0)
 		return -1;

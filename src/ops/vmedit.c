@@ -13,16 +13,23 @@
 #include "util/num.h"
 #include "util/xalloc.h"
 
+/* Append WHAT to LIST (of SIZE bytes), once. */
+static void
+list_add(char *list, size_t size, const char *what)
+{
+	size_t n = strlen(list), wl = strlen(what);
+
+	for (const char *p = list; (p = strstr(p, what)) != NULL; p += wl)
+		if ((p == list || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ','))
+			return;
+	snprintf(list + n, size - n, "%s%s", n > 0 ? ", " : "", what);
+}
+
 /* Append WHAT to the list of changes, once. */
 static void
 changed(struct vmedit *e, const char *what)
 {
-	size_t n = strlen(e->changes), wl = strlen(what);
-
-	for (const char *p = e->changes; (p = strstr(p, what)) != NULL; p += wl)
-		if ((p == e->changes || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ','))
-			return;
-	snprintf(e->changes + n, sizeof e->changes - n, "%s%s", n > 0 ? ", " : "", what);
+	list_add(e->changes, sizeof e->changes, what);
 }
 
 static void
@@ -215,17 +222,48 @@ apply_nics(struct vmedit *e, struct vm_config *c)
 	return 0;
 }
 
+/* The restart policy: it holds at once, so it is listed apart. */
+static int
+apply_policy(struct vmedit *e, struct vm_config *c)
+{
+	if (e->on_crash != NULL) {
+		char what[32];
+
+		if (vm_on_crash_check(e->on_crash) != 0)
+			return -1;
+		replace(&c->on_crash, e->on_crash);
+		snprintf(what, sizeof what, "on-crash %s", e->on_crash);
+		list_add(e->at_once, sizeof e->at_once, what);
+	}
+	if (e->autostart != NULL) {
+		if (strcmp(e->autostart, "on") != 0 && strcmp(e->autostart, "off") != 0)
+			return err_set("autostart: '%s' is neither on nor off", e->autostart);
+		c->autostart = strcmp(e->autostart, "on") == 0;
+		list_add(e->at_once, sizeof e->at_once, c->autostart ? "autostart on" :
+		    "autostart off");
+	}
+	return 0;
+}
+
 int
 vmedit_apply(struct vmedit *e, struct vm_config *c)
 {
 	e->changes[0] = '\0';
+	e->at_once[0] = '\0';
 	e->new_bytes = 0;
 	free(e->resize_path);
 	e->resize_path = NULL;
 	if (apply_cpu_memory(e, c) != 0 || apply_boot(e, c) != 0 || apply_disks(e, c) != 0 ||
-	    apply_nics(e, c) != 0)
+	    apply_nics(e, c) != 0 || apply_policy(e, c) != 0)
 		return -1;
 	return vm_config_validate(c);
+}
+
+void
+vmedit_summary(const struct vmedit *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", e->changes, e->changes[0] != '\0' && e->at_once[0] != '\0' ?
+	    ", " : "", e->at_once);
 }
 
 int
@@ -236,6 +274,10 @@ vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct 
 	char *made = NULL;
 
 	*newdisk = NULL;
+	if (e->on_crash != NULL && hv->host.kind != HOST_BUILTIN)
+		return err_set("VM '%s' is on libvirt host '%s': an on-crash policy is for built-in "
+		    "VMs, which `vmtty serve --supervise` restarts (libvirt keeps its own, "
+		    "<on_crash> in the domain XML)", c->name, hv->host.name);
 	*running = hv_status(hv, c, &st) == 0 && st.state != HV_OFF && st.state != HV_CRASHED;
 	e->state = *running ? hv_state_name(st.state) : "off";
 	err_clear();
@@ -259,6 +301,14 @@ vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct 
 	if (hv_check(hv, c) != 0 || (hv_redefine(hv, old, c) != 0 &&
 	    err_prefix("Defining the VM failed") != 0)) {
 		vmedit_undo(hv, NULL, NULL, made);
+		free(made);
+		return -1;
+	}
+	/* A libvirt host keeps the autostart flag itself; the built-in host's
+	 * is the inventory's (the caller's). */
+	if (e->autostart != NULL && hv->host.kind != HOST_BUILTIN &&
+	    hv_set_autostart(hv, c, c->autostart) != 0) {
+		vmedit_undo(hv, old, c, made);
 		free(made);
 		return -1;
 	}

@@ -27,9 +27,17 @@ struct vmedit {
 	const char *nic_model;		/* the added NIC's model; NULL virtio-net */
 	const char *remove_nic;		/* a NIC's number */
 	const char *pool;		/* libvirt: the pool of the new disk */
+	/* The restart policy, in effect at once (never pending): ON_CRASH
+	 * "restart" or "leave" (built-in VMs), AUTOSTART "on" or "off"
+	 * (built-in: when `vmtty serve --supervise` begins; libvirt: the
+	 * host's flag, set by vmedit_run). */
+	const char *on_crash, *autostart;
 
 	/* Set by vmedit_apply. */
-	char changes[256];		/* "CPUs, memory": what changed, "" nothing */
+	char changes[256];		/* "CPUs, memory": what changed that waits for
+					 * a running VM's next start, "" nothing */
+	char at_once[64];		/* "on-crash restart, autostart on": what changed
+					 * that holds at once, "" nothing */
 	int64_t new_bytes;		/* the new disk's size; 0 none */
 	char *resize_path;		/* the disk to grow; NULL none */
 	int64_t resize_bytes;
@@ -41,10 +49,14 @@ struct vmedit {
  * remove, add, resize, and check the result: 0, or -1 + one sentence that
  * names the field ("CPUs: '0' is not a whole number from 1 to 256"). */
 int vmedit_apply(struct vmedit *e, struct vm_config *c);
+/* Every change of E (changes, then at_once) into BUF: "CPUs, autostart on";
+ * "" when there is none. */
+void vmedit_summary(const struct vmedit *e, char *buf, size_t len);
 /* The blocking part for C (changed by vmedit_apply; OLD as it was): is the
  * VM running (*RUNNING; a disk grows only while it is stopped), grow the
  * disk, make the new disk (added to C), check C and change the host's
- * definition from OLD to C (hv_redefine: only what changed).  On failure
+ * definition from OLD to C (hv_redefine: only what changed), and a libvirt
+ * host's autostart flag; an on-crash policy is refused for a libvirt VM.  On failure
  * the new disk is taken back.  *NEWDISK (allocated, may be NULL) is the
  * disk made, for vmedit_undo.  Not on the UI thread. */
 int vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct vm_config *c,

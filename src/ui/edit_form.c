@@ -1,7 +1,8 @@
 /*
  * The edit form of one VM (key e): CPUs, memory, kernel command line,
  * firmware, boot order, a new disk, removing and growing a disk, adding
- * (network kind, source, model) and removing a NIC.  Each
+ * (network kind, source, model) and removing a NIC, and for a built-in VM
+ * its restart policy (on crash, autostart: at once, never pending).  Each
  * field is checked as it is left with the CLI's own code (vmedit_apply);
  * saving runs the blocking part (vmedit_run) on the host's lane and then
  * hands the inventory's part to the writer (ui_write), off the UI thread.  A running VM gets the
@@ -21,8 +22,10 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
+/* The restart policy comes last: a libvirt VM's form has no such fields. */
 enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_BOOT, E_NEW_DISK, E_REMOVE_DISK,
-	E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL, E_REMOVE_NIC, E_COUNT };
+	E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL, E_REMOVE_NIC, E_ON_CRASH,
+	E_AUTOSTART, E_COUNT };
 
 static const char *const labels[E_COUNT] = {
 	[E_CPUS] = "vCPUs",
@@ -37,7 +40,12 @@ static const char *const labels[E_COUNT] = {
 	[E_NIC_SOURCE] = "NIC source (bridge, tap, net)",
 	[E_NIC_MODEL] = "NIC model (Left/Right)",
 	[E_REMOVE_NIC] = "Remove NIC (number)",
+	[E_ON_CRASH] = "On crash (Left/Right)",
+	[E_AUTOSTART] = "Autostart (Left/Right)",
 };
+
+/* Autostart's words, as --autostart takes them. */
+static const char *const on_off[] = { "off", "on", NULL };
 
 /* "none" adds no NIC; the others are vmedit's kinds and models. */
 static const char *const nic_kinds[] = { "none", "user", "bridge", "tap", "network", NULL };
@@ -52,6 +60,9 @@ struct editf {
 	char text[E_COUNT][EF_LEN];
 	char init[E_COUNT][EF_LEN];	/* what the fields started with */
 	int firmware, firmware0;
+	bool builtin;			/* the restart policy's fields are shown */
+	int on_crash, on_crash0;	/* indexes into vm_on_crash */
+	int autostart, autostart0;	/* into on_off */
 	const char *const *kinds;	/* nic_kinds or nic_kinds_builtin */
 	int nic_kind, nic_model;	/* indexes into kinds, vm_nic_models */
 	char nic_spec[EF_LEN + 16];	/* KIND[:SOURCE] of the new NIC */
@@ -80,7 +91,9 @@ static const char *const edit_help[] = {
 	"Edit VM",
 	"Tab Down / Up\tthe next / previous field (the field is checked first;",
 	"\tthe new NIC's three when the focus leaves them)",
-	"Left/Right Space\ta choice: firmware, the new NIC's kind and model",
+	"Left/Right Space\ta choice: firmware, the new NIC's kind and model, on crash",
+	"\t(restart or leave) and autostart, which a built-in VM gets from",
+	"\t'vmtty serve --supervise'; they hold at once, never pending",
 	"Ctrl-U\tclear the field",
 	"Enter\tsave: a running VM gets the changes at its next start",
 	"Esc\tclose the form; nothing is changed",
@@ -90,9 +103,17 @@ static const char *const edit_help[] = {
 static int
 form(struct editf *f, struct formw_field *out)
 {
-	for (int i = 0; i < E_COUNT; i++) {
+	int n = f->builtin ? E_COUNT : E_ON_CRASH;
+
+	for (int i = 0; i < n; i++) {
 		out[i] = (struct formw_field){ .label = labels[i] };
-		if (i == E_FIRMWARE) {
+		if (i == E_ON_CRASH) {
+			out[i].choices = vm_on_crash;
+			out[i].choice = &f->on_crash;
+		} else if (i == E_AUTOSTART) {
+			out[i].choices = on_off;
+			out[i].choice = &f->autostart;
+		} else if (i == E_FIRMWARE) {
 			out[i].choices = vm_firmwares;
 			out[i].choice = &f->firmware;
 		} else if (i == E_NIC_KIND) {
@@ -106,7 +127,7 @@ form(struct editf *f, struct formw_field *out)
 			out[i].len = EF_LEN;
 		}
 	}
-	return E_COUNT;
+	return n;
 }
 
 /* Is field I one of the new NIC's?  They are checked together, when the
@@ -143,6 +164,16 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 	if (i == E_FIRMWARE) {
 		if (f->firmware != f->firmware0)
 			e->firmware = vm_firmwares[f->firmware];
+		return;
+	}
+	if (i == E_ON_CRASH) {
+		if (f->on_crash != f->on_crash0)
+			e->on_crash = vm_on_crash[f->on_crash];
+		return;
+	}
+	if (i == E_AUTOSTART) {
+		if (f->autostart != f->autostart0)
+			e->autostart = on_off[f->autostart];
 		return;
 	}
 	if (nic_field(i)) {
@@ -225,10 +256,11 @@ struct edit_write {
 	struct vm_config c;		/* as the host has it now */
 	struct vm_config old;		/* as it was, to take back */
 	char *newdisk;
-	char *pending;			/* running: all that waits for a restart */
-	bool running;
+	char *pending;			/* all that waits for a restart; NULL: nothing
+					 * of this edit does (stopped, or only the
+					 * restart policy changed) */
 	bool undo;			/* the configuration was not taken */
-	char changes[256];
+	char changes[400];		/* every change (vmedit_summary) */
 };
 
 static int
@@ -240,11 +272,11 @@ edit_write(struct db *db, void *arg)
 
 	rc = vm_update(db, &ew->c);
 	ew->undo = rc != 0;
-	if (rc == 0 && ew->running)
+	if (rc == 0 && ew->pending != NULL)
 		rc = vm_set_pending(db, ew->c.id, ew->pending);
 	if (rc == 0)
 		snprintf(msg, sizeof msg, "changed %s%s", ew->changes,
-		    ew->running ? " (pending restart)" : "");
+		    ew->pending != NULL ? " (pending restart)" : "");
 	else
 		snprintf(msg, sizeof msg, "%s", err_get());
 	journal_add(db, ew->old.host, ew->old.name, "edit", rc == 0, msg);
@@ -270,7 +302,7 @@ edit_written(void *arg, int rc, const char *error)
 	}
 	if (rc != 0)
 		ui_status(ew->ui, true, "%s", error);
-	else if (ew->running)
+	else if (ew->pending != NULL)
 		ui_status(ew->ui, false, "VM '%s': %s changed; pending until its next start.",
 		    ew->old.name, ew->changes);
 	else
@@ -291,7 +323,7 @@ done_edit(void *arg)
 	struct editf *f = arg;
 	struct ui *ui = f->ui;
 	struct edit_write *ew;
-	char what[400];
+	char what[700];
 
 	f->busy = false;
 	if (f->rc != 0) {
@@ -307,11 +339,10 @@ done_edit(void *arg)
 	vm_config_copy(&ew->old, &f->orig);
 	ew->newdisk = f->newdisk;
 	f->newdisk = NULL;
-	ew->running = f->running;
-	if (f->running)
+	if (f->running && f->e.changes[0] != '\0')
 		ew->pending = vmedit_pending(f->orig.pending, f->e.changes);
-	snprintf(ew->changes, sizeof ew->changes, "%s", f->e.changes);
-	snprintf(what, sizeof what, "the edit of VM '%s' (%s)", f->orig.name, f->e.changes);
+	vmedit_summary(&f->e, ew->changes, sizeof ew->changes);
+	snprintf(what, sizeof what, "the edit of VM '%s' (%s)", f->orig.name, ew->changes);
 	ui_write(ui, what, edit_write, edit_written, ew);
 	editf_close(f);
 	ui_intent(ui, UI_REDRAW);
@@ -320,6 +351,8 @@ done_edit(void *arg)
 static int
 save(struct editf *f)
 {
+	char what[400];
+
 	vmedit_clear(&f->e);
 	memset(&f->e, 0, sizeof f->e);
 	for (int i = 0; i < E_COUNT; i++)
@@ -330,7 +363,7 @@ save(struct editf *f)
 		ui_status(f->ui, true, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
 	}
-	if (f->e.changes[0] == '\0') {
+	if (f->e.changes[0] == '\0' && f->e.at_once[0] == '\0') {
 		ui_status(f->ui, false, "No field was changed; VM '%s' is as it was.", f->orig.name);
 		editf_close(f);
 		return UI_HANDLED | UI_REDRAW;
@@ -342,7 +375,8 @@ save(struct editf *f)
 		return UI_HANDLED | UI_REDRAW;
 	}
 	f->busy = true;
-	ui_status(f->ui, false, "VM '%s': saving %s...", f->orig.name, f->e.changes);
+	vmedit_summary(&f->e, what, sizeof what);
+	ui_status(f->ui, false, "VM '%s': saving %s...", f->orig.name, what);
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -452,10 +486,14 @@ edit_form_open(struct ui *ui, const struct vm_config *c)
 	vm_config_copy(&f->orig, c);
 	f->kinds = nic_kinds;
 	if (host_get(ui_db(ui), c->host, &h) == 0) {
-		if (h.kind == HOST_BUILTIN)
+		if (h.kind == HOST_BUILTIN) {
 			f->kinds = nic_kinds_builtin;
+			f->builtin = true;
+		}
 		host_clear(&h);
 	}
+	f->on_crash = f->on_crash0 = c->on_crash != NULL && strcmp(c->on_crash, "restart") == 0;
+	f->autostart = f->autostart0 = c->autostart;
 	snprintf(f->init[E_CPUS], EF_LEN, "%d", vm_config_cpus(c));
 	snprintf(f->init[E_MEMORY], EF_LEN, "%lld", (long long)c->memory_mib);
 	snprintf(f->init[E_CMDLINE], EF_LEN, "%s", c->cmdline != NULL ? c->cmdline : "");

@@ -1,5 +1,7 @@
 #include "util/spawn.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -466,4 +468,111 @@ spawn_output(char *const argv[], int timeout_ms)
 out:
 	close(fd);
 	return buf;
+}
+
+int
+spawn_subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+		return err_set("cannot adopt the processes this one starts (PR_SET_CHILD_SUBREAPER): "
+		    "%s", strerror(errno));
+	return 0;
+}
+
+/* The first LEN - 1 bytes of file PATH, NUL-terminated; -1 when unreadable. */
+static ssize_t
+read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* /proc/PID/stat: its command name, state, parent and session. */
+static bool
+proc_stat(pid_t pid, char *comm, size_t clen, char *state, pid_t *ppid, pid_t *sid)
+{
+	char path[64], buf[1024], *open_paren, *close_paren;
+	int pp, ss;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof buf) <= 0 ||
+	    (open_paren = strchr(buf, '(')) == NULL || (close_paren = strrchr(buf, ')')) == NULL ||
+	    close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %c %d %*d %d", state, &pp, &ss) != 3)
+		return false;
+	snprintf(comm, clen, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	*ppid = pp;
+	*sid = ss;
+	return true;
+}
+
+/*
+ * Linux tells no process which of its children it adopted: a child of
+ * ours in another session is one (our own forks keep our session, but for
+ * spawn_daemon's first child, which leaves a session of its own at once
+ * and is reaped by spawn_daemon: its command name is still ours, as it
+ * never execs).  /proc/self/task/ID/children needs CONFIG_PROC_CHILDREN,
+ * which kernels may lack, so /proc is read, and only while some child has
+ * ended.
+ */
+size_t
+spawn_reap_adopted(spawn_reaped_fn fn, void *arg)
+{
+	char self_comm[64] = "", comm[64], state;
+	pid_t self = getpid(), session = getsid(0), ppid, sid;
+	siginfo_t si;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+		return 0;
+	if (read_small("/proc/self/comm", self_comm, sizeof self_comm) > 0)
+		self_comm[strcspn(self_comm, "\n")] = '\0';
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		pid_t pid;
+		int st;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(de->d_name);
+		if (!proc_stat(pid, comm, sizeof comm, &state, &ppid, &sid) || ppid != self ||
+		    state != 'Z' || sid == session || strcmp(comm, self_comm) == 0)
+			continue;
+		if (waitpid(pid, &st, WNOHANG) != pid)
+			continue;
+		n++;
+		if (fn != NULL)
+			fn(pid, st, arg);
+	}
+	closedir(d);
+	return n;
+}
+
+void
+spawn_status_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		const char *abbrev = sigabbrev_np(WTERMSIG(status));
+
+		snprintf(buf, len, "was killed by signal %d%s%s%s", WTERMSIG(status),
+		    abbrev != NULL ? " (SIG" : "", abbrev != NULL ? abbrev : "",
+		    abbrev != NULL ? ")" : "");
+	} else {
+		snprintf(buf, len, "ended (wait status 0x%x)", (unsigned)status);
+	}
 }

@@ -42,6 +42,26 @@ int spawn_start(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pi
  * it has exec'd.  0, or -1 + err (cannot run it). */
 int spawn_daemon(char *const argv[], int out_fd, int err_fd, mode_t mask, pid_t *pid);
 
+/*
+ * Make this process a subreaper (PR_SET_CHILD_SUBREAPER): the daemons it
+ * starts with spawn_daemon (and whatever they leave running) become its
+ * children when their first parents leave, so that their exit statuses
+ * reach it.  It must then reap them: spawn_reap_adopted.  0, or -1 + err.
+ */
+int spawn_subreaper(void);
+
+/* Told the wait STATUS of child PID, reaped. */
+typedef void (*spawn_reaped_fn)(pid_t pid, int status, void *arg);
+/* Reap the children this process adopted as a subreaper that have ended:
+ * zombies of another session than ours (spawn_daemon's daemons and their
+ * helpers), never a child a thread of ours forked and waits for itself.
+ * FN (may be NULL) gets each.  How many were reaped. */
+size_t spawn_reap_adopted(spawn_reaped_fn fn, void *arg);
+
+/* A wait STATUS in words into BUF: "exited with status 1", "was killed
+ * by signal 9 (SIGKILL)". */
+void spawn_status_text(int status, char *buf, size_t len);
+
 /* Keep the last ERRLEN - 1 bytes of a stream in ERRBUF (NUL-terminated),
  * *HAVE of them so far, after adding DATA (N bytes). */
 void spawn_keep_tail(char *errbuf, size_t errlen, size_t *have, const char *data, size_t n);

@@ -4,7 +4,9 @@
 # the environment; a copy of it (or of the one in the tree) beside planted
 # plugins never loads them; VMTTY_PLUGIN_DIR replaces LIBDIR; a plugin
 # built for another ABI number, or with none, is refused with a message
-# that says so, for libvirt and VNC alike.
+# that says so, for libvirt and VNC alike.  The systemd units are
+# installed with ExecStart at the installed binary and pass
+# systemd-analyze verify.
 source "$(dirname "$0")/../lib.sh"
 
 unset VMTTY_PLUGIN_DIR
@@ -45,6 +47,31 @@ t_match "the test driver's domain, running" 'lab +test +running ' "$T_OUT"
 t_check "the plugin came from LIBDIR" grep -qF "plugin: loaded '$P/lib/vmtty/vmtty-libvirt.so'" "$T_TMP/inst.log"
 shot "the installed VNC plugin takes a screenshot" 0 "$P/bin/vmtty"
 t_match "of the fake server's screen" "Saved the screen of 'unix:.*' \(64x48\)" "$T_OUT$T_ERR"
+
+# The systemd units of `vmtty serve --supervise`: in SYSTEMDDIR (PREFIX/lib/
+# systemd), ExecStart at the installed binary, leaving the VMs to run when
+# stopped, and clean for systemd-analyze verify (no warning either).
+SU=$P/lib/systemd/system/vmtty-serve.service UU=$P/lib/systemd/user/vmtty-serve.service
+t_check "the system and user units are installed" test -f "$SU" -a -f "$UU"
+for u in "$SU" "$UU"; do
+	t_match "  $(basename "$(dirname "$u")"): ExecStart is the installed vmtty serve --supervise" \
+		"^ExecStart=$P/bin/vmtty serve --supervise\$" "$(cat "$u")"
+	t_match "  $(basename "$(dirname "$u")"): KillMode=process (stopping it leaves the VMs)" \
+		'^KillMode=process$' "$(cat "$u")"
+done
+if command -v systemd-analyze >/dev/null; then
+	t_status "systemd-analyze verify: the system unit" 0 systemd-analyze verify --man=no "$SU"
+	t_eq "  says nothing" "" "$T_OUT$T_ERR"
+	mkdir -p -m 0700 "$T_TMP/xdg"
+	t_status "systemd-analyze --user verify: the user unit" 0 \
+		env XDG_RUNTIME_DIR="$T_TMP/xdg" systemd-analyze --user verify --man=no "$UU"
+	t_eq "  says nothing" "" "$T_OUT$T_ERR"
+else
+	t_skip "systemd-analyze verify of the units" "systemd-analyze is not installed"
+fi
+t_status "make uninstall takes them away" 0 \
+	make -s -C "$T_ROOT" --no-print-directory BUILD="$T_BUILD" $san PREFIX="$P" DESTDIR="$T_TMP/stage" uninstall
+t_check "  from DESTDIR" test ! -e "$T_TMP/stage$SU" -a ! -e "$T_TMP/stage$UU"
 
 # fake_plugin DIR NAME ABI|none: vmtty-NAME.so in DIR saying ABI (or no
 # number), whose constructor leaves DIR/loaded-NAME behind.

@@ -85,7 +85,9 @@ t_match "the qemu argv has it" " -netdev bridge,id=net1,br=vmttyebr0 -device e10
 tui_keys e
 tui_expect "the form lists both NICs" 'NIC 1: bridge vmttyebr0 \(e1000\)'
 tui_keys Up
-tui_expect "Up from the top wraps to Remove NIC" 'Remove NIC \(number\) +_'
+tui_expect "Up from the top wraps to the last field, Autostart (a built-in VM)" 'Autostart \(Left/Right\) +off$'
+tui_keys Up Up
+tui_expect "two above it, Remove NIC" 'Remove NIC \(number\) +_'
 tui_type 5
 tui_keys Enter
 tui_expect "a NIC it does not have is refused" "VM 'e1' has no NIC '5'; give its number from 0"
@@ -110,6 +112,21 @@ tui_type 0
 tui_keys Escape
 tui_expect "Esc cancels" "Cancelled; VM 'e1' was not changed\."
 t_eq "nothing changed" "2 384 None None" "$(cfg e1)"
+
+# 2b. The restart policy of a built-in VM: on crash and autostart.
+policy() {
+	"$VMTTY" show "$1" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["on_crash"], v["autostart"])'
+}
+tui_keys e
+tui_expect "the form of e1 has its on-crash policy" 'On crash \(Left/Right\) +leave$'
+tui_keys Up Right
+tui_expect "Autostart: Right turns it on" 'Autostart \(Left/Right\) +on$'
+tui_keys Up Right
+tui_expect "On crash: Right gives restart" 'On crash \(Left/Right\) +restart$'
+tui_keys Enter
+tui_expect "Enter saves them" "VM 'e1': on-crash restart, autostart on changed\."
+t_eq "show --json has them" "restart True" "$(policy e1)"
+t_match "the journal has the edit" "ok +edit +local/e1: changed on-crash restart, autostart on$" "$("$VMTTY" log e1)"
 
 # 3. A running VM: the changes wait for its next start.
 tui_keys j e
@@ -150,6 +167,17 @@ t_eq "the start took the pending change" "2 320 None None" "$(cfg e2)"
 t_match "qemu runs with 2 vCPUs and 320 MiB" " -smp 2,sockets=2,cores=1,threads=1 -m 320 " "$(qemu_args e2)"
 t_match "and the rtl8139 NIC" " -device rtl8139,netdev=net1,mac=[0-9a-f:]+,id=nic1 " "$(qemu_args e2)"
 t_check "the guest boots again" wait_serial e2 "GUEST READY" 1 90
+
+# 3b. The restart policy of a running VM holds at once: nothing pending.
+tui_keys e
+tui_expect "the form of e2 (running)" 'Edit VM e2 on local \(running\)'
+tui_keys Up Right
+tui_expect "Autostart on" 'Autostart \(Left/Right\) +on$'
+tui_keys Enter
+tui_expect "saved, not pending" "VM 'e2': autostart on changed\."
+t_check "the list does not mark e2" _tui_lacks 'e2 +running\*'
+t_eq "show --json: autostart on, nothing pending" "leave True None" \
+	"$("$VMTTY" show e2 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["on_crash"], v["autostart"], v["pending_restart"])')"
 
 tui_keys q
 t_summary

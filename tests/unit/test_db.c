@@ -376,7 +376,12 @@ test_migrate_with_backup(void **state)
 		assert_true(v[0].persistent);
 		assert_false(v[0].autostart);
 		assert_int_equal(v[0].max_memory_mib, v[0].memory_mib);
+		/* Schema 11: left crashed, as before. */
+		assert_false(v[0].restart_on_crash);
 		vm_summary_free(v, nv);
+		assert_int_equal(vm_load(db, 7, &c), 0);
+		assert_string_equal(c.on_crash, "leave");
+		vm_config_clear(&c);
 		/* Schema 7: no creation under way. */
 		{
 			struct creation *cs;

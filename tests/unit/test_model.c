@@ -8,6 +8,7 @@
 #include "model/db.h"
 #include "model/host.h"
 #include "model/journal.h"
+#include "model/model_priv.h"
 #include "model/name.h"
 #include "model/vm.h"
 #include "util/err.h"
@@ -371,10 +372,16 @@ test_vm_roundtrip(void **state)
 	assert_int_equal(l.tuning.balloon_mib, 1024);
 
 	assert_null(l.boot_order);
+	/* The restart policy of a new VM: leave, no autostart. */
+	assert_string_equal(l.on_crash, "leave");
+	assert_false(l.autostart);
 
-	/* Update replaces devices. */
+	/* Update replaces devices, and writes the restart policy. */
 	l.memory_mib = 4096;
 	l.boot_order = xstrdup("cdrom,disk");
+	free(l.on_crash);
+	l.on_crash = xstrdup("restart");
+	l.autostart = true;
 	free(l.disks[1].path);
 	l.disks[1].path = xstrdup("/isos/other.iso");
 	assert_int_equal(vm_update(f->db, &l), 0);
@@ -383,7 +390,34 @@ test_vm_roundtrip(void **state)
 	assert_int_equal(l.memory_mib, 4096);
 	assert_string_equal(l.disks[1].path, "/isos/other.iso");
 	assert_string_equal(l.boot_order, "cdrom,disk");
+	assert_string_equal(l.on_crash, "restart");
+	assert_true(l.autostart);
 	vm_config_clear(&l);
+	{
+		struct vm_summary *v;
+		size_t n;
+
+		assert_int_equal(vm_list(f->db, "local", &v, &n), 0);
+		assert_int_equal(n, 1);
+		assert_true(v[0].restart_on_crash);
+		assert_true(v[0].autostart);
+		vm_summary_free(v, n);
+		/* vm_set_policy: both at once; a word it does not know is
+		 * refused, nothing written. */
+		assert_int_equal(vm_set_policy(f->db, c.id, "leave", false), 0);
+		assert_int_equal(vm_set_policy(f->db, c.id, "reboot", true), -1);
+		assert_non_null(strstr(err_get(), "on-crash policy 'reboot' is not known; use one "
+		    "of: leave, restart"));
+		assert_int_equal(vm_list(f->db, "local", &v, &n), 0);
+		assert_false(v[0].restart_on_crash);
+		assert_false(v[0].autostart);
+		vm_summary_free(v, n);
+		assert_int_equal(vm_set_policy(f->db, c.id, "restart", false), 0);
+		assert_int_equal(vm_set_policy(f->db, 999999, "restart", false), -1);
+		/* The inventory refuses another word even past the model. */
+		assert_int_not_equal(sqlite3_exec(db_sqlite(f->db), "UPDATE vms SET on_crash = "
+		    "'reboot'", NULL, NULL, NULL), SQLITE_OK);
+	}
 
 	/* A deep copy equals the original and owns its strings. */
 	{
@@ -398,6 +432,7 @@ test_vm_roundtrip(void **state)
 		assert_string_equal(cp.nics[0].forwards, "tcp:2222:22,udp:5353:53");
 		assert_string_equal(cp.tuning.vcpu_pins, "0:0;1:1-3,5");
 		assert_string_equal(cp.boot_order, "cdrom,disk");
+		assert_string_equal(cp.on_crash, "restart");
 		vm_config_clear(&cp);
 	}
 	assert_int_equal(vm_delete(f->db, c.id), 0);

@@ -1,5 +1,7 @@
 /* spawn: children are waited for on a pidfd (no polling), killed through
- * it at their deadline, die with vmtty, and start with no signal blocked. */
+ * it at their deadline, die with vmtty, and start with no signal blocked;
+ * a subreaper reaps the daemons it adopted, with their status, never a
+ * child of its own. */
 #include "unit.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -296,6 +299,60 @@ test_child_mask(void **state)
 	assert_false(sigismember(&cur, SIGTERM));
 }
 
+struct reaped {
+	int n;
+	pid_t pid;
+	int status;
+};
+
+static void
+on_reaped(pid_t pid, int status, void *arg)
+{
+	struct reaped *r = arg;
+
+	r->n++;
+	r->pid = pid;
+	r->status = status;
+}
+
+static void
+test_reap_adopted(void **state)
+{
+	char *const argv[] = { "sh", "-c", "kill -9 $$", NULL };
+	struct reaped r = { 0, 0, 0 };
+	char text[64];
+	siginfo_t si;
+	pid_t pid, mine;
+	int st;
+
+	(void)state;
+	spawn_status_text(3 << 8, text, sizeof text);
+	assert_string_equal(text, "exited with status 3");
+	assert_int_equal(spawn_subreaper(), 0);
+	/* A child of our own that has ended, its status not yet taken. */
+	if ((mine = fork()) == 0)
+		_exit(3);
+	assert_true(mine > 0);
+	memset(&si, 0, sizeof si);
+	assert_int_equal(waitid(P_PID, (id_t)mine, &si, WEXITED | WNOWAIT), 0);
+	/* A daemon that kills itself: adopted once its first parent left. */
+	assert_int_equal(spawn_daemon(argv, -1, -1, 077, &pid), 0);
+	for (long long end = log_now_ms() + 5000; r.n == 0 && log_now_ms() < end;)
+		if (spawn_reap_adopted(on_reaped, &r) == 0)
+			poll(NULL, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.pid, pid);
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGKILL);
+	spawn_status_text(r.status, text, sizeof text);
+	assert_string_equal(text, "was killed by signal 9 (SIGKILL)");
+	/* Ours was left to us. */
+	assert_int_equal(spawn_reap_adopted(on_reaped, &r), 0);
+	assert_int_equal(waitpid(mine, &st, WNOHANG), mine);
+	assert_int_equal(WEXITSTATUS(st), 3);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
 int
 main(void)
 {
@@ -308,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_dies_with_parent),
 		cmocka_unit_test(test_daemon),
 		cmocka_unit_test(test_child_mask),
+		cmocka_unit_test(test_reap_adopted),
 	};
 
 	return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);

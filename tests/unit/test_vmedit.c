@@ -66,6 +66,10 @@ test_refused(void **state)
 		{ { .add_nic = "token-ring" }, "network kind 'token-ring' is not known" },
 		{ { .add_nic = "user", .nic_model = "ne2k" }, "NIC 1: NIC model 'ne2k' is not known" },
 		{ { .nic_model = "e1000" }, "NIC model: 'e1000' is the model of a NIC to add" },
+		{ { .on_crash = "reboot" }, "on-crash policy 'reboot' is not known; use one of: "
+		  "leave, restart" },
+		{ { .on_crash = "" }, "on-crash policy '' is not known" },
+		{ { .autostart = "yes" }, "autostart: 'yes' is neither on nor off" },
 	};
 
 	(void)state;
@@ -132,6 +136,34 @@ test_applied(void **state)
 	}
 }
 
+/* The restart policy holds at once: listed apart from what may wait for a
+ * restart, and with the CPUs it comes after them. */
+static void
+test_policy(void **state)
+{
+	struct vmedit e = { .on_crash = "restart", .autostart = "on" },
+	    both = { .cpus = "2", .autostart = "off" };
+	struct vm_config c;
+	char all[300];
+
+	(void)state;
+	assert_int_equal(apply(&e, &c), 0);
+	assert_string_equal(c.on_crash, "restart");
+	assert_true(c.autostart);
+	assert_string_equal(e.changes, "");
+	assert_string_equal(e.at_once, "on-crash restart, autostart on");
+	vmedit_summary(&e, all, sizeof all);
+	assert_string_equal(all, "on-crash restart, autostart on");
+	vm_config_clear(&c);
+	assert_int_equal(apply(&both, &c), 0);
+	assert_false(c.autostart);
+	assert_string_equal(c.on_crash, "leave");
+	assert_string_equal(both.changes, "CPUs");
+	vmedit_summary(&both, all, sizeof all);
+	assert_string_equal(all, "CPUs, autostart off");
+	vm_config_clear(&c);
+}
+
 /* Removing a NIC keeps the MACs of the NICs after it: a MAC that was only
  * derived from the NIC's position is stored before the positions shift. */
 static void
@@ -182,6 +214,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_applied),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_remove_nic_keeps_macs),
 		cmocka_unit_test(test_pending),
 	};
