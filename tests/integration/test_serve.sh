@@ -119,7 +119,11 @@ if [ -n "$have_virsh" ]; then
 	_newer() { scrape && python3 -c "import sys; sys.exit(not float('$(value "$rd_series")') > $rd0)"; }
 	t_check "a sample newer than virsh's first reading within 2 s (interval 1 s)" wait_for 2 _newer
 	rd1=$(blk rd_bytes) wr1=$(blk wr_bytes) cpu1=$(cpu)
-	between() { python3 -c "import sys; sys.exit(not ($1 - $4 <= float('$2') <= $3 + $4))"; }
+	# (Says what it compared when it fails.)
+	between() {
+		python3 -c "import sys; sys.exit(not ($1 - $4 <= float('$2') <= $3 + $4))" && return 0
+		echo "   scraped '$2' (in ${SCRAPE_S:-?} s), not within $1 .. $3 (+-$4)"; return 1
+	}
 	t_check "test: vda read bytes between virsh's readings ($rd0 .. $rd1)" between "$rd0" "$(value "$rd_series")" "$rd1" 0
 	t_check "test: vda written bytes within virsh's readings ($wr0 .. $wr1)" between "$wr0" "$(value "$wr_series")" "$wr1" 0
 	t_check "test: CPU seconds within virsh dominfo's ($cpu0 .. $cpu1, printed to 0.1 s)" between "$cpu0" "$(value "$cpu_series")" "$cpu1" 0.1
