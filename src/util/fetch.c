@@ -248,6 +248,9 @@ fetch_file(const char *url, const char *part, const struct fetch_opts *opts, int
 		fail(&x, url, rc, errbuf);
 		if (cancelled != NULL)
 			*cancelled = x.cancelled;
+		/* Nothing came: no partial file either. */
+		if (x.have + x.got == 0)
+			unlink(part);
 		goto out;
 	}
 	curl_easy_getinfo(x.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
