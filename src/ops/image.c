@@ -491,6 +491,40 @@ out:
 }
 
 int
+image_cached(const struct image_source *s, char **path)
+{
+	struct image_entry hit;
+	struct checksum want;
+	char *dir = image_cache_dir();
+	int found = 0;
+
+	*path = NULL;
+	if (dir == NULL) {
+		err_clear();
+		return 0;
+	}
+	if (s->checksum == NULL || checksum_parse(s->checksum, &want) == 0) {
+		memset(&hit, 0, sizeof hit);
+		if (lookup(dir, s, s->checksum != NULL ? &want : NULL, &hit)) {
+			*path = xstrdup(hit.path);
+			found = 1;
+		}
+		entry_clear(&hit);
+	}
+	err_clear();
+	free(dir);
+	return found;
+}
+
+int
+image_remote_size(const struct image_source *s, const atomic_bool *cancel, int64_t *size)
+{
+	struct fetch_opts fo = { .cancel = cancel };
+
+	return fetch_size(s->url, &fo, size);
+}
+
+int
 image_list(struct image_entry **out, size_t *n)
 {
 	char *dir = image_cache_dir();

@@ -70,6 +70,13 @@ int image_source_from_template(const struct template *t, struct image_source *s)
 int image_pull(const struct image_source *s, const struct image_pull_opts *o, char **path,
     bool *cached);
 
+/* S's file when the cache has it (no network): 1 and *PATH (allocated),
+ * or 0. */
+int image_cached(const struct image_source *s, char **path);
+/* What a pull of S would download: its size (-1: not said), through a
+ * HEAD request.  CANCEL (may be NULL) stops it. */
+int image_remote_size(const struct image_source *s, const atomic_bool *cancel, int64_t *size);
+
 /* The index, oldest first. */
 int image_list(struct image_entry **out, size_t *n);
 void image_entries_free(struct image_entry *e, size_t n);

@@ -291,3 +291,30 @@ fetch_text(const char *url, size_t max, const struct fetch_opts *opts, char **te
 	*text = x.buf;
 	return 0;
 }
+
+int
+fetch_size(const char *url, const struct fetch_opts *opts, int64_t *size)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct fetch_xfer x;
+	curl_off_t len = -1;
+	CURLcode rc;
+
+	*size = -1;
+	if (xfer_begin(&x, opts) != 0)
+		return -1;
+	x.max = 0;
+	setup(&x, url, errbuf);
+	curl_easy_setopt(x.curl, CURLOPT_NOBODY, 1L);
+	rc = curl_easy_perform(x.curl);
+	if (rc != CURLE_OK) {
+		fail(&x, url, rc, errbuf);
+		curl_easy_cleanup(x.curl);
+		return -1;
+	}
+	if (curl_easy_getinfo(x.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK &&
+	    len >= 0)
+		*size = (int64_t)len;
+	curl_easy_cleanup(x.curl);
+	return 0;
+}

@@ -40,5 +40,8 @@ int fetch_file(const char *url, const char *part, const struct fetch_opts *opts,
 /* A small text file (a SHA256SUMS list) at URL into *TEXT (allocated,
  * NUL-terminated); more than MAX bytes is an error. */
 int fetch_text(const char *url, size_t max, const struct fetch_opts *opts, char **text);
+/* The size of the file at URL (a HEAD request) into *SIZE (-1: the
+ * server does not say). */
+int fetch_size(const char *url, const struct fetch_opts *opts, int64_t *size);
 
 #endif

@@ -22,6 +22,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def do_HEAD(self):
+        with open(LOG, "a") as f:
+            f.write("HEAD %s\n" % self.path)
+        name = os.path.basename(self.path.split("?")[0])
+        path = os.path.join(ROOT, name)
+        ok = name and not name.startswith(".") and os.path.isfile(path)
+        self.send_response(200 if ok else 404)
+        self.send_header("Content-Length", str(os.path.getsize(path)) if ok else "0")
+        self.end_headers()
+
     def do_GET(self):
         rng = self.headers.get("Range")
         with open(LOG, "a") as f:

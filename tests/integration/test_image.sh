@@ -32,7 +32,8 @@ make_image img.qcow2 2
 make_image resume.qcow2 3
 make_image slow.qcow2 3
 make_image bad.qcow2 1
-(cd "$SRV" && sha256sum img.qcow2 resume.qcow2 slow.qcow2 >SHA256SUMS)
+make_image tui.qcow2 3
+(cd "$SRV" && sha256sum img.qcow2 resume.qcow2 slow.qcow2 tui.qcow2 >SHA256SUMS)
 IMG_SUM=$(sum_of "$SRV/img.qcow2")
 
 python3 "$T_ROOT/tests/integration/imgserver.py" "$SRV" "$T_TMP/port" "$LOG" &
@@ -54,6 +55,7 @@ template() { # NAME URL-FILE INSTALL-LINES...
 template loop img.qcow2 "checksum_url = $URL/SHA256SUMS"
 template badsum bad.qcow2 "checksum = sha256:$(printf '0%.0s' $(seq 64))"
 template nosum bad.qcow2
+template tuiimg tui.qcow2 "checksum_url = $URL/SHA256SUMS"
 
 # 1. create from the template: fetched with progress lines, verified, cached
 # (at 2 MB/s, so that the download takes long enough for several lines).
@@ -168,5 +170,35 @@ t_match "naming the URL and the reason" \
 	"cannot download 'http://127.0.0.1:1/x.qcow2': (Failed to connect|Couldn't connect)" "$T_ERR"
 t_status "a missing file fails the pull" 1 "$VMTTY" image pull "$URL/missing.qcow2" --insecure-image
 t_match "an HTTP error names the status" "cannot download '$URL/missing.qcow2': the server answered HTTP 404" "$T_ERR"
+
+# 6. The wizard offers the download with its size, shows a progress bar,
+# and the VM is made when it ends (the server at 1 MB/s: about 3 s).
+TUI_SUM=$(sum_of "$SRV/tui.qcow2")
+TUI_SIZE=$(python3 -c "import sys; print('%.1f MiB' % ($(stat -c %s "$SRV/tui.qcow2") / 1048576))")
+echo 1000000 >"$SRV/.slow"
+: >"$LOG"
+tui_start 120 36 "$VMTTY"
+tui_expect "the TUI shows host local" 'local'
+tui_keys n
+tui_expect "n opens the wizard" 'New VM on local: Template'
+tui_type tuiimg
+tui_keys Enter
+tui_expect "the name step" 'Name +tuiimg-1'
+tui_keys F9
+tui_expect "the review offers the download with its size" \
+	"Download: +$URL/tui\.qcow2 \($TUI_SIZE\)"
+tui_expect "verified" 'verified against its checksum, then cached'
+tui_expect "Enter downloads" 'Enter: download the image and create the VM'
+tui_keys Enter
+tui_expect "a progress bar while it downloads" '(█|#)+(░|-)+ +[0-9]+%' 20
+tui_expect "with bytes, rate and time left" '[0-9.]+ (KiB|MiB) of [0-9.]+ MiB, [0-9.]+ (KiB|MiB)/s, [0-9]+ s left'
+tui_expect "the VM is created when it ends" "VM 'tuiimg-1' created on host 'local'" 60
+rm -f "$SRV/.slow"
+t_match "the server was asked the size (HEAD), then the list and the image" \
+	"HEAD /tui\.qcow2.*GET /SHA256SUMS.*GET /tui\.qcow2 range=-" "$(tr '\n' ' ' <"$LOG")"
+t_match "its disk is an overlay on the cached, verified file" \
+	"\"backing-filename\": \"$CACHE/sha256-$TUI_SUM\"" \
+	"$(qemu-img info --output=json "$IMAGES/tuiimg-1/tuiimg-1.qcow2")"
+tui_kill
 
 t_summary
