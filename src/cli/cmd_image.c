@@ -234,8 +234,9 @@ image_list_cmd(bool json)
 			cli_print_cell(e[i].name != NULL ? e[i].name : "-", 40);
 			putchar(' ');
 			cli_print_cell(e[i].template_name != NULL ? e[i].template_name : "-", 20);
-			printf(" %10s %-10s %.23s...\n", size, e[i].verified ? "yes" : "no",
-			    e[i].file);
+			printf(" %10s %-10s ", size, e[i].verified ? "yes" : "no");
+			cli_print_cell(e[i].file, 0);
+			putchar('\n');
 		}
 	}
 	image_entries_free(e, n);

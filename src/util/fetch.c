@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,7 +151,9 @@ setup(struct fetch_xfer *x, const char *url, char *errbuf)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* An https:// download is never redirected to plain http. */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+	    strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -231,6 +234,15 @@ fetch_file(const char *url, const char *part, const struct fetch_opts *opts, int
 	x.fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (x.fd < 0 || fstat(x.fd, &st) != 0) {
 		err_set("cannot open '%s': %s", part, strerror(errno));
+		goto out;
+	}
+	/* One writer per partial file: a second vmtty pulling the same URL
+	 * would interleave its bytes. */
+	if (flock(x.fd, LOCK_EX | LOCK_NB) != 0) {
+		char *u = str_escape(url);
+
+		err_set("'%s' is being downloaded by another vmtty already; wait for it", u);
+		free(u);
 		goto out;
 	}
 	x.have = st.st_size;
