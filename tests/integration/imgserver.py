@@ -7,7 +7,8 @@ DIR:
           but only N bytes, then closes the connection (the file is then
           removed, so the next request is served whole)
   .slow   B: send at most B bytes per second (for as long as it exists)
-Usage: imgserver.py DIR PORTFILE LOG"""
+Usage: imgserver.py DIR PORTFILE LOG [CERT.pem KEY.pem] (with a certificate:
+HTTPS)"""
 import http.server
 import os
 import sys
@@ -102,6 +103,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if len(sys.argv) > 5:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 tmp = PORTFILE + ".tmp"
 with open(tmp, "w") as f:
     f.write("%d\n" % server.server_address[1])

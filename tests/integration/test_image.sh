@@ -199,6 +199,45 @@ t_match "the server was asked the size (HEAD), then the list and the image" \
 t_match "its disk is an overlay on the cached, verified file" \
 	"\"backing-filename\": \"$CACHE/sha256-$TUI_SUM\"" \
 	"$(qemu-img info --output=json "$IMAGES/tuiimg-1/tuiimg-1.qcow2")"
+
+# A second time the wizard says the image is cached, and asks nothing.
+: >"$LOG"
+tui_keys n
+tui_expect "the wizard again" 'New VM on local: Template'
+tui_type tuiimg
+tui_keys Enter
+tui_expect "the next name" 'Name +tuiimg-2'
+tui_keys F9
+tui_expect "the review says the image is cached" "Image: +cached, $CACHE/sha256-${TUI_SUM:0:8}"
+tui_expect "Enter creates" 'Enter: create the VM'
+tui_keys Enter
+tui_expect "the VM is created" "VM 'tuiimg-2' created on host 'local'" 30
+t_eq "the server got no request" "" "$(cat "$LOG")"
 tui_kill
+
+# Offline: with the server gone, a cached image still makes VMs.
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null
+t_status "no server: create from a template whose image is cached" 0 \
+	"$VMTTY" create c9 --template tuiimg
+t_match "from the cache" "using the cached image '$CACHE/sha256-$TUI_SUM'" "$T_ERR"
+t_status "no server: a pull of what is not cached fails" 1 "$VMTTY" image pull loop
+t_eq "in one line naming the URL and the reason" 1 "$(wc -l <<<"$T_ERR")"
+t_match "(the checksum list first)" \
+	"cannot get the checksums of '$URL/img\.qcow2': cannot download '$URL/SHA256SUMS': (Failed to connect|Couldn't connect)" "$T_ERR"
+
+# HTTPS: the server's certificate is checked (a self-signed one is refused).
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+	-keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" 2>/dev/null
+python3 "$T_ROOT/tests/integration/imgserver.py" "$SRV" "$T_TMP/tlsport" "$LOG" \
+	"$T_TMP/cert.pem" "$T_TMP/key.pem" &
+TLS=$!
+t_on_exit "kill $TLS"
+wait_for 10 test -s "$T_TMP/tlsport"
+t_status "https with a certificate nobody vouches for is refused" 1 \
+	"$VMTTY" image pull "https://127.0.0.1:$(cat "$T_TMP/tlsport")/bad.qcow2" --insecure-image
+t_match "naming the URL and the certificate problem" \
+	"cannot download 'https://127\.0\.0\.1:[0-9]+/bad\.qcow2': SSL certificate problem: self.signed certificate" "$T_ERR"
+t_eq "nothing is left in the cache from it" "0" "$(part_size)"
 
 t_summary
