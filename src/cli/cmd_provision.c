@@ -153,11 +153,13 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
  * the cache; the VM's disk is an overlay on it (its CD-ROM, for an ISO).
  * A libvirt host's files are its own: nothing is pulled for it. */
 static int
-pull_template_image(struct provision_plan *p, const struct cli_create_opts *o,
+pull_template_image(struct db *db, struct provision_plan *p, const struct cli_create_opts *o,
     const struct template *t)
 {
 	struct image_source s;
-	char *path;
+	char *path, *spec;
+	int64_t id;
+	int found;
 
 	if (t->name == NULL || t->url == NULL || !p->builtin || o->image != NULL ||
 	    o->disk != NULL || o->iso != NULL)
@@ -166,6 +168,14 @@ pull_template_image(struct provision_plan *p, const struct cli_create_opts *o,
 		if (f != PROV_F_DISK && f != PROV_F_ISO &&
 		    provision_check_field(p, (enum provision_field)f) != 0)
 			return -1;
+	/* Not a long download for a name that is taken. */
+	spec = xasprintf("%s/%s", p->host, p->name);
+	found = vm_resolve(db, spec, &id) == 0;
+	free(spec);
+	err_clear();
+	if (found)
+		return err_set("name: a VM named '%s' already exists on host '%s'; choose "
+		    "another name", p->name, p->host);
 	if (image_source_from_template(t, &s) != 0)
 		return -1;
 	s.insecure = o->insecure_image;
@@ -252,7 +262,7 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 	provision_init(&p);
 	memset(&c, 0, sizeof c);
 	memset(&t, 0, sizeof t);
-	if (plan_from_opts(db, &p, name, o, &num, &t) == 0 && pull_template_image(&p, o, &t) == 0 &&
+	if (plan_from_opts(db, &p, name, o, &num, &t) == 0 && pull_template_image(db, &p, o, &t) == 0 &&
 	    provision_validate(&p) == 0 && host_get(db, o->host, &h) == 0) {
 		hv = cli_hv_open(&h);
 		host_clear(&h);

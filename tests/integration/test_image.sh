@@ -79,6 +79,13 @@ t_match "c1's disk is an overlay on the cached file" \
 	"$(qemu-img info --output=json "$IMAGES/c1/c1.qcow2")"
 t_eq "no partial file is left" "0" "$(part_size)"
 
+# A name that is taken is refused before any download.
+n=$(requests)
+t_status "create c1 again (from a template not cached yet) is refused" 1 \
+	"$VMTTY" create c1 --template nosum --insecure-image
+t_eq "naming the VM" "vmtty: name: a VM named 'c1' already exists on host 'local'; choose another name" "$T_ERR"
+t_eq "with no request to the server" "$n" "$(requests)"
+
 # ... and a second create reuses it without a request.
 n=$(requests)
 t_status "create c2 --template loop" 0 "$VMTTY" create c2 --template loop
