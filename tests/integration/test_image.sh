@@ -33,6 +33,7 @@ make_image resume.qcow2 3
 make_image slow.qcow2 3
 make_image bad.qcow2 1
 make_image tui.qcow2 3
+make_image tty.qcow2 2
 (cd "$SRV" && sha256sum img.qcow2 resume.qcow2 slow.qcow2 tui.qcow2 >SHA256SUMS)
 IMG_SUM=$(sum_of "$SRV/img.qcow2")
 
@@ -99,6 +100,17 @@ for i in json.load(sys.stdin)["images"]: print(i["name"], i["template"], i["url"
 t_status "image pull loop (a template): cached, no request" 0 "$VMTTY" image pull loop
 t_eq "it prints the cached path" "$CACHE/sha256-$IMG_SUM" "$T_OUT"
 t_eq "still no request" "$n" "$(requests)"
+
+# On a terminal: one line, a bar redrawn in place (\r ... ESC[K).
+TTY_SUM=$(sum_of "$SRV/tty.qcow2")
+echo 1000000 >"$SRV/.slow"
+"$T_BUILD/bench/ptyrun" -p 100x10 -o "$T_TMP/tty.out" "$VMTTY" image pull "$URL/tty.qcow2" \
+	--checksum "sha256:$TTY_SUM" >"$T_TMP/ptyrun.out" 2>&1
+rm -f "$SRV/.slow"
+t_match "pull on a terminal exits 0" "status=0" "$(cat "$T_TMP/ptyrun.out")"
+bars=$(tr '\r' '\n' <"$T_TMP/tty.out" | grep -Ec '^\[#*\.*\] +[0-9]+% .* left.\[K')
+t_check "a bar redrawn in place, several times ($bars)" test "$bars" -ge 3
+t_check "ending at 100%" grep -q '\[##############################\] 100%' "$T_TMP/tty.out"
 
 # 2. The server drops the connection after 1 MB: the next pull resumes.
 RES_SUM=$(sum_of "$SRV/resume.qcow2")
