@@ -640,7 +640,9 @@ done_pull(void *arg)
 	free(w->plan.image);
 	w->plan.image = w->dl_path;
 	w->dl_path = NULL;
-	w->plan.disk = PROV_DISK_OVERLAY;
+	/* A copy stays a copy; the cached file itself is never a VM's disk. */
+	if (w->plan.disk != PROV_DISK_COPY)
+		w->plan.disk = PROV_DISK_OVERLAY;
 	create(w);
 	ui_intent(w->ui, UI_REDRAW);
 }
