@@ -21,7 +21,7 @@ PKG_CONFIG ?= pkg-config
 # The binary links the light libraries; libvirt (with its dozens of
 # dependencies) is a plugin loaded on first use: vmtty-libvirt.so.  libxml2
 # reads libvirt's XML back in the plugin only.
-PKGS      := ncursesw sqlite3 json-c vterm inih nettle libmicrohttpd
+PKGS      := ncursesw sqlite3 json-c vterm inih nettle libmicrohttpd libcurl
 LIBVIRT_PKGS := libvirt libxml-2.0
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(LIBVIRT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)

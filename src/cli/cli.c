@@ -34,8 +34,15 @@ static const struct cli_cmd commands[] = {
 	  "[--ssh-key KEY.pub] [--user U] [--hostname H] "
 	  "[--network user|none|bridge:BR|network:NET] [--forward tcp:HOST:GUEST] "
 	  "[--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] [--notes TEXT] "
-	  "[--host HOST] [--pool POOL] [--dir DIR]",
-	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed", cmd_vmctl, CLI_WRITES },
+	  "[--host HOST] [--pool POOL] [--dir DIR] [--insecure-image]",
+	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed; a "
+	  "template's image is downloaded into the image cache first (Ctrl-C stops it)",
+	  cmd_vmctl, CLI_WRITES },
+	{ "image", "pull TEMPLATE|URL [--checksum sha256:HEX] [--insecure-image] | "
+	  "list [--json] | rm NAME",
+	  "the image cache ($XDG_CACHE_HOME/vmtty/images): download and verify a template's "
+	  "(or a URL's) image, resuming a partial download; list; remove one no VM uses",
+	  cmd_image, CLI_READS },
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
 	  cmd_templates, CLI_READS },
 	{ "edit", "VM [--cpus N] [--memory SIZE] [--kernel K] [--initrd I] [--cmdline C] "

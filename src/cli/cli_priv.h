@@ -134,12 +134,17 @@ struct cli_create_opts {
 	const char *host, *template_name, *kernel, *initrd, *cmdline, *memory, *cpus;
 	const char *disk, *accel, *machine, *graphics, *fwd, *notes;
 	const char *disk_size, *image, *iso, *ssh_key, *user, *hostname, *network, *pool, *dir;
-	bool copy;
+	bool copy, insecure_image;
 };
 
 /* `vmtty create NAME --template ...`: through provisioning (cmd_provision.c). */
 int cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_opts *o);
 int cmd_templates(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image(struct cli_ctx *ctx, int argc, char **argv);
+struct image_source;
+/* Pull S into the image cache with progress on stderr (Ctrl-C stops it,
+ * keeping the .part): *PATH (allocated).  0, or -1 + err. */
+int cli_image_pull(const struct image_source *s, char **path);
 int cmd_edit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_tune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv);

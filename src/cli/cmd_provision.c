@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hv/hv.h"
+#include "ops/image.h"
 #include "ops/provision.h"
 #include "model/host.h"
 #include "model/journal.h"
@@ -64,10 +65,11 @@ parse_numbers(const struct cli_create_opts *o, struct create_numbers *n)
 	return 0;
 }
 
-/* Fill P from the command line over the template's defaults. */
+/* Fill P from the command line over the template's defaults (into *T,
+ * the caller's to clear). */
 static int
 plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
-    const struct cli_create_opts *o, const struct create_numbers *n)
+    const struct cli_create_opts *o, const struct create_numbers *n, struct template *t)
 {
 	struct host h;
 	char **dirs;
@@ -78,15 +80,12 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	p->builtin = h.kind == HOST_BUILTIN;
 	host_clear(&h);
 	if (o->template_name != NULL) {
-		struct template t;
-
 		dirs = template_dirs();
-		rc = template_find((const char *const *)dirs, o->template_name, &t);
+		rc = template_find((const char *const *)dirs, o->template_name, t);
 		template_dirs_free(dirs);
 		if (rc != 0)
 			return -1;
-		provision_from_template(p, &t);
-		template_clear(&t);
+		provision_from_template(p, t);
 	}
 	set(&p->host, o->host);
 	set(&p->name, name);
@@ -149,6 +148,50 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	return 0;
 }
 
+/* A template with an image to download and none given (--image, --disk,
+ * --iso): every other field checked first, then the image pulled into
+ * the cache; the VM's disk is an overlay on it (its CD-ROM, for an ISO).
+ * A libvirt host's files are its own: nothing is pulled for it. */
+static int
+pull_template_image(struct db *db, struct provision_plan *p, const struct cli_create_opts *o,
+    const struct template *t)
+{
+	struct image_source s;
+	char *path, *spec;
+	int64_t id;
+	int found;
+
+	if (t->name == NULL || t->url == NULL || !p->builtin || o->image != NULL ||
+	    o->disk != NULL || o->iso != NULL)
+		return 0;
+	for (int f = 0; f < PROV_F_COUNT; f++)
+		if (f != PROV_F_DISK && f != PROV_F_ISO &&
+		    provision_check_field(p, (enum provision_field)f) != 0)
+			return -1;
+	/* Not a long download for a name that is taken. */
+	spec = xasprintf("%s/%s", p->host, p->name);
+	found = vm_resolve(db, spec, &id) == 0;
+	free(spec);
+	err_clear();
+	if (found)
+		return err_set("name: a VM named '%s' already exists on host '%s'; choose "
+		    "another name", p->name, p->host);
+	if (image_source_from_template(t, &s) != 0)
+		return -1;
+	s.insecure = o->insecure_image;
+	if (cli_image_pull(&s, &path) != 0)
+		return -1;
+	if (t->source == TPL_ISO) {
+		free(p->iso);
+		p->iso = path;
+	} else {
+		free(p->image);
+		p->image = path;
+		p->disk = PROV_DISK_OVERLAY;
+	}
+	return 0;
+}
+
 /* Progress of long steps on a terminal: one line, rewritten. */
 static void
 on_progress(const char *step, int percent, void *arg)
@@ -201,6 +244,7 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 {
 	struct create_numbers num = { 0 };
 	struct provision_plan p;
+	struct template t;
 	struct vm_config c;
 	struct host h;
 	struct hv *hv = NULL;
@@ -217,8 +261,9 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 		return CLI_FAILED;
 	provision_init(&p);
 	memset(&c, 0, sizeof c);
-	if (plan_from_opts(db, &p, name, o, &num) == 0 && provision_validate(&p) == 0 &&
-	    host_get(db, o->host, &h) == 0) {
+	memset(&t, 0, sizeof t);
+	if (plan_from_opts(db, &p, name, o, &num, &t) == 0 && pull_template_image(db, &p, o, &t) == 0 &&
+	    provision_validate(&p) == 0 && host_get(db, o->host, &h) == 0) {
 		hv = cli_hv_open(&h);
 		host_clear(&h);
 		if (hv != NULL)
@@ -238,6 +283,7 @@ cli_create_plan(struct cli_ctx *ctx, const char *name, const struct cli_create_o
 	}
 	vm_config_clear(&c);
 	hv_close(hv);
+	template_clear(&t);
 	provision_clear(&p);
 	return rc == 0 ? CLI_OK : CLI_FAILED;
 }

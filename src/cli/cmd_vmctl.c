@@ -338,6 +338,7 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		{ "disk-size", &o.disk_size, NULL, NULL },
 		{ "image", &o.image, NULL, NULL },
 		{ "copy", NULL, &o.copy, NULL },
+		{ "insecure-image", NULL, &o.insecure_image, NULL },
 		{ "iso", &o.iso, NULL, NULL },
 		{ "ssh-key", &o.ssh_key, NULL, NULL },
 		{ "user", &o.user, NULL, NULL },

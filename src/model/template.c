@@ -16,6 +16,7 @@
 
 #include "model/name.h"
 #include "model/vm.h"
+#include "util/checksum.h"
 #include "util/err.h"
 #include "util/num.h"
 #include "util/paths.h"
@@ -62,6 +63,7 @@ enum tpl_kind {
 	K_FORWARDS,
 	K_SOURCE,
 	K_URL,
+	K_CHECKSUM,	/* sha256:HEX | sha512:HEX */
 };
 
 struct tpl_key {
@@ -92,6 +94,8 @@ static const struct tpl_key tpl_keys[] = {
 	{ "graphics", "type", K_CHOICE, F(graphics), vm_graphics },
 	{ "install", "source", K_SOURCE, F(source), tpl_sources },
 	{ "install", "url", K_URL, F(url), NULL },
+	{ "install", "checksum_url", K_URL, F(checksum_url), NULL },
+	{ "install", "checksum", K_CHECKSUM, F(checksum), NULL },
 	{ "install", "cmdline", K_TEXT, F(cmdline), NULL },
 };
 #undef F
@@ -326,9 +330,19 @@ tpl_set(struct tpl_parse *p, const struct tpl_key *k, const char *value)
 	case K_URL:
 		if (value[0] != '\0' && ((strncmp(value, "https://", 8) != 0 &&
 		    strncmp(value, "http://", 7) != 0) || value[strcspn(value, " \t")] != '\0'))
-			return tpl_fail(p, p->lineno, "'url' in [install] is '%s'; give an "
-			    "http:// or https:// address without spaces", value);
-		tpl_set_str(&t->url, value[0] != '\0' ? value : NULL);
+			return tpl_fail(p, p->lineno, "'%s' in [install] is '%s'; give an "
+			    "http:// or https:// address without spaces", k->key, value);
+		tpl_set_str(tpl_field_str(t, k), value[0] != '\0' ? value : NULL);
+		return 1;
+	case K_CHECKSUM:
+		if (value[0] != '\0') {
+			struct checksum c;
+
+			if (checksum_parse(value, &c) != 0)
+				return tpl_fail(p, p->lineno, "'checksum' in [install] is '%s'; %s",
+				    value, err_get());
+		}
+		tpl_set_str(tpl_field_str(t, k), value[0] != '\0' ? value : NULL);
 		return 1;
 	}
 	return 1;
@@ -431,6 +445,13 @@ tpl_check_keys(struct tpl_parse *p)
 	    t->source != TPL_DISK)
 		tpl_fail(p, tpl_key_line(p, "install", "url"), "'url' in [install] is only for "
 		    "the sources iso, cloud-image and disk, not '%s'", source);
+	if ((t->checksum != NULL || t->checksum_url != NULL) && t->url == NULL)
+		tpl_fail(p, tpl_key_line(p, "install", t->checksum != NULL ? "checksum" :
+		    "checksum_url"), "'%s' in [install] verifies the image at 'url'; give "
+		    "the url too", t->checksum != NULL ? "checksum" : "checksum_url");
+	if (t->checksum != NULL && t->checksum_url != NULL)
+		tpl_fail(p, tpl_key_line(p, "install", "checksum"), "give 'checksum' or "
+		    "'checksum_url' in [install], not both");
 }
 
 /* The VM the template makes must pass vm_config_validate: a catch-all
@@ -861,6 +882,8 @@ template_clear(struct template *t)
 	free(t->forwards);
 	free(t->graphics);
 	free(t->url);
+	free(t->checksum_url);
+	free(t->checksum);
 	free(t->cmdline);
 	memset(t, 0, sizeof *t);
 }

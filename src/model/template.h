@@ -44,6 +44,8 @@ struct template {
 
 	enum template_source source;
 	char *url;		/* where to get the ISO or image; NULL: none */
+	char *checksum_url;	/* its distribution's SHA256SUMS / SHA512SUMS; NULL: none */
+	char *checksum;		/* "sha256:HEX" | "sha512:HEX"; NULL: none */
 	char *cmdline;		/* kernel sources only; NULL: none */
 };
 

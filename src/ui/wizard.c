@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ops/fleet.h"
+#include "ops/image.h"
 #include "ops/provision.h"
 #include "model/db.h"
 #include "model/host.h"
@@ -22,6 +23,7 @@
 #include "model/template.h"
 #include "model/vm.h"
 #include "util/err.h"
+#include "util/job.h"
 #include "util/xalloc.h"
 
 enum wstep { W_HOST, W_TEMPLATE, W_NAME, W_CPUMEM, W_STORAGE, W_NETWORK, W_CLOUD, W_REVIEW,
@@ -87,6 +89,15 @@ struct wizard {
 	int rc;
 	char job_error[1024];
 	/* error is at least as long as job_error plus a prefix. */
+	/* The template's image, downloaded into the cache before the VM is
+	 * made (no image given): its size (HEAD, on the lane), whether it is
+	 * cached already, and the download's progress. */
+	enum { DL_NONE, DL_SIZING, DL_SIZED, DL_PULLING } dl;
+	int64_t dl_size;
+	char *dl_cached;		/* the cached file; NULL: not cached */
+	char *dl_path;			/* what the pull gave */
+	struct fetch_progress dl_prog;
+	bool dl_have_prog;
 };
 
 static const char *const wizard_hints[] = {
@@ -290,6 +301,82 @@ read_step(struct wizard *w, enum wstep s)
 	}
 }
 
+/* The template's image is to be downloaded: it has a url, the host is
+ * the built-in one (a libvirt host's files are its own) and the disk
+ * stands on an image that was not given. */
+static bool
+wants_pull(const struct wizard *w)
+{
+	const struct template *t = w->tpl_applied >= 0 ? &w->tpls[w->tpl_applied] : NULL;
+
+	return t != NULL && t->url != NULL && t->source != TPL_ISO && w->plan.builtin &&
+	    (w->plan.disk == PROV_DISK_OVERLAY || w->plan.disk == PROV_DISK_COPY ||
+	    w->plan.disk == PROV_DISK_EXISTING) && w->text[F_IMAGE][0] == '\0';
+}
+
+static void
+pull_source(const struct wizard *w, struct image_source *s)
+{
+	if (image_source_from_template(&w->tpls[w->tpl_applied], s) != 0)
+		memset(s, 0, sizeof *s);
+	/* The review said so, and Enter there is the confirmation. */
+	s->insecure = true;
+}
+
+/* On the lane: the size of the download. */
+static void
+work_size(struct hv *hv, void *arg)
+{
+	struct wizard *w = arg;
+	struct image_source s;
+
+	(void)hv;
+	pull_source(w, &s);
+	if (image_remote_size(&s, &w->cancel, &w->dl_size) != 0) {
+		w->dl_size = -1;
+		snprintf(w->job_error, sizeof w->job_error, "%s", err_get());
+	}
+}
+
+static void
+done_size(void *arg)
+{
+	struct wizard *w = arg;
+
+	w->busy = false;
+	w->dl = DL_SIZED;
+	if (w->job_error[0] != '\0')
+		snprintf(w->error, sizeof w->error, "%s", w->job_error);
+	ui_intent(w->ui, UI_REDRAW);
+}
+
+/* On reaching the review: is the image cached, else how big is it. */
+static void
+size_download(struct wizard *w)
+{
+	struct image_source s;
+
+	free(w->dl_cached);
+	w->dl_cached = NULL;
+	w->dl = DL_NONE;
+	if (!wants_pull(w))
+		return;
+	pull_source(w, &s);
+	if (image_cached(&s, &w->dl_cached)) {
+		w->dl = DL_SIZED;
+		return;
+	}
+	w->dl_size = -1;
+	w->job_error[0] = '\0';
+	atomic_store(&w->cancel, false);
+	if (fleet_run(ui_fleet(w->ui), w->plan.host, work_size, done_size, w) != 0) {
+		w->dl = DL_SIZED;
+		return;
+	}
+	w->dl = DL_SIZING;
+	w->busy = true;
+}
+
 /* Check step S: read its fields, then the plan's checks for them. */
 static int
 check_step(struct wizard *w, enum wstep s)
@@ -311,7 +398,8 @@ check_step(struct wizard *w, enum wstep s)
 	if (read_step(w, s) != 0)
 		return -1;
 	for (int i = 0; i < 4 && checks[s][i] != PROV_F_COUNT; i++)
-		if (provision_check_field(&w->plan, checks[s][i]) != 0)
+		if ((checks[s][i] != PROV_F_DISK || !wants_pull(w)) &&
+		    provision_check_field(&w->plan, checks[s][i]) != 0)
 			return -1;
 	if (s == W_NAME) {
 		char *spec = xasprintf("%s/%s", w->plan.host, w->plan.name);
@@ -349,6 +437,8 @@ next_step(struct wizard *w)
 		s++;
 	while (s < W_REVIEW && !step_used(w, s));
 	go_step(w, s);
+	if (s == W_REVIEW)
+		size_download(w);
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -482,9 +572,97 @@ done_create(void *arg)
 	ui_intent(ui, UI_REDRAW);
 }
 
+static void done_pull(void *arg);
+
+/* A download's progress, from the lane to the UI thread. */
+struct pull_prog {
+	struct wizard *w;
+	struct fetch_progress p;
+};
+
+static void
+pull_prog_ui(void *arg)
+{
+	struct pull_prog *pp = arg;
+
+	pp->w->dl_prog = pp->p;
+	pp->w->dl_have_prog = true;
+	ui_intent(pp->w->ui, UI_REDRAW);
+	free(pp);
+}
+
+static void
+on_pull_progress(const struct fetch_progress *p, int done, void *arg)
+{
+	struct wizard *w = arg;
+	struct pull_prog *pp = xcalloc(1, sizeof *pp);
+
+	(void)done;
+	pp->w = w;
+	pp->p = *p;
+	jobs_post(ui_jobs(w->ui), pull_prog_ui, pp);
+}
+
+/* On the lane: the template's image into the cache. */
+static void
+work_pull(struct hv *hv, void *arg)
+{
+	struct wizard *w = arg;
+	struct image_source s;
+	struct image_pull_opts o = { .cancel = &w->cancel, .progress = on_pull_progress, .arg = w };
+	bool cached;
+
+	(void)hv;
+	pull_source(w, &s);
+	w->rc = image_pull(&s, &o, &w->dl_path, &cached);
+	if (w->rc != 0)
+		snprintf(w->job_error, sizeof w->job_error, "%s", err_get());
+}
+
+static int create(struct wizard *w);
+
+static void
+done_pull(void *arg)
+{
+	struct wizard *w = arg;
+
+	w->busy = false;
+	w->dl = DL_SIZED;
+	if (w->rc != 0) {
+		if (atomic_load(&w->cancel))
+			snprintf(w->job_error, sizeof w->job_error, "Download cancelled; the "
+			    "partial file stays in the image cache and the next try resumes it.");
+		ui_journal(w->ui, w->plan.host, w->plan.name, "create", false, w->job_error);
+		snprintf(w->error, sizeof w->error, "%s", w->job_error);
+		ui_intent(w->ui, UI_REDRAW);
+		return;
+	}
+	free(w->plan.image);
+	w->plan.image = w->dl_path;
+	w->dl_path = NULL;
+	/* A copy stays a copy; the cached file itself is never a VM's disk. */
+	if (w->plan.disk != PROV_DISK_COPY)
+		w->plan.disk = PROV_DISK_OVERLAY;
+	create(w);
+	ui_intent(w->ui, UI_REDRAW);
+}
+
 static int
 create(struct wizard *w)
 {
+	if (w->plan.image == NULL && wants_pull(w)) {
+		atomic_store(&w->cancel, false);
+		w->job_error[0] = '\0';
+		w->dl_have_prog = false;
+		if (fleet_run(ui_fleet(w->ui), w->plan.host, work_pull, done_pull, w) != 0) {
+			snprintf(w->error, sizeof w->error, "%s", err_get());
+			return UI_HANDLED | UI_REDRAW;
+		}
+		w->dl = DL_PULLING;
+		w->busy = true;
+		w->error[0] = '\0';
+		return UI_HANDLED | UI_REDRAW;
+	}
 	if (provision_validate(&w->plan) != 0) {
 		snprintf(w->error, sizeof w->error, "%s", err_get());
 		return UI_HANDLED | UI_REDRAW;
@@ -651,6 +829,75 @@ draw_list(struct wizard *w, int y, int rows, int x, int width)
 	attrset(A_NORMAL);
 }
 
+/* "12.3 MiB" */
+static void
+human(int64_t b, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/* The review's lines about the template's image: cached, or the download
+ * it offers (with its size), or its progress bar. */
+static void
+draw_download(struct wizard *w, int y, int *i, int x, int width)
+{
+	const struct template *t = w->tpl_applied >= 0 ? &w->tpls[w->tpl_applied] : NULL;
+	char line[1200], a[32], b[32], r[32];
+	bool u = ui_utf8(w->ui);
+
+	if (w->dl == DL_NONE || t == NULL || !wants_pull(w))
+		return;
+	if (w->dl_cached != NULL) {
+		snprintf(line, sizeof line, "Image:     cached, %s", w->dl_cached);
+		ui_put(y + (*i)++, x, width, line);
+		return;
+	}
+	if (w->dl == DL_SIZING)
+		snprintf(a, sizeof a, "size: asking...");
+	else if (w->dl_size >= 0)
+		human(w->dl_size, a, sizeof a);
+	else
+		snprintf(a, sizeof a, "size unknown");
+	snprintf(line, sizeof line, "Download:  %s (%s)", t->url, a);
+	ui_put(y + (*i)++, x, width, line);
+	snprintf(line, sizeof line, "           %s", t->checksum != NULL || t->checksum_url != NULL ?
+	    "verified against its checksum, then cached" :
+	    "NOT verified: the template has no checksum (Enter confirms)");
+	ui_put(y + (*i)++, x, width, line);
+	if (w->dl == DL_PULLING) {
+		const struct fetch_progress *p = &w->dl_prog;
+		int pct = w->dl_have_prog && p->total > 0 ? (int)(p->bytes * 100 / p->total) : 0;
+		int bw = width - 8 < 40 ? width - 8 : 40, fill = bw * pct / 100;
+		size_t n = 0;
+
+		line[0] = '\0';
+		for (int k = 0; k < bw && n + 4 < sizeof line; k++) {
+			const char *c = k < fill ? (u ? "\xe2\x96\x88" : "#") : (u ? "\xe2\x96\x91" : "-");
+
+			memcpy(line + n, c, strlen(c) + 1);
+			n += strlen(c);
+		}
+		snprintf(line + n, sizeof line - n, " %3d%%", pct);
+		attrset(theme_attr(TH_RUNNING));
+		ui_put(y + (*i)++, x, width, line);
+		attrset(A_NORMAL);
+		human(p->bytes, a, sizeof a);
+		human(p->total > 0 ? p->total : 0, b, sizeof b);
+		human((int64_t)p->rate, r, sizeof r);
+		snprintf(line, sizeof line, "%s of %s, %s/s, %lld s left", a, b, r,
+		    (long long)(p->eta >= 0 ? p->eta : 0));
+		ui_put(y + (*i)++, x, width, line);
+	}
+}
+
 static void
 draw_review(struct wizard *w, int y, int x, int width)
 {
@@ -668,6 +915,7 @@ draw_review(struct wizard *w, int y, int x, int width)
 	    p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ? ", " : "",
 	    p->disk_bytes > 0 && p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ?
 	    size : "", p->image != NULL ? ", " : "", p->image != NULL ? p->image : "");
+	draw_download(w, y, &i, x, width);
 	if (p->iso != NULL)
 		R("ISO:       %s", p->iso);
 	if (p->kernel != NULL)
@@ -681,8 +929,12 @@ draw_review(struct wizard *w, int y, int x, int width)
 #undef R
 	i++;
 	attrset(A_BOLD);
-	ui_put(y + i, x, width, !w->busy ? "Enter: create the VM" : atomic_load(&w->cancel) ?
-	    "Cancelling..." : "Creating the VM...  Esc cancels");
+	ui_put(y + i, x, width, !w->busy ? (w->dl == DL_SIZED && w->dl_cached == NULL &&
+	    wants_pull(w) ? "Enter: download the image and create the VM" :
+	    "Enter: create the VM") : atomic_load(&w->cancel) ? "Cancelling..." :
+	    w->dl == DL_SIZING ? "Asking the size of the image...  Esc stops" :
+	    w->dl == DL_PULLING ? "Downloading the image...  Esc cancels" :
+	    "Creating the VM...  Esc cancels");
 	attrset(A_NORMAL);
 }
 
@@ -733,6 +985,8 @@ wizard_free(void *arg)
 	template_list_free(w->tpls, w->ntpls);
 	provision_clear(&w->plan);
 	vm_config_clear(&w->made_cfg);
+	free(w->dl_cached);
+	free(w->dl_path);
 	free(w);
 }
 

@@ -49,6 +49,12 @@ paths_config_dir(void)
 }
 
 char *
+paths_cache_dir(void)
+{
+	return xdg_dir("XDG_CACHE_HOME", ".cache");
+}
+
+char *
 paths_inventory(const char *override)
 {
 	const char *env = getenv("VMTTY_DB");

@@ -12,6 +12,8 @@ char *paths_data_dir(void);
 char *paths_inventory(const char *override);
 /* $XDG_CONFIG_HOME/vmtty; allocated. */
 char *paths_config_dir(void);
+/* $XDG_CACHE_HOME/vmtty (default ~/.cache/vmtty); allocated. */
+char *paths_cache_dir(void);
 /* Where running VMs keep sockets and pidfiles: $VMTTY_RUNTIME_DIR, else
  * $XDG_RUNTIME_DIR/vmtty, else /run/vmtty for root, else /tmp/vmtty-UID. */
 char *paths_runtime_dir(void);

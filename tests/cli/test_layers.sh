@@ -32,5 +32,7 @@ broken "ops including the UI" src/ops/provision.c '#include "ui/ui_priv.h"'
 broken "model including ops" src/model/vm.c '#include "ops/vmedit.h"'
 broken "util including hv" src/util/spawn.c '#include "hv/hv.h"'
 broken "ui including sqlite3.h" src/ui/vmlist.c '#include <sqlite3.h>'
+broken "ui including libcurl (downloads are util/fetch's)" src/ui/wizard.c '#include <curl/curl.h>'
+broken "ops including libcurl" src/ops/image.c '#include <curl/curl.h>'
 
 t_summary

@@ -129,6 +129,9 @@ test_shipped_values(void **state)
 	assert_int_equal(t.source, TPL_CLOUD_IMAGE);
 	assert_string_equal(template_source_name(t.source), "cloud-image");
 	assert_int_equal(strncmp(t.url, "https://cloud.debian.org/", 25), 0);
+	assert_string_equal(t.checksum_url,
+	    "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS");
+	assert_null(t.checksum);
 	assert_int_equal(t.memory_mib, 2048);
 	assert_int_equal(t.disk_gib, 20);
 	template_clear(&t);
@@ -176,6 +179,11 @@ test_bad_files(void **state)
 		{ "long-line.ini", 2, "the line is longer than 197 characters" },
 		{ "bad-url.ini", 3, "'url' in [install] is 'ftp://example.org/x.iso'" },
 		{ "url-kernel.ini", 3, "'url' in [install] is only for the sources" },
+		{ "bad-checksum.ini", 4, "'checksum' in [install] is 'sha256:abc'; checksum "
+		    "'sha256:...' must have 64 hex digits" },
+		{ "checksum-no-url.ini", 3, "'checksum_url' in [install] verifies the image at "
+		    "'url'; give the url too" },
+		{ "bad-checksum-url.ini", 4, "'checksum_url' in [install] is 'file:///SHA256SUMS'" },
 		{ "disk-size-disk.ini", 2, "'size' in [disk] must be 0 with 'source = disk'" },
 	};
 	size_t nfiles = 0;

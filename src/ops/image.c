@@ -1,0 +1,621 @@
+/*
+ * The image cache.  Why an index file beside the images and not the
+ * inventory: the cache is per user and disposable ($XDG_CACHE_HOME may be
+ * wiped at any time, and then the index goes with the files it
+ * describes), while the inventory (which --db / VMTTY_DB may point
+ * anywhere) holds VMs and hosts; a table there would go stale the moment
+ * the cache is cleaned.  The index is JSON (json-c, already linked),
+ * rewritten whole through a temporary file and rename, under a lock.
+ */
+#include "ops/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/template.h"
+#include "ops/keep.h"
+#include "hv/hv.h"
+#include "util/err.h"
+#include "util/paths.h"
+#include "util/str.h"
+#include "util/xalloc.h"
+
+#define IMAGE_SUMS_MAX (4 << 20)	/* a checksum list larger than this is not one */
+
+char *
+image_cache_dir(void)
+{
+	char *base = paths_cache_dir();
+	char *dir = xasprintf("%s/images", base);
+
+	free(base);
+	if (paths_private_dir(dir, "the image cache", "remove it or set XDG_CACHE_HOME") != 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *
+image_cache_name(const struct checksum *c)
+{
+	return xasprintf("%s-%s", checksum_algo_name(c->algo), c->hex);
+}
+
+char *
+image_url_file(const char *url)
+{
+	const char *start = strstr(url, "://");
+	size_t end;
+	const char *slash;
+
+	start = start != NULL ? start + 3 : url;
+	end = strcspn(start, "?#");
+	slash = memrchr(start, '/', end);
+	if (slash == NULL)
+		return xstrdup("");
+	return xstrndup(slash + 1, end - (size_t)(slash + 1 - start));
+}
+
+int
+image_source_from_template(const struct template *t, struct image_source *s)
+{
+	memset(s, 0, sizeof *s);
+	if (t->url == NULL)
+		return err_set("template '%s' names no image to download (no 'url' in "
+		    "[install]); give the image's path", t->name);
+	s->url = t->url;
+	s->checksum = t->checksum;
+	s->checksum_url = t->checksum_url;
+	s->template_name = t->name;
+	return 0;
+}
+
+/* ---- the index ---- */
+
+static char *
+jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return xstrdup(json_object_get_string(v));
+}
+
+static int64_t
+jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void
+entry_clear(struct image_entry *e)
+{
+	free(e->file);
+	free(e->path);
+	free(e->name);
+	free(e->url);
+	free(e->checksum);
+	free(e->template_name);
+	memset(e, 0, sizeof *e);
+}
+
+void
+image_entries_free(struct image_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		entry_clear(&e[i]);
+	free(e);
+}
+
+/* A file name of the cache: "sha256-HEX" and nothing else. */
+static bool
+cache_file_ok(const char *f)
+{
+	return f != NULL && f[0] != '.' && strchr(f, '/') == NULL && f[0] != '\0';
+}
+
+/* The index of DIR into *OUT / *N (a missing index is empty). */
+static int
+index_read(const char *dir, struct image_entry **out, size_t *n)
+{
+	char path[4096];
+	struct json_object *root, *a;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof path, "%s/index.json", dir);
+	if (access(path, F_OK) != 0)
+		return 0;
+	root = json_object_from_file(path);
+	if (root == NULL || !json_object_object_get_ex(root, "images", &a) ||
+	    !json_object_is_type(a, json_type_array)) {
+		json_object_put(root);
+		return err_set("the image index '%s' is not valid JSON; remove it (the images "
+		    "stay, and are indexed again when pulled)", path);
+	}
+	*out = xcalloc(json_object_array_length(a) + 1, sizeof **out);
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+		struct image_entry *e = &(*out)[*n];
+
+		e->file = jstr(o, "file");
+		if (!cache_file_ok(e->file)) {
+			entry_clear(e);
+			continue;
+		}
+		e->path = xasprintf("%s/%s", dir, e->file);
+		e->name = jstr(o, "name");
+		e->url = jstr(o, "url");
+		e->checksum = jstr(o, "checksum");
+		e->template_name = jstr(o, "template");
+		e->size = jint(o, "size");
+		e->fetched = jint(o, "fetched");
+		e->verified = jint(o, "verified") != 0;
+		(*n)++;
+	}
+	json_object_put(root);
+	return 0;
+}
+
+static void
+jadd(struct json_object *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* Write E[0..N) as the index of DIR (0600, through a rename). */
+static int
+index_write(const char *dir, const struct image_entry *e, size_t n)
+{
+	struct json_object *root = json_object_new_object(), *a = json_object_new_array();
+	char path[4096], tmp[4096];
+	const char *text;
+	size_t len;
+	int fd, rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		jadd(o, "file", e[i].file);
+		jadd(o, "name", e[i].name);
+		jadd(o, "url", e[i].url);
+		jadd(o, "checksum", e[i].checksum);
+		jadd(o, "template", e[i].template_name);
+		json_object_object_add(o, "size", json_object_new_int64(e[i].size));
+		json_object_object_add(o, "fetched", json_object_new_int64(e[i].fetched));
+		json_object_object_add(o, "verified", json_object_new_int(e[i].verified));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(root, "images", a);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
+	len = strlen(text);
+	snprintf(path, sizeof path, "%s/index.json", dir);
+	snprintf(tmp, sizeof tmp, "%s/.index.json.tmp", dir);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0) {
+		rc = err_set("cannot write the image index '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	json_object_put(root);
+	return rc;
+}
+
+/* An exclusive lock on DIR's index; the fd, or -1 + err. */
+static int
+index_lock(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		err_set("cannot lock the image cache '%s': %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Record E in DIR's index (replacing an entry of the same URL). */
+static int
+index_add(const char *dir, const struct image_entry *add)
+{
+	struct image_entry *e;
+	size_t n, k = 0;
+	int lock, rc;
+
+	if ((lock = index_lock(dir)) < 0)
+		return -1;
+	if (index_read(dir, &e, &n) != 0) {
+		close(lock);
+		return -1;
+	}
+	e = xrealloc(e, (n + 1) * sizeof *e);
+	for (size_t i = 0; i < n; i++) {
+		if (add->url != NULL && e[i].url != NULL && strcmp(e[i].url, add->url) == 0 &&
+		    (add->template_name == NULL) == (e[i].template_name == NULL) &&
+		    (add->template_name == NULL ||
+		    strcmp(add->template_name, e[i].template_name) == 0))
+			entry_clear(&e[i]);
+		else
+			e[k++] = e[i];
+	}
+	memset(&e[k], 0, sizeof e[k]);
+	e[k].file = xstrdup(add->file);
+	e[k].name = add->name != NULL ? xstrdup(add->name) : NULL;
+	e[k].url = add->url != NULL ? xstrdup(add->url) : NULL;
+	e[k].checksum = add->checksum != NULL ? xstrdup(add->checksum) : NULL;
+	e[k].template_name = add->template_name != NULL ? xstrdup(add->template_name) : NULL;
+	e[k].size = add->size;
+	e[k].fetched = add->fetched;
+	e[k].verified = add->verified;
+	rc = index_write(dir, e, k + 1);
+	image_entries_free(e, k + 1);
+	close(lock);
+	return rc;
+}
+
+/* ---- pull ---- */
+
+/* A regular file at PATH: its size, else -1. */
+static int64_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
+/* The index's entry for S (by URL, and by checksum when WANT) whose file
+ * is still there, into *HIT; false: none. */
+static bool
+lookup(const char *dir, const struct image_source *s, const struct checksum *want,
+    struct image_entry *hit)
+{
+	struct image_entry *e;
+	size_t n;
+	char sum[CHECKSUM_TEXT_MAX + 1];
+	bool found = false;
+
+	if (want != NULL)
+		checksum_format(want, sum, sizeof sum);
+	if (index_read(dir, &e, &n) != 0) {
+		err_clear();
+		return false;
+	}
+	for (size_t i = n; i-- > 0 && !found;) {
+		if (e[i].url == NULL || strcmp(e[i].url, s->url) != 0 || e[i].checksum == NULL ||
+		    file_size(e[i].path) < 0)
+			continue;
+		if (want != NULL && strcmp(e[i].checksum, sum) != 0)
+			continue;
+		/* An unverified download serves only an insecure pull. */
+		if (!e[i].verified && !s->insecure)
+			continue;
+		*hit = e[i];
+		memset(&e[i], 0, sizeof e[i]);
+		found = true;
+	}
+	image_entries_free(e, n);
+	return found;
+}
+
+/* The checksum S asks for into *WANT (*HAVE false: none; an insecure
+ * pull).  Reads S's checksum list over the network. */
+static int
+wanted(const struct image_source *s, const struct image_pull_opts *o, struct checksum *want,
+    bool *have)
+{
+	struct fetch_opts fo = { .cancel = o != NULL ? o->cancel : NULL };
+	char *text, *file;
+	int rc;
+
+	*have = false;
+	if (s->checksum != NULL) {
+		if (checksum_parse(s->checksum, want) != 0)
+			return -1;
+		*have = true;
+		return 0;
+	}
+	if (s->checksum_url != NULL) {
+		if (fetch_text(s->checksum_url, IMAGE_SUMS_MAX, &fo, &text) != 0)
+			return err_prefix("cannot get the checksums of '%s'", s->url);
+		file = image_url_file(s->url);
+		rc = checksum_list_find(text, file, want);
+		free(text);
+		free(file);
+		if (rc != 0) {
+			char *u = str_escape(s->checksum_url);
+
+			err_prefix("cannot verify '%s': '%s'", s->url, u);
+			free(u);
+			return -1;
+		}
+		*have = true;
+		return 0;
+	}
+	if (s->insecure)
+		return 0;
+	if (s->template_name != NULL)
+		return err_set("template '%s' gives no checksum for its image '%s', which "
+		    "cannot be verified; give --insecure-image to use it unverified",
+		    s->template_name, s->url);
+	return err_set("no checksum for '%s', which cannot be verified; give --checksum "
+	    "sha256:HEX, or --insecure-image to use it unverified", s->url);
+}
+
+/* The partial download of URL in DIR (allocated): one per URL, named by
+ * the URL's own SHA-256 (no URL text in file names). */
+static char *
+part_path(const char *dir, const char *url)
+{
+	struct checksum c;
+
+	checksum_buf(url, strlen(url), CHECKSUM_SHA256, &c);
+	return xasprintf("%s/download-%.16s.part", dir, c.hex);
+}
+
+/* Verify PART against WANT (when HAVE) and move it into place in DIR as
+ * *FINAL. */
+static int
+settle(const char *dir, const char *part, const struct image_source *s,
+    const struct checksum *want, bool have, const atomic_bool *cancel, char **final,
+    struct checksum *got)
+{
+	char a[CHECKSUM_TEXT_MAX + 1], b[CHECKSUM_TEXT_MAX + 1];
+	char *name, *u;
+
+	if (checksum_file(part, have ? want->algo : CHECKSUM_SHA256, cancel, got) != 0)
+		return -1;
+	if (have && !checksum_equal(want, got)) {
+		checksum_format(want, a, sizeof a);
+		checksum_format(got, b, sizeof b);
+		unlink(part);
+		u = str_escape(s->url);
+		err_set("image '%s' is corrupt: expected %s, found %s; the download was deleted",
+		    u, a, b);
+		free(u);
+		return -1;
+	}
+	name = image_cache_name(got);
+	*final = xasprintf("%s/%s", dir, name);
+	free(name);
+	if (rename(part, *final) != 0) {
+		err_set("cannot move the download to '%s': %s", *final, strerror(errno));
+		free(*final);
+		*final = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+image_pull(const struct image_source *s, const struct image_pull_opts *o, char **path,
+    bool *cached)
+{
+	struct fetch_opts fo = { 0 };
+	struct image_entry add, hit;
+	struct checksum want, got;
+	char sum[CHECKSUM_TEXT_MAX + 1];
+	char *dir, *part = NULL, *final = NULL;
+	bool have = false;
+	int rc = -1;
+
+	*path = NULL;
+	*cached = false;
+	memset(&hit, 0, sizeof hit);
+	memset(&add, 0, sizeof add);
+	if ((dir = image_cache_dir()) == NULL)
+		return -1;
+	if (s->checksum != NULL && checksum_parse(s->checksum, &want) != 0)
+		goto out;
+	/* Known: no network at all. */
+	if (lookup(dir, s, s->checksum != NULL ? &want : NULL, &hit)) {
+		*cached = true;
+		final = xstrdup(hit.path);
+		snprintf(sum, sizeof sum, "%s", hit.checksum);
+		add.verified = hit.verified;
+	} else {
+		if (wanted(s, o, &want, &have) != 0)
+			goto out;
+		if (have) {
+			char *name = image_cache_name(&want);
+
+			final = xasprintf("%s/%s", dir, name);
+			free(name);
+			if (file_size(final) < 0) {
+				free(final);
+				final = NULL;
+			}
+		}
+		if (final != NULL) {
+			*cached = true;
+			got = want;
+		} else {
+			int cancelled;
+
+			part = part_path(dir, s->url);
+			if (o != NULL && o->starting != NULL)
+				o->starting(s->url, part, file_size(part), o->arg);
+			if (o != NULL) {
+				fo.cancel = o->cancel;
+				fo.progress = o->progress;
+				fo.arg = o->arg;
+			}
+			if (fetch_file(s->url, part, &fo, &cancelled) != 0 ||
+			    settle(dir, part, s, &want, have, o != NULL ? o->cancel : NULL,
+			    &final, &got) != 0)
+				goto out;
+		}
+		checksum_format(&got, sum, sizeof sum);
+		add.verified = have;
+	}
+	add.file = strrchr(final, '/') + 1;
+	add.name = image_url_file(s->url);
+	add.url = (char *)s->url;
+	add.checksum = sum;
+	add.template_name = (char *)s->template_name;
+	add.size = file_size(final);
+	add.fetched = (int64_t)time(NULL);
+	rc = index_add(dir, &add);
+	free(add.name);
+	if (rc == 0) {
+		*path = final;
+		final = NULL;
+	}
+out:
+	entry_clear(&hit);
+	free(final);
+	free(part);
+	free(dir);
+	return rc;
+}
+
+int
+image_cached(const struct image_source *s, char **path)
+{
+	struct image_entry hit;
+	struct checksum want;
+	char *dir = image_cache_dir();
+	int found = 0;
+
+	*path = NULL;
+	if (dir == NULL) {
+		err_clear();
+		return 0;
+	}
+	if (s->checksum == NULL || checksum_parse(s->checksum, &want) == 0) {
+		memset(&hit, 0, sizeof hit);
+		if (lookup(dir, s, s->checksum != NULL ? &want : NULL, &hit)) {
+			*path = xstrdup(hit.path);
+			found = 1;
+		}
+		entry_clear(&hit);
+	}
+	err_clear();
+	free(dir);
+	return found;
+}
+
+int
+image_remote_size(const struct image_source *s, const atomic_bool *cancel, int64_t *size)
+{
+	struct fetch_opts fo = { .cancel = cancel };
+
+	return fetch_size(s->url, &fo, size);
+}
+
+int
+image_list(struct image_entry **out, size_t *n)
+{
+	char *dir = image_cache_dir();
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (dir == NULL)
+		return -1;
+	rc = index_read(dir, out, n);
+	free(dir);
+	return rc;
+}
+
+static bool
+entry_matches(const struct image_entry *e, const char *name)
+{
+	const char *eq[] = { e->file, e->checksum, e->name, e->url, e->template_name };
+
+	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++)
+		if (eq[i] != NULL && strcmp(eq[i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+image_rm(struct db *db, const char *name, char **removed)
+{
+	struct image_entry *e;
+	struct keep k;
+	const struct hv_keep *hk;
+	const char *role = NULL;
+	char *dir, *file = NULL;
+	size_t n, m = 0;
+	int lock, rc = -1;
+
+	if (removed != NULL)
+		*removed = NULL;
+	if ((dir = image_cache_dir()) == NULL)
+		return -1;
+	if ((lock = index_lock(dir)) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (index_read(dir, &e, &n) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (entry_matches(&e[i], name)) {
+			if (file != NULL && strcmp(file, e[i].path) != 0) {
+				err_set("'%s' names more than one cached image; give its file "
+				    "name (vmtty image list)", name);
+				goto out_free;
+			}
+			free(file);
+			file = xstrdup(e[i].path);
+		}
+	if (file == NULL) {
+		err_set("no cached image '%s'; see vmtty image list", name);
+		goto out_free;
+	}
+	if (keep_build(db, -1, &k) != 0)
+		goto out_free;
+	hk = keep_find(&k, file, &role);
+	if (hk != NULL) {
+		err_set("image '%s' is in use: VM '%s' needs it (%s); delete that VM first",
+		    name, hk->vm, role != NULL ? role : "its disk");
+		keep_free(&k);
+		goto out_free;
+	}
+	keep_free(&k);
+	if (unlink(file) != 0 && errno != ENOENT) {
+		err_set("cannot remove '%s': %s", file, strerror(errno));
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(e[i].path, file) == 0)
+			entry_clear(&e[i]);
+		else
+			e[m++] = e[i];
+	}
+	rc = index_write(dir, e, m);
+	n = m;
+	if (rc == 0 && removed != NULL) {
+		*removed = file;
+		file = NULL;
+	}
+out_free:
+	image_entries_free(e, n);
+out:
+	free(file);
+	close(lock);
+	free(dir);
+	return rc;
+}
