@@ -1,5 +1,5 @@
 /* pixbench [-p COLSxROWS] [-c WxH] [-t sixel|kitty|plain] [-k KEYS] [-s MS] [-w MS]
- *          [-l LOG] [-o FILE] CMD [ARGS]: run the TUI CMD on a fresh
+ *          [-r KIB_S] [-l LOG] [-o FILE] CMD [ARGS]: run the TUI CMD on a fresh
  * pseudo-terminal that answers vmtty's terminal probe (the queries ending
  * with ESC [ c) as a terminal of that kind, type KEYS once the first screen
  * has settled (500 ms without output), let it run -s MS more (default
@@ -17,7 +17,8 @@
  *          VTE answers so): a terminal that shows no pixels.
  * The window's pixel size (TIOCGWINSZ) is COLS*W x ROWS*H (-c, default
  * 8x16) either way.  What comes is read as fast as it comes and not drawn:
- * a terminal that keeps up with anything.
+ * a terminal that keeps up with anything; with -r, at most KIB_S KiB a
+ * second (a slow terminal, or one over a slow link).
  *
  * Counted over the window:
  *   bytes    everything written to the terminal (-o FILE keeps them);
@@ -199,6 +200,8 @@ static char tail[2];		/* the last bytes, for a query split over reads */
 static size_t tail_n;
 static long long bytes;
 static FILE *dump;		/* -o: the window's bytes */
+static double rate;		/* -r: bytes a millisecond, 0 for any */
+static double read_t0 = -1, read_n;	/* since the first read */
 
 /* Whether the device attributes query (ESC [ c, the probe's last) is in
  * BUF, or begins in what came before it. */
@@ -255,8 +258,18 @@ run_for(double ms, int count)
 		}
 		if (!(p.revents & (POLLIN | POLLHUP)))
 			continue;
-		if ((n = read(master, buf, sizeof buf)) <= 0)
+		if (rate > 0 && read_t0 >= 0 && read_n / rate > t - read_t0) {
+			/* Slow: nothing more until the rate allows it. */
+			struct timespec d = { 0, 1000000 };
+
+			nanosleep(&d, NULL);
+			continue;
+		}
+		if ((n = read(master, buf, rate > 0 ? 4096 : sizeof buf)) <= 0)
 			return -1;	/* EIO once CMD has closed the pty */
+		if (read_t0 < 0)
+			read_t0 = t;
+		read_n += (double)n;
 		if (count) {
 			bytes += n;
 			if (dump != NULL)
@@ -336,7 +349,7 @@ main(int argc, char **argv)
 	int opt, status, killed = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "+p:c:t:k:s:w:l:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:c:t:k:s:w:r:l:o:")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (sscanf(optarg, "%ux%u", &cols, &rows) != 2)
@@ -359,6 +372,9 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			window = atof(optarg);
+			break;
+		case 'r':
+			rate = atof(optarg) * 1024.0 / 1000.0;
 			break;
 		case 'l':
 			log = optarg;
@@ -448,6 +464,6 @@ gone:
 	return 1;
 usage:
 	fprintf(stderr, "usage: pixbench [-p COLSxROWS] [-c WxH] [-t sixel|kitty|plain] [-k KEYS] "
-	    "[-s MS] [-w MS] [-l LOG] [-o FILE] CMD [ARGS]\n");
+	    "[-s MS] [-w MS] [-r KIB_S] [-l LOG] [-o FILE] CMD [ARGS]\n");
 	return 2;
 }
