@@ -26,8 +26,8 @@ LIBVIRT_PKGS := libvirt libxml-2.0
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(LIBVIRT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LIBVIRT_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBVIRT_PKGS) 2>/dev/null)
-# The VNC console (libvncclient, chafa with glib, libpng): vmtty-vnc.so.
-VNC_PKGS  := libvncclient chafa libpng
+# The VNC console (libvncclient, chafa with glib, libpng, zlib): vmtty-vnc.so.
+VNC_PKGS  := libvncclient chafa libpng zlib
 VNC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(VNC_PKGS) 2>/dev/null)
 VNC_LIBS  := $(shell $(PKG_CONFIG) --libs $(VNC_PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)

@@ -1,5 +1,5 @@
-/* pixbench [-p COLSxROWS] [-c WxH] [-t sixel|plain] [-k KEYS] [-s MS] [-w MS]
- *          [-l LOG] [-o FILE] CMD [ARGS]: run the TUI CMD on a fresh
+/* pixbench [-p COLSxROWS] [-c WxH] [-t sixel|kitty|plain] [-k KEYS] [-s MS] [-w MS]
+ *          [-r KIB_S] [-l LOG] [-o FILE] CMD [ARGS]: run the TUI CMD on a fresh
  * pseudo-terminal that answers vmtty's terminal probe (the queries ending
  * with ESC [ c) as a terminal of that kind, type KEYS once the first screen
  * has settled (500 ms without output), let it run -s MS more (default
@@ -11,16 +11,21 @@
  *          colour registers, the cell size for CSI 16 t), its largest sixel
  *          image being the window (COLS*W x ROWS*H pixels) as in foot or
  *          WezTerm rather than xterm's 800x480 default;
+ *   kitty  kitty's replies (OK to the kitty graphics query, the cell size
+ *          for CSI 16 t, device attributes without 4);
  *   plain  device attributes without 4 and nothing else (GNOME Terminal's
  *          VTE answers so): a terminal that shows no pixels.
  * The window's pixel size (TIOCGWINSZ) is COLS*W x ROWS*H (-c, default
  * 8x16) either way.  What comes is read as fast as it comes and not drawn:
- * a terminal that keeps up with anything.
+ * a terminal that keeps up with anything; with -r, at most KIB_S KiB a
+ * second (a slow terminal, or one over a slow link).
  *
  * Counted over the window:
  *   bytes    everything written to the terminal (-o FILE keeps them);
- *   images   sixel images ending in it (ESC P ... q ... ESC \): each is a
- *            whole picture of the VM's screen;
+ *   images   sixel images ending in it (ESC P ... q ... ESC \), or kitty
+ *            images (ESC _ G ... ESC \ escapes up to the one without m=1;
+ *            deletions and queries are not images): each is a whole
+ *            picture of the VM's screen;
  *   updates  the screen updates CMD made (curses' doupdate, each followed
  *            by its image if any): its debug log LOG's "ui: frame drawn"
  *            lines written in the window (the log is line-buffered: its
@@ -28,10 +33,11 @@
  *            TUI also redraws by itself now and then: about 0.3 updates a
  *            second (28 bytes in 6 s) with the VM's screen still;
  *   write    the median time vmtty took to write an image (its log's
- *            "termgfx: N bytes of sixel ... in US us"): it waits at least
+ *            "termgfx: N bytes of sixel (or kitty) ... in US us"): it waits at least
  *            that long, and at least 33 ms, before the next one;
  *   cpu      CMD's CPU time (/proc/PID/stat, all its threads).
- * fps is images a second for -t sixel, updates a second for -t plain.
+ * fps is images a second for -t sixel and kitty, updates a second for -t
+ * plain.
  * Prints "wall_ms=.. fps=.. kib_s=.. frame_kib=.. bytes=.. images=..
  * sixel_bytes=.. updates=.. log_images=.. write_ms=.. cpu_pct=.. status=..":
  * frames and KiB written a second, KiB a frame, the counts, the median
@@ -82,14 +88,40 @@ cpu_of(pid_t pid)
 	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* The stream's sixel images: a small parser fed every byte. */
-enum { S_TEXT, S_ESC, S_DCS, S_SIXEL, S_SIXEL_ESC };
+/* The stream's sixel and kitty images: a small parser fed every byte. */
+enum { S_TEXT, S_ESC, S_DCS, S_SIXEL, S_SIXEL_ESC, S_APC, S_KITTY, S_KITTY_ESC };
 static struct {
 	int state;
 	long long cur;		/* bytes of the image being read */
 	long long images, bytes;	/* finished in the window */
 	int counting;
+	char ctl[128];		/* a kitty escape's keys (before ';') */
+	size_t ctl_n;
+	int in_data;		/* past the ';' */
 } sx;
+
+/* Whether the kitty escape's keys hold KEY (as "m=1"). */
+static int
+ctl_has(const char *key)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; i + k <= sx.ctl_n; i++)
+		if ((i == 0 || sx.ctl[i - 1] == ',') && memcmp(sx.ctl + i, key, k) == 0 &&
+		    (i + k == sx.ctl_n || sx.ctl[i + k] == ','))
+			return 1;
+	return 0;
+}
+
+static void
+image_done(void)
+{
+	if (sx.counting) {
+		sx.images++;
+		sx.bytes += sx.cur;
+	}
+	sx.cur = 0;
+}
 
 static void
 sixel_feed(const char *b, size_t n)
@@ -97,7 +129,9 @@ sixel_feed(const char *b, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)b[i];
 
-		if (sx.state >= S_DCS)
+		if (sx.state >= S_DCS && sx.state <= S_SIXEL_ESC)
+			sx.cur++;
+		if (sx.state >= S_APC)
 			sx.cur++;
 		switch (sx.state) {
 		case S_TEXT:
@@ -108,6 +142,9 @@ sixel_feed(const char *b, size_t n)
 			if (c == 'P') {
 				sx.state = S_DCS;
 				sx.cur = 2;
+			} else if (c == '_') {
+				sx.state = S_APC;
+				sx.cur += 2;	/* an image goes on over escapes */
 			} else {
 				sx.state = c == 033 ? S_ESC : S_TEXT;
 			}
@@ -124,14 +161,35 @@ sixel_feed(const char *b, size_t n)
 			break;
 		case S_SIXEL_ESC:
 			if (c == '\\') {
-				if (sx.counting) {
-					sx.images++;
-					sx.bytes += sx.cur;
-				}
+				image_done();
 				sx.state = S_TEXT;
 			} else {
 				sx.state = c == 033 ? S_SIXEL_ESC : S_SIXEL;
 			}
+			break;
+		case S_APC:	/* G for the kitty graphics protocol */
+			sx.state = c == 'G' ? S_KITTY : S_TEXT;
+			sx.ctl_n = 0;
+			sx.in_data = 0;
+			break;
+		case S_KITTY:
+			if (c == 033)
+				sx.state = S_KITTY_ESC;
+			else if (c == ';')
+				sx.in_data = 1;
+			else if (!sx.in_data && sx.ctl_n < sizeof sx.ctl)
+				sx.ctl[sx.ctl_n++] = (char)c;
+			break;
+		case S_KITTY_ESC:
+			if (c != '\\') {
+				sx.state = c == 033 ? S_KITTY_ESC : S_KITTY;
+				break;
+			}
+			sx.state = S_TEXT;
+			if (ctl_has("a=d") || ctl_has("a=q"))
+				sx.cur = 0;	/* not an image */
+			else if (!ctl_has("m=1"))
+				image_done();
 			break;
 		}
 	}
@@ -142,6 +200,8 @@ static char tail[2];		/* the last bytes, for a query split over reads */
 static size_t tail_n;
 static long long bytes;
 static FILE *dump;		/* -o: the window's bytes */
+static double rate;		/* -r: bytes a millisecond, 0 for any */
+static double read_t0 = -1, read_n;	/* since the first read */
 
 /* Whether the device attributes query (ESC [ c, the probe's last) is in
  * BUF, or begins in what came before it. */
@@ -198,8 +258,18 @@ run_for(double ms, int count)
 		}
 		if (!(p.revents & (POLLIN | POLLHUP)))
 			continue;
-		if ((n = read(master, buf, sizeof buf)) <= 0)
+		if (rate > 0 && read_t0 >= 0 && read_n / rate > t - read_t0) {
+			/* Slow: nothing more until the rate allows it. */
+			struct timespec d = { 0, 1000000 };
+
+			nanosleep(&d, NULL);
+			continue;
+		}
+		if ((n = read(master, buf, rate > 0 ? 4096 : sizeof buf)) <= 0)
 			return -1;	/* EIO once CMD has closed the pty */
+		if (read_t0 < 0)
+			read_t0 = t;
+		read_n += (double)n;
 		if (count) {
 			bytes += n;
 			if (dump != NULL)
@@ -253,7 +323,7 @@ read_log(const char *file, long long from, long long to, long long *updates, lon
 	while (ftell(f) < to && fgets(line, sizeof line, f) != NULL) {
 		if (strstr(line, "ui: frame drawn") != NULL)
 			(*updates)++;
-		if (strstr(line, " bytes of sixel ") != NULL) {
+		if (strstr(line, " bytes of sixel ") != NULL || strstr(line, " bytes of kitty ") != NULL) {
 			(*images)++;
 			if ((p = strstr(line, ") in ")) != NULL && n < sizeof us / sizeof us[0])
 				us[n++] = atoll(p + 5);
@@ -275,11 +345,11 @@ main(int argc, char **argv)
 	double settle = 2000, window = 10000, t0, t1, c0, c1;
 	long long l0, l1, updates, log_images;
 	double write_ms;
-	char sixel_reply[256];
+	char sixel_reply[256], kitty_reply[256];
 	int opt, status, killed = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "+p:c:t:k:s:w:l:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:c:t:k:s:w:r:l:o:")) != -1) {
 		switch (opt) {
 		case 'p':
 			if (sscanf(optarg, "%ux%u", &cols, &rows) != 2)
@@ -303,6 +373,9 @@ main(int argc, char **argv)
 		case 'w':
 			window = atof(optarg);
 			break;
+		case 'r':
+			rate = atof(optarg) * 1024.0 / 1000.0;
+			break;
 		case 'l':
 			log = optarg;
 			break;
@@ -325,6 +398,10 @@ main(int argc, char **argv)
 		    "\033[?1;0;256S\033[?2;0;%u;%uS\033[6;%u;%ut\033[?63;1;2;4;6;9;15;22c",
 		    ws.ws_xpixel, ws.ws_ypixel, ch, cw);
 		reply = sixel_reply;
+	} else if (strcmp(type, "kitty") == 0) {
+		snprintf(kitty_reply, sizeof kitty_reply, "\033_Gi=31;OK\033\\\033[6;%u;%ut\033[?62;c",
+		    ch, cw);
+		reply = kitty_reply;
 	} else if (strcmp(type, "plain") == 0) {
 		reply = "\033[?65;1;9c";
 	} else {
@@ -370,7 +447,7 @@ main(int argc, char **argv)
 	read_log(log, l0, l1, &updates, &log_images, &write_ms);
 	{
 		double s = (t1 - t0) / 1000.0;
-		long long frames = strcmp(type, "sixel") == 0 ? sx.images : updates;
+		long long frames = strcmp(type, "plain") != 0 ? sx.images : updates;
 
 		printf("wall_ms=%.1f fps=%.2f kib_s=%.1f frame_kib=%.1f bytes=%lld images=%lld "
 		    "sixel_bytes=%lld updates=%lld log_images=%lld write_ms=%.1f cpu_pct=%.1f "
@@ -386,7 +463,7 @@ gone:
 	waitpid(pid, &status, 0);
 	return 1;
 usage:
-	fprintf(stderr, "usage: pixbench [-p COLSxROWS] [-c WxH] [-t sixel|plain] [-k KEYS] "
-	    "[-s MS] [-w MS] [-l LOG] [-o FILE] CMD [ARGS]\n");
+	fprintf(stderr, "usage: pixbench [-p COLSxROWS] [-c WxH] [-t sixel|kitty|plain] [-k KEYS] "
+	    "[-s MS] [-w MS] [-r KIB_S] [-l LOG] [-o FILE] CMD [ARGS]\n");
 	return 2;
 }

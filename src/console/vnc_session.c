@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "util/log.h"
 #include "util/plugin.h"
@@ -40,9 +41,8 @@ VMTTY_PLUGIN_ABI_DEFINE;
 
 #define VNC_STALL_MS 5000	/* mid-message (or handshake) without progress */
 #define VNC_MAX_SIDE 8192	/* a bigger screen is a bogus size */
-#define VNC_STR_(x) #x
-#define VNC_STR(x) VNC_STR_(x)
 #define VNC_ENCODINGS "hextile zrle raw"	/* lossless: screenshots are exact */
+#define VNC_KITTY_CHUNK 4096	/* base64 bytes per kitty escape, the protocol's most */
 
 enum cmd_kind { CMD_KEY, CMD_POINTER, CMD_SHOT };
 
@@ -315,10 +315,9 @@ geom_compute(const struct vnc_render *r, int w, int h, struct geom *g)
 }
 
 /* The sequences around an image, as chafa's own terminal database has
- * them for sixel, kitty and iTerm2 terminals (chafa 1.12 only detects a
- * terminal by its environment; vmtty asked the terminal itself).  Kitty:
- * one image id, replaced frame by frame; no replies (q=2), which would
- * reach curses as keys; the cursor stays (C=1). */
+ * them for sixel and iTerm2 terminals (chafa 1.12 only detects a terminal
+ * by its environment; vmtty asked the terminal itself).  Kitty images are
+ * vmtty's own (kitty_image). */
 static ChafaTermInfo *
 term_info(enum tp_mode m)
 {
@@ -329,11 +328,6 @@ term_info(enum tp_mode m)
 	} seqs[] = {
 		{ TP_SIXEL, CHAFA_TERM_SEQ_BEGIN_SIXELS, "\033P%1;%2;%3q" },
 		{ TP_SIXEL, CHAFA_TERM_SEQ_END_SIXELS, "\033\\" },
-		{ TP_KITTY, CHAFA_TERM_SEQ_BEGIN_KITTY_IMMEDIATE_IMAGE_V1,
-		  "\033_Ga=T,i=" VNC_STR(VNC_KITTY_IMAGE_ID) ",q=2,C=1,f=%1,s=%2,v=%3,c=%4,r=%5,m=1\033\\" },
-		{ TP_KITTY, CHAFA_TERM_SEQ_END_KITTY_IMAGE, "\033_Gm=0\033\\" },
-		{ TP_KITTY, CHAFA_TERM_SEQ_BEGIN_KITTY_IMAGE_CHUNK, "\033_Gm=1;" },
-		{ TP_KITTY, CHAFA_TERM_SEQ_END_KITTY_IMAGE_CHUNK, "\033\\" },
 		{ TP_ITERM2, CHAFA_TERM_SEQ_BEGIN_ITERM2_IMAGE,
 		  "\033]1337;File=inline=1;width=%1;height=%2;preserveAspectRatio=0:" },
 		{ TP_ITERM2, CHAFA_TERM_SEQ_END_ITERM2_IMAGE, "\a" },
@@ -441,20 +435,97 @@ render_band(struct vnc *v, const struct geom *g, int a, int b)
 	chafa_canvas_unref(canvas);
 }
 
+/* Kitty: one image id, replaced frame by frame; no replies (q=2), which
+ * would reach curses as keys; the cursor stays (C=1).  The source
+ * rectangle of G as RGB (f=24), no larger than the
+ * pane's pixels (box-averaged down when the screen is bigger; the
+ * terminal scales it to c x r cells), zlib-compressed (o=z) and base64 in
+ * escapes of at most 4096 bytes of payload.  chafa 1.12 sends raw RGBA, 4
+ * bytes a pixel before base64: a text screen of 1280x704 was 4.9 MB a
+ * frame; compressed it is a few tens of KiB.  NULL when zlib fails. */
+static GString *
+kitty_image(struct vnc *v, const struct geom *g)
+{
+	long long tw = (long long)g->cw * v->r.cell_w, th = (long long)g->ch * v->r.cell_h;
+	int ow = g->sw < tw ? g->sw : (int)tw, oh = g->sh < th ? g->sh : (int)th;
+	size_t rn = (size_t)ow * (size_t)oh * 3;
+	uint8_t *rgb = xmalloc(rn), *z;
+	uLongf zn;
+	gchar *b64;
+	GString *s;
+	size_t bn;
+
+	for (int y = 0; y < oh; y++) {
+		int y0 = g->sy + (int)((long long)y * g->sh / oh);
+		int y1 = g->sy + (int)((long long)(y + 1) * g->sh / oh);
+
+		for (int x = 0; x < ow; x++) {
+			int x0 = g->sx + (int)((long long)x * g->sw / ow);
+			int x1 = g->sx + (int)((long long)(x + 1) * g->sw / ow);
+			unsigned sum[3] = { 0, 0, 0 }, cnt = 0;
+			uint8_t *o = rgb + ((size_t)y * (size_t)ow + (size_t)x) * 3;
+
+			for (int yy = y0; yy < (y1 > y0 ? y1 : y0 + 1); yy++) {
+				const uint8_t *p = v->fb + ((size_t)yy * (size_t)v->fb_w + (size_t)x0) * 4;
+
+				for (int xx = x0; xx < (x1 > x0 ? x1 : x0 + 1); xx++, p += 4, cnt++) {
+					sum[0] += p[0];
+					sum[1] += p[1];
+					sum[2] += p[2];
+				}
+			}
+			for (int i = 0; i < 3; i++)
+				o[i] = (uint8_t)((sum[i] + cnt / 2) / cnt);
+		}
+	}
+	zn = compressBound((uLong)rn);
+	z = xmalloc(zn);
+	if (compress2(z, &zn, rgb, (uLong)rn, 1) != Z_OK) {
+		log_debug("vnc: zlib could not compress a %dx%d image", ow, oh);
+		free(rgb);
+		free(z);
+		return NULL;
+	}
+	free(rgb);
+	b64 = g_base64_encode(z, zn);
+	free(z);
+	bn = strlen(b64);
+	s = g_string_sized_new(bn + bn / VNC_KITTY_CHUNK * 16 + 160);
+	for (size_t off = 0; off == 0 || off < bn; off += VNC_KITTY_CHUNK) {
+		size_t len = bn - off < VNC_KITTY_CHUNK ? bn - off : VNC_KITTY_CHUNK;
+		int more = off + len < bn;
+
+		if (off == 0)
+			g_string_append_printf(s, "\033_Ga=T,i=%d,q=2,C=1,f=24,o=z,s=%d,v=%d,c=%d,"
+			    "r=%d,m=%d;", VNC_KITTY_IMAGE_ID, ow, oh, g->cw, g->ch, more);
+		else
+			g_string_append_printf(s, "\033_Gm=%d;", more);
+		g_string_append_len(s, b64 + off, (gssize)len);
+		g_string_append(s, "\033\\");
+	}
+	g_free(b64);
+	return s;
+}
+
 /* Images: the whole source rectangle of G as one image for the owner,
  * replacing one it has not taken. */
 static void
 render_image(struct vnc *v, const struct geom *g)
 {
-	ChafaCanvas *canvas;
+	ChafaCanvas *canvas = NULL;
 	GString *s;
 
-	chafa_canvas_config_set_geometry(v->ccfg, g->cw, g->ch);
-	canvas = chafa_canvas_new(v->ccfg);
-	chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGBA8_UNASSOCIATED,
-	    v->fb + ((size_t)g->sy * (size_t)v->fb_w + (size_t)g->sx) * 4, g->sw, g->sh,
-	    v->fb_w * 4);
-	s = chafa_canvas_print(canvas, v->ti);
+	if (v->r.pixels == TP_KITTY) {
+		if ((s = kitty_image(v, g)) == NULL)
+			return;
+	} else {
+		chafa_canvas_config_set_geometry(v->ccfg, g->cw, g->ch);
+		canvas = chafa_canvas_new(v->ccfg);
+		chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGBA8_UNASSOCIATED,
+		    v->fb + ((size_t)g->sy * (size_t)v->fb_w + (size_t)g->sx) * 4, g->sw, g->sh,
+		    v->fb_w * 4);
+		s = chafa_canvas_print(canvas, v->ti);
+	}
 	pthread_mutex_lock(&v->mu);
 	free(v->img);
 	v->img = xmalloc(s->len > 0 ? s->len : 1);
@@ -463,7 +534,8 @@ render_image(struct vnc *v, const struct geom *g)
 	v->img_g = *g;
 	pthread_mutex_unlock(&v->mu);
 	g_string_free(s, TRUE);
-	chafa_canvas_unref(canvas);
+	if (canvas != NULL)
+		chafa_canvas_unref(canvas);
 }
 
 /* Render what changed: everything after new settings, else the rows the

@@ -18,7 +18,14 @@
 #include "util/str.h"
 #include "util/xalloc.h"
 
-#define TG_MIN_INTERVAL_US 33000	/* at most ~30 images a second */
+/* The next image starts no sooner than the end of the last write plus
+ * the longer of that write's time and 33 ms: at most 1 / (write + 33 ms)
+ * images a second (30 only for a write that takes no time), and while a
+ * terminal takes an image in slower than 33 ms, the UI thread, which the
+ * write blocks, gets at least as much time free as it spent writing.
+ * Pacing from the start of the write would let a slow terminal keep it
+ * writing all the time. */
+#define TG_MIN_INTERVAL_US 33000
 #define TG_GUESS_W 6			/* a small cell: an image too small, never too big */
 #define TG_GUESS_H 12
 

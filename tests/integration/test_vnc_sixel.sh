@@ -4,8 +4,13 @@
 # screen.  An X screenshot of the pane is compared with the framebuffer
 # (vmtty screenshot) scaled to the same size: the sixel image scores high
 # (the text is there), block symbols (VMTTY_GRAPHICS=symbols) far lower, and
-# the list drawn after the pane closes keeps nothing of the picture.
-# Needs xvfb, xterm, imagemagick (import) and xdotool (scripts/install-deps).
+# the list drawn after the pane closes keeps nothing of the picture.  Then
+# the same in kitty (0.26, drawing with Mesa's llvmpipe in software): its
+# own replies choose the kitty protocol, the image (zlib-compressed RGB, far
+# smaller than raw RGBA) is the guest's screen, and it is deleted when the
+# pane closes.
+# Needs xvfb, xterm, imagemagick (import), xdotool and kitty
+# (scripts/install-deps; without kitty its part is skipped).
 source "$(dirname "$0")/../lib.sh"
 
 missing=
@@ -13,7 +18,7 @@ for tool in Xvfb xterm import xdotool; do
 	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
-	echo "   not installed:$missing (scripts/install-deps installs xvfb xterm imagemagick xdotool)"
+	echo "   not installed:$missing (scripts/install-deps installs xvfb xterm imagemagick xdotool kitty)"
 	t_skip "the display in a sixel terminal" "not installed:$missing"
 	t_summary
 	exit
@@ -45,14 +50,27 @@ t_check "the guest's text screen is still" wait_for 60 _still
 
 XTERM_ARGS=(-ti vt340 -tn xterm-256color -xrm 'XTerm*decTerminalID: vt340'
 	-xrm 'XTerm*numColorRegisters: 256' -b 0 +sb -geometry 130x40+0+0)
-# view NAME MODE: vmtty in xterm with VMTTY_GRAPHICS=MODE, its display of
-# g1 open (keys through the X server, as typed), logging to $T_TMP/NAME.log.
+# Kitty draws with OpenGL 3.3: Mesa's llvmpipe, in software, under Xvfb.
+KITTY_ARGS=(--config NONE -o linux_display_server=x11 -o remember_window_size=no -o initial_window_width=110c
+	-o initial_window_height=40c -o window_padding_width=0 -o placement_strategy=top-left
+	-o background=#000000 -o sync_to_monitor=no -o input_delay=0 -o repaint_delay=2)
+# view NAME MODE [kitty]: vmtty in xterm (or kitty) with VMTTY_GRAPHICS=MODE,
+# its display of g1 open (keys through the X server, as typed), logging to
+# $T_TMP/NAME.log.
 view() {
-	local log="$T_TMP/$1.log"
-	xterm "${XTERM_ARGS[@]}" -e env VMTTY_GRAPHICS="$2" LANG=C.UTF-8 "$VMTTY" --log "$log" &
+	local log="$T_TMP/$1.log" term=${3:-xterm}
+	if [ "$term" = kitty ]; then
+		# vmtty starts once kitty answers a query within 30 ms: kitty,
+		# starting, answers later than vmtty's probe waits (100 ms) on a
+		# loaded machine.
+		LIBGL_ALWAYS_SOFTWARE=1 kitty "${KITTY_ARGS[@]}" python3 "$VNC_TESTS/termready.py" 30 30 \
+			env VMTTY_GRAPHICS="$2" LANG=C.UTF-8 "$VMTTY" --log "$log" >"$T_TMP/$1.kitty.out" 2>&1 &
+	else
+		xterm "${XTERM_ARGS[@]}" -e env VMTTY_GRAPHICS="$2" LANG=C.UTF-8 "$VMTTY" --log "$log" &
+	fi
 	XTERM=$!
 	t_on_exit "kill $XTERM 2>/dev/null"
-	t_check "$1: vmtty starts in xterm" wait_for 20 grep -qs 'ui: first frame' "$log"
+	t_check "$1: vmtty starts in $term" wait_for 20 grep -qs 'ui: first frame' "$log"
 	xdotool mousemove 300 200
 	xdotool type --delay 30 /g1
 	xdotool key Return
@@ -111,6 +129,45 @@ echo "   symbols pane vs framebuffer: $out (rect ${rect[*]})"
 t_check "symbols: far lower (NCC < $SYMBOLS_MAX_NCC)" above "$SYMBOLS_MAX_NCC" "$(ncc_of "$out")"
 kill "$XTERM" 2>/dev/null
 wait "$XTERM" 2>/dev/null
+
+# 4. Kitty, when it is installed: its own replies choose the kitty
+# protocol; the image (zlib-compressed RGB) is the guest's screen and is
+# deleted when the pane closes.
+if ! command -v kitty >/dev/null 2>&1; then
+	t_skip "the display in kitty" "kitty is not installed (apt-get install kitty)"
+else
+	view kitty auto kitty
+	t_check "kitty: kitty's replies chose the kitty protocol" wait_for 10 \
+		grep -q 'termgfx: kitty: the terminal answered the kitty graphics query' "$T_TMP/kitty.log"
+	sed -n 's/.*\(termgfx: .*\)/   \1/p' "$T_TMP/kitty.log" | head -2
+	t_check "kitty: an image reaches the terminal" wait_for 30 grep -q 'termgfx: [0-9]* bytes of kitty' "$T_TMP/kitty.log"
+	wait_for 30 settled kitty 'bytes of kitty'
+	# Kitty draws on its next repaint: a moment after the last write.
+	wait_for 5 settled kitty 'ui: frame drawn'
+	shot kitty
+	read -r cw ch < <(sed -n 's/.*termgfx: kitty: .*; cell \([0-9]*\)x\([0-9]*\) px.*/\1 \2/p' "$T_TMP/kitty.log")
+	read -r r c w h < <(grep 'bytes of kitty' "$T_TMP/kitty.log" | tail -1 |
+		sed 's/.* at \([0-9]*\),\([0-9]*\) (\([0-9]*\)x\([0-9]*\) cells).*/\1 \2 \3 \4/')
+	echo "   cell ${cw}x${ch} px; image at row $r col $c, ${w}x${h} cells"
+	rect=("$((c * cw))" "$((r * ch))" "$((w * cw))" "$((h * ch))")
+	out=$(score kitty "${rect[@]}")
+	echo "   kitty pane vs framebuffer: $out (rect ${rect[*]})"
+	t_check "kitty: the pane is the guest's screen (NCC > $SIXEL_MIN_NCC)" above "$(ncc_of "$out")" "$SIXEL_MIN_NCC"
+	bytes=$(grep 'bytes of kitty' "$T_TMP/kitty.log" | tail -1 | sed 's/.*termgfx: \([0-9]*\) bytes.*/\1/')
+	echo "   one frame: $bytes bytes of kitty"
+	# Raw RGBA in base64 (chafa's kitty output) would be 16/3 bytes a pixel.
+	t_check "kitty: a frame is compressed (under 1/8 of raw RGBA's $((w * cw * h * ch * 16 / 3)) bytes)" \
+		test "${bytes:-999999999}" -lt "$((w * cw * h * ch * 16 / 3 / 8))"
+	xdotool key ctrl+bracketright
+	xdotool type l
+	t_check "kitty: back on the list" wait_for 30 settled kitty 'ui: frame drawn'
+	shot kitty-list
+	out=$(score kitty-list "${rect[@]}")
+	echo "   the list where the pane was vs framebuffer: $out"
+	t_check "kitty: after the pane closes the picture is gone (NCC < 0.3)" above 0.3 "$(ncc_of "$out")"
+	kill "$XTERM" 2>/dev/null
+	wait "$XTERM" 2>/dev/null
+fi
 
 "$VMTTY" poweroff g1 --wait >/dev/null 2>&1
 t_summary
