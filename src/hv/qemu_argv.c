@@ -135,19 +135,36 @@ add_identity(struct strv *a, const struct vm_config *c, const struct qemu_env *e
 	free(name);
 }
 
+/* QEMU's microvm: no PCI, no firmware, virtio-mmio devices. */
+static bool
+micro(const struct vm_config *c)
+{
+	return strcmp(c->machine, "microvm") == 0;
+}
+
+/* A microvm's options: no option ROMs to load, the ISA serial port for the
+ * console, the RTC, and the legacy PIT and PIC, which are its clock under
+ * TCG.  ACPI is off: its hardware-reduced ACPI drops the PIT, and a Linux
+ * guest without KVM's clock then has no timer to calibrate its TSC with and
+ * hangs at boot.  Without ACPI QEMU names the virtio-mmio devices on the
+ * kernel command line itself (auto-kernel-cmdline). */
+#define MICROVM_OPTIONS "x-option-roms=off,isa-serial=on,rtc=on,pit=on,pic=on,acpi=off"
+
 static void
 add_machine(struct strv *a, const struct vm_config *c, const struct qemu_env *env)
 {
 	int cpus = vm_config_cpus(c);
 
 	strv_add(a, "-machine");
-	if (c->tuning.hugepage_kib > 0)
-		strv_addf(a, "%s,memory-backend=mem0", c->machine);
-	else
-		strv_add(a, c->machine);
+	strv_addf(a, "%s%s%s", c->machine, micro(c) ? "," MICROVM_OPTIONS : "",
+	    c->tuning.hugepage_kib > 0 ? ",memory-backend=mem0" : "");
 	strv_add2(a, "-accel", env->accel);
 	if (strcmp(env->accel, "kvm") == 0)
 		strv_add2(a, "-cpu", "host");
+	else if (micro(c))
+		/* Under TCG the default CPU model hangs a Linux guest on a
+		 * microvm after "tsc: Marking TSC unstable". */
+		strv_add2(a, "-cpu", "max");
 	strv_add(a, "-smp");
 	strv_addf(a, "%d,sockets=%d,cores=%d,threads=%d", cpus, c->sockets, c->cores, c->threads);
 	strv_add(a, "-m");
@@ -226,7 +243,8 @@ add_disk(struct strv *a, const struct vm_config *c, size_t i, int *sata_port, in
 		snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
 	strv_add(a, "-device");
 	if (strcmp(bus, "virtio") == 0) {
-		strv_addf(a, "virtio-blk-pci,drive=disk%zu,id=vd%zu%s", i, i, boot);
+		strv_addf(a, "virtio-blk-%s,drive=disk%zu,id=vd%zu%s", micro(c) ? "device" : "pci",
+		    i, i, boot);
 	} else if (strcmp(bus, "scsi") == 0) {
 		strv_addf(a, "%s,drive=disk%zu,bus=scsi0.0,id=sd%zu%s",
 		    d->cdrom ? "scsi-cd" : "scsi-hd", i, i, boot);
@@ -260,9 +278,11 @@ add_disks(struct strv *a, const struct vm_config *c)
 }
 
 static const char *
-nic_device(const char *model)
+nic_device(const struct vm_config *c, const char *model)
 {
-	return strcmp(model, "virtio-net") == 0 ? "virtio-net-pci" : model;
+	if (strcmp(model, "virtio-net") == 0)
+		return micro(c) ? "virtio-net-device" : "virtio-net-pci";
+	return model;
 }
 
 static void
@@ -298,7 +318,7 @@ add_nic(struct strv *a, const struct vm_config *c, size_t i)
 	if (bootindex > 0)
 		snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
 	strv_add(a, "-device");
-	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu%s", nic_device(n->model), i, mac, i, boot);
+	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu%s", nic_device(c, n->model), i, mac, i, boot);
 	free(src);
 }
 
@@ -308,9 +328,10 @@ add_devices(struct strv *a, const struct vm_config *c, const struct qemu_run *r)
 	char *vnc;
 
 	/* Ballooning and entropy are always there: cheap, and tuning needs them. */
-	strv_add2(a, "-device", "virtio-balloon-pci,id=balloon0");
+	strv_add2(a, "-device", micro(c) ? "virtio-balloon-device,id=balloon0" :
+	    "virtio-balloon-pci,id=balloon0");
 	strv_add2(a, "-object", "rng-random,id=rng0,filename=/dev/urandom");
-	strv_add2(a, "-device", "virtio-rng-pci,rng=rng0");
+	strv_add2(a, "-device", micro(c) ? "virtio-rng-device,rng=rng0" : "virtio-rng-pci,rng=rng0");
 	add_chardev_socket(a, "serial0", r->serial, r->serial_log);
 	strv_add2(a, "-serial", "chardev:serial0");
 	if (strcmp(c->graphics, "vnc") == 0) {
@@ -348,6 +369,8 @@ qemu_build_argv(const struct vm_config *c, const struct qemu_env *env,
 		if (strcmp(c->nics[i].kind, "network") == 0)
 			return err_set("VM '%s': a libvirt network NIC needs a libvirt host; "
 			    "use user, bridge or tap networking here", c->name);
+	if (vm_machine_check(c) != 0)
+		return -1;
 	strv_init(out);
 	add_identity(out, c, env);
 	add_machine(out, c, env);
