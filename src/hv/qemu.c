@@ -382,9 +382,12 @@ static int
 make_argv(struct hv *hv, const struct vm_config *c, const char *accel, struct qemu_run *r,
     struct strv *out, bool create_vars)
 {
-	struct qemu_env env = { qemu_binary(), accel, NULL, NULL };
+	struct qemu_env env = { qemu_binary(), accel, NULL, NULL, 0 };
 	char *vars = NULL;
 	int rc;
+
+	if (strcmp(c->machine, "microvm") == 0 && strcmp(accel, "tcg") == 0)
+		env.tsc_khz = qemu_tsc_khz();
 
 	if (run_paths(hv, c, r) != 0)
 		return -1;
@@ -680,12 +683,6 @@ qemu_action_locked(struct hv *hv, const struct vm_config *c, const struct qemu_r
 		return err_set("VM '%s' is already paused", c->name);
 	if (a == HV_RESUME && st.state == HV_RUNNING)
 		return err_set("VM '%s' is not paused", c->name);
-	/* vmtty's microvm runs without ACPI (qemu_argv.c says why): there is
-	 * no power button, and QEMU would take the press without a word. */
-	if ((a == HV_SHUTDOWN || a == HV_REBOOT) && strcmp(c->machine, "microvm") == 0)
-		return err_set("VM '%s' is a microvm, which has no ACPI here, so the guest sees "
-		    "no power button; use 'vmtty poweroff %s' to stop it (or 'reset' to "
-		    "restart it)", c->name, c->name);
 	if ((q = qmp_connect(r->qmp, QEMU_QMP_MS)) == NULL) {
 		if (a != HV_POWEROFF)
 			return err_prefix("VM '%s'", c->name);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -143,12 +144,32 @@ micro(const struct vm_config *c)
 }
 
 /* A microvm's options: no option ROMs to load, the ISA serial port for the
- * console, the RTC, and the legacy PIT and PIC, which are its clock under
- * TCG.  ACPI is off: its hardware-reduced ACPI drops the PIT, and a Linux
- * guest without KVM's clock then has no timer to calibrate its TSC with and
- * hangs at boot.  Without ACPI QEMU names the virtio-mmio devices on the
- * kernel command line itself (auto-kernel-cmdline). */
-#define MICROVM_OPTIONS "x-option-roms=off,isa-serial=on,rtc=on,pit=on,pic=on,acpi=off"
+ * console, the RTC, and ACPI (hardware-reduced: the power button, and how
+ * the guest finds its virtio-mmio devices when its kernel cannot take
+ * them from the command line). */
+#define MICROVM_OPTIONS "x-option-roms=off,isa-serial=on,rtc=on,acpi=on"
+
+long
+qemu_tsc_khz(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	struct timespec a, b;
+	unsigned long long t0, t1;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+	t0 = __builtin_ia32_rdtsc();
+	do {
+		clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+		ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+	} while (ns < 20 * 1000 * 1000);
+	t1 = __builtin_ia32_rdtsc();
+	/* Ticks a millisecond are kHz; rounded to the MHz. */
+	return (long)(((double)(t1 - t0) * 1e6 / (double)ns + 500) / 1000) * 1000;
+#else
+	return 0;
+#endif
+}
 
 static void
 add_machine(struct strv *a, const struct vm_config *c, const struct qemu_env *env)
@@ -197,16 +218,28 @@ add_firmware(struct strv *a, const struct vm_config *c, const struct qemu_env *e
 	free(vars);
 }
 
+/*
+ * A microvm has no HPET and no ACPI PM timer, and its hardware-reduced ACPI
+ * leaves the PIT unused: under TCG a Linux guest whose quick TSC
+ * calibration fails (a busy host) marks its TSC unstable, has no clock
+ * left and hangs at boot.  Told the TSC's rate (the host's, under TCG), it
+ * calibrates nothing.
+ */
 static void
-add_kernel(struct strv *a, const struct vm_config *c)
+add_kernel(struct strv *a, const struct vm_config *c, const struct qemu_env *env)
 {
 	if (c->kernel == NULL)
 		return;
 	strv_add2(a, "-kernel", c->kernel);
 	if (c->initrd != NULL)
 		strv_add2(a, "-initrd", c->initrd);
-	if (c->cmdline != NULL)
+	if (micro(c) && env->tsc_khz > 0) {
+		strv_add(a, "-append");
+		strv_addf(a, "%s%stsc_early_khz=%ld", c->cmdline != NULL ? c->cmdline : "",
+		    c->cmdline != NULL ? " " : "", env->tsc_khz);
+	} else if (c->cmdline != NULL) {
 		strv_add2(a, "-append", c->cmdline);
+	}
 }
 
 /* Controllers needed by the disks: one virtio-scsi and one AHCI at most. */
@@ -375,7 +408,7 @@ qemu_build_argv(const struct vm_config *c, const struct qemu_env *env,
 	add_identity(out, c, env);
 	add_machine(out, c, env);
 	add_firmware(out, c, env);
-	add_kernel(out, c);
+	add_kernel(out, c, env);
 	add_disks(out, c);
 	for (size_t i = 0; i < c->nnics; i++)
 		add_nic(out, c, i);

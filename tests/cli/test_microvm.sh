@@ -13,7 +13,7 @@ K="$T_TMP/vmlinuz"
 echo kernel >"$K"
 
 # A microvm: no graphics unless asked, virtio-mmio devices, its options.
-t_status "create a microvm" 0 "$VMTTY" create m1 --machine microvm --kernel "$K" \
+t_status "create a microvm" 0 "$VMTTY" create m1 --machine microvm --accel tcg --kernel "$K" \
 	--cmdline console=ttyS0 --memory 256 --disk-size 8M
 t_status "show --json" 0 "$VMTTY" show m1 --json
 t_eq "machine microvm, no graphics, a virtio disk and NIC" "microvm none virtio virtio-net" \
@@ -25,13 +25,15 @@ t_status "show text" 0 "$VMTTY" show m1
 t_match "show: the machine type" '^Machine: +microvm' "$T_OUT"
 t_status "show --argv" 0 "$VMTTY" show m1 --argv
 t_match "argv: -machine microvm with its options" \
-	' -machine microvm,x-option-roms=off,isa-serial=on,rtc=on,pit=on,pic=on,acpi=off ' "$T_OUT"
+	' -machine microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=on ' "$T_OUT"
 t_match "argv: the disk on virtio-mmio" ' virtio-blk-device,drive=disk0,id=vd0 ' "$T_OUT"
 t_match "argv: the NIC on virtio-mmio" ' virtio-net-device,netdev=net0,' "$T_OUT"
 t_match "argv: balloon and RNG on virtio-mmio" \
 	'virtio-balloon-device,id=balloon0 .* virtio-rng-device,rng=rng0 ' "$T_OUT"
 t_nomatch "argv: no PCI device" '-pci' "$T_OUT"
 t_match "argv: no display" ' -display none ' "$T_OUT"
+t_match "argv: TCG: -cpu max and the host's TSC rate for the guest" \
+	" -cpu max .* -append 'console=ttyS0 tsc_early_khz=[0-9]{4,}000' " "$T_OUT"
 t_nomatch "argv: no VNC" '-vnc' "$T_OUT"
 
 # Device models on q35, shown and used.

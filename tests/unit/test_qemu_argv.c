@@ -180,11 +180,11 @@ cfg_hugepages(struct vm_config *c, struct qemu_env *env)
 }
 
 /* QEMU's microvm: the tiny guest with its disk, virtio-mmio devices only,
- * no display, the legacy clock and no ACPI, -cpu max under TCG. */
+ * no display, -cpu max and the TSC rate on the command line under TCG. */
 static void
 cfg_microvm(struct vm_config *c, struct qemu_env *env)
 {
-	(void)env;
+	env->tsc_khz = 2096000;
 	set(&c->machine, "microvm");
 	set(&c->graphics, "none");
 	c->memory_mib = 256;
@@ -236,7 +236,7 @@ test_fixtures(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL };
+		struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
 		struct vm_config c;
 		struct qemu_run r;
 		struct strv a;
@@ -281,7 +281,7 @@ test_fixtures(void **state)
 static void
 test_errors(void **state)
 {
-	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL };
+	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
 	struct vm_config c;
 	struct qemu_run r;
 	struct strv a;
@@ -308,7 +308,7 @@ test_errors(void **state)
 static void
 test_machine_limits(void **state)
 {
-	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL };
+	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
 	struct vm_config c;
 	struct qemu_run r;
 	struct strv a;
