@@ -33,8 +33,9 @@ static const struct cli_cmd commands[] = {
 	  "[--cpus N] [--disk PATH | --disk-size SIZE | --image BASE [--copy]] [--iso ISO] "
 	  "[--ssh-key KEY.pub] [--user U] [--hostname H] "
 	  "[--network user|none|bridge:BR|network:NET] [--forward tcp:HOST:GUEST] "
-	  "[--accel auto|kvm|tcg] [--machine q35|pc] [--graphics vnc|none] [--notes TEXT] "
-	  "[--host HOST] [--pool POOL] [--dir DIR] [--insecure-image]",
+	  "[--accel auto|kvm|tcg] [--machine q35|pc|microvm] [--graphics vnc|none] "
+	  "[--disk-bus virtio|scsi|sata|nvme|ide] [--nic-model virtio-net|e1000|e1000e|rtl8139] "
+	  "[--notes TEXT] [--host HOST] [--pool POOL] [--dir DIR] [--insecure-image]",
 	  "define a VM, from a template: new disk, overlay or copy, cloud-init seed; a "
 	  "template's image is downloaded into the image cache first (Ctrl-C stops it)",
 	  cmd_vmctl, CLI_WRITES },
@@ -46,8 +47,9 @@ static const struct cli_cmd commands[] = {
 	{ "templates", "[--json]", "list VM templates (and files that do not load)",
 	  cmd_templates, CLI_READS },
 	{ "edit", "VM [--cpus N] [--memory SIZE] [--kernel K] [--initrd I] [--cmdline C] "
-	  "[--firmware bios|uefi] [--machine q35|pc] [--boot disk,cdrom,network] "
-	  "[--add-disk PATH] [--new-disk SIZE [--pool P]] "
+	  "[--firmware bios|uefi] [--machine q35|pc|microvm] [--graphics vnc|none] "
+	  "[--boot disk,cdrom,network] [--add-disk PATH | --new-disk SIZE [--pool P]] "
+	  "[--disk-bus BUS] "
 	  "[--remove-disk DISK] [--resize-disk DISK:SIZE] "
 	  "[--add-nic user|bridge:BR|tap:TAP|network:NET [--nic-model M]] [--remove-nic N] "
 	  "[--on-crash restart|leave] [--autostart on|off]",

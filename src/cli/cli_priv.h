@@ -132,7 +132,7 @@ void cli_vmset_clear(struct cli_vmset *s);
 /* The options of `vmtty create`. */
 struct cli_create_opts {
 	const char *host, *template_name, *kernel, *initrd, *cmdline, *memory, *cpus;
-	const char *disk, *accel, *machine, *graphics, *fwd, *notes;
+	const char *disk, *accel, *machine, *graphics, *fwd, *notes, *disk_bus, *nic_model;
 	const char *disk_size, *image, *iso, *ssh_key, *user, *hostname, *network, *pool, *dir;
 	bool copy, insecure_image;
 };

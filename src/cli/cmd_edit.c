@@ -26,6 +26,8 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		{ "initrd", &e.initrd, NULL, NULL },
 		{ "firmware", &e.firmware, NULL, NULL },
 		{ "machine", &e.machine, NULL, NULL },
+		{ "graphics", &e.graphics, NULL, NULL },
+		{ "disk-bus", &e.disk_bus, NULL, NULL },
 		{ "boot", &e.boot, NULL, NULL },
 		{ "add-disk", &e.add_disk, NULL, NULL },
 		{ "new-disk", &e.new_disk, NULL, NULL },

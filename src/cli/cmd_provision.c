@@ -127,6 +127,11 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	set(&p->accel, o->accel);
 	set(&p->machine, o->machine);
 	set(&p->graphics, o->graphics);
+	/* A microvm has no display: none unless asked for (and refused). */
+	if (o->graphics == NULL && p->machine != NULL && strcmp(p->machine, "microvm") == 0)
+		set(&p->graphics, "none");
+	set(&p->disk_bus, o->disk_bus);
+	set(&p->nic_model, o->nic_model);
 	set(&p->notes, o->notes);
 	set(&p->network, o->network);
 	set(&p->forwards, o->fwd);

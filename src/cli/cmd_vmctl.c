@@ -332,6 +332,8 @@ cmd_create(struct cli_ctx *ctx, int argc, char **argv)
 		{ "accel", &o.accel, NULL, NULL },
 		{ "machine", &o.machine, NULL, NULL },
 		{ "graphics", &o.graphics, NULL, NULL },
+		{ "disk-bus", &o.disk_bus, NULL, NULL },
+		{ "nic-model", &o.nic_model, NULL, NULL },
 		{ "forward", &o.fwd, NULL, NULL },
 		{ "notes", &o.notes, NULL, NULL },
 		{ "template", &o.template_name, NULL, NULL },

@@ -393,6 +393,10 @@ libvirt_domain_xml(const struct vm_config *c, const struct libvirt_env *env, cha
 		    c->name, type);
 	if (check_texts(c) != 0)
 		return -1;
+	if (strcmp(c->machine, "microvm") == 0)
+		return err_set("VM '%s': machine type microvm is for the built-in backend only: "
+		    "libvirt 9.0 cannot define a microvm (it has no PCI bus for the devices "
+		    "libvirt adds); use machine type q35 here, or host local", c->name);
 	for (size_t i = 0; i < c->ndisks; i++)
 		if (strcmp(c->disks[i].bus, "nvme") == 0)
 			return err_set("VM '%s': disk '%s' is on an nvme bus, which the libvirt "

@@ -382,9 +382,12 @@ static int
 make_argv(struct hv *hv, const struct vm_config *c, const char *accel, struct qemu_run *r,
     struct strv *out, bool create_vars)
 {
-	struct qemu_env env = { qemu_binary(), accel, NULL, NULL };
+	struct qemu_env env = { qemu_binary(), accel, NULL, NULL, 0 };
 	char *vars = NULL;
 	int rc;
+
+	if (strcmp(c->machine, "microvm") == 0 && strcmp(accel, "tcg") == 0)
+		env.tsc_khz = qemu_tsc_khz();
 
 	if (run_paths(hv, c, r) != 0)
 		return -1;

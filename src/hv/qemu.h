@@ -37,6 +37,8 @@ struct qemu_env {
 	const char *accel;	/* "kvm" or "tcg", already resolved */
 	const char *ovmf_code;	/* UEFI only */
 	const char *ovmf_vars;	/* UEFI only: this VM's own copy */
+	long tsc_khz;		/* a microvm under TCG: the TSC rate its guest is told
+				 * (qemu_tsc_khz); 0: not told */
 };
 
 /* Runtime paths of VM C under BASE/<first 8 of uuid>/. */
@@ -46,6 +48,9 @@ int qemu_build_argv(const struct vm_config *c, const struct qemu_env *env,
 /* WANT auto|kvm|tcg -> "kvm" or "tcg"; NOTE explains a fallback to TCG.
  * NULL + err when kvm is demanded and unusable. */
 const char *qemu_accel_resolve(const char *want, char *note, size_t len);
+/* This host's TSC rate in kHz, measured (20 ms), rounded to the MHz: a
+ * guest under TCG reads the host's TSC.  0 when it cannot be measured. */
+long qemu_tsc_khz(void);
 /* The MAC of NIC IDX when the config gives none: stable per VM. */
 void qemu_default_mac(const struct vm_config *c, size_t idx, char out[18]);
 

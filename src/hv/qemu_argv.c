@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -135,19 +136,56 @@ add_identity(struct strv *a, const struct vm_config *c, const struct qemu_env *e
 	free(name);
 }
 
+/* QEMU's microvm: no PCI, no firmware, virtio-mmio devices. */
+static bool
+micro(const struct vm_config *c)
+{
+	return strcmp(c->machine, "microvm") == 0;
+}
+
+/* A microvm's options: no option ROMs to load, the ISA serial port for the
+ * console, the RTC, and ACPI (hardware-reduced: the power button, and how
+ * the guest finds its virtio-mmio devices when its kernel cannot take
+ * them from the command line). */
+#define MICROVM_OPTIONS "x-option-roms=off,isa-serial=on,rtc=on,acpi=on"
+
+long
+qemu_tsc_khz(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	struct timespec a, b;
+	unsigned long long t0, t1;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+	t0 = __builtin_ia32_rdtsc();
+	do {
+		clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+		ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+	} while (ns < 20 * 1000 * 1000);
+	t1 = __builtin_ia32_rdtsc();
+	/* Ticks a millisecond are kHz; rounded to the MHz. */
+	return (long)(((double)(t1 - t0) * 1e6 / (double)ns + 500) / 1000) * 1000;
+#else
+	return 0;
+#endif
+}
+
 static void
 add_machine(struct strv *a, const struct vm_config *c, const struct qemu_env *env)
 {
 	int cpus = vm_config_cpus(c);
 
 	strv_add(a, "-machine");
-	if (c->tuning.hugepage_kib > 0)
-		strv_addf(a, "%s,memory-backend=mem0", c->machine);
-	else
-		strv_add(a, c->machine);
+	strv_addf(a, "%s%s%s", c->machine, micro(c) ? "," MICROVM_OPTIONS : "",
+	    c->tuning.hugepage_kib > 0 ? ",memory-backend=mem0" : "");
 	strv_add2(a, "-accel", env->accel);
 	if (strcmp(env->accel, "kvm") == 0)
 		strv_add2(a, "-cpu", "host");
+	else if (micro(c))
+		/* Under TCG the default CPU model hangs a Linux guest on a
+		 * microvm after "tsc: Marking TSC unstable". */
+		strv_add2(a, "-cpu", "max");
 	strv_add(a, "-smp");
 	strv_addf(a, "%d,sockets=%d,cores=%d,threads=%d", cpus, c->sockets, c->cores, c->threads);
 	strv_add(a, "-m");
@@ -180,16 +218,28 @@ add_firmware(struct strv *a, const struct vm_config *c, const struct qemu_env *e
 	free(vars);
 }
 
+/*
+ * A microvm has no HPET and no ACPI PM timer, and its hardware-reduced ACPI
+ * leaves the PIT unused: under TCG a Linux guest whose quick TSC
+ * calibration fails (a busy host) marks its TSC unstable, has no clock
+ * left and hangs at boot.  Told the TSC's rate (the host's, under TCG), it
+ * calibrates nothing.
+ */
 static void
-add_kernel(struct strv *a, const struct vm_config *c)
+add_kernel(struct strv *a, const struct vm_config *c, const struct qemu_env *env)
 {
 	if (c->kernel == NULL)
 		return;
 	strv_add2(a, "-kernel", c->kernel);
 	if (c->initrd != NULL)
 		strv_add2(a, "-initrd", c->initrd);
-	if (c->cmdline != NULL)
+	if (micro(c) && env->tsc_khz > 0) {
+		strv_add(a, "-append");
+		strv_addf(a, "%s%stsc_early_khz=%ld", c->cmdline != NULL ? c->cmdline : "",
+		    c->cmdline != NULL ? " " : "", env->tsc_khz);
+	} else if (c->cmdline != NULL) {
 		strv_add2(a, "-append", c->cmdline);
+	}
 }
 
 /* Controllers needed by the disks: one virtio-scsi and one AHCI at most. */
@@ -226,7 +276,8 @@ add_disk(struct strv *a, const struct vm_config *c, size_t i, int *sata_port, in
 		snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
 	strv_add(a, "-device");
 	if (strcmp(bus, "virtio") == 0) {
-		strv_addf(a, "virtio-blk-pci,drive=disk%zu,id=vd%zu%s", i, i, boot);
+		strv_addf(a, "virtio-blk-%s,drive=disk%zu,id=vd%zu%s", micro(c) ? "device" : "pci",
+		    i, i, boot);
 	} else if (strcmp(bus, "scsi") == 0) {
 		strv_addf(a, "%s,drive=disk%zu,bus=scsi0.0,id=sd%zu%s",
 		    d->cdrom ? "scsi-cd" : "scsi-hd", i, i, boot);
@@ -260,9 +311,11 @@ add_disks(struct strv *a, const struct vm_config *c)
 }
 
 static const char *
-nic_device(const char *model)
+nic_device(const struct vm_config *c, const char *model)
 {
-	return strcmp(model, "virtio-net") == 0 ? "virtio-net-pci" : model;
+	if (strcmp(model, "virtio-net") == 0)
+		return micro(c) ? "virtio-net-device" : "virtio-net-pci";
+	return model;
 }
 
 static void
@@ -298,7 +351,7 @@ add_nic(struct strv *a, const struct vm_config *c, size_t i)
 	if (bootindex > 0)
 		snprintf(boot, sizeof boot, ",bootindex=%d", bootindex);
 	strv_add(a, "-device");
-	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu%s", nic_device(n->model), i, mac, i, boot);
+	strv_addf(a, "%s,netdev=net%zu,mac=%s,id=nic%zu%s", nic_device(c, n->model), i, mac, i, boot);
 	free(src);
 }
 
@@ -308,9 +361,10 @@ add_devices(struct strv *a, const struct vm_config *c, const struct qemu_run *r)
 	char *vnc;
 
 	/* Ballooning and entropy are always there: cheap, and tuning needs them. */
-	strv_add2(a, "-device", "virtio-balloon-pci,id=balloon0");
+	strv_add2(a, "-device", micro(c) ? "virtio-balloon-device,id=balloon0" :
+	    "virtio-balloon-pci,id=balloon0");
 	strv_add2(a, "-object", "rng-random,id=rng0,filename=/dev/urandom");
-	strv_add2(a, "-device", "virtio-rng-pci,rng=rng0");
+	strv_add2(a, "-device", micro(c) ? "virtio-rng-device,rng=rng0" : "virtio-rng-pci,rng=rng0");
 	add_chardev_socket(a, "serial0", r->serial, r->serial_log);
 	strv_add2(a, "-serial", "chardev:serial0");
 	if (strcmp(c->graphics, "vnc") == 0) {
@@ -348,11 +402,13 @@ qemu_build_argv(const struct vm_config *c, const struct qemu_env *env,
 		if (strcmp(c->nics[i].kind, "network") == 0)
 			return err_set("VM '%s': a libvirt network NIC needs a libvirt host; "
 			    "use user, bridge or tap networking here", c->name);
+	if (vm_machine_check(c) != 0)
+		return -1;
 	strv_init(out);
 	add_identity(out, c, env);
 	add_machine(out, c, env);
 	add_firmware(out, c, env);
-	add_kernel(out, c);
+	add_kernel(out, c, env);
 	add_disks(out, c);
 	for (size_t i = 0; i < c->nnics; i++)
 		add_nic(out, c, i);

@@ -73,7 +73,7 @@ struct vm_config {
 	char uuid[UUID_STR_LEN];
 	char *name;
 	char *state;		/* last state seen: off, running, paused, crashed, ... */
-	char *machine;		/* q35 | pc */
+	char *machine;		/* q35 | pc | microvm */
 	char *accel;		/* auto | kvm | tcg */
 	char *firmware;		/* bios | uefi */
 	int sockets, cores, threads;
@@ -145,7 +145,16 @@ int vm_config_cpus(const struct vm_config *c);
  * field. */
 int vm_parse_cpus(const char *s, int *cpus);
 int vm_parse_memory(const char *s, int64_t *mib);
-/* Backend-independent checks: name, ranges, enumerations. */
+/* What machine type MACHINE (q35, pc, microvm) can hold: a disk on BUS (a
+ * CD-ROM when CDROM), a NIC of MODEL, and the VM as a whole (microvm: a
+ * kernel to boot directly, no display, no UEFI).  0, or -1 + err naming
+ * the thing and what to use instead.  vm_config_validate calls them; the
+ * front ends call them to refuse a choice before anything is made. */
+int vm_machine_check_disk(const char *machine, const char *bus, bool cdrom);
+int vm_machine_check_nic(const char *machine, const char *model);
+int vm_machine_check(const struct vm_config *c);
+/* Backend-independent checks: name, ranges, enumerations, the machine
+ * type's limits. */
 int vm_config_validate(const struct vm_config *c);
 /* A boot order: "disk", "cdrom" and "network", each at most once, comma
  * separated ("cdrom,disk").  0, or -1 + err naming what is wrong. */

@@ -14,7 +14,7 @@
 #include "util/xalloc.h"
 
 /* The choices of each enumerated field, NULL-terminated. */
-const char *const vm_machines[] = { "q35", "pc", NULL };
+const char *const vm_machines[] = { "q35", "pc", "microvm", NULL };
 const char *const vm_accels[] = { "auto", "kvm", "tcg", NULL };
 const char *const vm_firmwares[] = { "bios", "uefi", NULL };
 const char *const vm_graphics[] = { "vnc", "none", NULL };
@@ -275,6 +275,54 @@ vm_forwards_parse(const char *s, struct vm_forward *out, size_t max, size_t *n)
 }
 
 int
+vm_machine_check_disk(const char *machine, const char *bus, bool cdrom)
+{
+	if (machine == NULL || bus == NULL)
+		return 0;
+	if (strcmp(machine, "microvm") == 0) {
+		if (cdrom)
+			return err_set("machine type microvm has no CD-ROM drive (no firmware to "
+			    "boot one, no PCI bus); attach the image as a disk, or use machine "
+			    "type q35");
+		if (strcmp(bus, "virtio") != 0)
+			return err_set("machine type microvm has only virtio-mmio devices, no %s "
+			    "bus; use disk bus virtio, or machine type q35", bus);
+	}
+	if (strcmp(machine, "q35") == 0 && strcmp(bus, "ide") == 0)
+		return err_set("machine type q35 has no IDE bus; use disk bus sata (its AHCI "
+		    "controller), or machine type pc");
+	return 0;
+}
+
+int
+vm_machine_check_nic(const char *machine, const char *model)
+{
+	if (machine != NULL && model != NULL && strcmp(machine, "microvm") == 0 &&
+	    strcmp(model, "virtio-net") != 0)
+		return err_set("machine type microvm has no PCI bus for NIC model %s; use "
+		    "virtio-net, or machine type q35", model);
+	return 0;
+}
+
+int
+vm_machine_check(const struct vm_config *c)
+{
+	if (strcmp(c->machine, "microvm") != 0)
+		return 0;
+	if (c->kernel == NULL)
+		return err_set("VM '%s': machine type microvm boots a kernel directly, with no "
+		    "firmware to boot a disk; give a kernel (--kernel, with --initrd)", c->name);
+	if (strcmp(c->graphics, "none") != 0)
+		return err_set("VM '%s': machine type microvm has no display (no VGA, no VNC); "
+		    "use graphics none, or machine type q35", c->name);
+	if (strcmp(c->firmware, "bios") != 0)
+		return err_set("VM '%s': machine type microvm has no %s firmware: it boots its "
+		    "kernel directly; use firmware bios, or machine type q35", c->name,
+		    c->firmware);
+	return 0;
+}
+
+int
 vm_config_validate(const struct vm_config *c)
 {
 	long long cpus;
@@ -303,6 +351,8 @@ vm_config_validate(const struct vm_config *c)
 		return err_prefix("VM '%s'", c->name);
 	if ((c->initrd != NULL || c->cmdline != NULL) && c->kernel == NULL)
 		return err_set("VM '%s': an initrd or kernel command line needs a kernel too", c->name);
+	if (vm_machine_check(c) != 0)
+		return -1;
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];
 
@@ -311,6 +361,8 @@ vm_config_validate(const struct vm_config *c)
 		if (check_choice("disk format", d->format, vm_disk_formats) != 0 ||
 		    check_choice("disk bus", d->bus, vm_disk_buses) != 0 ||
 		    (d->cache != NULL && check_choice("disk cache mode", d->cache, vm_disk_caches) != 0))
+			return err_prefix("VM '%s', disk '%s'", c->name, d->path);
+		if (vm_machine_check_disk(c->machine, d->bus, d->cdrom) != 0)
 			return err_prefix("VM '%s', disk '%s'", c->name, d->path);
 		if (d->cdrom && (strcmp(d->bus, "virtio") == 0 || strcmp(d->bus, "nvme") == 0))
 			return err_set("VM '%s': CD-ROM '%s' cannot sit on a %s bus; use sata, ide "
@@ -325,6 +377,8 @@ vm_config_validate(const struct vm_config *c)
 		if (check_choice("network kind", n->kind, vm_nic_kinds) != 0 ||
 		    check_choice("NIC model", n->model, vm_nic_models) != 0 ||
 		    (n->mac != NULL && check_mac(n->mac) != 0))
+			return err_prefix("VM '%s', NIC %zu", c->name, i);
+		if (vm_machine_check_nic(c->machine, n->model) != 0)
 			return err_prefix("VM '%s', NIC %zu", c->name, i);
 		if (n->forwards != NULL) {
 			struct vm_forward f[VM_MAX_FORWARDS];

@@ -339,11 +339,47 @@ check_hostname(const char *h)
 	return 0;
 }
 
+/* The machine type, on the host and with the template's choices. */
+static int
+check_machine(const struct provision_plan *p)
+{
+	if (p->machine == NULL || strcmp(p->machine, "microvm") != 0)
+		return 0;
+	if (!p->builtin)
+		return err_set("machine type: microvm is for the built-in backend only (libvirt "
+		    "9.0 cannot define one); use q35 on host '%s', or host local", p->host);
+	if (p->graphics != NULL && strcmp(p->graphics, "none") != 0)
+		return err_set("graphics: machine type microvm has no display (no VGA, no VNC); "
+		    "use graphics none, or machine type q35");
+	if (p->firmware != NULL && strcmp(p->firmware, "bios") != 0)
+		return err_set("firmware: machine type microvm has no %s firmware: it boots its "
+		    "kernel directly; use machine type q35 for it", p->firmware);
+	return 0;
+}
+
+/* The main disk's bus: one of the model's, on the machine type. */
+static int
+check_bus(const struct provision_plan *p)
+{
+	const char *b = p->disk_bus != NULL ? p->disk_bus : "";
+	size_t i;
+
+	for (i = 0; vm_disk_buses[i] != NULL; i++)
+		if (strcmp(b, vm_disk_buses[i]) == 0)
+			break;
+	if (vm_disk_buses[i] == NULL)
+		return err_set("disk bus: '%s' is not known; use virtio, scsi, sata, ide or nvme", b);
+	return vm_machine_check_disk(p->machine, b, false) != 0 ? err_prefix("disk bus") : 0;
+}
+
 static int
 check_cloud_init(const struct provision_plan *p)
 {
 	const char *u = p->ci_user, *h = p->hostname;
 
+	if (p->cloud_init && p->machine != NULL && strcmp(p->machine, "microvm") == 0)
+		return err_set("cloud-init: its seed is a CD-ROM, and machine type microvm has "
+		    "none; use machine type q35 for a cloud image");
 	if (!p->cloud_init) {
 		if (p->ssh_key != NULL || u != NULL)
 			return err_set("cloud-init: an ssh key or user needs cloud-init, which "
@@ -377,7 +413,7 @@ provision_check_field(const struct provision_plan *p, enum provision_field f)
 			return err_set("host: choose a host");
 		return 0;
 	case PROV_F_TEMPLATE:
-		return 0;
+		return check_machine(p);
 	case PROV_F_NAME:
 		if (p->name == NULL || p->name[0] == '\0')
 			return err_set("name: give the VM a name");
@@ -392,12 +428,19 @@ provision_check_field(const struct provision_plan *p, enum provision_field f)
 			    (long long)p->memory_mib, VM_MAX_MEMORY_MIB);
 		return 0;
 	case PROV_F_DISK:
+		if (p->disk != PROV_DISK_NONE && check_bus(p) != 0)
+			return -1;
 		return check_disk(p);
 	case PROV_F_ISO:
+		if (p->iso != NULL && vm_machine_check_disk(p->machine, "sata", true) != 0)
+			return err_prefix("ISO");
 		if (p->iso != NULL && p->builtin)
 			return check_local_file("ISO", p->iso);
 		return 0;
 	case PROV_F_KERNEL:
+		if (p->kernel == NULL && p->machine != NULL && strcmp(p->machine, "microvm") == 0)
+			return err_set("kernel: machine type microvm boots a kernel directly, with "
+			    "no firmware to boot a disk; give a kernel (and its initrd)");
 		if (p->template_source == TPL_KERNEL && p->kernel == NULL)
 			return err_set("kernel: template '%s' boots a kernel; give its path "
 			    "(and the initrd's)", p->template_name);
@@ -410,6 +453,9 @@ provision_check_field(const struct provision_plan *p, enum provision_field f)
 			return -1;
 		return 0;
 	case PROV_F_NETWORK:
+		if (p->network != NULL && strcmp(p->network, "none") != 0 &&
+		    vm_machine_check_nic(p->machine, p->nic_model) != 0)
+			return err_prefix("network");
 		return check_network(p);
 	case PROV_F_CLOUD_INIT:
 		return check_cloud_init(p);

@@ -91,8 +91,10 @@ apply_boot(struct vmedit *e, struct vm_config *c)
 		{ offsetof(struct vmedit, cmdline), "kernel command line" },
 		{ offsetof(struct vmedit, firmware), "firmware" },
 		{ offsetof(struct vmedit, machine), "machine type" },
+		{ offsetof(struct vmedit, graphics), "graphics" },
 	};
-	char **fields[] = { &c->kernel, &c->initrd, &c->cmdline, &c->firmware, &c->machine };
+	char **fields[] = { &c->kernel, &c->initrd, &c->cmdline, &c->firmware, &c->machine,
+		&c->graphics };
 
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		const char *v = *(const char *const *)((const char *)e + texts[i].off);
@@ -126,6 +128,23 @@ disk_size(const char *s, int64_t *bytes)
 static int
 apply_disks(struct vmedit *e, struct vm_config *c)
 {
+	if (e->disk_bus != NULL) {
+		size_t i;
+
+		if (e->add_disk == NULL && e->new_disk == NULL)
+			return err_set("disk bus: '%s' is the bus of a disk to add; give the disk "
+			    "too (--add-disk or --new-disk)", e->disk_bus);
+		for (i = 0; vm_disk_buses[i] != NULL; i++)
+			if (strcmp(e->disk_bus, vm_disk_buses[i]) == 0)
+				break;
+		if (vm_disk_buses[i] == NULL)
+			return err_set("disk bus: '%s' is not known; use virtio, scsi, sata, ide "
+			    "or nvme", e->disk_bus);
+		/* The new disk is made later (vmedit_run): its bus is checked now. */
+		if (e->new_disk != NULL && vm_machine_check_disk(c->machine, e->disk_bus,
+		    false) != 0)
+			return err_prefix("VM '%s', new disk", c->name);
+	}
 	if (e->remove_disk != NULL) {
 		size_t i;
 
@@ -144,6 +163,10 @@ apply_disks(struct vmedit *e, struct vm_config *c)
 		free(d->format);
 		d->format = xstrdup(n > 6 && strcmp(e->add_disk + n - 6, ".qcow2") == 0 ? "qcow2" :
 		    "raw");
+		if (e->disk_bus != NULL) {
+			free(d->bus);
+			d->bus = xstrdup(e->disk_bus);
+		}
 		changed(e, "disks");
 	}
 	if (e->new_disk != NULL) {
@@ -295,6 +318,10 @@ vmedit_run(struct hv *hv, struct vmedit *e, const struct vm_config *old, struct 
 			return -1;
 		d = vm_config_add_disk(c, made);
 		d->owned = true;
+		if (e->disk_bus != NULL) {
+			free(d->bus);
+			d->bus = xstrdup(e->disk_bus);
+		}
 	}
 	/* Only what the edit changed goes into the host's definition: a
 	 * libvirt domain keeps what vmtty does not model (hv_redefine). */

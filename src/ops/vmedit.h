@@ -19,8 +19,10 @@ struct vmedit {
 	/* What to change, as typed; NULL leaves it, "" clears a text field.
 	 * Paths are used as given (the CLI makes them absolute first). */
 	const char *cpus, *memory, *cmdline, *kernel, *initrd, *firmware, *machine, *boot;
+	const char *graphics;		/* vnc | none */
 	const char *add_disk;		/* an existing disk file or volume */
 	const char *new_disk;		/* SIZE: a new empty qcow2 made by vmtty */
+	const char *disk_bus;		/* the added or new disk's bus; NULL virtio */
 	const char *remove_disk;	/* a disk's number (from 0) or path */
 	const char *resize_disk;	/* DISK:SIZE, only ever larger */
 	const char *add_nic;		/* KIND[:SOURCE] */

@@ -676,6 +676,9 @@ vnc_view_open(struct ui *ui, const struct vm_config *c)
 			return 0;
 		}
 	}
+	if (c->machine != NULL && strcmp(c->machine, "microvm") == 0)
+		return err_set("VM '%s' is a microvm, which has no display at all (no VGA, no "
+		    "VNC); use its serial console ('c') instead", c->name);
 	if (c->graphics != NULL && strcmp(c->graphics, "none") == 0)
 		return err_set("VM '%s' has no graphical display (graphics=none); use its serial "
 		    "console ('c') instead", c->name);

@@ -13,8 +13,10 @@ set -eu
 
 KMETA=linux-image-cloud-amd64
 # insmod order; names missing from the package (built-in) are skipped.
+# virtio_mmio: the devices of QEMU's microvm machine (found through its ACPI
+# tables: this kernel takes no virtio_mmio.device= from the command line).
 MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
-virtio_pci virtio_balloon failover net_failover virtio_net virtio_blk
+virtio_pci virtio_mmio virtio_balloon failover net_failover virtio_net virtio_blk
 virtio_console virtio-rng button evdev"
 DISK_SIZE=64M
 

@@ -34,7 +34,7 @@ qemu-img create -q -f raw "$root/img/data.raw" 16M
 qemu-img create -q -f raw "$root/iso/install.iso" 1M
 qemu-img create -q -f raw "$root/iso/scsi.iso" 1M
 
-for name in tiny-kernel disk-buses pc-ide-nographics commas boot-order sata-first; do
+for name in tiny-kernel disk-buses pc-ide-nographics commas boot-order sata-first microvm; do
 	t_check "qemu accepts fixture '$name'" accepted "$name"
 done
 # Hugepages: the fixture's 256 MiB on 2M pages, reserved for the check

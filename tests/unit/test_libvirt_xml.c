@@ -88,19 +88,19 @@ cfg_pc_ide(struct vm_config *c, struct libvirt_env *env)
 	set(&c->graphics, "none");
 }
 
-/* IDE on q35 is the built-in AHCI; a /dev path is a block device. */
+/* SATA on q35 (its AHCI; q35 has no IDE bus); a /dev path is a block device. */
 static void
-cfg_q35_ide_block(struct vm_config *c, struct libvirt_env *env)
+cfg_q35_sata_block(struct vm_config *c, struct libvirt_env *env)
 {
 	struct vm_disk *d;
 
 	(void)env;
 	d = vm_config_add_disk(c, "/dev/vg0/guest");
 	set(&d->format, "raw");
-	set(&d->bus, "ide");
+	set(&d->bus, "sata");
 	d = vm_config_add_disk(c, "/iso/boot.iso");
 	set(&d->format, "raw");
-	set(&d->bus, "ide");
+	set(&d->bus, "sata");
 	d->cdrom = true;
 }
 
@@ -211,7 +211,7 @@ static const struct {
 	{ "tiny-kernel", cfg_tiny },
 	{ "disk-buses", cfg_buses },
 	{ "pc-ide-nographics", cfg_pc_ide },
-	{ "q35-ide-block", cfg_q35_ide_block },
+	{ "q35-sata-block", cfg_q35_sata_block },
 	{ "uefi-kvm-smp", cfg_uefi_kvm },
 	{ "nics", cfg_nics },
 	{ "escaping", cfg_escaping },

@@ -179,6 +179,39 @@ cfg_hugepages(struct vm_config *c, struct qemu_env *env)
 	c->tuning.balloon_mib = 160;
 }
 
+/* QEMU's microvm: the tiny guest with its disk, virtio-mmio devices only,
+ * no display, -cpu max and the TSC rate on the command line under TCG. */
+static void
+cfg_microvm(struct vm_config *c, struct qemu_env *env)
+{
+	env->tsc_khz = 2096000;
+	set(&c->machine, "microvm");
+	set(&c->graphics, "none");
+	c->memory_mib = 256;
+	c->kernel = xstrdup("/guest/vmlinuz");
+	c->initrd = xstrdup("/guest/initrd.img");
+	c->cmdline = xstrdup("console=ttyS0 vmtty.root=/dev/vda");
+	vm_config_add_disk(c, "/img/root.qcow2");
+	vm_config_add_nic(c, "user")->forwards = xstrdup("tcp:2222:22");
+}
+
+/* A microvm under KVM, two vCPUs, two disks (one raw, read-only). */
+static void
+cfg_microvm_kvm(struct vm_config *c, struct qemu_env *env)
+{
+	struct vm_disk *d;
+
+	env->accel = "kvm";
+	set(&c->machine, "microvm");
+	set(&c->graphics, "none");
+	c->sockets = 2;
+	c->kernel = xstrdup("/guest/vmlinuz");
+	vm_config_add_disk(c, "/img/root.qcow2");
+	d = vm_config_add_disk(c, "/img/data.raw");
+	set(&d->format, "raw");
+	d->readonly = true;
+}
+
 static const struct {
 	const char *name;
 	cfg_fn fn;
@@ -192,6 +225,8 @@ static const struct {
 	{ "boot-order", cfg_boot_order },
 	{ "sata-first", cfg_sata_first },
 	{ "hugepages", cfg_hugepages },
+	{ "microvm", cfg_microvm },
+	{ "microvm-kvm", cfg_microvm_kvm },
 };
 
 static void
@@ -201,7 +236,7 @@ test_fixtures(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL };
+		struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
 		struct vm_config c;
 		struct qemu_run r;
 		struct strv a;
@@ -246,7 +281,7 @@ test_fixtures(void **state)
 static void
 test_errors(void **state)
 {
-	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL };
+	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
 	struct vm_config c;
 	struct qemu_run r;
 	struct strv a;
@@ -265,6 +300,62 @@ test_errors(void **state)
 	longbase[sizeof longbase - 1] = '\0';
 	assert_int_equal(qemu_run_paths(longbase, &c, &r), -1);
 	assert_non_null(strstr(err_get(), "too long for unix sockets"));
+	vm_config_clear(&c);
+}
+
+/* What a microvm cannot have is refused by the model and by the argv
+ * builder, naming the thing; IDE is refused on q35 only. */
+static void
+test_machine_limits(void **state)
+{
+	struct qemu_env env = { "qemu-system-x86_64", "tcg", NULL, NULL, 0 };
+	struct vm_config c;
+	struct qemu_run r;
+	struct strv a;
+
+	(void)state;
+	vm_config_init(&c);
+	c.name = xstrdup("m");
+	snprintf(c.uuid, sizeof c.uuid, "0c0ffee0-1234-4abc-8def-000000000098");
+	set(&c.machine, "microvm");
+	set(&c.graphics, "none");
+	assert_int_equal(qemu_run_paths("/run/vmtty", &c, &r), 0);
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "give a kernel"));
+	assert_int_equal(qemu_build_argv(&c, &env, &r, &a), -1);
+	c.kernel = xstrdup("/guest/vmlinuz");
+	assert_int_equal(vm_config_validate(&c), 0);
+	set(&c.graphics, "vnc");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "microvm has no display"));
+	set(&c.graphics, "none");
+	set(&c.firmware, "uefi");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "no uefi firmware"));
+	set(&c.firmware, "bios");
+	set(&vm_config_add_disk(&c, "/img/a.qcow2")->bus, "nvme");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "only virtio-mmio devices, no nvme bus"));
+	set(&c.disks[0].bus, "virtio");
+	c.disks[0].cdrom = true;
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "no CD-ROM drive"));
+	c.disks[0].cdrom = false;
+	set(&vm_config_add_nic(&c, "user")->model, "e1000e");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "no PCI bus for NIC model e1000e"));
+	set(&c.nics[0].model, "virtio-net");
+	assert_int_equal(vm_config_validate(&c), 0);
+	/* q35: IDE refused, SATA taken; pc: IDE taken. */
+	set(&c.machine, "q35");
+	set(&c.disks[0].bus, "ide");
+	assert_int_equal(vm_config_validate(&c), -1);
+	assert_non_null(strstr(err_get(), "q35 has no IDE bus; use disk bus sata"));
+	set(&c.disks[0].bus, "sata");
+	assert_int_equal(vm_config_validate(&c), 0);
+	set(&c.machine, "pc");
+	set(&c.disks[0].bus, "ide");
+	assert_int_equal(vm_config_validate(&c), 0);
 	vm_config_clear(&c);
 }
 
@@ -292,6 +383,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_machine_limits),
 		cmocka_unit_test(test_default_mac_stable),
 	};
 

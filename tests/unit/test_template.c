@@ -45,7 +45,8 @@ static void
 test_shipped(void **state)
 {
 	static const char *const names[] = { "alpine-iso", "blank", "debian-12-cloud",
-		"fedora-cloud", "freebsd-iso", "tiny-linux", "ubuntu-24.04-cloud", "windows-11" };
+		"fedora-cloud", "freebsd-iso", "microvm-linux", "tiny-linux", "ubuntu-24.04-cloud",
+		"windows-11" };
 	const char *dirs[] = { SHIPPED, NULL };
 	struct template *v;
 	size_t n, ne, files = 0;
@@ -123,6 +124,15 @@ test_shipped_values(void **state)
 	assert_int_equal(t.disk_gib, 0);
 	assert_int_equal(t.memory_mib, 256);
 	assert_non_null(strstr(t.notes, "about 4 s under TCG."));
+	template_clear(&t);
+
+	assert_int_equal(template_find(dirs, "microvm-linux", &t), 0);
+	assert_int_equal(t.source, TPL_KERNEL);
+	assert_string_equal(t.machine, "microvm");
+	assert_string_equal(t.graphics, "none");
+	assert_string_equal(t.disk_bus, "virtio");
+	assert_string_equal(t.nic_model, "virtio-net");
+	assert_string_equal(t.cmdline, "console=ttyS0");
 	template_clear(&t);
 
 	assert_int_equal(template_find(dirs, "debian-12-cloud", &t), 0);
