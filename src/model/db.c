@@ -200,6 +200,12 @@ static const char *const migrations[] = {
 	 * now also means "started when the supervisor begins" for them). */
 	"ALTER TABLE vms ADD COLUMN on_crash TEXT NOT NULL DEFAULT 'leave'"
 	"  CHECK (on_crash IN ('leave', 'restart'));",
+	/* 11 -> 12: disk bus "ide" is refused on machine types other than pc
+	 * (q35 has no IDE bus).  A disk of before that said "ide" on q35 was
+	 * always put on its AHCI controller, which is what "sata" says: the
+	 * name changes, the guest sees the same disk. */
+	"UPDATE disks SET bus = 'sata' WHERE bus = 'ide'"
+	"  AND vm_id IN (SELECT id FROM vms WHERE machine <> 'pc');",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

@@ -338,6 +338,10 @@ test_migrate_with_backup(void **state)
 	    "INSERT INTO vms (id, host_id, uuid, name, memory_mib, created, updated)"
 	    " VALUES (7, 1, '11111111-0000-4000-8000-000000000001', 'keep', 256, 0, 0);"
 	    "INSERT INTO disks (vm_id, idx, path) VALUES (7, 0, '/img/keep.qcow2');"
+	    "INSERT INTO disks (vm_id, idx, path, bus) VALUES (7, 1, '/img/old-ide.qcow2', 'ide');"
+	    "INSERT INTO vms (id, host_id, uuid, name, machine, memory_mib, created, updated)"
+	    " VALUES (8, 1, '11111111-0000-4000-8000-000000000002', 'pcvm', 'pc', 64, 0, 0);"
+	    "INSERT INTO disks (vm_id, idx, path, bus) VALUES (8, 0, '/img/pc-ide.qcow2', 'ide');"
 	    "INSERT INTO tuning (vm_id, hugepages) VALUES (7, 1);"
 	    "INSERT INTO snapshots (vm_id, name, description, created) VALUES (7, 'old', 'x', 5);"
 	    "PRAGMA user_version = 2;");
@@ -359,8 +363,18 @@ test_migrate_with_backup(void **state)
 
 		/* The VM and its disk survived the table rebuild... */
 		assert_int_equal(vm_load(db, 7, &c), 0);
-		assert_int_equal(c.ndisks, 1);
+		assert_int_equal(c.ndisks, 2);
 		assert_string_equal(c.disks[0].path, "/img/keep.qcow2");
+		/* Schema 12: IDE on q35 was its AHCI all along: now said "sata",
+		 * and the VM still saves; on pc it stays IDE. */
+		assert_string_equal(c.disks[1].bus, "sata");
+		assert_int_equal(vm_config_validate(&c), 0);
+		vm_config_clear(&c);
+		assert_int_equal(vm_load(db, 8, &c), 0);
+		assert_string_equal(c.disks[0].bus, "ide");
+		assert_int_equal(vm_config_validate(&c), 0);
+		vm_config_clear(&c);
+		assert_int_equal(vm_load(db, 7, &c), 0);
 		/* Schema 4: not made by vmtty, nothing pending; schema 5: no
 		 * boot order (the disks in order). */
 		assert_false(c.disks[0].owned);
@@ -372,7 +386,7 @@ test_migrate_with_backup(void **state)
 		vm_config_clear(&c);
 		/* Schema 6: persistent, no autostart, the memory the maximum. */
 		assert_int_equal(vm_list(db, "local", &v, &nv), 0);
-		assert_int_equal(nv, 1);
+		assert_int_equal(nv, 2);
 		assert_true(v[0].persistent);
 		assert_false(v[0].autostart);
 		assert_int_equal(v[0].max_memory_mib, v[0].memory_mib);
