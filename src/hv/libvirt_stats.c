@@ -4,7 +4,9 @@
  * leaves groups out of it (the test driver reports the state only) is
  * asked domain by domain for what is missing: virDomainGetInfo,
  * GetVcpus, MemoryStats, and BlockStats / InterfaceStats for each disk
- * and NIC of the domain's XML.
+ * and NIC of the domain's XML.  The job a running or paused domain runs
+ * (a migration) comes from virDomainGetJobStats, one call per such domain
+ * while the driver has it.
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
@@ -323,10 +325,64 @@ ask_rest(virDomainPtr dom, struct hv_stats *s, int have)
 		ask_devices(dom, s, have);
 }
 
+static int64_t
+job_ull(virTypedParameterPtr p, int n, const char *key)
+{
+	unsigned long long v;
+
+	if (virTypedParamsGetULLong(p, n, key, &v) != 1 || v > INT64_MAX)
+		return -1;
+	return (int64_t)v;
+}
+
+/*
+ * The job DOM runs now, if any (a migration out or in, a save, a dump):
+ * one virDomainGetJobStats.  The bulk stats have no job group (libvirt
+ * 9.0), so this is a call per domain, made only for running and paused
+ * ones, and its answer when no job runs is cheap (no monitor command).
+ * Returns false when the driver has no job statistics at all (the test
+ * driver): the caller asks no more domains of this host this time.
+ */
+static bool
+ask_job(virDomainPtr dom, struct hv_stats *s)
+{
+	virTypedParameterPtr p = NULL;
+	int type = VIR_DOMAIN_JOB_NONE, n = 0;
+	struct hv_job_stats *j = &s->job;
+
+	if (virDomainGetJobStats(dom, &type, &p, &n, 0) != 0) {
+		virErrorPtr e = virGetLastError();
+
+		if (e != NULL && (e->code == VIR_ERR_NO_SUPPORT ||
+		    e->code == VIR_ERR_OPERATION_UNSUPPORTED))
+			return false;
+		log_debug("libvirt: job stats: %s", libvirt_errmsg());
+		return true;
+	}
+	if (type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED) {
+		j->type = type == VIR_DOMAIN_JOB_BOUNDED ? HV_JOB_BOUNDED : HV_JOB_UNBOUNDED;
+		j->elapsed_ms = job_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
+		j->remaining_ms = job_ull(p, n, VIR_DOMAIN_JOB_TIME_REMAINING);
+		j->data_total = job_ull(p, n, VIR_DOMAIN_JOB_DATA_TOTAL);
+		j->data_processed = job_ull(p, n, VIR_DOMAIN_JOB_DATA_PROCESSED);
+		j->data_remaining = job_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+		j->mem_total = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_TOTAL);
+		j->mem_processed = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
+		j->mem_remaining = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_REMAINING);
+		j->disk_total = job_ull(p, n, VIR_DOMAIN_JOB_DISK_TOTAL);
+		j->disk_processed = job_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
+		j->disk_remaining = job_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
+	}
+	virTypedParamsFree(p, n);
+	return true;
+}
+
 /* Domain by domain: the driver has no bulk stats at all. */
 static void
 one_by_one(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_stats *out)
 {
+	bool jobs = true;
+
 	for (size_t i = 0; i < n; i++) {
 		bool missing;
 		virDomainPtr dom = libvirt_lookup(hv, vms[i], &missing);
@@ -339,6 +395,8 @@ one_by_one(struct hv *hv, const struct vm_config *const *vms, size_t n, struct h
 		out[i].found = true;
 		out[i].state = HV_UNKNOWN;
 		ask_rest(dom, &out[i], 0);
+		if (jobs && (out[i].state == HV_RUNNING || out[i].state == HV_PAUSED))
+			jobs = ask_job(dom, &out[i]);
 		virDomainFree(dom);
 	}
 }
@@ -350,6 +408,7 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 	virDomainStatsRecordPtr *recs = NULL;
 	struct vm_key *keys, key, *k;
 	char uuid[VIR_UUID_STRING_BUFLEN];
+	bool jobs = true;
 	int nr;
 
 	if (conn == NULL)
@@ -381,6 +440,8 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 		have = from_record(recs[r], &out[k->i]);
 		if (have != HAVE_ALL)
 			ask_rest(recs[r]->dom, &out[k->i], have);
+		if (jobs && (out[k->i].state == HV_RUNNING || out[k->i].state == HV_PAUSED))
+			jobs = ask_job(recs[r]->dom, &out[k->i]);
 	}
 	virDomainStatsRecordListFree(recs);
 	free(keys);
