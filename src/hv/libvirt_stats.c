@@ -6,17 +6,19 @@
  * GetVcpus, MemoryStats, and BlockStats / InterfaceStats for each disk
  * and NIC of the domain's XML.  The job a running or paused domain runs
  * (a migration) comes from virDomainGetJobStats, one call per such domain
- * while the driver has it.
+ * while the driver has it, within a time budget per sample.
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
 #include "hv/libvirt_priv.h"
 #include "hv/libvirt_xml_priv.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -377,6 +379,50 @@ ask_job(virDomainPtr dom, struct hv_stats *s)
 	return true;
 }
 
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The jobs of the running and paused domains among RECS[0..NR) (IDX[r]:
+ * the slot in OUT of record r, SIZE_MAX none): a call each, which on a
+ * remote host is a round trip each.  So that many domains on a slow link
+ * never make the whole sample late (the host would look down), the calls
+ * stop after JOB_BUDGET_MS, starting at a random domain each sample: past
+ * the budget every domain is still asked now and then.
+ */
+#define JOB_BUDGET_MS 1000
+
+static void
+jobs_of(virDomainStatsRecordPtr *recs, int nr, const size_t *idx, struct hv_stats *out)
+{
+	long long t0 = mono_ms();
+	int start = nr > 0 ? (int)(random() % nr) : 0;
+
+	for (int j = 0; j < nr; j++) {
+		int r = (start + j) % nr;
+		struct hv_stats *s;
+
+		if (idx[r] == SIZE_MAX)
+			continue;
+		s = &out[idx[r]];
+		if (s->state != HV_RUNNING && s->state != HV_PAUSED)
+			continue;
+		if (!ask_job(recs[r]->dom, s))
+			return;
+		if (mono_ms() - t0 > JOB_BUDGET_MS) {
+			log_debug("libvirt: job stats: %d of %d domains asked within %d ms", j + 1, nr,
+			    JOB_BUDGET_MS);
+			return;
+		}
+	}
+}
+
 /* Domain by domain: the driver has no bulk stats at all. */
 static void
 one_by_one(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_stats *out)
@@ -408,7 +454,7 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 	virDomainStatsRecordPtr *recs = NULL;
 	struct vm_key *keys, key, *k;
 	char uuid[VIR_UUID_STRING_BUFLEN];
-	bool jobs = true;
+	size_t *idx;
 	int nr;
 
 	if (conn == NULL)
@@ -429,7 +475,9 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 		keys[i].i = i;
 	}
 	qsort(keys, n, sizeof *keys, key_cmp);
+	idx = xcalloc((size_t)nr + 1, sizeof *idx);
 	for (int r = 0; r < nr; r++) {
+		idx[r] = SIZE_MAX;
 		int have;
 
 		if (virDomainGetUUIDString(recs[r]->dom, uuid) != 0)
@@ -440,9 +488,10 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 		have = from_record(recs[r], &out[k->i]);
 		if (have != HAVE_ALL)
 			ask_rest(recs[r]->dom, &out[k->i], have);
-		if (jobs && (out[k->i].state == HV_RUNNING || out[k->i].state == HV_PAUSED))
-			jobs = ask_job(recs[r]->dom, &out[k->i]);
+		idx[r] = k->i;
 	}
+	jobs_of(recs, nr, idx, out);
+	free(idx);
 	virDomainStatsRecordListFree(recs);
 	free(keys);
 	return 0;
