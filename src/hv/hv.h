@@ -235,6 +235,24 @@ struct hv_nic_stats {
 	int64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 };
 
+/* A long job of the VM (a migration, a save, a dump, a backup) as the host
+ * reports it while it runs: libvirt's virDomainGetJobStats.  TYPE is
+ * HV_JOB_NONE when none runs or the host cannot tell (built-in VMs); then
+ * nothing else is set.  Times in ms, sizes in bytes; -1 unknown. */
+enum hv_job_type {
+	HV_JOB_NONE,		/* libvirt's numbers: VIR_DOMAIN_JOB_NONE */
+	HV_JOB_BOUNDED,		/* its end is known (time_remaining) */
+	HV_JOB_UNBOUNDED,	/* it runs until something stops it */
+};
+
+struct hv_job_stats {
+	enum hv_job_type type;
+	int64_t elapsed_ms, remaining_ms;
+	int64_t data_total, data_processed, data_remaining;	/* memory + disk */
+	int64_t mem_total, mem_processed, mem_remaining;
+	int64_t disk_total, disk_processed, disk_remaining;
+};
+
 struct hv_stats {
 	bool found;		/* the host knows the VM; else nothing below is set */
 	enum hv_state state;
@@ -251,6 +269,7 @@ struct hv_stats {
 	size_t ndisk;
 	struct hv_nic_stats *nic;	/* allocated */
 	size_t nnic;
+	struct hv_job_stats job;	/* its long job; type HV_JOB_NONE: none */
 	char note[256];		/* what the host cannot tell, in a sentence; "" */
 };
 

@@ -4,17 +4,21 @@
  * leaves groups out of it (the test driver reports the state only) is
  * asked domain by domain for what is missing: virDomainGetInfo,
  * GetVcpus, MemoryStats, and BlockStats / InterfaceStats for each disk
- * and NIC of the domain's XML.
+ * and NIC of the domain's XML.  The job a running or paused domain runs
+ * (a migration) comes from virDomainGetJobStats, one call per such domain
+ * while the driver has it, within a time budget per sample.
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
 #include "hv/libvirt_priv.h"
 #include "hv/libvirt_xml_priv.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -323,10 +327,108 @@ ask_rest(virDomainPtr dom, struct hv_stats *s, int have)
 		ask_devices(dom, s, have);
 }
 
+static int64_t
+job_ull(virTypedParameterPtr p, int n, const char *key)
+{
+	unsigned long long v;
+
+	if (virTypedParamsGetULLong(p, n, key, &v) != 1 || v > INT64_MAX)
+		return -1;
+	return (int64_t)v;
+}
+
+/*
+ * The job DOM runs now, if any (a migration out or in, a save, a dump):
+ * one virDomainGetJobStats.  The bulk stats have no job group (libvirt
+ * 9.0), so this is a call per domain, made only for running and paused
+ * ones, and its answer when no job runs is cheap (no monitor command).
+ * Returns false when the driver has no job statistics at all (the test
+ * driver): the caller asks no more domains of this host this time.
+ */
+static bool
+ask_job(virDomainPtr dom, struct hv_stats *s)
+{
+	virTypedParameterPtr p = NULL;
+	int type = VIR_DOMAIN_JOB_NONE, n = 0;
+	struct hv_job_stats *j = &s->job;
+
+	if (virDomainGetJobStats(dom, &type, &p, &n, 0) != 0) {
+		virErrorPtr e = virGetLastError();
+
+		if (e != NULL && (e->code == VIR_ERR_NO_SUPPORT ||
+		    e->code == VIR_ERR_OPERATION_UNSUPPORTED))
+			return false;
+		log_debug("libvirt: job stats: %s", libvirt_errmsg());
+		return true;
+	}
+	if (type == VIR_DOMAIN_JOB_BOUNDED || type == VIR_DOMAIN_JOB_UNBOUNDED) {
+		j->type = type == VIR_DOMAIN_JOB_BOUNDED ? HV_JOB_BOUNDED : HV_JOB_UNBOUNDED;
+		j->elapsed_ms = job_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
+		j->remaining_ms = job_ull(p, n, VIR_DOMAIN_JOB_TIME_REMAINING);
+		j->data_total = job_ull(p, n, VIR_DOMAIN_JOB_DATA_TOTAL);
+		j->data_processed = job_ull(p, n, VIR_DOMAIN_JOB_DATA_PROCESSED);
+		j->data_remaining = job_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+		j->mem_total = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_TOTAL);
+		j->mem_processed = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
+		j->mem_remaining = job_ull(p, n, VIR_DOMAIN_JOB_MEMORY_REMAINING);
+		j->disk_total = job_ull(p, n, VIR_DOMAIN_JOB_DISK_TOTAL);
+		j->disk_processed = job_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
+		j->disk_remaining = job_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
+	}
+	virTypedParamsFree(p, n);
+	return true;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The jobs of the running and paused domains among RECS[0..NR) (IDX[r]:
+ * the slot in OUT of record r, SIZE_MAX none): a call each, which on a
+ * remote host is a round trip each.  So that many domains on a slow link
+ * never make the whole sample late (the host would look down), the calls
+ * stop after JOB_BUDGET_MS, starting at a random domain each sample: past
+ * the budget every domain is still asked now and then.
+ */
+#define JOB_BUDGET_MS 1000
+
+static void
+jobs_of(virDomainStatsRecordPtr *recs, int nr, const size_t *idx, struct hv_stats *out)
+{
+	long long t0 = mono_ms();
+	int start = nr > 0 ? (int)(random() % nr) : 0;
+
+	for (int j = 0; j < nr; j++) {
+		int r = (start + j) % nr;
+		struct hv_stats *s;
+
+		if (idx[r] == SIZE_MAX)
+			continue;
+		s = &out[idx[r]];
+		if (s->state != HV_RUNNING && s->state != HV_PAUSED)
+			continue;
+		if (!ask_job(recs[r]->dom, s))
+			return;
+		if (mono_ms() - t0 > JOB_BUDGET_MS) {
+			log_debug("libvirt: job stats: %d of %d domains asked within %d ms", j + 1, nr,
+			    JOB_BUDGET_MS);
+			return;
+		}
+	}
+}
+
 /* Domain by domain: the driver has no bulk stats at all. */
 static void
 one_by_one(struct hv *hv, const struct vm_config *const *vms, size_t n, struct hv_stats *out)
 {
+	bool jobs = true;
+
 	for (size_t i = 0; i < n; i++) {
 		bool missing;
 		virDomainPtr dom = libvirt_lookup(hv, vms[i], &missing);
@@ -339,6 +441,8 @@ one_by_one(struct hv *hv, const struct vm_config *const *vms, size_t n, struct h
 		out[i].found = true;
 		out[i].state = HV_UNKNOWN;
 		ask_rest(dom, &out[i], 0);
+		if (jobs && (out[i].state == HV_RUNNING || out[i].state == HV_PAUSED))
+			jobs = ask_job(dom, &out[i]);
 		virDomainFree(dom);
 	}
 }
@@ -350,6 +454,7 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 	virDomainStatsRecordPtr *recs = NULL;
 	struct vm_key *keys, key, *k;
 	char uuid[VIR_UUID_STRING_BUFLEN];
+	size_t *idx;
 	int nr;
 
 	if (conn == NULL)
@@ -370,7 +475,9 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 		keys[i].i = i;
 	}
 	qsort(keys, n, sizeof *keys, key_cmp);
+	idx = xcalloc((size_t)nr + 1, sizeof *idx);
 	for (int r = 0; r < nr; r++) {
+		idx[r] = SIZE_MAX;
 		int have;
 
 		if (virDomainGetUUIDString(recs[r]->dom, uuid) != 0)
@@ -381,7 +488,10 @@ libvirt_stats(struct hv *hv, const struct vm_config *const *vms, size_t n, struc
 		have = from_record(recs[r], &out[k->i]);
 		if (have != HAVE_ALL)
 			ask_rest(recs[r]->dom, &out[k->i], have);
+		idx[r] = k->i;
 	}
+	jobs_of(recs, nr, idx, out);
+	free(idx);
 	virDomainStatsRecordListFree(recs);
 	free(keys);
 	return 0;

@@ -18,12 +18,15 @@ enum fam_kind {
 	F_VCPU,		/* each vCPU's time, label vcpu */
 	F_DISK,		/* an int64 of struct stats_disk at OFF, label target_device */
 	F_NIC,		/* an int64 of struct stats_nic at OFF, label target_device */
+	F_JOBTYPE,	/* the job's type as libvirt numbers it, while one runs */
+	F_JOB,		/* an int64 of struct hv_job_stats at OFF, while a job runs */
 };
 
 enum fam_unit {
 	U_ONE,
 	U_KIB,		/* KiB, published in bytes */
 	U_NS,		/* nanoseconds, published in seconds */
+	U_MS,		/* milliseconds, published in seconds */
 };
 
 struct family {
@@ -38,6 +41,7 @@ struct family {
 #define VM(f) offsetof(struct stats_vm, f)
 #define DISK(f) offsetof(struct stats_disk, f)
 #define NIC(f) offsetof(struct stats_nic, f)
+#define JOB(f) offsetof(struct hv_job_stats, f)
 
 static const struct family families[] = {
 	{ "libvirt_domain_info_meta", "gauge", "Domain metadata: its uuid.", F_META, 0, U_ONE },
@@ -89,6 +93,41 @@ static const struct family families[] = {
 	  U_ONE },
 	{ "libvirt_domain_interface_stats_transmit_packets_total", "counter",
 	  "Number of packets transmitted on a network interface.", F_NIC, NIC(tx_packets), U_ONE },
+	/* A domain's job (a migration), only while one runs: the names,
+	 * types and units of prometheus-libvirt-exporter (inovex), whose
+	 * file_* are libvirt's disk_* figures (virDomainJobInfo's file*). */
+	{ "libvirt_domain_job_info_type", "gauge",
+	  "Code of the domain job type. 1: bounded (its end is known), 2: unbounded. No series "
+	  "while no job runs.", F_JOBTYPE, 0, U_ONE },
+	{ "libvirt_domain_job_info_time_elapsed_seconds", "gauge",
+	  "Time elapsed since the start of the domain job, in seconds.", F_JOB, JOB(elapsed_ms),
+	  U_MS },
+	{ "libvirt_domain_job_info_time_remaining_seconds", "gauge",
+	  "Time remaining until the end of the domain job (bounded jobs), in seconds.", F_JOB,
+	  JOB(remaining_ms), U_MS },
+	{ "libvirt_domain_job_info_data_total_bytes", "gauge",
+	  "Data total of the domain job (memory and disks), in bytes.", F_JOB, JOB(data_total),
+	  U_ONE },
+	{ "libvirt_domain_job_info_data_processed_bytes", "gauge",
+	  "Data processed of the domain job (memory and disks), in bytes.", F_JOB,
+	  JOB(data_processed), U_ONE },
+	{ "libvirt_domain_job_info_data_remaining_bytes", "gauge",
+	  "Data remaining of the domain job (memory and disks), in bytes.", F_JOB,
+	  JOB(data_remaining), U_ONE },
+	{ "libvirt_domain_job_info_memory_total_bytes", "gauge",
+	  "Memory total of the domain job, in bytes.", F_JOB, JOB(mem_total), U_ONE },
+	{ "libvirt_domain_job_info_memory_processed_bytes", "gauge",
+	  "Memory processed of the domain job, in bytes.", F_JOB, JOB(mem_processed), U_ONE },
+	{ "libvirt_domain_job_info_memory_remaining_bytes", "gauge",
+	  "Memory remaining of the domain job, in bytes.", F_JOB, JOB(mem_remaining), U_ONE },
+	{ "libvirt_domain_job_info_file_total_bytes", "gauge",
+	  "File (disk) total of the domain job, in bytes.", F_JOB, JOB(disk_total), U_ONE },
+	{ "libvirt_domain_job_info_file_processed_bytes", "gauge",
+	  "File (disk) processed of the domain job, in bytes.", F_JOB, JOB(disk_processed),
+	  U_ONE },
+	{ "libvirt_domain_job_info_file_remaining_bytes", "gauge",
+	  "File (disk) remaining of the domain job, in bytes.", F_JOB, JOB(disk_remaining),
+	  U_ONE },
 };
 
 int
@@ -152,6 +191,9 @@ sample(FILE *out, const char *name, const char *labels, const char *extra, const
 	case U_NS:
 		fprintf(out, "} %" PRId64 ".%09" PRId64 "\n", v / 1000000000, v % 1000000000);
 		break;
+	case U_MS:
+		fprintf(out, "} %" PRId64 ".%03" PRId64 "\n", v / 1000, v % 1000);
+		break;
 	}
 }
 
@@ -188,6 +230,14 @@ family_vm(FILE *out, const struct family *f, const struct stats_vm *v, const cha
 		for (size_t i = 0; i < v->nnic; i++)
 			sample(out, f->name, labels, "target_device", v->nic[i].name,
 			    field(&v->nic[i], f->off), f->unit);
+		break;
+	case F_JOBTYPE:
+		if (v->job.type != HV_JOB_NONE)
+			sample(out, f->name, labels, NULL, NULL, v->job.type, U_ONE);
+		break;
+	case F_JOB:
+		if (v->job.type != HV_JOB_NONE)
+			sample(out, f->name, labels, NULL, NULL, field(&v->job, f->off), f->unit);
 		break;
 	}
 }

@@ -3,7 +3,9 @@
  * the stats collectors last sampled, for `vmtty serve`.  Metric names and
  * labels follow the maintained libvirt exporter (libvirt_domain_info_*,
  * libvirt_domain_vcpu_*, libvirt_domain_memory_stats_*_bytes,
- * libvirt_domain_block_stats_*_total, libvirt_domain_interface_stats_*),
+ * libvirt_domain_block_stats_*_total, libvirt_domain_interface_stats_*,
+ * and libvirt_domain_job_info_* while a domain runs a job, as
+ * prometheus-libvirt-exporter names them),
  * with a `host` label before `domain` since one vmtty watches many hosts;
  * plus vmtty_host_up and vmtty_scrape_duration_seconds per host.  Every
  * family is one group with its HELP and TYPE lines; a number the host does

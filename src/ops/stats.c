@@ -253,6 +253,7 @@ fold(struct stats_vm *v, const struct hv_stats *r, const struct stats_vm *prev, 
 	v->mem_rss_kib = r->mem_rss_kib;
 	fold_disks(v, r, prev, dt);
 	fold_nics(v, r, prev, dt);
+	v->job = r->job;
 	snprintf(v->note, sizeof v->note, "%s", r->note);
 }
 

@@ -69,6 +69,7 @@ struct stats_vm {
 	int64_t rd_bytes, wr_bytes, rd_reqs, wr_reqs;
 	double rx_bps, tx_bps, rx_pps, tx_pps;
 	int64_t rx_bytes, tx_bytes;
+	struct hv_job_stats job;	/* its long job as sampled; type HV_JOB_NONE: none */
 	char note[256];		/* what the host could not tell */
 };
 

@@ -9,7 +9,7 @@
  * tables, struct hv, and every helper of the binary a plugin calls.  Bump
  * it whenever one of them changes; a plugin built for another number is
  * refused.  Each plugin says its number with VMTTY_PLUGIN_ABI_DEFINE. */
-#define VMTTY_PLUGIN_ABI 7
+#define VMTTY_PLUGIN_ABI 8
 #define VMTTY_PLUGIN_ABI_SYMBOL "vmtty_plugin_abi"
 
 /* In one source file of each plugin.  Weak: test programs that link the

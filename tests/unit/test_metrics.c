@@ -1,7 +1,7 @@
 /* ops/metrics: the Prometheus text of two hosts' VMs compared with
  * tests/data/metrics/two-hosts.prom (REGENERATE=1 rewrites it; review the
  * diff), label values escaped, unknown numbers left out, every family
- * grouped under one HELP and TYPE. */
+ * grouped under one HELP and TYPE, job series only while a job runs. */
 #include "unit.h"
 
 #include "ops/metrics.h"
@@ -90,6 +90,11 @@ test_fixture(void **state)
 	off(&v[1], "local", "db", "22222222-2222-4333-8444-555555555555");
 	/* A name with every character the format escapes. */
 	running(&v[2], "lab \"1\"", "a\\b\"c\nd", "33333333-2222-4333-8444-555555555555");
+	/* ...migrating: an unbounded job without disks, no time remaining. */
+	v[2].job = (struct hv_job_stats){ HV_JOB_UNBOUNDED, 2345, -1, 300000000, 120000000,
+	    180000000, 300000000, 120000000, 180000000, -1, -1, -1 };
+	/* A job the stats collector says none runs: no series, whatever the rest. */
+	v[1].job = (struct hv_job_stats){ HV_JOB_NONE, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 };
 	got = metrics_render(hosts, 3, v, 3, &len);
 	assert_int_equal(strlen(got), len);
 	if (regen != NULL && regen[0] == '1') {
@@ -113,6 +118,17 @@ test_fixture(void **state)
 	assert_null(strstr(got, "cpu_time_seconds_total{host=\"local\",domain=\"db\"}"));
 	assert_null(strstr(got, "target_device=\"nic0\""));
 	assert_non_null(strstr(got, "libvirt_domain_info_vstate{host=\"local\",domain=\"db\"} 5\n"));
+	/* Job series: only for the VM whose job runs, ms in seconds. */
+	assert_non_null(strstr(got, "\nlibvirt_domain_job_info_type{host=\"lab \\\"1\\\"\","
+	    "domain=\"a\\\\b\\\"c\\nd\"} 2\n"));
+	assert_non_null(strstr(got, "\nlibvirt_domain_job_info_time_elapsed_seconds{host=\"lab "
+	    "\\\"1\\\"\",domain=\"a\\\\b\\\"c\\nd\"} 2.345\n"));
+	assert_non_null(strstr(got, "\"} 120000000\n"));
+	assert_non_null(strstr(got, "# TYPE libvirt_domain_job_info_data_processed_bytes gauge\n"));
+	assert_null(strstr(got, "job_info_time_remaining_seconds{"));
+	assert_null(strstr(got, "job_info_file_total_bytes{"));
+	assert_null(strstr(got, "job_info_type{host=\"local\""));
+	assert_null(strstr(got, "job_info_data_total_bytes{host=\"local\""));
 	/* One HELP per family. */
 	assert_ptr_equal(strstr(got, "# HELP libvirt_domain_info_meta "),
 	    strstr(got, "# HELP libvirt_domain_info_meta"));
