@@ -629,9 +629,12 @@ done_pull(void *arg)
 	w->busy = false;
 	w->dl = DL_SIZED;
 	if (w->rc != 0) {
-		if (atomic_load(&w->cancel))
+		if (atomic_load(&w->cancel)) {
 			snprintf(w->job_error, sizeof w->job_error, "Download cancelled; the "
 			    "partial file stays in the image cache and the next try resumes it.");
+			/* (The status line said it was cancelling: it is done.) */
+			ui_status(w->ui, false, "%s", w->job_error);
+		}
 		ui_journal(w->ui, w->plan.host, w->plan.name, "create", false, w->job_error);
 		snprintf(w->error, sizeof w->error, "%s", w->job_error);
 		ui_intent(w->ui, UI_REDRAW);
