@@ -248,9 +248,10 @@ plan_restart(struct supervise *s, struct svm *vm, const char *action, const char
 
 	if (recent_tries(vm) >= SUPERVISE_RESTARTS) {
 		vm->phase = SUP_GAVE_UP;
-		record(s, vm, action, false, "%s; gave up: it was restarted %d times within %d s, "
-		    "so it stays crashed until it is started by hand", what, SUPERVISE_RESTARTS,
-		    SUPERVISE_WINDOW_MS / 1000);
+		record(s, vm, action, false, "%s; gave up after %d tries to restart it within "
+		    "%d s: it stays %s until it is started by hand", what, SUPERVISE_RESTARTS,
+		    SUPERVISE_WINDOW_MS / 1000,
+		    strcmp(action, "crash") == 0 ? "crashed" : "off");
 		return false;
 	}
 	vm->phase = SUP_WAIT;
