@@ -12,24 +12,10 @@
 
 #include "model/template.h"
 #include "ops/image.h"
+#include "ops/migrate.h"
 #include "util/err.h"
 #include "util/str.h"
 #include "util/xalloc.h"
-
-/* "12.3 MiB" */
-static void
-human(int64_t b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
 
 /* The state of the progress display. */
 struct pull_show {
@@ -47,7 +33,7 @@ on_starting(const char *url, const char *part, int64_t resume_from, void *arg)
 	(void)arg;
 	(void)part;
 	if (resume_from > 0) {
-		human(resume_from, size, sizeof size);
+		migrate_format_bytes(resume_from, size, sizeof size);
 		fprintf(stderr, "vmtty: resuming '%s' after %s\n", u, size);
 	} else {
 		fprintf(stderr, "vmtty: downloading '%s'\n", u);
@@ -64,9 +50,9 @@ on_progress(const struct fetch_progress *p, int done, void *arg)
 	char have[32], total[32], rate[32], left[32] = "";
 	int pct = p->total > 0 ? (int)(p->bytes * 100 / p->total) : -1;
 
-	human(p->bytes, have, sizeof have);
-	human(p->total > 0 ? p->total : 0, total, sizeof total);
-	human((int64_t)p->rate, rate, sizeof rate);
+	migrate_format_bytes(p->bytes, have, sizeof have);
+	migrate_format_bytes(p->total > 0 ? p->total : 0, total, sizeof total);
+	migrate_format_bytes((int64_t)p->rate, rate, sizeof rate);
 	if (p->eta >= 0)
 		snprintf(left, sizeof left, ", %lld:%02lld left", (long long)(p->eta / 60),
 		    (long long)(p->eta % 60));
@@ -230,7 +216,7 @@ image_list_cmd(bool json)
 		printf("%-40s %-20s %10s %-10s %s\n", "NAME", "TEMPLATE", "SIZE", "VERIFIED",
 		    "FILE");
 		for (size_t i = 0; i < n; i++) {
-			human(e[i].size, size, sizeof size);
+			migrate_format_bytes(e[i].size, size, sizeof size);
 			cli_print_cell(e[i].name != NULL ? e[i].name : "-", 40);
 			putchar(' ');
 			cli_print_cell(e[i].template_name != NULL ? e[i].template_name : "-", 20);

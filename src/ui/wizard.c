@@ -22,6 +22,7 @@
 #include "model/journal.h"
 #include "model/template.h"
 #include "model/vm.h"
+#include "ops/migrate.h"
 #include "util/err.h"
 #include "util/job.h"
 #include "util/xalloc.h"
@@ -832,21 +833,6 @@ draw_list(struct wizard *w, int y, int rows, int x, int width)
 	attrset(A_NORMAL);
 }
 
-/* "12.3 MiB" */
-static void
-human(int64_t b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
-
 /* The review's lines about the template's image: cached, or the download
  * it offers (with its size), or its progress bar. */
 static void
@@ -866,7 +852,7 @@ draw_download(struct wizard *w, int y, int *i, int x, int width)
 	if (w->dl == DL_SIZING)
 		snprintf(a, sizeof a, "size: asking...");
 	else if (w->dl_size >= 0)
-		human(w->dl_size, a, sizeof a);
+		migrate_format_bytes(w->dl_size, a, sizeof a);
 	else
 		snprintf(a, sizeof a, "size unknown");
 	snprintf(line, sizeof line, "Download:  %s (%s)", t->url, a);
@@ -892,9 +878,9 @@ draw_download(struct wizard *w, int y, int *i, int x, int width)
 		attrset(theme_attr(TH_RUNNING));
 		ui_put(y + (*i)++, x, width, line);
 		attrset(A_NORMAL);
-		human(p->bytes, a, sizeof a);
-		human(p->total > 0 ? p->total : 0, b, sizeof b);
-		human((int64_t)p->rate, r, sizeof r);
+		migrate_format_bytes(p->bytes, a, sizeof a);
+		migrate_format_bytes(p->total > 0 ? p->total : 0, b, sizeof b);
+		migrate_format_bytes((int64_t)p->rate, r, sizeof r);
 		snprintf(line, sizeof line, "%s of %s, %s/s, %lld s left", a, b, r,
 		    (long long)(p->eta >= 0 ? p->eta : 0));
 		ui_put(y + (*i)++, x, width, line);
