@@ -84,20 +84,26 @@ shot() { import -window root -depth 8 "$T_TMP/$1.ppm"; }
 score() { python3 "$VNC_TESTS/imgsim.py" "$T_TMP/$1.ppm" "$T_TMP/ref.png" "${@:2}"; }
 ncc_of() { sed -n 's/^ncc=\([0-9.-]*\) .*/\1/p' <<<"$1"; }
 above() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$1" "$2"; }
+# shows NAME MIN X Y W H: a screenshot NAME of the X screen whose rectangle
+# matches the framebuffer with an NCC above MIN; gone NAME MAX X Y W H: one
+# whose NCC is below MAX.  The last score stays in $out.  Polled: a terminal
+# drawing in software on a loaded machine paints a while after the last
+# byte reached it.
+shows() { shot "$1"; out=$(score "$1" "${@:3}"); above "$(ncc_of "$out")" "$2"; }
+gone() { shot "$1"; out=$(score "$1" "${@:3}"); above "$2" "$(ncc_of "$out")"; }
 
 # 1. Sixel.
 view sixel auto
 t_check "sixel: xterm's replies chose sixel" wait_for 10 grep -q 'termgfx: sixel: the terminal.s device attributes list 4' "$T_TMP/sixel.log"
 t_check "sixel: an image reaches the terminal" wait_for 30 grep -q 'termgfx: [0-9]* bytes of sixel' "$T_TMP/sixel.log"
 wait_for 30 settled sixel 'bytes of sixel'
-shot sixel
 read -r cw ch < <(sed -n 's/.*termgfx: sixel: .*; cell \([0-9]*\)x\([0-9]*\) px.*/\1 \2/p' "$T_TMP/sixel.log")
 read -r r c w h < <(grep 'bytes of sixel' "$T_TMP/sixel.log" | tail -1 |
 	sed 's/.* at \([0-9]*\),\([0-9]*\) (\([0-9]*\)x\([0-9]*\) cells).*/\1 \2 \3 \4/')
 echo "   cell ${cw}x${ch} px; image at row $r col $c, ${w}x${h} cells"
 # Sixel images are whole bands of 6 pixel rows.
 rect=("$((c * cw))" "$((r * ch))" "$((w * cw))" "$((h * ch / 6 * 6))")
-out=$(score sixel "${rect[@]}")
+wait_for 30 shows sixel "$SIXEL_MIN_NCC" "${rect[@]}"
 echo "   sixel pane vs framebuffer: $out (rect ${rect[*]})"
 sixel_ncc=$(ncc_of "$out")
 t_check "sixel: the pane is the guest's screen (NCC > $SIXEL_MIN_NCC)" above "$sixel_ncc" "$SIXEL_MIN_NCC"
@@ -108,8 +114,7 @@ echo "   one frame: $bytes bytes of sixel"
 xdotool key ctrl+bracketright
 xdotool type l
 t_check "sixel: back on the list" wait_for 30 settled sixel 'ui: frame drawn'
-shot list
-out=$(score list "${rect[@]}")
+wait_for 30 gone list 0.3 "${rect[@]}"
 echo "   the list where the pane was vs framebuffer: $out"
 t_check "sixel: after the pane closes the picture is gone (NCC < 0.3)" above 0.3 "$(ncc_of "$out")"
 kill "$XTERM" 2>/dev/null
@@ -144,13 +149,12 @@ else
 	wait_for 30 settled kitty 'bytes of kitty'
 	# Kitty draws on its next repaint: a moment after the last write.
 	wait_for 5 settled kitty 'ui: frame drawn'
-	shot kitty
 	read -r cw ch < <(sed -n 's/.*termgfx: kitty: .*; cell \([0-9]*\)x\([0-9]*\) px.*/\1 \2/p' "$T_TMP/kitty.log")
 	read -r r c w h < <(grep 'bytes of kitty' "$T_TMP/kitty.log" | tail -1 |
 		sed 's/.* at \([0-9]*\),\([0-9]*\) (\([0-9]*\)x\([0-9]*\) cells).*/\1 \2 \3 \4/')
 	echo "   cell ${cw}x${ch} px; image at row $r col $c, ${w}x${h} cells"
 	rect=("$((c * cw))" "$((r * ch))" "$((w * cw))" "$((h * ch))")
-	out=$(score kitty "${rect[@]}")
+	wait_for 30 shows kitty "$SIXEL_MIN_NCC" "${rect[@]}"
 	echo "   kitty pane vs framebuffer: $out (rect ${rect[*]})"
 	t_check "kitty: the pane is the guest's screen (NCC > $SIXEL_MIN_NCC)" above "$(ncc_of "$out")" "$SIXEL_MIN_NCC"
 	bytes=$(grep 'bytes of kitty' "$T_TMP/kitty.log" | tail -1 | sed 's/.*termgfx: \([0-9]*\) bytes.*/\1/')
@@ -161,8 +165,7 @@ else
 	xdotool key ctrl+bracketright
 	xdotool type l
 	t_check "kitty: back on the list" wait_for 30 settled kitty 'ui: frame drawn'
-	shot kitty-list
-	out=$(score kitty-list "${rect[@]}")
+	wait_for 30 gone kitty-list 0.3 "${rect[@]}"
 	echo "   the list where the pane was vs framebuffer: $out"
 	t_check "kitty: after the pane closes the picture is gone (NCC < 0.3)" above 0.3 "$(ncc_of "$out")"
 	kill "$XTERM" 2>/dev/null
