@@ -26,7 +26,8 @@ struct pull_show {
 };
 
 static void
-on_starting(const char *url, const char *part, int64_t resume_from, void *arg)
+on_starting(const char *url, const char *part, int64_t resume_from, int64_t dropped,
+    void *arg)
 {
 	char *u = str_escape(url), size[32];
 
@@ -35,6 +36,10 @@ on_starting(const char *url, const char *part, int64_t resume_from, void *arg)
 	if (resume_from > 0) {
 		migrate_format_bytes(resume_from, size, sizeof size);
 		fprintf(stderr, "vmtty: resuming '%s' after %s\n", u, size);
+	} else if (dropped > 0) {
+		migrate_format_bytes(dropped, size, sizeof size);
+		fprintf(stderr, "vmtty: the server of '%s' cannot resume a download; the %s kept "
+		    "from an earlier try were dropped and it downloads from the start\n", u, size);
 	} else {
 		fprintf(stderr, "vmtty: downloading '%s'\n", u);
 	}

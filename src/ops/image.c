@@ -422,6 +422,19 @@ image_pull(const struct image_source *s, const struct image_pull_opts *o, char *
 
 	*path = NULL;
 	*cached = false;
+	/* The cache lists an image by the URL's file name. */
+	final = image_url_file(s->url);
+	if (final[0] == '\0') {
+		char *u = str_escape(s->url);
+
+		err_set("'%s' names no file (it ends in '/' or has no path); give the address "
+		    "of the image file itself", u);
+		free(u);
+		free(final);
+		return -1;
+	}
+	free(final);
+	final = NULL;
 	memset(&hit, 0, sizeof hit);
 	memset(&add, 0, sizeof add);
 	if ((dir = image_cache_dir()) == NULL)
@@ -454,11 +467,10 @@ image_pull(const struct image_source *s, const struct image_pull_opts *o, char *
 			int cancelled;
 
 			part = part_path(dir, s->url);
-			if (o != NULL && o->starting != NULL)
-				o->starting(s->url, part, file_size(part), o->arg);
 			if (o != NULL) {
 				fo.cancel = o->cancel;
 				fo.progress = o->progress;
+				fo.starting = o->starting;
 				fo.arg = o->arg;
 			}
 			if (fetch_file(s->url, part, &fo, &cancelled) != 0 ||

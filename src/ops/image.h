@@ -32,8 +32,9 @@ struct image_source {
 struct image_pull_opts {
 	const atomic_bool *cancel;	/* set: stop, keep the .part */
 	fetch_progress_fn progress;	/* NULL: none */
-	/* Said once before a download starts: the URL and size (-1 unknown). */
-	void (*starting)(const char *url, const char *part, int64_t resume_from, void *arg);
+	/* Said once a download's server has answered: see fetch_opts. */
+	void (*starting)(const char *url, const char *part, int64_t resume_from,
+	    int64_t dropped, void *arg);
 	void *arg;
 };
 

@@ -34,6 +34,7 @@ fetch_global_init(void)
 struct fetch_xfer {
 	CURL *curl;
 	const struct fetch_opts *opts;
+	const char *url, *part;	/* fetch_file's */
 	int fd;			/* the partial file; -1: into BUF */
 	char *buf;
 	size_t len, max;
@@ -110,6 +111,7 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
 		return n;
 	}
 	if (!x->started) {
+		int64_t dropped = 0;
 		long code = 0;
 
 		x->started = true;
@@ -120,8 +122,11 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
 				x->write_errno = errno;
 				return 0;
 			}
+			dropped = x->have;
 			x->have = 0;
 		}
+		if (x->opts != NULL && x->opts->starting != NULL)
+			x->opts->starting(x->url, x->part, x->have, dropped, x->opts->arg);
 	}
 	while (off < n) {
 		ssize_t w = write(x->fd, data + off, n - off);
@@ -246,6 +251,8 @@ fetch_file(const char *url, const char *part, const struct fetch_opts *opts, int
 		goto out;
 	}
 	x.have = st.st_size;
+	x.url = url;
+	x.part = part;
 	setup(&x, url, errbuf);
 	if (x.have > 0) {
 		snprintf(range, sizeof range, "%lld-", (long long)x.have);

@@ -25,6 +25,13 @@ typedef void (*fetch_progress_fn)(const struct fetch_progress *p, int done, void
 struct fetch_opts {
 	const atomic_bool *cancel;	/* set: the transfer stops (-1, err "cancelled") */
 	fetch_progress_fn progress;	/* NULL: none */
+	/* Said once, when the server has answered and before the first byte
+	 * is written: RESUME_FROM bytes of the partial file PART are kept
+	 * (0: from the start); DROPPED bytes it had were thrown away because
+	 * the server sent the whole file to a request for the rest.  Not said
+	 * when nothing comes (an error, a lock held by another vmtty). */
+	void (*starting)(const char *url, const char *part, int64_t resume_from,
+	    int64_t dropped, void *arg);
 	void *arg;
 	long connect_timeout;		/* seconds; 0: $VMTTY_CONNECT_TIMEOUT, else 30 */
 };

@@ -7,6 +7,8 @@ DIR:
           but only N bytes, then closes the connection (the file is then
           removed, so the next request is served whole)
   .slow   B: send at most B bytes per second (for as long as it exists)
+  .norange  (for as long as it exists) the whole file to every request,
+          Range or not, as a server without Range support does
 Usage: imgserver.py DIR PORTFILE LOG [CERT.pem KEY.pem] (with a certificate:
 HTTPS)"""
 import http.server
@@ -46,7 +48,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         size = os.path.getsize(path)
         start = 0
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+        norange = os.path.exists(os.path.join(ROOT, ".norange"))
+        if rng and rng.startswith("bytes=") and rng.endswith("-") and not norange:
             start = int(rng[6:-1])
             if start >= size:
                 self.send_response(416)

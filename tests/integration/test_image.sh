@@ -34,6 +34,7 @@ make_image slow.qcow2 3
 make_image bad.qcow2 1
 make_image tui.qcow2 3
 make_image tty.qcow2 2
+make_image norange.qcow2 2
 (cd "$SRV" && sha256sum img.qcow2 resume.qcow2 slow.qcow2 tui.qcow2 >SHA256SUMS)
 IMG_SUM=$(sum_of "$SRV/img.qcow2")
 
@@ -126,6 +127,43 @@ t_status "the next pull resumes" 0 "$VMTTY" image pull "$URL/resume.qcow2" --che
 t_match "it says so" "resuming '$URL/resume.qcow2' after 976\.6 KiB" "$T_ERR"
 t_eq "with a Range request for the rest" "GET /resume.qcow2 range=bytes=1000000-" "$(cat "$LOG")"
 t_eq "and ends with a verified file" "$RES_SUM 0" "$(sum_of "$CACHE/sha256-$RES_SUM") $(part_size)"
+
+# 2b. Another vmtty holds the partial file: refused in one line, nothing
+# said of resuming, the partial file as it was.
+NR_SUM=$(sum_of "$SRV/norange.qcow2")
+echo 1000000 >"$SRV/.drop"
+t_status "norange.qcow2: a dropped connection fails the pull" 1 \
+	"$VMTTY" image pull "$URL/norange.qcow2" --checksum "sha256:$NR_SUM"
+part=$(ls "$CACHE"/*.part)
+exec {plock}<"$part"
+t_check "this test holds the partial file's lock" flock -n "$plock"
+t_status "a pull while another process holds the partial file is refused" 1 \
+	"$VMTTY" image pull "$URL/norange.qcow2" --checksum "sha256:$NR_SUM"
+t_eq "in one line, before anything is said of resuming" \
+	"vmtty: '$URL/norange.qcow2' is being downloaded by another vmtty already; wait for it" "$T_ERR"
+t_eq "the partial file is as it was" 1000000 "$(part_size)"
+exec {plock}<&-
+
+# 2c. A server that ignores Range sends the whole file: the kept bytes are
+# dropped and vmtty says so, not that it resumes.
+touch "$SRV/.norange"
+: >"$LOG"
+t_status "a pull from a server without Range support" 0 \
+	"$VMTTY" image pull "$URL/norange.qcow2" --checksum "sha256:$NR_SUM"
+rm -f "$SRV/.norange"
+t_eq "it was asked for the rest" "GET /norange.qcow2 range=bytes=1000000-" "$(cat "$LOG")"
+t_check "nothing said of resuming" eval '! grep -q resuming <<<"$T_ERR"'
+t_match "it says the kept bytes were dropped" \
+	"the server of '$URL/norange.qcow2' cannot resume a download; the 976\.6 KiB kept from an earlier try were dropped" "$T_ERR"
+t_eq "the file is whole and verified" "$NR_SUM 0" "$(sum_of "$CACHE/sha256-$NR_SUM") $(part_size)"
+
+# 2d. An address that names no file (a directory) is refused before any
+# request: the cache names an image by the URL's file name.
+: >"$LOG"
+t_status "pull of a directory address" 1 "$VMTTY" image pull "$URL/" --insecure-image
+t_eq "one line saying so" \
+	"vmtty: '$URL/' names no file (it ends in '/' or has no path); give the address of the image file itself" "$T_ERR"
+t_eq "no request, no entry" "0 0" "$(requests) $("$VMTTY" image list --json | python3 -c 'import json,sys; print(sum(1 for i in json.load(sys.stdin)["images"] if not i["name"]))')"
 
 # 3. A wrong checksum: refused, nothing under the final name, both sums.
 BAD_SUM=$(sum_of "$SRV/bad.qcow2")
