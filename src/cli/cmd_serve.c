@@ -82,8 +82,10 @@ struct serve {
 	long long limit_ms;
 	bool quitting;
 	bool supervising;	/* --supervise */
-	pthread_mutex_t mu;	/* guards PAGE */
+	pthread_mutex_t mu;	/* guards PAGE, STARTING and WHY */
 	struct page *page;
+	bool starting;		/* in MHD_start_daemon: its complaint goes to WHY */
+	char why[256];
 };
 
 static volatile sig_atomic_t serve_quit;
@@ -207,16 +209,24 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct serve *srv = cls;
 	char buf[512], *line;
 	size_t n;
+	bool starting;
 
-	(void)cls;
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	line = str_escape(buf);
-	cli_warn("http: %s", line);
+	pthread_mutex_lock(&srv->mu);
+	starting = srv->starting;
+	/* Why the start failed: said in the one line that says it failed. */
+	if (starting)
+		snprintf(srv->why, sizeof srv->why, "%s", line);
+	pthread_mutex_unlock(&srv->mu);
+	if (!starting)
+		cli_warn("http: %s", line);
 	free(line);
 }
 
@@ -455,6 +465,7 @@ static struct MHD_Daemon *
 start_http(struct serve *srv, const struct sockaddr_storage *ss)
 {
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	struct MHD_Daemon *d;
 	uint16_t port;
 
 	if (ss->ss_family == AF_INET6) {
@@ -463,13 +474,21 @@ start_http(struct serve *srv, const struct sockaddr_storage *ss)
 	} else {
 		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
 	}
-	return MHD_start_daemon(flags, port, NULL, NULL, on_request, srv,
+	pthread_mutex_lock(&srv->mu);
+	srv->starting = true;
+	srv->why[0] = '\0';
+	pthread_mutex_unlock(&srv->mu);
+	d = MHD_start_daemon(flags, port, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_SOCK_ADDR, ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, 2U,
 	    MHD_OPTION_CONNECTION_LIMIT, 256U,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 10U,
 	    MHD_OPTION_END);
+	pthread_mutex_lock(&srv->mu);
+	srv->starting = false;
+	pthread_mutex_unlock(&srv->mu);
+	return d;
 }
 
 static void
@@ -500,7 +519,8 @@ on_supervise_say(const char *line, void *arg)
 }
 
 static int
-serve_run(struct serve *srv, const struct sockaddr_storage *ss, const char *listen)
+serve_run(struct serve *srv, const struct sockaddr_storage *ss, const char *listen,
+    bool asked, bool loopback)
 {
 	struct sigaction sa = { 0 }, old_int, old_term, old_pipe;
 	struct MHD_Daemon *d;
@@ -508,8 +528,16 @@ serve_run(struct serve *srv, const struct sockaddr_storage *ss, const char *list
 	sync_hosts(srv);
 	publish(srv);
 	if ((d = start_http(srv, ss)) == NULL)
-		return cli_fail("cannot listen on %s (is the port in use, or the address not "
+		return srv->why[0] != '\0' ?
+		    cli_fail("cannot listen on %s: %s; choose another with --listen ADDRESS:PORT",
+		    listen, srv->why) :
+		    cli_fail("cannot listen on %s (is the port in use, or the address not "
 		    "this machine's?); choose another with --listen ADDRESS:PORT", listen);
+	/* Said once the port is bound (and the supervise lock taken). */
+	if (asked)
+		cli_warn("listening on %s, as --listen asks%s", listen, loopback ? "" :
+		    ": reachable from other machines (the metrics name every VM; put a firewall "
+		    "or a proxy with authentication in front)");
 	serve_quit = 0;
 	sa.sa_handler = on_quit;
 	sigaction(SIGINT, &sa, &old_int);
@@ -568,10 +596,6 @@ cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 	/* One line, for a unit file's log. */
 	if (parse_listen(listen != NULL ? listen : deflt, &ss, &loopback) != 0)
 		return cli_warn("%s", err_get()), CLI_USAGE;
-	if (listen != NULL)
-		cli_warn("listening on %s, as --listen asks%s", listen, loopback ? "" :
-		    ": reachable from other machines (the metrics name every VM; put a firewall "
-		    "or a proxy with authentication in front)");
 	srv.limit_ms = 2LL * srv.interval_ms > SERVE_LIMIT_MS ? 2LL * srv.interval_ms :
 	    SERVE_LIMIT_MS;
 	if (cli_db(ctx) == NULL)
@@ -589,7 +613,8 @@ cmd_serve(struct cli_ctx *ctx, int argc, char **argv)
 	    NULL)) == NULL)
 		rc = cli_fail_err();
 	else
-		rc = serve_run(&srv, &ss, listen != NULL ? listen : deflt);
+		rc = serve_run(&srv, &ss, listen != NULL ? listen : deflt, listen != NULL,
+		    loopback);
 	srv.quitting = true;
 	supervise_shutdown(sup);
 	fleet_shutdown(srv.fleet);

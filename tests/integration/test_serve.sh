@@ -166,7 +166,8 @@ t_check "  g's qemu still runs" kill -0 "$(vm_pid g)"
 t_status "host rm bh" 0 "$VMTTY" host rm bh
 t_eq "  g still running" running "$(vm_state g)"
 
-# 9. A non-loopback address is logged as reachable from other machines.
+# 9. A non-loopback address is logged as reachable from other machines,
+# once the port is bound.
 port2=$(_lv_free_port)
 "$VMTTY" serve --listen "0.0.0.0:$port2" --interval 1 2>"$T_TMP/any.log" &
 SERVE_PID=$!
@@ -174,6 +175,13 @@ _any_up() { curl -s -m 1 -o /dev/null "http://127.0.0.1:$port2/metrics"; }
 t_check "serve --listen 0.0.0.0:PORT answers" wait_for 10 _any_up
 t_match "  and logged that it is reachable from other machines" \
 	"listening on 0\.0\.0\.0:$port2.*reachable from other machines" "$(cat "$T_TMP/any.log")"
+# The port is taken now: a second serve on it fails in one line and never
+# says it is listening.
+t_status "a second serve --listen on the same port fails" 1 \
+	"$VMTTY" serve --listen "0.0.0.0:$port2" --interval 1
+t_eq "  one line, no 'listening on' before it" \
+	"vmtty: cannot listen on 0.0.0.0:$port2: Failed to bind to port $port2: Address already in use; choose another with --listen ADDRESS:PORT" \
+	"$T_ERR"
 kill -INT "$SERVE_PID"
 wait "$SERVE_PID"
 rc=$?
