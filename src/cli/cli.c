@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ops/provision.h"
+#include "ops/snapshot.h"
 #include "model/db.h"
 #include "model/host.h"
 #include "ui/ui.h"
@@ -269,6 +270,9 @@ cli_db(struct cli_ctx *ctx)
 	/* Every command and the TUI open the inventory here: a creation
 	 * that a killed vmtty left half made is taken back first. */
 	if (provision_recover(ctx->db, recover_open, ctx->db, recover_said, NULL) != 0)
+		fprintf(stderr, "vmtty: %s\n", err_get());
+	/* And so is a snapshot one left half taken. */
+	if (snapshot_recover(ctx->db, recover_open, ctx->db, recover_said, NULL) != 0)
 		fprintf(stderr, "vmtty: %s\n", err_get());
 	return ctx->db;
 }

@@ -621,6 +621,24 @@ hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
 	return hv->ops->snapshot_delete(hv, c, all, n, name, children);
 }
 
+int
+hv_snapshot_recover(struct hv *hv, struct vm_config *c, struct vm_snapshot *s,
+    const char *overlays, int64_t pid, char *note, size_t len)
+{
+	if (len > 0)
+		note[0] = '\0';
+	if (hv->ops->snapshot_recover == NULL)
+		return unsupported(hv, "settling an interrupted snapshot");
+	return hv->ops->snapshot_recover(hv, c, s, overlays, pid, note, len);
+}
+
+void
+hv_note_set(struct hv *hv, int (*fn)(const char *files, void *arg), void *arg)
+{
+	hv->note = fn;
+	hv->note_arg = arg;
+}
+
 /* An open volume stream: the backend's own, and whose it is. */
 struct hv_vol {
 	struct hv *hv;

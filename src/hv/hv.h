@@ -417,6 +417,19 @@ struct hv_ops {
 	    size_t n, const char *name);
 	int (*snapshot_delete)(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
 	    size_t *n, const char *name, bool children);
+	/*
+	 * Snapshot S of C that process PID was taking when it died (S: name,
+	 * kind, parent, description, created; files: C's disk paths when it
+	 * began; OVERLAYS: the overlay files it was to make, one line per
+	 * disk, "" for none; NULL: none), settled on the host: 1 when the host
+	 * has S whole (S gets files, vm_state and size, and C's disk paths
+	 * move onto the overlays its qemu writes to), 0 when what was made of
+	 * it is gone (never a file C or another VM uses).  NOTE (LEN) gets a
+	 * few words on what was done.  -1 + err when it cannot be settled now
+	 * (QEMU is still saving it): the caller tries again later.
+	 */
+	int (*snapshot_recover)(struct hv *hv, struct vm_config *c, struct vm_snapshot *s,
+	    const char *overlays, int64_t pid, char *note, size_t len);
 	/* Volumes as byte streams, for cold moves between hosts (each
 	 * stream is the backend's own pointer, used by one thread).  Open
 	 * the disk at PATH on the host for reading; FORMAT is what the VM
@@ -472,6 +485,12 @@ struct hv {
 	 * (hv_keep_set; borrowed): the files other VMs need. */
 	const struct hv_keep *keep;
 	size_t nkeep;
+	/* Set by the orchestration layer around a snapshot create
+	 * (hv_note_set): told the files the backend is about to make, one
+	 * line per disk ("" for none), before it makes any; -1 + err from it
+	 * stops the create before anything is made. */
+	int (*note)(const char *files, void *arg);
+	void *note_arg;
 };
 
 extern const struct hv_ops hv_qemu_ops;
@@ -583,6 +602,10 @@ int hv_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snaps
     size_t n, const char *name);
 int hv_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
     size_t *n, const char *name, bool children);
+int hv_snapshot_recover(struct hv *hv, struct vm_config *c, struct vm_snapshot *s,
+    const char *overlays, int64_t pid, char *note, size_t len);
+/* Who hears of the files a snapshot create is about to make (NULL: none). */
+void hv_note_set(struct hv *hv, int (*fn)(const char *files, void *arg), void *arg);
 
 /*
  * Volumes as byte streams (cold moves).  A stream belongs to one thread;

@@ -1048,5 +1048,6 @@ const struct hv_ops hv_qemu_ops = {
 	.snapshot_create = qemu_snapshot_create,
 	.snapshot_revert = qemu_snapshot_revert,
 	.snapshot_delete = qemu_snapshot_delete,
+	.snapshot_recover = qemu_snapshot_recover,
 	.stats = qemu_stats,
 };

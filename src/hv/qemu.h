@@ -183,6 +183,8 @@ int qemu_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_sna
     size_t n, struct vm_snapshot *s);
 int qemu_snapshot_revert(struct hv *hv, struct vm_config *c, const struct vm_snapshot *all,
     size_t n, const char *name);
+int qemu_snapshot_recover(struct hv *hv, struct vm_config *c, struct vm_snapshot *s,
+    const char *overlays, int64_t pid, char *note, size_t len);
 int qemu_snapshot_delete(struct hv *hv, struct vm_config *c, struct vm_snapshot **all,
     size_t *n, const char *name, bool children);
 

@@ -650,11 +650,11 @@ file_part(const char *name, char *out, size_t len)
 	out[i] = '\0';
 }
 
-/* A new overlay for disk D of C on its file TOP (VSIZE bytes), named
- * after the VM and the snapshot NAME, next to TOP; *OUT (allocated). */
-static int
-new_overlay(const struct vm_config *c, size_t d, const char *top, int64_t vsize,
-    const char *name, char **out)
+/* The path of a new overlay for disk D of C on its file TOP, named after
+ * the VM and the snapshot NAME, next to TOP, that is not there yet
+ * (allocated). */
+static char *
+overlay_path(const struct vm_config *c, size_t d, const char *top, const char *name)
 {
 	char vm[80], sn[80], *real = canon(top), *slash = strrchr(real, '/'), *path = NULL;
 	size_t nsnap = 0;
@@ -679,6 +679,17 @@ new_overlay(const struct vm_config *c, size_t d, const char *top, int64_t vsize,
 			break;
 	}
 	free(real);
+	return path;
+}
+
+/* A new overlay for disk D of C on its file TOP (VSIZE bytes), named
+ * after the VM and the snapshot NAME, next to TOP; *OUT (allocated). */
+static int
+new_overlay(const struct vm_config *c, size_t d, const char *top, int64_t vsize,
+    const char *name, char **out)
+{
+	char *path = overlay_path(c, d, top, name);
+
 	if (qemu_img_overlay(path, top, vsize) != 0) {
 		free(path);
 		return -1;
@@ -687,15 +698,45 @@ new_overlay(const struct vm_config *c, size_t d, const char *top, int64_t vsize,
 	return 0;
 }
 
+/* Tell hv->note the overlays PATHS (one per disk of C, NULL none) before
+ * any is made. */
+static int
+note_overlays(struct snap *x, char **paths)
+{
+	size_t len = 1, off = 0;
+	char *s;
+	int rc;
+
+	if (x->hv->note == NULL)
+		return 0;
+	for (size_t d = 0; d < x->c->ndisks; d++)
+		len += (paths[d] != NULL ? strlen(paths[d]) : 0) + 1;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (size_t d = 0; d < x->c->ndisks; d++)
+		off += (size_t)snprintf(s + off, len - off, "%s%s", d > 0 ? "\n" : "",
+		    paths[d] != NULL ? paths[d] : "");
+	rc = x->hv->note(s, x->hv->note_arg);
+	free(s);
+	return rc;
+}
+
 /* Disk-only: every disk onto a new overlay, its file frozen in S. */
 static int
 create_disk(struct snap *x, struct world *w, struct vm_snapshot *s)
 {
 	struct vm_config *c = x->c;
 	char **made = xcalloc(c->ndisks + 1, sizeof *made);
+	char **paths = xcalloc(c->ndisks + 1, sizeof *paths);
 	json_object *actions = json_object_new_array();
 	int rc = 0;
 
+	/* Every overlay's name is told (the inventory records it) before the
+	 * first is made: a vmtty killed meanwhile leaves nothing unnamed. */
+	for (size_t d = 0; d < c->ndisks; d++)
+		if (snap_disk(&c->disks[d]))
+			paths[d] = overlay_path(c, d, c->disks[d].path, s->name);
+	rc = note_overlays(x, paths);
 	s->size = 0;
 	for (size_t d = 0; rc == 0 && d < c->ndisks; d++) {
 		const struct node *nd;
@@ -706,8 +747,9 @@ create_disk(struct snap *x, struct world *w, struct vm_snapshot *s)
 			continue;
 		nd = &w->v[w->cur[d]];
 		s->size += nd->asize > 0 ? nd->asize : 0;
-		if ((rc = new_overlay(c, d, c->disks[d].path, nd->vsize, s->name, &made[d])) != 0)
+		if ((rc = qemu_img_overlay(paths[d], c->disks[d].path, nd->vsize)) != 0)
 			break;
+		made[d] = xstrdup(paths[d]);
 		data = json_object_new_object();
 		snprintf(dev, sizeof dev, "disk%zu", d);	/* qemu_argv.c's drive id */
 		json_object_object_add(data, "device", json_object_new_string(dev));
@@ -741,8 +783,10 @@ create_disk(struct snap *x, struct world *w, struct vm_snapshot *s)
 		if (made[d] != NULL)
 			unlink(made[d]);
 		free(made[d]);
+		free(paths[d]);
 	}
 	free(made);
+	free(paths);
 	return rc;
 }
 
@@ -836,6 +880,204 @@ qemu_snapshot_create(struct hv *hv, struct vm_config *c, const struct vm_snapsho
 		    vm_snapshot_kind_name(s->kind), c->name);
 out:
 	world_free(&w);
+	snap_end(&x);
+	return rc;
+}
+
+/* ---- an interrupted create ---- */
+
+/* How long the next vmtty waits for a snapshot-save that QEMU goes on with
+ * after its vmtty died; longer, and a later vmtty settles it. */
+#define SNAP_ADOPT_MS (30 * 1000)
+
+/* Full: QEMU (its job over, if one ran) or qemu-img made the internal
+ * snapshot in every top file, or in none: what is there of it goes. */
+static int
+recover_full(struct snap *x, struct vm_snapshot *s, int64_t pid, char *note, size_t len)
+{
+	struct vm_config *c = x->c;
+	bool *has = xcalloc(c->ndisks + 1, sizeof *has);
+	size_t want = 0, nhas = 0;
+	int rc = 0;
+
+	if (x->pid > 0) {
+		char id[64];
+
+		snprintf(id, sizeof id, "vmtty-snapshot-save-%lld", (long long)pid);
+		if (qmp_job_wait(x->q, id, SNAP_ADOPT_MS) != 0) {
+			free(has);
+			return err_prefix("VM '%s': snapshot '%s'", c->name, s->name);
+		}
+	}
+	for (size_t d = 0; d < c->ndisks; d++) {
+		struct qemu_img_info info;
+
+		if (!snap_disk(&c->disks[d]))
+			continue;
+		want++;
+		if (qemu_img_info(c->disks[d].path, &info) != 0) {
+			free(has);
+			return err_prefix("VM '%s'", c->name);
+		}
+		has[d] = qemu_img_vmstate(&info, s->name) >= 0;
+		nhas += has[d];
+		qemu_img_info_clear(&info);
+	}
+	if (want > 0 && nhas == want) {
+		free(has);
+		free(s->files);
+		s->files = files_of(c);
+		s->size = ram_size(c, s->name);
+		free(s->vm_state);
+		s->vm_state = xstrdup(s->size <= 0 ? "off" : x->pid > 0 && x->state == HV_PAUSED ?
+		    "paused" : "running");
+		snprintf(note, len, "QEMU had taken it");
+		return 1;
+	}
+	/* Part of it: the disks that have it lose it (no VM but this one
+	 * writes into them: the create refused those). */
+	if (nhas > 0 && x->pid > 0)
+		rc = snap_job(x, "snapshot-delete", s->name);
+	for (size_t d = 0; rc == 0 && x->pid == 0 && d < c->ndisks; d++)
+		if (has[d] && qemu_img_snapshot("-d", s->name, c->disks[d].path) != 0)
+			rc = err_prefix("VM '%s'", c->name);
+	free(has);
+	if (rc != 0)
+		return -1;
+	snprintf(note, len, nhas > 0 ? "its part-made internal snapshot removed" :
+	    "QEMU had not taken it");
+	return 0;
+}
+
+/* The running qemu of X writes to (has open) FILE. */
+static bool
+qemu_uses(struct snap *x, const char *file)
+{
+	char *node;
+
+	if (x->pid == 0)
+		return false;
+	node = node_of(x, file);
+	free(node);
+	err_clear();
+	return node != NULL;
+}
+
+/* FILE is a whole qcow2 overlay on BASE. */
+static bool
+overlay_on(const char *file, const char *base)
+{
+	struct qemu_img_info info;
+	char *b, *want;
+	bool ok;
+
+	if (access(file, F_OK) != 0 || qemu_img_info(file, &info) != 0) {
+		err_clear();
+		return false;
+	}
+	b = info.backing != NULL ? canon(info.backing) : NULL;
+	want = canon(base);
+	ok = b != NULL && strcmp(b, want) == 0 && strcmp(info.format, "qcow2") == 0;
+	free(b);
+	free(want);
+	qemu_img_info_clear(&info);
+	return ok;
+}
+
+/* Disk-only: the VM's disks are on the overlays (its qemu writes to them,
+ * or, when none runs, each one is whole on its disk's file: nothing is
+ * lost keeping it), or the overlays go. */
+static int
+recover_disk(struct snap *x, struct vm_snapshot *s, const char *overlays, char *note,
+    size_t len)
+{
+	struct vm_config *c = x->c;
+	struct vm_snapshot ov = { .files = (char *)overlays };
+	char **o = xcalloc(c->ndisks + 1, sizeof *o);
+	size_t want = 0, nused = 0, removed = 0;
+	int rc = 0;
+
+	for (size_t d = 0; overlays != NULL && d < c->ndisks; d++) {
+		if (!snap_disk(&c->disks[d]) || (o[d] = vm_snapshot_file(&ov, d)) == NULL)
+			continue;
+		if (o[d][0] == '\0') {
+			free(o[d]);
+			o[d] = NULL;
+			continue;
+		}
+		want++;
+		if (x->pid > 0 ? qemu_uses(x, o[d]) : overlay_on(o[d], c->disks[d].path))
+			nused++;
+	}
+	if (want > 0 && nused == want) {
+		int64_t size = 0;
+
+		free(s->files);
+		s->files = files_of(c);
+		for (size_t d = 0; d < c->ndisks; d++) {
+			struct qemu_img_info info;
+
+			if (o[d] == NULL)
+				continue;
+			if (qemu_img_info(c->disks[d].path, &info) == 0) {
+				size += info.actual_size > 0 ? info.actual_size : 0;
+				qemu_img_info_clear(&info);
+			}
+			free(c->disks[d].path);
+			c->disks[d].path = o[d];
+			o[d] = NULL;
+		}
+		err_clear();
+		s->size = size;
+		free(s->vm_state);
+		s->vm_state = xstrdup(x->pid > 0 ? hv_state_name(x->state) : "off");
+		snprintf(note, len, x->pid > 0 ? "QEMU had moved its disks onto the overlays" :
+		    "its overlays were whole");
+	} else if (nused > 0) {
+		/* One transaction moves every disk, so this is not QEMU's doing. */
+		rc = err_set("VM '%s': its qemu writes to some of the overlays of snapshot '%s' "
+		    "and not to others; left as it is", c->name, s->name);
+	} else {
+		for (size_t d = 0; d < c->ndisks; d++) {
+			const char *who;
+
+			if (o[d] == NULL || access(o[d], F_OK) != 0)
+				continue;
+			if ((who = hv_kept(x->hv, o[d])) != NULL) {
+				log_debug("qemu_snap: '%s' stays: VM '%s' needs it", o[d], who);
+				continue;
+			}
+			if (unlink(o[d]) != 0) {
+				rc = err_set("cannot remove '%s': %s", o[d], strerror(errno));
+				break;
+			}
+			removed++;
+		}
+		if (rc == 0)
+			snprintf(note, len, "%s", removed == 0 ? "nothing had been made" :
+			    removed > 1 ? "its unused overlay files removed" :
+			    "its unused overlay file removed");
+	}
+	for (size_t d = 0; d < c->ndisks; d++)
+		free(o[d]);
+	free(o);
+	return rc != 0 ? -1 : want > 0 && nused == want ? 1 : 0;
+}
+
+int
+qemu_snapshot_recover(struct hv *hv, struct vm_config *c, struct vm_snapshot *s,
+    const char *overlays, int64_t pid, char *note, size_t len)
+{
+	struct snap x;
+	int rc;
+
+	if (check_record(c, s) != 0 || snap_begin(&x, hv, c) != 0)
+		return -1;
+	rc = s->kind == VM_SNAPSHOT_DISK ? recover_disk(&x, s, overlays, note, len) :
+	    recover_full(&x, s, pid, note, len);
+	if (rc > 0)
+		qemu_log_append(x.r.log, "snapshot '%s' (%s) of VM '%s' taken (settled after its "
+		    "vmtty was interrupted)", s->name, vm_snapshot_kind_name(s->kind), c->name);
 	snap_end(&x);
 	return rc;
 }

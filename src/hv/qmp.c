@@ -708,21 +708,14 @@ job_find(json_object *ret, const char *id, const char **status, const char **err
 	return false;
 }
 
-int
-qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
+/* Wait for job ID (EXECUTE) as qmp_job says; ADOPTED: another client
+ * started it, so a missing job has ended and the deadline cancels nothing. */
+static int
+job_wait(struct qmp *q, const char *id, const char *execute, int timeout_ms, bool adopted)
 {
 	long long deadline = log_now_ms() + timeout_ms;
 	bool completed = false;
-	json_object *v;
-	char id[128];
 
-	if (args == NULL || !json_object_object_get_ex(args, "job-id", &v)) {
-		json_object_put(args);
-		return err_set("QMP command '%s' was sent without a job-id", execute);
-	}
-	snprintf(id, sizeof id, "%s", json_object_get_string(v));
-	if (qmp_call(q, execute, args, QMP_JOB_CALL_MS, NULL) != 0)
-		return -1;
 	for (;;) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		const char *status, *error;
@@ -733,10 +726,12 @@ qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
 			return -1;
 		if (!job_find(ret, id, &status, &error)) {
 			json_object_put(ret);
+			if (adopted)
+				return 0;
 			return err_set("QEMU's job '%s' (%s) went away before it ended", id, execute);
 		}
 		if (strcmp(status, "concluded") == 0) {
-			why = error != NULL ? xstrdup(error) : NULL;
+			why = error != NULL && !adopted ? xstrdup(error) : NULL;
 			json_object_put(ret);
 			a = json_object_new_object();
 			json_object_object_add(a, "id", json_object_new_string(id));
@@ -748,7 +743,7 @@ qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
 			return -1;
 		}
 		/* An active commit waits in "ready" until it is told to finish. */
-		if (strcmp(status, "ready") == 0 && !completed) {
+		if (strcmp(status, "ready") == 0 && !completed && !adopted) {
 			a = json_object_new_object();
 			json_object_object_add(a, "id", json_object_new_string(id));
 			if (qmp_call(q, "job-complete", a, QMP_JOB_CALL_MS, NULL) != 0) {
@@ -759,6 +754,8 @@ qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
 		}
 		json_object_put(ret);
 		if (log_now_ms() > deadline) {
+			if (adopted)
+				return err_set("QEMU's job '%s' is still running", id);
 			a = json_object_new_object();
 			json_object_object_add(a, "id", json_object_new_string(id));
 			qmp_call(q, "job-cancel", a, QMP_JOB_CALL_MS, NULL);
@@ -768,4 +765,26 @@ qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
+}
+
+int
+qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms)
+{
+	json_object *v;
+	char id[128];
+
+	if (args == NULL || !json_object_object_get_ex(args, "job-id", &v)) {
+		json_object_put(args);
+		return err_set("QMP command '%s' was sent without a job-id", execute);
+	}
+	snprintf(id, sizeof id, "%s", json_object_get_string(v));
+	if (qmp_call(q, execute, args, QMP_JOB_CALL_MS, NULL) != 0)
+		return -1;
+	return job_wait(q, id, execute, timeout_ms, false);
+}
+
+int
+qmp_job_wait(struct qmp *q, const char *id, int timeout_ms)
+{
+	return job_wait(q, id, "job", timeout_ms, true);
 }

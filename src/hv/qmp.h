@@ -65,5 +65,11 @@ bool qmp_want_write(const struct qmp *q);
  * own words when it refused the command or the job failed.  Blocking.
  */
 int qmp_job(struct qmp *q, const char *execute, json_object *args, int timeout_ms);
+/* Wait up to TIMEOUT_MS for the job ID that another client started (one
+ * that died) to conclude, and dismiss it; a job QEMU does not have counts
+ * as ended.  Whether it succeeded is not told (look at what it made).
+ * -1 + err when it is still running at the deadline (it goes on) or QEMU
+ * does not answer.  Blocking. */
+int qmp_job_wait(struct qmp *q, const char *id, int timeout_ms);
 
 #endif

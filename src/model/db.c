@@ -206,6 +206,24 @@ static const char *const migrations[] = {
 	 * name changes, the guest sees the same disk. */
 	"UPDATE disks SET bus = 'sata' WHERE bus = 'ide'"
 	"  AND vm_id IN (SELECT id FROM vms WHERE machine <> 'pc');",
+	/* 12 -> 13: snapshots under way on the built-in backend, written
+	 * before the host is touched, so that one cut short (kill -9) is
+	 * settled by the next vmtty: who takes it (pid and its start time),
+	 * what it is to be (name, kind, description, parent), the VM's disk
+	 * paths before it ("\n"-separated) and the overlay files it makes
+	 * (a disk-only one; one line per disk, "" for none). */
+	"CREATE TABLE snapshot_intents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('full', 'disk')),"
+	"  description TEXT,"
+	"  parent TEXT,"
+	"  files TEXT,"
+	"  overlays TEXT,"
+	"  pid INTEGER NOT NULL,"
+	"  pid_start INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == DB_SCHEMA_VERSION,

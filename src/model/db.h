@@ -9,7 +9,7 @@
 struct db;
 
 /* The schema version this build creates and understands. */
-#define DB_SCHEMA_VERSION 12
+#define DB_SCHEMA_VERSION 13
 
 /* Open (creating if absent: dir 0700, file 0600) and migrate. NULL + err. */
 struct db *db_open(const char *path);

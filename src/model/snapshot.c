@@ -337,3 +337,122 @@ vm_snapshot_files_free(struct vm_snapshot_file *f, size_t n)
 	}
 	free(f);
 }
+
+int
+snapshot_intent_begin(struct db *db, int64_t vm_id, const struct vm_snapshot *s, int64_t pid,
+    int64_t pid_start, int64_t *id)
+{
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO snapshot_intents (vm_id, name, kind, "
+	    "description, parent, files, pid, pid_start, started) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, vm_id);
+	db_bind_text(st, 2, s->name);
+	db_bind_text(st, 3, vm_snapshot_kind_name(s->kind));
+	db_bind_text(st, 4, s->description);
+	db_bind_text(st, 5, s->parent);
+	db_bind_text(st, 6, s->files);
+	sqlite3_bind_int64(st, 7, pid);
+	sqlite3_bind_int64(st, 8, pid_start);
+	sqlite3_bind_int64(st, 9, db_now_ms());
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot record the snapshot about to be taken");
+	*id = sqlite3_last_insert_rowid(db_sqlite(db));
+	return 0;
+}
+
+int
+snapshot_intent_overlays(struct db *db, int64_t id, const char *overlays)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE snapshot_intents SET overlays = ?2 "
+	    "WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, overlays);
+	rc = sqlite3_step(st);
+	db_done(st);
+	return rc == SQLITE_DONE ? 0 :
+	    db_error(db, "cannot record the overlay files of the snapshot being taken");
+}
+
+int
+snapshot_intent_end(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_prepare(db, "DELETE FROM snapshot_intents WHERE id = ?1");
+	int rc, n;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(db_sqlite(db));
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot remove the record of a snapshot being taken");
+	return n > 0 ? 1 : 0;
+}
+
+int
+snapshot_intent_list(struct db *db, struct vm_snapshot_intent **out, size_t *n)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT id, vm_id, name, kind, description, parent, "
+	    "files, overlays, pid, pid_start, started FROM snapshot_intents ORDER BY id");
+	struct vm_snapshot_intent *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 3);
+		struct vm_snapshot_intent *t;
+
+		if (len == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		t = &v[len++];
+		memset(t, 0, sizeof *t);
+		t->id = sqlite3_column_int64(st, 0);
+		t->vm_id = sqlite3_column_int64(st, 1);
+		t->s.name = db_col_text(st, 2);
+		if (kind == NULL || vm_snapshot_kind_parse(kind, &t->s.kind) != 0)
+			t->s.kind = VM_SNAPSHOT_FULL;
+		t->s.description = db_col_text(st, 4);
+		t->s.parent = db_col_text(st, 5);
+		t->s.files = db_col_text(st, 6);
+		t->overlays = db_col_text(st, 7);
+		t->pid = sqlite3_column_int64(st, 8);
+		t->pid_start = sqlite3_column_int64(st, 9);
+		t->s.created = sqlite3_column_int64(st, 10);
+		t->s.size = -1;
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		snapshot_intent_free(v, len);
+		return db_error(db, "cannot read the snapshots being taken");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void
+snapshot_intent_free(struct vm_snapshot_intent *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		vm_snapshot_clear(&v[i].s);
+		free(v[i].overlays);
+	}
+	free(v);
+}

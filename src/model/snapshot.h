@@ -79,4 +79,33 @@ int snapshot_db_record(struct db *db, const struct vm_config *c, const struct vm
 int snapshot_db_files(struct db *db, int64_t vm_id, struct vm_snapshot_file **out, size_t *n);
 void vm_snapshot_files_free(struct vm_snapshot_file *f, size_t n);
 
+/* A snapshot being taken on the built-in backend (table snapshot_intents):
+ * recorded before the host is touched, removed once the snapshot is in
+ * the inventory or everything it made was taken back.  One whose taker is
+ * gone (kill -9, a crash) tells the next vmtty what to settle. */
+struct vm_snapshot_intent {
+	int64_t id;
+	int64_t vm_id;
+	/* name, kind, description, parent, created; files: the VM's disk
+	 * paths when it began, one line per disk. */
+	struct vm_snapshot s;
+	/* The overlay files a disk-only one makes, one line per disk ("" for
+	 * none); NULL: none (yet). */
+	char *overlays;
+	int64_t pid;		/* the process taking it, */
+	int64_t pid_start;	/* and its start time (/proc/PID/stat field 22) */
+};
+
+/* Record that process PID (started at PID_START) begins to take S (name,
+ * kind, description, parent, files) of VM VM_ID; *ID gets the record's id. */
+int snapshot_intent_begin(struct db *db, int64_t vm_id, const struct vm_snapshot *s,
+    int64_t pid, int64_t pid_start, int64_t *id);
+/* The overlay files (one line per disk) record ID is about to make. */
+int snapshot_intent_overlays(struct db *db, int64_t id, const char *overlays);
+/* Remove record ID: 1 when this call removed it, 0 when it was gone. */
+int snapshot_intent_end(struct db *db, int64_t id);
+/* Every record, oldest first (allocated; snapshot_intent_free). */
+int snapshot_intent_list(struct db *db, struct vm_snapshot_intent **out, size_t *n);
+void snapshot_intent_free(struct vm_snapshot_intent *v, size_t n);
+
 #endif

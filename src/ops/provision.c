@@ -1040,8 +1040,8 @@ build_remote(struct hv *hv, const struct provision_plan *p, struct provision_mad
 
 /* The start time of process PID (field 22 of /proc/PID/stat, clock ticks
  * since boot): with the pid, it names one process; -1 when there is none. */
-static int64_t
-proc_start(pid_t pid)
+int64_t
+provision_proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *s;
 	long long start = -1;
@@ -1072,7 +1072,8 @@ proc_start(pid_t pid)
 int
 provision_record(struct db *db, int64_t host_id, const char *name, const char *uuid, int64_t *id)
 {
-	return creation_begin(db, host_id, name, uuid, getpid(), proc_start(getpid()), id);
+	return creation_begin(db, host_id, name, uuid, getpid(), provision_proc_start(getpid()),
+	    id);
 }
 
 /* Record the creation of C in REC (the inventory) before anything is made. */
@@ -1081,8 +1082,8 @@ record_begin(struct provision_made *m, struct db *rec, bool own, const struct vm
 {
 	if (rec == NULL)
 		return 0;
-	if (creation_begin(rec, c->host_id, c->name, c->uuid, getpid(), proc_start(getpid()),
-	    &m->rec_id) != 0)
+	if (creation_begin(rec, c->host_id, c->name, c->uuid, getpid(),
+	    provision_proc_start(getpid()), &m->rec_id) != 0)
 		return err_prefix("Recording the creation failed");
 	m->rec = rec;
 	m->own_rec = own;
@@ -1637,19 +1638,25 @@ provision_delete_disks(struct hv *hv, const struct vm_config *c, int *removed)
 	return 0;
 }
 
+bool
+provision_alive(int64_t pid, int64_t pid_start)
+{
+	int64_t start;
+
+	if (pid == (int64_t)getpid())
+		return true;
+	if (pid <= 0 || (start = provision_proc_start((pid_t)pid)) < 0)
+		return false;
+	/* Another process with the recycled pid is not the maker. */
+	return pid_start < 0 || start == pid_start;
+}
+
 /* The maker of creation C still runs (this process counts: its own
  * creations are under way on another thread). */
 static bool
 owner_alive(const struct creation *c)
 {
-	int64_t start;
-
-	if (c->pid == (int64_t)getpid())
-		return true;
-	if (c->pid <= 0 || (start = proc_start((pid_t)c->pid)) < 0)
-		return false;
-	/* Another process with the recycled pid is not the maker. */
-	return c->pid_start < 0 || start == c->pid_start;
+	return provision_alive(c->pid, c->pid_start);
 }
 
 /* PATH is recorded by a creation other than C that is still under way. */

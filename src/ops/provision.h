@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct db;
 struct hv;
@@ -220,6 +221,13 @@ const struct vm_disk_ref *provision_disk_user(const struct vm_disk_ref *refs, si
  * takes those paths back.  *ID gets the record's id.  0, or -1 + err. */
 int provision_record(struct db *db, int64_t host_id, const char *name, const char *uuid,
     int64_t *id);
+
+/* The start time of process PID (field 22 of /proc/PID/stat, clock ticks
+ * since boot): with the pid, it names one process; -1 when there is none. */
+int64_t provision_proc_start(pid_t pid);
+/* Process PID, started at PID_START (-1: unknown), still runs (this
+ * process counts). */
+bool provision_alive(int64_t pid, int64_t pid_start);
 
 /* Opens host HOST for provision_recover (a libvirt host's volumes);
  * NULL + err when it does not answer. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hv/hv.h"
 #include "model/journal.h"
@@ -13,6 +14,7 @@
 #include "model/snapshot.h"
 #include "model/vm.h"
 #include "ops/keep.h"
+#include "ops/provision.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -193,14 +195,66 @@ check_name(const struct vm_config *c, const char *name)
 	return 0;
 }
 
+/* The record of a snapshot being taken (model/snapshot.h). */
+struct intent {
+	struct db *db;
+	int64_t id;		/* -1: none */
+};
+
+/* hv->note: the overlays about to be made go into the record first. */
+static int
+intent_overlays(const char *files, void *arg)
+{
+	struct intent *t = arg;
+
+	if (t->id < 0)
+		return 0;
+	return snapshot_intent_overlays(t->db, t->id, files) != 0 ?
+	    err_prefix("Recording the snapshot failed; nothing was made") : 0;
+}
+
+/* Record that S of C (with ALL) is about to be taken: its name, kind, the
+ * parent it gets and C's disk paths now. */
+static int
+intent_begin(struct intent *t, const struct vm_config *c, const struct vm_snapshot *all,
+    size_t n, const struct vm_snapshot *s)
+{
+	struct vm_snapshot rec = *s;
+	size_t len = 1, off = 0;
+	int rc;
+
+	for (size_t i = 0; i < c->ndisks; i++)
+		len += strlen(c->disks[i].path) + 1;
+	rec.files = xmalloc(len);
+	rec.files[0] = '\0';
+	for (size_t i = 0; i < c->ndisks; i++)
+		off += (size_t)snprintf(rec.files + off, len - off, "%s%s", i > 0 ? "\n" : "",
+		    c->disks[i].path);
+	rec.parent = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].current)
+			rec.parent = all[i].name;
+	rc = snapshot_intent_begin(t->db, c->id, &rec, getpid(), provision_proc_start(getpid()),
+	    &t->id);
+	free(rec.files);
+	if (rc != 0) {
+		t->id = -1;
+		return err_prefix("VM '%s': recording snapshot '%s' before taking it failed; "
+		    "nothing was done", c->name, s->name);
+	}
+	return 0;
+}
+
 int
 snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *name,
     enum vm_snapshot_kind kind, const char *description)
 {
 	struct vm_snapshot *all = NULL, s = { 0 };
+	struct intent t = { db, -1 };
 	struct keep ks;
 	size_t n = 0;
 	int rc = -1;
+	bool made = false;
 
 	if (check_name(c, name) != 0)
 		return journal(db, c, "snapshot-create", -1, "%s", "");
@@ -236,8 +290,19 @@ snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *n
 	    NULL;
 	s.kind = kind;
 	s.size = -1;
-	if (hv_snapshot_create(hv, c, all, n, &s) != 0)
+	/* Built-in: the inventory is the only record, so what is about to
+	 * be made is in it first; a vmtty killed meanwhile leaves it for the
+	 * next one to settle (snapshot_recover). */
+	if (builtin(hv)) {
+		if (intent_begin(&t, c, all, n, &s) != 0)
+			goto out;
+		hv_note_set(hv, intent_overlays, &t);
+	}
+	rc = hv_snapshot_create(hv, c, all, n, &s);
+	hv_note_set(hv, NULL, NULL);
+	if (rc != 0)
 		goto out;
+	made = true;
 	if (builtin(hv)) {
 		all = xreallocarray(all, n + 1, sizeof *all);
 		for (size_t i = 0; i < n; i++)
@@ -245,10 +310,13 @@ snapshot_create(struct db *db, struct hv *hv, struct vm_config *c, const char *n
 		vm_snapshot_copy(&all[n++], &s);
 		all[n - 1].current = true;
 		rc = record(db, c, all, n, 0);
-	} else {
-		rc = 0;
 	}
 out:
+	/* Recorded, or nothing left on the host (the backend took back what
+	 * it made): the intent is done.  Not when the inventory could not
+	 * record what the host did: the next vmtty does. */
+	if (t.id >= 0 && (rc == 0 || !made))
+		snapshot_intent_end(db, t.id);
 	rc = journal(db, c, "snapshot-create", rc, "snapshot '%s' taken (%s, VM %s)", name,
 	    vm_snapshot_kind_name(kind), s.vm_state != NULL ? s.vm_state : "state unknown");
 	vm_snapshot_clear(&s);
@@ -471,4 +539,97 @@ snapshot_delete_all(struct db *db, struct hv *hv, struct vm_config *c)
 		}
 		free(root);
 	}
+}
+
+/* Settle intent T (its taker gone) on HV; *LINE (LEN) what to say. */
+static int
+recover_one(struct db *db, struct hv *hv, struct vm_config *c, struct vm_snapshot_intent *t,
+    char *line, size_t len)
+{
+	struct vm_snapshot *all = NULL;
+	struct keep ks;
+	char note[256];
+	size_t n = 0;
+	int rc;
+
+	if (prepare(db, hv, c, &all, &n, &ks) != 0)
+		return -1;
+	rc = hv_snapshot_recover(hv, c, &t->s, t->overlays, t->pid, note, sizeof note);
+	if (rc > 0) {
+		all = xreallocarray(all, n + 1, sizeof *all);
+		for (size_t i = 0; i < n; i++)
+			all[i].current = false;
+		vm_snapshot_copy(&all[n++], &t->s);
+		all[n - 1].current = true;
+		if (record(db, c, all, n, 0) != 0)
+			rc = -1;
+		else
+			snprintf(line, len, "snapshot %s of VM '%s' interrupted; %s: recorded",
+			    t->s.name, c->name, note);
+	} else if (rc == 0) {
+		snprintf(line, len, "snapshot %s of VM '%s' interrupted; %s: cleaned up",
+		    t->s.name, c->name, note);
+	}
+	finish(hv, all, n, &ks);
+	return rc;
+}
+
+int
+snapshot_recover(struct db *db, provision_open_fn open_hv, void *arg,
+    void (*said)(const char *line, void *arg), void *said_arg)
+{
+	struct vm_snapshot_intent *v;
+	size_t n;
+
+	if (snapshot_intent_list(db, &v, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct vm_snapshot_intent *t = &v[i];
+		struct vm_snapshot *all;
+		struct vm_config c;
+		struct hv *hv;
+		char line[1024] = "";
+		size_t na;
+		int rc;
+
+		if (provision_alive(t->pid, t->pid_start))
+			continue;
+		if (vm_load(db, t->vm_id, &c) != 0) {
+			log_debug("snapshot: the interrupted snapshot '%s' waits: %s", t->s.name,
+			    err_get());
+			continue;
+		}
+		/* Its taker died after recording it: nothing left to do. */
+		if (snapshot_db_list(db, c.id, &all, &na) == 0 &&
+		    vm_snapshot_find(all, na, t->s.name) >= 0) {
+			snapshot_intent_end(db, t->id);
+			vm_snapshot_free_all(all, na);
+			vm_config_clear(&c);
+			continue;
+		}
+		vm_snapshot_free_all(all, na);
+		if (open_hv == NULL || (hv = open_hv(c.host, arg)) == NULL) {
+			log_debug("snapshot: the interrupted snapshot '%s' of '%s' waits for the "
+			    "host: %s", t->s.name, c.name, err_get());
+			vm_config_clear(&c);
+			continue;
+		}
+		rc = builtin(hv) ? recover_one(db, hv, &c, t, line, sizeof line) : 0;
+		hv_close(hv);
+		if (rc < 0) {
+			log_debug("snapshot: the interrupted snapshot '%s' of '%s' waits: %s",
+			    t->s.name, c.name, err_get());
+			vm_config_clear(&c);
+			continue;
+		}
+		if (snapshot_intent_end(db, t->id) == 1 && line[0] != '\0') {
+			journal_add(db, c.host, c.name, "snapshot-create", rc > 0, line);
+			if (said != NULL)
+				said(line, said_arg);
+		}
+		vm_config_clear(&c);
+	}
+	snapshot_intent_free(v, n);
+	err_clear();
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "model/snapshot.h"
+#include "ops/provision.h"
 
 struct db;
 struct hv;
@@ -57,5 +58,19 @@ int snapshot_vm_delete_check(struct db *db, struct hv *hv, const struct vm_confi
  * C can be deleted without leaving a snapshot file behind (C's disk paths
  * may change: C updated, and the inventory). */
 int snapshot_delete_all(struct db *db, struct hv *hv, struct vm_config *c);
+
+/*
+ * Settle the snapshots of built-in VMs whose vmtty died while taking them
+ * (kill -9, a crash; model/snapshot.h's intents): one the host has whole
+ * (QEMU finished its snapshot-save, or its disks moved onto the overlays)
+ * is recorded; of one it has not, what was made goes (an overlay no qemu
+ * uses, a part-made internal snapshot), never a file a VM uses.  Either
+ * way the journal says "snapshot NAME of VM 'VM' interrupted; ...", and
+ * so does SAID.  OPEN_HV opens a host by name; a
+ * snapshot QEMU is still saving waits for a later vmtty.  Run it once
+ * when vmtty opens the inventory.  -1 + err when DB cannot be read.
+ */
+int snapshot_recover(struct db *db, provision_open_fn open_hv, void *arg,
+    void (*said)(const char *line, void *arg), void *said_arg);
 
 #endif

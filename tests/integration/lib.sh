@@ -63,6 +63,30 @@ EOF
 vm_pid() { cat "$VMTTY_RUNTIME_DIR/$(vm_uuid "$1" | cut -c1-8)/qemu.pid" 2>/dev/null; }
 vm_count() { "$VMTTY" list --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 
+# Snapshots and disks of the built-in backend.
+# snaps VM: "name:parent:kind:vm_state:current" per snapshot, in tree order.
+snaps() {
+	"$VMTTY" snapshot "$1" list --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    print("%s:%s:%s:%s:%s" % (s["name"], s["parent"] or "-", s["kind"], s["vm_state"],
+        "*" if s["current"] else ""))'
+}
+# files VM NAME: the files snapshot NAME keeps, one per line.
+files() {
+	"$VMTTY" snapshot "$1" list --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["name"] == sys.argv[1]: print("\n".join(s["files"]))' "$2"
+}
+disk_of() { "$VMTTY" show "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["disks"][0]["path"])'; }
+# chain FILE: the files of FILE's backing chain, by name, one line.
+chain() {
+	qemu-img info -U --backing-chain --output=json "$1" | python3 -c '
+import json, os, sys
+print(" ".join(os.path.basename(i["filename"]) for i in json.load(sys.stdin)))'
+}
+
 # create_tiny NAME [OPTIONS]: the tiny guest, TCG unless OPTIONS say otherwise.
 create_tiny() {
 	local accel=tcg

@@ -6,28 +6,6 @@
 # snapshots is deleted only with them, and leaves no snapshot file.
 source "$(dirname "$0")/lib.sh"
 
-# snaps VM: "name:parent:kind:vm_state:current" per snapshot, in tree order.
-snaps() {
-	"$VMTTY" snapshot "$1" list --json | python3 -c '
-import json, sys
-for s in json.load(sys.stdin):
-    print("%s:%s:%s:%s:%s" % (s["name"], s["parent"] or "-", s["kind"], s["vm_state"],
-        "*" if s["current"] else ""))'
-}
-# files VM NAME: the files snapshot NAME keeps, one per line.
-files() {
-	"$VMTTY" snapshot "$1" list --json | python3 -c '
-import json, sys
-for s in json.load(sys.stdin):
-    if s["name"] == sys.argv[1]: print("\n".join(s["files"]))' "$2"
-}
-disk_of() { "$VMTTY" show "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["disks"][0]["path"])'; }
-# chain FILE: the files of FILE's backing chain, by name, one line.
-chain() {
-	qemu-img info -U --backing-chain --output=json "$1" | python3 -c '
-import json, os, sys
-print(" ".join(os.path.basename(i["filename"]) for i in json.load(sys.stdin)))'
-}
 # world: what a refused operation must leave as it was: the inventory's view
 # of the VMs and their snapshots, the files of the test dir with their sizes
 # and times, and the internal snapshots of the disk.

@@ -324,7 +324,7 @@ test_migrate_with_backup(void **state)
 	    "ALTER TABLE snapshots DROP COLUMN kind; ALTER TABLE snapshots DROP COLUMN vm_state;"
 	    "ALTER TABLE snapshots DROP COLUMN is_current; ALTER TABLE snapshots DROP COLUMN size;"
 	    "ALTER TABLE snapshots DROP COLUMN files;"
-	    "DROP TABLE creation_paths; DROP TABLE creations;"
+	    "DROP TABLE creation_paths; DROP TABLE creations; DROP TABLE snapshot_intents;"
 	    "ALTER TABLE tuning DROP COLUMN emulator_pin; ALTER TABLE hosts DROP COLUMN migration_address;"
 	    "ALTER TABLE disks DROP COLUMN owned; DROP TABLE vms; CREATE TABLE vms (id INTEGER PRIMARY KEY,"
 	    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
@@ -404,6 +404,15 @@ test_migrate_with_backup(void **state)
 			assert_int_equal(creation_list(db, &cs, &nc), 0);
 			assert_int_equal(nc, 0);
 			creation_free(cs, nc);
+		}
+		/* Schema 13: no snapshot under way. */
+		{
+			struct vm_snapshot_intent *si;
+			size_t nsi;
+
+			assert_int_equal(snapshot_intent_list(db, &si, &nsi), 0);
+			assert_int_equal(nsi, 0);
+			snapshot_intent_free(si, nsi);
 		}
 		/* Schema 10: a snapshot row of before is a full one, not current,
 		 * of an unknown state and size, keeping no file. */

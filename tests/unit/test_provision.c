@@ -61,19 +61,6 @@ on_said(const char *line, void *arg)
 	snprintf(f->line, sizeof f->line, "%s", line);
 }
 
-/* A pid that no process has now: a child's, once reaped. */
-static pid_t
-dead_pid(void)
-{
-	pid_t p = fork();
-
-	assert_true(p >= 0);
-	if (p == 0)
-		_exit(0);
-	waitpid(p, NULL, 0);
-	return p;
-}
-
 static char *
 touch(const char *dir, const char *name)
 {
@@ -121,7 +108,8 @@ test_recover_dead(void **state)
 	add_vm(f, "user", used, NULL);
 	/* Made by a process that is gone: the dir, its disk, and a file a VM
 	 * uses now (recorded, but it stays). */
-	assert_int_equal(creation_begin(f->db, f->local, "gone", "u-1", dead_pid(), 1, &dead), 0);
+	assert_int_equal(creation_begin(f->db, f->local, "gone", "u-1", unit_dead_pid(), 1, &dead),
+	    0);
 	assert_int_equal(creation_note(f->db, dead, CREATION_DIR, vmdir), 0);
 	assert_int_equal(creation_note(f->db, dead, CREATION_FILE, disk), 0);
 	assert_int_equal(creation_note(f->db, dead, CREATION_FILE, used), 0);
@@ -172,7 +160,7 @@ test_recover_kept(void **state)
 	size_t n;
 
 	add_vm(f, "kept", disk, uuid);
-	assert_int_equal(creation_begin(f->db, f->local, "kept", uuid, dead_pid(), 1, &id), 0);
+	assert_int_equal(creation_begin(f->db, f->local, "kept", uuid, unit_dead_pid(), 1, &id), 0);
 	assert_int_equal(creation_note(f->db, id, CREATION_FILE, disk), 0);
 	assert_int_equal(provision_recover(f->db, NULL, NULL, on_said, f), 0);
 	assert_int_equal(f->said, 0);
@@ -195,7 +183,7 @@ test_recover_libvirt_waits(void **state)
 
 	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
 	assert_int_equal(host_get(f->db, "lab", &h), 0);
-	assert_int_equal(creation_begin(f->db, h.id, "far", "u-4", dead_pid(), 1, &id), 0);
+	assert_int_equal(creation_begin(f->db, h.id, "far", "u-4", unit_dead_pid(), 1, &id), 0);
 	host_clear(&h);
 	assert_int_equal(creation_note(f->db, id, CREATION_VOLUME, "/pool/far.qcow2"), 0);
 	assert_int_equal(provision_recover(f->db, NULL, NULL, on_said, f), 0);

@@ -317,6 +317,68 @@ test_revert_sentence(void **state)
 	vm_snapshot_clear(&all[1]);
 }
 
+
+static void
+said(const char *line, void *arg)
+{
+	(*(int *)arg)++;
+	(void)line;
+}
+
+/* Snapshots under way: recorded with their overlays, listed, ended; the
+ * next vmtty leaves one whose taker lives, drops one whose snapshot was
+ * recorded, and one whose host it cannot reach waits. */
+static void
+test_intents(void **state)
+{
+	struct fx *f = *state;
+	struct vm_snapshot a = snap("a", NULL, 100, VM_SNAPSHOT_DISK, "/img/g.qcow2\n/img/cd.iso");
+	struct vm_snapshot_intent *v;
+	int64_t live, done, away;
+	size_t n;
+	int lines = 0;
+
+	a.description = xstrdup("d");
+	assert_int_equal(snapshot_intent_begin(f->db, f->c.id, &a, getpid(), -1, &live), 0);
+	assert_int_equal(snapshot_intent_overlays(f->db, live, "/img/g.a.qcow2\n"), 0);
+	assert_int_equal(snapshot_intent_list(f->db, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].id, live);
+	assert_int_equal(v[0].vm_id, f->c.id);
+	assert_string_equal(v[0].s.name, "a");
+	assert_int_equal(v[0].s.kind, VM_SNAPSHOT_DISK);
+	assert_string_equal(v[0].s.description, "d");
+	assert_null(v[0].s.parent);
+	assert_string_equal(v[0].s.files, "/img/g.qcow2\n/img/cd.iso");
+	assert_string_equal(v[0].overlays, "/img/g.a.qcow2\n");
+	assert_int_equal(v[0].pid, getpid());
+	assert_true(v[0].s.created > 0);
+	snapshot_intent_free(v, n);
+
+	/* Its taker died after recording it: only the intent goes. */
+	assert_int_equal(snapshot_db_add(f->db, f->c.id, &a), 0);
+	assert_int_equal(snapshot_intent_begin(f->db, f->c.id, &a, unit_dead_pid(), 1, &done), 0);
+	/* Not recorded, and no host to settle it on: it waits. */
+	free(a.name);
+	a.name = xstrdup("b");
+	assert_int_equal(snapshot_intent_begin(f->db, f->c.id, &a, unit_dead_pid(), 1, &away), 0);
+	assert_int_equal(snapshot_recover(f->db, NULL, NULL, said, &lines), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(snapshot_intent_list(f->db, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, live);
+	assert_int_equal(v[1].id, away);
+	snapshot_intent_free(v, n);
+	assert_int_equal(snapshot_intent_end(f->db, live), 1);
+	assert_int_equal(snapshot_intent_end(f->db, live), 0);
+	/* The VM's deletion takes its intents with it. */
+	assert_int_equal(vm_delete(f->db, f->c.id), 0);
+	assert_int_equal(snapshot_intent_list(f->db, &v, &n), 0);
+	assert_int_equal(n, 0);
+	snapshot_intent_free(v, n);
+	vm_snapshot_clear(&a);
+}
+
 int
 main(void)
 {
@@ -329,6 +391,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_other_files, setup, teardown),
 		cmocka_unit_test(test_tree_order),
 		cmocka_unit_test_setup_teardown(test_revert_sentence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intents, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -36,6 +37,19 @@ unit_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	(void)flag;
 	(void)ftw;
 	return remove(path);
+}
+
+/* A pid that no process has now: a child's, once reaped. */
+static inline pid_t
+unit_dead_pid(void)
+{
+	pid_t p = fork();
+
+	assert_true(p >= 0);
+	if (p == 0)
+		_exit(0);
+	waitpid(p, NULL, 0);
+	return p;
 }
 
 /* rm -rf DIR, then free it. */
