@@ -311,7 +311,7 @@ test_set_machine(void **state)
 	provision_init(&p);
 	p.host = xstrdup("local");
 	p.builtin = true;
-	p.graphics = xstrdup("vnc");
+	provision_set_machine(&p, "q35", "vnc");
 	provision_set_machine(&p, "microvm", NULL);
 	assert_string_equal(p.machine, "microvm");
 	assert_string_equal(p.graphics, "none");
