@@ -125,11 +125,8 @@ plan_from_opts(struct db *db, struct provision_plan *p, const char *name,
 	prefill_kernel(db, p);
 	set(&p->cmdline, o->cmdline);
 	set(&p->accel, o->accel);
-	set(&p->machine, o->machine);
-	set(&p->graphics, o->graphics);
 	/* A microvm has no display: none unless asked for (and refused). */
-	if (o->graphics == NULL && p->machine != NULL && strcmp(p->machine, "microvm") == 0)
-		set(&p->graphics, "none");
+	provision_set_machine(p, o->machine != NULL ? o->machine : p->machine, o->graphics);
 	set(&p->disk_bus, o->disk_bus);
 	set(&p->nic_model, o->nic_model);
 	set(&p->notes, o->notes);

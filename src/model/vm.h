@@ -29,6 +29,14 @@ struct db;
 extern const char *const vm_machines[], *const vm_accels[], *const vm_firmwares[];
 extern const char *const vm_graphics[], *const vm_disk_formats[], *const vm_disk_buses[];
 extern const char *const vm_disk_caches[], *const vm_nic_kinds[], *const vm_nic_models[];
+/* The trade-off of device choice WORD (a machine type of vm_machines, a
+ * disk bus of vm_disk_buses or a NIC model of vm_nic_models) in one short
+ * line, "ide: any guest, slowest; not on q35", as the wizard and the edit
+ * form show it under the choice; NULL for any other word. */
+const char *vm_choice_hint(const char *word);
+/* The machine types a libvirt host is offered: libvirt 9.0 cannot define
+ * a microvm (hv/libvirt_xml refuses one). */
+extern const char *const vm_machines_libvirt[];
 /* What `vmtty serve --supervise` does when a built-in VM's qemu dies
  * without a clean shutdown: "leave" (the default) or "restart". */
 extern const char *const vm_on_crash[];

@@ -15,6 +15,7 @@
 
 /* The choices of each enumerated field, NULL-terminated. */
 const char *const vm_machines[] = { "q35", "pc", "microvm", NULL };
+const char *const vm_machines_libvirt[] = { "q35", "pc", NULL };
 const char *const vm_accels[] = { "auto", "kvm", "tcg", NULL };
 const char *const vm_firmwares[] = { "bios", "uefi", NULL };
 const char *const vm_graphics[] = { "vnc", "none", NULL };
@@ -25,6 +26,39 @@ const char *const vm_disk_caches[] = { "none", "writeback", "writethrough", "dir
 const char *const vm_nic_kinds[] = { "user", "bridge", "tap", "network", NULL };
 const char *const vm_nic_models[] = { "virtio-net", "e1000", "e1000e", "rtl8139", NULL };
 const char *const vm_on_crash[] = { "leave", "restart", NULL };
+
+/* One table of what each device choice costs, for every front end. */
+static const struct {
+	const char *word, *hint;
+} choice_hints[] = {
+	{ "q35", "q35: modern PCIe chipset, SATA (AHCI) built in; the default; no IDE" },
+	{ "pc", "pc: the old i440FX chipset with IDE, for old guests; no PCIe" },
+	{ "microvm", "microvm: no PCI, firmware or display; boots a kernel directly, fastest "
+	    "and smallest; built-in host only" },
+	{ "virtio", "virtio (virtio-blk): fastest, needs virtio drivers (Linux has them; "
+	    "Windows needs virtio-win)" },
+	{ "scsi", "scsi (virtio-scsi): many disks, TRIM, CD-ROMs; virtio drivers as "
+	    "virtio-blk; not on microvm" },
+	{ "nvme", "nvme: fast, drivers in any recent guest (Linux, Windows 10); not on microvm" },
+	{ "sata", "sata (AHCI): drivers in any modern guest, slower than virtio; not on microvm" },
+	{ "ide", "ide: any guest, slowest; not on q35 or microvm" },
+	{ "virtio-net", "virtio-net: fastest, needs virtio drivers (Linux has them; Windows "
+	    "needs virtio-win)" },
+	{ "e1000", "e1000: emulated Intel gigabit, drivers everywhere, slower; not on microvm" },
+	{ "e1000e", "e1000e: emulated Intel PCIe gigabit, drivers in Windows and Linux, "
+	    "slower than virtio; not on microvm" },
+	{ "rtl8139", "rtl8139: emulated Realtek 100 Mb/s for very old guests, slowest; not "
+	    "on microvm" },
+};
+
+const char *
+vm_choice_hint(const char *word)
+{
+	for (size_t i = 0; word != NULL && i < sizeof choice_hints / sizeof choice_hints[0]; i++)
+		if (strcmp(choice_hints[i].word, word) == 0)
+			return choice_hints[i].hint;
+	return NULL;
+}
 
 void
 vm_config_init(struct vm_config *c)

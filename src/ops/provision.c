@@ -55,6 +55,7 @@ static const char *const field_names[PROV_F_COUNT] = {
 	[PROV_F_NAME] = "name",
 	[PROV_F_CPUS] = "CPUs",
 	[PROV_F_MEMORY] = "memory",
+	[PROV_F_MACHINE] = "machine type",
 	[PROV_F_DISK] = "disk",
 	[PROV_F_ISO] = "ISO",
 	[PROV_F_KERNEL] = "kernel",
@@ -347,7 +348,7 @@ check_machine(const struct provision_plan *p)
 		return 0;
 	if (!p->builtin)
 		return err_set("machine type: microvm is for the built-in backend only (libvirt "
-		    "9.0 cannot define one); use q35 on host '%s', or host local", p->host);
+		    "9.0 cannot define one); use host local, or q35");
 	if (p->graphics != NULL && strcmp(p->graphics, "none") != 0)
 		return err_set("graphics: machine type microvm has no display (no VGA, no VNC); "
 		    "use graphics none, or machine type q35");
@@ -404,6 +405,17 @@ check_cloud_init(const struct provision_plan *p)
 	return h != NULL ? check_hostname(h) : 0;
 }
 
+void
+provision_set_machine(struct provision_plan *p, const char *machine, const char *graphics)
+{
+	if (machine != p->machine)
+		set_str(&p->machine, machine);
+	if (graphics != NULL && graphics != p->graphics)
+		set_str(&p->graphics, graphics);
+	else if (graphics == NULL && p->machine != NULL && strcmp(p->machine, "microvm") == 0)
+		set_str(&p->graphics, "none");
+}
+
 int
 provision_check_field(const struct provision_plan *p, enum provision_field f)
 {
@@ -413,6 +425,7 @@ provision_check_field(const struct provision_plan *p, enum provision_field f)
 			return err_set("host: choose a host");
 		return 0;
 	case PROV_F_TEMPLATE:
+	case PROV_F_MACHINE:
 		return check_machine(p);
 	case PROV_F_NAME:
 		if (p->name == NULL || p->name[0] == '\0')

@@ -34,6 +34,7 @@ enum provision_field {
 	PROV_F_NAME,
 	PROV_F_CPUS,
 	PROV_F_MEMORY,
+	PROV_F_MACHINE,		/* the machine type, on the host */
 	PROV_F_DISK,		/* kind, size and image together */
 	PROV_F_ISO,
 	PROV_F_KERNEL,		/* kernel, initrd, cmdline */
@@ -97,6 +98,10 @@ void provision_clear(struct provision_plan *p);
 /* Fill P (fresh from provision_init, host set) with T's defaults. */
 void provision_from_template(struct provision_plan *p, const struct template *t);
 
+/* P's machine type becomes MACHINE, and its graphics GRAPHICS; without
+ * GRAPHICS (NULL) a microvm's are none (it has no display), any other's
+ * stay as they are. */
+void provision_set_machine(struct provision_plan *p, const char *machine, const char *graphics);
 /* "disk", "memory", ...: the field's name as messages say it. */
 const char *provision_field_name(enum provision_field f);
 /* Check one field as the user gave it: 0, or -1 + one sentence that

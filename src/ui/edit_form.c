@@ -1,8 +1,10 @@
 /*
  * The edit form of one VM (key e): CPUs, memory, kernel command line,
- * firmware, boot order, a new disk, removing and growing a disk, adding
- * (network kind, source, model) and removing a NIC, and for a built-in VM
- * its restart policy (on crash, autostart: at once, never pending).  Each
+ * firmware, machine type, boot order, a new disk (size, bus), removing and
+ * growing a disk, adding (network kind, source, model) and removing a NIC,
+ * and for a built-in VM its restart policy (on crash, autostart: at once,
+ * never pending).  The device choice in focus has its trade-off on the line
+ * under the form (vm_choice_hint).  Each
  * field is checked as it is left with the CLI's own code (vmedit_apply);
  * saving runs the blocking part (vmedit_run) on the host's lane and then
  * hands the inventory's part to the writer (ui_write), off the UI thread.  A running VM gets the
@@ -23,17 +25,19 @@
 #include "util/xalloc.h"
 
 /* The restart policy comes last: a libvirt VM's form has no such fields. */
-enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_BOOT, E_NEW_DISK, E_REMOVE_DISK,
-	E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL, E_REMOVE_NIC, E_ON_CRASH,
-	E_AUTOSTART, E_COUNT };
+enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_MACHINE, E_BOOT, E_NEW_DISK,
+	E_DISK_BUS, E_REMOVE_DISK, E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL,
+	E_REMOVE_NIC, E_ON_CRASH, E_AUTOSTART, E_COUNT };
 
 static const char *const labels[E_COUNT] = {
 	[E_CPUS] = "vCPUs",
 	[E_MEMORY] = "Memory (MiB or 2G)",
 	[E_CMDLINE] = "Kernel cmdline",
 	[E_FIRMWARE] = "Firmware (Left/Right)",
+	[E_MACHINE] = "Machine type (Left/Right)",
 	[E_BOOT] = "Boot order (disk,cdrom,network)",
 	[E_NEW_DISK] = "New disk (size)",
+	[E_DISK_BUS] = "New disk bus (Left/Right)",
 	[E_REMOVE_DISK] = "Remove disk (number)",
 	[E_RESIZE_DISK] = "Grow disk (DISK:SIZE)",
 	[E_NIC_KIND] = "New NIC (Left/Right)",
@@ -60,6 +64,9 @@ struct editf {
 	char text[E_COUNT][EF_LEN];
 	char init[E_COUNT][EF_LEN];	/* what the fields started with */
 	int firmware, firmware0;
+	const char *const *machines;	/* vm_machines or vm_machines_libvirt */
+	int machine, machine0;		/* an index into machines */
+	int disk_bus;			/* the new disk's, into vm_disk_buses */
 	bool builtin;			/* the restart policy's fields are shown */
 	int on_crash, on_crash0;	/* indexes into vm_on_crash */
 	int autostart, autostart0;	/* into on_off */
@@ -90,10 +97,12 @@ static const char *const edit_hints[] = {
 static const char *const edit_help[] = {
 	"Edit VM",
 	"Tab Down / Up\tthe next / previous field (the field is checked first;",
-	"\tthe new NIC's three when the focus leaves them)",
-	"Left/Right Space\ta choice: firmware, the new NIC's kind and model, on crash",
-	"\t(restart or leave) and autostart, which a built-in VM gets from",
-	"\t'vmtty serve --supervise'; they hold at once, never pending",
+	"\tthe new disk's two and the new NIC's three when the focus leaves them)",
+	"Left/Right Space\ta choice: firmware, machine type, the new disk's bus, the",
+	"\tnew NIC's kind and model (the line under the form says what the",
+	"\tone in focus costs), on crash (restart or leave) and autostart,",
+	"\twhich a built-in VM gets from 'vmtty serve --supervise'; these",
+	"\ttwo hold at once, never pending",
 	"Ctrl-U\tclear the field",
 	"Enter\tsave: a running VM gets the changes at its next start",
 	"Esc\tclose the form; nothing is changed",
@@ -116,6 +125,12 @@ form(struct editf *f, struct formw_field *out)
 		} else if (i == E_FIRMWARE) {
 			out[i].choices = vm_firmwares;
 			out[i].choice = &f->firmware;
+		} else if (i == E_MACHINE) {
+			out[i].choices = f->machines;
+			out[i].choice = &f->machine;
+		} else if (i == E_DISK_BUS) {
+			out[i].choices = vm_disk_buses;
+			out[i].choice = &f->disk_bus;
 		} else if (i == E_NIC_KIND) {
 			out[i].choices = f->kinds;
 			out[i].choice = &f->nic_kind;
@@ -130,12 +145,17 @@ form(struct editf *f, struct formw_field *out)
 	return n;
 }
 
-/* Is field I one of the new NIC's?  They are checked together, when the
- * focus leaves the three (a bridge's name is typed after its kind). */
-static bool
-nic_field(int i)
+/* The group of field I: the new NIC's three are checked together, when
+ * the focus leaves them (a bridge's name is typed after its kind), and so
+ * are the new disk's size and bus; each other field is its own. */
+static int
+group(int i)
 {
-	return i == E_NIC_KIND || i == E_NIC_SOURCE || i == E_NIC_MODEL;
+	if (i == E_NIC_KIND || i == E_NIC_SOURCE || i == E_NIC_MODEL)
+		return E_NIC_KIND;
+	if (i == E_NEW_DISK || i == E_DISK_BUS)
+		return E_NEW_DISK;
+	return i;
 }
 
 /* The new NIC as vmedit takes it (--add-nic, --nic-model), from its
@@ -146,8 +166,12 @@ edit_nic(struct editf *f, struct vmedit *e)
 {
 	const char *src = f->text[E_NIC_SOURCE];
 
-	if (f->nic_kind == 0 && src[0] == '\0')
+	/* A model without a NIC is refused by vmedit, saying so. */
+	if (f->nic_kind == 0 && src[0] == '\0') {
+		if (f->nic_model != 0)
+			e->nic_model = vm_nic_models[f->nic_model];
 		return;
+	}
 	snprintf(f->nic_spec, sizeof f->nic_spec, "%s%s%s", f->nic_kind != 0 ?
 	    f->kinds[f->nic_kind] : "", src[0] != '\0' ? ":" : "", src);
 	e->add_nic = f->nic_spec;
@@ -166,6 +190,20 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 			e->firmware = vm_firmwares[f->firmware];
 		return;
 	}
+	if (i == E_MACHINE) {
+		if (f->machine != f->machine0)
+			e->machine = f->machines[f->machine];
+		return;
+	}
+	/* The new disk's bus goes with its size (vmedit checks it against the
+	 * machine type); a bus without a disk is refused by vmedit. */
+	if (i == E_NEW_DISK || i == E_DISK_BUS) {
+		if (t[0] != '\0' && i == E_NEW_DISK)
+			e->new_disk = t;
+		if (f->text[E_NEW_DISK][0] != '\0' || f->disk_bus != 0)
+			e->disk_bus = vm_disk_buses[f->disk_bus];
+		return;
+	}
 	if (i == E_ON_CRASH) {
 		if (f->on_crash != f->on_crash0)
 			e->on_crash = vm_on_crash[f->on_crash];
@@ -176,7 +214,7 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 			e->autostart = on_off[f->autostart];
 		return;
 	}
-	if (nic_field(i)) {
+	if (group(i) == E_NIC_KIND) {
 		edit_nic(f, e);
 		return;
 	}
@@ -187,14 +225,15 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 	case E_MEMORY: e->memory = t; break;
 	case E_CMDLINE: e->cmdline = t; break;
 	case E_BOOT: e->boot = t; break;
-	case E_NEW_DISK: e->new_disk = t; break;
 	case E_REMOVE_DISK: e->remove_disk = t; break;
 	case E_RESIZE_DISK: e->resize_disk = t; break;
 	case E_REMOVE_NIC: e->remove_nic = t; break;
 	}
 }
 
-/* Check field I alone against the VM: 0, or -1 and the status line says why. */
+/* Check field I (its group) against the VM, with the machine type chosen
+ * (the new disk's bus depends on it): 0, or -1 and the status line says
+ * why. */
 static int
 check_field(struct editf *f, int i)
 {
@@ -203,6 +242,9 @@ check_field(struct editf *f, int i)
 	int rc;
 
 	edit_field(f, &e, i);
+	if (group(i) == E_NEW_DISK)
+		edit_field(f, &e, i == E_NEW_DISK ? E_DISK_BUS : E_NEW_DISK);
+	edit_field(f, &e, E_MACHINE);
 	vm_config_copy(&c, &f->orig);
 	rc = vmedit_apply(&e, &c);
 	if (rc != 0)
@@ -406,7 +448,7 @@ editf_key(void *arg, int key)
 		int to = f->focus;
 
 		formw_key(fs, n, &to, key);
-		if ((!nic_field(f->focus) || !nic_field(to)) && check_field(f, f->focus) != 0)
+		if (group(f->focus) != group(to) && check_field(f, f->focus) != 0)
 			return UI_HANDLED | UI_REDRAW;
 		ui_status(f->ui, false, "%s", "");
 		f->focus = to;
@@ -432,7 +474,13 @@ editf_draw(void *arg, int top, int rows, int cols)
 	ui_put(top, 0, cols, line);
 	attrset(A_NORMAL);
 	formw_draw(fs, n, f->focus, y, 1, 2, cols - 3, 32);
-	y += n + 1;
+	y += n;
+	if (formw_hint(fs, n, f->focus) != NULL) {
+		attrset(theme_attr(TH_DIM));
+		ui_put(y, 2, cols - 3, formw_hint(fs, n, f->focus));
+		attrset(A_NORMAL);
+	}
+	y++;
 	for (size_t i = 0; i < c->ndisks && y < top + rows - 1; i++, y++) {
 		snprintf(line, sizeof line, "  disk %zu: %s (%s, %s%s)", i, c->disks[i].path,
 		    c->disks[i].format, c->disks[i].bus, c->disks[i].cdrom ? ", cdrom" : "");
@@ -485,13 +533,18 @@ edit_form_open(struct ui *ui, const struct vm_config *c)
 	f->ui = ui;
 	vm_config_copy(&f->orig, c);
 	f->kinds = nic_kinds;
+	f->machines = vm_machines_libvirt;
 	if (host_get(ui_db(ui), c->host, &h) == 0) {
 		if (h.kind == HOST_BUILTIN) {
 			f->kinds = nic_kinds_builtin;
+			f->machines = vm_machines;
 			f->builtin = true;
 		}
 		host_clear(&h);
 	}
+	for (int i = 0; f->machines[i] != NULL; i++)
+		if (c->machine != NULL && strcmp(c->machine, f->machines[i]) == 0)
+			f->machine = f->machine0 = i;
 	f->on_crash = f->on_crash0 = c->on_crash != NULL && strcmp(c->on_crash, "restart") == 0;
 	f->autostart = f->autostart0 = c->autostart;
 	snprintf(f->init[E_CPUS], EF_LEN, "%d", vm_config_cpus(c));

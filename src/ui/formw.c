@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/vm.h"
+
 bool
 formw_moves(int key)
 {
@@ -69,4 +71,12 @@ formw_draw(const struct formw_field *f, int n, int focus, int y, int step, int x
 		ui_put(y + step * i, x, width, line);
 	}
 	attrset(A_NORMAL);
+}
+
+const char *
+formw_hint(const struct formw_field *f, int n, int focus)
+{
+	if (focus < 0 || focus >= n || f[focus].choices == NULL)
+		return NULL;
+	return vm_choice_hint(f[focus].choices[*f[focus].choice]);
 }

@@ -23,6 +23,10 @@ bool formw_moves(int key);
  * focus, text keys, Backspace and Ctrl-U edit a text, Left/Right/Space
  * change a choice.  UI_HANDLED | UI_REDRAW, or UI_IGNORED. */
 int formw_key(const struct formw_field *f, int n, int *focus, int key);
+/* The one-line trade-off of the choice in focus (vm_choice_hint: a
+ * machine type, disk bus or NIC model), NULL when the field in focus is a
+ * text or a choice without one. */
+const char *formw_hint(const struct formw_field *f, int n, int focus);
 /* One field per line from row Y, every STEP rows: the label in LABELW
  * columns, then the value (a cursor on the text in focus). */
 void formw_draw(const struct formw_field *f, int n, int focus, int y, int step, int x,

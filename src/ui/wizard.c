@@ -2,6 +2,9 @@
  * The new-VM wizard: host -> template -> name -> CPU/memory -> storage ->
  * network -> cloud-init -> review -> create, with back and forward, each
  * step's fields checked when it is left (provision_check_field).  The
+ * device choices (machine type, disk bus, NIC model) show their trade-off
+ * under the one in focus (vm_choice_hint); a libvirt host is not offered
+ * microvm, and the wizard says so.  The
  * work (disk, seed ISO, definition) runs on the host's fleet lane; the
  * inventory row is written here on the UI thread when it is done, and a
  * failure to write it takes the work back on the lane.
@@ -35,8 +38,9 @@ static const char *const step_names[W_NSTEPS] = {
 };
 
 /* The text fields (host and template are lists). */
-enum wfield { F_NAME, F_CPUS, F_MEMORY, F_DISK, F_SIZE, F_IMAGE, F_ISO, F_KERNEL, F_INITRD,
-	F_CMDLINE, F_POOL, F_NETWORK, F_USER, F_KEY, F_HOSTNAME, F_COUNT };
+enum wfield { F_NAME, F_CPUS, F_MEMORY, F_MACHINE, F_DISK, F_SIZE, F_IMAGE, F_ISO, F_KERNEL,
+	F_INITRD, F_CMDLINE, F_POOL, F_BUS, F_NETWORK, F_NIC_MODEL, F_USER, F_KEY, F_HOSTNAME,
+	F_COUNT };
 
 static const struct {
 	enum wstep step;
@@ -45,6 +49,7 @@ static const struct {
 	[F_NAME] = { W_NAME, "Name" },
 	[F_CPUS] = { W_CPUMEM, "vCPUs" },
 	[F_MEMORY] = { W_CPUMEM, "Memory (MiB or 2G)" },
+	[F_MACHINE] = { W_CPUMEM, "Machine (Left/Right)" },
 	[F_DISK] = { W_STORAGE, "Disk (Left/Right)" },
 	[F_SIZE] = { W_STORAGE, "Disk size" },
 	[F_IMAGE] = { W_STORAGE, "Image / disk file" },
@@ -53,7 +58,9 @@ static const struct {
 	[F_INITRD] = { W_STORAGE, "Initrd" },
 	[F_CMDLINE] = { W_STORAGE, "Kernel cmdline" },
 	[F_POOL] = { W_STORAGE, "Storage pool" },
+	[F_BUS] = { W_STORAGE, "Disk bus (Left/Right)" },
 	[F_NETWORK] = { W_NETWORK, "Network (user, none, bridge:BR, network:NET)" },
+	[F_NIC_MODEL] = { W_NETWORK, "NIC model (Left/Right)" },
 	[F_USER] = { W_CLOUD, "User (empty: the image's)" },
 	[F_KEY] = { W_CLOUD, "SSH public key file" },
 	[F_HOSTNAME] = { W_CLOUD, "Hostname" },
@@ -80,6 +87,11 @@ struct wizard {
 	int tpl_applied;		/* the template the plan has; -1 none */
 	struct provision_plan plan;
 	char text[F_COUNT][WF_LEN];
+	/* The device choices: indexes into machines (vm_machines, or
+	 * vm_machines_libvirt on a libvirt host), vm_disk_buses and
+	 * vm_nic_models. */
+	const char *const *machines;
+	int machine, bus, nic_model;
 	char error[1100];
 	char typeahead[32];
 	bool busy;
@@ -112,7 +124,8 @@ static const char *const wizard_help[] = {
 	"Esc Shift-Tab\tback one step (on the first: close the wizard)",
 	"Tab Down / Up\tthe next / previous field of the step",
 	"Up/Down letters\ton a list: choose (typing jumps by name)",
-	"Left/Right Space\tthe disk choice",
+	"Left/Right Space\ta choice: the disk, machine type, disk bus and NIC model",
+	"\t(the line under the one in focus says what it costs)",
 	"F9 Ctrl-X\tcheck every step and go to Review",
 	"Ctrl-U\tclear the field",
 	NULL,
@@ -134,9 +147,12 @@ field_used(const struct wizard *w, enum wfield f)
 	case F_KERNEL:
 	case F_INITRD:
 	case F_CMDLINE:
-		return p->template_source == TPL_KERNEL || w->text[F_KERNEL][0] != '\0';
+		return p->template_source == TPL_KERNEL || w->text[F_KERNEL][0] != '\0' ||
+		    (p->machine != NULL && strcmp(p->machine, "microvm") == 0);
 	case F_POOL:
 		return !p->builtin;
+	case F_BUS:
+		return p->disk != PROV_DISK_NONE;
 	default:
 		return true;
 	}
@@ -158,6 +174,24 @@ static bool
 step_used(const struct wizard *w, enum wstep s)
 {
 	return s != W_CLOUD || w->plan.cloud_init;
+}
+
+/* The index of WORD in the NULL-terminated CHOICES; 0 when it is not one. */
+static int
+choice_index(const char *const *choices, const char *word)
+{
+	for (int i = 0; word != NULL && choices[i] != NULL; i++)
+		if (strcmp(choices[i], word) == 0)
+			return i;
+	return 0;
+}
+
+/* The machine types the host offers, the plan's chosen among them. */
+static void
+sync_machine(struct wizard *w)
+{
+	w->machines = w->plan.builtin ? vm_machines : vm_machines_libvirt;
+	w->machine = choice_index(w->machines, w->plan.machine);
 }
 
 static void
@@ -243,6 +277,9 @@ apply_template(struct wizard *w)
 	set_text(w, F_USER, "");
 	set_text(w, F_KEY, "");
 	set_text(w, F_HOSTNAME, "");
+	sync_machine(w);
+	w->bus = choice_index(vm_disk_buses, p->disk_bus);
+	w->nic_model = choice_index(vm_nic_models, p->nic_model);
 	if (have_last)
 		vm_config_clear(&last);
 }
@@ -262,6 +299,10 @@ read_step(struct wizard *w, enum wstep s)
 		if (vm_parse_cpus(w->text[F_CPUS], &p->cpus) != 0 ||
 		    vm_parse_memory(w->text[F_MEMORY], &p->memory_mib) != 0)
 			return -1;
+		/* Graphics are the template's; a microvm's none (no display). */
+		provision_set_machine(p, w->machines[w->machine],
+		    strcmp(w->machines[w->machine], "microvm") == 0 || w->tpl_applied < 0 ? NULL :
+		    w->tpls[w->tpl_applied].graphics);
 		return 0;
 	case W_STORAGE:
 		if (field_used(w, F_SIZE)) {
@@ -282,10 +323,14 @@ read_step(struct wizard *w, enum wstep s)
 		p->cmdline = text_or_null(w, F_CMDLINE);
 		free(p->pool);
 		p->pool = text_or_null(w, F_POOL);
+		free(p->disk_bus);
+		p->disk_bus = xstrdup(vm_disk_buses[w->bus]);
 		return 0;
 	case W_NETWORK:
 		free(p->network);
 		p->network = xstrdup(w->text[F_NETWORK][0] != '\0' ? w->text[F_NETWORK] : "none");
+		free(p->nic_model);
+		p->nic_model = xstrdup(vm_nic_models[w->nic_model]);
 		return 0;
 	case W_CLOUD:
 		free(p->ci_user);
@@ -386,7 +431,7 @@ check_step(struct wizard *w, enum wstep s)
 		[W_HOST] = { PROV_F_HOST, PROV_F_COUNT },
 		[W_TEMPLATE] = { PROV_F_TEMPLATE, PROV_F_COUNT },
 		[W_NAME] = { PROV_F_NAME, PROV_F_COUNT },
-		[W_CPUMEM] = { PROV_F_CPUS, PROV_F_MEMORY, PROV_F_COUNT },
+		[W_CPUMEM] = { PROV_F_CPUS, PROV_F_MEMORY, PROV_F_MACHINE, PROV_F_COUNT },
 		[W_STORAGE] = { PROV_F_DISK, PROV_F_ISO, PROV_F_KERNEL, PROV_F_COUNT },
 		[W_NETWORK] = { PROV_F_NETWORK, PROV_F_COUNT },
 		[W_CLOUD] = { PROV_F_CLOUD_INIT, PROV_F_COUNT },
@@ -733,6 +778,7 @@ list_key(struct wizard *w, int key)
 		free(w->plan.host);
 		w->plan.host = xstrdup(w->hosts[w->host_sel].name);
 		w->plan.builtin = w->hosts[w->host_sel].kind == HOST_BUILTIN;
+		sync_machine(w);
 	}
 	return UI_HANDLED | UI_REDRAW;
 }
@@ -751,6 +797,15 @@ step_form(struct wizard *w, struct formw_field *form, int *disk)
 		if (fs[i] == F_DISK) {
 			form[i].choices = disk_kinds;
 			form[i].choice = disk;
+		} else if (fs[i] == F_MACHINE) {
+			form[i].choices = w->machines;
+			form[i].choice = &w->machine;
+		} else if (fs[i] == F_BUS) {
+			form[i].choices = vm_disk_buses;
+			form[i].choice = &w->bus;
+		} else if (fs[i] == F_NIC_MODEL) {
+			form[i].choices = vm_nic_models;
+			form[i].choice = &w->nic_model;
 		} else {
 			form[i].text = w->text[fs[i]];
 			form[i].len = WF_LEN;
@@ -825,8 +880,11 @@ draw_list(struct wizard *w, int y, int rows, int x, int width)
 		if (hosts)
 			snprintf(line, sizeof line, " %-16s %s", w->hosts[i].name, w->hosts[i].uri);
 		else
-			snprintf(line, sizeof line, " %-20s %-12s %s", w->tpls[i].name,
-			    template_source_name(w->tpls[i].source), w->tpls[i].label);
+			snprintf(line, sizeof line, " %-20s %-12s %s%s", w->tpls[i].name,
+			    template_source_name(w->tpls[i].source), w->tpls[i].label,
+			    !w->plan.builtin && w->tpls[i].machine != NULL &&
+			    strcmp(w->tpls[i].machine, "microvm") == 0 ?
+			    " (not offered here: built-in host only)" : "");
 		attrset(i == sel ? theme_attr(TH_SELECTED) : A_NORMAL);
 		ui_put(y + i - first, x, width, line);
 	}
@@ -900,6 +958,8 @@ draw_review(struct wizard *w, int y, int x, int width)
 	R("Template:  %s", p->template_name);
 	R("Name:      %s", p->name);
 	R("CPUs:      %d    Memory: %lld MiB", p->cpus, (long long)p->memory_mib);
+	R("Machine:   %s, disk bus %s, NIC model %s", p->machine != NULL ? p->machine :
+	    VM_DEFAULT_MACHINE, p->disk_bus, p->nic_model);
 	R("Disk:      %s%s%s%s%s", disk_kinds[p->disk], p->disk_bytes > 0 &&
 	    p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ? ", " : "",
 	    p->disk_bytes > 0 && p->disk != PROV_DISK_EXISTING && p->disk != PROV_DISK_NONE ?
@@ -954,7 +1014,19 @@ wizard_draw(void *arg, int top, int rows, int cols)
 		struct formw_field form[F_COUNT];
 		int disk, n = step_form(w, form, &disk);
 
+		const char *hint;
+
 		formw_draw(form, n, w->focus, y, 2, x, width, 22);
+		attrset(theme_attr(TH_DIM));
+		if ((hint = formw_hint(form, n, w->focus)) != NULL)
+			ui_put(y + 2 * w->focus + 1, x + 2, width - 2, hint);
+		/* Say it rather than pretend: the choice is not there. */
+		if (w->step == W_CPUMEM && !w->plan.builtin) {
+			snprintf(line, sizeof line, "microvm is not offered on libvirt host '%s': "
+			    "libvirt 9.0 cannot define one (host local can).", w->plan.host);
+			ui_put(y + 2 * n, x, width, line);
+		}
+		attrset(A_NORMAL);
 	}
 	if (w->error[0] != '\0') {
 		attrset(theme_attr(TH_ERROR));
@@ -1035,6 +1107,7 @@ wizard_open(struct ui *ui, const char *host)
 	provision_init(&w->plan);
 	w->plan.host = xstrdup(w->hosts[w->host_sel].name);
 	w->plan.builtin = w->hosts[w->host_sel].kind == HOST_BUILTIN;
+	sync_machine(w);
 	w->tpl_sel = recent_template(w);
 	w->tpl_applied = -1;
 	/* The host is chosen from the selected row: start at the template

@@ -811,6 +811,34 @@ test_cache_sync(void **state)
 	assert_int_equal(vm_resolve(f->db, "local/mine", &id), 0);
 }
 
+/* Every machine type, disk bus and NIC model has its trade-off, one short
+ * line that starts with the word; the libvirt host's machine types are
+ * the others without microvm; other words have none. */
+static void
+test_choice_hints(void **state)
+{
+	const char *const *lists[] = { vm_machines, vm_disk_buses, vm_nic_models };
+
+	(void)state;
+	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+		for (size_t i = 0; lists[l][i] != NULL; i++) {
+			const char *h = vm_choice_hint(lists[l][i]);
+			size_t n = strlen(lists[l][i]);
+
+			assert_non_null(h);
+			assert_true(strncmp(h, lists[l][i], n) == 0 && (h[n] == ':' || h[n] == ' '));
+			assert_true(strlen(h) <= 110);
+			assert_null(strchr(h, '\n'));
+		}
+	}
+	assert_string_equal(vm_choice_hint("ide"), "ide: any guest, slowest; not on q35 or microvm");
+	assert_null(vm_choice_hint("uefi"));
+	assert_null(vm_choice_hint(NULL));
+	for (size_t i = 0; vm_machines_libvirt[i] != NULL; i++)
+		assert_true(strcmp(vm_machines_libvirt[i], "microvm") != 0 &&
+		    strcmp(vm_machines_libvirt[i], vm_machines[i]) == 0);
+}
+
 int
 main(void)
 {
@@ -827,6 +855,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vm_validate, setup, teardown),
 		cmocka_unit_test(test_forwards),
 		cmocka_unit_test(test_boot_order),
+		cmocka_unit_test(test_choice_hints),
 		cmocka_unit_test_setup_teardown(test_cache_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_move_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),

@@ -287,6 +287,42 @@ test_backing_disk(void **state)
 	free(clone);
 }
 
+/* The machine type as the wizard and create set it: a microvm's graphics
+ * are none unless given (and then refused); another machine keeps or
+ * takes the graphics given; a libvirt host is refused a microvm. */
+static void
+test_set_machine(void **state)
+{
+	struct provision_plan p;
+
+	(void)state;
+	provision_init(&p);
+	p.host = xstrdup("local");
+	p.builtin = true;
+	provision_set_machine(&p, "q35", "vnc");
+	provision_set_machine(&p, "microvm", NULL);
+	assert_string_equal(p.machine, "microvm");
+	assert_string_equal(p.graphics, "none");
+	assert_int_equal(provision_check_field(&p, PROV_F_MACHINE), 0);
+	provision_set_machine(&p, p.machine, NULL);	/* its own value */
+	assert_string_equal(p.machine, "microvm");
+	provision_set_machine(&p, "q35", "vnc");
+	assert_string_equal(p.machine, "q35");
+	assert_string_equal(p.graphics, "vnc");
+	provision_set_machine(&p, "pc", NULL);
+	assert_string_equal(p.graphics, "vnc");
+	provision_set_machine(&p, "microvm", "vnc");
+	assert_int_equal(provision_check_field(&p, PROV_F_MACHINE), -1);
+	assert_non_null(strstr(err_get(), "graphics: machine type microvm has no display"));
+	provision_set_machine(&p, "microvm", NULL);
+	p.builtin = false;
+	assert_int_equal(provision_check_field(&p, PROV_F_MACHINE), -1);
+	assert_string_equal(err_get(), "machine type: microvm is for the built-in backend only "
+	    "(libvirt 9.0 cannot define one); use host local, or q35");
+	assert_string_equal(provision_field_name(PROV_F_MACHINE), "machine type");
+	provision_clear(&p);
+}
+
 int
 main(void)
 {
@@ -296,6 +332,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recover_libvirt_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backing_disk, setup, teardown),
+		cmocka_unit_test(test_set_machine),
 	};
 
 	return cmocka_run_group_tests_name("provision", tests, NULL, NULL);
