@@ -818,10 +818,20 @@ static int
 field_key(struct wizard *w, int key)
 {
 	struct formw_field form[F_COUNT];
-	int disk, n = step_form(w, form, &disk);
+	int disk, n = step_form(w, form, &disk), focus = w->focus, choice = -1;
+	char text[WF_LEN];
 
+	/* The focused field's value before the key. */
+	if (focus < n && form[focus].choices != NULL)
+		choice = *form[focus].choice;
+	else if (focus < n)
+		snprintf(text, sizeof text, "%s", form[focus].text);
 	formw_key(form, n, &w->focus, key);
 	w->plan.disk = (enum provision_disk)disk;
+	/* A refusal was about the value it had: changed, it is stale. */
+	if (focus < n && (form[focus].choices != NULL ? *form[focus].choice != choice :
+	    strcmp(form[focus].text, text) != 0))
+		w->error[0] = '\0';
 	return UI_HANDLED | UI_REDRAW;
 }
 

@@ -137,10 +137,23 @@ tui_type w1
 tui_keys Enter Down Down
 tui_expect "the machine type" 'Machine \(Left/Right\) +q35$'
 tui_expect "with its trade-off under it" 'q35: modern PCIe chipset'
-tui_keys Right
-tui_expect "pc" 'Machine \(Left/Right\) +pc$'
+# A refusal goes from the screen once the value it was about changes.
+tui_keys Right Right
+tui_expect "microvm" 'Machine \(Left/Right\) +microvm$'
 tui_keys Enter
 tui_expect "the storage step" 'Kernel cmdline +console=ttyS0'
+tui_keys Enter
+tui_expect "without a kernel it is refused" "kernel: machine type microvm boots a kernel directly"
+tui_keys Tab Tab
+tui_type /
+t_check "typing into the kernel field takes the refusal away" \
+	tui_wait_gone "machine type microvm boots a kernel directly"
+tui_keys C-u Escape
+tui_expect "back at the machine type" 'Machine \(Left/Right\) +microvm$'
+tui_keys Down Down Left
+tui_expect "pc" 'Machine \(Left/Right\) +pc$'
+tui_keys Enter
+tui_expect "the storage step again" 'Kernel cmdline +console=ttyS0'
 tui_keys Tab Tab
 tui_type "$GUEST/vmlinuz"
 tui_keys Tab
