@@ -158,8 +158,9 @@ lint-man:
 # Both builds (the second with ASan/UBSan/LSan), then every test: those of
 # the plain build and the unit and CLI suites of the sanitizer build,
 # JOBS suites side by side (the slowest first); the line "total: N passed,
-# N failed, N skipped" ends the output.
-JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# N failed, N skipped" ends the output.  One more than the CPUs: the suites
+# spend most of their time waiting for guests, daemons and terminals.
+JOBS ?= $(shell echo $$(($$(nproc 2>/dev/null || echo 1) + 1)))
 check: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all unit $(BENCH_BIN)
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SAN=1 all unit $(BENCH_BIN:$(BUILD)/%=build-asan/%)
