@@ -85,6 +85,41 @@ console() {
 	return $rc
 }
 
+# kill_b_during NAME PHASE OUT VMTTY-ARGS...: `vmtty migrate VMTTY-ARGS
+# --bandwidth 1 --progress` in the background (stdout to OUT, stderr to
+# OUT.err); once a progress line of PHASE has moved some bytes, kill -9 B's
+# libvirtd; then wait for vmtty.  Sets rc and err.  CHECK (a command,
+# optional, run just before the kill) is in $KILL_CHECK.
+kill_b_during() {
+	local name=$1 phase=$2 out=$3 t0 t1 mig
+	shift 3
+	t0=$(ms)
+	"$VMTTY" migrate "$@" --bandwidth 1 --progress >"$out" 2>"$out.err" &
+	mig=$!
+	_phase_moving() { grep -q " $phase .*[1-9][0-9.]* [KM]iB of" "$out" || _lv_dead "$mig"; }
+	wait_for 30 _phase_moving
+	t_check "a progress line in the $phase phase ($(grep -c . "$out") lines so far)" \
+		grep -q " $phase " "$out"
+	[ -z "${KILL_CHECK:-}" ] || eval "$KILL_CHECK"
+	t_check "kill -9 B's libvirtd" kill -KILL "$B_PID"
+	t1=$(ms)
+	wait "$mig"
+	rc=$?
+	note "$name: B killed $((t1 - t0)) ms into the migration; vmtty exited $(($(ms) - t1)) ms later"
+	err=$(cat "$out.err")
+}
+# restart_b GUEST: B's libvirtd restarted; it has no domain and no qemu of
+# GUEST (its restarted daemon ends the incoming one).
+restart_b() {
+	rm -f "$B_DIR/run/libvirt/libvirt-sock"
+	libvirtd_use B
+	t_check "B's libvirtd restarted" libvirtd_restart B
+	B_PID=$LIBVIRTD_PID
+	_b_clean() { [ -z "$(names "$B_URI")" ] && ! _lv_alive "$(cat "$B_DIR/run/libvirt/qemu/$1.pid" 2>/dev/null)"; }
+	t_check "B has no domain and no qemu of $1 (its restarted daemon ended the incoming one)" \
+		wait_for 20 _b_clean "$1"
+}
+
 # ---- two daemons, pools, hosts ----------------------------------------------
 t_check "libvirtd_start A --netns 1" libvirtd_start A --netns 1
 note "A start: ${LIBVIRTD_START_MS:-?} ms"
@@ -208,32 +243,15 @@ t_check "G2: a file written on its disk" \
 inv0=$(inv)
 vol_b=$B_DIR/lib/images/$G2.qcow2
 t_check "B has no volume of G2 yet" test ! -e "$vol_b"
-t0=$(ms)
-"$VMTTY" migrate "$G2" --to B --copy-storage --bandwidth 1 --progress >"$T_TMP/kill2.out" 2>"$T_TMP/kill2.err" &
-mig=$!
-_copying() { grep -q ' storage .*[1-9][0-9.]* [KM]iB of' "$T_TMP/kill2.out" || _lv_dead "$mig"; }
-wait_for 30 _copying
-t_check "a progress line in the storage phase ($(grep -c . "$T_TMP/kill2.out") lines so far)" \
-	grep -q ' storage ' "$T_TMP/kill2.out"
-t_check "vmtty made the destination volume on B first" test -e "$vol_b"
-t_check "kill -9 B's libvirtd" kill -KILL "$B_PID"
-t1=$(ms)
-wait "$mig"
-rc=$?
-note "B killed $((t1 - t0)) ms into the copy; vmtty exited $(($(ms) - t1)) ms later"
+KILL_CHECK='t_check "vmtty made the destination volume on B first" test -e "$vol_b"' \
+	kill_b_during "$G2 with --copy-storage" storage "$T_TMP/kill2.out" "$G2" --to B --copy-storage
 t_eq "vmtty migrate exits 1" 1 "$rc"
-err=$(cat "$T_TMP/kill2.err")
 t_match "saying B went away, G2 runs on A, the volume made there goes once B is back" \
 	"^vmtty: VM '$G2' did not move to host 'B': the connection to host 'B' closed mid-way and vmtty stopped the migration; it runs on host 'A' as before; host 'B' could not be asked whether it kept anything; the volume vmtty made there for the copy \('$disk2'\) is removed by the next vmtty that reaches host 'B' again\$" "$err"
 t_check "(one line)" one_line "$err"
 t_eq "G2 runs on A" running "$(state "$A_URI" "$G2")"
 t_check "the volume is still in B's pool directory while B is down" test -e "$vol_b"
-rm -f "$B_DIR/run/libvirt/libvirt-sock"
-libvirtd_use B
-t_check "B's libvirtd restarted" libvirtd_restart B
-B_PID=$LIBVIRTD_PID
-_b_clean2() { [ -z "$(names "$B_URI")" ] && ! _lv_alive "$(cat "$B_DIR/run/libvirt/qemu/$G2.pid" 2>/dev/null)"; }
-t_check "B has no domain and no qemu of G2 (its restarted daemon ended the incoming one)" wait_for 20 _b_clean2
+restart_b "$G2"
 t_status "the next vmtty (list) runs" 0 "$VMTTY" list
 t_eq "it says it took back what the move made on B" "vmtty: creation of $G2 interrupted; cleaned up" "$T_ERR"
 t_check "B has no new volume: the file is gone from its pool's directory" test ! -e "$vol_b"
@@ -259,31 +277,14 @@ A_PID=$LIBVIRTD_PID
 t_eq "G1 runs on A still" running "$(state "$A_URI" "$G1")"
 t_eq "G2 too" running "$(state "$A_URI" "$G2")"
 inv0=$(inv)
-t0=$(ms)
-"$VMTTY" migrate "$G1" --to B --bandwidth 1 --progress >"$T_TMP/kill.out" 2>"$T_TMP/kill.err" &
-mig=$!
-_moving() { grep -q ' memory .*[1-9][0-9.]* [KM]iB of' "$T_TMP/kill.out" || _lv_dead "$mig"; }
-wait_for 30 _moving
-t_check "a progress line in the memory phase ($(grep -c . "$T_TMP/kill.out") lines so far)" \
-	grep -q ' memory ' "$T_TMP/kill.out"
-t_eq "B holds the incoming domain (paused)" paused "$(state "$B_URI" "$G1")"
-t_check "kill -9 B's libvirtd" kill -KILL "$B_PID"
-t1=$(ms)
-wait "$mig"
-rc=$?
-note "B killed $((t1 - t0)) ms into the migration; vmtty exited $(($(ms) - t1)) ms later"
+KILL_CHECK='t_eq "B holds the incoming domain (paused)" paused "$(state "$B_URI" "$G1")"' \
+	kill_b_during "$G1 on shared storage" memory "$T_TMP/kill.out" "$G1" --to B
 t_eq "vmtty migrate exits 1" 1 "$rc"
-err=$(cat "$T_TMP/kill.err")
 t_match "saying B went away and G1 runs on A" \
 	"^vmtty: VM '$G1' did not move to host 'B': the connection to host 'B' closed mid-way and vmtty stopped the migration; it runs on host 'A' as before; host 'B' could not be asked whether it kept anything\$" "$err"
 t_check "(one line)" one_line "$err"
 t_eq "G1 runs on A" running "$(state "$A_URI" "$G1")"
-rm -f "$B_DIR/run/libvirt/libvirt-sock"
-libvirtd_use B
-t_check "B's libvirtd restarted" libvirtd_restart B
-B_PID=$LIBVIRTD_PID
-_b_clean() { [ -z "$(names "$B_URI")" ] && ! _lv_alive "$(cat "$B_DIR/run/libvirt/qemu/$G1.pid" 2>/dev/null)"; }
-t_check "B has no domain and no qemu of G1 (its restarted daemon ended the incoming one)" wait_for 20 _b_clean
+restart_b "$G1"
 t_eq "the inventory is as it was" "$inv0" "$(inv)"
 t_match "the journal has the failure" "migrate .*connection to host 'B' closed mid-way" "$("$VMTTY" log "$G1" 2>&1)"
 
