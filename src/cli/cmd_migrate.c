@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hv/hv.h"
+#include "model/db.h"
 #include "model/host.h"
 #include "model/vm.h"
 #include "ops/migrate.h"
@@ -233,6 +234,7 @@ cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		return ctx->db == NULL ? CLI_FAILED : cli_fail_err();
 	migrate_init(&m, &v.c, &o);
+	m.inventory = db_path(ctx->db);
 	rc = host_get(ctx->db, to_name, &to) == 0 ? run(&m, v.hv, &to, &w) : -1;
 	if (rc != 0) {
 		snprintf(msg, sizeof msg, "%s", err_get());

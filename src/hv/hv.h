@@ -176,13 +176,23 @@ struct hv_migrate_opts {
 				 * options) ran just before on this thread: migrate
 				 * asks again only what may change in a moment (the
 				 * name there) and what the move needs (the disks) */
+	/* May be NULL.  With copy_storage, on the migrating thread: PATH of
+	 * a volume about to be made on the destination for a copied disk
+	 * (MADE true: the caller records it first), and again (MADE false)
+	 * once it is no longer this move's to take back: deleted again, or
+	 * kept for a domain there.  A failed move whose destination could
+	 * not be asked leaves the others to the caller, and its error
+	 * message says nothing of them. */
+	void (*volume_fn)(const char *path, bool made, void *arg);
+	void *volume_arg;
 };
 
 /* A migration under way, as the source host reports it; -1 unknown. */
 struct hv_migrate_progress {
 	const char *phase;	/* "setup", "storage", "memory", "post-copy",
-				 * "finishing" (the last steps, or a stop under
-				 * way), "done" */
+				 * "finishing" (the last steps on both hosts),
+				 * "stopping" (a stop asked for, or the
+				 * destination gone: under way), "done" */
 	int64_t elapsed_ms;
 	int64_t mem_total, mem_processed, mem_remaining;	/* bytes */
 	int64_t disk_total, disk_processed, disk_remaining;	/* bytes */

@@ -19,7 +19,9 @@
  * (NON_SHARED_DISK + MIGRATE_DISKS) into volumes made first on the
  * destination, in the pool of the same name, at the same path; libvirt
  * would leave a volume it made there after a failed copy, these are
- * deleted again when the move fails.
+ * deleted again when the move fails.  The caller hears of each before it
+ * is made (volume_fn): a destination whose daemon died mid-way cannot
+ * delete them, the caller's record of them can, later.
  */
 #include "hv/hv.h"
 #include "hv/libvirt.h"
@@ -644,10 +646,20 @@ err_append(const char *note)
 	err_set("%s%s", msg, note);
 }
 
-/* Delete the volumes at MADE[0..N) on DST; what stays is named in NOTE.
- * The error message stays as it was. */
+/* Tell O's caller of volume PATH (hv_migrate_opts.volume_fn). */
 static void
-volumes_drop(struct hv *dst, char **made, size_t n, char *note, size_t len)
+vol_said(const struct hv_migrate_opts *o, const char *path, bool made)
+{
+	if (o->volume_fn != NULL)
+		o->volume_fn(path, made, o->volume_arg);
+}
+
+/* Delete the volumes at MADE[0..N) on DST; what stays is named in NOTE,
+ * unless DST cannot be asked and O's caller takes them back.  The error
+ * message stays as it was. */
+static void
+volumes_drop(struct hv *dst, const struct hv_migrate_opts *o, char **made, size_t n, char *note,
+    size_t len)
 {
 	char msg[2048];
 	virConnectPtr dconn;
@@ -663,10 +675,16 @@ volumes_drop(struct hv *dst, char **made, size_t n, char *note, size_t len)
 		if (vol != NULL && virStorageVolDelete(vol, 0) == 0) {
 			log_debug("libvirt: host '%s': deleted volume '%s' again", dst->host.name,
 			    made[i]);
+			vol_said(o, made[i], false);
+		} else if (dconn == NULL && o->volume_fn != NULL) {
+			log_debug("libvirt: host '%s': volume '%s' left to the caller (the "
+			    "connection is gone)", dst->host.name, made[i]);
 		} else {
 			snprintf(note + k, len - k, "; volume '%s' made for the copy stays on host "
 			    "'%s' (%s): delete it there", made[i], dst->host.name,
 			    dconn == NULL ? "the connection is gone" : libvirt_errmsg());
+			if (dconn != NULL)
+				vol_said(o, made[i], false);
 		}
 		if (vol != NULL)
 			virStorageVolFree(vol);
@@ -677,8 +695,8 @@ volumes_drop(struct hv *dst, char **made, size_t n, char *note, size_t len)
 /* On DST, the empty volume each disk to copy goes into: its pool's
  * namesake there, its name, format and size.  Their paths into *MADE. */
 static int
-volumes_make(struct hv *dst, const struct vm_config *c, const struct lvm_plan *pl,
-    char ***made, size_t *n)
+volumes_make(struct hv *dst, const struct vm_config *c, const struct hv_migrate_opts *o,
+    const struct lvm_plan *pl, char ***made, size_t *n)
 {
 	virConnectPtr dconn = libvirt_conn(dst);
 	char note[1024] = "";
@@ -704,10 +722,12 @@ volumes_make(struct hv *dst, const struct vm_config *c, const struct lvm_plan *p
 		}
 		virStoragePoolRefresh(pool, 0);
 		xml = libvirt_volume_xml(&v, NULL);
+		vol_said(o, d->path, true);
 		vol = virStorageVolCreateXML(pool, xml, 0);
 		free(xml);
 		virStoragePoolFree(pool);
 		if (vol == NULL) {
+			vol_said(o, d->path, false);
 			libvirt_err(dst, "cannot make volume '%s' in pool '%s' for disk '%s' of VM "
 			    "'%s'", v.name, d->pool, d->path, c->name);
 			goto fail;
@@ -720,6 +740,8 @@ volumes_make(struct hv *dst, const struct vm_config *c, const struct lvm_plan *p
 		}
 		(*made)[(*n)++] = path;
 		if (strcmp(path, d->path) != 0) {
+			vol_said(o, path, true);
+			vol_said(o, d->path, false);
 			err_set("host '%s' made the volume for disk '%s' of VM '%s' at '%s': the copy "
 			    "must keep the disk's path", dst->host.name, d->path, c->name, path);
 			goto fail;
@@ -727,7 +749,7 @@ volumes_make(struct hv *dst, const struct vm_config *c, const struct lvm_plan *p
 	}
 	return 0;
 fail:
-	volumes_drop(dst, *made, *n, note, sizeof note);
+	volumes_drop(dst, o, *made, *n, note, sizeof note);
 	err_append(note);
 	return -1;
 }
@@ -888,6 +910,9 @@ tick(struct lvm_run *r, bool allow_postcopy, hv_migrate_fn fn, void *arg)
 			p.phase = phase_of(r, &p);
 		}
 	}
+	/* A stop under way (not in post-copy: that one goes on to its end). */
+	if (!r->postcopy && (atomic_load(&r->abort_asked) || r->dst_lost))
+		p.phase = "stopping";
 	p.postcopy = r->postcopy;
 	r->last = p;
 	if (fn != NULL)
@@ -1075,7 +1100,7 @@ source_after(struct hv *hv, const struct vm_config *c, int before, char *note, s
  * DST has no domain of it now. */
 static void
 dest_after(struct hv *dst, const struct vm_config *c, const char *uuid, bool src_ok, bool *gone,
-    char *note, size_t len)
+    char *note, size_t len, bool *asked)
 {
 	virConnectPtr dconn = libvirt_conn(dst);
 	virDomainPtr d;
@@ -1083,6 +1108,7 @@ dest_after(struct hv *dst, const struct vm_config *c, const char *uuid, bool src
 	size_t k = strlen(note);
 
 	*gone = false;
+	*asked = dconn != NULL;
 	if (dconn == NULL) {
 		log_debug("libvirt: %s", err_get());
 		snprintf(note + k, len - k, "; host '%s' could not be asked whether it kept "
@@ -1113,19 +1139,23 @@ dest_after(struct hv *dst, const struct vm_config *c, const char *uuid, bool src
 /* The sentence for a failed move of C, with what became of both sides;
  * volumes MADE on DST go when nothing there uses them. */
 static int
-failed(struct hv *hv, struct hv *dst, const struct vm_config *c, struct lvm_run *r,
-    int before, char **made, size_t nmade)
+failed(struct hv *hv, struct hv *dst, const struct vm_config *c, const struct hv_migrate_opts *o,
+    struct lvm_run *r, int before, char **made, size_t nmade)
 {
 	char src[512], note[2048] = "";
-	bool src_ok, gone;
+	bool src_ok, gone, asked;
 
 	src_ok = source_after(hv, c, before, src, sizeof src);
-	dest_after(dst, c, r->uuid, src_ok, &gone, note, sizeof note);
-	if (gone)
-		volumes_drop(dst, made, nmade, note, sizeof note);
-	else if (nmade > 0)
+	dest_after(dst, c, r->uuid, src_ok, &gone, note, sizeof note, &asked);
+	if (gone) {
+		volumes_drop(dst, o, made, nmade, note, sizeof note);
+	} else if (nmade > 0 && (asked || o->volume_fn == NULL)) {
 		snprintf(note + strlen(note), sizeof note - strlen(note), "; the volumes made "
 		    "for the copy stay on host '%s'", dst->host.name);
+		/* With the domain there, or said to the user: no longer ours. */
+		for (size_t i = 0; asked && i < nmade; i++)
+			vol_said(o, made[i], false);
+	}
 	if (atomic_load(&r->abort_asked))
 		return err_set("the migration of VM '%s' to host '%s' stopped as asked%s%s",
 		    c->name, dst->host.name, src, note);
@@ -1176,7 +1206,7 @@ libvirt_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
 		libvirt_err(hv, "cannot read the state of VM '%s'", c->name);
 		goto out;
 	}
-	if (volumes_make(dst, c, &pl, &made, &nmade) != 0)
+	if (volumes_make(dst, c, o, &pl, &made, &nmade) != 0)
 		goto out;
 	r.dom = pl.dom;
 	r.src = hv;
@@ -1187,7 +1217,7 @@ libvirt_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
 	if (r.dconn == NULL || run_params(&r, o, &pl) != 0) {
 		char note[1024] = "";
 
-		volumes_drop(dst, made, nmade, note, sizeof note);
+		volumes_drop(dst, o, made, nmade, note, sizeof note);
 		err_append(note);
 		goto out;
 	}
@@ -1198,11 +1228,11 @@ libvirt_migrate(struct hv *hv, struct hv *dst, const struct vm_config *c,
 	if (rc == 0 && r.ddom != NULL) {
 		report_done(&r, fn, arg);
 	} else if (rc == 0) {
-		rc = failed(hv, dst, c, &r, before, made, nmade);
+		rc = failed(hv, dst, c, o, &r, before, made, nmade);
 	} else {
 		char note[1024] = "";
 
-		volumes_drop(dst, made, nmade, note, sizeof note);
+		volumes_drop(dst, o, made, nmade, note, sizeof note);
 		err_append(note);
 	}
 	runs_drop(&r);

@@ -73,6 +73,23 @@ creation_end(struct db *db, int64_t id)
 	return n > 0 ? 1 : 0;
 }
 
+int
+creation_release(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_prepare(db, "UPDATE creations SET pid = 0, pid_start = -1 "
+	    "WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, "cannot hand over the record of a VM being made");
+	return 0;
+}
+
 /* The paths of record C. */
 static int
 list_paths(struct db *db, struct creation *c)

@@ -43,6 +43,9 @@ int creation_begin(struct db *db, int64_t host_id, const char *name, const char 
     int64_t pid, int64_t pid_start, int64_t *id);
 /* Add PATH, of KIND, that creation ID has just made (or is about to). */
 int creation_note(struct db *db, int64_t id, enum creation_kind kind, const char *path);
+/* Its maker gives record ID up (pid 0): any vmtty, this one too, takes
+ * its paths back from now on. */
+int creation_release(struct db *db, int64_t id);
 /* Remove record ID: 1 when this call removed it, 0 when it was gone. */
 int creation_end(struct db *db, int64_t id);
 /* Every record, oldest first, with its paths. */

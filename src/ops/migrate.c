@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/creation.h"
+#include "model/db.h"
 #include "model/host.h"
 #include "model/journal.h"
 #include "model/vm.h"
+#include "ops/provision.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -203,6 +206,81 @@ on_progress(const struct hv_migrate_progress *p, void *arg)
 	}
 }
 
+/* hv_migrate's volume_fn, on the migrating thread: a volume about to be
+ * made on the destination is recorded first (a creation of the VM there),
+ * so that one a dead destination keeps goes with the next vmtty. */
+static void
+on_volume(const char *path, bool made, void *arg)
+{
+	struct migration *m = arg;
+
+	if (!made) {
+		for (size_t i = 0; i < m->nvols; i++)
+			if (strcmp(m->vols[i], path) == 0) {
+				free(m->vols[i]);
+				m->vols[i] = m->vols[--m->nvols];
+				break;
+			}
+		return;
+	}
+	m->vols = xrealloc(m->vols, (m->nvols + 1) * sizeof *m->vols);
+	m->vols[m->nvols++] = xstrdup(path);
+	if (m->rec == 0 && !m->unrecorded && (m->inventory == NULL ||
+	    (m->rec_db = db_open(m->inventory)) == NULL ||
+	    provision_record(m->rec_db, m->to_id, m->c.name, m->c.uuid, &m->rec) != 0)) {
+		log_debug("migrate: the volumes made on host '%s' are not recorded: %s", m->to,
+		    m->inventory == NULL ? "no inventory given" : err_get());
+		m->unrecorded = true;
+		m->rec = 0;
+	}
+	if (m->rec != 0 && creation_note(m->rec_db, m->rec, CREATION_VOLUME, path) != 0) {
+		log_debug("migrate: cannot record volume '%s': %s", path, err_get());
+		m->unrecorded = true;
+	}
+}
+
+/* After hv_migrate (MOVED: it went through): the volumes it made are the
+ * VM's, or were deleted again, and their record goes; else those a dead
+ * destination keeps stay recorded for the next vmtty that reaches it, and
+ * the error message (FAILED) says what becomes of them. */
+static void
+volumes_settle(struct migration *m, bool moved)
+{
+	char what[1200], msg[2048];
+	const char *vol = m->nvols > 1 ? "volumes" : "volume";
+	size_t k = 0;
+
+	what[0] = '\0';
+	for (size_t i = 0; i < m->nvols && k + 1 < sizeof what; i++) {
+		snprintf(what + k, sizeof what - k, "%s'%s'", i > 0 ? ", " : "", m->vols[i]);
+		k = strlen(what);
+	}
+	if (!moved && m->nvols > 0) {
+		snprintf(msg, sizeof msg, "%s", err_get());
+		/* Any vmtty, this one too, takes them back from now on. */
+		if (m->rec != 0 && !m->unrecorded && creation_release(m->rec_db, m->rec) == 0)
+			err_set("%s; the %s vmtty made there for the copy (%s) %s removed by the "
+			    "next vmtty that reaches host '%s' again", msg, vol, what,
+			    m->nvols > 1 ? "are" : "is", m->to);
+		else
+			err_set("%s; the %s vmtty made there for the copy (%s) %s on host '%s': "
+			    "delete %s there", msg, vol, what, m->nvols > 1 ? "stay" : "stays",
+			    m->to, m->nvols > 1 ? "them" : "it");
+	} else if (m->rec != 0 && creation_end(m->rec_db, m->rec) < 0) {
+		log_debug("migrate: cannot remove the record of the volumes: %s", err_get());
+	}
+	for (size_t i = 0; i < m->nvols; i++)
+		free(m->vols[i]);
+	free(m->vols);
+	m->vols = NULL;
+	m->nvols = 0;
+	m->rec = 0;
+	m->unrecorded = false;
+	if (m->rec_db != NULL)
+		db_close(m->rec_db);
+	m->rec_db = NULL;
+}
+
 /* The journal's words for a move that went through. */
 static void
 moved_message(struct migration *m)
@@ -244,9 +322,13 @@ migrate_run(struct migration *m, struct hv *src, struct hv *dst, const struct ho
 	}
 	t0 = log_now_ms();
 	m->o.checked = true;
+	m->o.volume_fn = on_volume;
+	m->o.volume_arg = m;
 	rc = hv_migrate(src, dst, &m->c, &m->o, on_progress, m);
 	m->o.checked = false;
+	m->o.volume_fn = NULL;
 	m->ms = log_now_ms() - t0;
+	volumes_settle(m, rc == 0);
 	/* The backend says where the VM is after a failure (stopped as asked
 	 * or not): it has looked. */
 	if (rc != 0)

@@ -46,6 +46,12 @@ struct migration {
 	migrate_checked_fn on_checked;
 	migrate_progress_fn on_progress;
 	void *arg;
+	/* Set by the caller, may be NULL: the inventory's path.  The volumes
+	 * a copy makes on the destination are recorded there (a creation,
+	 * on a connection of migrate_run's own) before they are made: those
+	 * that a destination whose daemon died mid-way keeps go with the
+	 * next vmtty that reaches it (provision_recover). */
+	const char *inventory;
 	/* What migrate_check and migrate_run found. */
 	char report[2048];		/* the preflight's findings, one a line */
 	bool checked;			/* the preflight passed */
@@ -59,6 +65,12 @@ struct migration {
 	atomic_bool postcopy;		/* running on the destination already */
 	bool asked;			/* the source was asked to stop */
 	struct hv *src;
+	/* migrate_run's record of the volumes made on the destination. */
+	struct db *rec_db;
+	int64_t rec;			/* 0: none */
+	char **vols;			/* made, not yet deleted again */
+	size_t nvols;
+	bool unrecorded;		/* one could not be recorded */
 };
 
 /* O's migration URI from host DST's migration address (tcp://ADDR), into
@@ -85,7 +97,10 @@ int migrate_check(struct migration *m, struct hv *src, struct hv *dst);
 
 /* Move M's VM from SRC to DST, host TO's backend (blocking, until it is
  * there or has failed): migrate_check, then the move with M's callbacks.
- * Writes no inventory.  0 with M->message the journal's words, or -1 +
+ * Writes no inventory but the record of the volumes it makes (see
+ * inventory) for as long as it may have to take them back; one that a
+ * dead destination keeps stays recorded, and the error says so.  0 with
+ * M->message the journal's words, or -1 +
  * err (also in M->message); the VM then runs on SRC as before, unless the
  * error says otherwise. */
 int migrate_run(struct migration *m, struct hv *src, struct hv *dst, const struct host *to);

@@ -1730,6 +1730,25 @@ vm_kept(const struct vm_summary *vms, size_t nvms, const struct creation *c)
 	return false;
 }
 
+/* Host HV has a domain of C's UUID (or cannot tell): what C made may be
+ * that domain's now (a move that went through, a definition that did not
+ * reach the inventory yet), or an incoming migration's that the host ends
+ * in a moment: the record waits. */
+static bool
+domain_there(struct hv *hv, const struct creation *c)
+{
+	struct hv_domain *d;
+	size_t n;
+	bool there = false;
+
+	if (hv_list(hv, &d, &n) != 0)
+		return true;
+	for (size_t i = 0; i < n && !there; i++)
+		there = strcasecmp(d[i].uuid, c->uuid) == 0;
+	hv_domains_free(d, n);
+	return there;
+}
+
 int
 provision_recover(struct db *db, provision_open_fn open_hv, void *arg,
     void (*said)(const char *line, void *arg), void *said_arg)
@@ -1761,6 +1780,13 @@ provision_recover(struct db *db, provision_open_fn open_hv, void *arg,
 		if (!c->builtin && (open_hv == NULL || (hv = open_hv(c->host, arg)) == NULL)) {
 			log_debug("provision: the interrupted creation of '%s' on '%s' waits for "
 			    "the host: %s", c->name, c->host, err_get());
+			continue;
+		}
+		if (hv != NULL && domain_there(hv, c)) {
+			log_debug("provision: the interrupted creation of '%s' on '%s' waits: the "
+			    "host has a domain of its UUID (or could not list them)", c->name,
+			    c->host);
+			hv_close(hv);
 			continue;
 		}
 		take_back(hv, c, cs, n, refs, nrefs);

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "hv/hv.h"
+#include "model/db.h"
 #include "model/host.h"
 #include "model/vm.h"
 #include "ops/fleet.h"
@@ -336,6 +337,7 @@ start(struct migv *v, bool run)
 	j->jobs = ui_jobs(v->ui);
 	j->run = run;
 	migrate_init(&j->m, &v->cfg, &o);
+	j->m.inventory = db_path(ui_db(v->ui));
 	/* The hosts as the inventory has them now (a migration address may
 	 * have been set meanwhile). */
 	if (host_get(ui_db(v->ui), v->cfg.host, &j->src) != 0 ||

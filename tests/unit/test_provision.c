@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "ops/provision.h"
+#include "hv/hv.h"
 #include "model/creation.h"
 #include "model/db.h"
 #include "model/host.h"
@@ -195,6 +196,60 @@ test_recover_libvirt_waits(void **state)
 	creation_free(cs, n);
 }
 
+static struct hv *
+open_host(const char *name, void *arg)
+{
+	struct fx *f = arg;
+	struct host h;
+	struct hv *hv;
+
+	if (host_get(f->db, name, &h) != 0)
+		return NULL;
+	hv = hv_open(&h);
+	host_clear(&h);
+	return hv;
+}
+
+/* A libvirt host that answers: a record whose VM has a domain there waits
+ * (a move that went through, an incoming one the host is about to end);
+ * one whose maker gave it up (creation_release) is taken back at once,
+ * even by the process that made it. */
+static void
+test_recover_libvirt_domain(void **state)
+{
+	struct fx *f = *state;
+	/* The test driver's domain "test". */
+	const char *there = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+	struct creation *cs;
+	struct host h;
+	int64_t waits, mine;
+	size_t n;
+
+	assert_int_equal(host_add(f->db, "lab", "test:///default"), 0);
+	assert_int_equal(host_get(f->db, "lab", &h), 0);
+	assert_int_equal(creation_begin(f->db, h.id, "test", there, unit_dead_pid(), 1, &waits), 0);
+	assert_int_equal(creation_note(f->db, waits, CREATION_VOLUME, "/pool/test.qcow2"), 0);
+	assert_int_equal(provision_record(f->db, h.id, "gone", "33333333-0000-4000-8000-000000000001",
+	    &mine), 0);
+	host_clear(&h);
+	assert_int_equal(creation_note(f->db, mine, CREATION_VOLUME, "/pool/gone.qcow2"), 0);
+	/* Its maker runs: it stays. */
+	assert_int_equal(provision_recover(f->db, open_host, f, on_said, f), 0);
+	assert_int_equal(f->said, 0);
+	assert_int_equal(creation_list(f->db, &cs, &n), 0);
+	assert_int_equal(n, 2);
+	creation_free(cs, n);
+
+	assert_int_equal(creation_release(f->db, mine), 0);
+	assert_int_equal(provision_recover(f->db, open_host, f, on_said, f), 0);
+	assert_int_equal(f->said, 1);
+	assert_string_equal(f->line, "creation of gone interrupted; cleaned up");
+	assert_int_equal(creation_list(f->db, &cs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(cs[0].id, waits);
+	creation_free(cs, n);
+}
+
 static void
 test_shared_disk(void **state)
 {
@@ -330,6 +385,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recover_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_libvirt_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_libvirt_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backing_disk, setup, teardown),
 		cmocka_unit_test(test_set_machine),
