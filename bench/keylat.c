@@ -1,6 +1,7 @@
 /* keylat [-p COLSxROWS] [-n N] [-s KEYS] CMD [ARGS]: run the TUI CMD on a
- * fresh pseudo-terminal, let it settle (with -s: send KEYS, e.g. an action
- * that writes the inventory, and let it settle again), then send keys and
+ * fresh pseudo-terminal, let it settle (with -s: send KEYS one at a time,
+ * each once the screen answered the last, e.g. an action that writes the
+ * inventory, and let it settle again), then send keys and
  * time the answers:
  * N moves of the selection (j and k in turn) and N openings of the help
  * overlay (? then Esc).  A key's latency is the time from writing it to
@@ -134,8 +135,19 @@ main(int argc, char **argv)
 		if (poll(&p, 1, 20000) != 1 || drain(500) != 0)
 			goto gone;
 	}
-	if (keys != NULL && (write(master, keys, strlen(keys)) != (ssize_t)strlen(keys) ||
-	    drain(300) != 0))
+	/* One key at a time, each once the screen has answered the one
+	 * before (or after 2 s of nothing), as a person types: on a loaded
+	 * machine a burst can reach a view before the key that opens it
+	 * has been drawn. */
+	for (const char *k = keys; k != NULL && *k != '\0'; k++) {
+		struct pollfd p = { master, POLLIN, 0 };
+
+		if (write(master, k, 1) != 1)
+			goto gone;
+		if (poll(&p, 1, 2000) == 1 && drain(150) != 0)
+			goto gone;
+	}
+	if (keys != NULL && drain(300) != 0)
 		goto gone;
 	for (int i = 0; i < n; i++) {
 		if ((mv[i] = answer(i % 2 ? "k" : "j", 1)) < 0)
