@@ -12,8 +12,8 @@
 
 #include "model/template.h"
 #include "ops/image.h"
-#include "ops/migrate.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/str.h"
 #include "util/xalloc.h"
 
@@ -34,10 +34,10 @@ on_starting(const char *url, const char *part, int64_t resume_from, int64_t drop
 	(void)arg;
 	(void)part;
 	if (resume_from > 0) {
-		migrate_format_bytes(resume_from, size, sizeof size);
+		num_format_bytes(resume_from, size, sizeof size);
 		fprintf(stderr, "vmtty: resuming '%s' after %s\n", u, size);
 	} else if (dropped > 0) {
-		migrate_format_bytes(dropped, size, sizeof size);
+		num_format_bytes(dropped, size, sizeof size);
 		fprintf(stderr, "vmtty: the server of '%s' cannot resume a download; the %s kept "
 		    "from an earlier try were dropped and it downloads from the start\n", u, size);
 	} else {
@@ -55,9 +55,9 @@ on_progress(const struct fetch_progress *p, int done, void *arg)
 	char have[32], total[32], rate[32], left[32] = "";
 	int pct = p->total > 0 ? (int)(p->bytes * 100 / p->total) : -1;
 
-	migrate_format_bytes(p->bytes, have, sizeof have);
-	migrate_format_bytes(p->total > 0 ? p->total : 0, total, sizeof total);
-	migrate_format_bytes((int64_t)p->rate, rate, sizeof rate);
+	num_format_bytes(p->bytes, have, sizeof have);
+	num_format_bytes(p->total > 0 ? p->total : 0, total, sizeof total);
+	num_format_bytes((int64_t)p->rate, rate, sizeof rate);
 	if (p->eta >= 0)
 		snprintf(left, sizeof left, ", %lld:%02lld left", (long long)(p->eta / 60),
 		    (long long)(p->eta % 60));
@@ -221,7 +221,7 @@ image_list_cmd(bool json)
 		printf("%-40s %-20s %10s %-10s %s\n", "NAME", "TEMPLATE", "SIZE", "VERIFIED",
 		    "FILE");
 		for (size_t i = 0; i < n; i++) {
-			migrate_format_bytes(e[i].size, size, sizeof size);
+			num_format_bytes(e[i].size, size, sizeof size);
 			cli_print_cell(e[i].name != NULL ? e[i].name : "-", 40);
 			putchar(' ');
 			cli_print_cell(e[i].template_name != NULL ? e[i].template_name : "-", 20);

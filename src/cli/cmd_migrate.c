@@ -17,6 +17,7 @@
 #include "model/vm.h"
 #include "ops/migrate.h"
 #include "util/err.h"
+#include "util/num.h"
 
 /* Set by SIGINT, SIGTERM, SIGHUP while the move runs. */
 static atomic_bool stop_asked;
@@ -62,9 +63,9 @@ print_progress(const struct hv_migrate_progress *p)
 	int64_t all, did, rem;
 	int pct = migrate_amounts(p, &all, &did, &rem);
 
-	migrate_format_bytes(did, done, sizeof done);
-	migrate_format_bytes(all, total, sizeof total);
-	migrate_format_bytes(rem, left, sizeof left);
+	num_format_bytes(did, done, sizeof done);
+	num_format_bytes(all, total, sizeof total);
+	num_format_bytes(rem, left, sizeof left);
 	printf("%5.1fs %-9s %3d%%  %s of %s, %s left", (double)p->elapsed_ms / 1000,
 	    p->phase != NULL ? p->phase : "?", pct, done, total, left);
 	if (p->dirty_rate >= 0)

@@ -19,6 +19,7 @@
 #include "ops/migrate.h"
 #include "ops/move.h"
 #include "util/err.h"
+#include "util/num.h"
 
 static atomic_bool move_stop;
 
@@ -77,9 +78,9 @@ print_progress(const struct move_progress *p)
 	char done[32], total[32], left[32];
 	int64_t rem = p->total > p->done ? p->total - p->done : 0;
 
-	migrate_format_bytes(p->done, done, sizeof done);
-	migrate_format_bytes(p->total, total, sizeof total);
-	migrate_format_bytes(rem, left, sizeof left);
+	num_format_bytes(p->done, done, sizeof done);
+	num_format_bytes(p->total, total, sizeof total);
+	num_format_bytes(rem, left, sizeof left);
 	printf("%5.1fs %-9s %3d%%  %s of %s, %s left", (double)p->elapsed_ms / 1000, p->phase,
 	    p->total > 0 ? (int)(100 * (p->total - rem) / p->total) : 100, done, total, left);
 	if (p->path != NULL) {

@@ -9,9 +9,9 @@
 
 #include "hv/hv.h"
 #include "model/snapshot.h"
-#include "ops/migrate.h"
 #include "ops/snapshot.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 static json_object *
@@ -90,7 +90,7 @@ print_text(const struct vm_config *c, const struct vm_snapshot *all, size_t n,
 		printf("%c %*s", s->current ? '*' : ' ', 2 * depth[i], "");
 		cli_print_cell(s->name, w - 2 * depth[i]);
 		cli_format_time_local(s->created, when, sizeof when);
-		migrate_format_bytes(s->size, size, sizeof size);
+		num_format_bytes(s->size, size, sizeof size);
 		printf(" %-19s %-4s ", when, vm_snapshot_kind_name(s->kind));
 		cli_print_cell(s->vm_state != NULL ? s->vm_state : "-", 8);
 		printf(" %-9s ", size);

@@ -83,24 +83,6 @@ migrate_parse_bandwidth(const char *s, uint64_t *mib)
 	return 0;
 }
 
-void
-migrate_format_bytes(int64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes;
-	size_t u = 0;
-
-	if (bytes < 0) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
-
 /* Append FMT's text and a newline to REPORT. */
 static void __attribute__((format(printf, 3, 4)))
 line(char *report, size_t len, const char *fmt, ...)
@@ -138,8 +120,8 @@ migrate_preflight(struct hv *src, struct hv *dst, const struct vm_config *c,
 		    k.cpu_why[0] != '\0' ? k.cpu_why : "the CPUs are incompatible");
 	line(report, len, "its CPU can run the VM's CPU");
 	if (k.free_kib >= 0) {
-		migrate_format_bytes(k.free_kib * 1024, a, sizeof a);
-		migrate_format_bytes(c->memory_mib << 20, b, sizeof b);
+		num_format_bytes(k.free_kib * 1024, a, sizeof a);
+		num_format_bytes(c->memory_mib << 20, b, sizeof b);
 		if (k.free_kib < c->memory_mib * 1024)
 			return err_set("host '%s' has %s of memory free, VM '%s' needs %s; free some "
 			    "there first", to, a, c->name, b);
@@ -154,7 +136,7 @@ migrate_preflight(struct hv *src, struct hv *dst, const struct vm_config *c,
 		return err_set("the disks of VM '%s' are not on host '%s'; give --copy-storage to "
 		    "copy them while it moves", c->name, to);
 	} else {
-		migrate_format_bytes(k.copy_bytes, a, sizeof a);
+		num_format_bytes(k.copy_bytes, a, sizeof a);
 		line(report, len, "storage: copies %s of disks", a);
 	}
 	return 0;
@@ -289,7 +271,7 @@ moved_message(struct migration *m)
 	int64_t did;
 
 	migrate_amounts(&m->last, NULL, &did, NULL);
-	migrate_format_bytes(did, bytes, sizeof bytes);
+	num_format_bytes(did, bytes, sizeof bytes);
 	if (m->last.downtime_ms >= 0)
 		snprintf(down, sizeof down, "%lld ms", (long long)m->last.downtime_ms);
 	else

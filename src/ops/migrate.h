@@ -130,7 +130,4 @@ int migrate_amounts(const struct hv_migrate_progress *p, int64_t *total, int64_t
  * *MIB.  0, or -1 + err naming it. */
 int migrate_parse_bandwidth(const char *s, uint64_t *mib);
 
-/* "1.2 GiB" */
-void migrate_format_bytes(int64_t bytes, char *buf, size_t len);
-
 #endif

@@ -31,10 +31,10 @@
 #include "model/journal.h"
 #include "model/vm.h"
 #include "ops/keep.h"
-#include "ops/migrate.h"
 #include "ops/provision.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/paths.h"
 #include "util/spawn.h"
 #include "util/strv.h"
@@ -268,8 +268,8 @@ plan_disks(struct move_plan *p, char *report, size_t len)
 			    p->src->host.name);
 			break;
 		}
-		migrate_format_bytes(pd->length, a, sizeof a);
-		migrate_format_bytes(pd->capacity, b, sizeof b);
+		num_format_bytes(pd->length, a, sizeof a);
+		num_format_bytes(pd->capacity, b, sizeof b);
 		line(report, len, "disk '%s': %s, %s of %s%s%s; to %s '%s'", pd->d->path,
 		    pd->format, a, b, pd->backing != NULL ? ", flattened first (backing file " : "",
 		    pd->backing != NULL ? "found)" : "", builtin(p->dst) ? "directory" : "pool",
@@ -318,7 +318,7 @@ move_plan(struct db *db, struct hv *src, struct hv *dst, const struct vm_config 
 		move_plan_free(p);
 		return NULL;
 	}
-	migrate_format_bytes(p->total, all, sizeof all);
+	num_format_bytes(p->total, all, sizeof all);
 	line(report, len, "copies %zu disk%s, %s in all", p->ndisks, p->ndisks == 1 ? "" : "s",
 	    all);
 	return p;
@@ -811,7 +811,7 @@ result_fill(struct move_plan *p, struct move_result *r)
 		copied += !m->shared;
 	}
 	r->elapsed_ms = log_now_ms() - p->t0;
-	migrate_format_bytes(r->bytes, bytes, sizeof bytes);
+	num_format_bytes(r->bytes, bytes, sizeof bytes);
 	snprintf(r->message, sizeof r->message, "moved offline from host '%s' to host '%s' in "
 	    "%.1f s (%zu of %zu disk%s copied, %s, SHA-256 checked%s)", p->src->host.name,
 	    p->dst->host.name, (double)r->elapsed_ms / 1000, copied, p->ndisks,

@@ -33,6 +33,7 @@
 #include "util/err.h"
 #include "util/job.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/wrap.h"
 #include "util/xalloc.h"
 
@@ -537,11 +538,11 @@ draw_progress(struct migv *v, int y, int bottom, int cols)
 	row(y++, cols, "Phase", p->phase != NULL ? p->phase : "?");
 	snprintf(buf, sizeof buf, "%.1f s", (double)p->elapsed_ms / 1000);
 	row(y++, cols, "Elapsed", buf);
-	migrate_format_bytes(did, a, sizeof a);
-	migrate_format_bytes(all, b, sizeof b);
+	num_format_bytes(did, a, sizeof a);
+	num_format_bytes(all, b, sizeof b);
 	snprintf(buf, sizeof buf, "%s of %s (memory and disks)", a, b);
 	row(y++, cols, "Processed", buf);
-	migrate_format_bytes(rem, a, sizeof a);
+	num_format_bytes(rem, a, sizeof a);
 	row(y++, cols, "Remaining", a);
 	if (p->downtime_ms >= 0)
 		snprintf(buf, sizeof buf, "~%lld ms expected", (long long)p->downtime_ms);

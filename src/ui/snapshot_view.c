@@ -31,9 +31,9 @@
 #include "model/snapshot.h"
 #include "model/vm.h"
 #include "ops/fleet.h"
-#include "ops/migrate.h"
 #include "ops/snapshot.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/str.h"
 #include "util/wrap.h"
 #include "util/xalloc.h"
@@ -636,7 +636,7 @@ draw_row(struct snapv *v, size_t i, int y, int cols)
 	ui_put(y, x_state, SNAPV_STATE_COLS, esc(s->vm_state != NULL ? s->vm_state : "-", buf,
 	    sizeof buf));
 	if (s->size >= 0)
-		migrate_format_bytes(s->size, size, sizeof size);
+		num_format_bytes(s->size, size, sizeof size);
 	else
 		snprintf(size, sizeof size, "-");
 	snprintf(buf, sizeof buf, "%*s", SNAPV_SIZE_COLS, size);

@@ -25,9 +25,9 @@
 #include "model/journal.h"
 #include "model/template.h"
 #include "model/vm.h"
-#include "ops/migrate.h"
 #include "util/err.h"
 #include "util/job.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 enum wstep { W_HOST, W_TEMPLATE, W_NAME, W_CPUMEM, W_STORAGE, W_NETWORK, W_CLOUD, W_REVIEW,
@@ -920,7 +920,7 @@ draw_download(struct wizard *w, int y, int *i, int x, int width)
 	if (w->dl == DL_SIZING)
 		snprintf(a, sizeof a, "size: asking...");
 	else if (w->dl_size >= 0)
-		migrate_format_bytes(w->dl_size, a, sizeof a);
+		num_format_bytes(w->dl_size, a, sizeof a);
 	else
 		snprintf(a, sizeof a, "size unknown");
 	snprintf(line, sizeof line, "Download:  %s (%s)", t->url, a);
@@ -946,9 +946,9 @@ draw_download(struct wizard *w, int y, int *i, int x, int width)
 		attrset(theme_attr(TH_RUNNING));
 		ui_put(y + (*i)++, x, width, line);
 		attrset(A_NORMAL);
-		migrate_format_bytes(p->bytes, a, sizeof a);
-		migrate_format_bytes(p->total > 0 ? p->total : 0, b, sizeof b);
-		migrate_format_bytes((int64_t)p->rate, r, sizeof r);
+		num_format_bytes(p->bytes, a, sizeof a);
+		num_format_bytes(p->total > 0 ? p->total : 0, b, sizeof b);
+		num_format_bytes((int64_t)p->rate, r, sizeof r);
 		snprintf(line, sizeof line, "%s of %s, %s/s, %lld s left", a, b, r,
 		    (long long)(p->eta >= 0 ? p->eta : 0));
 		ui_put(y + (*i)++, x, width, line);

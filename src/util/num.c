@@ -1,5 +1,6 @@
 #include "util/num.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,4 +78,22 @@ num_parse_size(const char *s, int bare, int unit, long long max, long long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+void
+num_format_bytes(int64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }

@@ -201,6 +201,36 @@ test_counts(void **state)
 	assert_int_equal(v, 8388607LL << 40);
 }
 
+/* Sizes as the CLI and the TUI print them: bytes whole, one decimal from
+ * KiB up, TiB the largest unit, "?" for an unknown (negative) size. */
+static void
+test_format_bytes(void **state)
+{
+	static const struct {
+		int64_t bytes;
+		const char *want;
+	} cases[] = {
+		{ -1, "?" },
+		{ 0, "0 B" },
+		{ 1023, "1023 B" },
+		{ 1024, "1.0 KiB" },
+		{ 1000000, "976.6 KiB" },
+		{ 1536LL << 20, "1.5 GiB" },
+		{ 3LL << 40, "3.0 TiB" },
+		{ 5000LL << 40, "5000.0 TiB" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		num_format_bytes(cases[i].bytes, buf, sizeof buf);
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* A short buffer is cut, never overrun. */
+	num_format_bytes(1536LL << 20, buf, 4);
+	assert_string_equal(buf, "1.5");
+}
+
 int
 main(void)
 {
@@ -208,6 +238,7 @@ main(void)
 		cmocka_unit_test(test_sizes_agree),
 		cmocka_unit_test(test_bare_units),
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_format_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
