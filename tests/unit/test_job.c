@@ -137,11 +137,19 @@ test_stuck_lane(void **state)
 	struct loop *l = loop_new();
 	struct jobs *j = jobs_new(l);
 	struct lane *slow = jobs_lane_new(j, "slow"), *fast = jobs_lane_new(j, "fast");
-	struct rec r = { .ui = pthread_self() };
+	/* The stuck call outlives this test (jobs_free leaves it after the
+	 * grace period) and has no completion to free its argument: the
+	 * argument is static, so nothing is left to a thread still asleep
+	 * when the program ends. */
+	static struct rec r;
+	static struct item stuck;
 	long long t0;
 
 	(void)state;
-	job_submit(slow, work, NULL, item(&r, 1, 3000));
+	memset(&r, 0, sizeof r);
+	r.ui = pthread_self();
+	stuck = (struct item){ .r = &r, .id = 1, .sleep_ms = 3000 };
+	job_submit(slow, work, NULL, &stuck);
 	job_submit(fast, work, done, item(&r, 2, 0));
 	run_until(l, &r, 1, 2000);
 	assert_int_equal(r.n, 1);
