@@ -196,6 +196,45 @@ tp_parse(struct tp_caps *caps, const char *buf, size_t len)
 	}
 }
 
+enum tp_reply
+tp_reply_class(const char *buf, size_t len)
+{
+	size_t next, end;
+	int p[TP_MAX_PARAMS];
+	int np;
+	char marker, final;
+
+	if (len == 0 || buf[0] != ESC)
+		return TP_NOT_REPLY;
+	if (len == 1)
+		return TP_MAYBE_REPLY;
+	switch (buf[1]) {
+	case '[':
+		next = csi(buf, len, 0, &marker, p, &np, &final);
+		/* ESC [ ? and ESC [ > begin replies only; ESC [ 1 ; 5 may be
+		 * a key that curses does not know. */
+		if (next == 0)
+			return len > 2 && (buf[2] == '?' || buf[2] == '>') ? TP_REPLY_PART :
+			    TP_MAYBE_REPLY;
+		/* DA (primary or secondary), XTSMGRAPHICS, the cell size: no key
+		 * ends so, and a key (a letter) typed after a reply cut short
+		 * does not make it one. */
+		return next == len && (final == 'c' || (marker == '?' && final == 'S') ||
+		    (marker == 0 && final == 't')) ? TP_REPLY : TP_NOT_REPLY;
+	case '_':
+		/* The kitty reply, the only string a query gets back. */
+		if (len == 2)
+			return TP_MAYBE_REPLY;
+		if (buf[2] != 'G')
+			return TP_NOT_REPLY;
+		if ((next = string_seq(buf, len, 0, &end)) == 0)
+			return TP_REPLY_PART;
+		return next == len ? TP_REPLY : TP_NOT_REPLY;
+	default:
+		return TP_NOT_REPLY;
+	}
+}
+
 bool
 tp_complete(const struct tp_caps *caps, int need_da)
 {

@@ -51,6 +51,15 @@ bool tp_complete(const struct tp_caps *caps, int need_da);
  * how many bytes. */
 size_t tp_keys(const char *buf, size_t len, char *out);
 
+/* A reply that comes after the probe's deadline reaches the UI as keys.
+ * What BUF[0..LEN), the keys since an ESC, is: not a reply (keys); the
+ * beginning of a reply or of a key (ESC [ 1 ; 5 may end as a key curses
+ * does not know); the beginning of a reply, which no key begins with
+ * (ESC [ ?, ESC _ G); or a whole reply: DA, XTSMGRAPHICS, the cell size,
+ * the kitty answer. */
+enum tp_reply { TP_NOT_REPLY, TP_MAYBE_REPLY, TP_REPLY_PART, TP_REPLY };
+enum tp_reply tp_reply_class(const char *buf, size_t len);
+
 /* The mode for CAPS (NULL: no probe), the environment's TERM_PROGRAM and
  * LC_TERMINAL (NULL when unset), under tmux or not.  WHY gets a sentence
  * saying why. */

@@ -50,6 +50,13 @@ static struct {
 static char typed[4096];
 static size_t typed_n;
 
+/* The replies so far (late ones too: termgfx_late_reply), what detect
+ * found wrong in VMTTY_GRAPHICS, and the tty to ask for the cell size. */
+static char replies[4096];
+static size_t replies_n;
+static char bad[300];
+static int tty_out = -1;
+
 size_t
 termgfx_typed(const char **keys)
 {
@@ -130,6 +137,8 @@ probe(int in, int out)
 	for (ssize_t r; n < sizeof buf && (r = read(in, buf + n, sizeof buf - n)) > 0;)
 		n += (size_t)r;
 	typed_n = tp_keys(buf, n, typed);
+	memcpy(replies, buf, n);
+	replies_n = n;
 	tcsetattr(in, TCSANOW, &old);
 	info.probe_us = log_now_us() - t0;
 }
@@ -147,15 +156,52 @@ cell_from_tty(int out)
 	}
 }
 
+/* The mode from what the terminal said. */
+static void
+choose_mode(void)
+{
+	info.mode = tp_choose(&info.caps, getenv("TERM_PROGRAM"), getenv("LC_TERMINAL"),
+	    info.tmux, info.why, sizeof info.why);
+	if (bad[0] != '\0') {
+		char w[sizeof bad + sizeof info.why];
+
+		snprintf(w, sizeof w, "%s%s", bad, info.why);
+		snprintf(info.why, sizeof info.why, "%.*s", (int)sizeof info.why - 1, w);
+	}
+}
+
+/* The cell size: from the reply, the tty, or a guess. */
+static void
+cell_size(void)
+{
+	info.cell_w = info.cell_h = 0;
+	if (info.caps.cell_w > 0 && info.caps.cell_h > 0) {
+		info.cell_w = info.caps.cell_w;
+		info.cell_h = info.caps.cell_h;
+		info.cell_from = "CSI 16 t";
+	} else {
+		cell_from_tty(tty_out);
+	}
+	if (info.cell_w <= 0 || info.cell_h <= 0) {
+		info.cell_w = TG_GUESS_W;
+		info.cell_h = TG_GUESS_H;
+		info.cell_from = "a guess (the terminal did not say)";
+	}
+	log_debug("termgfx: %s: %s; cell %dx%d px from %s", tp_mode_name(info.mode), info.why,
+	    info.cell_w, info.cell_h, info.cell_from);
+}
+
 void
 termgfx_detect(int in, int out)
 {
 	const char *env = getenv("VMTTY_GRAPHICS"), *term = getenv("TERM"), *tmux = getenv("TMUX");
-	char bad[300] = "";
 	enum tp_mode m;
 	bool is_auto;
 
 	memset(&info, 0, sizeof info);
+	bad[0] = '\0';
+	replies_n = 0;
+	tty_out = out;
 	info.tmux = tmux != NULL && tmux[0] != '\0';
 	if (tp_mode_parse(env, &m, &is_auto) != 0) {
 		char *e = str_escape(env);
@@ -178,38 +224,37 @@ termgfx_detect(int in, int out)
 	if (term == NULL || term[0] == '\0' || strcmp(term, "dumb") == 0) {
 		snprintf(info.why, sizeof info.why, "%sTERM is '%s', which asks for no escape "
 		    "sequences: block symbols", bad, term != NULL ? term : "");
+		info.mode = TP_SYMBOLS;
 	} else {
 		probe(in, out);
 		log_debug("termgfx: probe took %lld us, %d DA replies, %s", info.probe_us,
 		    info.caps.nda, info.complete ? "complete" : "deadline reached");
-		info.mode = tp_choose(&info.caps, getenv("TERM_PROGRAM"), getenv("LC_TERMINAL"),
-		    info.tmux, info.why, sizeof info.why);
-		if (bad[0] != '\0') {
-			char w[sizeof info.why];
-
-			snprintf(w, sizeof w, "%s%s", bad, info.why);
-			snprintf(info.why, sizeof info.why, "%s", w);
-		}
+		choose_mode();
 	}
 	if (!is_auto) {
 		info.mode = m;
 		info.forced = true;
 		snprintf(info.why, sizeof info.why, "VMTTY_GRAPHICS=%s", tp_mode_name(m));
 	}
-	if (info.caps.cell_w > 0 && info.caps.cell_h > 0) {
-		info.cell_w = info.caps.cell_w;
-		info.cell_h = info.caps.cell_h;
-		info.cell_from = "CSI 16 t";
-	} else {
-		cell_from_tty(out);
+	cell_size();
+}
+
+void
+termgfx_late_reply(const char *bytes, size_t n)
+{
+	if (!info.probed || info.complete || n > sizeof replies - replies_n)
+		return;
+	memcpy(replies + replies_n, bytes, n);
+	replies_n += n;
+	tp_parse(&info.caps, replies, replies_n);
+	info.complete = tp_complete(&info.caps, info.tmux ? 2 : 1);
+	log_debug("termgfx: a reply came after the deadline (%d DA replies now)", info.caps.nda);
+	/* What the terminal can do is clearer now; once a picture is out, it
+	 * keeps the mode it was drawn in. */
+	if (!info.forced && g.images == 0) {
+		choose_mode();
+		cell_size();
 	}
-	if (info.cell_w <= 0 || info.cell_h <= 0) {
-		info.cell_w = TG_GUESS_W;
-		info.cell_h = TG_GUESS_H;
-		info.cell_from = "a guess (the terminal did not say)";
-	}
-	log_debug("termgfx: %s: %s; cell %dx%d px from %s", tp_mode_name(info.mode), info.why,
-	    info.cell_w, info.cell_h, info.cell_from);
 }
 
 void

@@ -42,6 +42,10 @@ const struct termgfx_info *termgfx_info(void);
 /* The keys the user typed while the terminal was asked (not replies), in
  * order: how many bytes, *KEYS pointing at them. */
 size_t termgfx_typed(const char **keys);
+/* A whole reply to the queries that came after the deadline, as keys (the
+ * UI takes it out of them with tp_reply_class): what it says counts, and
+ * the mode is chosen again while no picture has been drawn. */
+void termgfx_late_reply(const char *bytes, size_t n);
 /* What was found, for 'vmtty doctor'. */
 void termgfx_report(FILE *fp);
 /* The terminal was resized: the cell size again, where the tty says it. */

@@ -41,6 +41,9 @@
 /* On quit, how long writes still waiting for the inventory's lock may take. */
 #define UI_QUIT_WRITE_MS 5000
 #define UI_OVERLAYS 8
+/* How long the rest of a terminal reply may take to follow its start. */
+#define UI_REPLY_WAIT_MS 500
+#define UI_REPLY_MAX 512
 #define UI_VIEWS 16
 
 struct ui {
@@ -52,6 +55,12 @@ struct ui {
 	struct writer *writer;
 	struct lane *long_lane;		/* see ui_long_lane */
 	int stdin_watch;
+	/* Keys since an ESC that may be a terminal's late reply to the probe
+	 * (termgfx): held until they are one (dropped) or are not (keys). */
+	char held[UI_REPLY_MAX];
+	size_t nheld;
+	enum tp_reply held_class;	/* what they are so far */
+	long long held_ms;
 	/* views[0] is the VM list, always there; the rest are consoles. */
 	struct {
 		const struct view *view;
@@ -620,12 +629,122 @@ ui_global_key(struct ui *ui, int key)
 	}
 }
 
+/* One key to the overlay on top, or the view and then the global keys. */
+static void
+ui_key(struct ui *ui, int key)
+{
+	int intent;
+
+	if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
+		if (key == 'q' || key == K_CTRL('c'))
+			ui->quit = true;
+		return;
+	}
+	if (ui->noverlays > 0) {
+		struct overlay *o = ui->overlays[ui->noverlays - 1];
+		bool close;
+
+		intent = overlay_key(ui, o, key, &close);
+		if (close)
+			ui_pop(ui, o);
+	} else {
+		intent = ui->views[ui->cur].view->key(ui->views[ui->cur].state, key);
+		if (intent == UI_IGNORED)
+			intent = ui_global_key(ui, key);
+	}
+	ui_apply(ui, intent);
+}
+
+/* The held keys are keys after all: in order, as typed. */
+static void
+release_held(struct ui *ui)
+{
+	size_t n = ui->nheld;
+
+	ui->nheld = 0;
+	for (size_t i = 0; i < n && !ui->quit; i++)
+		ui_key(ui, (unsigned char)ui->held[i]);
+}
+
+/* Keys held as the beginning of a reply that did not go on as one: keys
+ * after all when they may be (an ESC [ 1 ; 5 A curses does not know),
+ * dropped when no key begins so (ESC [ ?: a reply cut short). */
+static void
+end_held(struct ui *ui)
+{
+	if (ui->held_class == TP_REPLY_PART) {
+		log_debug("ui: dropped %zu bytes of a terminal reply cut short", ui->nheld);
+		ui->nheld = 0;
+	} else {
+		release_held(ui);
+	}
+}
+
+static void
+on_held_timer(void *arg)
+{
+	struct ui *ui = arg;
+
+	if (ui->nheld > 0 && log_now_ms() - ui->held_ms >= UI_REPLY_WAIT_MS)
+		end_held(ui);
+}
+
+/*
+ * A terminal answers the probe's queries (termgfx) after its deadline when
+ * the link is slow (ssh across the world, a loaded machine): the reply then
+ * reaches curses, which has no key for it and hands it over byte by byte:
+ * ESC, '[', '?' (which would open the help), ...  Keys from an ESC on are
+ * held while they may still be such a reply; a whole one is given to
+ * termgfx, and anything else goes on as keys.  True when KEY was taken.
+ */
+static bool
+filter_reply(struct ui *ui, int r, wint_t wc)
+{
+	enum tp_reply c;
+
+	if (ui->nheld == 0) {
+		if (r == KEY_CODE_YES || wc != 033)
+			return false;
+		ui->held[ui->nheld++] = 033;
+		ui->held_class = TP_MAYBE_REPLY;
+		ui->held_ms = log_now_ms();
+		return true;
+	}
+	if (r == KEY_CODE_YES || wc > 0x7e || ui->nheld == sizeof ui->held) {
+		end_held(ui);
+		return false;
+	}
+	ui->held[ui->nheld++] = (char)wc;
+	c = tp_reply_class(ui->held, ui->nheld);
+	if (c == TP_REPLY) {
+		termgfx_late_reply(ui->held, ui->nheld);
+		ui->nheld = 0;
+		ui->dirty = true;
+	} else if (c == TP_NOT_REPLY) {
+		ui->nheld--;
+		end_held(ui);
+		if (ui->quit)
+			return true;
+		if (wc != 033) {
+			ui_key(ui, (int)wc);
+			return true;
+		}
+		/* An ESC may begin a reply of its own. */
+		ui->held[ui->nheld++] = 033;
+		ui->held_class = TP_MAYBE_REPLY;
+		ui->held_ms = log_now_ms();
+	} else {
+		ui->held_class = c;
+	}
+	return true;
+}
+
 static void
 on_stdin(int fd, short revents, void *arg)
 {
 	struct ui *ui = arg;
 	wint_t wc;
-	int r, key, intent;
+	int r;
 
 	(void)fd;
 	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -637,28 +756,21 @@ on_stdin(int fd, short revents, void *arg)
 			ui_resize(ui);
 			continue;
 		}
-		key = r == KEY_CODE_YES ? K_FN((int)wc) : (int)wc;
-		if (ui->cols < UI_MIN_COLS || ui->rows < UI_MIN_ROWS) {
-			if (key == 'q' || key == K_CTRL('c'))
-				ui->quit = true;
+		if (filter_reply(ui, r, wc)) {
+			if (ui->quit)
+				return;
 			continue;
 		}
-		if (ui->noverlays > 0) {
-			struct overlay *o = ui->overlays[ui->noverlays - 1];
-			bool close;
-
-			intent = overlay_key(ui, o, key, &close);
-			if (close)
-				ui_pop(ui, o);
-		} else {
-			intent = ui->views[ui->cur].view->key(ui->views[ui->cur].state, key);
-			if (intent == UI_IGNORED)
-				intent = ui_global_key(ui, key);
-		}
-		ui_apply(ui, intent);
+		ui_key(ui, r == KEY_CODE_YES ? K_FN((int)wc) : (int)wc);
 		if (ui->quit)
 			return;
 	}
+	/* curses gives ESC alone only when nothing came with it: the Esc key.
+	 * The beginning of a reply waits a while for its rest. */
+	if (ui->nheld == 1)
+		release_held(ui);
+	else if (ui->nheld > 1)
+		loop_add_timer(ui->loop, UI_REPLY_WAIT_MS, on_held_timer, ui);
 }
 
 /* Another vmtty (or the CLI) changed the inventory: show it.  Then let the

@@ -204,6 +204,43 @@ test_typed_keys(void **state)
 	assert_int_equal(tp_keys("\033[?62;4c", 8, out), 0);
 }
 
+/* Keys since an ESC, as the UI gathers them: a late reply is told from
+ * keys byte by byte, whole, in part, or not a reply at all. */
+static void
+test_reply_class(void **state)
+{
+	static const char *const replies[] = {
+		"\033[?62;4c", "\033[?1;2c", "\033[>0;95;0c", "\033[?1;0;1024S",
+		"\033[6;16;8t", "\033_Gi=31;OK\033\\", "\033_Gi=31;ENOENT:no\033\\",
+	};
+	static const char *const keys[] = {
+		"\033x", "\033[A", "\033[1;5A", "\033[200~", "\033OP", "\033\033",
+		"\033[?62;4cq", "\033[?6\0012", "\033[?6o", "\033[?1;2$y", "\033P>|tmux\033\\",
+		"\033]11;rgb:0/0/0\a", "\033_x",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+		size_t n = strlen(replies[i]);
+
+		/* Every beginning may become the reply; from ESC [ ? or ESC _ G
+		 * on, nothing else; the whole is one. */
+		for (size_t k = 1; k < n; k++) {
+			enum tp_reply c = tp_reply_class(replies[i], k);
+			bool sure = k >= 3 && (replies[i][2] == '?' || replies[i][2] == '>' ||
+			    replies[i][1] == '_');
+
+			assert_int_equal(c, sure ? TP_REPLY_PART : TP_MAYBE_REPLY);
+		}
+		assert_int_equal(tp_reply_class(replies[i], n), TP_REPLY);
+	}
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		assert_int_equal(tp_reply_class(keys[i], strlen(keys[i])), TP_NOT_REPLY);
+	assert_int_equal(tp_reply_class("\033[1;5", 5), TP_MAYBE_REPLY);
+	assert_int_equal(tp_reply_class("q", 1), TP_NOT_REPLY);
+	assert_int_equal(tp_reply_class("", 0), TP_NOT_REPLY);
+}
+
 int
 main(void)
 {
@@ -215,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_tmux),
 		cmocka_unit_test(test_choose_env),
 		cmocka_unit_test(test_typed_keys),
+		cmocka_unit_test(test_reply_class),
 	};
 
 	return cmocka_run_group_tests_name("termprobe", tests, NULL, NULL);
