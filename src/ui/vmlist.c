@@ -74,7 +74,7 @@ state_rank(const char *state)
 	for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
 		if (strcmp(order[i], state) == 0)
 			return i;
-	return 6;
+	return (int)(sizeof order / sizeof order[0]);
 }
 
 /* qsort has no context argument: the view being sorted. */
