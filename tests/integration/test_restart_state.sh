@@ -82,5 +82,23 @@ seen=$(states "$T_TMP/s2")
 t_check "  it said starting on the way ($seen)" grep -qx starting "$T_TMP/s2"
 t_check "  and never off nor unknown ($seen)" eval '! grep -Eqx "off|unknown" "$T_TMP/s2"'
 
+# 3. vmtty reboot (ACPI, the same qemu): polled while it runs.
+t_check "g's guest is up" wait_serial g "GUEST READY" 1 90
+"$VMTTY" reboot g >"$T_TMP/reboot.out" 2>&1 &
+rb=$!
+: >"$T_TMP/s3"
+while kill -0 "$rb" 2>/dev/null; do
+	"$VMTTY" list --json >"$T_TMP/list.json"
+	python3 -c 'import json, sys
+print(*[v["state"] for v in json.load(open(sys.argv[1])) if v["name"] == "g"])' \
+		"$T_TMP/list.json" >>"$T_TMP/s3"
+done
+wait "$rb"
+t_eq "vmtty reboot g exits 0" 0 "$?"
+seen=$(states "$T_TMP/s3")
+t_check "  meanwhile never off, crashed nor unknown ($seen)" \
+	eval '! grep -Eqx "off|crashed|unknown" "$T_TMP/s3"'
+t_check "  the guest boots again" wait_serial g "GUEST READY" 2 90
+
 "$VMTTY" poweroff g >/dev/null 2>&1
 t_summary
