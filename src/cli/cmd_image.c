@@ -189,32 +189,82 @@ image_pull_cmd(const char *target, const char *checksum, bool insecure)
 	return rc == 0 ? CLI_OK : cli_fail_err();
 }
 
+/* S, or S with ", " and ADD after it (S freed). */
+static char *
+list_add(char *s, const char *add)
+{
+	char *r = s != NULL ? xasprintf("%s, %s", s, add) : xstrdup(add);
+
+	free(s);
+	return r;
+}
+
+/* E's URL file names (each once) and templates, ", " between them, into
+ * NAMES and TEMPLATES (allocated; "-" for none). */
+static void
+entry_names(const struct image_entry *e, char **names, char **templates)
+{
+	*names = *templates = NULL;
+	for (size_t i = 0; i < e->n_urls; i++) {
+		size_t j = 0;
+
+		while (j < i && strcmp(e->urls[j].name, e->urls[i].name) != 0)
+			j++;
+		if (j == i)
+			*names = list_add(*names, e->urls[i].name);
+	}
+	for (size_t i = 0; i < e->n_templates; i++)
+		*templates = list_add(*templates, e->templates[i]);
+	if (*names == NULL)
+		*names = xstrdup("-");
+	if (*templates == NULL)
+		*templates = xstrdup("-");
+}
+
+/* One image as JSON: every URL and template it answers to, and the first
+ * of each under the singular keys. */
+static json_object *
+entry_json(const struct image_entry *e)
+{
+	json_object *j = json_object_new_object(), *names = json_object_new_array(),
+	    *urls = json_object_new_array(), *tmpl = json_object_new_array();
+
+	json_object_object_add(j, "name", cli_json_str(e->n_urls > 0 ? e->urls[0].name : NULL));
+	json_object_object_add(j, "file", cli_json_str(e->file));
+	json_object_object_add(j, "path", cli_json_str(e->path));
+	json_object_object_add(j, "url", cli_json_str(e->n_urls > 0 ? e->urls[0].url : NULL));
+	json_object_object_add(j, "checksum", cli_json_str(e->checksum));
+	json_object_object_add(j, "template",
+	    cli_json_str(e->n_templates > 0 ? e->templates[0] : NULL));
+	for (size_t i = 0; i < e->n_urls; i++) {
+		json_object_array_add(urls, cli_json_str(e->urls[i].url));
+		json_object_array_add(names, cli_json_str(e->urls[i].name));
+	}
+	for (size_t i = 0; i < e->n_templates; i++)
+		json_object_array_add(tmpl, cli_json_str(e->templates[i]));
+	json_object_object_add(j, "names", names);
+	json_object_object_add(j, "urls", urls);
+	json_object_object_add(j, "templates", tmpl);
+	json_object_object_add(j, "size", json_object_new_int64(e->size));
+	json_object_object_add(j, "fetched", json_object_new_int64(e->fetched));
+	json_object_object_add(j, "verified", json_object_new_boolean(e->verified));
+	return j;
+}
+
 static int
 image_list_cmd(bool json)
 {
 	struct image_entry *e;
 	size_t n;
-	char size[32];
+	char size[32], *names, *templates;
 
 	if (image_list(&e, &n) != 0)
 		return cli_fail_err();
 	if (json) {
 		json_object *o = json_object_new_object(), *a = json_object_new_array();
 
-		for (size_t i = 0; i < n; i++) {
-			json_object *j = json_object_new_object();
-
-			json_object_object_add(j, "name", cli_json_str(e[i].name));
-			json_object_object_add(j, "file", cli_json_str(e[i].file));
-			json_object_object_add(j, "path", cli_json_str(e[i].path));
-			json_object_object_add(j, "url", cli_json_str(e[i].url));
-			json_object_object_add(j, "checksum", cli_json_str(e[i].checksum));
-			json_object_object_add(j, "template", cli_json_str(e[i].template_name));
-			json_object_object_add(j, "size", json_object_new_int64(e[i].size));
-			json_object_object_add(j, "fetched", json_object_new_int64(e[i].fetched));
-			json_object_object_add(j, "verified", json_object_new_boolean(e[i].verified));
-			json_object_array_add(a, j);
-		}
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(a, entry_json(&e[i]));
 		json_object_object_add(o, "images", a);
 		cli_json_print(o);
 	} else {
@@ -222,12 +272,15 @@ image_list_cmd(bool json)
 		    "FILE");
 		for (size_t i = 0; i < n; i++) {
 			num_format_bytes(e[i].size, size, sizeof size);
-			cli_print_cell(e[i].name != NULL ? e[i].name : "-", 40);
+			entry_names(&e[i], &names, &templates);
+			cli_print_cell(names, 40);
 			putchar(' ');
-			cli_print_cell(e[i].template_name != NULL ? e[i].template_name : "-", 20);
+			cli_print_cell(templates, 20);
 			printf(" %10s %-10s ", size, e[i].verified ? "yes" : "no");
 			cli_print_cell(e[i].file, 0);
 			putchar('\n');
+			free(names);
+			free(templates);
 		}
 	}
 	image_entries_free(e, n);

@@ -23,6 +23,7 @@ static const char *const state_names[] = {
 	[HV_SHUTTING_DOWN] = "shutting-down",
 	[HV_CRASHED] = "crashed",
 	[HV_UNKNOWN] = "unknown",
+	[HV_STARTING] = "starting",
 };
 
 static const char *const action_names[] = {

@@ -23,6 +23,7 @@ enum hv_state {
 	HV_SHUTTING_DOWN,
 	HV_CRASHED,
 	HV_UNKNOWN,
+	HV_STARTING,		/* a start is under way (built-in backend) */
 };
 
 enum hv_action {

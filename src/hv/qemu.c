@@ -120,6 +120,17 @@ qemu_peek(struct hv *hv, const struct vm_config *c, struct hv_status *st)
 	if (run_paths(hv, c, &r) != 0)
 		return -1;
 	pid = qemu_read_pidfile(r.pidfile);
+	/* A start under way: from when it cleans up after the last qemu
+	 * until its qemu answers and is set up, it is neither off (no
+	 * pidfile yet) nor crashed nor unknown (QMP not up yet). */
+	if (qemu_start_under_way(&r)) {
+		st->state = HV_STARTING;
+		if (pid > 0 && qemu_pid_is_ours(pid, r.pidfile)) {
+			st->pid = pid;
+			qemu_proc_times(pid, st);
+		}
+		return 0;
+	}
 	if (pid == 0) {
 		st->state = HV_OFF;
 		return 0;
@@ -526,6 +537,8 @@ start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp
 		goto out;
 	if (st.state == HV_CRASHED)
 		qemu_log_append(r.log, "cleaning up after the crashed qemu of VM '%s'", c->name);
+	/* Said "starting" by status readers until the start is over. */
+	qemu_start_mark(&r, true);
 	qemu_clean_runtime(&r);
 	if (qemu_fresh_logs(&r, &qemufd) != 0)
 		goto out;
@@ -553,6 +566,7 @@ start_locked(struct hv *hv, const struct vm_config *c, const struct qemu_run *rp
 	qemu_log_append(r.log, "VM '%s' started, qemu pid %d", c->name, pid);
 	rc = 0;
 out:
+	qemu_start_mark(&r, false);
 	if (qemufd >= 0)
 		close(qemufd);
 	strv_free(&argv);

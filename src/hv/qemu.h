@@ -28,6 +28,7 @@ struct qemu_run {
 	char trace[4096];	/* qemu's stdout and stderr */
 	char serial_log[4096];
 	char lock[4096];
+	char starting[4096];	/* there while a start holds the lock */
 };
 
 /* What the argv depends on besides the VM: resolved by the caller so the
@@ -101,6 +102,11 @@ int qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r);
 /* Does some process hold the lock of qemu_lock_vm now (a start or stop is
  * under way)?  Read from /proc/locks: the lock is never touched. */
 bool qemu_lock_held(const struct qemu_run *r);
+/* Is a start of the VM under way: its marker there (qemu_start_mark)
+ * and its lock held?  A marker whose vmtty died mid-start is not one. */
+bool qemu_start_under_way(const struct qemu_run *r);
+/* Mark a start under way (the caller holds the lock), or unmark it. */
+void qemu_start_mark(const struct qemu_run *r, bool on);
 /* Make any of the VM's sockets that is looser than 0600 (a qemu an older
  * vmtty started) 0600. */
 void qemu_private_sockets(const struct qemu_run *r);

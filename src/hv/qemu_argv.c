@@ -34,6 +34,7 @@ qemu_run_paths(const char *base, const struct vm_config *c, struct qemu_run *r)
 	paths_join(r->trace, sizeof r->trace, r->dir, "qemu-trace.log");
 	paths_join(r->serial_log, sizeof r->serial_log, r->dir, "serial.log");
 	paths_join(r->lock, sizeof r->lock, r->dir, "lock");
+	paths_join(r->starting, sizeof r->starting, r->dir, "starting");
 	return 0;
 }
 

@@ -322,6 +322,8 @@ qemu_lock_vm(const struct vm_config *c, const struct qemu_run *r)
 		return err_set("VM '%s' is being started or stopped by another vmtty; "
 		    "try again in a moment", c->name);
 	}
+	/* A start marker found by the lock's holder is a dead vmtty's. */
+	qemu_start_mark(r, false);
 	return fd;
 }
 
@@ -349,6 +351,27 @@ qemu_lock_held(const struct qemu_run *r)
 	}
 	fclose(fp);
 	return held;
+}
+
+bool
+qemu_start_under_way(const struct qemu_run *r)
+{
+	return access(r->starting, F_OK) == 0 && qemu_lock_held(r) &&
+	    access(r->starting, F_OK) == 0;
+}
+
+void
+qemu_start_mark(const struct qemu_run *r, bool on)
+{
+	int fd;
+
+	if (!on) {
+		unlink(r->starting);
+		return;
+	}
+	fd = open(r->starting, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 /*

@@ -104,10 +104,15 @@ entry_clear(struct image_entry *e)
 {
 	free(e->file);
 	free(e->path);
-	free(e->name);
-	free(e->url);
 	free(e->checksum);
-	free(e->template_name);
+	for (size_t i = 0; i < e->n_urls; i++) {
+		free(e->urls[i].url);
+		free(e->urls[i].name);
+	}
+	free(e->urls);
+	for (size_t i = 0; i < e->n_templates; i++)
+		free(e->templates[i]);
+	free(e->templates);
 	memset(e, 0, sizeof *e);
 }
 
@@ -126,7 +131,116 @@ cache_file_ok(const char *f)
 	return f != NULL && f[0] != '.' && strchr(f, '/') == NULL && f[0] != '\0';
 }
 
-/* The index of DIR into *OUT / *N (a missing index is empty). */
+/* URL among E's addresses (verified when VERIFIED: a verified address
+ * stays verified, as the file's content is what was checked). */
+static void
+entry_add_url(struct image_entry *e, const char *url, bool verified)
+{
+	struct image_url *u;
+
+	for (size_t i = 0; i < e->n_urls; i++)
+		if (strcmp(e->urls[i].url, url) == 0) {
+			e->urls[i].verified |= verified;
+			e->verified |= verified;
+			return;
+		}
+	e->urls = xreallocarray(e->urls, e->n_urls + 1, sizeof *e->urls);
+	u = &e->urls[e->n_urls++];
+	u->url = xstrdup(url);
+	u->name = image_url_file(url);
+	u->verified = verified;
+	e->verified |= verified;
+}
+
+static void
+entry_add_template(struct image_entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_templates; i++)
+		if (strcmp(e->templates[i], name) == 0)
+			return;
+	e->templates = xreallocarray(e->templates, e->n_templates + 1, sizeof *e->templates);
+	e->templates[e->n_templates++] = xstrdup(name);
+}
+
+/* Drop URL (may be NULL) and the template NAME (may be NULL) from E: they
+ * now belong to another file. */
+static void
+entry_drop(struct image_entry *e, const char *url, const char *name)
+{
+	size_t k = 0;
+
+	e->verified = false;
+	for (size_t i = 0; i < e->n_urls; i++) {
+		if (url != NULL && strcmp(e->urls[i].url, url) == 0) {
+			free(e->urls[i].url);
+			free(e->urls[i].name);
+			continue;
+		}
+		e->verified |= e->urls[i].verified;
+		e->urls[k++] = e->urls[i];
+	}
+	e->n_urls = k;
+	k = 0;
+	for (size_t i = 0; i < e->n_templates; i++) {
+		if (name != NULL && strcmp(e->templates[i], name) == 0) {
+			free(e->templates[i]);
+			continue;
+		}
+		e->templates[k++] = e->templates[i];
+	}
+	e->n_templates = k;
+}
+
+/* The entry of FILE among E[0..N), else NULL. */
+static struct image_entry *
+entry_of(struct image_entry *e, size_t n, const char *file)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e[i].file, file) == 0)
+			return &e[i];
+	return NULL;
+}
+
+/* One object of the index into E (new, or the entry of its file, which an
+ * index of an older vmtty has once per URL and template). */
+static void
+index_merge(struct image_entry *e, struct json_object *o)
+{
+	struct json_object *a, *v;
+	char *s;
+
+	if (e->checksum == NULL)
+		e->checksum = jstr(o, "checksum");
+	if (jint(o, "size") > 0)
+		e->size = jint(o, "size");
+	if (jint(o, "fetched") > e->fetched)
+		e->fetched = jint(o, "fetched");
+	if (json_object_object_get_ex(o, "urls", &a) && json_object_is_type(a, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			v = json_object_array_get_idx(a, i);
+			if ((s = jstr(v, "url")) != NULL)
+				entry_add_url(e, s, jint(v, "verified") != 0);
+			free(s);
+		}
+	} else if ((s = jstr(o, "url")) != NULL) {
+		entry_add_url(e, s, jint(o, "verified") != 0);
+		free(s);
+	}
+	if (json_object_object_get_ex(o, "templates", &a) &&
+	    json_object_is_type(a, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			v = json_object_array_get_idx(a, i);
+			if (json_object_is_type(v, json_type_string))
+				entry_add_template(e, json_object_get_string(v));
+		}
+	} else if ((s = jstr(o, "template")) != NULL) {
+		entry_add_template(e, s);
+		free(s);
+	}
+}
+
+/* The index of DIR into *OUT / *N, one entry per file (a missing index is
+ * empty). */
 static int
 index_read(const char *dir, struct image_entry **out, size_t *n)
 {
@@ -148,22 +262,21 @@ index_read(const char *dir, struct image_entry **out, size_t *n)
 	*out = xcalloc(json_object_array_length(a) + 1, sizeof **out);
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *o = json_object_array_get_idx(a, i);
-		struct image_entry *e = &(*out)[*n];
+		char *file = jstr(o, "file");
+		struct image_entry *e;
 
-		e->file = jstr(o, "file");
-		if (!cache_file_ok(e->file)) {
-			entry_clear(e);
+		if (!cache_file_ok(file)) {
+			free(file);
 			continue;
 		}
-		e->path = xasprintf("%s/%s", dir, e->file);
-		e->name = jstr(o, "name");
-		e->url = jstr(o, "url");
-		e->checksum = jstr(o, "checksum");
-		e->template_name = jstr(o, "template");
-		e->size = jint(o, "size");
-		e->fetched = jint(o, "fetched");
-		e->verified = jint(o, "verified") != 0;
-		(*n)++;
+		if ((e = entry_of(*out, *n, file)) != NULL) {
+			free(file);
+		} else {
+			e = &(*out)[(*n)++];
+			e->file = file;
+			e->path = xasprintf("%s/%s", dir, file);
+		}
+		index_merge(e, o);
 	}
 	json_object_put(root);
 	return 0;
@@ -188,15 +301,24 @@ index_write(const char *dir, const struct image_entry *e, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
+		struct json_object *urls = json_object_new_array(), *tmpl = json_object_new_array();
 
 		jadd(o, "file", e[i].file);
-		jadd(o, "name", e[i].name);
-		jadd(o, "url", e[i].url);
 		jadd(o, "checksum", e[i].checksum);
-		jadd(o, "template", e[i].template_name);
+		for (size_t j = 0; j < e[i].n_urls; j++) {
+			struct json_object *u = json_object_new_object();
+
+			jadd(u, "url", e[i].urls[j].url);
+			json_object_object_add(u, "verified",
+			    json_object_new_int(e[i].urls[j].verified));
+			json_object_array_add(urls, u);
+		}
+		json_object_object_add(o, "urls", urls);
+		for (size_t j = 0; j < e[i].n_templates; j++)
+			json_object_array_add(tmpl, json_object_new_string(e[i].templates[j]));
+		json_object_object_add(o, "templates", tmpl);
 		json_object_object_add(o, "size", json_object_new_int64(e[i].size));
 		json_object_object_add(o, "fetched", json_object_new_int64(e[i].fetched));
-		json_object_object_add(o, "verified", json_object_new_int(e[i].verified));
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(root, "images", a);
@@ -235,12 +357,24 @@ index_lock(const char *dir)
 	return fd;
 }
 
-/* Record E in DIR's index (replacing an entry of the same URL). */
+/* What a pull settled on, for the index. */
+struct image_pulled {
+	const char *file;	/* "sha256-HEX" */
+	const char *checksum;
+	const char *url;
+	const char *template_name;	/* NULL: pulled by URL */
+	int64_t size;
+	bool verified;
+};
+
+/* Record P in DIR's index: its file's entry gets its URL and template
+ * (which leave any other file's entry: they now give this one) and goes
+ * last, as the most recently pulled. */
 static int
-index_add(const char *dir, const struct image_entry *add)
+index_add(const char *dir, const struct image_pulled *p)
 {
-	struct image_entry *e;
-	size_t n, k = 0;
+	struct image_entry *e, *hit, last;
+	size_t n;
 	int lock, rc;
 
 	if ((lock = index_lock(dir)) < 0)
@@ -249,27 +383,27 @@ index_add(const char *dir, const struct image_entry *add)
 		close(lock);
 		return -1;
 	}
-	e = xrealloc(e, (n + 1) * sizeof *e);
-	for (size_t i = 0; i < n; i++) {
-		if (add->url != NULL && e[i].url != NULL && strcmp(e[i].url, add->url) == 0 &&
-		    (add->template_name == NULL) == (e[i].template_name == NULL) &&
-		    (add->template_name == NULL ||
-		    strcmp(add->template_name, e[i].template_name) == 0))
-			entry_clear(&e[i]);
-		else
-			e[k++] = e[i];
+	e = xreallocarray(e, n + 1, sizeof *e);
+	if ((hit = entry_of(e, n, p->file)) != NULL) {
+		last = *hit;
+		memmove(hit, hit + 1, (size_t)(e + n - (hit + 1)) * sizeof *e);
+		n--;
+	} else {
+		memset(&last, 0, sizeof last);
+		last.file = xstrdup(p->file);
+		last.path = xasprintf("%s/%s", dir, p->file);
+		last.checksum = xstrdup(p->checksum);
 	}
-	memset(&e[k], 0, sizeof e[k]);
-	e[k].file = xstrdup(add->file);
-	e[k].name = add->name != NULL ? xstrdup(add->name) : NULL;
-	e[k].url = add->url != NULL ? xstrdup(add->url) : NULL;
-	e[k].checksum = add->checksum != NULL ? xstrdup(add->checksum) : NULL;
-	e[k].template_name = add->template_name != NULL ? xstrdup(add->template_name) : NULL;
-	e[k].size = add->size;
-	e[k].fetched = add->fetched;
-	e[k].verified = add->verified;
-	rc = index_write(dir, e, k + 1);
-	image_entries_free(e, k + 1);
+	for (size_t i = 0; i < n; i++)
+		entry_drop(&e[i], p->url, p->template_name);
+	entry_add_url(&last, p->url, p->verified);
+	if (p->template_name != NULL)
+		entry_add_template(&last, p->template_name);
+	last.size = p->size;
+	last.fetched = (int64_t)time(NULL);
+	e[n++] = last;
+	rc = index_write(dir, e, n);
+	image_entries_free(e, n);
 	close(lock);
 	return rc;
 }
@@ -303,13 +437,17 @@ lookup(const char *dir, const struct image_source *s, const struct checksum *wan
 		return false;
 	}
 	for (size_t i = n; i-- > 0 && !found;) {
-		if (e[i].url == NULL || strcmp(e[i].url, s->url) != 0 || e[i].checksum == NULL ||
-		    file_size(e[i].path) < 0)
+		const struct image_url *u = NULL;
+
+		for (size_t j = 0; j < e[i].n_urls && u == NULL; j++)
+			if (strcmp(e[i].urls[j].url, s->url) == 0)
+				u = &e[i].urls[j];
+		if (u == NULL || e[i].checksum == NULL || file_size(e[i].path) < 0)
 			continue;
 		if (want != NULL && strcmp(e[i].checksum, sum) != 0)
 			continue;
 		/* An unverified download serves only an insecure pull. */
-		if (!e[i].verified && !s->insecure)
+		if (!u->verified && !s->insecure)
 			continue;
 		*hit = e[i];
 		memset(&e[i], 0, sizeof e[i]);
@@ -413,7 +551,8 @@ image_pull(const struct image_source *s, const struct image_pull_opts *o, char *
     bool *cached)
 {
 	struct fetch_opts fo = { 0 };
-	struct image_entry add, hit;
+	struct image_pulled add;
+	struct image_entry hit;
 	struct checksum want, got;
 	char sum[CHECKSUM_TEXT_MAX + 1];
 	char *dir, *part = NULL, *final = NULL;
@@ -446,7 +585,8 @@ image_pull(const struct image_source *s, const struct image_pull_opts *o, char *
 		*cached = true;
 		final = xstrdup(hit.path);
 		snprintf(sum, sizeof sum, "%s", hit.checksum);
-		add.verified = hit.verified;
+		/* The URL's flag stays as it is (index_add keeps "verified"). */
+		add.verified = false;
 	} else {
 		if (wanted(s, o, &want, &have) != 0)
 			goto out;
@@ -482,14 +622,11 @@ image_pull(const struct image_source *s, const struct image_pull_opts *o, char *
 		add.verified = have;
 	}
 	add.file = strrchr(final, '/') + 1;
-	add.name = image_url_file(s->url);
-	add.url = (char *)s->url;
+	add.url = s->url;
 	add.checksum = sum;
-	add.template_name = (char *)s->template_name;
+	add.template_name = s->template_name;
 	add.size = file_size(final);
-	add.fetched = (int64_t)time(NULL);
 	rc = index_add(dir, &add);
-	free(add.name);
 	if (rc == 0) {
 		*path = final;
 		final = NULL;
@@ -554,10 +691,14 @@ image_list(struct image_entry **out, size_t *n)
 static bool
 entry_matches(const struct image_entry *e, const char *name)
 {
-	const char *eq[] = { e->file, e->checksum, e->name, e->url, e->template_name };
-
-	for (size_t i = 0; i < sizeof eq / sizeof eq[0]; i++)
-		if (eq[i] != NULL && strcmp(eq[i], name) == 0)
+	if ((e->file != NULL && strcmp(e->file, name) == 0) ||
+	    (e->checksum != NULL && strcmp(e->checksum, name) == 0))
+		return true;
+	for (size_t i = 0; i < e->n_urls; i++)
+		if (strcmp(e->urls[i].url, name) == 0 || strcmp(e->urls[i].name, name) == 0)
+			return true;
+	for (size_t i = 0; i < e->n_templates; i++)
+		if (strcmp(e->templates[i], name) == 0)
 			return true;
 	return false;
 }

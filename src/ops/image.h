@@ -2,8 +2,9 @@
  * pull (download through util/fetch, verify the checksum, rename into
  * place), list, remove.  Files are named by their checksum
  * ("sha256-HEX"), so that templates sharing an image share the file; a
- * small index beside them (index.json) says which name and URL each came
- * from, so that a pull of a known URL needs no network at all. */
+ * small index beside them (index.json), one entry per file, says which
+ * URLs and templates each came from, so that a pull of a known URL needs
+ * no network at all. */
 #ifndef VMTTY_OPS_IMAGE_H
 #define VMTTY_OPS_IMAGE_H
 
@@ -38,17 +39,26 @@ struct image_pull_opts {
 	void *arg;
 };
 
-/* One image of the index. */
+/* One address an image was pulled from. */
+struct image_url {
+	char *url;
+	char *name;		/* the URL's file name */
+	bool verified;		/* false: pulled with --insecure-image */
+};
+
+/* One image of the index: one file, with every address and template it
+ * was pulled for (oldest first). */
 struct image_entry {
 	char *file;		/* "sha256-HEX", in the cache directory */
 	char *path;		/* its full path */
-	char *name;		/* the URL's file name */
-	char *url;
 	char *checksum;		/* "sha256:HEX" */
-	char *template_name;	/* NULL: pulled by URL */
+	struct image_url *urls;
+	size_t n_urls;
+	char **templates;	/* the templates it was pulled for */
+	size_t n_templates;
 	int64_t size;
-	int64_t fetched;	/* time(2) */
-	bool verified;		/* false: pulled with --insecure-image */
+	int64_t fetched;	/* time(2) of its last pull */
+	bool verified;		/* one of its URLs was verified */
 };
 
 /* The cache directory (made 0700 when missing), allocated; NULL + err. */
@@ -78,7 +88,7 @@ int image_cached(const struct image_source *s, char **path);
  * HEAD request.  CANCEL (may be NULL) stops it. */
 int image_remote_size(const struct image_source *s, const atomic_bool *cancel, int64_t *size);
 
-/* The index, oldest first. */
+/* The index, one entry per file, the least recently pulled first. */
 int image_list(struct image_entry **out, size_t *n);
 void image_entries_free(struct image_entry *e, size_t n);
 /* Remove the image NAME (its file name, checksum, URL file name, URL or

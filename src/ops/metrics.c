@@ -140,6 +140,8 @@ metrics_vstate(enum hv_state s)
 	case HV_OFF: return 5;
 	case HV_CRASHED: return 6;
 	case HV_UNKNOWN: return 0;
+	/* As libvirt says of a domain starting up: paused. */
+	case HV_STARTING: return 3;
 	}
 	return 0;
 }

@@ -80,7 +80,8 @@ theme_state_role(const char *state)
 		return TH_OFF;
 	if (strcmp(state, "running") == 0)
 		return TH_RUNNING;
-	if (strcmp(state, "paused") == 0 || strcmp(state, "suspended") == 0)
+	if (strcmp(state, "paused") == 0 || strcmp(state, "suspended") == 0 ||
+	    strcmp(state, "starting") == 0)
 		return TH_PAUSED;
 	if (strcmp(state, "crashed") == 0 || strcmp(state, "unreachable") == 0)
 		return TH_CRASHED;

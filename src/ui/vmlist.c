@@ -68,13 +68,13 @@ matches(const char *name, const char *filter)
 static int
 state_rank(const char *state)
 {
-	static const char *const order[] = { "crashed", "running", "paused", "shutting-down",
-		"unknown", "off" };
+	static const char *const order[] = { "crashed", "running", "starting", "paused",
+		"shutting-down", "unknown", "off" };
 
 	for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
 		if (strcmp(order[i], state) == 0)
 			return i;
-	return 6;
+	return (int)(sizeof order / sizeof order[0]);
 }
 
 /* qsort has no context argument: the view being sorted. */

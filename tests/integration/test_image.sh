@@ -102,6 +102,43 @@ t_status "image pull loop (a template): cached, no request" 0 "$VMTTY" image pul
 t_eq "it prints the cached path" "$CACHE/sha256-$IMG_SUM" "$T_OUT"
 t_eq "still no request" "$n" "$(requests)"
 
+# One file is one row: the same image pulled by its URL, and from a second
+# address (a mirror) with its checksum, is still one entry of the index,
+# naming every address and template it answers to.
+cp "$SRV/img.qcow2" "$SRV/mirror.qcow2"
+t_status "image pull of loop's URL: the same file" 0 "$VMTTY" image pull "$URL/img.qcow2"
+t_eq "  its path" "$CACHE/sha256-$IMG_SUM" "$T_OUT"
+t_status "image pull of a mirror's URL with the same checksum" 0 \
+	"$VMTTY" image pull "$URL/mirror.qcow2" --checksum "sha256:$IMG_SUM"
+t_eq "  the same path" "$CACHE/sha256-$IMG_SUM" "$T_OUT"
+t_eq "  and no request" "$n" "$(requests)"
+t_status "image list" 0 "$VMTTY" image list
+t_eq "one row for the file, with both names and the template" \
+	"img.qcow2, mirror.qcow2 loop yes sha256-$IMG_SUM" \
+	"$(grep -F "sha256-$IMG_SUM" <<<"$T_OUT" | sed -E 's/  +/ /g; s/ [0-9.]+ MiB//')"
+t_status "image list --json" 0 "$VMTTY" image list --json
+t_eq "one entry for the file, with every URL, name and template" \
+	"1 $URL/img.qcow2,$URL/mirror.qcow2 img.qcow2,mirror.qcow2 loop img.qcow2 $URL/img.qcow2 loop True" \
+	"$(printf '%s' "$T_OUT" | python3 -c 'import json, sys
+e = [i for i in json.load(sys.stdin)["images"] if i["file"] == sys.argv[1]]
+print(len(e), ",".join(e[0]["urls"]), ",".join(e[0]["names"]), ",".join(e[0]["templates"]),
+      e[0]["name"], e[0]["url"], e[0]["template"], e[0]["verified"])' "sha256-$IMG_SUM")"
+# The mirror then serves another image: its URL moves to that file's row.
+make_image mirror.qcow2 1
+MIR_SUM=$(sum_of "$SRV/mirror.qcow2")
+t_status "image pull of the mirror's URL, now another image" 0 \
+	"$VMTTY" image pull "$URL/mirror.qcow2" --checksum "sha256:$MIR_SUM"
+t_status "image list --json" 0 "$VMTTY" image list --json
+t_eq "the URL is in the new file's entry alone" \
+	"sha256-$IMG_SUM $URL/img.qcow2 loop
+sha256-$MIR_SUM $URL/mirror.qcow2 -" \
+	"$(printf '%s' "$T_OUT" | python3 -c 'import json, sys
+for i in json.load(sys.stdin)["images"]:
+    if i["file"] in sys.argv[1:]: print(i["file"], ",".join(i["urls"]), ",".join(i["templates"]) or "-")' \
+	"sha256-$IMG_SUM" "sha256-$MIR_SUM")"
+t_status "image rm mirror.qcow2 removes the new file" 0 "$VMTTY" image rm mirror.qcow2
+t_check "  it is gone, the first stays" test ! -e "$CACHE/sha256-$MIR_SUM" -a -f "$CACHE/sha256-$IMG_SUM"
+
 # On a terminal: one line, a bar redrawn in place (\r ... ESC[K).
 TTY_SUM=$(sum_of "$SRV/tty.qcow2")
 echo 1000000 >"$SRV/.slow"

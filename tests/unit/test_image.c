@@ -1,6 +1,11 @@
 /* image cache naming and checksum lists (util/checksum, ops/image). */
 #include "unit.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "ops/image.h"
 #include "util/checksum.h"
 #include "util/err.h"
@@ -128,6 +133,65 @@ test_naming(void **state)
 	free(f);
 }
 
+/* An index an older vmtty wrote has an entry per URL and template, two
+ * for one file pulled for a template and by its URL: read, they are one
+ * image, with every address and template, verified if one address was. */
+static void
+test_index_one_per_file(void **state)
+{
+	char dir[] = "/tmp/vmtty-unit-image.XXXXXX", path[256];
+	struct image_entry *e;
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("XDG_CACHE_HOME", dir, 1);
+	snprintf(path, sizeof path, "%s/vmtty", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/vmtty/images", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/vmtty/images/index.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("{ \"images\": ["
+	    "{ \"file\": \"sha256-" ABC256 "\", \"name\": \"a.qcow2\", \"url\": \"http://h/a.qcow2\","
+	    " \"checksum\": \"sha256:" ABC256 "\", \"template\": \"t\", \"size\": 3,"
+	    " \"fetched\": 10, \"verified\": 1 },"
+	    "{ \"file\": \"sha256-" ABC256 "\", \"name\": \"a.qcow2\", \"url\": \"http://h/a.qcow2\","
+	    " \"checksum\": \"sha256:" ABC256 "\", \"size\": 3, \"fetched\": 20, \"verified\": 1 },"
+	    "{ \"file\": \"sha256-" ABC256 "\", \"name\": \"b.qcow2\", \"url\": \"http://m/b.qcow2\","
+	    " \"checksum\": \"sha256:" ABC256 "\", \"size\": 3, \"fetched\": 15, \"verified\": 0 },"
+	    "{ \"file\": \"sha512-" ABC512 "\", \"name\": \"c.img\", \"url\": \"http://h/c.img\","
+	    " \"checksum\": \"sha512:" ABC512 "\", \"template\": \"u\", \"size\": 5,"
+	    " \"fetched\": 30, \"verified\": 0 } ] }\n", f);
+	fclose(f);
+	assert_int_equal(image_list(&e, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(e[0].file, "sha256-" ABC256);
+	assert_int_equal(e[0].n_urls, 2);
+	assert_string_equal(e[0].urls[0].url, "http://h/a.qcow2");
+	assert_string_equal(e[0].urls[0].name, "a.qcow2");
+	assert_true(e[0].urls[0].verified);
+	assert_string_equal(e[0].urls[1].name, "b.qcow2");
+	assert_false(e[0].urls[1].verified);
+	assert_int_equal(e[0].n_templates, 1);
+	assert_string_equal(e[0].templates[0], "t");
+	assert_true(e[0].verified);
+	assert_int_equal(e[0].fetched, 20);
+	assert_int_equal(e[0].size, 3);
+	assert_string_equal(e[1].file, "sha512-" ABC512);
+	assert_int_equal(e[1].n_urls, 1);
+	assert_string_equal(e[1].templates[0], "u");
+	assert_false(e[1].verified);
+	image_entries_free(e, n);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/vmtty/images", dir);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/vmtty", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -136,6 +200,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_naming),
+		cmocka_unit_test(test_index_one_per_file),
 	};
 
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
