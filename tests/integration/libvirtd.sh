@@ -189,6 +189,21 @@ _lv_free_port() {
 	done
 	return 1
 }
+# _lv_port_block: the next of 200 blocks of 20 ports for one daemon's VNC
+# displays (10000-13999) and incoming migrations (50000-53999), taken in
+# turn under a lock shared by every suite on the machine.  Sets
+# _LV_DISPLAY_MIN and _LV_MIGRATION_MIN.
+_lv_port_block() {
+	local lock k f=${TMPDIR:-/tmp}/vmtty-libvirtd-ports
+	exec {lock}>>"$f.lock"
+	flock -w 10 "$lock" || { exec {lock}>&-; _lv_err "no lock on $f.lock"; return 1; }
+	k=$(cat "$f" 2>/dev/null || echo 0)
+	[[ $k =~ ^[0-9]+$ ]] || k=0
+	echo $(((k + 1) % 200)) >"$f"
+	exec {lock}>&-
+	_LV_DISPLAY_MIN=$((10000 + k * 20))
+	_LV_MIGRATION_MIN=$((50000 + k * 20))
+}
 _lv_listening() { [ -n "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]; }
 # _lv_alive PID: PID exists and is not a zombie.  Daemons are reparented to
 # PID 1, which here (not a real init) reaps them only every second or two:
@@ -393,7 +408,7 @@ libvirtd_start() {
 		shift
 	done
 	[ "$(id -u)" -eq 0 ] || { _lv_err "needs root"; return 1; }
-	for a in unshare nsenter libvirtd virtlogd virsh ss ${netns:+ip flock}; do
+	for a in unshare nsenter libvirtd virtlogd virsh ss flock ${netns:+ip}; do
 		command -v "$a" >/dev/null || { _lv_err "missing $a"; return 1; }
 	done
 	dir=$(_lv_dir "$name")
@@ -428,6 +443,17 @@ auth_tcp = \"none\""
 tcp_port = \"$(cat "$dir/tcp_port")\"
 listen_addr = \"127.0.0.1\"
 auth_tcp = \"none\""
+	fi
+	if [ -z "$addr" ]; then
+		# Daemons in the root namespace share 127.0.0.1: each would give
+		# its first VM VNC port 5900 (and its first incoming migration
+		# 49152), and two suites' daemons at once race for it.  Each gets
+		# ports of its own instead.
+		_lv_port_block || return 1
+		migconf="remote_display_port_min = $_LV_DISPLAY_MIN
+remote_display_port_max = $((_LV_DISPLAY_MIN + 19))
+migration_port_min = $_LV_MIGRATION_MIN
+migration_port_max = $((_LV_MIGRATION_MIN + 19))"
 	fi
 	cat >"$dir/etc/libvirtd.conf" <<EOF
 # Private test daemon (tests/integration/libvirtd.sh)
