@@ -13,6 +13,16 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmtty-test.XXXXXX")
 trap 't_cleanup' EXIT
 T_CLEANUPS=()
 
+# The suites start python3 hundreds of times (JSON fields, sockets).  The
+# python3 on PATH may be a version manager's shim (pyenv's is a bash
+# script: about 1 s a start on a busy 2-core machine, against 0.1 s);
+# Debian's, which scripts/install-deps gives its modules (python3-yaml),
+# goes first on PATH, for the scripts' "#!/usr/bin/env python3" too.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+	mkdir "$T_TMP/.python" && ln -s /usr/bin/python3 "$T_TMP/.python/python3" &&
+		PATH="$T_TMP/.python:$PATH"
+fi
+
 t_on_exit() { T_CLEANUPS+=("$*"); }
 
 t_cleanup() {
