@@ -104,7 +104,9 @@ cmd_edit(struct cli_ctx *ctx, int argc, char **argv)
 		    running && e.changes[0] != '\0' ? " (pending restart)" : "");
 		journal_add(ctx->db, v.c.host, v.c.name, "edit", true, msg);
 	} else {
-		snprintf(msg, sizeof msg, "%s", err_get());
+		/* The model's sentence ends "give it a kernel": how, here. */
+		snprintf(msg, sizeof msg, "%s%s", err_get(), e.no_kernel ?
+		    " (--kernel, with --initrd)" : "");
 		journal_add(ctx->db, v.c.host, v.c.name, "edit", false, msg);
 		cli_fail("%s", msg);
 	}

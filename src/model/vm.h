@@ -161,9 +161,17 @@ int vm_parse_memory(const char *s, int64_t *mib);
 int vm_machine_check_disk(const char *machine, const char *bus, bool cdrom);
 int vm_machine_check_nic(const char *machine, const char *model);
 int vm_machine_check(const struct vm_config *c);
+/* One of vm_machine_check's: a microvm has a kernel.  Its sentence ends
+ * "give it a kernel", for each front end to add how (--kernel, or the edit
+ * form's Kernel field). */
+int vm_machine_check_kernel(const struct vm_config *c);
 /* Backend-independent checks: name, ranges, enumerations, the machine
- * type's limits. */
+ * type's limits; a microvm's kernel last, so that its refusal means that
+ * all else is right. */
 int vm_config_validate(const struct vm_config *c);
+/* vm_config_validate but a microvm's kernel (vm_machine_check_kernel):
+ * vmedit tells the two apart, for its front ends to say how to give one. */
+int vm_config_validate_but_kernel(const struct vm_config *c);
 /* A boot order: "disk", "cdrom" and "network", each at most once, comma
  * separated ("cdrom,disk").  0, or -1 + err naming what is wrong. */
 int vm_boot_order_check(const char *order);

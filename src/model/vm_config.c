@@ -339,13 +339,20 @@ vm_machine_check_nic(const char *machine, const char *model)
 }
 
 int
-vm_machine_check(const struct vm_config *c)
+vm_machine_check_kernel(const struct vm_config *c)
+{
+	if (c->machine != NULL && strcmp(c->machine, "microvm") == 0 && c->kernel == NULL)
+		return err_set("VM '%s': machine type microvm boots a kernel directly, with no "
+		    "firmware to boot a disk; give it a kernel", c->name);
+	return 0;
+}
+
+/* vm_machine_check but the kernel. */
+static int
+machine_check_devices(const struct vm_config *c)
 {
 	if (strcmp(c->machine, "microvm") != 0)
 		return 0;
-	if (c->kernel == NULL)
-		return err_set("VM '%s': machine type microvm boots a kernel directly, with no "
-		    "firmware to boot a disk; give a kernel (--kernel, with --initrd)", c->name);
 	if (strcmp(c->graphics, "none") != 0)
 		return err_set("VM '%s': machine type microvm has no display (no VGA, no VNC); "
 		    "use graphics none, or machine type q35", c->name);
@@ -357,7 +364,19 @@ vm_machine_check(const struct vm_config *c)
 }
 
 int
+vm_machine_check(const struct vm_config *c)
+{
+	return vm_machine_check_kernel(c) != 0 ? -1 : machine_check_devices(c);
+}
+
+int
 vm_config_validate(const struct vm_config *c)
+{
+	return vm_config_validate_but_kernel(c) != 0 ? -1 : vm_machine_check_kernel(c);
+}
+
+int
+vm_config_validate_but_kernel(const struct vm_config *c)
 {
 	long long cpus;
 
@@ -385,7 +404,7 @@ vm_config_validate(const struct vm_config *c)
 		return err_prefix("VM '%s'", c->name);
 	if ((c->initrd != NULL || c->cmdline != NULL) && c->kernel == NULL)
 		return err_set("VM '%s': an initrd or kernel command line needs a kernel too", c->name);
-	if (vm_machine_check(c) != 0)
+	if (machine_check_devices(c) != 0)
 		return -1;
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct vm_disk *d = &c->disks[i];

@@ -101,6 +101,10 @@ apply_boot(struct vmedit *e, struct vm_config *c)
 
 		if (v == NULL)
 			continue;
+		/* A path of the host's, which no working directory qualifies. */
+		if (i < 2 && v[0] != '\0' && v[0] != '/')
+			return err_set("%s: '%s' is not an absolute path; give the full path",
+			    texts[i].what, v);
 		replace(fields[i], v);
 		changed(e, texts[i].what);
 	}
@@ -273,13 +277,21 @@ vmedit_apply(struct vmedit *e, struct vm_config *c)
 {
 	e->changes[0] = '\0';
 	e->at_once[0] = '\0';
+	e->no_kernel = false;
 	e->new_bytes = 0;
 	free(e->resize_path);
 	e->resize_path = NULL;
 	if (apply_cpu_memory(e, c) != 0 || apply_boot(e, c) != 0 || apply_disks(e, c) != 0 ||
 	    apply_nics(e, c) != 0 || apply_policy(e, c) != 0)
 		return -1;
-	return vm_config_validate(c);
+	if (vm_config_validate_but_kernel(c) != 0)
+		return -1;
+	/* All else is right: the front end says how to give a kernel. */
+	if (vm_machine_check_kernel(c) != 0) {
+		e->no_kernel = true;
+		return -1;
+	}
+	return 0;
 }
 
 void

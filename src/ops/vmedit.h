@@ -40,6 +40,9 @@ struct vmedit {
 					 * a running VM's next start, "" nothing */
 	char at_once[64];		/* "on-crash restart, autostart on": what changed
 					 * that holds at once, "" nothing */
+	bool no_kernel;			/* refused: a microvm without a kernel, all
+					 * else right; the sentence ends "give it
+					 * a kernel", for the front end to add how */
 	int64_t new_bytes;		/* the new disk's size; 0 none */
 	char *resize_path;		/* the disk to grow; NULL none */
 	int64_t resize_bytes;
@@ -49,7 +52,9 @@ struct vmedit {
 
 /* Apply E's changes to C (a copy of the VM's configuration), in the order
  * remove, add, resize, and check the result: 0, or -1 + one sentence that
- * names the field ("CPUs: '0' is not a whole number from 1 to 256"). */
+ * names the field ("CPUs: '0' is not a whole number from 1 to 256").  A
+ * kernel or initrd is an absolute path; that the file is there and can be
+ * read is the host's check (vmedit_run). */
 int vmedit_apply(struct vmedit *e, struct vm_config *c);
 /* Every change of E (changes, then at_once) into BUF: "CPUs, autostart on";
  * "" when there is none. */

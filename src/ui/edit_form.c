@@ -1,11 +1,12 @@
 /*
- * The edit form of one VM (key e): CPUs, memory, kernel command line,
- * firmware, machine type, boot order, a new disk (size, bus), removing and
- * growing a disk, adding (network kind, source, model) and removing a NIC,
- * and for a built-in VM its restart policy (on crash, autostart: at once,
- * never pending).  The device choice in focus has its trade-off on the line
- * under the form (vm_choice_hint).  Each
- * field is checked as it is left with the CLI's own code (vmedit_apply);
+ * The edit form of one VM (key e): CPUs, memory, a built-in VM's kernel and
+ * initrd, the kernel command line, firmware, machine type, boot order, a
+ * new disk (size, bus), removing and growing a disk, adding (network kind,
+ * source, model) and removing a NIC, and for a built-in VM its restart
+ * policy (on crash, autostart: at once, never pending).  The device choice
+ * in focus has its trade-off on the line under the form (vm_choice_hint).
+ * Each field is checked as it is left with the CLI's own code (vmedit_apply;
+ * a microvm without a kernel is told of the Kernel field, the CLI of --kernel);
  * saving runs the blocking part (vmedit_run) on the host's lane and then
  * hands the inventory's part to the writer (ui_write), off the UI thread.  A running VM gets the
  * changes as pending, as with vmtty edit.
@@ -24,14 +25,17 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
-/* The restart policy comes last: a libvirt VM's form has no such fields. */
-enum efield { E_CPUS, E_MEMORY, E_CMDLINE, E_FIRMWARE, E_MACHINE, E_BOOT, E_NEW_DISK,
-	E_DISK_BUS, E_REMOVE_DISK, E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL,
+/* A libvirt VM's form has no kernel, initrd (paths on its host, which
+ * vmtty cannot check from here) nor restart policy. */
+enum efield { E_CPUS, E_MEMORY, E_KERNEL, E_INITRD, E_CMDLINE, E_FIRMWARE, E_MACHINE, E_BOOT,
+	E_NEW_DISK, E_DISK_BUS, E_REMOVE_DISK, E_RESIZE_DISK, E_NIC_KIND, E_NIC_SOURCE, E_NIC_MODEL,
 	E_REMOVE_NIC, E_ON_CRASH, E_AUTOSTART, E_COUNT };
 
 static const char *const labels[E_COUNT] = {
 	[E_CPUS] = "vCPUs",
 	[E_MEMORY] = "Memory (MiB or 2G)",
+	[E_KERNEL] = "Kernel",
+	[E_INITRD] = "Initrd",
 	[E_CMDLINE] = "Kernel cmdline",
 	[E_FIRMWARE] = "Firmware (Left/Right)",
 	[E_MACHINE] = "Machine type (Left/Right)",
@@ -67,7 +71,8 @@ struct editf {
 	const char *const *machines;	/* vm_machines or vm_machines_libvirt */
 	int machine, machine0;		/* an index into machines */
 	int disk_bus;			/* the new disk's, into vm_disk_buses */
-	bool builtin;			/* the restart policy's fields are shown */
+	bool builtin;			/* the kernel, initrd and restart policy's
+					 * fields are shown */
 	int on_crash, on_crash0;	/* indexes into vm_on_crash */
 	int autostart, autostart0;	/* into on_off */
 	const char *const *kinds;	/* nic_kinds or nic_kinds_builtin */
@@ -97,7 +102,10 @@ static const char *const edit_hints[] = {
 static const char *const edit_help[] = {
 	"Edit VM",
 	"Tab Down / Up\tthe next / previous field (the field is checked first;",
-	"\tthe new disk's two and the new NIC's three when the focus leaves them)",
+	"\tthe kernel's three, the new disk's two and the new NIC's three",
+	"\twhen the focus leaves them)",
+	"Kernel Initrd\ta built-in VM's: absolute paths on this machine, checked",
+	"\twhen saved; empty Kernel: no kernel (a microvm needs one)",
 	"Left/Right Space\ta choice: firmware, machine type, the new disk's bus, the",
 	"\tnew NIC's kind and model (the line under the form says what the",
 	"\tone in focus costs), on crash (restart or leave) and autostart,",
@@ -109,37 +117,54 @@ static const char *const edit_help[] = {
 	NULL,
 };
 
-static int
-form(struct editf *f, struct formw_field *out)
+/* Is field I in the form of F? */
+static bool
+shown(const struct editf *f, int i)
 {
-	int n = f->builtin ? E_COUNT : E_ON_CRASH;
+	return f->builtin || (i != E_KERNEL && i != E_INITRD && i != E_ON_CRASH &&
+	    i != E_AUTOSTART);
+}
 
-	for (int i = 0; i < n; i++) {
-		out[i] = (struct formw_field){ .label = labels[i] };
+/* The fields of F into OUT, each one's efield into IDS (may be NULL); f->focus
+ * is an index into them.  Returns their number. */
+static int
+form(struct editf *f, struct formw_field *out, int *ids)
+{
+	int n = 0;
+
+	for (int i = 0; i < E_COUNT; i++) {
+		struct formw_field *o = &out[n];
+
+		if (!shown(f, i))
+			continue;
+		if (ids != NULL)
+			ids[n] = i;
+		n++;
+		*o = (struct formw_field){ .label = labels[i] };
 		if (i == E_ON_CRASH) {
-			out[i].choices = vm_on_crash;
-			out[i].choice = &f->on_crash;
+			o->choices = vm_on_crash;
+			o->choice = &f->on_crash;
 		} else if (i == E_AUTOSTART) {
-			out[i].choices = on_off;
-			out[i].choice = &f->autostart;
+			o->choices = on_off;
+			o->choice = &f->autostart;
 		} else if (i == E_FIRMWARE) {
-			out[i].choices = vm_firmwares;
-			out[i].choice = &f->firmware;
+			o->choices = vm_firmwares;
+			o->choice = &f->firmware;
 		} else if (i == E_MACHINE) {
-			out[i].choices = f->machines;
-			out[i].choice = &f->machine;
+			o->choices = f->machines;
+			o->choice = &f->machine;
 		} else if (i == E_DISK_BUS) {
-			out[i].choices = vm_disk_buses;
-			out[i].choice = &f->disk_bus;
+			o->choices = vm_disk_buses;
+			o->choice = &f->disk_bus;
 		} else if (i == E_NIC_KIND) {
-			out[i].choices = f->kinds;
-			out[i].choice = &f->nic_kind;
+			o->choices = f->kinds;
+			o->choice = &f->nic_kind;
 		} else if (i == E_NIC_MODEL) {
-			out[i].choices = vm_nic_models;
-			out[i].choice = &f->nic_model;
+			o->choices = vm_nic_models;
+			o->choice = &f->nic_model;
 		} else {
-			out[i].text = f->text[i];
-			out[i].len = EF_LEN;
+			o->text = f->text[i];
+			o->len = EF_LEN;
 		}
 	}
 	return n;
@@ -147,10 +172,14 @@ form(struct editf *f, struct formw_field *out)
 
 /* The group of field I: the new NIC's three are checked together, when
  * the focus leaves them (a bridge's name is typed after its kind), and so
- * are the new disk's size and bus; each other field is its own. */
+ * are the new disk's size and bus, and the kernel, initrd and command line
+ * (an initrd or command line needs a kernel: clearing them all, the kernel
+ * first, is one change); each other field is its own. */
 static int
 group(int i)
 {
+	if (i == E_KERNEL || i == E_INITRD || i == E_CMDLINE)
+		return E_KERNEL;
 	if (i == E_NIC_KIND || i == E_NIC_SOURCE || i == E_NIC_MODEL)
 		return E_NIC_KIND;
 	if (i == E_NEW_DISK || i == E_DISK_BUS)
@@ -223,6 +252,8 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 	switch (i) {
 	case E_CPUS: e->cpus = t; break;
 	case E_MEMORY: e->memory = t; break;
+	case E_KERNEL: e->kernel = t; break;
+	case E_INITRD: e->initrd = t; break;
 	case E_CMDLINE: e->cmdline = t; break;
 	case E_BOOT: e->boot = t; break;
 	case E_REMOVE_DISK: e->remove_disk = t; break;
@@ -231,24 +262,35 @@ edit_field(struct editf *f, struct vmedit *e, int i)
 	}
 }
 
-/* Check field I (its group) against the VM, with the machine type chosen
- * (the new disk's bus depends on it): 0, or -1 and the status line says
- * why. */
+/* The status line says why vmedit_apply refused E; a microvm without a
+ * kernel is given one here. */
+static void
+refused(struct editf *f, const struct vmedit *e)
+{
+	ui_status(f->ui, true, "%s%s", err_get(), e->no_kernel ? " (the Kernel field)" : "");
+}
+
+/* Check the field (its group) the focus leaves, with every field as it
+ * stands (each other one was checked as it was left; what one field may
+ * hold depends on others: the new disk's bus on the machine type, the
+ * machine type on the kernel): 0, or -1 and the status line says why;
+ * *NO_KERNEL (may be NULL): all that is wrong is a microvm's missing
+ * kernel, given in another field. */
 static int
-check_field(struct editf *f, int i)
+check_field(struct editf *f, bool *no_kernel)
 {
 	struct vmedit e = { 0 };
 	struct vm_config c;
 	int rc;
 
-	edit_field(f, &e, i);
-	if (group(i) == E_NEW_DISK)
-		edit_field(f, &e, i == E_NEW_DISK ? E_DISK_BUS : E_NEW_DISK);
-	edit_field(f, &e, E_MACHINE);
+	for (int j = 0; j < E_COUNT; j++)
+		edit_field(f, &e, j);
 	vm_config_copy(&c, &f->orig);
 	rc = vmedit_apply(&e, &c);
 	if (rc != 0)
-		ui_status(f->ui, true, "%s", err_get());
+		refused(f, &e);
+	if (no_kernel != NULL)
+		*no_kernel = e.no_kernel;
 	vmedit_clear(&e);
 	vm_config_clear(&c);
 	return rc;
@@ -402,7 +444,7 @@ save(struct editf *f)
 	vm_config_clear(&f->c);
 	vm_config_copy(&f->c, &f->orig);
 	if (vmedit_apply(&f->e, &f->c) != 0) {
-		ui_status(f->ui, true, "%s", err_get());
+		refused(f, &f->e);
 		return UI_HANDLED | UI_REDRAW;
 	}
 	if (f->e.changes[0] == '\0' && f->e.at_once[0] == '\0') {
@@ -429,7 +471,7 @@ editf_key(void *arg, int key)
 {
 	struct editf *f = arg;
 	struct formw_field fs[E_COUNT];
-	int n = form(f, fs);
+	int ids[E_COUNT], n = form(f, fs, ids);
 
 	if (key == K_FN(KEY_F(1)) || key == K_FN(KEY_F(10)))
 		return UI_IGNORED;
@@ -441,16 +483,21 @@ editf_key(void *arg, int key)
 		return UI_HANDLED | UI_REDRAW;
 	}
 	if (key == '\r' || key == K_FN(KEY_ENTER))
-		return check_field(f, f->focus) != 0 ? UI_HANDLED | UI_REDRAW : save(f);
+		return check_field(f, NULL) != 0 ? UI_HANDLED | UI_REDRAW : save(f);
 	/* A field is checked before the focus leaves it (the NIC's fields
-	 * when it leaves them all). */
+	 * when it leaves them all).  A microvm without a kernel lets it go, the
+	 * refusal kept on the status line: the kernel is another field's,
+	 * above the machine type's. */
 	if (formw_moves(key)) {
 		int to = f->focus;
+		bool no_kernel = false;
 
 		formw_key(fs, n, &to, key);
-		if (group(f->focus) != group(to) && check_field(f, f->focus) != 0)
+		if (group(ids[f->focus]) != group(ids[to]) && check_field(f, &no_kernel) != 0 &&
+		    !no_kernel)
 			return UI_HANDLED | UI_REDRAW;
-		ui_status(f->ui, false, "%s", "");
+		if (!no_kernel)
+			ui_status(f->ui, false, "%s", "");
 		f->focus = to;
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -463,7 +510,7 @@ editf_draw(void *arg, int top, int rows, int cols)
 {
 	struct editf *f = arg;
 	struct formw_field fs[E_COUNT];
-	int n = form(f, fs), y = top + 2;
+	int n = form(f, fs, NULL), y = top + 2;
 	char line[700];
 	const struct vm_config *c = &f->orig;
 
@@ -549,6 +596,8 @@ edit_form_open(struct ui *ui, const struct vm_config *c)
 	f->autostart = f->autostart0 = c->autostart;
 	snprintf(f->init[E_CPUS], EF_LEN, "%d", vm_config_cpus(c));
 	snprintf(f->init[E_MEMORY], EF_LEN, "%lld", (long long)c->memory_mib);
+	snprintf(f->init[E_KERNEL], EF_LEN, "%s", c->kernel != NULL ? c->kernel : "");
+	snprintf(f->init[E_INITRD], EF_LEN, "%s", c->initrd != NULL ? c->initrd : "");
 	snprintf(f->init[E_CMDLINE], EF_LEN, "%s", c->cmdline != NULL ? c->cmdline : "");
 	snprintf(f->init[E_BOOT], EF_LEN, "%s", c->boot_order != NULL ? c->boot_order : "");
 	memcpy(f->text, f->init, sizeof f->text);

@@ -980,6 +980,8 @@ draw_review(struct wizard *w, int y, int x, int width)
 	if (p->kernel != NULL)
 		R("Kernel:    %s%s%s", p->kernel, p->initrd != NULL ? " + " : "",
 		    p->initrd != NULL ? p->initrd : "");
+	if (p->cmdline != NULL)
+		R("Cmdline:   %s", p->cmdline);
 	R("Network:   %s", p->network);
 	if (p->cloud_init)
 		R("Cloud-init: user %s, %s, hostname %s", p->ci_user != NULL ? p->ci_user :

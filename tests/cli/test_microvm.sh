@@ -96,8 +96,9 @@ bad "edit: q35 VM to microvm, its nvme disk" \
 	edit q1 --machine microvm --graphics none
 bad "edit: VNC on a microvm" "^vmtty: VM 'm1': machine type microvm has no display" \
 	edit m1 --graphics vnc
-bad "edit: a microvm's kernel taken away" \
-	"^vmtty: VM 'm1': machine type microvm boots a kernel directly" edit m1 --kernel "" --cmdline ""
+bad "edit: a microvm's kernel taken away (the CLI says how to give one)" \
+	"^vmtty: VM 'm1': machine type microvm boots a kernel directly, .*; give it a kernel \\(--kernel, with --initrd\\)$" \
+	edit m1 --kernel "" --cmdline ""
 bad "edit: a new IDE disk on q35 (checked before it is made)" \
 	"^vmtty: VM 'q1', new disk: machine type q35 has no IDE bus" \
 	edit q1 --new-disk 8M --disk-bus ide

@@ -38,7 +38,8 @@ tui_keys Tab
 tui_expect "a good value moves on to memory" 'Memory \(MiB or 2G\) +256_'
 tui_keys C-u
 tui_type 384
-tui_keys Down Down Down Down
+# Kernel, Initrd, Kernel cmdline, firmware, machine type, boot order.
+tui_keys Down Down Down Down Down Down
 tui_expect "the boot order field" 'Boot order \(disk,cdrom,network\) +_'
 tui_type floppy
 tui_keys Tab
@@ -62,7 +63,7 @@ t_eq "e1 starts with one user NIC" "user virtio-net None" "$(nics e1)"
 tui_keys e
 tui_expect "e opens the form again" 'Edit VM e1 on local \(off\)'
 tui_expect "it lists e1's NIC" 'NIC 0: user \(virtio-net\)'
-tui_keys Down Down Down Down Down Down Down Down Down Down Right Right
+tui_keys Down Down Down Down Down Down Down Down Down Down Down Down Right Right
 tui_expect "the new NIC's kind: bridge" 'New NIC \(Left/Right\) +bridge$'
 tui_keys Tab
 tui_expect "then its source" 'NIC source \(bridge, tap, net\) +_'
@@ -136,8 +137,8 @@ tui_keys C-u
 tui_type 2
 tui_keys Tab C-u
 tui_type 320
-# and a second user NIC, an rtl8139: New NIC is 9 fields below memory.
-tui_keys Down Down Down Down Down Down Down Down Down Right
+# and a second user NIC, an rtl8139: New NIC is 11 fields below memory.
+tui_keys Down Down Down Down Down Down Down Down Down Down Down Right
 tui_expect "a user NIC" 'New NIC \(Left/Right\) +user$'
 tui_keys Left Left
 tui_expect "the built-in backend offers no libvirt network: Left from none wraps to tap" \

@@ -4,7 +4,11 @@
 # line under it; an invalid combination (a non-virtio bus or NIC on
 # microvm, VNC on microvm, microvm without a kernel, IDE on q35) is refused
 # on the status line with the model's sentence and nothing is written; a
-# libvirt host is not offered microvm, and the wizard says so.
+# libvirt host is not offered microvm, and the wizard says so.  A built-in
+# VM's kernel and initrd in the edit form: a microvm without one is told of
+# the Kernel field, a missing or relative kernel file is refused naming it,
+# a kernel given makes the microvm, a kernel cleared takes it away; the
+# wizard's review lists the kernel command line.
 source "$(dirname "$0")/../integration/lib.sh"
 
 # js NAME EXPR: EXPR over show NAME --json (v).
@@ -16,7 +20,7 @@ models() { js "$1" '" ".join(n["model"] for n in v["nics"])'; }
 
 t_status "create d1 (tiny guest, no display)" 0 create_tiny d1 --graphics none
 t_status "create d2 (tiny guest, VNC)" 0 create_tiny d2
-t_status "create d3 (no kernel)" 0 "$VMTTY" create d3 --memory 64
+t_status "create d3 (no kernel, no display)" 0 "$VMTTY" create d3 --memory 64 --graphics none
 
 tui_start 220 40 "$VMTTY"
 tui_expect "the list shows d1" 'd1 +off'
@@ -24,7 +28,9 @@ tui_expect "the list shows d1" 'd1 +off'
 # 1. d1 becomes a microvm; its new disk must be virtio there.
 tui_keys j e
 tui_expect "e opens the form of d1" 'Edit VM d1 on local \(off\)'
-tui_keys Down Down Down Down
+tui_expect "with its kernel" "Kernel +$GUEST/vmlinuz\$"
+tui_expect "and initrd" "Initrd +$GUEST/initrd.img\$"
+tui_keys Down Down Down Down Down Down
 tui_expect "the machine type field" 'Machine type \(Left/Right\) +q35$'
 tui_expect "with its trade-off under the form" 'q35: modern PCIe chipset'
 tui_keys Right Right
@@ -74,7 +80,7 @@ t_eq "nothing was written" "$before" "$("$VMTTY" show d1 --json)"
 # 2. d2 has VNC: microvm is refused; pc with an IDE disk and an rtl8139 is taken.
 tui_keys j e
 tui_expect "the form of d2" 'Edit VM d2 on local \(off\)'
-tui_keys Down Down Down Down Right Right
+tui_keys Down Down Down Down Down Down Right Right
 tui_expect "microvm" 'Machine type \(Left/Right\) +microvm$'
 before=$("$VMTTY" show d2 --json)
 tui_keys Tab
@@ -105,7 +111,7 @@ t_match "and the rtl8139" "-device rtl8139,netdev=net1" "$argv"
 # 2b. IDE on q35 is refused.
 tui_keys e
 tui_expect "the form of d2, a pc" 'Machine type \(Left/Right\) +pc$'
-tui_keys Down Down Down Down Left
+tui_keys Down Down Down Down Down Down Left
 tui_expect "q35" 'Machine type \(Left/Right\) +q35$'
 before=$("$VMTTY" show d2 --json)
 tui_keys Tab
@@ -115,15 +121,60 @@ tui_expect "Enter refuses it too" "machine type q35 has no IDE bus"
 tui_keys Escape
 t_eq "nothing was written" "$before" "$("$VMTTY" show d2 --json)"
 
-# 3. microvm without a kernel is refused.
+# 3. microvm without a kernel: the refusal names the Kernel field, and
+# the focus may go there; a missing file and a relative path are refused
+# naming the kernel, nothing written; with a kernel it is taken.
+jk() { js d3 '" ".join(str(v[k]) for k in ("machine", "kernel", "initrd", "cmdline"))'; }
 tui_keys j e
 tui_expect "the form of d3" 'Edit VM d3 on local \(off\)'
-tui_keys Down Down Down Down Right Right Tab
-tui_expect "microvm without a kernel is refused" \
-	"VM 'd3': machine type microvm boots a kernel directly, with no firmware to boot a disk"
+tui_expect "no kernel" '^ *Kernel *$'
+tui_keys Down Down Down Down Down Down Right Right Tab
+tui_expect "microvm without a kernel is refused, naming the Kernel field" \
+	"VM 'd3': machine type microvm boots a kernel directly, with no firmware to boot a disk; give it a kernel \(the Kernel field\)$"
+t_check "the focus may leave it: the kernel is another field" _tui_has 'Boot order \(disk,cdrom,network\) +_'
 before=$("$VMTTY" show d3 --json)
-tui_keys Escape
+tui_keys Enter
+tui_expect "Enter refuses it" "give it a kernel \(the Kernel field\)$"
+tui_keys Up Up Up Up Up
+tui_expect "up to the Kernel field" 'Kernel +_'
+tui_type "$T_TMP/no-such-vmlinuz"
+tui_keys Enter
+tui_expect "a kernel file that is not there is refused, named" \
+	"VM 'd3': kernel '$T_TMP/no-such-vmlinuz' does not exist; give an existing file"
 t_eq "nothing was written" "$before" "$("$VMTTY" show d3 --json)"
+t_check "the form stays" _tui_has 'Edit VM d3 on local'
+tui_keys C-u
+tui_type vmlinuz
+tui_keys Enter
+tui_expect "a relative path is refused, named" "kernel: 'vmlinuz' is not an absolute path; give the full path"
+tui_keys C-u
+tui_type "$GUEST/vmlinuz"
+tui_keys Tab
+tui_type "$GUEST/initrd.img"
+tui_keys Tab
+tui_type console=ttyS0
+tui_keys Enter
+tui_expect "with a kernel Enter saves" "VM 'd3': kernel, initrd, kernel command line, machine type changed\."
+t_eq "show --json: a microvm with the kernel, initrd and command line" \
+	"microvm $GUEST/vmlinuz $GUEST/initrd.img console=ttyS0" "$(jk)"
+t_match "the qemu argv boots it" "-kernel $GUEST/vmlinuz -initrd $GUEST/initrd.img " "$("$VMTTY" show d3 --argv)"
+
+# 3b. The kernel cleared (the initrd and command line with it): a microvm
+# is refused, then taken as pc without a kernel.
+tui_keys e
+tui_expect "the form of d3 has its kernel" "Kernel +$GUEST/vmlinuz\$"
+tui_keys Down Down C-u Tab C-u Tab C-u Tab
+tui_expect "a microvm with no kernel is refused, naming the Kernel field" \
+	"VM 'd3': machine type microvm .*; give it a kernel \(the Kernel field\)$"
+before=$("$VMTTY" show d3 --json)
+tui_keys Enter
+tui_expect "Enter refuses it" "give it a kernel \(the Kernel field\)$"
+t_eq "nothing was written" "$before" "$("$VMTTY" show d3 --json)"
+tui_keys Down Left
+tui_expect "pc" 'Machine type \(Left/Right\) +pc$'
+tui_keys Enter
+tui_expect "Enter saves" "VM 'd3': kernel, initrd, kernel command line, machine type changed\."
+t_eq "show --json: pc with no kernel" "pc None None None" "$(jk)"
 
 # 4. The wizard: machine type, disk bus and NIC model with their
 # trade-offs; a VM made on pc with an e1000.
@@ -165,6 +216,8 @@ tui_expect "the NIC model" 'NIC model \(Left/Right\) +e1000$'
 tui_expect "with its trade-off" 'e1000: emulated Intel gigabit'
 tui_keys Enter
 tui_expect "the review has them" 'Machine: +pc, disk bus virtio, NIC model e1000'
+tui_expect "and the kernel with its command line" "Kernel: +$GUEST/vmlinuz \+ $GUEST/initrd.img"
+t_check "the kernel command line" _tui_has 'Cmdline: +console=ttyS0$'
 tui_keys Enter
 tui_expect "w1 is created" "VM 'w1' created on host 'local'" 30
 t_eq "show --json: pc with an e1000" "pc e1000" "$(js w1 'v["machine"]') $(models w1)"
@@ -201,6 +254,17 @@ tui_keys Escape Escape Escape Escape
 tui_expect "closed" 'Cancelled; no VM was created'
 t_eq "nothing was created" "$count" \
 	"$("$VMTTY" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+# 6. A libvirt VM's form has no kernel or initrd (paths on its host).
+tui_keys End
+tui_expect "the last row: lab's VM test" 'VM +test'
+tui_keys e
+tui_expect "its form" 'Edit VM test on lab'
+t_check "no Kernel or Initrd field" _tui_lacks '^ *(Kernel|Initrd)( {2,}|$)'
+tui_keys Down Down Down Down
+tui_expect "memory, cmdline, firmware, then the machine type" 'Machine type \(Left/Right\) +(q35|pc)$'
+tui_keys Escape
+tui_expect "Esc cancels" "Cancelled; VM 'test' was not changed\."
 
 tui_keys q
 t_summary

@@ -321,7 +321,7 @@ test_machine_limits(void **state)
 	set(&c.graphics, "none");
 	assert_int_equal(qemu_run_paths("/run/vmtty", &c, &r), 0);
 	assert_int_equal(vm_config_validate(&c), -1);
-	assert_non_null(strstr(err_get(), "give a kernel"));
+	assert_non_null(strstr(err_get(), "; give it a kernel"));
 	assert_int_equal(qemu_build_argv(&c, &env, &r, &a), -1);
 	c.kernel = xstrdup("/guest/vmlinuz");
 	assert_int_equal(vm_config_validate(&c), 0);

@@ -56,6 +56,19 @@ test_refused(void **state)
 		{ { .boot = "disk,floppy" }, "boot order 'disk,floppy': 'floppy' is not a device kind" },
 		{ { .firmware = "coreboot" }, "firmware 'coreboot' is not known" },
 		{ { .cmdline = "quiet" }, "needs a kernel too" },
+		{ { .initrd = "/boot/initrd.img" }, "needs a kernel too" },
+		{ { .kernel = "vmlinuz" }, "kernel: 'vmlinuz' is not an absolute path; give the full "
+		  "path" },
+		{ { .kernel = "/boot/vmlinuz", .initrd = "initrd.img" }, "initrd: 'initrd.img' is "
+		  "not an absolute path" },
+		/* Without the CD-ROM (no place on a microvm) and the display, all
+		 * that is missing is a kernel. */
+		{ { .machine = "microvm", .graphics = "none", .remove_disk = "1" }, "VM 'ed': machine "
+		  "type microvm boots a kernel directly, with no firmware to boot a disk; give it a "
+		  "kernel" },
+		/* What else is wrong comes first: a kernel would not do. */
+		{ { .machine = "microvm", .remove_disk = "1" }, "machine type microvm has no display" },
+		{ { .machine = "microvm", .graphics = "none" }, "CD-ROM" },
 		{ { .remove_disk = "5" }, "VM 'ed' has no disk '5'" },
 		{ { .resize_disk = "0" }, "resize disk: '0' is not DISK:SIZE" },
 		{ { .resize_disk = "9:2G" }, "resize disk: VM 'ed' has no disk '9'" },
@@ -80,6 +93,9 @@ test_refused(void **state)
 			fail_msg("case %zu was accepted", i);
 		if (strstr(err_get(), cases[i].error) == NULL)
 			fail_msg("case %zu: '%s' lacks '%s'", i, err_get(), cases[i].error);
+		/* Only a microvm without a kernel has the front end say how. */
+		if (e.no_kernel != (strstr(cases[i].error, "give it a kernel") != NULL))
+			fail_msg("case %zu: no_kernel is %d", i, e.no_kernel);
 		vmedit_clear(&e);
 	}
 }
