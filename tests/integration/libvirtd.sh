@@ -450,6 +450,7 @@ auth_tcp = \"none\""
 		# 49152), and two suites' daemons at once race for it.  Each gets
 		# ports of its own instead.
 		_lv_port_block || return 1
+		echo "$_LV_DISPLAY_MIN" >"$dir/display_port_min"
 		migconf="remote_display_port_min = $_LV_DISPLAY_MIN
 remote_display_port_max = $((_LV_DISPLAY_MIN + 19))
 migration_port_min = $_LV_MIGRATION_MIN

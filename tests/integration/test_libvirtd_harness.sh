@@ -64,7 +64,12 @@ t_check "GUEST READY on the serial port within 60 s" libvirtd_wait_serial "$NAME
 note "boot to GUEST READY after start returned: $(($(ms) - t2)) ms"
 xml=$(virsh -c "$LIBVIRTD_URI" dumpxml "$NAME")
 t_match "live XML: pty console" "<console type='pty' tty='/dev/pts/[0-9]+'" "$xml"
-t_match "live XML: VNC on 127.0.0.1 with a port" "<graphics type='vnc' port='59[0-9][0-9]' autoport='yes' listen='127.0.0.1'" "$xml"
+t_match "live XML: VNC on 127.0.0.1 with a port" "<graphics type='vnc' port='[0-9]+' autoport='yes' listen='127.0.0.1'" "$xml"
+# From the daemon's own block of 20 (two daemons never race for 5900).
+vport=$(sed -n "s/.*<graphics type='vnc' port='\([0-9]*\)'.*/\1/p" <<<"$xml")
+pmin=$(cat "$LIBVIRTD_DIR/display_port_min" 2>/dev/null)
+t_check "the port ($vport) is in the daemon's own block from ${pmin:-?}" \
+	test -n "$pmin" -a "${vport:-0}" -ge "${pmin:-1}" -a "${vport:-0}" -le "$((${pmin:-0} + 19))"
 t_match "live XML: virtio balloon" "<memballoon model='virtio'" "$xml"
 qemu_pid=$(cat "$LIBVIRTD_DIR/run/libvirt/qemu/$NAME.pid" 2>/dev/null)
 t_check "qemu runs (pid ${qemu_pid:-?})" _lv_alive "${qemu_pid:-0}"
