@@ -61,6 +61,7 @@ struct fhost {
 	int timer;
 	int watchdog;
 	struct fjob *bounded;		/* bounded calls in flight (UI thread) */
+	struct fjob *parked;		/* actions asked for while connecting */
 	struct fhost *next;
 };
 
@@ -71,6 +72,10 @@ struct fleet {
 	void *arg;
 	struct fhost *hosts;
 	int poll_timer;
+	/* Parked actions of hosts removed meanwhile, told so from the loop
+	 * (never from inside fleet_set_hosts, which the UI calls). */
+	struct fjob *orphans;
+	int orphan_timer;
 	bool closing;
 };
 
@@ -101,6 +106,7 @@ struct fjob {
 					 * (written by the lane: atomic) */
 	int call_timer;			/* its deadline, or -1 */
 	struct fjob *bnext;		/* in the host's BOUNDED list */
+	struct fjob *pnext;		/* in the host's PARKED list */
 	/* Results. */
 	int rc;
 	char error[512];
@@ -119,6 +125,7 @@ struct fevent {
 static void schedule_connect(struct fhost *h, long delay);
 static void queue_list(struct fhost *h);
 static void unbound(struct fjob *j);
+static void run_parked(struct fhost *h, const char *error);
 
 const char *
 fleet_state_name(enum fleet_state s)
@@ -160,9 +167,13 @@ fleet_get(struct fleet *f, const char *name)
 static void
 set_unreachable(struct fhost *h, const char *why)
 {
+	char msg[sizeof h->pub.error + 200];
+
 	snprintf(h->pub.error, sizeof h->pub.error, "%s", why);
 	h->pub.state = FLEET_UNREACHABLE;
 	h->pub.generation++;
+	snprintf(msg, sizeof msg, "host '%s' is unreachable: %s", h->pub.name, why);
+	run_parked(h, msg);
 	h->backoff = h->backoff == 0 ? FLEET_BACKOFF_MIN : h->backoff * 2;
 	if (h->backoff > FLEET_BACKOFF_MAX)
 		h->backoff = FLEET_BACKOFF_MAX;
@@ -481,6 +492,7 @@ done_connect(void *arg)
 		h->pub.state = FLEET_UP;
 		h->pub.error[0] = '\0';
 		take_list(h, j);
+		run_parked(h, NULL);
 	}
 	fjob_free(j);
 	notify(h->f);
@@ -736,7 +748,23 @@ fleet_new(struct loop *loop, struct jobs *jobs, void (*changed)(void *arg), void
 	f->changed = changed;
 	f->arg = arg;
 	f->poll_timer = loop_add_timer(loop, FLEET_POLL_MS, on_poll, f);
+	f->orphan_timer = -1;
 	return f;
+}
+
+static void
+on_orphans(void *arg)
+{
+	struct fleet *f = arg;
+	struct fjob *j;
+
+	f->orphan_timer = -1;
+	while ((j = f->orphans) != NULL) {
+		f->orphans = j->pnext;
+		if (j->done != NULL)
+			j->done(j->error, "", j->done_arg);
+		fjob_free(j);
+	}
 }
 
 static void
@@ -748,6 +776,17 @@ fhost_drop(struct fhost *h)
 	if (h->watchdog >= 0)
 		loop_cancel_timer(h->f->loop, h->watchdog);
 	h->timer = h->watchdog = -1;
+	while (h->parked != NULL) {
+		struct fjob *j = h->parked;
+
+		h->parked = j->pnext;
+		snprintf(j->error, sizeof j->error, "host '%s' was removed before it connected; "
+		    "nothing was done", h->pub.name);
+		j->pnext = h->f->orphans;
+		h->f->orphans = j;
+		if (h->f->orphan_timer < 0)
+			h->f->orphan_timer = loop_add_timer(h->f->loop, 0, on_orphans, h->f);
+	}
 	sink_detach(h->sink);
 	close_on_lane(h, h->hv);
 	h->hv = NULL;
@@ -803,21 +842,56 @@ ready(struct fleet *f, const char *host)
 	return h;
 }
 
+/* Actions asked for while H connected: on its lane now that it is up
+ * (ERROR NULL), else told ERROR.  In the order they were asked for. */
+static void
+run_parked(struct fhost *h, const char *error)
+{
+	struct fjob *j = h->parked, *next;
+
+	h->parked = NULL;
+	for (; j != NULL; j = next) {
+		next = j->pnext;
+		j->pnext = NULL;
+		if (error == NULL) {
+			j->hv = h->hv;
+			if (submit(j, work_action, done_action) == 0)
+				continue;
+		}
+		if (j->done != NULL)
+			j->done(error != NULL ? error : err_get(), "", j->done_arg);
+		fjob_free(j);
+	}
+}
+
 int
 fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
     fleet_done_fn done, void *arg)
 {
-	struct fhost *h = ready(f, host);
+	struct fhost *h = find(f, host);
 	struct fjob *j;
+	bool park = h != NULL && !f->closing && h->pub.state == FLEET_CONNECTING;
 
-	if (h == NULL)
+	/* Asked for as vmtty starts, before the host answered: it runs once
+	 * the host is up (it is not refused for being early). */
+	if (!park && (h = ready(f, host)) == NULL)
 		return -1;
 	j = fjob_new(h, FJ_ACTION);
-	j->hv = h->hv;
 	vm_config_copy(&j->cfg, c);
 	j->action = action;
 	j->done = done;
 	j->done_arg = arg;
+	if (park) {
+		struct fjob **tail = &h->parked;
+
+		while (*tail != NULL)
+			tail = &(*tail)->pnext;
+		*tail = j;
+		log_debug("fleet: host '%s': VM '%s' waits for the host to connect", host,
+		    c->name);
+		return 0;
+	}
+	j->hv = h->hv;
 	if (submit(j, work_action, done_action) != 0) {
 		fjob_free(j);
 		return -1;
@@ -841,12 +915,29 @@ fleet_shutdown(struct fleet *f)
 	if (f->poll_timer >= 0)
 		loop_cancel_timer(f->loop, f->poll_timer);
 	f->poll_timer = -1;
+	if (f->orphan_timer >= 0)
+		loop_cancel_timer(f->loop, f->orphan_timer);
+	f->orphan_timer = -1;
+	while (f->orphans != NULL) {
+		struct fjob *j = f->orphans;
+
+		f->orphans = j->pnext;
+		fjob_free(j);
+	}
 	for (struct fhost *h = f->hosts; h != NULL; h = h->next) {
 		if (h->timer >= 0)
 			loop_cancel_timer(f->loop, h->timer);
 		if (h->watchdog >= 0)
 			loop_cancel_timer(f->loop, h->watchdog);
 		h->timer = h->watchdog = -1;
+		/* Actions that waited for a connect go as lane jobs that never
+		 * ran do (discard_job): vmtty is quitting. */
+		while (h->parked != NULL) {
+			struct fjob *j = h->parked;
+
+			h->parked = j->pnext;
+			fjob_free(j);
+		}
 		/* No deadline fires any more; a call still stuck keeps its job. */
 		while (h->bounded != NULL)
 			unbound(h->bounded);
