@@ -126,6 +126,7 @@ static void schedule_connect(struct fhost *h, long delay);
 static void queue_list(struct fhost *h);
 static void unbound(struct fjob *j);
 static void run_parked(struct fhost *h, const char *error);
+static void tell_failed(struct fjob *j, const char *error);
 
 const char *
 fleet_state_name(enum fleet_state s)
@@ -761,9 +762,7 @@ on_orphans(void *arg)
 	f->orphan_timer = -1;
 	while ((j = f->orphans) != NULL) {
 		f->orphans = j->pnext;
-		if (j->done != NULL)
-			j->done(j->error, "", j->done_arg);
-		fjob_free(j);
+		tell_failed(j, j->error);
 	}
 }
 
@@ -842,8 +841,43 @@ ready(struct fleet *f, const char *host)
 	return h;
 }
 
-/* Actions asked for while H connected: on its lane now that it is up
- * (ERROR NULL), else told ERROR.  In the order they were asked for. */
+/* A parked job (an action or a console) that will not run: its caller
+ * is told ERROR. */
+static void
+tell_failed(struct fjob *j, const char *error)
+{
+	if (j->kind == FJ_CONSOLE && j->fd_done != NULL)
+		j->fd_done(-1, error, j->done_arg);
+	else if (j->kind == FJ_ACTION && j->done != NULL)
+		j->done(error, "", j->done_arg);
+	fjob_free(j);
+}
+
+/* Park J until H's first connect ends (run_parked). */
+static void
+park(struct fhost *h, struct fjob *j, const char *what)
+{
+	struct fjob **tail = &h->parked;
+
+	while (*tail != NULL)
+		tail = &(*tail)->pnext;
+	*tail = j;
+	log_debug("fleet: host '%s': %s of VM '%s' waits for the host to connect", h->pub.name,
+	    what, j->cfg.name);
+}
+
+/* Whether to park a job for HOST rather than refuse it: the host is on
+ * its first connect, which is not an error to tell the user about. */
+static struct fhost *
+parking(struct fleet *f, const char *host)
+{
+	struct fhost *h = find(f, host);
+
+	return h != NULL && !f->closing && h->pub.state == FLEET_CONNECTING ? h : NULL;
+}
+
+/* Jobs asked for while H connected: on its lane now that it is up (ERROR
+ * NULL), else told ERROR.  In the order they were asked for. */
 static void
 run_parked(struct fhost *h, const char *error)
 {
@@ -855,12 +889,11 @@ run_parked(struct fhost *h, const char *error)
 		j->pnext = NULL;
 		if (error == NULL) {
 			j->hv = h->hv;
-			if (submit(j, work_action, done_action) == 0)
+			if (j->kind == FJ_CONSOLE ? submit(j, work_console, done_console) == 0 :
+			    submit(j, work_action, done_action) == 0)
 				continue;
 		}
-		if (j->done != NULL)
-			j->done(error != NULL ? error : err_get(), "", j->done_arg);
-		fjob_free(j);
+		tell_failed(j, error != NULL ? error : err_get());
 	}
 }
 
@@ -868,27 +901,21 @@ int
 fleet_vm_action(struct fleet *f, const char *host, const struct vm_config *c, int action,
     fleet_done_fn done, void *arg)
 {
-	struct fhost *h = find(f, host);
+	struct fhost *h = parking(f, host);
 	struct fjob *j;
-	bool park = h != NULL && !f->closing && h->pub.state == FLEET_CONNECTING;
+	bool parked = h != NULL;
 
 	/* Asked for as vmtty starts, before the host answered: it runs once
 	 * the host is up (it is not refused for being early). */
-	if (!park && (h = ready(f, host)) == NULL)
+	if (!parked && (h = ready(f, host)) == NULL)
 		return -1;
 	j = fjob_new(h, FJ_ACTION);
 	vm_config_copy(&j->cfg, c);
 	j->action = action;
 	j->done = done;
 	j->done_arg = arg;
-	if (park) {
-		struct fjob **tail = &h->parked;
-
-		while (*tail != NULL)
-			tail = &(*tail)->pnext;
-		*tail = j;
-		log_debug("fleet: host '%s': VM '%s' waits for the host to connect", host,
-		    c->name);
+	if (parked) {
+		park(h, j, "an action");
 		return 0;
 	}
 	j->hv = h->hv;
@@ -980,19 +1007,24 @@ static int
 open_fd(struct fleet *f, const char *host, const struct vm_config *c, bool force, bool graphics,
     fleet_fd_fn done, void *arg)
 {
-	struct fhost *h = ready(f, host);
+	struct fhost *h = parking(f, host);
 	struct fjob *j;
+	bool parked = h != NULL;
 
-	if (h == NULL)
+	if (!parked && (h = ready(f, host)) == NULL)
 		return -1;
 	j = fjob_new(h, FJ_CONSOLE);
-	j->hv = h->hv;
 	j->fd = -1;
 	j->force = force;
 	j->graphics = graphics;
 	vm_config_copy(&j->cfg, c);
 	j->fd_done = done;
 	j->done_arg = arg;
+	if (parked) {
+		park(h, j, graphics ? "the display" : "the console");
+		return 0;
+	}
+	j->hv = h->hv;
 	if (submit(j, work_console, done_console) != 0) {
 		fjob_free(j);
 		return -1;
