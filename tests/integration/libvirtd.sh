@@ -260,7 +260,15 @@ ns_pids() {
 			'$1 == ns { split($2, a, "/"); if (a[3] != me && a[3] != sp) print a[3] }'
 }
 killall_ns() { # NSID
-	local ns=$1 p pids sig i
+	local ns=$1 p pids sig i parent=${dir%/*} mark
+	# A namespace's id is given to the next new one as soon as it is gone:
+	# when ours has ended, NSID may be another instance's by now.  Ours
+	# has DIR/run mounted on /run; a live process without it is not ours.
+	mark="/${parent##*/}/${dir##*/}/run /run "
+	for p in $(ns_pids "$ns"); do
+		grep -qF -- "$mark" "/proc/$p/mountinfo" 2>/dev/null && break
+		alive "$p" && return 0
+	done
 	# libvirtd first, alone, so it can save its state and not respawn things.
 	p=$(cat "$dir/run/libvirtd.pid" 2>/dev/null)
 	if [ -n "$p" ] && [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$ns" ]; then
