@@ -61,7 +61,7 @@ struct fhost {
 	int timer;
 	int watchdog;
 	struct fjob *bounded;		/* bounded calls in flight (UI thread) */
-	struct fjob *parked;		/* actions asked for while connecting */
+	struct fjob *parked;		/* actions, consoles asked for while connecting */
 	struct fhost *next;
 };
 
@@ -72,7 +72,7 @@ struct fleet {
 	void *arg;
 	struct fhost *hosts;
 	int poll_timer;
-	/* Parked actions of hosts removed meanwhile, told so from the loop
+	/* Parked jobs of hosts removed meanwhile, told so from the loop
 	 * (never from inside fleet_set_hosts, which the UI calls). */
 	struct fjob *orphans;
 	int orphan_timer;
